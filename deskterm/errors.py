@@ -21,3 +21,7 @@ class SecretError(DeskError):
 
 class NotFound(DeskError):
     """A named thing (channel, conversation, ...) does not exist."""
+
+
+class AuthError(DeskError):
+    """A server refused our credentials: retrying will not help until they are fixed."""

@@ -1,0 +1,373 @@
+"""The channel file: one email channel described in TOML, validated into plain data.
+
+The file's shape is a contract (scripts and other tools write it), so every key is checked:
+unknown keys, wrong types and impossible values are refused with a sentence naming the key,
+and a file holding a password is refused outright, since secrets belong in the secret store.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from deskterm.errors import ConfigError
+
+STATUSES = ("draft", "active", "disabled")
+PROTOCOLS = ("imap", "pop3")
+SECURITY = ("ssl", "starttls", "none")
+AUTH = ("password", "oauth2")
+
+# Keys that would hold a secret, wherever they appear in the file.
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "pass",
+        "passwd",
+        "secret",
+        "client_secret",
+        "refresh_token",
+        "access_token",
+        "token",
+        "api_key",
+    }
+)
+
+DEFAULT_PORTS = {
+    ("imap", "ssl"): 993,
+    ("imap", "starttls"): 143,
+    ("imap", "none"): 143,
+    ("pop3", "ssl"): 995,
+    ("pop3", "starttls"): 110,
+    ("pop3", "none"): 110,
+    ("smtp", "ssl"): 465,
+    ("smtp", "starttls"): 587,
+    ("smtp", "none"): 25,
+}
+
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a table: its check, and its default (None = required when the table exists)."""
+
+    check: Callable[[str, Any], Any]
+    default: Any = None
+    required: bool = False
+
+
+def _str(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, not {_kind(value)}.")
+    return value
+
+
+def _nonempty(key: str, value: Any) -> str:
+    value = _str(key, value).strip()
+    if not value:
+        raise ConfigError(f"{key} must not be empty.")
+    return value
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, not {_kind(value)}.")
+    return value
+
+
+def _int_range(low: int, high: int) -> Callable[[str, Any], int]:
+    def check(key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be a whole number from {low} to {high}.")
+        if not low <= value <= high:
+            raise ConfigError(f"{key} = {value} is out of range; use {low} to {high}.")
+        return value
+
+    return check
+
+
+def _number(low: float, high: float) -> Callable[[str, Any], float]:
+    def check(key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number of seconds from {low} to {high}.")
+        if not low <= value <= high:
+            raise ConfigError(f"{key} = {value} is out of range; use {low} to {high}.")
+        return float(value)
+
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def check(key: str, value: Any) -> str:
+        value = _str(key, value).strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{key} = {value!r} is not known; use one of {', '.join(choices)}.")
+        return value
+
+    return check
+
+
+def _str_list(key: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f'{key} must be a list of non-empty strings, e.g. ["INBOX"].')
+    return [v.strip() for v in value]
+
+
+def _lower_list(key: str, value: Any) -> list[str]:
+    return [v.lower() for v in _str_list(key, value)]
+
+
+def _opt_str(key: str, value: Any) -> str | None:
+    value = _str(key, value).strip()
+    return value or None
+
+
+def _address(key: str, value: Any) -> str:
+    value = _nonempty(key, value)
+    _name, addr = parseaddr(value)
+    if "@" not in addr or " " in addr:
+        raise ConfigError(
+            f'{key} = {value!r} is not an email address, e.g. "Support <help@x.com>".'
+        )
+    return value
+
+
+def _opt_address(key: str, value: Any) -> str | None:
+    return _address(key, value) if _str(key, value).strip() else None
+
+
+def _windows(key: str, value: Any) -> list[str]:
+    windows = _str_list(key, value)
+    for window in windows:
+        if not _WINDOW.match(window):
+            raise ConfigError(f'{key}: {window!r} is not a time window; write it as "02:00-04:00".')
+    return windows
+
+
+def _date(key: str, value: Any) -> str | None:
+    if isinstance(value, date):
+        return value.isoformat()
+    text = _str(key, value).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"{key} = {text!r} is not a date; write it as 2024-01-31.") from None
+
+
+def _command(key: str, value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        raise ConfigError(
+            f'{key} must be a list of arguments, e.g. ["pass", "show", "mail/support"] '
+            "(it is run without a shell)."
+        )
+    return _str_list(key, value) or None
+
+
+def _path(key: str, value: Any) -> str | None:
+    text = _str(key, value).strip()
+    if text and not Path(text).expanduser().is_file():
+        raise ConfigError(f"{key} = {text!r} is not a readable file.")
+    return str(Path(text).expanduser()) if text else None
+
+
+OAUTH2 = {
+    "client_id": Field(_nonempty, required=True),
+    "token_url": Field(_nonempty, required=True),
+    "device_url": Field(_opt_str, default=None),
+    "scope": Field(_str, default=""),
+}
+
+_CONNECTION = {
+    "host": Field(_nonempty, required=True),
+    "port": Field(_int_range(1, 65535)),
+    "security": Field(_one_of(SECURITY), default="ssl"),
+    "username": Field(_nonempty, required=True),
+    "auth": Field(_one_of(AUTH), default="password"),
+    "allow_self_signed": Field(_bool, default=False),
+    "allow_insecure": Field(_bool, default=False),
+    "tls_ca_file": Field(_path, default=None),
+    "timeout": Field(_number(1, 600), default=30.0),
+    "password_command": Field(_command, default=None),
+    "oauth2": Field(lambda k, v: v, default=None),  # checked as a table below
+}
+
+INBOUND = {
+    **_CONNECTION,
+    "protocol": Field(_one_of(PROTOCOLS), default="imap"),
+    "folders": Field(_str_list, default=["INBOX"]),
+    "max_age_days": Field(_int_range(0, 36500), default=5),
+    "sync_start_date": Field(_date, default=None),
+    "max_tries": Field(_int_range(1, 100), default=3),
+    "cool_off_minutes": Field(_int_range(0, 10080), default=10),
+    "skip_windows": Field(_windows, default=[]),
+    "poll_interval": Field(_number(1, 86400), default=60.0),
+    "idle": Field(_bool, default=True),
+    "move_on_success": Field(_opt_str, default=None),
+    "move_on_failure": Field(_opt_str, default=None),
+    "delete_after_fetch": Field(_bool, default=False),
+    "max_message_bytes": Field(_int_range(1024, 2**31), default=50 * 1024 * 1024),
+}
+
+OUTBOUND = {
+    **_CONNECTION,
+    "security": Field(_one_of(SECURITY), default="starttls"),
+    "from": Field(_address, required=True),
+    "reply_to": Field(_opt_address, default=None),
+    "sent_folder": Field(_opt_str, default=None),
+    "max_attachment_bytes": Field(_int_range(0, 2**31), default=25 * 1024 * 1024),
+}
+
+READING = {
+    "allowed_domains": Field(_lower_list, default=[]),
+    "accept_autogenerated": Field(_bool, default=False),
+    "aliases": Field(_lower_list, default=[]),
+    "exclude_subjects": Field(_str_list, default=[]),
+    "exclude_from_domains": Field(_lower_list, default=[]),
+    "exclude_from_addresses": Field(_lower_list, default=[]),
+}
+
+TOP = {
+    "name": Field(_nonempty, required=True),
+    "status": Field(_one_of(STATUSES), default="draft"),
+}
+
+
+def parse_channel_file(path: Path) -> dict[str, Any]:
+    """Read and validate a channel file; the result is what the desk stores."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text.") from None
+    return parse_channel_text(text, source=str(path))
+
+
+def parse_channel_text(text: str, source: str = "channel file") -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}.") from None
+    try:
+        return validate(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def validate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Check a channel description (from TOML or JSON) and fill in every default."""
+    name = raw.get("name") if isinstance(raw.get("name"), str) else "NAME"
+    _refuse_secrets(raw, "", name)
+    known = {**TOP, "inbound": None, "outbound": None, "reading": None}
+    _refuse_unknown(raw, known, "")
+    config = _table({k: v for k, v in raw.items() if k in TOP}, TOP, "")
+    if not _valid_name(config["name"]):
+        raise ConfigError(
+            "name may hold only letters, digits, '.', '_' and '-' (it is used on the command line)."
+        )
+    if "inbound" not in raw:
+        raise ConfigError("the [inbound] table is missing; a channel needs a mailbox to read.")
+    config["inbound"] = _connection(raw["inbound"], INBOUND, "inbound", "inbound")
+    if "outbound" in raw:
+        config["outbound"] = _connection(raw["outbound"], OUTBOUND, "outbound", "smtp")
+    else:
+        config["outbound"] = None
+    config["reading"] = _table(_as_table(raw.get("reading", {}), "reading"), READING, "reading")
+    return config
+
+
+def _connection(raw: Any, spec: dict[str, Field], prefix: str, proto: str) -> dict[str, Any]:
+    table = _table(_as_table(raw, prefix), spec, prefix)
+    if proto == "inbound":
+        proto = table["protocol"]
+    if table.get("port") is None:
+        table["port"] = DEFAULT_PORTS[(proto, table["security"])]
+    if table["oauth2"] is not None:
+        table["oauth2"] = _table(
+            _as_table(table["oauth2"], f"{prefix}.oauth2"), OAUTH2, f"{prefix}.oauth2"
+        )
+    if table["auth"] == "oauth2" and table["oauth2"] is None:
+        raise ConfigError(f"{prefix}.auth is oauth2 but the [{prefix}.oauth2] table is missing.")
+    if table["security"] == "none" and not (_is_loopback(table["host"]) or table["allow_insecure"]):
+        raise ConfigError(
+            f'{prefix}.security = "none" would send the password in clear to {table["host"]}; '
+            "use ssl or starttls, or set allow_insecure = true if you really mean it."
+        )
+    return table
+
+
+def _table(raw: dict[str, Any], spec: dict[str, Field], prefix: str) -> dict[str, Any]:
+    _refuse_unknown(raw, spec, prefix)
+    out: dict[str, Any] = {}
+    for key, field in spec.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if key in raw:
+            out[key] = field.check(name, raw[key])
+        elif field.required:
+            raise ConfigError(f"{name} is missing.")
+        else:
+            default = field.default
+            out[key] = list(default) if isinstance(default, list) else default
+    return out
+
+
+def _as_table(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a table ([{name}]), not {_kind(value)}.")
+    return value
+
+
+def _refuse_unknown(raw: dict[str, Any], spec: dict[str, Any], prefix: str) -> None:
+    unknown = sorted(set(raw) - set(spec))
+    if unknown:
+        where = f"in [{prefix}]" if prefix else "at the top level"
+        raise ConfigError(
+            f"unknown key {', '.join(unknown)} {where}; see the channel file keys in README.md."
+        )
+
+
+def _refuse_secrets(raw: Any, prefix: str, channel: str) -> None:
+    if not isinstance(raw, dict):
+        return
+    for key, value in raw.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if key.lower() in SECRET_KEYS:
+            side = "--outbound" if name.startswith("outbound") else "--inbound"
+            raise ConfigError(
+                f"{name} holds a secret, and channel files must not: remove it and store it with "
+                f"`deskterm channel secret {channel} {side} --stdin`, or set password_command."
+            )
+        _refuse_secrets(value, name, channel)
+
+
+def _valid_name(name: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name) is not None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _kind(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)

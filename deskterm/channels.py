@@ -1,0 +1,148 @@
+"""Channels: stored settings, their secrets' keys, and the endpoints to reach their servers.
+
+Settings live in the database (no secrets); passwords live in the secret store under keys
+derived from the channel's immutable `uid`, so a rename never orphans or exposes a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee
+
+from deskterm.db import database, utcnow
+from deskterm.errors import ConfigError, NotFound, SecretError
+from deskterm.models import Channel
+from deskterm.tls import Endpoint
+
+SIDES = ("inbound", "outbound")
+
+
+def add(config: dict[str, Any]) -> Channel:
+    with database.atomic():
+        if Channel.select().where(Channel.name == config["name"]).exists():
+            raise ConfigError(
+                f"A channel named {config['name']!r} already exists; use `deskterm channel edit "
+                f"{config['name']} --file ...` to change it."
+            )
+        return Channel.create(name=config["name"], status=config["status"], settings=config)
+
+
+def edit(name: str, config: dict[str, Any]) -> Channel:
+    """Replace a channel's settings; a changed server forgets its certificate pin."""
+    with database.atomic():
+        channel = get(name)
+        if (
+            config["name"] != name
+            and Channel.select().where(Channel.name == config["name"]).exists()
+        ):
+            raise ConfigError(f"Cannot rename {name!r}: a channel named {config['name']!r} exists.")
+        for side in SIDES:
+            if _server(channel.settings.get(side)) != _server(config.get(side)):
+                setattr(channel, f"{side}_pin", None)
+        channel.name = config["name"]
+        channel.status = config["status"]
+        channel.settings = config
+        channel.updated_at = utcnow()
+        channel.save()
+        return channel
+
+
+def remove(name: str, store: Any | None = None) -> None:
+    """Delete a channel, its conversations and, when a store is given, its secrets."""
+    channel = get(name)
+    if store is not None:
+        for side in SIDES:
+            store.delete(secret_key(channel, side))
+    channel.delete_instance(recursive=True)
+
+
+def get(name: str) -> Channel:
+    try:
+        return Channel.get(Channel.name == name)
+    except peewee.DoesNotExist:
+        raise NotFound(
+            f"There is no channel named {name!r}; `deskterm channel list` shows the channels."
+        ) from None
+
+
+def all_channels() -> list[Channel]:
+    return list(Channel.select().order_by(Channel.name))
+
+
+def secret_key(channel: Channel, side: str, kind: str = "password") -> str:
+    return f"channel/{channel.uid}/{side}/{kind}"
+
+
+def side_settings(channel: Channel, side: str) -> dict[str, Any]:
+    settings = channel.settings.get(side)
+    if not settings:
+        raise ConfigError(
+            f"Channel {channel.name!r} has no [{side}] settings; add them with "
+            f"`deskterm channel edit {channel.name} --file ...`."
+        )
+    return settings
+
+
+def endpoint(channel: Channel, side: str) -> Endpoint:
+    """Where a channel's server is, with its pin; a first pin is saved as soon as it is seen."""
+    settings = side_settings(channel, side)
+    label = settings.get("protocol", "smtp").upper()
+
+    def save_pin(fingerprint: str) -> None:
+        Channel.update({f"{side}_pin": fingerprint}).where(Channel.id == channel.id).execute()
+        setattr(channel, f"{side}_pin", fingerprint)
+
+    return Endpoint(
+        label=label,
+        host=settings["host"],
+        port=settings["port"],
+        security=settings["security"],
+        timeout=settings["timeout"],
+        allow_self_signed=settings["allow_self_signed"],
+        tls_ca_file=settings["tls_ca_file"],
+        pin=getattr(channel, f"{side}_pin"),
+        channel=channel.name,
+        side=side,
+        on_pin=save_pin,
+    )
+
+
+def password(channel: Channel, side: str, store: Any) -> str:
+    """The secret to log in with: from the password command if one is set, else the store."""
+    from deskterm.secret_store import run_password_command
+
+    settings = side_settings(channel, side)
+    if settings.get("password_command"):
+        return run_password_command(settings["password_command"])
+    secret = store.get(secret_key(channel, side))
+    if not secret:
+        raise SecretError(
+            f"No {side} password is set for channel {channel.name!r}; set it with "
+            f"`deskterm channel secret {channel.name} --{side} --stdin`."
+        )
+    return secret
+
+
+def trust(channel: Channel, side: str, fingerprint: str | None) -> None:
+    """Forget (or set) a pinned certificate: the next connection pins what it sees."""
+    Channel.update({f"{side}_pin": fingerprint}).where(Channel.id == channel.id).execute()
+    setattr(channel, f"{side}_pin", fingerprint)
+
+
+def describe(channel: Channel) -> dict[str, Any]:
+    """What `channel show --json` prints: the settings plus state, never a secret."""
+    return {
+        **channel.settings,
+        "name": channel.name,
+        "status": channel.status,
+        "pins": {"inbound": channel.inbound_pin, "outbound": channel.outbound_pin},
+        "created_at": channel.created_at.isoformat() + "+00:00",
+        "updated_at": channel.updated_at.isoformat() + "+00:00",
+    }
+
+
+def _server(settings: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    if not settings:
+        return None
+    return (settings.get("host"), settings.get("port"), settings.get("security"))
