@@ -264,9 +264,7 @@ def secrets() -> None:
 @handle_errors
 def secrets_status(as_json: bool) -> None:
     """Say which secret backend is in use, and why."""
-    from deskterm.secret_store import choose_backend
-
-    status = choose_backend()
+    status = _store().status  # choosing a backend never unlocks the vault
     if as_json:
         echo_json(dataclasses.asdict(status))
     else:

@@ -1,0 +1,264 @@
+"""An encrypted file of secrets, for machines with no secure OS keyring (SSH servers, CI).
+
+It is a `keyring` backend so the rest of deskterm talks to one interface whichever store is
+used, but keyring itself never picks it: deskterm chooses it explicitly (see secret_store).
+
+File layout, chosen so that every byte that matters is authenticated:
+
+    <header JSON, one line> b"\\n" <12-byte nonce> <AES-256-GCM ciphertext + 16-byte tag>
+
+The header names the format version and the KDF (scrypt, its n/r/p and a random 16-byte salt).
+It is the AAD of the encryption, so nobody can lower the KDF cost (or swap the salt) without
+decryption failing. The plaintext is JSON: {service: {username: secret}}.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import getpass
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from keyring.backend import KeyringBackend
+from keyring.compat import properties
+from keyring.errors import PasswordDeleteError
+
+from deskterm import paths
+from deskterm.errors import SecretError
+
+FORMAT_VERSION = 1
+PASSPHRASE_ENV = "DESKTERM_PASSPHRASE"
+SALT_BYTES = 16
+NONCE_BYTES = 12
+TAG_BYTES = 16
+KEY_BYTES = 32
+# scrypt cost for new vaults: 32 MiB of memory, about 0.1 s on a 2-core machine.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# Bounds accepted when reading: the header is only authenticated after the key is derived,
+# so a hostile header must not make us spend unbounded memory or time first (2**18 * 8 * 128
+# bytes = 256 MiB at most).
+MIN_N, MAX_N, MAX_R, MAX_P = 2**14, 2**18, 8, 4
+
+PassphraseProvider = Callable[[bool], str]
+"""Returns the vault passphrase; the argument is True when a new vault is being created."""
+
+
+def default_passphrase_provider(creating: bool) -> str:
+    """DESKTERM_PASSPHRASE if set, else ask on the terminal (twice when creating, to catch typos).
+
+    Without a terminal there is nobody to ask, so the failure says how to give it instead.
+    A TUI must pass its own provider: getpass would write over its screen.
+    """
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV]
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise SecretError(
+            f"The vault passphrase is needed but there is no terminal to ask for it; "
+            f"set {PASSPHRASE_ENV}."
+        )
+    if not creating:
+        return getpass.getpass("Vault passphrase: ")
+    passphrase = getpass.getpass("New vault passphrase: ")
+    if getpass.getpass("Repeat the new vault passphrase: ") != passphrase:
+        raise SecretError("The two passphrases differ; no vault was created, so try again.")
+    return passphrase
+
+
+@dataclass(frozen=True)
+class _Kdf:
+    """scrypt parameters as stored in (and authenticated by) the header."""
+
+    salt: bytes
+    n: int = SCRYPT_N
+    r: int = SCRYPT_R
+    p: int = SCRYPT_P
+
+    def derive(self, passphrase: str) -> bytes:
+        kdf = Scrypt(salt=self.salt, length=KEY_BYTES, n=self.n, r=self.r, p=self.p)
+        return kdf.derive(passphrase.encode("utf-8"))
+
+    def header(self) -> bytes:
+        fields = {
+            "format": "deskterm-vault",
+            "version": FORMAT_VERSION,
+            "kdf": {
+                "name": "scrypt",
+                "n": self.n,
+                "r": self.r,
+                "p": self.p,
+                "salt": base64.b64encode(self.salt).decode("ascii"),
+            },
+        }
+        return json.dumps(fields, separators=(",", ":"), sort_keys=True).encode("ascii")
+
+    @classmethod
+    def from_header(cls, header: bytes) -> _Kdf:
+        """Parse a header, refusing anything but a sane version-1 scrypt one (ValueError)."""
+        fields = json.loads(header)
+        if fields.get("format") != "deskterm-vault" or fields.get("version") != FORMAT_VERSION:
+            raise ValueError("unknown format or version")
+        kdf = fields["kdf"]
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        n, r, p = kdf["n"], kdf["r"], kdf["p"]
+        if kdf["name"] != "scrypt" or len(salt) != SALT_BYTES:
+            raise ValueError("unknown KDF")
+        if not all(type(v) is int for v in (n, r, p)):
+            raise ValueError("KDF parameters are not integers")
+        if not (MIN_N <= n <= MAX_N and n & (n - 1) == 0 and 1 <= r <= MAX_R and 1 <= p <= MAX_P):
+            raise ValueError("KDF parameters out of bounds")
+        return cls(salt=salt, n=n, r=r, p=p)
+
+
+Secrets = dict[str, dict[str, str]]
+
+
+class VaultKeyring(KeyringBackend):
+    """A keyring backend over one passphrase-encrypted file.
+
+    The key, not the passphrase, is kept in the object once derived, so the passphrase is asked
+    for once per object: open one store per run. Every read goes back to the file, so changes
+    made by another process are seen; writes are atomic but not locked against a concurrent
+    writer (the last one wins).
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        passphrase_provider: PassphraseProvider | None = None,
+    ) -> None:
+        # KeyringBackend.__init__ is deliberately not called: it copies every KEYRING_PROPERTY_*
+        # environment variable onto the object, which must not be able to redirect the vault.
+        self.path = path if path is not None else paths.vault_file()
+        self._provider = passphrase_provider or default_passphrase_provider
+        self._cached: tuple[_Kdf, bytes] | None = None
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        """Not viable for keyring's own selection: keyring skips backends whose priority raises."""
+        raise RuntimeError("deskterm's vault is only used when deskterm chooses it explicitly")
+
+    def __repr__(self) -> str:
+        # KeyringBackend.__str__ reads priority, which raises here.
+        return f"VaultKeyring(path={str(self.path)!r})"
+
+    __str__ = __repr__
+
+    def get_password(self, service: str, username: str) -> str | None:
+        """The secret, or None; a missing vault file holds nothing and needs no passphrase."""
+        loaded = self._load()
+        return None if loaded is None else loaded[2].get(service, {}).get(username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        loaded = self._load()
+        if loaded is None:
+            kdf = _Kdf(salt=os.urandom(SALT_BYTES))
+            key = kdf.derive(self._passphrase(creating=True))
+            self._cached = (kdf, key)
+            secrets: Secrets = {}
+        else:
+            kdf, key, secrets = loaded
+        secrets.setdefault(service, {})[username] = password
+        self._save(kdf, key, secrets)
+
+    def delete_password(self, service: str, username: str) -> None:
+        """Remove a secret; like every keyring backend, PasswordDeleteError when it is absent."""
+        loaded = self._load()
+        if loaded is None or username not in loaded[2].get(service, {}):
+            raise PasswordDeleteError("No such secret in the vault.")
+        kdf, key, secrets = loaded
+        del secrets[service][username]
+        if not secrets[service]:
+            del secrets[service]
+        self._save(kdf, key, secrets)
+
+    def _passphrase(self, creating: bool) -> str:
+        passphrase = self._provider(creating)
+        if not passphrase:
+            raise SecretError("An empty vault passphrase is not allowed; give a non-empty one.")
+        return passphrase
+
+    def _damaged(self, what: str) -> SecretError:
+        return SecretError(
+            f"The vault {self.path} is damaged ({what}); restore it from a backup, "
+            f"or move it aside to start a new vault."
+        )
+
+    def _load(self) -> tuple[_Kdf, bytes, Secrets] | None:
+        """Read and decrypt the vault: (kdf, key, secrets), or None when there is no file yet."""
+        try:
+            blob = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SecretError(
+                f"The vault {self.path} cannot be read ({exc.strerror}); check its permissions."
+            ) from None
+        header, newline, body = blob.partition(b"\n")
+        try:
+            kdf = _Kdf.from_header(header)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise self._damaged("its header is unreadable") from None
+        if not newline or len(body) < NONCE_BYTES + TAG_BYTES:
+            raise self._damaged("it is truncated")
+        if self._cached is not None and self._cached[0] == kdf:
+            key = self._cached[1]
+        else:
+            key = kdf.derive(self._passphrase(creating=False))
+        try:
+            plaintext = AESGCM(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], header)
+        except InvalidTag:
+            self._cached = None
+            raise SecretError(
+                f"The vault passphrase is wrong; the vault was left unchanged: try again with the "
+                f"right one (if you are sure it is right, {self.path} was altered or damaged, "
+                f"so restore it from a backup)."
+            ) from None
+        self._cached = (kdf, key)
+        try:
+            secrets = json.loads(plaintext)
+        except ValueError:
+            raise self._damaged("its content is not JSON") from None
+        if not isinstance(secrets, dict) or not all(
+            isinstance(users, dict) and all(isinstance(v, str) for v in users.values())
+            for users in secrets.values()
+        ):
+            raise self._damaged("its content is not a table of secrets")
+        return kdf, key, secrets
+
+    def _save(self, kdf: _Kdf, key: bytes, secrets: Secrets) -> None:
+        """Encrypt under a fresh nonce and replace the file atomically, owner-only."""
+        header = kdf.header()
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = AESGCM(key).encrypt(nonce, json.dumps(secrets).encode("utf-8"), header)
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # mkstemp creates the file with mode 0600, so the secret is never readable by others.
+        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".vault-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as temp:
+                temp.write(header + b"\n" + nonce + ciphertext)
+                temp.flush()
+                os.fsync(temp.fileno())
+            os.replace(temp_name, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise SecretError(
+                f"The vault {self.path} could not be written ({exc.strerror}); "
+                f"check the disk space and the folder's permissions."
+            ) from None
+        if os.name == "posix":  # make the rename itself durable (Windows cannot open folders)
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)

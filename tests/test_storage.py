@@ -1,0 +1,84 @@
+"""The embedded database: WAL, a versioned schema, and upgrades that never lose a desk."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import peewee
+import pytest
+
+from deskterm import db, migrations, paths
+from deskterm.errors import DeskError
+from deskterm.models import Channel, Contact, Conversation
+
+
+def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> None:
+    database = db.open_database()
+    assert Path(database.database) == desk_home / "desk.sqlite3"
+    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert migrations.current_version(database) == len(migrations.MIGRATIONS)
+
+
+def test_every_table_of_the_model_exists() -> None:
+    database = db.open_database()
+    tables = set(database.get_tables())
+    assert {"channel", "contact", "organization", "organization_domain", "conversation",
+            "conversation_tag", "message", "attachment", "outbox", "job_run"} <= tables
+
+
+def test_opening_again_keeps_the_data() -> None:
+    db.open_database()
+    Channel.create(name="support", settings={"name": "support"})
+    db.close_database()
+    db.open_database()
+    assert [c.name for c in Channel.select()] == ["support"]
+
+
+def test_a_desk_from_a_newer_deskterm_is_refused() -> None:
+    database = db.open_database()
+    migrations.SchemaVersion.update(version=99).execute()
+    with pytest.raises(DeskError, match="newer deskterm"):
+        migrations.migrate(database)
+
+
+def test_an_upgrade_keeps_data_and_leaves_a_backup() -> None:
+    database = db.open_database()
+    channel = Channel.create(name="support", settings={})
+    contact = Contact.create(email="jane@example.com", name="Jane")
+    Conversation.create(channel=channel, contact=contact, subject="Printer on fire")
+
+    def v2_add_column(database: peewee.Database) -> None:
+        database.execute_sql("ALTER TABLE conversation ADD COLUMN sla_due TEXT")
+
+    assert migrations.migrate(database, [*migrations.MIGRATIONS, v2_add_column]) == 2
+    assert migrations.current_version(database) == 2
+    row = database.execute_sql("SELECT subject, sla_due FROM conversation").fetchone()
+    assert row == ("Printer on fire", None)
+    backup = paths.database_file().with_name("desk.sqlite3.v1.bak")
+    assert backup.exists()
+    copy = sqlite3.connect(backup)
+    assert copy.execute("SELECT subject FROM conversation").fetchone() == ("Printer on fire",)
+    copy.close()
+
+
+def test_a_failing_migration_changes_nothing() -> None:
+    database = db.open_database()
+    Channel.create(name="support", settings={})
+
+    def v2_broken(database: peewee.Database) -> None:
+        database.execute_sql("CREATE TABLE half_done (id INTEGER)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        migrations.migrate(database, [*migrations.MIGRATIONS, v2_broken])
+    assert migrations.current_version(database) == 1
+    assert "half_done" not in database.get_tables()
+    assert Channel.select().count() == 1
+
+
+def test_a_bad_database_url_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKTERM_DATABASE_URL", "nosuchdb://x")
+    with pytest.raises(DeskError, match="DESKTERM_DATABASE_URL could not be used"):
+        db.open_database()

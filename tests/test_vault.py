@@ -1,0 +1,229 @@
+"""The encrypted vault: what it promises to someone who has the file but not the passphrase."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import keyring.core
+import pytest
+from keyring.errors import PasswordDeleteError
+
+from deskterm import paths
+from deskterm.errors import SecretError
+from deskterm.vault import VaultKeyring
+
+PASSPHRASE = "correct horse battery staple"
+SECRET = "hunter2-do-not-leak-7f3a"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own desk home and no passphrase from the developer's environment."""
+    monkeypatch.setenv("DESKTERM_HOME", str(tmp_path / "desk"))
+    monkeypatch.delenv("DESKTERM_PASSPHRASE", raising=False)
+
+
+def provider(passphrase: str, calls: list[bool] | None = None) -> Callable[[bool], str]:
+    def give(creating: bool) -> str:
+        if calls is not None:
+            calls.append(creating)
+        return passphrase
+
+    return give
+
+
+def vault(passphrase: str = PASSPHRASE, calls: list[bool] | None = None) -> VaultKeyring:
+    return VaultKeyring(passphrase_provider=provider(passphrase, calls))
+
+
+def test_round_trip() -> None:
+    v = vault()
+    assert v.get_password("deskterm", "imap") is None
+    v.set_password("deskterm", "imap", SECRET)
+    v.set_password("deskterm", "smtp", "other")
+    assert v.get_password("deskterm", "imap") == SECRET
+    v.delete_password("deskterm", "imap")
+    assert v.get_password("deskterm", "imap") is None
+    assert v.get_password("deskterm", "smtp") == "other"
+    with pytest.raises(PasswordDeleteError):
+        v.delete_password("deskterm", "imap")
+
+
+def test_lives_at_the_desk_home_and_persists_across_instances() -> None:
+    vault().set_password("deskterm", "imap", SECRET)
+    assert paths.vault_file().exists()
+    assert vault().get_password("deskterm", "imap") == SECRET
+
+
+def test_passphrase_is_asked_once_per_object_and_twice_never() -> None:
+    calls: list[bool] = []
+    v = vault(calls=calls)
+    v.get_password("deskterm", "imap")  # no file yet: nothing to unlock
+    assert calls == []
+    v.set_password("deskterm", "imap", SECRET)
+    v.set_password("deskterm", "smtp", SECRET)
+    v.get_password("deskterm", "imap")
+    assert calls == [True]
+    calls.clear()
+    other = vault(calls=calls)
+    other.get_password("deskterm", "imap")
+    other.set_password("deskterm", "pop", SECRET)
+    assert calls == [False]
+
+
+def test_wrong_passphrase_is_a_clear_error_and_leaves_the_file_alone() -> None:
+    vault().set_password("deskterm", "imap", SECRET)
+    before = paths.vault_file().read_bytes()
+    wrong = vault("not the passphrase")
+    with pytest.raises(SecretError, match=r"^The vault passphrase is wrong; the vault was left"):
+        wrong.get_password("deskterm", "imap")
+    with pytest.raises(SecretError, match="passphrase is wrong"):
+        wrong.set_password("deskterm", "imap", "overwrite attempt")
+    with pytest.raises(SecretError, match="passphrase is wrong"):
+        wrong.delete_password("deskterm", "imap")
+    assert paths.vault_file().read_bytes() == before
+
+
+def tamper(edit: Callable[[bytes], bytes]) -> None:
+    vault().set_password("deskterm", "imap", SECRET)
+    path = paths.vault_file()
+    path.write_bytes(edit(path.read_bytes()))
+
+
+def weaken_kdf(blob: bytes) -> bytes:
+    header, _, rest = blob.partition(b"\n")
+    fields = json.loads(header)
+    fields["kdf"]["n"] = 2**14
+    return json.dumps(fields).encode() + b"\n" + rest
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        pytest.param(weaken_kdf, "passphrase is wrong", id="weakened-kdf-in-header"),
+        pytest.param(lambda b: b[:-1] + bytes([b[-1] ^ 1]), "passphrase is wrong", id="ciphertext"),
+        pytest.param(lambda b: b[:-40], "passphrase is wrong", id="truncated-ciphertext"),
+        pytest.param(lambda b: b[: b.index(b"\n") + 5], r"\(it is truncated", id="truncated"),
+        pytest.param(lambda b: b"garbage" + b, r"damaged \(its header", id="garbage-header"),
+        pytest.param(lambda b: b"", "damaged", id="empty"),
+    ],
+)
+def test_tampering_and_damage_are_detected(edit: Callable[[bytes], bytes], message: str) -> None:
+    tamper(edit)
+    with pytest.raises(SecretError, match=message):
+        vault().get_password("deskterm", "imap")
+
+
+def test_hostile_kdf_cost_is_refused_before_deriving() -> None:
+    """A header asking for 2**30 scrypt blocks would eat gigabytes before the tag is checked."""
+
+    def costly(blob: bytes) -> bytes:
+        header, _, rest = blob.partition(b"\n")
+        fields = json.loads(header)
+        fields["kdf"]["n"] = 2**30
+        return json.dumps(fields).encode() + b"\n" + rest
+
+    tamper(costly)
+    with pytest.raises(SecretError, match="damaged"):
+        vault().get_password("deskterm", "imap")
+
+
+def test_file_holds_no_plaintext_and_a_new_nonce_each_write() -> None:
+    v = vault()
+    v.set_password("deskterm-service-name", "imap-user-name", SECRET)
+    first = paths.vault_file().read_bytes()
+    v.set_password("deskterm-service-name", "imap-user-name", SECRET)
+    second = paths.vault_file().read_bytes()
+    for blob in (first, second):
+        for plain in (SECRET, "deskterm-service-name", "imap-user-name", PASSPHRASE):
+            assert plain.encode() not in blob
+    header = first.partition(b"\n")[0]
+    assert json.loads(header)["kdf"] | {"salt": None} == {
+        "name": "scrypt",
+        "n": 2**15,
+        "r": 8,
+        "p": 1,
+        "salt": None,
+    }
+    nonce_at = len(header) + 1
+    assert first[nonce_at : nonce_at + 12] != second[nonce_at : nonce_at + 12]
+
+
+def test_file_is_owner_only_and_no_temp_file_is_left() -> None:
+    vault().set_password("deskterm", "imap", SECRET)
+    path = paths.vault_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_passphrase_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO())  # no terminal: the env var must suffice
+    monkeypatch.setenv("DESKTERM_PASSPHRASE", PASSPHRASE)
+    VaultKeyring().set_password("deskterm", "imap", SECRET)
+    assert vault(PASSPHRASE).get_password("deskterm", "imap") == SECRET
+    monkeypatch.setenv("DESKTERM_PASSPHRASE", "something else")
+    with pytest.raises(SecretError, match="passphrase is wrong"):
+        VaultKeyring().get_password("deskterm", "imap")
+
+
+def test_no_terminal_and_no_environment_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO())
+    with pytest.raises(SecretError, match=r"no terminal.*set DESKTERM_PASSPHRASE"):
+        VaultKeyring().set_password("deskterm", "imap", SECRET)
+    assert not paths.vault_file().exists()
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def answer_prompts(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
+    """Stand in for getpass on a terminal; returns the prompts shown."""
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return answers.pop(0)
+
+    monkeypatch.setattr("sys.stdin", FakeTerminal())
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    return prompts
+
+
+def test_terminal_confirms_a_new_passphrase_and_asks_once_to_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prompts = answer_prompts(monkeypatch, [PASSPHRASE, PASSPHRASE, PASSPHRASE])
+    VaultKeyring().set_password("deskterm", "imap", SECRET)
+    assert len(prompts) == 2
+    assert VaultKeyring().get_password("deskterm", "imap") == SECRET
+    assert len(prompts) == 3
+
+
+def test_terminal_confirmation_mismatch_creates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer_prompts(monkeypatch, [PASSPHRASE, "typo"])
+    with pytest.raises(SecretError, match="passphrases differ"):
+        VaultKeyring().set_password("deskterm", "imap", SECRET)
+    assert not paths.vault_file().exists()
+
+
+def test_empty_passphrase_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SecretError, match="empty vault passphrase"):
+        vault("").set_password("deskterm", "imap", SECRET)
+    monkeypatch.setenv("DESKTERM_PASSPHRASE", "")
+    with pytest.raises(SecretError, match="empty vault passphrase"):
+        VaultKeyring().set_password("deskterm", "imap", SECRET)
+    assert not paths.vault_file().exists()
+
+
+def test_keyring_never_selects_the_vault_itself() -> None:
+    assert VaultKeyring.viable is False
+    assert not any(isinstance(b, VaultKeyring) for b in keyring.backend.get_all_keyring())
+    with pytest.raises(RuntimeError, match="only used when deskterm chooses it"):
+        keyring.core.load_keyring("deskterm.vault.VaultKeyring")
+    assert "VaultKeyring(path=" in repr(vault())
