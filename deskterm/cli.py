@@ -19,6 +19,7 @@ import click
 
 from deskterm import channel_config, channels, db
 from deskterm.errors import DeskError
+from deskterm.sanitize import clean, one_line, safe_json
 from deskterm.steps import StepResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,7 +56,7 @@ def open_desk() -> None:
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(safe_json(data))
 
 
 @click.group(invoke_without_command=True)
@@ -249,6 +250,168 @@ def channel_trust(name: str, sides: tuple[str, ...], yes: bool) -> None:
             click.confirm(f"Trust this {side} certificate?", abort=True, default=False)
         channels.trust(channel_row, side, seen)
         click.echo(f"{side}: certificate pinned.")
+
+
+# --- inbound ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one cycle and exit (non-zero if a channel failed).")
+@click.option("--channel", "channel_name", help="Only this channel (with --once).")
+@handle_errors
+def poll(once: bool, channel_name: str | None) -> None:
+    """Run the worker: fetch mail into conversations until stopped (Ctrl+C)."""
+    import signal
+    import threading
+
+    from deskterm.worker import Worker
+
+    open_desk()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    report = ProgressReport(sys.stderr.isatty())
+    worker = Worker(store=_store(), on_event=report, stop=stop)
+    if not once:
+        if channel_name:
+            raise DeskError("--channel works with --once; the worker polls every active channel.")
+        click.echo("deskterm: polling; stop with Ctrl+C.", err=True)
+        worker.run_forever()
+        return
+    try:
+        runs = worker.run_once(channel_name)
+    finally:
+        worker.close()
+    sys.exit(1 if any(run.error for run in runs) else 0)
+
+
+class ProgressReport:
+    """Worker events for a person: one live line on a terminal, plain log lines otherwise."""
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+        self.started: dict[str, float] = {}
+
+    def __call__(self, event: Any) -> None:
+        import time
+
+        if event.kind == "progress":
+            key = f"{event.channel}/{event.folder}"
+            start = self.started.setdefault(key, time.monotonic())
+            rate = event.done / max(time.monotonic() - start, 1e-6)
+            line = (
+                f"{event.channel} {one_line(event.folder)}: {event.done}/{event.total} "
+                f"({rate:.0f} msg/s)"
+            )
+            if self.live:
+                click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+            elif event.done in (0, event.total) or event.done % 2000 < 500:
+                click.echo(line, err=True)
+        elif event.kind == "run":
+            if self.live:
+                click.echo("\r\x1b[K", nl=False, err=True)
+            run = event.run
+            outcome = f"error: {event.message}" if event.message else "ok"
+            click.echo(
+                f"{event.channel}: fetched {run.fetched}, ingested {run.ingested}, skipped "
+                f"{run.skipped}, failed {run.failed}; {outcome}",
+                err=True,
+            )
+        elif event.message:
+            click.echo(f"{event.channel}: {event.message}", err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=20, show_default=True)
+@handle_errors
+def jobs(as_json: bool, limit: int) -> None:
+    """Recent poll runs and each channel's state."""
+    from deskterm import queries
+
+    open_desk()
+    report = queries.job_report(limit)
+    if as_json:
+        echo_json(report)
+        return
+    for row in report["channels"]:
+        click.echo(f"{row['name']:<20} {row['state']:<12} {one_line(row['detail'])}")
+    if report["runs"]:
+        click.echo("")
+    for run in report["runs"]:
+        error = f"  error: {one_line(run['error'])}" if run["error"] else ""
+        click.echo(
+            f"{run['started_at']}  {run['channel'] or '-':<16} fetched {run['fetched']:>5}  "
+            f"ingested {run['ingested']:>5}  skipped {run['skipped']:>4}  failed "
+            f"{run['failed']:>3}{error}"
+        )
+
+
+@main.command()
+@click.option(
+    "--status", default="open", show_default=True, help="open, pending, resolved, closed or all."
+)
+@click.option("--channel", "channel_name")
+@click.option("--search")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def conversations(status: str, channel_name: str | None, search: str | None, as_json: bool) -> None:
+    """List conversations, newest activity first."""
+    from deskterm import queries
+
+    open_desk()
+    rows = queries.list_conversations(status, channel_name, search)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"#{row['id']:<6} {row['status']:<8} {row['priority']:<6} "
+            f"{one_line(row['contact'] or '-')[:28]:<28} {one_line(row['subject'])[:60]}"
+        )
+
+
+@main.command()
+@click.argument("conversation_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def show(conversation_id: int, as_json: bool) -> None:
+    """Show a conversation's messages, oldest first."""
+    from deskterm import queries
+
+    open_desk()
+    data = queries.conversation_detail(conversation_id)
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"#{data['id']} {one_line(data['subject'])}")
+    click.echo(f"{data['status']}, {data['priority']} priority, {data['channel']}")
+    for message in data["messages"]:
+        arrow = "<-" if message["direction"] == "in" else "->"
+        click.echo(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
+        for attachment in message["attachments"]:
+            click.echo(f"   [{one_line(attachment['filename'])}, {attachment['size']} bytes]")
+        click.echo(clean(message["text"]).rstrip())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=100, show_default=True)
+@handle_errors
+def skipped(as_json: bool, limit: int) -> None:
+    """Mail fetched but not turned into a conversation message, with the reason."""
+    from deskterm import queries
+
+    open_desk()
+    rows = queries.skipped_list(limit)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['channel']:<12} {one_line(row['reason'])[:34]:<34} "
+            f"{one_line(row['from'])[:28]:<28} {one_line(row['subject'])[:50]}"
+        )
 
 
 # --- secrets ------------------------------------------------------------------------------

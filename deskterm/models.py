@@ -171,6 +171,16 @@ class FolderState(BaseModel):
         indexes = ((("channel", "folder"), True),)
 
 
+class Pop3Seen(BaseModel):
+    """POP3 has no flags: the UIDLs we committed are how we know what is already ingested."""
+
+    channel = peewee.ForeignKeyField(Channel, backref="pop3_seen", on_delete="CASCADE")
+    uidl = peewee.CharField()
+
+    class Meta:
+        indexes = ((("channel", "uidl"), True),)
+
+
 class SkippedMail(BaseModel):
     """Mail fetched but not turned into a conversation message, with the reason."""
 
@@ -178,6 +188,7 @@ class SkippedMail(BaseModel):
     folder = peewee.CharField(default="")
     uid = peewee.CharField(default="")
     message_id = peewee.CharField(null=True)
+    dedup_key = peewee.CharField(null=True, index=True)
     from_addr = peewee.CharField(default="")
     subject = peewee.TextField(default="")
     reason = peewee.CharField()
@@ -197,5 +208,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     Outbox,
     JobRun,
     FolderState,
+    Pop3Seen,
     SkippedMail,
 ]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 from deskterm import db
+from deskterm.cli import main
 
-# pytest_plugins = ["tests.mailservers"]  # enabled once the fixture lands
+pytest_plugins = ["tests.mailservers"]
 
 
 @pytest.fixture(autouse=True)
@@ -23,3 +29,74 @@ def desk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.delenv("DESKTERM_DEBUG", raising=False)
     yield home
     db.close_database()
+
+
+@dataclass
+class Desk:
+    """Drives the real `deskterm` command in-process, as an admin or script would."""
+
+    home: Path
+
+    def run(self, *args: str, input: str | None = None, ok: bool = True) -> Result:
+        result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+        db.close_database()
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def add_channel(self, toml: str, *, inbound: str | None = None,
+                    outbound: str | None = None) -> None:
+        path = self.home.parent / "channel.toml"
+        path.write_text(toml)
+        self.run("channel", "add", "--file", str(path))
+        name = tomllib.loads(toml)["name"]
+        if inbound is not None:
+            self.run("channel", "secret", name, "--inbound", "--stdin", input=inbound + "\n")
+        if outbound is not None:
+            self.run("channel", "secret", name, "--outbound", "--stdin", input=outbound + "\n")
+
+
+@pytest.fixture
+def desk(desk_home: Path) -> Desk:
+    return Desk(desk_home)
+
+
+def channel_toml(servers: Any, name: str = "support", *, protocol: str = "imap",
+                 security: str = "ssl", port: int | None = None, inbound_extra: str = "",
+                 outbound_security: str = "starttls", outbound_port: int | None = None,
+                 extra: str = "", pinned: bool = True) -> str:
+    """A channel file for the suite's real servers, trusting their certificate."""
+    if port is None:
+        port = {("imap", "ssl"): servers.imaps_port, ("imap", "starttls"): servers.imap_port,
+                ("imap", "none"): servers.imap_port, ("pop3", "ssl"): servers.pop3s_port}[
+            (protocol, security)]
+    if outbound_port is None:
+        outbound_port = (servers.smtps_port if outbound_security == "ssl"
+                         else servers.submission_port)
+    trust = "allow_self_signed = true" if pinned else f'tls_ca_file = "{servers.cert_file}"'
+    return f"""
+name = "{name}"
+status = "active"
+{extra}
+[inbound]
+protocol = "{protocol}"
+host = "127.0.0.1"
+port = {port}
+security = "{security}"
+username = "support@desk.test"
+{trust}
+max_age_days = 0
+timeout = 10
+{inbound_extra}
+[outbound]
+host = "127.0.0.1"
+port = {outbound_port}
+security = "{outbound_security}"
+username = "support@desk.test"
+from = "Desk Support <support@desk.test>"
+{trust}
+timeout = 10
+"""

@@ -1,0 +1,47 @@
+"""Which mail is in scope: the max-age window and the sync start date.
+
+Mail outside the window is not fetched at all (IMAP searches with SINCE on the server), so
+widening the window later simply brings it in.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from typing import Any
+
+from deskterm.errors import ConfigError
+
+
+def max_age_days(inbound: dict[str, Any]) -> int:
+    override = os.environ.get("DESKTERM_MAX_AGE_DAYS")
+    if override is None or override.strip() == "":
+        return int(inbound.get("max_age_days", 5))
+    try:
+        value = int(override)
+    except ValueError:
+        raise ConfigError(
+            f"DESKTERM_MAX_AGE_DAYS is {override!r}; set it to a whole number of days "
+            "(0 = no limit)."
+        ) from None
+    if value < 0:
+        raise ConfigError("DESKTERM_MAX_AGE_DAYS must not be negative (0 means no limit).")
+    return value
+
+
+def since(inbound: dict[str, Any], today: date | None = None) -> date | None:
+    """The first day in scope, or None for everything."""
+    today = today or date.today()
+    bounds = []
+    days = max_age_days(inbound)
+    if days > 0:
+        bounds.append(today - timedelta(days=days))
+    if inbound.get("sync_start_date"):
+        bounds.append(date.fromisoformat(inbound["sync_start_date"]))
+    return max(bounds) if bounds else None
+
+
+def imap_date(day: date) -> str:
+    """IMAP's date format (RFC 3501), independent of the locale."""
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    return f"{day.day:02d}-{months[day.month - 1]}-{day.year}"

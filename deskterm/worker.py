@@ -1,0 +1,347 @@
+"""The background worker: polls every active channel, keeps IMAP IDLE open, records each run.
+
+An engine component with no UI imports: `deskterm poll` runs it in the foreground and the TUI
+in a thread, both listening through `on_event`. It stops on a `threading.Event`, finishing
+the batch in hand, so SIGINT/SIGTERM never cut a commit in half (and SIGKILL is covered by the
+order of operations in imap_sync).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from deskterm import channels, imap_conn, imap_sync, paths, pop3_conn, pop3_sync
+from deskterm.db import utcnow
+from deskterm.errors import AuthError, ConfigError, DeskError
+from deskterm.ingest import Counts
+from deskterm.models import Channel, JobRun
+from deskterm.tls import explain
+
+log = logging.getLogger("deskterm.worker")
+
+IDLE_RENEW_SECONDS = 24 * 60  # RFC 2177: servers may drop IDLE after 29 minutes
+POOL_THRESHOLD = 200  # parse in worker processes only for big first syncs
+
+
+@dataclass
+class Event:
+    """What the worker tells its listeners (CLI progress, TUI status bar)."""
+
+    kind: str  # progress | run | idle
+    channel: str
+    folder: str = ""
+    done: int = 0
+    total: int = 0
+    run: JobRun | None = None
+    message: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+
+Listener = Callable[[Event], None]
+
+
+def poll_interval(channel: Channel) -> float:
+    override = os.environ.get("DESKTERM_POLL_INTERVAL")
+    if override:
+        try:
+            return max(1.0, float(override))
+        except ValueError:
+            raise ConfigError(
+                f"DESKTERM_POLL_INTERVAL is {override!r}; set it to a number of seconds."
+            ) from None
+    return float(channel.settings["inbound"].get("poll_interval", 60))
+
+
+def in_skip_window(windows: list[str], now: datetime | None = None) -> str | None:
+    """The window we are in (local time; a window may cross midnight), or None."""
+    now = now or datetime.now()
+    minute = now.hour * 60 + now.minute
+    for window in windows:
+        start_s, end_s = window.split("-")
+        start = int(start_s[:2]) * 60 + int(start_s[3:])
+        end = int(end_s[:2]) * 60 + int(end_s[3:])
+        inside = start <= minute < end if start <= end else minute >= start or minute < end
+        if inside:
+            return window
+    return None
+
+
+def channel_state(channel: Channel, now: datetime | None = None) -> tuple[str, str]:
+    """(state, detail) as `deskterm jobs` and the UI show it."""
+    now = now or utcnow()
+    if channel.status != "active":
+        return channel.status, f"the channel is {channel.status}; only active channels are polled"
+    if channel.paused:
+        return "paused", "polling is paused for this channel"
+    window = in_skip_window(channel.settings["inbound"].get("skip_windows", []))
+    if window:
+        return "skip window", f"no polling during {window}"
+    if channel.cool_off_until and channel.cool_off_until > now:
+        return "cooling off", (
+            f"cooling off until {_iso(channel.cool_off_until)} after {channel.fail_count} "
+            f"failures: {channel.last_error}"
+        )
+    if channel.failing_since:
+        return "failing", f"failing since {_iso(channel.failing_since)}: {channel.last_error}"
+    if channel.last_ok_at:
+        return "ok", f"last good poll {_iso(channel.last_ok_at)}"
+    return "new", "not polled yet"
+
+
+def eligible(channel: Channel) -> bool:
+    return channel_state(channel)[0] in ("ok", "failing", "new")
+
+
+class Worker:
+    def __init__(
+        self,
+        store: object | None = None,
+        on_event: Listener | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._store = store
+        self.on_event = on_event or (lambda event: None)
+        self.stop = stop or threading.Event()
+        self.wake = threading.Event()
+        self._due: dict[int, float] = {}
+        self._pool: Executor | None = None
+        self._idle_threads: dict[int, threading.Thread] = {}
+
+    # --- one cycle ---------------------------------------------------------------------------
+
+    def run_once(self, name: str | None = None) -> list[JobRun]:
+        """Poll each eligible active channel (or the named one) once."""
+        targets = [channels.get(name)] if name else channels.all_channels()
+        runs = []
+        for channel in targets:
+            if self.stop.is_set():
+                break
+            if not eligible(channel):
+                _state, detail = channel_state(channel)
+                self.on_event(Event("skipped", channel.name, message=detail))
+                continue
+            runs.append(self.poll(channel))
+        return runs
+
+    def poll(self, channel: Channel) -> JobRun:
+        run = JobRun.create(channel=channel, kind="poll")
+        counts = Counts()
+        error = None
+        try:
+            self._sync(channel, counts)
+        except DeskError as exc:
+            error = str(exc)
+        except Exception as exc:  # network faults from deep inside imaplib/poplib
+            error = str(explain(exc, channels.endpoint(channel, "inbound")))
+            log.debug("poll of %s failed", channel.name, exc_info=True)
+        run.fetched, run.ingested = counts.fetched, counts.ingested
+        run.skipped, run.failed = counts.skipped, counts.failed
+        run.error = error
+        run.finished_at = utcnow()
+        run.save()
+        self._record_health(channel, error)
+        self._due[channel.id] = time.monotonic() + poll_interval(channel)
+        self.on_event(Event("run", channel.name, run=run, message=error or ""))
+        return run
+
+    def _sync(self, channel: Channel, counts: Counts) -> None:
+        inbound = channels.side_settings(channel, "inbound")
+        endpoint = channels.endpoint(channel, "inbound")
+        secret = channels.password(channel, "inbound", self.store)
+        if inbound["auth"] == "oauth2":
+            raise AuthError(
+                f"Channel {channel.name!r} uses OAuth2, which this version cannot sign in with."
+            )
+
+        def progress(folder: str, done: int, total: int) -> None:
+            self.on_event(Event("progress", channel.name, folder, done, total))
+
+        if inbound["protocol"] == "pop3":
+            client = pop3_conn.connect(endpoint)
+            try:
+                pop3_conn.login(client, endpoint, inbound["username"], secret)
+                pop3_sync.sync(channel, client, counts, progress=progress, stop=self.stop)
+                client.quit()  # POP3 deletes take effect only here
+            finally:
+                with contextlib.suppress(Exception):
+                    client.close()
+            return
+        mailbox = imap_conn.connect(endpoint)
+        try:
+            imap_conn.login(mailbox, endpoint, inbound["username"], secret)
+            imap_sync.sync(
+                channel, mailbox, counts, pool=self.pool, progress=progress, stop=self.stop
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                mailbox.logout()
+
+    def _record_health(self, channel: Channel, error: str | None) -> None:
+        channel = Channel.get_by_id(channel.id)
+        now = utcnow()
+        if error is None:
+            channel.fail_count = 0
+            channel.failing_since = None
+            channel.cool_off_until = None
+            channel.last_error = None
+            channel.last_ok_at = now
+        else:
+            inbound = channel.settings["inbound"]
+            channel.fail_count += 1
+            channel.last_error = error
+            channel.failing_since = channel.failing_since or now
+            if channel.fail_count >= inbound["max_tries"]:
+                channel.cool_off_until = now + timedelta(minutes=inbound["cool_off_minutes"])
+                channel.fail_count = 0
+        channel.save()
+
+    # --- the long-running loop -----------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Poll channels as they fall due, woken early by IDLE, until `stop` is set."""
+        with worker_lock():
+            try:
+                while not self.stop.is_set():
+                    self._start_idle_watchers()
+                    now = time.monotonic()
+                    for channel in channels.all_channels():
+                        if self.stop.is_set():
+                            break
+                        if self._due.get(channel.id, 0) <= now and eligible(channel):
+                            self.poll(channel)
+                    self.wake.clear()
+                    self.wake.wait(self._sleep_time())
+            finally:
+                self.close()
+
+    def _sleep_time(self) -> float:
+        now = time.monotonic()
+        pending = [due - now for due in self._due.values()]
+        return max(0.2, min([5.0, *pending]))  # re-read channels at least every 5 s
+
+    def poll_now(self, channel_id: int | None = None) -> None:
+        for key in [channel_id] if channel_id else list(self._due):
+            self._due[key] = 0
+        self.wake.set()
+
+    def _start_idle_watchers(self) -> None:
+        for channel in channels.all_channels():
+            inbound = channel.settings["inbound"]
+            wanted = (
+                inbound["protocol"] == "imap" and inbound.get("idle", True) and eligible(channel)
+            )
+            thread = self._idle_threads.get(channel.id)
+            if wanted and (thread is None or not thread.is_alive()):
+                thread = threading.Thread(
+                    target=self._idle_loop,
+                    args=(channel.id,),
+                    daemon=True,
+                    name=f"idle-{channel.name}",
+                )
+                self._idle_threads[channel.id] = thread
+                thread.start()
+
+    def _idle_loop(self, channel_id: int) -> None:
+        """Hold an IDLE session; any untagged EXISTS/RECENT makes the channel due at once."""
+        backoff = 1.0
+        while not self.stop.is_set():
+            channel = Channel.get_or_none(Channel.id == channel_id)
+            if channel is None or not eligible(channel):
+                return
+            try:
+                if self._idle_session(channel) is False:
+                    return  # no IDLE on this server: polling alone does the job
+                backoff = 1.0
+            except Exception as exc:
+                message = str(explain(exc, channels.endpoint(channel, "inbound")))
+                self.on_event(Event("idle", channel.name, message=f"IDLE lost: {message}"))
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 300)
+
+    def _idle_session(self, channel: Channel) -> bool:
+        inbound = channel.settings["inbound"]
+        endpoint = channels.endpoint(channel, "inbound")
+        mailbox = imap_conn.connect(endpoint)
+        try:
+            if "IDLE" not in mailbox.client.capabilities:
+                return False
+            secret = channels.password(channel, "inbound", self.store)
+            imap_conn.login(mailbox, endpoint, inbound["username"], secret)
+            mailbox.folder.set(inbound["folders"][0])
+            self.on_event(Event("idle", channel.name, message="IDLE connected"))
+            renew_at = time.monotonic() + IDLE_RENEW_SECONDS
+            mailbox.idle.start()
+            while not self.stop.is_set() and time.monotonic() < renew_at:
+                responses = mailbox.idle.poll(timeout=2)
+                if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
+                    self.poll_now(channel.id)
+            mailbox.idle.stop()
+            return True
+        finally:
+            with contextlib.suppress(Exception):
+                mailbox.logout()
+
+    # --- resources ---------------------------------------------------------------------------
+
+    @property
+    def store(self) -> object:
+        if self._store is None:
+            from deskterm.secret_store import open_secret_store
+
+            self._store = open_secret_store()
+        return self._store
+
+    @property
+    def pool(self) -> Executor:
+        if self._pool is None:
+            # forkserver: the IDLE threads make plain fork unsafe.
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=2, mp_context=context)
+        return self._pool
+
+    def close(self) -> None:
+        self.stop.set()
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+@contextlib.contextmanager
+def worker_lock() -> Iterator[None]:
+    """One `deskterm poll` per desk: a second would fetch the same mail at the same time."""
+    path = paths.home() / "worker.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DeskError(
+                "Another `deskterm poll` is already running for this desk; stop it first, or "
+                "let it do the polling."
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+def worker_running() -> bool:
+    """Whether a separate worker holds the desk's lock (the TUI then uses its results)."""
+    try:
+        with worker_lock():
+            return False
+    except DeskError:
+        return True
+
+
+def _iso(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat() + "+00:00"
