@@ -35,6 +35,9 @@ def handle_errors(func: F) -> F:
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # `deskterm conversations | head`
+            sys.stderr.close()
+            sys.exit(0)
         except KeyboardInterrupt:
             click.echo("deskterm: interrupted.", err=True)
             sys.exit(130)

@@ -84,3 +84,48 @@ def backup_before_upgrade(db: peewee.Database, from_version: int) -> str | None:
 
 def is_sqlite(db: peewee.Database) -> bool:
     return isinstance(db, peewee.SqliteDatabase)
+
+
+class RowWriter:
+    """Prepared INSERT/UPDATE statements for bulk work, built once per model.
+
+    peewee builds SQL anew for every `create`: 3-4 ms a message in a first sync of 10,000. The
+    ingest path writes the same shapes thousands of times, so it builds each statement once and
+    runs it on the cursor (converting values through the fields, so JSON and dates stay right).
+    Portable: the placeholder and quoting come from the database in use, and SQLite (3.35+) and
+    PostgreSQL both know `RETURNING`.
+    """
+
+    def __init__(self, model: type[peewee.Model], columns: list[str]) -> None:
+        self.model = model
+        self.fields = [model._meta.fields[name] for name in columns]
+        db = model._meta.database
+        table = _quote(model._meta.table_name)
+        names = ", ".join(_quote(f.column_name) for f in self.fields)
+        marks = ", ".join([db.param] * len(self.fields))
+        self.insert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        sets = ", ".join(f"{_quote(f.column_name)} = {db.param}" for f in self.fields)
+        self.update_sql = f'UPDATE {table} SET {sets} WHERE "id" = {db.param}'
+        self.db = db
+
+    def _values(self, row: dict[str, object]) -> list[object]:
+        return [field.db_value(row[field.name]) for field in self.fields]
+
+    def insert(self, row: dict[str, object]) -> int:
+        cursor = self.db.execute_sql(f'{self.insert_sql} RETURNING "id"', self._values(row))
+        return int(cursor.fetchone()[0])
+
+    def insert_many(self, rows: list[dict[str, object]]) -> None:
+        if rows:
+            self.db.cursor().executemany(self.insert_sql, [self._values(r) for r in rows])
+
+    def update_many(self, rows: list[tuple[int, dict[str, object]]]) -> None:
+        if rows:
+            self.db.cursor().executemany(
+                self.update_sql, [[*self._values(row), key] for key, row in rows]
+            )
+
+
+def _quote(name: str) -> str:
+    """Standard SQL identifier quoting (SQLite and PostgreSQL)."""
+    return '"' + name.replace('"', '""') + '"'

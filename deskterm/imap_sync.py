@@ -22,7 +22,7 @@ from deskterm import sync_window
 from deskterm.db import database
 from deskterm.errors import DeskError
 from deskterm.imap_conn import DeskMailBox
-from deskterm.ingest import Counts, Fetched, Ingestor, Outcome, parse_batch
+from deskterm.ingest import Counts, Fetched, Ingestor, Outcome, prepare_batch
 from deskterm.mailparse import env_limits
 from deskterm.models import Channel, FolderState
 
@@ -96,26 +96,35 @@ def sync_folder(
     total = len(uids)
     if progress:
         progress(folder, 0, total)
-    for batch in _chunks(uids, BATCH):
-        items = _fetch(client, [u for u in batch if sizes.get(u, 0) <= limit])
-        items += [
-            Fetched(str(u), b"", None, f"too large ({sizes[u]} bytes; the limit is {limit})")
-            for u in batch
-            if sizes.get(u, 0) > limit
-        ]
-        parse_batch(items, pool, max_body, min_attachment)
-        items.sort(key=lambda item: int(item.uid))
-        with database.atomic():
-            outcomes = ingestor.apply(items, folder)
-            state.last_uid = max(state.last_uid, *batch)
-            state.save()
-        _settle(mailbox, keyword, inbound, outcomes)
-        counts.add(outcomes)
-        done += len(batch)
-        if progress:
-            progress(folder, done, total)
-        if stop is not None and stop.is_set():
-            break
+    pending: tuple[list[int], list[Fetched], Callable[[], None]] | None = None
+    for batch in [*_chunks(uids, BATCH), None]:
+        # Fetch (and start parsing) the next batch before committing the one in hand, so
+        # the network, the parser processes and the database work at the same time.
+        ahead = None
+        if batch is not None:
+            items = _fetch(client, [u for u in batch if sizes.get(u, 0) <= limit])
+            items += [
+                Fetched(str(u), b"", None, f"too large ({sizes[u]} bytes; the limit is {limit})")
+                for u in batch
+                if sizes.get(u, 0) > limit
+            ]
+            items.sort(key=lambda item: int(item.uid))
+            ahead = (batch, items, prepare_batch(items, pool, max_body, min_attachment))
+        if pending is not None:
+            done_uids, done_items, finish = pending
+            finish()
+            with database.atomic():
+                outcomes = ingestor.apply(done_items, folder)
+                state.last_uid = max(state.last_uid, *done_uids)
+                state.save()
+            _settle(mailbox, keyword, inbound, outcomes)
+            counts.add(outcomes)
+            done += len(done_uids)
+            if progress:
+                progress(folder, done, total)
+            if stop is not None and stop.is_set():
+                return  # the batch fetched ahead stays unflagged: next run takes it
+        pending = ahead
 
 
 def _search(client: imaplib.IMAP4, keyword: str, last_uid: int, since: object) -> list[int]:

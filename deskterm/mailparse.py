@@ -36,8 +36,8 @@ from functools import lru_cache
 from html import unescape
 from urllib.parse import unquote, unquote_to_bytes
 
-from inscriptis import get_text
-from inscriptis.model.config import ParserConfig
+from inscriptis import get_text  # type: ignore[import-untyped]
+from inscriptis.model.config import ParserConfig  # type: ignore[import-untyped]
 
 from deskterm.errors import ConfigError
 
@@ -140,14 +140,14 @@ def parse(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     min_attachment_bytes: int = DEFAULT_MIN_ATTACHMENT_BYTES,
 ) -> ParsedMail:
-    """Parse one raw message. Never raises: a sync must not stop on one bad mail.
+    """Parse one raw message. Never raises on any bytes: a sync must not stop on one bad mail.
 
-    A top-level function so a process pool can pickle it.
+    A top-level function so a process pool can pickle it. Passing something that is not bytes
+    is a programming error and raises TypeError.
     """
-    try:
-        data = bytes(raw)
-    except Exception:
-        data = b""
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise TypeError(f"parse() needs the raw message as bytes, not {type(raw).__name__}")
+    data = bytes(raw)
     limit = max(0, int(max_body_bytes))
     min_att = max(0, int(min_attachment_bytes))
     try:
@@ -298,6 +298,7 @@ def _decode(
     windows-1252/latin-1 when nothing usable was declared. A declared ISO-8859-1/ASCII that is
     valid UTF-8 is taken as UTF-8 (multi-byte UTF-8 in genuine latin-1 text is vanishingly rare,
     the mislabel is common). Undeclared 8-bit header bytes try UTF-8 before the message's charset.
+    Undeclared text holding a JIS escape (ESC $) is tried as the ISO-2022-JP family first.
     """
     chain, problem = _charset_chain(charset[:80]) if charset else ((), "")
     if problem and ctx:
@@ -305,15 +306,18 @@ def _decode(
     if not data:
         return ""
     if not chain or chain[0] == _LATIN:
-        candidates: tuple[str, ...] = ("utf-8", _LATIN)
-    elif header:
+        # A JIS double-byte escape is ASCII, so UTF-8 would "succeed": old Japanese mailers
+        # omit or mislabel ISO-2022-JP.
+        jis = _JIS if b"\x1b$" in data else ()
+        candidates: tuple[str, ...] = (*jis, "utf-8", _LATIN)
+    elif header and chain != _JIS:
         candidates = ("utf-8", *chain)
     else:
         candidates = (*chain, "utf-8")
     for codec in candidates:
         try:
             text = _decode_with(data, codec)
-        except (UnicodeError, LookupError):
+        except Exception:  # any codec may choke on hostile bytes; the next one is tried
             continue
         return _no_surrogates(text)
     if ctx:
@@ -365,7 +369,7 @@ def _header_text(value: str | None, ctx: _Ctx | None, where: str, *, words: bool
         if ctx:
             ctx.defect(f"{where} header cut at {MAX_HEADER_CHARS} characters")
     value = _unfold(value)
-    if not value.isascii():
+    if not value.isascii() or "\x1b$" in value:
         raw = value.encode("utf-8", "surrogateescape")
         value = _decode(raw, ctx.hint if ctx else None, ctx, f"{where} (8-bit)", header=True)
     return _decode_words(value, ctx, where) if words else value
@@ -379,28 +383,26 @@ def _decode_words(text: str, ctx: _Ctx | None, where: str) -> str:
     """
     if "=?" not in text:
         return text
-    pieces: list[tuple[bytes | str, str | None]] = []
+    out: list[str] = []
+    word = bytearray()  # the bytes of the encoded word(s) being joined
+    word_charset = ""
     pos = 0
     for match in _ENCODED_WORD.finditer(text):
         literal = text[pos : match.start()]
-        previous_encoded = bool(pieces) and pieces[-1][1] is not None
-        if literal and not (previous_encoded and literal.isspace()):
-            pieces.append((literal, None))
-        charset = match.group(1)
-        payload = _word_bytes(match.group(2), match.group(3))
-        last = pieces[-1] if pieces else None
-        if last is not None and last[1] is not None and last[1].lower() == charset.lower():
-            pieces[-1] = (bytes(last[0]) + payload, last[1])  # type: ignore[arg-type]
+        charset, payload = match.group(1), _word_bytes(match.group(2), match.group(3))
+        adjacent = bool(word_charset) and (not literal or literal.isspace())
+        if adjacent and charset.lower() == word_charset.lower():
+            word += payload
         else:
-            pieces.append((payload, charset))
+            if word_charset:
+                out.append(_decode(bytes(word), word_charset, ctx, where))
+            if not adjacent:
+                out.append(literal)
+            word, word_charset = bytearray(payload), charset
         pos = match.end()
-    pieces.append((text[pos:], None))
-    out = []
-    for piece, charset in pieces:
-        if charset is None:
-            out.append(str(piece))
-        else:
-            out.append(_decode(bytes(piece), charset, ctx, where))  # type: ignore[arg-type]
+    if word_charset:
+        out.append(_decode(bytes(word), word_charset, ctx, where))
+    out.append(text[pos:])
     return "".join(out)
 
 
@@ -470,7 +472,8 @@ def _rfc2231(pieces: dict[int, tuple[bool, str]], ctx: _Ctx, where: str) -> str:
             charset, _, value = value.split("'", 2)
         raw = value.encode("utf-8", "surrogateescape")
         chunks.append(unquote_to_bytes(raw) if encoded else raw)
-    return _decode(b"".join(chunks), charset or None, ctx, where, header=not charset)
+    text = _decode(b"".join(chunks), charset or None, ctx, where, header=not charset)
+    return text if charset else _decode_words(text, ctx, where)
 
 
 # --------------------------------------------------------------------------- ids, addresses, date
@@ -565,16 +568,14 @@ def _parse_date(value: str, ctx: _Ctx) -> datetime | None:
             offset = 0
         if not 1970 <= year <= 2200:
             raise ValueError(year)
-        return datetime(year, month, day, hour, minute, min(second, 59)) - timedelta(
-            seconds=offset
-        )
+        return datetime(year, month, day, hour, minute, min(second, 59)) - timedelta(seconds=offset)
     except Exception:
         ctx.defect("unparseable Date header")
         return None
 
 
 def _priority(headers: dict[str, str]) -> str:
-    """"high", "low" or "normal" from whichever priority header the sender's client used."""
+    """The priority from whichever header the sender's client used: high, low or normal."""
     importance = headers.get("importance", "").strip().lower()
     if importance in ("high", "low"):
         return importance
@@ -651,14 +652,16 @@ _DEFECT_TEXT = {
 }
 _BODY_TYPES = ("text/plain", "text/html")
 _MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
-_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:+-]{1,40})", re.I)
+_META_CHARSET = re.compile(
+    rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:+-]{1,40})", re.I
+)
 
 
 def _first_headers(part: Message) -> dict[str, str]:
     """First raw value of each header of a part (raw_items keeps 8-bit bytes recoverable)."""
     found: dict[str, str] = {}
     for name, value in part.raw_items():
-        found.setdefault(name.lower(), value if isinstance(value, str) else str(value))
+        found.setdefault(name.strip().lower(), value if isinstance(value, str) else str(value))
     return found
 
 
@@ -676,12 +679,12 @@ def _walk(part: Message, depth: int, ctx: _Ctx) -> tuple[list[str], list[str]]:
     if ctx.parts > MAX_PARTS:
         ctx.defect(f"more than {MAX_PARTS} MIME parts; the rest ignored")
         return [], []
-    for defect in part.defects:
-        name = type(defect).__name__
-        ctx.defect(_DEFECT_TEXT.get(name, name))
     ctype = _content_type(part, ctx)
     if not part.is_multipart():
-        return _leaf(part, ctype, ctx)
+        found = _leaf(part, ctype, ctx)
+        _note_defects(part, ctx)  # after _leaf: decoding the payload adds base64 defects
+        return found
+    _note_defects(part, ctx)
     if depth >= MAX_DEPTH:
         ctx.defect(f"MIME nested deeper than {MAX_DEPTH}; inner parts ignored")
         return [], []
@@ -696,6 +699,12 @@ def _walk(part: Message, depth: int, ctx: _Ctx) -> tuple[list[str], list[str]]:
         html = next((h for _, h in reversed(results) if h), [])
         return plain, html
     return [p for r in results for p in r[0]], [h for r in results for h in r[1]]
+
+
+def _note_defects(part: Message, ctx: _Ctx) -> None:
+    for defect in part.defects:
+        name = type(defect).__name__
+        ctx.defect(_DEFECT_TEXT.get(name, name))
 
 
 def _leaf(part: Message, ctype: str, ctx: _Ctx) -> tuple[list[str], list[str]]:
@@ -718,8 +727,8 @@ def _leaf(part: Message, ctype: str, ctx: _Ctx) -> tuple[list[str], list[str]]:
     if ctype.startswith("image/") and len(data) < ctx.min_attachment:
         ctx.skipped += 1  # tracking pixels, spacers, signature icons
         return [], []
-    cid = _header_text(headers.get("content-id"), ctx, "content-id", words=False)
-    cid = "".join(cid.split()).strip("<>") or None
+    raw_cid = _header_text(headers.get("content-id"), ctx, "content-id", words=False)
+    cid = "".join(raw_cid.split()).strip("<>") or None
     location = _one_line(_header_text(headers.get("content-location"), ctx, "content-location"))
     ctx.attachments.append(_Attachment(name, ctype, data, cid, location))
     return [], []
@@ -751,7 +760,7 @@ def _sniff_charset(data: bytes, ctype: str) -> str | None:
 
 
 def _eml_name(data: bytes, ctx: _Ctx) -> str:
-    """"<subject>.eml" for a forwarded message, read from its own headers only."""
+    """The name `<subject>.eml` for a forwarded message, read from its own headers only."""
     end = data.find(b"\n\n")
     crlf = data.find(b"\r\n\r\n")
     cut = min(x for x in (end, crlf, 65_536) if x >= 0)
@@ -797,9 +806,10 @@ def _extension(ctype: str) -> str:
     if ctype in _EXTENSIONS:
         return _EXTENSIONS[ctype]
     try:
-        return mimetypes.guess_extension(ctype, strict=False) or ".bin"
+        guessed = mimetypes.guess_extension(ctype, strict=False)
     except Exception:
-        return ".bin"
+        guessed = None
+    return guessed or (".txt" if ctype.startswith("text/") else ".bin")
 
 
 def _clean_name(name: str) -> str:
@@ -859,8 +869,11 @@ _CID_REF = re.compile(r"""cid:([^"'\s<>)]+)""", re.I)
 _IMG_TAG = re.compile(r"<img\b", re.I)
 _REMOTE_SRC = re.compile(r"""(?<![\w-])src\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b", re.I)
+_CLOSING = {tag: re.compile(rf"</{tag}\s*>", re.I) for tag in ("script", "style")}
 _TAG = re.compile(r"<[^<>]{0,2000}>")
-_BLOCK_TAG = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li|h\d)\b[^<>]{0,2000}>", re.I)
+_BLOCK_TAG = re.compile(
+    r"<(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li|h\d)\b[^<>]{0,2000}>", re.I
+)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -898,7 +911,8 @@ def _html_to_text(html: str, ctx: _Ctx) -> str:
         if stripped.strip():
             text = stripped
     lines = (line.rstrip() for line in _normalise_newlines(text).split("\n"))
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+    return text + "\n" if text else ""
 
 
 def _strip_tags(html: str) -> str:
@@ -911,7 +925,7 @@ def _strip_tags(html: str) -> str:
             kept.append(html[pos:])
             break
         kept.append(html[pos : match.start()])
-        close = re.compile(rf"</{match.group(1)}\s*>", re.I).search(html, match.end())
+        close = _CLOSING[match.group(1).lower()].search(html, match.end())
         if not close:
             break
         pos = close.end()
@@ -993,6 +1007,8 @@ def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> Parse
     ctx.hint = top_params.get("charset")
     ctype = _content_type(msg, ctx)
 
+    plains: list[str]
+    htmls: list[str]
     if headers_only:
         payload = msg.get_payload()
         data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""

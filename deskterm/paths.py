@@ -16,8 +16,7 @@ def home() -> Path:
     """The desk's home directory, created on first use with owner-only permissions."""
     override = os.environ.get("DESKTERM_HOME")
     path = Path(override).expanduser() if override else Path(platformdirs.user_data_dir("deskterm"))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return _made(path)
 
 
 def database_file() -> Path:
@@ -39,6 +38,15 @@ def attachments_dir() -> Path:
 
 
 def _subdir(name: str) -> Path:
-    path = home() / name
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return _made(home() / name)
+
+
+_existing: set[Path] = set()
+
+
+def _made(path: Path) -> Path:
+    """Create a directory once per process: the ingest path asks for it per message."""
+    if path not in _existing or not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _existing.add(path)
     return path

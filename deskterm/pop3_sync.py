@@ -12,7 +12,7 @@ import threading
 
 from deskterm.db import database
 from deskterm.imap_sync import BATCH, Progress
-from deskterm.ingest import Counts, Fetched, Ingestor, parse_batch
+from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch
 from deskterm.mailparse import env_limits
 from deskterm.models import Channel, Pop3Seen
 
@@ -49,7 +49,7 @@ def sync(
                 continue
             lines = client.retr(number)[1]
             items.append(Fetched(uidl, b"\r\n".join(lines) + b"\r\n", None))
-        parse_batch(items, None, max_body, min_attachment)
+        prepare_batch(items, None, max_body, min_attachment)()
         with database.atomic():
             outcomes = ingestor.apply(items, "POP3")
             Pop3Seen.insert_many([{"channel": channel, "uidl": u} for _, u in batch]).execute()

@@ -68,7 +68,7 @@ def list_conversations(
             "subject": row.subject,
             "status": row.status,
             "priority": row.priority,
-            "contact": row.contact.email if row.contact_id else None,
+            "contact": row.contact.email,  # None when the LEFT JOIN found no contact
             "channel": row.channel.name,
             "messages": row.message_count,
             "unread": row.unread,
@@ -130,7 +130,7 @@ def job_report(limit: int = 20) -> dict[str, Any]:
     return {
         "runs": [
             {
-                "channel": run.channel.name if run.channel_id else None,
+                "channel": run.channel.name,  # None when the LEFT JOIN found no channel
                 "kind": run.kind,
                 "started_at": iso(run.started_at),
                 "finished_at": iso(run.finished_at),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import imaplib
 import logging
 import multiprocessing
 import os
+import poplib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +32,8 @@ from deskterm.tls import explain
 log = logging.getLogger("deskterm.worker")
 
 IDLE_RENEW_SECONDS = 24 * 60  # RFC 2177: servers may drop IDLE after 29 minutes
-POOL_THRESHOLD = 200  # parse in worker processes only for big first syncs
+# What a server or the network can throw at us mid-sync; anything else is our bug.
+NETWORK_ERRORS = (OSError, EOFError, imaplib.IMAP4.error, poplib.error_proto)
 
 
 @dataclass
@@ -141,9 +144,11 @@ class Worker:
             self._sync(channel, counts)
         except DeskError as exc:
             error = str(exc)
-        except Exception as exc:  # network faults from deep inside imaplib/poplib
+        except NETWORK_ERRORS as exc:  # faults from deep inside imaplib/poplib/ssl
             error = str(explain(exc, channels.endpoint(channel, "inbound")))
-            log.debug("poll of %s failed", channel.name, exc_info=True)
+        except Exception as exc:
+            log.exception("poll of %s failed", channel.name)
+            error = f"deskterm failed while polling ({type(exc).__name__}); see the log."
         run.fetched, run.ingested = counts.fetched, counts.ingested
         run.skipped, run.failed = counts.skipped, counts.failed
         run.error = error
@@ -262,7 +267,7 @@ class Worker:
                 if self._idle_session(channel) is False:
                     return  # no IDLE on this server: polling alone does the job
                 backoff = 1.0
-            except Exception as exc:
+            except (DeskError, *NETWORK_ERRORS) as exc:
                 message = str(explain(exc, channels.endpoint(channel, "inbound")))
                 self.on_event(Event("idle", channel.name, message=f"IDLE lost: {message}"))
                 self.stop.wait(backoff)

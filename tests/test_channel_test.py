@@ -106,7 +106,7 @@ def test_untrusted_self_signed_certificate_is_named(desk: Desk, mail_servers, pa
     assert step["name"] == "IMAP TLS handshake"
     assert "is not trusted (self-signed certificate)" in step["detail"]
     assert "allow_self_signed = true" in step["detail"]
-    smtp = [s for s in report["steps"] if s["name"] == "SMTP STARTTLS"][0]
+    smtp = next(s for s in report["steps"] if s["name"] == "SMTP STARTTLS")
     assert not smtp["ok"] and "is not trusted" in smtp["detail"]
 
 
@@ -210,8 +210,8 @@ def test_password_command_is_used(desk: Desk, mail_servers, password, tmp_path) 
     desk.add_channel(toml, outbound=password)
     code, report = steps(desk)
     assert code == 0, report
-    assert "from password_command" in [s for s in report["steps"]
-                                       if s["name"] == "IMAP credentials"][0]["detail"]
+    assert "from password_command" in next(s for s in report["steps"]
+                                       if s["name"] == "IMAP credentials")["detail"]
 
 
 def test_send_to_delivers_a_test_email(desk: Desk, mail_servers, password) -> None:
