@@ -1,0 +1,125 @@
+"""Killing the worker (SIGKILL) at any moment loses no mail and stores none twice."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from deskterm import db
+from deskterm.models import Conversation, Message, SkippedMail
+from tests.conftest import Desk, channel_toml
+from tests.mailfactory import make_mail
+
+pytestmark = pytest.mark.mailserver
+
+SUPPORT = "support@desk.test"
+COUNT = 1500
+
+
+def corpus() -> list[bytes]:
+    """A mix with threads across batches, automated mail and mail without Message-ID."""
+    rng = random.Random(7)
+    mails = []
+    for i in range(COUNT):
+        kind = rng.random()
+        sender = f"person{i % 97}@customer{i % 13}.example"
+        if kind < 0.25 and i > 10:
+            parent = rng.randrange(0, i)
+            mails.append(make_mail(f"Re: Topic {parent}", sender=sender,
+                                   message_id=f"<m{i}@customer.example>",
+                                   in_reply_to=f"<m{parent}@customer.example>",
+                                   references=[f"<m{parent}@customer.example>"]))
+        elif kind < 0.35:
+            mails.append(make_mail(f"Out of office {i}", sender=sender,
+                                   message_id=f"<m{i}@customer.example>",
+                                   headers={"Auto-Submitted": "auto-replied"}))
+        elif kind < 0.40:
+            mails.append(make_mail(f"No id {i}", sender=sender, message_id=None,
+                                   body=f"Message number {i}\n"))
+        else:
+            mails.append(make_mail(f"Topic {i}", sender=sender,
+                                   message_id=f"<m{i}@customer.example>",
+                                   body=f"Question {i}\n" + "lorem ipsum " * rng.randrange(5, 400)))
+    return mails
+
+
+def load(servers, mails: list[bytes]) -> None:
+    with servers.imap(SUPPORT) as conn:
+        for raw in mails:
+            typ, _ = conn.append("INBOX", None, None, raw)
+            assert typ == "OK"
+
+
+def snapshot() -> dict:
+    db.open_database()
+    try:
+        return {
+            "messages": Message.select().count(),
+            "conversations": Conversation.select().count(),
+            "threads": sorted(c.message_count for c in Conversation.select()),
+            "skipped_not_duplicate": SkippedMail.select().where(
+                SkippedMail.reason != "duplicate").count(),
+            "distinct_keys": Message.select(Message.dedup_key).distinct().count(),
+        }
+    finally:
+        db.close_database()
+
+
+def poll_process(home: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "deskterm.cli", "poll", "--once"],
+        env={**os.environ, "DESKTERM_HOME": str(home)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+
+
+def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkeypatch) -> None:
+    mail_servers.clear(SUPPORT)
+    password = mail_servers.users[SUPPORT]
+    mails = corpus()
+    load(mail_servers, mails)
+
+    # Reference: the same mailbox ingested by a desk that is never interrupted.
+    desk.add_channel(channel_toml(mail_servers), inbound=password)
+    reference_home = desk.home.parent / "reference"
+    monkeypatch.setenv("DESKTERM_HOME", str(reference_home))
+    Desk(reference_home).add_channel(channel_toml(mail_servers), inbound=password)
+    assert poll_process(reference_home).wait(timeout=300) == 0
+    expected = snapshot()
+    assert expected["messages"] + expected["skipped_not_duplicate"] == COUNT
+    with mail_servers.imap(SUPPORT) as conn:
+        conn.select("INBOX")
+        conn.uid("STORE", "1:*", "-FLAGS.SILENT", "($DeskProcessed)")
+
+    # The desk under test: killed again and again at random moments.
+    monkeypatch.setenv("DESKTERM_HOME", str(desk.home))
+    rng = random.Random(11)
+    kills = 0
+    for _ in range(8):
+        process = poll_process(desk.home)
+        time.sleep(rng.uniform(0.3, 2.0))
+        if process.poll() is not None:
+            break
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        kills += 1
+    assert kills >= 3, "the ingest finished before it could be interrupted"
+    assert poll_process(desk.home).wait(timeout=300) == 0
+    got = snapshot()
+    assert got["messages"] == expected["messages"]
+    assert got["distinct_keys"] == got["messages"]
+    assert got["conversations"] == expected["conversations"]
+    assert got["threads"] == expected["threads"]
+    assert got["skipped_not_duplicate"] == expected["skipped_not_duplicate"]
+    # Everything is marked processed on the server: the next poll has nothing to do.
+    with mail_servers.imap(SUPPORT) as conn:
+        conn.select("INBOX", readonly=True)
+        _, data = conn.uid("SEARCH", "UNKEYWORD", "$DeskProcessed")
+    assert data[0] == b""
