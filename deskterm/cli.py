@@ -451,5 +451,10 @@ def _store_or_none() -> Any | None:
         return None
 
 
+# The UI's commands (`demo`, ...) live beside the UI; they register themselves on `main`.
+from deskterm import cli_ui  # noqa: E402
+
+cli_ui.register(main)
+
 if __name__ == "__main__":
     main()
