@@ -224,6 +224,11 @@ OUTBOUND = {
     "reply_to": Field(_opt_address, default=None),
     "sent_folder": Field(_opt_str, default=None),
     "max_attachment_bytes": Field(_int_range(0, 2**31), default=25 * 1024 * 1024),
+    "quote_previous": Field(_bool, default=True),
+    "retry_base_seconds": Field(_number(1, 86400), default=60.0),
+    "max_attempts": Field(_int_range(1, 1000), default=10),
+    "auto_ack_template": Field(_opt_str, default=None),
+    "auto_ack_per_hour": Field(_int_range(1, 1000), default=3),
 }
 
 READING = {

@@ -6,11 +6,12 @@ derived from the channel's immutable `uid`, so a rename never orphans or exposes
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Any
 
 import peewee
 
-from deskterm.db import database, utcnow
+from deskterm.db import database, iso, utcnow
 from deskterm.errors import ConfigError, NotFound, SecretError
 from deskterm.models import Channel
 from deskterm.tls import Endpoint
@@ -137,9 +138,20 @@ def describe(channel: Channel) -> dict[str, Any]:
         "name": channel.name,
         "status": channel.status,
         "pins": {"inbound": channel.inbound_pin, "outbound": channel.outbound_pin},
-        "created_at": channel.created_at.isoformat() + "+00:00",
-        "updated_at": channel.updated_at.isoformat() + "+00:00",
+        "created_at": iso(channel.created_at),
+        "updated_at": iso(channel.updated_at),
     }
+
+
+def own_addresses(settings: dict[str, Any]) -> set[str]:
+    """The channel's own addresses: mail from them is a loop, and they are never Cc'd."""
+    found = {a.lower() for a in (settings.get("reading") or {}).get("aliases", [])}
+    for side, key in (("inbound", "username"), ("outbound", "username"), ("outbound", "from")):
+        value = (settings.get(side) or {}).get(key) or ""
+        address = parseaddr(value)[1].lower()
+        if "@" in address:
+            found.add(address)
+    return found
 
 
 def _server(settings: dict[str, Any] | None) -> tuple[Any, ...] | None:

@@ -417,6 +417,211 @@ def skipped(as_json: bool, limit: int) -> None:
         )
 
 
+# --- outbound -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("conversation_id", type=int)
+@click.option("--body-file", type=click.Path(path_type=Path), help="The reply's text ('-': stdin).")
+@click.option("--template", "template_name", help="Start from this template ($variables filled).")
+@click.option("--attach", "attachments", multiple=True, type=click.Path(path_type=Path))
+@click.option("--cc", "cc", multiple=True)
+@click.option(
+    "--status",
+    type=click.Choice(["open", "pending", "resolved", "closed"]),
+    default="pending",
+    show_default=True,
+    help="The conversation's status afterwards.",
+)
+@handle_errors
+def reply(
+    conversation_id: int,
+    body_file: Path | None,
+    template_name: str | None,
+    attachments: tuple[Path, ...],
+    cc: tuple[str, ...],
+    status: str,
+) -> None:
+    """Queue a reply in the outbox; `deskterm poll` or `deskterm send` delivers it."""
+    from deskterm import outbox, templates
+    from deskterm.models import Conversation
+
+    open_desk()
+    parts = []
+    if template_name:
+        conversation = Conversation.get_or_none(Conversation.id == conversation_id)
+        if conversation is None:
+            raise DeskError(f"There is no conversation #{conversation_id}.")
+        parts.append(
+            templates.render(
+                templates.get(template_name).body, outbox.template_values(conversation)
+            )
+        )
+    if body_file is not None:
+        parts.append(_read_text(body_file))
+    if not parts:
+        raise DeskError(
+            "Give the reply's text with --body-file FILE (or - for stdin) or --template."
+        )
+    message = outbox.queue_reply(
+        conversation_id,
+        "\n\n".join(parts),
+        attachments=list(attachments),
+        cc=list(cc),
+        status=status,
+    )
+    click.echo(
+        f"Reply to #{conversation_id} queued ({message.message_id}); it is sent by "
+        "`deskterm poll` or `deskterm send`."
+    )
+
+
+def _read_text(path: Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeskError(f"Cannot read {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise DeskError(f"{path} is not UTF-8 text.") from None
+
+
+@main.command()
+@click.option("--channel", "channel_name")
+@click.option("--now", "force", is_flag=True, help="Also send what waits for a retry time.")
+@handle_errors
+def send(channel_name: str | None, force: bool) -> None:
+    """Deliver the outbox once (exit 1 if anything could not be sent)."""
+    from deskterm import outbox
+    from deskterm.worker import worker_lock
+
+    open_desk()
+    with worker_lock():  # `deskterm poll` sends by itself; never two senders at once
+        outbox.recover_interrupted()
+        results = outbox.flush(_store(), channel_name=channel_name, force=force)
+    for result in results:
+        click.echo(
+            f"#{result.conversation_id} (outbox {result.outbox_id}): {result.state}"
+            f"{': ' + one_line(result.detail) if result.detail else ''}"
+        )
+    if not results:
+        click.echo("Nothing to send.")
+    sys.exit(0 if all(r.state == "sent" for r in results) else 1)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "include_sent", is_flag=True, help="Include sent and cancelled items.")
+@click.pass_context
+@handle_errors
+def outbox(ctx: click.Context, as_json: bool, include_sent: bool) -> None:
+    """Queued and failed replies; `outbox retry ID` and `outbox cancel ID` act on one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from deskterm import outbox as engine
+
+    open_desk()
+    rows = engine.listing(include_sent)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("The outbox is empty.")
+    for row in rows:
+        error = f"  {one_line(row['error'])}" if row["error"] else ""
+        click.echo(
+            f"{row['id']:>5} #{row['conversation']:<6} {row['state']:<9} "
+            f"{row['attempts']} tries  {one_line(row['subject'])[:40]}{error}"
+        )
+
+
+@outbox.command("retry")
+@click.argument("outbox_id", type=int)
+@handle_errors
+def outbox_retry(outbox_id: int) -> None:
+    """Queue a failed item again, now."""
+    from deskterm import outbox as engine
+
+    open_desk()
+    engine.retry(outbox_id)
+    click.echo(f"Outbox item {outbox_id} is queued again.")
+
+
+@outbox.command("cancel")
+@click.argument("outbox_id", type=int)
+@handle_errors
+def outbox_cancel(outbox_id: int) -> None:
+    """Never send this item."""
+    from deskterm import outbox as engine
+
+    open_desk()
+    engine.cancel(outbox_id)
+    click.echo(f"Outbox item {outbox_id} is cancelled.")
+
+
+@main.group()
+def template() -> None:
+    """Reply templates with $variables (see `template add --help`)."""
+
+
+@template.command("add")
+@click.argument("name")
+@click.option(
+    "--file",
+    "file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The template text ('-': stdin).",
+)
+@handle_errors
+def template_add(name: str, file: Path) -> None:
+    """Add or replace a template. Variables: $contact_name $contact_email $conversation_id
+    $subject $agent_name $channel_name ($$ for a dollar sign)."""
+    from deskterm import templates
+
+    body = _read_text(file)
+    open_desk()
+    templates.save(name, body)
+    click.echo(f"Template {name!r} saved.")
+
+
+@template.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def template_list(as_json: bool) -> None:
+    from deskterm import templates
+
+    open_desk()
+    rows = [{"name": t.name, "body": t.body} for t in templates.all_templates()]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<20} {one_line(row['body'])[:56]}")
+
+
+@template.command("show")
+@click.argument("name")
+@handle_errors
+def template_show(name: str) -> None:
+    from deskterm import templates
+
+    open_desk()
+    click.echo(clean(templates.get(name).body))
+
+
+@template.command("remove")
+@click.argument("name")
+@handle_errors
+def template_remove(name: str) -> None:
+    from deskterm import templates
+
+    open_desk()
+    templates.remove(name)
+    click.echo(f"Template {name!r} removed.")
+
+
 # --- secrets ------------------------------------------------------------------------------
 
 

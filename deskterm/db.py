@@ -35,6 +35,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """How every timestamp leaves the desk (CLI, JSON): ISO 8601 in UTC, to the second."""
+    return None if moment is None else moment.replace(microsecond=0).isoformat() + "+00:00"
+
+
 def database_url() -> str | None:
     return os.environ.get("DESKTERM_DATABASE_URL") or None
 

@@ -140,11 +140,21 @@ class Outbox(BaseModel):
     message = peewee.ForeignKeyField(Message, backref="outbox", on_delete="CASCADE")
     channel = peewee.ForeignKeyField(Channel, backref="outbox", on_delete="CASCADE")
     state = peewee.CharField(default="queued", index=True)  # queued|sending|sent|failed|cancelled
+    kind = peewee.CharField(default="reply")  # reply | ack
+    recipient = peewee.CharField(default="", index=True)  # for the per-sender ack rate limit
     attempts = peewee.IntegerField(default=0)
     next_attempt_at = peewee.DateTimeField(default=utcnow)
     last_error = peewee.TextField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
     sent_at = peewee.DateTimeField(null=True)
+
+
+class Template(BaseModel):
+    """A canned response with $variables, checked when saved (never a silent blank)."""
+
+    name = peewee.CharField(unique=True)
+    body = peewee.TextField()
+    created_at = peewee.DateTimeField(default=utcnow)
 
 
 class JobRun(BaseModel):
@@ -206,6 +216,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Message,
     Attachment,
     Outbox,
+    Template,
     JobRun,
     FolderState,
     Pop3Seen,

@@ -6,12 +6,12 @@ so both always agree on what a conversation is.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import peewee
 
 from deskterm import channels
+from deskterm.db import iso
 from deskterm.errors import ConfigError, NotFound
 from deskterm.models import (
     CONVERSATION_STATUSES,
@@ -24,10 +24,6 @@ from deskterm.models import (
     SkippedMail,
 )
 from deskterm.worker import channel_state
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.replace(microsecond=0).isoformat() + "+00:00"
 
 
 def list_conversations(
@@ -83,7 +79,8 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
     conversation = Conversation.get_or_none(Conversation.id == conversation_id)
     if conversation is None:
         raise NotFound(f"There is no conversation #{conversation_id}.")
-    messages = list(conversation.messages.order_by(Message.date.asc(nulls="first"), Message.id))
+    # Arrival order: Date headers come from many clocks (and lose sub-seconds).
+    messages = list(conversation.messages.order_by(Message.id))
     attachments: dict[int, list[Attachment]] = {}
     for attachment in Attachment.select().where(Attachment.message.in_([m.id for m in messages])):
         attachments.setdefault(attachment.message_id, []).append(attachment)
@@ -169,3 +166,109 @@ def skipped_list(limit: int = 100) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# --- the conversation list of the UI -------------------------------------------------------
+#
+# The list shows any of 100,000 conversations instantly, so it never asks for "page N" with
+# OFFSET (SQLite walks every skipped row, and a jump to the end of 100,000 rows then costs as
+# much as reading them all). Instead it asks once per filter for the matching ids, newest
+# activity first (one narrow query that returns integers only), and fetches the rows it draws
+# by primary key, a screenful at a time.
+
+
+def conversation_ids(
+    status: str = "open", channel: str | None = None, search: str | None = None
+) -> list[int]:
+    """Ids of the matching conversations, newest activity first (the list's whole index)."""
+    query = Conversation.select(Conversation.id)
+    if search:
+        query = query.join(Contact, peewee.JOIN.LEFT_OUTER)
+    query = _narrowed(query, status, channel, search)
+    query = query.order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    return [conversation_id for (conversation_id,) in query.tuples().iterator()]
+
+
+def conversation_rows(ids: list[int]) -> list[dict[str, Any]]:
+    """What the list draws for these conversations, in the order given (missing ids dropped)."""
+    if not ids:
+        return []
+    query = (
+        Conversation.select(
+            Conversation.id,
+            Conversation.subject,
+            Conversation.status,
+            Conversation.priority,
+            Conversation.assignee,
+            Conversation.unread,
+            Conversation.message_count,
+            Conversation.updated_at,
+            Channel.name,
+            Contact.email,
+            Contact.name,
+        )
+        .join(Channel)
+        .switch(Conversation)
+        .join(Contact, peewee.JOIN.LEFT_OUTER)
+        .where(Conversation.id.in_(ids))
+        .tuples()
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for row in query:
+        cid, subject, status, priority, assignee, unread, count, updated, chan, email, name = row
+        found[cid] = {
+            "id": cid,
+            "subject": subject,
+            "status": status,
+            "priority": priority,
+            "assignee": assignee,
+            "unread": bool(unread),
+            "messages": count,
+            "updated_at": iso(updated),
+            "channel": chan,
+            "contact": email,
+            "contact_name": name or "",
+        }
+    return [found[i] for i in ids if i in found]
+
+
+def status_counts(channel: str | None = None) -> dict[str, int]:
+    """Conversations per status (and "all"), for the list's filter bar; one GROUP BY."""
+    query = Conversation.select(Conversation.status, peewee.fn.COUNT(Conversation.id))
+    if channel:
+        query = query.where(Conversation.channel == channels.get(channel))
+    counts = dict.fromkeys(CONVERSATION_STATUSES, 0)
+    counts.update(dict(query.group_by(Conversation.status).tuples()))
+    counts["all"] = sum(counts.values())
+    return counts
+
+
+def _narrowed(
+    query: peewee.ModelSelect, status: str, channel: str | None, search: str | None
+) -> peewee.ModelSelect:
+    """The list's filters: a status (or all), a channel, and a search over subject, contact,
+    message text and `#id`. The search is a LIKE scan for now (full-text search comes later).
+    """
+    if status != "all":
+        if status not in CONVERSATION_STATUSES:
+            raise ConfigError(
+                f"Status {status!r} is not known; use {', '.join(CONVERSATION_STATUSES)} or all."
+            )
+        query = query.where(Conversation.status == status)
+    if channel:
+        query = query.where(Conversation.channel == channels.get(channel))
+    search = (search or "").strip()
+    if search:
+        like = f"%{search}%"
+        in_messages = Message.select(Message.conversation).where(Message.text**like)
+        condition = (
+            (Conversation.subject**like)
+            | (Contact.email**like)
+            | (Contact.name**like)
+            | (Conversation.id.in_(in_messages))
+        )
+        number = search.removeprefix("#")
+        if number.isdigit() and len(number) <= 12:
+            condition |= Conversation.id == int(number)
+        query = query.where(condition)
+    return query

@@ -22,8 +22,17 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from deskterm import channels, imap_conn, imap_sync, paths, pop3_conn, pop3_sync
-from deskterm.db import utcnow
+from deskterm import (
+    channels,
+    imap_conn,
+    imap_sync,
+    notify,
+    outbox,
+    paths,
+    pop3_conn,
+    pop3_sync,
+)
+from deskterm.db import iso, utcnow
 from deskterm.errors import AuthError, ConfigError, DeskError
 from deskterm.ingest import Counts
 from deskterm.models import Channel, JobRun
@@ -91,13 +100,13 @@ def channel_state(channel: Channel, now: datetime | None = None) -> tuple[str, s
         return "skip window", f"no polling during {window}"
     if channel.cool_off_until and channel.cool_off_until > now:
         return "cooling off", (
-            f"cooling off until {_iso(channel.cool_off_until)} after {channel.fail_count} "
+            f"cooling off until {iso(channel.cool_off_until)} after {channel.fail_count} "
             f"failures: {channel.last_error}"
         )
     if channel.failing_since:
-        return "failing", f"failing since {_iso(channel.failing_since)}: {channel.last_error}"
+        return "failing", f"failing since {iso(channel.failing_since)}: {channel.last_error}"
     if channel.last_ok_at:
-        return "ok", f"last good poll {_iso(channel.last_ok_at)}"
+        return "ok", f"last good poll {iso(channel.last_ok_at)}"
     return "new", "not polled yet"
 
 
@@ -123,7 +132,7 @@ class Worker:
     # --- one cycle ---------------------------------------------------------------------------
 
     def run_once(self, name: str | None = None) -> list[JobRun]:
-        """Poll each eligible active channel (or the named one) once."""
+        """Poll each eligible active channel (or the named one) once, then send what is due."""
         targets = [channels.get(name)] if name else channels.all_channels()
         runs = []
         for channel in targets:
@@ -134,7 +143,18 @@ class Worker:
                 self.on_event(Event("skipped", channel.name, message=detail))
                 continue
             runs.append(self.poll(channel))
+        self.send(name)
         return runs
+
+    def send(self, name: str | None = None) -> None:
+        """Deliver the outbox's due replies; each result becomes an event."""
+        outbox.flush(
+            self.store,
+            channel_name=name,
+            on_delivery=lambda d: self.on_event(
+                Event("delivery", f"#{d.conversation_id}", message=f"{d.state}: {d.detail}")
+            ),
+        )
 
     def poll(self, channel: Channel) -> JobRun:
         run = JobRun.create(channel=channel, kind="poll")
@@ -208,13 +228,29 @@ class Worker:
             if channel.fail_count >= inbound["max_tries"]:
                 channel.cool_off_until = now + timedelta(minutes=inbound["cool_off_minutes"])
                 channel.fail_count = 0
+                self._warn_failing(channel, error)
         channel.save()
+
+    def _warn_failing(self, channel: Channel, error: str) -> None:
+        """Tell the agent by mail (system SMTP) that a channel stopped working."""
+        if not notify.configured():
+            return
+        try:
+            notify.send_notification(
+                f"deskterm: channel {channel.name} is failing",
+                f"Channel {channel.name} failed {channel.settings['inbound']['max_tries']} times "
+                f"in a row and cools off until {iso(channel.cool_off_until)}.\n\n"
+                f"Last error: {error}\n",
+            )
+        except DeskError as exc:
+            self.on_event(Event("notice", channel.name, message=f"notification failed: {exc}"))
 
     # --- the long-running loop -----------------------------------------------------------
 
     def run_forever(self) -> None:
         """Poll channels as they fall due, woken early by IDLE, until `stop` is set."""
         with worker_lock():
+            outbox.recover_interrupted()
             try:
                 while not self.stop.is_set():
                     self._start_idle_watchers()
@@ -224,6 +260,7 @@ class Worker:
                             break
                         if self._due.get(channel.id, 0) <= now and eligible(channel):
                             self.poll(channel)
+                    self.send()
                     self.wake.clear()
                     self.wake.wait(self._sleep_time())
             finally:
@@ -346,7 +383,3 @@ def worker_running() -> bool:
             return False
     except DeskError:
         return True
-
-
-def _iso(moment: datetime) -> str:
-    return moment.replace(microsecond=0).isoformat() + "+00:00"

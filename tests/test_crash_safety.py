@@ -32,21 +32,39 @@ def corpus() -> list[bytes]:
         sender = f"person{i % 97}@customer{i % 13}.example"
         if kind < 0.25 and i > 10:
             parent = rng.randrange(0, i)
-            mails.append(make_mail(f"Re: Topic {parent}", sender=sender,
-                                   message_id=f"<m{i}@customer.example>",
-                                   in_reply_to=f"<m{parent}@customer.example>",
-                                   references=[f"<m{parent}@customer.example>"]))
+            mails.append(
+                make_mail(
+                    f"Re: Topic {parent}",
+                    sender=sender,
+                    message_id=f"<m{i}@customer.example>",
+                    in_reply_to=f"<m{parent}@customer.example>",
+                    references=[f"<m{parent}@customer.example>"],
+                )
+            )
         elif kind < 0.35:
-            mails.append(make_mail(f"Out of office {i}", sender=sender,
-                                   message_id=f"<m{i}@customer.example>",
-                                   headers={"Auto-Submitted": "auto-replied"}))
+            mails.append(
+                make_mail(
+                    f"Out of office {i}",
+                    sender=sender,
+                    message_id=f"<m{i}@customer.example>",
+                    headers={"Auto-Submitted": "auto-replied"},
+                )
+            )
         elif kind < 0.40:
-            mails.append(make_mail(f"No id {i}", sender=sender, message_id=None,
-                                   body=f"Message number {i}\n"))
+            mails.append(
+                make_mail(
+                    f"No id {i}", sender=sender, message_id=None, body=f"Message number {i}\n"
+                )
+            )
         else:
-            mails.append(make_mail(f"Topic {i}", sender=sender,
-                                   message_id=f"<m{i}@customer.example>",
-                                   body=f"Question {i}\n" + "lorem ipsum " * rng.randrange(5, 400)))
+            mails.append(
+                make_mail(
+                    f"Topic {i}",
+                    sender=sender,
+                    message_id=f"<m{i}@customer.example>",
+                    body=f"Question {i}\n" + "lorem ipsum " * rng.randrange(5, 400),
+                )
+            )
     return mails
 
 
@@ -64,8 +82,9 @@ def snapshot() -> dict:
             "messages": Message.select().count(),
             "conversations": Conversation.select().count(),
             "threads": sorted(c.message_count for c in Conversation.select()),
-            "skipped_not_duplicate": SkippedMail.select().where(
-                SkippedMail.reason != "duplicate").count(),
+            "skipped_not_duplicate": SkippedMail.select()
+            .where(SkippedMail.reason != "duplicate")
+            .count(),
             "distinct_keys": Message.select(Message.dedup_key).distinct().count(),
         }
     finally:
@@ -76,7 +95,9 @@ def poll_process(home: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "deskterm.cli", "poll", "--once"],
         env={**os.environ, "DESKTERM_HOME": str(home)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 

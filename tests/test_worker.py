@@ -56,16 +56,15 @@ def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypa
 
 
 @pytest.mark.mailserver
-def test_sigterm_ends_the_worker_cleanly_and_one_worker_per_desk(
-    desk: Desk, mail_servers
-) -> None:
+def test_sigterm_ends_the_worker_cleanly_and_one_worker_per_desk(desk: Desk, mail_servers) -> None:
     mail_servers.clear(SUPPORT)
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
     mail_servers.append(SUPPORT, make_mail("Before the worker starts"))
     env = {**os.environ, "DESKTERM_HOME": str(desk.home)}
     command = [sys.executable, "-m", "deskterm.cli", "poll"]
-    worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    worker = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         db.open_database()
         wait_for(lambda: Conversation.select().count() == 1)

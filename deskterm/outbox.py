@@ -1,0 +1,486 @@
+"""The durable outbox: replies are committed before any network I/O and kept until accepted.
+
+States: queued -> sending -> sent, or back to queued (temporary failure, retried with
+exponential backoff) or failed (permanent failure, with the server's answer). A reply is
+marked `sent` in the same moment the server's acceptance is known. The one unavoidable window:
+if the process dies after the server accepted the message but before that commit, the item
+is still `sending`; on the next start it is queued again and may be delivered twice. Nothing
+queued is ever lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import mimetypes
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+
+from deskterm import blobs, channels, compose, imap_conn, smtp_conn, templates
+from deskterm.automail import automated_reason
+from deskterm.db import database, iso, utcnow
+from deskterm.errors import AuthError, DeskError, SecretError
+from deskterm.models import (
+    Attachment,
+    Channel,
+    Contact,
+    Conversation,
+    JobRun,
+    Message,
+    Outbox,
+)
+from deskterm.tls import CertificateError, explain
+
+BACKOFF_CAP_SECONDS = 3600
+
+
+class OutboxError(DeskError):
+    """A reply that cannot be queued as asked (nothing was queued)."""
+
+
+# --- queueing ---------------------------------------------------------------------------
+
+
+def agent_name() -> str:
+    return os.environ.get("DESKTERM_AGENT_NAME") or getpass.getuser()
+
+
+def queue_reply(
+    conversation_id: int,
+    body: str,
+    *,
+    attachments: list[Path] | None = None,
+    cc: list[str] | None = None,
+    status: str | None = "pending",
+    automatic: bool = False,
+) -> Message:
+    """Check, build and commit a reply to the outbox; no network I/O happens here."""
+    attachments = [Path(p).expanduser() for p in attachments or []]
+    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
+    if conversation is None:
+        raise OutboxError(f"There is no conversation #{conversation_id}.")
+    channel: Channel = conversation.channel
+    outbound = channel.settings.get("outbound")
+    if not outbound:
+        raise OutboxError(
+            f"Channel {channel.name!r} has no [outbound] settings, so it cannot send replies; "
+            f"add them with `deskterm channel edit {channel.name} --file ...`."
+        )
+    if not body.strip():
+        raise OutboxError("The reply is empty; write something before sending.")
+    for path in attachments:
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise OutboxError(f"Cannot read the attachment {path}; check the path.")
+    total = compose.attachment_total(attachments)
+    if total > outbound["max_attachment_bytes"]:
+        raise OutboxError(
+            f"The attachments add up to {total:,} bytes, over this channel's limit of "
+            f"{outbound['max_attachment_bytes']:,}; send fewer or smaller files."
+        )
+    answered = _last_inbound(conversation)
+    to = _reply_address(conversation, answered)
+    if not to:
+        raise OutboxError(f"Conversation #{conversation_id} has no contact address to reply to.")
+    cc = [a.strip() for a in cc or [] if a.strip()]
+    for address in cc:
+        if "@" not in parseaddr(address)[1]:
+            raise OutboxError(f"{address!r} is not an email address (given with --cc).")
+
+    reply = compose.Reply(
+        conversation_id=conversation.id,
+        from_header=outbound["from"],
+        to=[to],
+        cc=cc,
+        reply_to=outbound["reply_to"],
+        subject=conversation.email_subject or conversation.subject,
+        body=body,
+        in_reply_to=answered.message_id if answered else None,
+        references=list(conversation.references or []),
+        thread_index=(answered.headers or {}).get("thread-index") if answered else None,
+        attachments=attachments,
+        automatic=automatic,
+    )
+    if answered is not None and outbound["quote_previous"] and not automatic:
+        reply.quote = answered.text
+        reply.quote_header = _quote_header(answered)
+    message = compose.build(reply)
+    raw = bytes(message)
+    recipients = [to, *cc]
+    with database.atomic():
+        stored = Message.create(
+            conversation=conversation,
+            direction="out",
+            message_id=message["Message-ID"],
+            in_reply_to=reply.in_reply_to,
+            references=compose.trim_references(reply.references),
+            from_addr=parseaddr(outbound["from"])[1].lower(),
+            from_name=parseaddr(outbound["from"])[0],
+            to=[parseaddr(to)[1].lower()],
+            cc=[parseaddr(a)[1].lower() for a in cc],
+            reply_to=outbound["reply_to"],
+            subject=str(message["Subject"]),
+            date=utcnow(),
+            text=body,
+            headers={"auto-submitted": str(message["Auto-Submitted"])},
+            raw_path=blobs.store_raw(raw),
+            size=len(raw),
+            dedup_key=f"out:{message['Message-ID']}",
+            state="queued",
+        )
+        for path in attachments:
+            data = path.read_bytes()
+            Attachment.create(
+                message=stored,
+                filename=path.name,
+                content_type=message_type(path),
+                size=len(data),
+                sha256=blobs.store_attachment(data),
+            )
+        Outbox.create(
+            message=stored,
+            channel=channel,
+            kind="ack" if automatic else "reply",
+            recipient=parseaddr(recipients[0])[1].lower(),
+        )
+        conversation.references = [*(conversation.references or []), message["Message-ID"]][-50:]
+        conversation.message_count += 1
+        conversation.unread = conversation.unread and automatic  # a human reply reads it
+        conversation.updated_at = utcnow()
+        if status:
+            conversation.status = status
+        conversation.save()
+    return stored
+
+
+def queue_auto_ack(conversation_id: int, mail: Any) -> Message | None:
+    """Acknowledge a new conversation from the channel's template, unless that could loop.
+
+    Never for automated mail (whatever the channel accepts), never to our own addresses, and
+    at most `auto_ack_per_hour` per sender, so two auto-responders cannot ping-pong.
+    """
+    conversation = Conversation.get_by_id(conversation_id)
+    channel = conversation.channel
+    outbound = channel.settings.get("outbound") or {}
+    name = outbound.get("auto_ack_template")
+    if not name or not mail.from_addr:
+        return None
+    own = channels.own_addresses(channel.settings)
+    if mail.from_addr in own or automated_reason(mail, own) is not None:
+        return None
+    since = utcnow() - timedelta(hours=1)
+    recent = (
+        Outbox.select()
+        .where(Outbox.kind == "ack", Outbox.recipient == mail.from_addr, Outbox.created_at > since)
+        .count()
+    )
+    if recent >= outbound["auto_ack_per_hour"]:
+        return None
+    body = templates.render(
+        templates.get(name).body,
+        template_values(conversation, agent=parseaddr(outbound["from"])[0] or channel.name),
+    )
+    return queue_reply(conversation_id, body, status=None, automatic=True)
+
+
+def template_values(conversation: Conversation, agent: str | None = None) -> dict[str, Any]:
+    contact: Contact | None = conversation.contact
+    return {
+        "contact_name": (contact.name or contact.email) if contact else "",
+        "contact_email": contact.email if contact else "",
+        "conversation_id": conversation.id,
+        "subject": compose.base_subject(conversation.subject),
+        "agent_name": agent or agent_name(),
+        "channel_name": conversation.channel.name,
+    }
+
+
+def message_type(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _last_inbound(conversation: Conversation) -> Message | None:
+    return (
+        conversation.messages.where(Message.direction == "in")
+        .order_by(Message.date.desc(nulls="last"), Message.id.desc())
+        .first()
+    )
+
+
+def _reply_address(conversation: Conversation, answered: Message | None) -> str | None:
+    if answered is not None and answered.reply_to:
+        return answered.reply_to
+    if conversation.contact_id:
+        return conversation.contact.email
+    return answered.from_addr if answered is not None and answered.from_addr else None
+
+
+def _quote_header(answered: Message) -> str:
+    who = answered.from_name or answered.from_addr
+    when = answered.date.strftime("%a, %d %b %Y %H:%M UTC") if answered.date else "earlier"
+    return f"On {when}, {who} wrote:"
+
+
+# --- delivery ---------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    outbox_id: int
+    conversation_id: int
+    state: str  # sent | queued | failed
+    detail: str = ""
+
+
+def recover_interrupted() -> int:
+    """Items left `sending` by a process that died: queue them again (see module doc)."""
+    return (
+        Outbox.update(state="queued", next_attempt_at=utcnow())
+        .where(Outbox.state == "sending")
+        .execute()
+    )
+
+
+def flush(
+    store: Any,
+    *,
+    channel_name: str | None = None,
+    force: bool = False,
+    on_delivery: Callable[[Delivery], None] | None = None,
+) -> list[Delivery]:
+    """Deliver what is due, one SMTP session per channel; returns what happened to each."""
+    now = utcnow()
+    query = Outbox.select().where(Outbox.state == "queued").order_by(Outbox.id)
+    if not force:
+        query = query.where(Outbox.next_attempt_at <= now)
+    if channel_name:
+        query = query.where(Outbox.channel == channels.get(channel_name))
+    by_channel: dict[int, list[Outbox]] = {}
+    for item in query:
+        by_channel.setdefault(item.channel_id, []).append(item)
+    results: list[Delivery] = []
+    for channel_id, items in by_channel.items():
+        channel = Channel.get_by_id(channel_id)
+        run = JobRun.create(channel=channel, kind="send")
+        done = asyncio.run(_deliver(channel, items, store, on_delivery))
+        results += done
+        run.fetched = len(done)
+        run.ingested = sum(1 for d in done if d.state == "sent")
+        run.failed = sum(1 for d in done if d.state == "failed")
+        run.skipped = sum(1 for d in done if d.state == "queued")
+        errors = [d.detail for d in done if d.state != "sent" and d.detail]
+        run.error = errors[0] if errors else None
+        run.finished_at = utcnow()
+        run.save()
+    return results
+
+
+async def _deliver(
+    channel: Channel,
+    items: list[Outbox],
+    store: Any,
+    on_delivery: Callable[[Delivery], None] | None,
+) -> list[Delivery]:
+    outbound = channels.side_settings(channel, "outbound")
+    endpoint = channels.endpoint(channel, "outbound")
+    items = [item for item in items if _claim(item)]
+    results: list[Delivery] = []
+    if not items:
+        return results
+    smtp: aiosmtplib.SMTP | None = None
+    try:
+        secret = channels.password(channel, "outbound", store)
+        smtp = await smtp_conn.connect(endpoint)
+        await smtp_conn.login(smtp, endpoint, outbound["username"], secret)
+    except Exception as exc:
+        for item in items:
+            results.append(_failed(item, exc, endpoint, outbound))
+        if smtp is not None:
+            smtp.close()
+        return _report(results, on_delivery)
+    try:
+        for item in items:
+            message: Message = item.message
+            raw = blobs.raw_path(message.raw_path).read_bytes()
+            sender = parseaddr(outbound["from"])[1]
+            try:
+                _refused, reply = await smtp.sendmail(sender, [*message.to, *message.cc], raw)
+            except Exception as exc:
+                results.append(_failed(item, exc, endpoint, outbound))
+                if isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError):
+                    for rest in items[items.index(item) + 1 :]:
+                        results.append(_failed(rest, exc, endpoint, outbound))
+                    break
+                continue
+            _set_state(item, "sent", sent_at=utcnow(), last_error=None)
+            results.append(Delivery(item.id, message.conversation_id, "sent", reply.strip()))
+    finally:
+        with contextlib.suppress(Exception):
+            await smtp.quit()
+    sent = [r for r in results if r.state == "sent"]
+    if sent:
+        _copy_to_sent(channel, [Outbox.get_by_id(r.outbox_id) for r in sent], store)
+    return _report(results, on_delivery)
+
+
+def _report(
+    results: list[Delivery], on_delivery: Callable[[Delivery], None] | None
+) -> list[Delivery]:
+    if on_delivery:
+        for result in results:
+            on_delivery(result)
+    return results
+
+
+def _failed(item: Outbox, exc: BaseException, endpoint: Any, outbound: dict) -> Delivery:
+    temporary, detail = classify(exc, endpoint)
+    if temporary and item.attempts < outbound["max_attempts"]:
+        delay = min(outbound["retry_base_seconds"] * 2 ** (item.attempts - 1), BACKOFF_CAP_SECONDS)
+        when = utcnow() + timedelta(seconds=delay)
+        _set_state(item, "queued", next_attempt_at=when, last_error=detail)
+        return Delivery(
+            item.id,
+            item.message.conversation_id,
+            "queued",
+            f"{detail} (will retry at {when:%H:%M:%S} UTC)",
+        )
+    if temporary:
+        detail = f"{detail} (gave up after {item.attempts} attempts)"
+    _set_state(item, "failed", last_error=detail)
+    return Delivery(item.id, item.message.conversation_id, "failed", detail)
+
+
+def classify(exc: BaseException, endpoint: Any) -> tuple[bool, str]:
+    """(temporary?, one sentence): 4xx and network trouble are retried, 5xx and bad
+    credentials or certificates wait for a person."""
+    if isinstance(exc, AuthError | SecretError | CertificateError):
+        return False, str(exc)
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message.strip()}" for r in exc.recipients)
+        return (all(c < 500 for c in codes), f"The SMTP server refused the recipient ({text}).")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code < 500, f"The SMTP server answered {exc.code} {exc.message.strip()}."
+    return True, str(explain(exc, endpoint))
+
+
+def _claim(item: Outbox) -> bool:
+    """queued -> sending, only if still queued: two senders never take the same reply."""
+    with database.atomic():
+        taken = (
+            Outbox.update(state="sending", attempts=Outbox.attempts + 1)
+            .where(Outbox.id == item.id, Outbox.state == "queued")
+            .execute()
+        )
+        if taken:
+            Message.update(state="sending").where(Message.id == item.message_id).execute()
+    if taken:
+        item.state, item.attempts = "sending", item.attempts + 1
+    return bool(taken)
+
+
+def _set_state(item: Outbox, state: str, **fields: Any) -> None:
+    """Outbox and message state change together, committed at once."""
+    with database.atomic():
+        for name, value in fields.items():
+            setattr(item, name, value)
+        item.state = state
+        item.save()
+        error = fields.get("last_error", item.last_error) if state != "sent" else None
+        Message.update(state=state, error=error).where(Message.id == item.message_id).execute()
+
+
+def _copy_to_sent(channel: Channel, items: list[Outbox], store: Any) -> None:
+    """Append sent replies to the mailbox's Sent folder, so other mail clients see them."""
+    inbound = channel.settings["inbound"]
+    outbound = channel.settings["outbound"]
+    if inbound["protocol"] != "imap":
+        return
+    endpoint = channels.endpoint(channel, "inbound")
+    try:
+        mailbox = imap_conn.connect(endpoint)
+        try:
+            imap_conn.login(
+                mailbox, endpoint, inbound["username"], channels.password(channel, "inbound", store)
+            )
+            folder = outbound["sent_folder"] or _special_sent(mailbox)
+            if folder is None:
+                raise DeskError("the mailbox has no folder marked \\Sent; set sent_folder")
+            for item in items:
+                raw = blobs.raw_path(item.message.raw_path).read_bytes()
+                mailbox.append(raw, folder, dt=None, flag_set=["\\Seen"])
+        finally:
+            with contextlib.suppress(Exception):
+                mailbox.logout()
+    except Exception as exc:
+        note = f"Sent, but the copy to the Sent folder failed: {explain(exc, endpoint)}"
+        Outbox.update(last_error=note).where(Outbox.id.in_([i.id for i in items])).execute()
+
+
+def _special_sent(mailbox: imap_conn.DeskMailBox) -> str | None:
+    for folder in mailbox.folder.list():
+        if "\\Sent" in folder.flags:
+            return folder.name
+    return None
+
+
+# --- administration ---------------------------------------------------------------------
+
+
+def retry(outbox_id: int) -> Outbox:
+    item = _item(outbox_id)
+    if item.state not in ("failed", "queued", "cancelled"):
+        raise OutboxError(
+            f"Outbox item {outbox_id} is {item.state}; only failed, queued or "
+            "cancelled items can be retried."
+        )
+    _set_state(item, "queued", next_attempt_at=utcnow(), attempts=0, last_error=None)
+    return item
+
+
+def cancel(outbox_id: int) -> Outbox:
+    item = _item(outbox_id)
+    if item.state not in ("queued", "failed"):
+        raise OutboxError(
+            f"Outbox item {outbox_id} is {item.state}; only queued or failed "
+            "items can be cancelled."
+        )
+    _set_state(item, "cancelled")
+    return item
+
+
+def _item(outbox_id: int) -> Outbox:
+    item = Outbox.get_or_none(Outbox.id == outbox_id)
+    if item is None:
+        raise OutboxError(f"There is no outbox item {outbox_id}; `deskterm outbox` lists them.")
+    return item
+
+
+def listing(include_sent: bool = False) -> list[dict[str, Any]]:
+    query = Outbox.select().order_by(Outbox.id)
+    if not include_sent:
+        query = query.where(Outbox.state.in_(["queued", "sending", "failed"]))
+    return [
+        {
+            "id": item.id,
+            "conversation": item.message.conversation_id,
+            "channel": item.channel.name,
+            "kind": item.kind,
+            "to": item.message.to,
+            "subject": item.message.subject,
+            "state": item.state,
+            "attempts": item.attempts,
+            "next_attempt_at": iso(item.next_attempt_at) if item.state == "queued" else None,
+            "error": item.last_error,
+            "created_at": iso(item.created_at),
+            "sent_at": iso(item.sent_at),
+        }
+        for item in query
+    ]

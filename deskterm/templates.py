@@ -1,0 +1,70 @@
+"""Reply templates (canned responses) with `$variable` placeholders.
+
+`string.Template` semantics: `$name` or `${name}`, `$$` for a dollar. Unknown variables are
+refused when the template is saved, so a reply never goes out with a silent blank.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import peewee
+
+from deskterm.errors import ConfigError, NotFound
+from deskterm.models import Template
+
+VARIABLES = {
+    "contact_name": "the customer's name (or address when no name is known)",
+    "contact_email": "the customer's address",
+    "conversation_id": "the conversation number",
+    "subject": "the conversation's subject",
+    "agent_name": "the replying agent (DESKTERM_AGENT_NAME, or the login name)",
+    "channel_name": "the channel's name",
+}
+
+
+def check(body: str) -> None:
+    template = string.Template(body)
+    if not template.is_valid():
+        raise ConfigError(
+            "The template has a stray $; write $$ for a dollar sign, or $name for a variable."
+        )
+    unknown = sorted(set(template.get_identifiers()) - set(VARIABLES))
+    if unknown:
+        raise ConfigError(
+            f"Unknown template variable {', '.join('$' + u for u in unknown)}; "
+            f"use {', '.join('$' + v for v in VARIABLES)}."
+        )
+
+
+def save(name: str, body: str) -> Template:
+    check(body)
+    if not body.strip():
+        raise ConfigError("The template is empty.")
+    row, created = Template.get_or_create(name=name, defaults={"body": body})
+    if not created:
+        row.body = body
+        row.save()
+    return row
+
+
+def get(name: str) -> Template:
+    try:
+        return Template.get(Template.name == name)
+    except peewee.DoesNotExist:
+        raise NotFound(
+            f"There is no template named {name!r}; `deskterm template list` shows them."
+        ) from None
+
+
+def remove(name: str) -> None:
+    get(name).delete_instance()
+
+
+def all_templates() -> list[Template]:
+    return list(Template.select().order_by(Template.name))
+
+
+def render(body: str, values: dict[str, Any]) -> str:
+    return string.Template(body).substitute({k: str(values.get(k, "")) for k in VARIABLES})
