@@ -91,6 +91,8 @@ class Ingestor:
         self._conversation_updates = RowWriter(Conversation, CONVERSATION_STATE)
         self._attachments = RowWriter(Attachment, ATTACHMENT_COLUMNS)
         self._skipped = RowWriter(SkippedMail, SKIPPED_COLUMNS)
+        self._contact_rows = RowWriter(Contact, ["email", "name", "organization", "created_at"])
+        self._domains: dict[str, int] | None = None
 
     def apply(self, batch: list[Fetched], folder: str = "") -> list[Outcome]:
         mails = [item.mail for item in batch if item.mail is not None and not item.error]
@@ -98,6 +100,7 @@ class Ingestor:
         threads = _existing_threads([i for m in mails for i in (m.in_reply_to, *m.references) if i])
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
         work = _Batch(known, threads)
+        self._load_states(list(threads.values()), work)
         outcomes = []
         with database.atomic():
             for item in batch:
@@ -183,12 +186,22 @@ class Ingestor:
         if not address:
             return None
         if address not in self._contacts:
-            domain = address.rpartition("@")[2]
-            mapping = OrganizationDomain.get_or_none(OrganizationDomain.domain == domain)
-            organization = mapping.organization_id if mapping else None
-            contact = Contact.create(email=address, name=mail.from_name, organization=organization)
-            self._contacts[address] = contact.id
-            self._emails[contact.id] = address
+            if self._domains is None:  # a small table: read once per ingestor
+                self._domains = dict(
+                    OrganizationDomain.select(
+                        OrganizationDomain.domain, OrganizationDomain.organization
+                    ).tuples()
+                )
+            contact_id = self._contact_rows.insert(
+                {
+                    "email": address,
+                    "name": mail.from_name,
+                    "organization": self._domains.get(address.rpartition("@")[2]),
+                    "created_at": utcnow(),
+                }
+            )
+            self._contacts[address] = contact_id
+            self._emails[contact_id] = address
         return self._contacts[address]
 
     def _new_conversation(self, mail: ParsedMail, work: _Batch) -> int:
@@ -215,12 +228,22 @@ class Ingestor:
 
     def _state(self, conversation_id: int, work: _Batch) -> dict[str, Any]:
         if conversation_id not in work.conversations:
-            row = Conversation.get_by_id(conversation_id)
-            work.conversations[conversation_id] = {
-                name: getattr(row, name if name != "contact" else "contact_id")
-                for name in CONVERSATION_STATE
-            }
+            self._load_states([conversation_id], work)
         return work.conversations[conversation_id]
+
+    def _load_states(self, ids: list[int], work: _Batch) -> None:
+        """Conversation state for a batch's replies, read in one query per 500."""
+        fields = [getattr(Conversation, name) for name in CONVERSATION_STATE]
+        missing = sorted({i for i in ids if i not in work.conversations})
+        for chunk in _chunks(missing, 500):
+            query = Conversation.select(Conversation.id, *fields).where(
+                Conversation.id.in_(chunk)
+            )
+            for row in query:
+                work.conversations[row.id] = {
+                    name: getattr(row, name if name != "contact" else "contact_id")
+                    for name in CONVERSATION_STATE
+                }
 
     def _store_message(
         self, conversation_id: int, item: Fetched, raw_rel: str | None, work: _Batch
