@@ -56,6 +56,26 @@ def handle_errors(func: F) -> F:
 
 def open_desk() -> None:
     db.open_database()
+    _log_to_file()
+
+
+def _log_to_file() -> None:
+    """Details (tracebacks of bugs) go to the desk's log file, never to the user's screen."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    from deskterm import paths
+
+    root = logging.getLogger("deskterm")
+    if root.handlers:
+        return
+    handler = RotatingFileHandler(
+        paths.home() / "deskterm.log", maxBytes=5_000_000, backupCount=2, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
 
 
 def echo_json(data: Any) -> None:

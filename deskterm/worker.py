@@ -168,7 +168,10 @@ class Worker:
             error = str(explain(exc, channels.endpoint(channel, "inbound")))
         except Exception as exc:
             log.exception("poll of %s failed", channel.name)
-            error = f"deskterm failed while polling ({type(exc).__name__}); see the log."
+            error = (
+                f"deskterm failed while polling ({type(exc).__name__}); the details are in "
+                "deskterm.log in the desk's home."
+            )
         run.fetched, run.ingested = counts.fetched, counts.ingested
         run.skipped, run.failed = counts.skipped, counts.failed
         run.error = error

@@ -94,6 +94,8 @@ def test_wrong_password_fails_clearly_and_is_never_printed(
     assert "The test failed." in result.stdout
     assert wrong not in result.output
     assert wrong not in caplog.text
+    for log in desk.home.glob("*.log*"):
+        assert wrong not in log.read_text()
     assert wrong.encode() not in (desk.home / "desk.sqlite3").read_bytes()
 
 

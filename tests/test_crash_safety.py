@@ -144,3 +144,39 @@ def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkey
         conn.select("INBOX", readonly=True)
         _, data = conn.uid("SEARCH", "UNKEYWORD", "$DeskProcessed")
     assert data[0] == b""
+
+
+def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> None:
+    """Dovecot goes away after the first batch: the run says so, the next one finishes."""
+    from deskterm.secret_store import open_secret_store
+    from deskterm.worker import Event, Worker
+
+    mail_servers.clear(SUPPORT)
+    load(mail_servers, corpus()[:1200])
+    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    db.open_database()
+    stopped = []
+
+    def on_event(event: Event) -> None:
+        if event.kind == "progress" and event.done >= 500 and not stopped:
+            mail_servers.stop_dovecot()
+            stopped.append(event.done)
+
+    worker = Worker(store=open_secret_store(), on_event=on_event)
+    try:
+        run = worker.run_once()[0]
+    finally:
+        worker.close()
+        mail_servers.start_dovecot()
+    assert stopped
+    assert run.error and "127.0.0.1" in run.error
+    assert 0 < run.ingested + run.skipped < 1200
+    worker = Worker(store=open_secret_store())
+    second = worker.run_once()[0]
+    worker.close()
+    assert second.error is None
+    total = Message.select().count() + SkippedMail.select().where(
+        SkippedMail.reason != "duplicate").count()
+    assert total == 1200
+    assert Message.select(Message.dedup_key).distinct().count() == Message.select().count()
+    db.close_database()
