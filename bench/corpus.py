@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import random
+import struct
+import tempfile
 import time
 from collections.abc import Iterator
 from email.charset import BASE64, QP, Charset
@@ -82,9 +85,7 @@ def _html_of(text: str, pixel_cid: str | None = None, remote_pixel: bool = False
     img = f'<img src="cid:{pixel_cid}" width="1" height="1" alt="">' if pixel_cid else ""
     if remote_pixel:
         img += '<img src="https://track.example.net/o.gif?id=1" width="1" height="1">'
-    return (
-        f'<!DOCTYPE html><html><body style="font-family:sans-serif">{paras}{img}</body></html>\n'
-    )
+    return f'<!DOCTYPE html><html><body style="font-family:sans-serif">{paras}{img}</body></html>\n'
 
 
 def _fake_pdf(rnd: random.Random, size: int) -> bytes:
@@ -241,6 +242,35 @@ def generate(count: int, seed: int = 1, to_addr: str = f"support@{DOMAIN}") -> I
 def date_of(i: int) -> int:
     """The arrival time (epoch seconds) of message i: one a minute from 2024-01-01."""
     return BASE_TS + i * 60
+
+
+CACHE_DIR = Path(tempfile.gettempdir()) / "deskterm-bench-cache"
+
+
+def cached(count: int, seed: int = 1) -> list[bytes]:
+    """generate(count, seed) as a list, kept in one file under CACHE_DIR (outside the
+    checkout) between runs. The cache key includes a hash of this file, so an edit to the
+    generator never serves stale messages."""
+    key = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    path = CACHE_DIR / f"corpus-{key}-s{seed}-n{count}.bin"
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        blob = None
+    if blob is not None:
+        out, pos = [], 0
+        while pos < len(blob):
+            (size,) = struct.unpack_from(">Q", blob, pos)
+            out.append(blob[pos + 8 : pos + 8 + size])
+            pos += 8 + size
+        if len(out) == count:
+            return out
+    out = list(generate(count, seed))
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{time.time_ns()}.tmp")
+    tmp.write_bytes(b"".join(struct.pack(">Q", len(m)) + m for m in out))
+    tmp.replace(path)
+    return out
 
 
 def main() -> None:
