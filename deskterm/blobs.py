@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from pathlib import Path
 
 from deskterm import paths
@@ -47,8 +48,41 @@ def store_attachment(data: bytes, base: Path | None = None) -> str:
     return digest
 
 
-def raw_path(relative: str) -> Path:
-    return paths.mail_dir() / relative
+def store_pack(raws: list[bytes], base: Path | None = None) -> list[str]:
+    """Many fetched messages in one file, each exactly as fetched; returns one ref each.
+
+    A first sync of 10,000 messages would otherwise create 10,000 files, and creating a file
+    costs more here than writing its bytes. A ref is `packs/<name>.pack#<offset>+<length>`.
+    """
+    base = base or paths.mail_dir()
+    name = f"packs/{uuid.uuid4().hex}.pack"
+    target = os.path.join(base, name)
+    directory = os.path.dirname(target)
+    if directory not in _made:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        _made.add(directory)
+    refs = []
+    offset = 0
+    tmp = f"{target}.tmp"
+    with open(tmp, "wb") as handle:
+        for raw in raws:
+            handle.write(raw)
+            refs.append(f"{name}#{offset}+{len(raw)}")
+            offset += len(raw)
+    os.replace(tmp, target)
+    return refs
+
+
+def read_raw(ref: str) -> bytes:
+    """The raw bytes behind a ref from `store_raw` or `store_pack`."""
+    name, _, span = ref.partition("#")
+    path = paths.mail_dir() / name
+    if not span:
+        return path.read_bytes()
+    offset, _, length = span.partition("+")
+    with open(path, "rb") as handle:
+        handle.seek(int(offset))
+        return handle.read(int(length))
 
 
 def attachment_path(sha256: str) -> Path:

@@ -13,21 +13,29 @@ from __future__ import annotations
 import imaplib
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from imap_tools.utils import encode_folder
 
-from deskterm import sync_window
+from deskterm import imap_conn, paths, sync_window
 from deskterm.db import database
 from deskterm.errors import DeskError
 from deskterm.imap_conn import DeskMailBox
-from deskterm.ingest import Counts, Fetched, Ingestor, Outcome, prepare_batch
+from deskterm.ingest import Counts, Fetched, Ingestor, Outcome, prepare, prepare_batch
 from deskterm.mailparse import env_limits
 from deskterm.models import Channel, FolderState
+from deskterm.tls import Endpoint
 
 PROCESSED = "$DeskProcessed"
 BATCH = 500
+LOCAL_POOL_THRESHOLD = 200  # below this, parser processes are not worth their start-up
+REMOTE_FETCH_THRESHOLD = 1000  # from here, worker processes fetch over their own connections
+REMOTE_BATCH = 250  # per worker task: two tasks keep both cores busy
+REMOTE_AHEAD = 4  # tasks in flight while this process commits
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -44,14 +52,15 @@ def sync(
     mailbox: DeskMailBox,
     counts: Counts,
     *,
-    pool: Executor | None = None,
+    pool: Callable[[], Executor] | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    source: Source | None = None,
 ) -> None:
     """Sync every configured folder, adding to `counts` as batches commit (kept on failure)."""
     ingestor = Ingestor(channel)
     for folder in channel.settings["inbound"]["folders"]:
-        sync_folder(channel, mailbox, folder, ingestor, counts, pool, progress, stop)
+        sync_folder(channel, mailbox, folder, ingestor, counts, pool, progress, stop, source)
         if stop is not None and stop.is_set():
             break
 
@@ -62,9 +71,10 @@ def sync_folder(
     folder: str,
     ingestor: Ingestor,
     counts: Counts,
-    pool: Executor | None = None,
+    pool: Callable[[], Executor] | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    source: Source | None = None,
 ) -> None:
     client = mailbox.client
     inbound = channel.settings["inbound"]
@@ -91,40 +101,151 @@ def sync_folder(
         return
     sizes = _sizes(client, uids)
     limit = inbound["max_message_bytes"]
-    max_body, min_attachment = env_limits()
     done = 0
     total = len(uids)
     if progress:
         progress(folder, 0, total)
-    pending: tuple[list[int], list[Fetched], Callable[[], None]] | None = None
-    for batch in [*_chunks(uids, BATCH), None]:
-        # Fetch (and start parsing) the next batch before committing the one in hand, so
-        # the network, the parser processes and the database work at the same time.
-        ahead = None
-        if batch is not None:
-            items = _fetch(client, [u for u in batch if sizes.get(u, 0) <= limit])
-            items += [
-                Fetched(str(u), b"", None, f"too large ({sizes[u]} bytes; the limit is {limit})")
-                for u in batch
-                if sizes.get(u, 0) > limit
-            ]
-            items.sort(key=lambda item: int(item.uid))
-            ahead = (batch, items, prepare_batch(items, pool, max_body, min_attachment))
-        if pending is not None:
-            done_uids, done_items, finish = pending
-            finish()
+    batches = _batches(client, folder, uids, sizes, limit, pool, source, env_limits())
+    try:
+        for batch, items in batches:
             with database.atomic():
-                outcomes = ingestor.apply(done_items, folder)
-                state.last_uid = max(state.last_uid, *done_uids)
+                outcomes = ingestor.apply(items, folder)
+                state.last_uid = max(state.last_uid, *batch)
                 state.save()
             _settle(mailbox, keyword, inbound, outcomes)
             counts.add(outcomes)
-            done += len(done_uids)
+            done += len(batch)
             if progress:
                 progress(folder, done, total)
             if stop is not None and stop.is_set():
-                return  # the batch fetched ahead stays unflagged: next run takes it
+                return  # work fetched ahead stays unflagged: the next run takes it
+    finally:
+        batches.close()
+
+
+Batches = Iterator[tuple[list[int], list[Fetched]]]
+
+
+def _batches(
+    client: imaplib.IMAP4,
+    folder: str,
+    uids: list[int],
+    sizes: dict[int, int],
+    limit: int,
+    pool: Callable[[], Executor] | None,
+    source: Source | None,
+    limits: tuple[int, int],
+) -> Batches:
+    """Fetched and parsed batches in UID order, with the next ones already under way.
+
+    A big first sync with a pool has the worker processes fetch over their own connections
+    and parse, so this process only writes the database and flags; otherwise this process
+    fetches while the pool (if any) parses the batch before.
+    """
+    oversize = [u for u in uids if sizes.get(u, 0) > limit]
+    if oversize:
+        yield (
+            oversize,
+            [
+                Fetched(str(u), b"", None, f"too large ({sizes[u]} bytes; the limit is {limit})")
+                for u in oversize
+            ],
+        )
+    wanted = [u for u in uids if sizes.get(u, 0) <= limit]
+    if pool is not None and source is not None and len(wanted) >= REMOTE_FETCH_THRESHOLD:
+        yield from _remote_batches(pool(), source, folder, wanted, limits)
+        return
+    parsers = pool() if pool is not None and len(wanted) >= LOCAL_POOL_THRESHOLD else None
+    pending: tuple[list[int], list[Fetched], Callable[[], None]] | None = None
+    for batch in [*_chunks(wanted, BATCH), None]:
+        ahead = None
+        if batch is not None:
+            items = _fetch(client, batch)
+            ahead = (batch, items, prepare_batch(items, parsers, *limits))
+        if pending is not None:
+            done_uids, done_items, finish = pending
+            finish()
+            yield done_uids, done_items
         pending = ahead
+
+
+def _remote_batches(
+    pool: Executor, source: Source, folder: str, uids: list[int], limits: tuple[int, int]
+) -> Batches:
+    dirs = (paths.mail_dir(), paths.attachments_dir())
+    chunks = iter(list(_chunks(uids, REMOTE_BATCH)))
+    inflight: deque[tuple[list[int], Future[list[Fetched]]]] = deque()
+
+    def submit() -> None:
+        chunk = next(chunks, None)
+        if chunk is not None:
+            job = (source, folder, chunk, *limits, *dirs)
+            inflight.append((chunk, pool.submit(fetch_and_prepare, job)))
+
+    try:
+        for _ in range(REMOTE_AHEAD):
+            submit()
+        while inflight:
+            chunk, future = inflight.popleft()
+            items = future.result()
+            submit()
+            yield chunk, items
+    finally:
+        for _, future in inflight:
+            future.cancel()
+
+
+@dataclass(frozen=True)
+class Source:
+    """How a worker process reaches the mailbox itself (the secret travels only in the pipe)."""
+
+    endpoint: Endpoint
+    username: str
+    password: str = field(repr=False)
+
+
+_worker_mailboxes: dict[tuple[str, int, str], tuple[DeskMailBox, list[str]]] = {}
+
+
+def fetch_and_prepare(
+    job: tuple[Source, str, list[int], int, int, Path, Path],
+) -> list[Fetched]:
+    """Runs in a worker process: fetch a batch over this process's own connection, parse it
+    and store its files. A dropped connection is opened again once."""
+    source, folder, uids, max_body, min_att, mail_dir, attachments_dir = job
+    for attempt in (1, 2):
+        mailbox = _worker_mailbox(source, folder)
+        try:
+            items = _fetch(mailbox.client, uids)
+            break
+        except (OSError, imaplib.IMAP4.abort):
+            _worker_mailboxes.pop(_key(source), None)
+            if attempt == 2:
+                raise
+    prepared = prepare(([i.raw for i in items], max_body, min_att, mail_dir, attachments_dir))
+    for item, (mail, ref, stored) in zip(items, prepared, strict=True):
+        item.raw, item.mail, item.raw_path, item.attachments = b"", mail, ref, stored
+    return items
+
+
+def _key(source: Source) -> tuple[str, int, str]:
+    return (source.endpoint.host, source.endpoint.port, source.username)
+
+
+def _worker_mailbox(source: Source, folder: str) -> DeskMailBox:
+    entry = _worker_mailboxes.get(_key(source))
+    if entry is None:
+        mailbox = imap_conn.connect(source.endpoint)
+        imap_conn.login(mailbox, source.endpoint, source.username, source.password)
+        entry = (mailbox, [""])
+        _worker_mailboxes[_key(source)] = entry
+    mailbox, selected = entry
+    if selected[0] != folder:
+        typ, data = mailbox.client.select(_quote(folder), readonly=True)
+        if typ != "OK":
+            raise DeskError(f"Folder {folder!r} cannot be opened ({_text(data)}).")
+        selected[0] = folder
+    return mailbox
 
 
 def _search(client: imaplib.IMAP4, keyword: str, last_uid: int, since: object) -> list[int]:

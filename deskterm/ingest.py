@@ -96,10 +96,14 @@ class Ingestor:
 
     def apply(self, batch: list[Fetched], folder: str = "") -> list[Outcome]:
         mails = [item.mail for item in batch if item.mail is not None and not item.error]
-        known = _existing(Message.dedup_key, [m.dedup_key for m in mails])
+        keys = [m.dedup_key for m in mails]
+        known = _existing(Message.dedup_key, keys)
+        # Mail we filtered before and now see again (fetched anew after a crash or a lost
+        # flag): already recorded, so it is not recorded twice.
+        recorded = _existing(SkippedMail.dedup_key, keys, SkippedMail.channel == self.channel)
         threads = _existing_threads([i for m in mails for i in (m.in_reply_to, *m.references) if i])
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
-        work = _Batch(known, threads)
+        work = _Batch(known, threads, recorded)
         self._load_states(list(threads.values()), work)
         outcomes = []
         with database.atomic():
@@ -124,12 +128,14 @@ class Ingestor:
         if mail.dedup_key in work.known:
             work.skip(self.channel.id, item, folder, raw_rel, "duplicate")
             return Outcome(item.uid, "skipped", "duplicate")
+        if mail.dedup_key in work.recorded:
+            return Outcome(item.uid, "skipped", "already recorded")
         reason = filter_reason(mail, self.reading)
         if reason is None and not self.accept_automated:
             reason = automated_reason(mail, self.own_addresses)
         if reason is not None:
             work.skip(self.channel.id, item, folder, raw_rel, reason)
-            work.known.add(mail.dedup_key)
+            work.recorded.add(mail.dedup_key)
             return Outcome(item.uid, "skipped", reason)
         conversation_id = self._thread(mail, work)
         if conversation_id is None:
@@ -236,9 +242,7 @@ class Ingestor:
         fields = [getattr(Conversation, name) for name in CONVERSATION_STATE]
         missing = sorted({i for i in ids if i not in work.conversations})
         for chunk in _chunks(missing, 500):
-            query = Conversation.select(Conversation.id, *fields).where(
-                Conversation.id.in_(chunk)
-            )
+            query = Conversation.select(Conversation.id, *fields).where(Conversation.id.in_(chunk))
             for row in query:
                 work.conversations[row.id] = {
                     name: getattr(row, name if name != "contact" else "contact_id")
@@ -384,6 +388,7 @@ class _Batch:
 
     known: set[str]
     threads: dict[str, int]
+    recorded: set[str]
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
@@ -409,10 +414,11 @@ class _Batch:
         )
 
 
-def _existing(column: peewee.Field, values: list[str]) -> set[str]:
+def _existing(column: peewee.Field, values: list[str], *where: Any) -> set[str]:
     found: set[str] = set()
     for chunk in _chunks(sorted(set(values)), 500):
-        found.update(v for (v,) in column.model.select(column).where(column.in_(chunk)).tuples())
+        query = column.model.select(column).where(column.in_(chunk), *where)
+        found.update(v for (v,) in query.tuples())
     return found
 
 
@@ -438,39 +444,46 @@ def prepare_batch(
 ) -> Callable[[], None]:
     """Parse and store what was fetched; returns the call that waits for it to be done.
 
-    With a pool (a first sync) the work runs in other processes while the caller fetches the
-    next batch, and those processes also write the raw files and attachments, so only small
-    results travel back. The files land before the batch is committed, as safety requires.
+    With a pool the work runs in other processes while the caller goes on, and those
+    processes also write the raw messages and attachments, so only small results travel
+    back. The files land before the batch is committed, as safety requires.
     """
     todo = [item for item in items if item.error is None]
-    jobs = [(i.raw, max_body, min_att, paths.mail_dir(), paths.attachments_dir()) for i in todo]
+    size = max(1, -(-len(todo) // 2)) if pool is not None else len(todo) or 1
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    jobs = [
+        ([i.raw for i in chunk], max_body, min_att, paths.mail_dir(), paths.attachments_dir())
+        for chunk in chunks
+    ]
     for item in todo:
         item.raw = b""  # the bytes now belong to the job; keep memory flat on big syncs
-    results: Iterator[Prepared]
-    if pool is not None and len(todo) > 20:
-        results = pool.map(prepare, jobs, chunksize=25)
-    else:
-        results = map(prepare, jobs)
+    results: Iterator[list[Prepared]]
+    results = pool.map(prepare, jobs) if pool is not None else map(prepare, jobs)
 
     def finish() -> None:
-        for item, prepared in zip(todo, results, strict=True):
-            item.mail, item.raw_path, item.attachments = prepared
+        for chunk, prepared in zip(chunks, results, strict=True):
+            for item, (mail, raw_path, stored) in zip(chunk, prepared, strict=True):
+                item.mail, item.raw_path, item.attachments = mail, raw_path, stored
 
     return finish
 
 
 Prepared = tuple[ParsedMail, str, list[tuple[str, int]]]
+PrepareJob = tuple[list[bytes], int, int, Path, Path]
 
 
-def prepare(job: tuple[bytes, int, int, Path, Path]) -> Prepared:
-    """Parse one message and store its raw bytes and attachments (runs in worker processes)."""
-    raw, max_body, min_att, mail_dir, attachments_dir = job
-    mail = parse(raw, max_body_bytes=max_body, min_attachment_bytes=min_att)
-    raw_path = blobs.store_raw(raw, mail_dir)
-    stored = [
-        (blobs.store_attachment(part.data, attachments_dir), len(part.data))
-        for part in mail.attachments
-    ]
-    for part in mail.attachments:
-        part.data = b""  # stored: only its sha256 travels back
-    return mail, raw_path, stored
+def prepare(job: PrepareJob) -> list[Prepared]:
+    """Parse messages and store their raw bytes and attachments (runs in worker processes)."""
+    raws, max_body, min_att, mail_dir, attachments_dir = job
+    refs = blobs.store_pack(raws, mail_dir) if raws else []
+    prepared = []
+    for raw, ref in zip(raws, refs, strict=True):
+        mail = parse(raw, max_body_bytes=max_body, min_attachment_bytes=min_att)
+        stored = [
+            (blobs.store_attachment(part.data, attachments_dir), len(part.data))
+            for part in mail.attachments
+        ]
+        for part in mail.attachments:
+            part.data = b""  # stored: only its sha256 travels back
+        prepared.append((mail, ref, stored))
+    return prepared

@@ -308,7 +308,7 @@ async def _deliver(
     try:
         for item in items:
             message: Message = item.message
-            raw = blobs.raw_path(message.raw_path).read_bytes()
+            raw = blobs.read_raw(message.raw_path)
             sender = parseaddr(outbound["from"])[1]
             try:
                 _refused, reply = await smtp.sendmail(sender, [*message.to, *message.cc], raw)
@@ -414,7 +414,7 @@ def _copy_to_sent(channel: Channel, items: list[Outbox], store: Any) -> None:
             if folder is None:
                 raise DeskError("the mailbox has no folder marked \\Sent; set sent_folder")
             for item in items:
-                raw = blobs.raw_path(item.message.raw_path).read_bytes()
+                raw = blobs.read_raw(item.message.raw_path)
                 mailbox.append(raw, folder, dt=None, flag_set=["\\Seen"])
         finally:
             with contextlib.suppress(Exception):

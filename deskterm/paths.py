@@ -46,7 +46,7 @@ _existing: set[Path] = set()
 
 def _made(path: Path) -> Path:
     """Create a directory once per process: the ingest path asks for it per message."""
-    if path not in _existing or not path.is_dir():
+    if path not in _existing:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         _existing.add(path)
     return path

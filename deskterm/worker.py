@@ -9,6 +9,7 @@ order of operations in imap_sync).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import imaplib
 import logging
@@ -207,8 +208,17 @@ class Worker:
         mailbox = imap_conn.connect(endpoint)
         try:
             imap_conn.login(mailbox, endpoint, inbound["username"], secret)
+            source = imap_sync.Source(
+                dataclasses.replace(endpoint, on_pin=None), inbound["username"], secret
+            )
             imap_sync.sync(
-                channel, mailbox, counts, pool=self.pool, progress=progress, stop=self.stop
+                channel,
+                mailbox,
+                counts,
+                pool=lambda: self.pool,
+                progress=progress,
+                stop=self.stop,
+                source=source,
             )
         finally:
             with contextlib.suppress(Exception):
