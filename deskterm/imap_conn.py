@@ -13,8 +13,7 @@ import imap_tools
 from imap_tools.errors import MailboxLoginError
 
 from deskterm import tls
-from deskterm.errors import AuthError
-from deskterm.steps import Steps
+from deskterm.steps import Steps, open_line_protocol, wrong_login
 from deskterm.tls import Endpoint
 
 
@@ -41,26 +40,14 @@ class DeskMailBox(imap_tools.BaseMailBox):
 
 
 def connect(endpoint: Endpoint, steps: Steps | None = None) -> DeskMailBox:
-    steps = steps or Steps()
-    with steps.step("connect", endpoint) as found:
-        sock = tls.open_socket(endpoint)
-        found.detail = f"TCP connection to {endpoint.where}"
-    try:
-        if endpoint.security == "ssl":
-            with steps.step("TLS handshake", endpoint) as found:
-                sock = tls.wrap(endpoint, sock)
-                found.detail = tls.describe(endpoint, sock)
-        with steps.step("greeting", endpoint) as found:
-            client = _PreconnectedIMAP4(sock, endpoint)
-            found.detail = f"IMAP server ready ({len(client.capabilities)} capabilities)"
-        if endpoint.security == "starttls":
-            with steps.step("STARTTLS", endpoint) as found:
-                client.starttls(tls.client_context(endpoint))
-                tls.check_peer(endpoint, client.sock)  # type: ignore[arg-type]
-                found.detail = tls.describe(endpoint, client.sock)
-    except BaseException:
-        sock.close()
-        raise
+    def greet(sock: socket.socket) -> imaplib.IMAP4:
+        return _PreconnectedIMAP4(sock, endpoint)
+
+    def starttls(client: imaplib.IMAP4) -> socket.socket:
+        client.starttls(tls.client_context(endpoint))
+        return client.sock
+
+    client = open_line_protocol(endpoint, steps or Steps(), greet, starttls, "IMAP server ready")
     return DeskMailBox(client)
 
 
@@ -76,9 +63,5 @@ def login(
         try:
             mailbox.login(username, password, initial_folder=None)
         except MailboxLoginError:
-            raise AuthError(
-                f"The IMAP server {endpoint.where} refused the login for {username}: wrong user "
-                f"name or password; set it again with `deskterm channel secret {endpoint.channel}"
-                " --inbound --stdin`."
-            ) from None
+            raise wrong_login(endpoint, username) from None
         found.detail = f"logged in as {username}"

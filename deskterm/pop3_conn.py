@@ -6,8 +6,7 @@ import poplib
 import socket
 
 from deskterm import tls
-from deskterm.errors import AuthError
-from deskterm.steps import Steps
+from deskterm.steps import Steps, open_line_protocol, wrong_login
 from deskterm.tls import Endpoint
 
 
@@ -23,27 +22,18 @@ class _PreconnectedPOP3(poplib.POP3):
 
 
 def connect(endpoint: Endpoint, steps: Steps | None = None) -> poplib.POP3:
-    steps = steps or Steps()
-    with steps.step("connect", endpoint) as found:
-        sock = tls.open_socket(endpoint)
-        found.detail = f"TCP connection to {endpoint.where}"
-    try:
-        if endpoint.security == "ssl":
-            with steps.step("TLS handshake", endpoint) as found:
-                sock = tls.wrap(endpoint, sock)
-                found.detail = tls.describe(endpoint, sock)
-        with steps.step("greeting", endpoint) as found:
-            client = _PreconnectedPOP3(sock, endpoint)
-            found.detail = "POP3 server ready"
-        if endpoint.security == "starttls":
-            with steps.step("STLS", endpoint) as found:
-                client.stls(tls.client_context(endpoint))
-                tls.check_peer(endpoint, client.sock)  # type: ignore[arg-type]
-                found.detail = tls.describe(endpoint, client.sock)
-    except BaseException:
-        sock.close()
-        raise
-    return client
+    def stls(client: poplib.POP3) -> socket.socket:
+        client.stls(tls.client_context(endpoint))
+        return client.sock
+
+    return open_line_protocol(
+        endpoint,
+        steps or Steps(),
+        lambda sock: _PreconnectedPOP3(sock, endpoint),
+        stls,
+        "POP3 server ready",
+        "STLS",
+    )
 
 
 def login(
@@ -59,10 +49,6 @@ def login(
             client.user(username)
             client.pass_(password)
         except poplib.error_proto:
-            raise AuthError(
-                f"The POP3 server {endpoint.where} refused the login for {username}: wrong user "
-                f"name or password; set it again with `deskterm channel secret {endpoint.channel}"
-                " --inbound --stdin`."
-            ) from None
+            raise wrong_login(endpoint, username) from None
         count, _size = client.stat()
         found.detail = f"logged in as {username}, {count} messages"

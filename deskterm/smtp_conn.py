@@ -8,7 +8,7 @@ import aiosmtplib
 
 from deskterm import tls
 from deskterm.errors import AuthError
-from deskterm.steps import Steps
+from deskterm.steps import Steps, wrong_login
 from deskterm.tls import Endpoint
 
 
@@ -57,11 +57,7 @@ async def login(
         try:
             await smtp.login(username, password)
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise AuthError(
-                f"The SMTP server {endpoint.where} refused the login for {username} "
-                f"({exc.code} {exc.message.strip()}): wrong user name or password; set it again "
-                f"with `deskterm channel secret {endpoint.channel} --outbound --stdin`."
-            ) from None
+            raise wrong_login(endpoint, username, f"{exc.code} {exc.message.strip()}") from None
         except aiosmtplib.SMTPException as exc:
             raise AuthError(
                 f"The SMTP server {endpoint.where} did not accept a login ({exc}); check that "

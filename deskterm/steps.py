@@ -6,12 +6,18 @@ it ends; the worker passes no reporter and the same code runs silently.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from deskterm import tls
+from deskterm.errors import AuthError
 from deskterm.tls import Endpoint, explain
+
+C = TypeVar("C")
 
 
 @dataclass
@@ -69,3 +75,46 @@ class Steps:
         self.results.append(result)
         if self.on_step:
             self.on_step(result)
+
+
+def open_line_protocol(
+    endpoint: Endpoint,
+    steps: Steps,
+    greet: Callable[[socket.socket], C],
+    starttls: Callable[[C], socket.socket],
+    ready: str,
+    starttls_step: str = "STARTTLS",
+) -> C:
+    """TCP, implicit TLS or STARTTLS (pin checked before any credential), and the greeting:
+    the same steps for IMAP and POP3, each timed and explained when it fails."""
+    with steps.step("connect", endpoint) as found:
+        sock = tls.open_socket(endpoint)
+        found.detail = f"TCP connection to {endpoint.where}"
+    try:
+        if endpoint.security == "ssl":
+            with steps.step("TLS handshake", endpoint) as found:
+                sock = tls.wrap(endpoint, sock)
+                found.detail = tls.describe(endpoint, sock)
+        with steps.step("greeting", endpoint) as found:
+            client = greet(sock)
+            found.detail = ready
+        if endpoint.security == "starttls":
+            with steps.step(starttls_step, endpoint) as found:
+                secured = starttls(client)
+                tls.check_peer(endpoint, secured)  # type: ignore[arg-type]
+                found.detail = tls.describe(endpoint, secured)
+    except BaseException:
+        sock.close()
+        raise
+    return client
+
+
+def wrong_login(endpoint: Endpoint, username: str, reason: str = "") -> AuthError:
+    """The one sentence for refused credentials, naming the command that fixes them."""
+    side = "--outbound" if endpoint.side == "outbound" else "--inbound"
+    why = f" ({reason})" if reason else ""
+    return AuthError(
+        f"The {endpoint.label} server {endpoint.where} refused the login for {username}{why}: "
+        f"wrong user name or password; set it again with `deskterm channel secret "
+        f"{endpoint.channel} {side} --stdin`."
+    )
