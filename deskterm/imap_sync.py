@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from imap_tools.utils import encode_folder
@@ -85,8 +86,7 @@ def sync_folder(
             f"or renamed); fix folders in the channel {channel.name!r}."
         )
     uidvalidity = int(_response(client, "UIDVALIDITY") or 0)
-    permanent = _response(client, "PERMANENTFLAGS") or b""
-    keyword = PROCESSED if b"\\*" in permanent or PROCESSED.encode() in permanent else "\\Seen"
+    keyword = processed_flag(_response(client, "PERMANENTFLAGS") or b"")
 
     state, _ = FolderState.get_or_create(channel=channel, folder=folder)
     if state.uidvalidity != uidvalidity:
@@ -248,14 +248,27 @@ def _worker_mailbox(source: Source, folder: str) -> DeskMailBox:
     return mailbox
 
 
-def _search(client: imaplib.IMAP4, keyword: str, last_uid: int, since: object) -> list[int]:
+def processed_flag(permanent_flags: bytes) -> str:
+    """Our keyword where the server keeps custom keywords (PERMANENTFLAGS has \\*), else \\Seen."""
+    if b"\\*" in permanent_flags or PROCESSED.encode() in permanent_flags:
+        return PROCESSED
+    return "\\Seen"
+
+
+def search_criteria(keyword: str, last_uid: int, since: date | None) -> list[str]:
+    """What is still to do: unflagged mail inside the age window."""
     if keyword == PROCESSED:
         criteria = ["UNKEYWORD", PROCESSED]
     else:
         # \Seen fallback: a human may read mail before we do, so new UIDs count too.
         criteria = ["OR", "UNSEEN", f"UID {last_uid + 1}:*"]
     if since is not None:
-        criteria += ["SINCE", sync_window.imap_date(since)]  # type: ignore[arg-type]
+        criteria += ["SINCE", sync_window.imap_date(since)]
+    return criteria
+
+
+def _search(client: imaplib.IMAP4, keyword: str, last_uid: int, since: date | None) -> list[int]:
+    criteria = search_criteria(keyword, last_uid, since)
     typ, data = client.uid("SEARCH", *criteria)
     if typ != "OK":
         raise DeskError(f"The IMAP server refused to search the folder ({_text(data)}).")
