@@ -628,7 +628,7 @@ def template_show(name: str) -> None:
     from deskterm import templates
 
     open_desk()
-    click.echo(clean(templates.get(name).body))
+    click.echo(clean(templates.get(name).body).rstrip("\n"))
 
 
 @template.command("remove")

@@ -293,3 +293,46 @@ def test_system_notifications_use_their_own_smtp(desk: Desk, boxes, monkeypatch)
     message = message_from_bytes(raw)
     assert message["From"].startswith("deskterm <noreply@")
     assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_no_contact_address_and_outbox_retry(desk: Desk, boxes) -> None:
+    add_desk(desk, boxes)
+    boxes.append(SUPPORT, make_mail("Question"))
+    desk.run("poll", "--once")
+    conversation_id = one_conversation(desk)["id"]
+    db.open_database()
+    from deskterm.models import Conversation, Message
+
+    Message.update(from_addr="", reply_to=None).execute()
+    Conversation.update(contact=None).execute()
+    db.close_database()
+    result = desk.run("reply", str(conversation_id), "--body-file", "-", input="Hi\n", ok=False)
+    assert "has no contact address to reply to" in result.stderr
+    assert desk.json("outbox", "--all") == []
+
+
+def test_failed_reply_can_be_retried_after_the_fix(desk: Desk, boxes) -> None:
+    password = boxes.users[SUPPORT]
+    desk.add_channel(channel_toml(boxes), inbound=password, outbound="wrong")
+    boxes.append(SUPPORT, make_mail("Question"))
+    desk.run("poll", "--once")
+    desk.run("reply", str(one_conversation(desk)["id"]), "--body-file", "-", input="Answer\n")
+    desk.run("send", ok=False)
+    [item] = desk.json("outbox")
+    assert item["state"] == "failed"
+    desk.run("channel", "secret", "support", "--outbound", "--stdin", input=password + "\n")
+    desk.run("outbox", "retry", str(item["id"]))
+    assert desk.json("outbox")[0]["state"] == "queued"
+    desk.run("send")
+    boxes.wait_for_messages(CUSTOMER, 1)
+    assert desk.json("outbox", "--all")[0]["state"] == "sent"
+
+
+def test_template_show_and_remove(desk: Desk, tmp_path) -> None:
+    body = tmp_path / "t.txt"
+    body.write_text("Hello $contact_name\n")
+    desk.run("template", "add", "hello", "--file", str(body))
+    assert desk.run("template", "show", "hello").stdout == "Hello $contact_name\n"
+    desk.run("template", "remove", "hello")
+    result = desk.run("template", "show", "hello", ok=False)
+    assert "There is no template named 'hello'" in result.stderr
