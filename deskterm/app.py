@@ -1,9 +1,351 @@
-"""The Textual application (placeholder until the UI lands)."""
+"""The terminal desk: `deskterm` (and `deskterm demo`) open this Textual app.
+
+The app is a thin shell over the engine. It runs the engine's `Worker.run_forever` in a thread
+worker, unless a separate `deskterm poll` holds the desk's lock, in which case it only watches
+the database. Engine events arrive through `call_from_thread`; list refreshes are coalesced
+into at most one per `REFRESH_DELAY`, however fast batches commit. Screens (under `screens/`)
+read through `deskterm.queries` and change state through `deskterm.triage`.
+
+Errors a person can act on (`DeskError`) become one-sentence notifications; anything else is
+logged and reported as a bug in one sentence too. Nothing from a mail or a server is ever
+given to Textual as markup (`markup=False`, `Content`, or segments built by hand).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any, ClassVar
 
-def run_app() -> None:
-    from deskterm.errors import DeskError
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker as TextualWorker
+from textual.worker import WorkerState
 
-    raise DeskError("The terminal UI is not built yet; use the CLI (`deskterm --help`).")
+from deskterm import db, queries, triage
+from deskterm.errors import DeskError, SecretError
+from deskterm.sanitize import one_line
+from deskterm.screens.conversations import ConversationsScreen
+from deskterm.screens.help import HelpScreen, binding_rows
+from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.thread import ThreadScreen
+from deskterm.vault import PASSPHRASE_ENV
+from deskterm.worker import Event, Worker, worker_running
+
+log = logging.getLogger("deskterm.ui")
+
+REFRESH_DELAY = 0.5  # seconds: engine events within this window cause one list reload
+
+
+class DeskApp(App[None]):
+    TITLE = "deskterm"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Keys (help)", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+    ]
+
+    desk_version: reactive[int] = reactive(0)  # bumped when the desk changed under the UI
+    worker_state: reactive[str] = reactive("off")
+    activity: reactive[str] = reactive("")
+    channel_summary: reactive[str] = reactive("")
+
+    class ChannelStates(Message):
+        def __init__(self, summary: str, signature: tuple[Any, ...]) -> None:
+            super().__init__()
+            self.summary = summary
+            self.signature = signature
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        run_worker: bool = True,
+        refresh_seconds: float = 5.0,
+    ) -> None:
+        """`clock` is "now" for ages (tests fix it); `run_worker=False` never polls."""
+        super().__init__()
+        self.clock = clock or db.utcnow
+        self.run_worker_thread = run_worker
+        self.refresh_seconds = refresh_seconds
+        self.engine: Worker | None = None
+        self._stop = threading.Event()
+        self._refresh_pending = False
+        self._signature: tuple[Any, ...] | None = None
+        self._external = False
+
+    def get_default_screen(self) -> Screen[Any]:
+        return ConversationsScreen()
+
+    def on_mount(self) -> None:
+        if self.run_worker_thread:
+            if worker_running():
+                self._external = True
+                self.worker_state = "in `deskterm poll`"
+            else:
+                self.worker_state = "starting"
+                self._run_engine()
+        self.read_channels()
+        self.set_interval(self.refresh_seconds, self.read_channels)
+
+    def on_unmount(self) -> None:
+        self.stop_engine()
+
+    # --- the engine worker -------------------------------------------------------------
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="engine",
+        exit_on_error=False,
+        description="polling channels",
+    )
+    def _run_engine(self) -> None:
+        self.engine = Worker(store=_TuiSecretStore(), on_event=self._heard, stop=self._stop)
+        self._tell(self._engine_state, "on")
+        try:
+            self.engine.run_forever()
+        except DeskError as exc:  # a `deskterm poll` took the lock in the meantime
+            self._tell(self._engine_lost, str(exc))
+        finally:
+            db.close_database()  # this thread's connection
+
+    def stop_engine(self) -> None:
+        self._stop.set()
+        if self.engine is not None:
+            self.engine.wake.set()
+
+    def poll_now(self) -> None:
+        if self.engine is None:
+            self.notify(
+                "No worker runs in this desk, so there is nothing to poll now.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.engine.poll_now()
+        self.notify("Polling every active channel now.", markup=False)
+
+    def _heard(self, event: Event) -> None:
+        """Called in engine threads (the poll loop and IDLE watchers)."""
+        self._tell(self._on_engine_event, event)
+
+    def _tell(self, callback: Callable[..., None], *args: Any) -> None:
+        if self._stop.is_set():
+            return
+        with contextlib.suppress(RuntimeError):  # the app has already stopped
+            self.call_from_thread(callback, *args)
+
+    def _engine_state(self, state: str) -> None:
+        self.worker_state = state
+
+    def _engine_lost(self, message: str) -> None:
+        self._external = True
+        self.worker_state = "in `deskterm poll`"
+        log.info("engine not started: %s", message)
+
+    def _on_engine_event(self, event: Event) -> None:
+        channel = one_line(event.channel)
+        if event.kind == "progress":
+            self.activity = f"{channel} {one_line(event.folder)} {event.done}/{event.total}"
+            if event.done:
+                self.schedule_refresh()  # a batch was committed
+        elif event.kind == "run":
+            self.activity = ""
+            if event.message:
+                self.notify(
+                    f"{channel}: {one_line(event.message)}",
+                    severity="error",
+                    markup=False,
+                    timeout=10,
+                )
+            self.schedule_refresh()
+            self.read_channels()
+        elif event.kind == "delivery":  # a reply left the outbox (or failed to)
+            failed = not event.message.startswith("sent")
+            self.notify(
+                f"Reply to {channel}: {one_line(event.message)}",
+                severity="error" if failed else "information",
+                markup=False,
+            )
+            self.schedule_refresh()
+        elif event.message:  # idle, notice, skipped: worth a glance, not a pop-up
+            self.activity = f"{channel}: {one_line(event.message)}"
+
+    def schedule_refresh(self) -> None:
+        """Reload the visible list soon, once for any number of events until then."""
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            self.set_timer(REFRESH_DELAY, self._refresh_now)
+
+    def _refresh_now(self) -> None:
+        self._refresh_pending = False
+        self.desk_version += 1
+
+    # --- channel states, and changes made by another process ---------------------------
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="channels",
+        exit_on_error=False,
+        description="reading the channels",
+    )
+    def read_channels(self) -> None:
+        states = queries.job_report(limit=1)["channels"]
+        self.post_message(self.ChannelStates(summarize(states), queries.desk_signature()))
+
+    def on_desk_app_channel_states(self, message: ChannelStates) -> None:
+        self.channel_summary = message.summary
+        if self._signature is not None and message.signature != self._signature:
+            self.schedule_refresh()  # another process (`deskterm poll`) changed the desk
+        self._signature = message.signature
+
+    def on_worker_state_changed(self, event: TextualWorker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            if event.worker.group == "engine":
+                self.worker_state = "stopped"
+            self.report(event.worker.error, event.worker.description)
+
+    # --- errors ------------------------------------------------------------------------
+
+    def report(self, error: BaseException, doing: str = "") -> None:
+        """One sentence for any failure: the DeskError's own, or a bug report for the rest."""
+        if isinstance(error, DeskError):
+            self.notify(one_line(str(error)), severity="error", markup=False, timeout=8)
+            return
+        log.error("%s failed", doing or "an action", exc_info=error)
+        what = f"{doing[:1].upper()}{doing[1:]}" if doing else "That"
+        self.notify(
+            f"{what} failed unexpectedly ({type(error).__name__}); this is a bug, please "
+            "report it (DESKTERM_DEBUG=1 shows details).",
+            severity="error",
+            markup=False,
+            timeout=10,
+        )
+
+    @contextlib.contextmanager
+    def reporting(self, doing: str) -> Iterator[None]:
+        """Run an action, turning any failure into a notification (the app stays up)."""
+        try:
+            yield
+        except Exception as exc:
+            if os.environ.get("DESKTERM_DEBUG") and not isinstance(exc, DeskError):
+                raise
+            self.report(exc, f"trying to {doing}")
+
+    # --- dialogs shared by screens -----------------------------------------------------
+
+    def ask_assignee(
+        self, conversation_id: int, current: str | None, then: Callable[[], None]
+    ) -> None:
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            with self.reporting("assign the conversation"):
+                who = triage.assign(conversation_id, answer)
+                text = f"assigned to {who}" if who else "unassigned"
+                self.notify(f"#{conversation_id} is now {text}.", markup=False)
+                then()
+
+        self.push_screen(
+            PromptScreen(
+                f"Assign #{conversation_id} to:",
+                one_line(current or ""),
+                "A name or address; leave empty for nobody. Esc cancels.",
+            ),
+            answered,
+        )
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(binding_rows(self.screen)))
+
+    # --- command palette ---------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Keys", "Every key that works here", self.action_help)
+        if self.engine is not None:
+            yield SystemCommand("Poll now", "Fetch new mail from every channel", self.poll_now)
+        if isinstance(screen, ConversationsScreen):
+            for status in ("open", "pending", "resolved", "closed", "all"):
+                yield SystemCommand(
+                    f"Show {status} conversations",
+                    f"Filter the list to {status}",
+                    lambda status=status: screen.action_filter(status),  # type: ignore[misc]
+                )
+            yield SystemCommand(
+                "Search conversations", "Narrow the list as you type", screen.action_search
+            )
+            yield SystemCommand(
+                "Skipped mail", "Mail that did not become a message, and why", screen.action_skipped
+            )
+        if isinstance(screen, ThreadScreen):
+            yield SystemCommand(
+                "Show or hide quoted text", "Fold the quoted history", screen.action_toggle_quotes
+            )
+            yield SystemCommand(
+                "Change status", "open, pending, resolved, closed", screen.action_cycle_status
+            )
+            yield SystemCommand("Assign", "Give the conversation to someone", screen.action_assign)
+
+
+def summarize(states: list[dict[str, str]]) -> str:
+    """Channel states in a few words: "support: ok" or "3 ok, 1 failing"."""
+    if not states:
+        return "no channels yet"
+    if len(states) <= 2:
+        return ", ".join(f"{s['name']}: {s['state']}" for s in states)
+    counts: dict[str, int] = {}
+    for state in states:
+        counts[state["state"]] = counts.get(state["state"], 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in counts.items())
+
+
+class _TuiSecretStore:
+    """The secret store, opened only when a channel first needs a password, never prompting.
+
+    The vault's default passphrase prompt writes to the terminal, which the TUI owns, so here
+    the passphrase comes from DESKTERM_PASSPHRASE or the failure says how to give it.
+    """
+
+    def __init__(self) -> None:
+        self._store: Any = None
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            if self._store is None:
+                from deskterm.secret_store import open_secret_store
+
+                self._store = open_secret_store(passphrase_provider=_passphrase_from_env)
+        return self._store.get(key)
+
+
+def _passphrase_from_env(creating: bool) -> str:
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    if passphrase is None:
+        raise SecretError(
+            f"The vault is locked; start deskterm with {PASSPHRASE_ENV} set, or run "
+            "`deskterm poll` in a terminal of its own."
+        )
+    return passphrase
+
+
+def run_app(clock: Callable[[], datetime] | None = None) -> None:
+    """Open the desk of DESKTERM_HOME (or DESKTERM_DATABASE_URL) in the terminal."""
+    from deskterm.cli import open_desk  # the database, and details logged to the desk's file
+
+    open_desk()
+    try:
+        DeskApp(clock=clock).run()
+    finally:
+        db.close_database()

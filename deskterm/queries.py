@@ -186,7 +186,10 @@ def conversation_ids(
         query = query.join(Contact, peewee.JOIN.LEFT_OUTER)
     query = _narrowed(query, status, channel, search)
     query = query.order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-    return [conversation_id for (conversation_id,) in query.tuples().iterator()]
+    # Straight from the cursor: peewee's per-row processing doubled the time at 100,000 rows.
+    sql, params = query.sql()
+    cursor = Conversation._meta.database.execute_sql(sql, params)
+    return [conversation_id for (conversation_id,) in cursor.fetchall()]
 
 
 def conversation_rows(ids: list[int]) -> list[dict[str, Any]]:
@@ -272,3 +275,14 @@ def _narrowed(
             condition |= Conversation.id == int(number)
         query = query.where(condition)
     return query
+
+
+def desk_signature() -> tuple[Any, ...]:
+    """Changes whenever mail is ingested or a run recorded: what a UI watching a desk polled
+    by another process (`deskterm poll`) compares to know when to reload. Three index reads.
+    """
+    return (
+        Message.select(peewee.fn.MAX(Message.id)).scalar(),
+        JobRun.select(peewee.fn.MAX(JobRun.id)).scalar(),
+        Conversation.select(peewee.fn.MAX(Conversation.updated_at)).scalar(),
+    )

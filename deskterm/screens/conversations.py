@@ -1,0 +1,237 @@
+"""The main screen: the conversation list with its status filter and search.
+
+The matching ids are loaded by a thread worker (one query, even at 100,000 conversations) and
+handed to the list as a message; every load carries a generation number so that a slow,
+superseded search can never overwrite a newer one. Triage keys call `deskterm.triage`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input
+
+from deskterm import queries, triage
+from deskterm.screens.base import DeskScreen
+from deskterm.widgets.conversation_list import ColumnHeader, ConversationList
+from deskterm.widgets.filter_bar import FILTERS, FilterBar
+from deskterm.widgets.status_bar import StatusBar
+
+SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs
+
+
+class ConversationsScreen(DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority bindings run as the app reads the key, before the keys queued behind it:
+        # what is typed right after "/" (or after Enter, Esc) lands where the agent meant.
+        Binding("slash", "search", "Search", id="list.search", priority=True),
+        Binding(
+            "enter",
+            "keep_search",
+            "Search: keep it, back to the list",
+            id="list.keep_search",
+            priority=True,
+        ),
+        Binding(
+            "escape", "clear_search", "Search: clear it", id="list.clear_search", priority=True
+        ),
+        Binding("s", "cycle_status", "Status", id="conversation.status"),
+        Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
+        Binding("a", "assign", "Assign", id="conversation.assign"),
+        Binding("1", "filter('open')", "Show open", id="filter.open"),
+        Binding("2", "filter('pending')", "Show pending", id="filter.pending"),
+        Binding("3", "filter('resolved')", "Show resolved", id="filter.resolved"),
+        Binding("4", "filter('closed')", "Show closed", id="filter.closed"),
+        Binding("5", "filter('all')", "Show all", id="filter.all"),
+        Binding("f", "next_filter", "Next filter", id="filter.next"),
+        Binding("S", "skipped", "Skipped mail", id="list.skipped"),
+        Binding("ctrl+r", "reload", "Reload", id="list.reload"),
+        Binding("q", "app.quit", "Quit", id="app.quit_top"),
+    ]
+    DEFAULT_CSS = """
+    ConversationsScreen #search { height: 1; border: none; padding: 0 1; }
+    ConversationsScreen #search.-hidden { display: none; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, generation: int, ids: list[int], counts: dict[str, int]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.ids = ids
+            self.counts = counts
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = "open"
+        self.search = ""
+        self.generation = 0
+        self.loaded = 0  # the generation on screen (tests and the benchmark wait on it)
+        self._stale = False
+        self._search_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield FilterBar(id="filters")
+        yield ColumnHeader()
+        yield ConversationList(self.desk.clock, id="conversations")
+        yield Input(
+            placeholder="search subject, contact, text or #id",
+            id="search",
+            classes="-hidden",
+            select_on_focus=False,
+        )
+        yield StatusBar("/ search  s status  enter open  ? help", id="status")
+
+    @property
+    def conversations(self) -> ConversationList:
+        return self.query_one(ConversationList)
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "desk_version", self._desk_changed, init=False)
+        self.set_interval(60, self.conversations.refresh)  # ages move on
+        self.conversations.focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self._stale or self.loaded:  # back from a thread: its state may have changed
+            self._stale = False
+            self.reload()
+
+    def _desk_changed(self, _version: int) -> None:
+        if self.is_current:
+            self.reload()
+        else:
+            self._stale = True
+
+    # --- loading -----------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.generation += 1
+        self._load(self.generation, self.status, self.search)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="list",
+        exit_on_error=False,
+        description="loading conversations",
+    )
+    def _load(self, generation: int, status: str, search: str) -> None:
+        ids = queries.conversation_ids(status, None, search or None)
+        counts = queries.status_counts()
+        self.post_message(self.Loaded(generation, ids, counts))
+
+    def on_conversations_screen_loaded(self, message: Loaded) -> None:
+        if message.generation != self.generation:
+            return  # a newer filter or search is already on its way
+        self.loaded = message.generation
+        self.conversations.show(message.ids)
+        bar = self.query_one(FilterBar)
+        bar.status, bar.search, bar.counts = self.status, self.search, message.counts
+        bar.shown = len(message.ids) if self.search else None
+
+    # --- filter and search -------------------------------------------------------------
+
+    def action_filter(self, status: str) -> None:
+        self.status = status
+        self.reload()
+
+    def action_next_filter(self) -> None:
+        self.action_filter(FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The search keys act only where they mean something; elsewhere (None) the key goes
+        on to the focused widget, e.g. "/" typed into the search box, Enter to the list."""
+        if action not in ("search", "keep_search", "clear_search"):
+            return True
+        box = self.query_one("#search", Input)
+        if action == "search":
+            applies = self.focused is not box
+        elif action == "keep_search":
+            applies = self.focused is box
+        else:
+            applies = not box.has_class("-hidden")
+        return True if applies else None
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.remove_class("-hidden")
+        # Focus now, not after the queue (as `focus()` does): keys typed right after "/"
+        # are already queued and must land in the search, not trigger the list's keys.
+        self.set_focus(box)
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.has_class("-hidden"):
+            return
+        box.value = ""
+        box.add_class("-hidden")
+        self.set_focus(self.conversations)
+        if self.search:
+            self.search = ""
+            self.reload()
+
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self._run_search)
+
+    def _run_search(self) -> None:
+        self.search = self.query_one("#search", Input).value.strip()
+        self.reload()
+
+    def action_keep_search(self) -> None:
+        """Enter in the search: run it now and go back to the list (Esc clears it)."""
+        self._run_search()
+        if self.search:
+            self.set_focus(self.conversations)
+        else:
+            self.action_clear_search()
+
+    # --- opening and triage ------------------------------------------------------------
+
+    def on_conversation_list_selected(self, message: ConversationList.Selected) -> None:
+        from deskterm.screens.thread import ThreadScreen
+
+        self.app.push_screen(ThreadScreen(message.conversation_id))
+
+    def _current(self) -> int | None:
+        conversation_id = self.conversations.current_id
+        if conversation_id is None:
+            self.notify("There is no conversation here.", severity="warning", markup=False)
+        return conversation_id
+
+    def action_cycle_status(self) -> None:
+        conversation_id = self._current()
+        if conversation_id is not None:
+            with self.desk.reporting("change the status"):
+                status = triage.cycle_status(conversation_id)
+                self.notify(f"#{conversation_id} is now {status}.", markup=False)
+                self.reload()
+
+    def action_cycle_priority(self) -> None:
+        conversation_id = self._current()
+        if conversation_id is not None:
+            with self.desk.reporting("change the priority"):
+                priority = triage.cycle_priority(conversation_id)
+                self.notify(f"#{conversation_id} is now {priority} priority.", markup=False)
+                self.conversations.reload_rows()
+
+    def action_assign(self) -> None:
+        conversation_id = self._current()
+        if conversation_id is not None:
+            row = self.conversations.row(self.conversations.cursor) or {}
+            self.desk.ask_assignee(conversation_id, row.get("assignee"), self.reload)
+
+    def action_skipped(self) -> None:
+        from deskterm.screens.skipped import SkippedScreen
+
+        self.app.push_screen(SkippedScreen())
+
+    def action_reload(self) -> None:
+        self.reload()

@@ -1,0 +1,143 @@
+"""One conversation: its messages oldest first, and the keys that triage it.
+
+The thread is read by a thread worker (`queries.conversation_detail`) and shown as one
+`MessageView` per message; a conversation has tens of messages, not thousands, so widgets
+per message are fine here (the list is where counts get large).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from deskterm import queries, triage
+from deskterm.sanitize import one_line
+from deskterm.screens.base import DeskScreen
+from deskterm.widgets.message_view import MessageView
+from deskterm.widgets.status_bar import StatusBar
+
+
+class ThreadScreen(DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "back", "Back", id="thread.back"),
+        Binding("j,down", "scroll('down')", "Scroll down", id="thread.down"),
+        Binding("k,up", "scroll('up')", "Scroll up", id="thread.up"),
+        Binding("space,pagedown", "scroll('page_down')", "Page down", id="thread.page_down"),
+        Binding("pageup", "scroll('page_up')", "Page up", id="thread.page_up"),
+        Binding("g,home", "scroll('home')", "First message", id="thread.first"),
+        Binding("G,end", "scroll('end')", "Last message", id="thread.last"),
+        Binding("t", "toggle_quotes", "Show/hide quoted text", id="thread.quotes"),
+        Binding("s", "cycle_status", "Status", id="conversation.status"),
+        Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
+        Binding("a", "assign", "Assign", id="conversation.assign"),
+    ]
+    DEFAULT_CSS = """
+    ThreadScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
+    ThreadScreen #messages { height: 1fr; scrollbar-size-vertical: 1; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, detail: dict[str, Any]) -> None:
+            super().__init__()
+            self.detail = detail
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.detail: dict[str, Any] | None = None
+        self.show_quotes = False
+        self._first_load = True
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(f"#{self.conversation_id}"), id="title")
+        yield Static(Content("loading…"), id="meta")
+        yield VerticalScroll(id="messages")
+        yield StatusBar("esc back  t quotes  s p a triage  ? help")
+
+    def on_mount(self) -> None:
+        self.query_one("#messages").focus()
+        self.load()
+
+    def load(self) -> None:
+        self._load(self._first_load)
+        self._first_load = False
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="thread",
+        exit_on_error=False,
+        description="reading the conversation",
+    )
+    def _load(self, mark_read: bool) -> None:
+        if mark_read:
+            triage.mark_read(self.conversation_id)
+        self.post_message(self.Loaded(queries.conversation_detail(self.conversation_id)))
+
+    async def on_thread_screen_loaded(self, message: Loaded) -> None:
+        detail = self.detail = message.detail
+        self.query_one("#title", Static).update(
+            Content(f"#{detail['id']} {one_line(detail['subject'] or '(no subject)')}")
+        )
+        self.query_one("#meta", Static).update(Content(self._meta(detail)))
+        box = self.query_one("#messages", VerticalScroll)
+        await box.remove_children()
+        await box.mount_all(MessageView(m, self.show_quotes) for m in detail["messages"])
+
+    @staticmethod
+    def _meta(detail: dict[str, Any]) -> str:
+        count = len(detail["messages"])
+        parts = [
+            detail["status"],
+            f"{detail['priority']} priority",
+            f"assigned to {detail['assignee']}" if detail.get("assignee") else "unassigned",
+            f"{count} message{'s' if count != 1 else ''}",
+            detail.get("contact") or "no contact",
+            detail["channel"],
+        ]
+        return one_line(" · ".join(parts))
+
+    # --- keys --------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_scroll(self, where: str) -> None:
+        box = self.query_one("#messages", VerticalScroll)
+        {
+            "down": box.scroll_down,
+            "up": box.scroll_up,
+            "page_down": box.scroll_page_down,
+            "page_up": box.scroll_page_up,
+            "home": box.scroll_home,
+            "end": box.scroll_end,
+        }[where](animate=False)
+
+    def action_toggle_quotes(self) -> None:
+        self.show_quotes = not self.show_quotes
+        for view in self.query(MessageView):
+            view.show_quotes(self.show_quotes)
+
+    def action_cycle_status(self) -> None:
+        with self.desk.reporting("change the status"):
+            status = triage.cycle_status(self.conversation_id)
+            self.notify(f"#{self.conversation_id} is now {status}.", markup=False)
+            self.load()
+
+    def action_cycle_priority(self) -> None:
+        with self.desk.reporting("change the priority"):
+            priority = triage.cycle_priority(self.conversation_id)
+            self.notify(f"#{self.conversation_id} is now {priority} priority.", markup=False)
+            self.load()
+
+    def action_assign(self) -> None:
+        current = self.detail.get("assignee") if self.detail else None
+        self.desk.ask_assignee(self.conversation_id, current, self.load)

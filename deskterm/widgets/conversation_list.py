@@ -1,0 +1,347 @@
+"""The conversation list: a line-drawn view over any number of conversations.
+
+Measured with Textual 8 (see STYLE.md), a widget or DataTable row per conversation costs
+seconds at 100,000 rows. This view holds only the matching ids (one integer each, loaded by
+the screen in a thread) and draws the visible lines itself (`render_line`), fetching rows by
+primary key a page at a time into a small cache. Opening, scrolling and jumping to the end
+therefore cost the same at 100 or 100,000 conversations.
+
+Every string from a mail passes `sanitize.one_line` and is drawn as a plain Segment: nothing
+here is ever parsed as markup, so a subject like `[@click=app.quit]` is just text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from deskterm import queries
+from deskterm.models import CONVERSATION_STATUSES
+from deskterm.sanitize import one_line
+
+log = logging.getLogger("deskterm.ui")
+
+PAGE = 64  # rows fetched per query: a few screens
+PAGES_KEPT = 16  # pages cached (1,024 rows), least recently drawn dropped first
+
+
+# --- columns -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    right: bool = False
+
+
+def columns_for(width: int) -> list[Column]:
+    """The columns at this width: everything fits 80 columns, the subject takes what is left."""
+    wide = width >= 100
+    contact = 22 if wide else 14
+    channel = 12 if wide else 7
+    fixed = [
+        Column("unread", "", 1),
+        Column("id", "#", 6, right=True),
+        Column("status", "status", 8),
+        Column("priority", "pri", 4),
+        Column("contact", "contact", contact),
+    ]
+    tail = [
+        Column("age", "age", 4, right=True),
+        Column("messages", "msg", 3, right=True),
+        Column("channel", "channel", channel),
+    ]
+    used = sum(c.width for c in fixed + tail) + len(fixed + tail)  # one space after each
+    subject = Column("subject", "subject", max(8, width - used))
+    return [*fixed, subject, *tail]
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """Exactly `width` cells (wide characters counted twice), cut with an ellipsis."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if right else text + pad
+
+
+def age(updated_at: str | None, now: datetime) -> str:
+    """How long ago, in at most four cells: now, 12m, 5h, 3d, 6w, 11mo, 2y."""
+    if not updated_at:
+        return ""
+    then = datetime.fromisoformat(updated_at).replace(tzinfo=None)
+    seconds = (now.replace(tzinfo=None) - then).total_seconds()
+    minutes = int(seconds // 60)
+    for limit, unit, size in (
+        (60, "m", 1),
+        (60 * 24, "h", 60),
+        (60 * 24 * 14, "d", 60 * 24),
+        (60 * 24 * 61, "w", 60 * 24 * 7),
+        (60 * 24 * 365, "mo", 60 * 24 * 30),
+    ):
+        if minutes < limit:
+            return "now" if minutes < 1 else f"{minutes // size}{unit}"
+    return f"{minutes // (60 * 24 * 365)}y"
+
+
+def cells(row: dict[str, Any], now: datetime) -> dict[str, str]:
+    """The text of each column for one row; mail-borne strings made safe here, once."""
+    contact = row.get("contact_name") or row.get("contact") or "-"
+    return {
+        "unread": "●" if row["unread"] else " ",
+        "id": str(row["id"]),
+        "status": row["status"],
+        "priority": "" if row["priority"] == "normal" else row["priority"],
+        "contact": one_line(contact),
+        "subject": one_line(row["subject"] or "(no subject)"),
+        "age": age(row["updated_at"], now),
+        "messages": str(row["messages"]),
+        "channel": one_line(row["channel"] or ""),
+    }
+
+
+def header_text(width: int) -> str:
+    return " ".join(fit(c.title, c.width, c.right) for c in columns_for(width))[:width]
+
+
+class ColumnHeader(Widget):
+    """The titles above the list, laid out by the same `columns_for`."""
+
+    DEFAULT_CSS = """
+    ColumnHeader { height: 1; color: $text-muted; text-style: bold; padding-right: 1; }
+    """
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        return Strip([Segment(fit(header_text(width), width), self.rich_style)], width)
+
+
+# --- the list ----------------------------------------------------------------------------
+
+
+class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
+    """Rows drawn from ids; the cursor is an index into them and follows its conversation."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor_down", "Next", id="list.down"),
+        Binding("k,up", "cursor_up", "Previous", id="list.up"),
+        Binding("g,home", "first", "First", id="list.first"),
+        Binding("G,end", "last", "Last", id="list.last"),
+        Binding("pagedown,space", "page_down", "Page down", id="list.page_down"),
+        Binding("pageup", "page_up", "Page up", id="list.page_up"),
+        Binding("enter", "open", "Open", id="list.open"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "conversation-list--cursor",
+        "conversation-list--unread",
+        "conversation-list--muted",
+        "conversation-list--high",
+        "conversation-list--low",
+        "conversation-list--open",
+        "conversation-list--pending",
+        "conversation-list--resolved",
+        "conversation-list--closed",
+    }
+    DEFAULT_CSS = """
+    ConversationList {
+        height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;  /* the same columns as ColumnHeader, scrollbar or not */
+    }
+    ConversationList > .conversation-list--cursor { background: $block-cursor-blurred-background; }
+    ConversationList:focus > .conversation-list--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
+    ConversationList > .conversation-list--unread { text-style: bold; }
+    ConversationList > .conversation-list--muted { color: $text-muted; }
+    ConversationList > .conversation-list--high { color: $text-error; }
+    ConversationList > .conversation-list--low { color: $text-muted; }
+    ConversationList > .conversation-list--open { color: $text-success; }
+    ConversationList > .conversation-list--pending { color: $text-warning; }
+    ConversationList > .conversation-list--resolved { color: $text-muted; }
+    ConversationList > .conversation-list--closed { color: $text-muted; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Selected(Message):
+        """The agent asked to open a conversation (Enter or double click)."""
+
+        def __init__(self, conversation_id: int) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.clock = clock
+        self.ids: list[int] = []
+        self._pages: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
+        self._failed = False
+
+    # --- data --------------------------------------------------------------------------
+
+    def show(self, ids: list[int]) -> None:
+        """Show a new list of ids (a filter or a refresh), keeping the cursor's conversation."""
+        current = self.current_id
+        self.ids = ids
+        self._pages.clear()
+        self._failed = False
+        self.virtual_size = Size(0, len(ids))
+        index = self.cursor
+        if current is not None:
+            # When it left this filter, the cursor stays at the same place in the list.
+            with contextlib.suppress(ValueError):
+                index = ids.index(current)
+        self.cursor = self._clamp(index)
+        self.refresh()
+
+    def reload_rows(self) -> None:
+        """Draw rows afresh from the database (their content changed, not their order)."""
+        self._pages.clear()
+        self.refresh()
+
+    @property
+    def current_id(self) -> int | None:
+        return self.ids[self.cursor] if 0 <= self.cursor < len(self.ids) else None
+
+    def row(self, index: int) -> dict[str, Any] | None:
+        """One row's data, fetched with its page on first use."""
+        if not 0 <= index < len(self.ids):
+            return None
+        number = index // PAGE
+        page = self._pages.get(number)
+        if page is None:
+            page = self._fetch(number)
+            self._pages[number] = page
+            while len(self._pages) > PAGES_KEPT:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(number)
+        return page.get(self.ids[index])
+
+    def _fetch(self, number: int) -> dict[int, dict[str, Any]]:
+        wanted = self.ids[number * PAGE : (number + 1) * PAGE]
+        try:
+            return {row["id"]: row for row in queries.conversation_rows(wanted)}
+        except Exception as exc:  # a locked or vanished database must not kill the app
+            log.exception("reading conversations failed")
+            if not self._failed:
+                self._failed = True
+                self.notify(
+                    f"The conversations could not be read ({type(exc).__name__}); "
+                    "press ctrl+r to try again.",
+                    severity="error",
+                    markup=False,
+                )
+            return {}
+
+    # --- drawing -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = self.scroll_offset.y + y
+        base = self.rich_style
+        row = self.row(index)
+        if row is None:
+            return Strip.blank(width, base)
+        line_style = base + self._style("unread") if row["unread"] else base
+        # The cursor goes on top of every column's colour, as a selection does.
+        cursor = self._style("cursor") if index == self.cursor else Style()
+        segments = []
+        values = cells(row, self.clock())
+        for column in columns_for(width):
+            text = fit(values[column.key], column.width, column.right)
+            column_style = line_style + self._column_style(column.key, row) + cursor
+            segments.append(Segment(text, column_style))
+            segments.append(Segment(" ", line_style + cursor))
+        return Strip(segments).crop_extend(0, width, line_style + cursor)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"conversation-list--{name}", partial=True)
+
+    def _column_style(self, key: str, row: dict[str, Any]) -> Style:
+        if key == "status" and row["status"] in CONVERSATION_STATUSES:
+            return self._style(row["status"])
+        if key == "priority" and row["priority"] in ("high", "low"):
+            return self._style(row["priority"])
+        if key in ("id", "age", "messages", "channel"):
+            return self._style("muted")
+        return Style()
+
+    # --- the cursor --------------------------------------------------------------------
+
+    def _clamp(self, index: int) -> int:
+        return max(0, min(index, len(self.ids) - 1))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._keep_visible()
+        self.refresh()
+
+    def _keep_visible(self) -> None:
+        height = self.scrollable_content_region.height
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif height and self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._keep_visible()
+
+    def action_cursor_down(self) -> None:
+        self.cursor = self._clamp(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.cursor = self._clamp(self.cursor - 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = self._clamp(len(self.ids) - 1)
+
+    def action_page_down(self) -> None:
+        self.cursor = self._clamp(self.cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_up(self) -> None:
+        self.cursor = self._clamp(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_open(self) -> None:
+        if self.current_id is not None:
+            self.post_message(self.Selected(self.current_id))
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y
+        if 0 <= index < len(self.ids):
+            self.cursor = index
+            if event.chain >= 2:
+                self.action_open()

@@ -1,0 +1,158 @@
+"""One message of a thread: who, when, attachments, and the text with quoted history folded.
+
+Everything shown here comes from a mail, so it is cleaned (`sanitize.clean`/`one_line`) and
+assembled as `Content` from plain strings: never parsed as markup, never able to emit escape
+sequences. Quote detection is a pure function (`split_quotes`) so it is tested without a UI.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import Static
+
+from deskterm.sanitize import clean, one_line
+
+# "On Fri, 8 Mar 2024 at 14:02, Sam <sam@x> wrote:" and its French and German cousins.
+_ATTRIBUTION = re.compile(
+    r"^\s*(On\s.{1,300}\swrote|Le\s.{1,300}\sa\s+écrit|Am\s.{1,300}\sschrieb\s.{0,200})\s?:\s*$",
+    re.IGNORECASE,
+)
+# Outlook and friends put the whole history below one of these lines, without ">".
+_HISTORY = re.compile(
+    r"^\s*-{2,}\s*(Original Message|Forwarded message|Ursprüngliche Nachricht|"
+    r"Message d'origine)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Block:
+    quoted: bool
+    lines: list[str]
+
+
+def split_quotes(text: str) -> list[Block]:
+    """Cut a message text into what the sender wrote and the history they quoted.
+
+    Quoted: lines starting with ">", an "On ... wrote:" line (also when wrapped over two lines)
+    just before them, and everything after an "-----Original Message-----" line. Blank lines
+    between two quoted lines belong to the quote.
+    """
+    lines = text.split("\n")
+    kinds: list[bool] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _HISTORY.match(line):
+            kinds.extend([True] * (len(lines) - i))
+            break
+        if line.lstrip().startswith(">") or _ATTRIBUTION.match(line):
+            kinds.append(True)
+        elif (
+            i + 1 < len(lines)
+            and line.lstrip().lower().startswith(("on ", "le ", "am "))
+            and _ATTRIBUTION.match(f"{line} {lines[i + 1]}")
+        ):
+            kinds.extend([True, True])
+            i += 1
+        else:
+            kinds.append(False)
+        i += 1
+    _quote_blank_lines_between_quotes(lines, kinds)
+    blocks: list[Block] = []
+    for line, quoted in zip(lines, kinds, strict=True):
+        if blocks and blocks[-1].quoted == quoted:
+            blocks[-1].lines.append(line)
+        else:
+            blocks.append(Block(quoted, [line]))
+    return blocks
+
+
+def _quote_blank_lines_between_quotes(lines: list[str], kinds: list[bool]) -> None:
+    """Two linear passes (a hostile mail may hold 100,000 blank lines)."""
+    before: list[bool] = []
+    last = False
+    for line, quoted in zip(lines, kinds, strict=True):
+        before.append(last)
+        if line.strip():
+            last = quoted
+    last = False
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].strip():
+            last = kinds[index]
+        else:
+            kinds[index] = before[index] and last
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def when(iso: str | None) -> str:
+    if not iso:
+        return "no date"
+    return datetime.fromisoformat(iso).strftime("%a %d %b %Y %H:%M UTC")
+
+
+def sender(message: dict[str, Any]) -> str:
+    name, address = one_line(message.get("from_name") or ""), one_line(message.get("from") or "")
+    if name and address:
+        return f"{name} <{address}>"
+    return name or address or "(unknown sender)"
+
+
+def message_content(message: dict[str, Any], show_quotes: bool) -> Content:
+    """The whole message as Content, built from plain strings and our own styles only."""
+    incoming = message.get("direction") == "in"
+    parts: list[str | tuple[str, str] | Content] = [
+        ("▶ " if incoming else "◀ ", "bold $accent" if incoming else "bold $success"),
+        (sender(message), "bold"),
+        ("  " + when(message.get("date")), "dim"),
+    ]
+    if not incoming and message.get("state") not in (None, "received"):
+        parts.append((f"  ({one_line(message['state'])})", "bold $warning"))
+    for label, key in (("To", "to"), ("Cc", "cc")):
+        addresses = [one_line(a) for a in message.get(key) or []]
+        if addresses:
+            parts += ["\n", (f"{label}: " + ", ".join(addresses), "dim")]
+    for attachment in message.get("attachments") or []:
+        detail = f"{human_size(attachment['size'])}, {one_line(attachment['content_type'])}"
+        parts += ["\n", ("Attached: ", "dim"), (one_line(attachment["filename"]), "underline")]
+        parts += [(f" ({detail})", "dim")]
+    parts.append("\n\n")
+    body = clean(message.get("text") or "").expandtabs(4).rstrip()
+    for block in split_quotes(body) if body else [Block(False, ["(no text)"])]:
+        if block.quoted and not show_quotes:
+            count = len(block.lines)
+            noun = "line" if count == 1 else "lines"
+            parts += [(f"··· {count} quoted {noun} hidden (t shows them) ···", "dim italic"), "\n"]
+        else:
+            parts += [("\n".join(block.lines), "dim" if block.quoted else ""), "\n"]
+    return Content.assemble(*parts).rstrip()
+
+
+class MessageView(Static):
+    """A message as one block of text; re-rendered when quotes are shown or hidden."""
+
+    DEFAULT_CSS = """
+    MessageView { padding: 1 1 0 1; border-bottom: hkey $primary 30%; }
+    """
+
+    def __init__(self, message: dict[str, Any], show_quotes: bool = False) -> None:
+        super().__init__(message_content(message, show_quotes), markup=False)
+        self.message = message
+
+    def show_quotes(self, show: bool) -> None:
+        self.update(message_content(self.message, show))
