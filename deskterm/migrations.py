@@ -23,7 +23,40 @@ def _v1_initial(database: peewee.Database) -> None:
     database.create_tables(ALL_MODELS)
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial,)
+def _v2_list_index_and_search(database: peewee.Database) -> None:
+    """The conversation list's order as one index, and full-text search over messages.
+
+    FTS5 exists only in SQLite; elsewhere search stays a LIKE scan until that engine's own
+    full-text search is wired in. The index is kept by triggers, so every write path (the
+    batch writer, the ORM, the outbox) feeds it without knowing.
+    """
+    database.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "conversation_list_order" '
+        'ON "conversation" ("status", "updated_at", "id")'
+    )
+    if not dbmod.is_sqlite(database):
+        return
+    columns = "subject, from_addr, from_name, text"
+    new = "new.subject, new.from_addr, new.from_name, new.text"
+    old = "old.subject, old.from_addr, old.from_name, old.text"
+    for statement in (
+        f"CREATE VIRTUAL TABLE message_fts USING fts5({columns}, content='message', "
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+        f"CREATE TRIGGER message_fts_insert AFTER INSERT ON message BEGIN "
+        f"INSERT INTO message_fts(rowid, {columns}) VALUES (new.id, {new}); END",
+        f"CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN "
+        f"INSERT INTO message_fts(message_fts, rowid, {columns}) "
+        f"VALUES ('delete', old.id, {old}); END",
+        f"CREATE TRIGGER message_fts_update AFTER UPDATE OF {columns} ON message BEGIN "
+        f"INSERT INTO message_fts(message_fts, rowid, {columns}) "
+        f"VALUES ('delete', old.id, {old}); "
+        f"INSERT INTO message_fts(rowid, {columns}) VALUES (new.id, {new}); END",
+        "INSERT INTO message_fts(message_fts) VALUES ('rebuild')",
+    ):
+        database.execute_sql(statement)
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_list_index_and_search)
 
 
 class SchemaVersion(peewee.Model):

@@ -6,12 +6,13 @@ so both always agree on what a conversation is.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import peewee
 
 from deskterm import channels
-from deskterm.db import iso
+from deskterm.db import is_sqlite, iso
 from deskterm.errors import ConfigError, NotFound
 from deskterm.models import (
     CONVERSATION_STATUSES,
@@ -39,23 +40,7 @@ def list_conversations(
         .join(Contact, peewee.JOIN.LEFT_OUTER)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    if status != "all":
-        if status not in CONVERSATION_STATUSES:
-            raise ConfigError(
-                f"Status {status!r} is not known; use {', '.join(CONVERSATION_STATUSES)} or all."
-            )
-        query = query.where(Conversation.status == status)
-    if channel:
-        query = query.where(Conversation.channel == channels.get(channel))
-    if search:
-        like = f"%{search}%"
-        in_messages = Message.select(Message.conversation).where(Message.text**like)
-        query = query.where(
-            (Conversation.subject**like)
-            | (Contact.email**like)
-            | (Contact.name**like)
-            | (Conversation.id.in_(in_messages))
-        )
+    query = _narrowed(query, status, channel, search)
     if limit:
         query = query.limit(limit)
     return [
@@ -261,20 +246,33 @@ def _narrowed(
     if channel:
         query = query.where(Conversation.channel == channels.get(channel))
     search = (search or "").strip()
+    if re.fullmatch(r"#\d{1,12}", search):
+        return query.where(Conversation.id == int(search[1:]))  # a conversation by number
     if search:
-        like = f"%{search}%"
-        in_messages = Message.select(Message.conversation).where(Message.text**like)
         condition = (
-            (Conversation.subject**like)
-            | (Contact.email**like)
-            | (Contact.name**like)
-            | (Conversation.id.in_(in_messages))
+            Contact.email.contains(search)
+            | Contact.name.contains(search)
+            | Conversation.id.in_(_messages_matching(search))
         )
         number = search.removeprefix("#")
         if number.isdigit() and len(number) <= 12:
             condition |= Conversation.id == int(number)
         query = query.where(condition)
     return query
+
+
+def _messages_matching(search: str) -> peewee.ModelSelect:
+    """Conversations whose messages match: FTS5 (prefix match per word) where the desk has
+    it, a LIKE scan over subjects and bodies elsewhere."""
+    database = Message._meta.database
+    words = re.findall(r"\w+", search)
+    if words and is_sqlite(database.obj):
+        match = " ".join(f'"{word}"*' for word in words)
+        hits = peewee.SQL("(SELECT rowid FROM message_fts WHERE message_fts MATCH ?)", [match])
+        return Message.select(Message.conversation).where(Message.id.in_(hits))
+    return Message.select(Message.conversation).where(
+        Message.subject.contains(search) | Message.text.contains(search)
+    )
 
 
 def desk_signature() -> tuple[Any, ...]:

@@ -354,3 +354,23 @@ def test_job_runs_are_recorded_with_counts(channel: Desk, inbox) -> None:
     assert (run.fetched, run.ingested) == (3, 3)
     assert Message.select().count() == 3
     db.close_database()
+
+
+def test_conversations_search_is_full_text(channel: Desk, inbox) -> None:
+    inbox.append(SUPPORT, make_mail("Invoice", body="The invoice has the wrong VAT number.\n"))
+    inbox.append(
+        SUPPORT,
+        make_mail(
+            "Shipping", body="Parcel stuck in Zürich.\n", sender="Åsa Lindqvist <asa@kund.example>"
+        ),
+    )
+    poll(channel)
+    found = channel.json("conversations", "--search", "vat numb")
+    assert [r["subject"] for r in found] == ["Invoice"]
+    assert [r["subject"] for r in channel.json("conversations", "--search", "zurich")] == [
+        "Shipping"
+    ]  # diacritics folded
+    assert [r["subject"] for r in channel.json("conversations", "--search", "lindqvist")] == [
+        "Shipping"
+    ]
+    assert channel.json("conversations", "--search", "100%") == []

@@ -24,8 +24,18 @@ def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> 
 def test_every_table_of_the_model_exists() -> None:
     database = db.open_database()
     tables = set(database.get_tables())
-    assert {"channel", "contact", "organization", "organization_domain", "conversation",
-            "conversation_tag", "message", "attachment", "outbox", "job_run"} <= tables
+    assert {
+        "channel",
+        "contact",
+        "organization",
+        "organization_domain",
+        "conversation",
+        "conversation_tag",
+        "message",
+        "attachment",
+        "outbox",
+        "job_run",
+    } <= tables
 
 
 def test_opening_again_keeps_the_data() -> None:
@@ -49,14 +59,15 @@ def test_an_upgrade_keeps_data_and_leaves_a_backup() -> None:
     contact = Contact.create(email="jane@example.com", name="Jane")
     Conversation.create(channel=channel, contact=contact, subject="Printer on fire")
 
-    def v2_add_column(database: peewee.Database) -> None:
+    def next_add_column(database: peewee.Database) -> None:
         database.execute_sql("ALTER TABLE conversation ADD COLUMN sla_due TEXT")
 
-    assert migrations.migrate(database, [*migrations.MIGRATIONS, v2_add_column]) == 2
-    assert migrations.current_version(database) == 2
+    current = len(migrations.MIGRATIONS)
+    assert migrations.migrate(database, [*migrations.MIGRATIONS, next_add_column]) == current + 1
+    assert migrations.current_version(database) == current + 1
     row = database.execute_sql("SELECT subject, sla_due FROM conversation").fetchone()
     assert row == ("Printer on fire", None)
-    backup = paths.database_file().with_name("desk.sqlite3.v1.bak")
+    backup = paths.database_file().with_name(f"desk.sqlite3.v{current}.bak")
     assert backup.exists()
     copy = sqlite3.connect(backup)
     assert copy.execute("SELECT subject FROM conversation").fetchone() == ("Printer on fire",)
@@ -67,13 +78,13 @@ def test_a_failing_migration_changes_nothing() -> None:
     database = db.open_database()
     Channel.create(name="support", settings={})
 
-    def v2_broken(database: peewee.Database) -> None:
+    def next_broken(database: peewee.Database) -> None:
         database.execute_sql("CREATE TABLE half_done (id INTEGER)")
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        migrations.migrate(database, [*migrations.MIGRATIONS, v2_broken])
-    assert migrations.current_version(database) == 1
+        migrations.migrate(database, [*migrations.MIGRATIONS, next_broken])
+    assert migrations.current_version(database) == len(migrations.MIGRATIONS)
     assert "half_done" not in database.get_tables()
     assert Channel.select().count() == 1
 
@@ -82,3 +93,24 @@ def test_a_bad_database_url_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("DESKTERM_DATABASE_URL", "nosuchdb://x")
     with pytest.raises(DeskError, match="DESKTERM_DATABASE_URL could not be used"):
         db.open_database()
+
+
+def test_upgrading_a_version_1_desk_adds_search_and_keeps_mail() -> None:
+    from deskterm.models import Message
+
+    database = db.open_database(migrate=False)
+    assert migrations.migrate(database, migrations.MIGRATIONS[:1]) == 1
+    channel = Channel.create(name="support", settings={})
+    conversation = Conversation.create(channel=channel, subject="Printer on fire")
+    Message.create(
+        conversation=conversation,
+        direction="in",
+        subject="Printer on fire",
+        text="The toner smells of smoke",
+        dedup_key="k1",
+    )
+    assert migrations.migrate(database) == len(migrations.MIGRATIONS)
+    hits = database.execute_sql(
+        "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ['"smok"*']
+    ).fetchall()
+    assert hits == [(1,)]
