@@ -31,13 +31,13 @@ from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
 from deskterm import db, queries, triage
-from deskterm.errors import DeskError, SecretError
+from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
-from deskterm.vault import PASSPHRASE_ENV
+from deskterm.screens.unlock import TuiSecrets
 from deskterm.worker import Event, Worker, worker_running
 
 log = logging.getLogger("deskterm.ui")
@@ -56,12 +56,16 @@ class DeskApp(App[None]):
     worker_state: reactive[str] = reactive("off")
     activity: reactive[str] = reactive("")
     channel_summary: reactive[str] = reactive("")
+    last_poll: reactive[datetime | None] = reactive(None)  # when the newest run finished
 
     class ChannelStates(Message):
-        def __init__(self, summary: str, signature: tuple[Any, ...]) -> None:
+        def __init__(
+            self, summary: str, signature: tuple[Any, ...], last_poll: datetime | None = None
+        ) -> None:
             super().__init__()
             self.summary = summary
             self.signature = signature
+            self.last_poll = last_poll
 
     def __init__(
         self,
@@ -80,11 +84,15 @@ class DeskApp(App[None]):
         self._refresh_pending = False
         self._signature: tuple[Any, ...] | None = None
         self._external = False
+        # The one secret store of this run, shared by the engine and the channel screens;
+        # it unlocks the vault through a dialog (see screens/unlock.py).
+        self.secrets = TuiSecrets(self, self._stop)
 
     def get_default_screen(self) -> Screen[Any]:
         return ConversationsScreen()
 
     def on_mount(self) -> None:
+        self.open_secrets()
         if self.run_worker_thread:
             if worker_running():
                 self._external = True
@@ -108,7 +116,7 @@ class DeskApp(App[None]):
         description="polling channels",
     )
     def _run_engine(self) -> None:
-        self.engine = Worker(store=_TuiSecretStore(), on_event=self._heard, stop=self._stop)
+        self.engine = Worker(store=self.secrets, on_event=self._heard, stop=self._stop)
         self._tell(self._engine_state, "on")
         try:
             self.engine.run_forever()
@@ -116,6 +124,28 @@ class DeskApp(App[None]):
             self._tell(self._engine_lost, str(exc))
         finally:
             db.close_database()  # this thread's connection
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="secrets",
+        exit_on_error=False,
+        description="opening the secret store",
+    )
+    def open_secrets(self, again: bool = False) -> None:
+        """Open the secret store, asking for the vault's passphrase now rather than mid-poll."""
+        try:
+            if again:
+                self.secrets.unlock_again()
+            else:
+                self.secrets.open()
+        except DeskError as exc:  # locked (Esc), or no usable store: say so once, carry on
+            self._tell(self.report, exc)
+            return
+        if again:
+            self._tell(self.notify, "The vault is unlocked.")
+        if self.engine is not None:
+            self.engine.wake.set()
 
     def stop_engine(self) -> None:
         self._stop.set()
@@ -199,11 +229,18 @@ class DeskApp(App[None]):
         description="reading the channels",
     )
     def read_channels(self) -> None:
-        states = queries.job_report(limit=1)["channels"]
-        self.post_message(self.ChannelStates(summarize(states), queries.desk_signature()))
+        report = queries.job_report(limit=1)
+        states = report["channels"]
+        last = report["runs"][0] if report["runs"] else None
+        when = last and (last["finished_at"] or last["started_at"])
+        last_poll = datetime.fromisoformat(when).replace(tzinfo=None) if when else None
+        self.post_message(
+            self.ChannelStates(summarize(states), queries.desk_signature(), last_poll)
+        )
 
     def on_desk_app_channel_states(self, message: ChannelStates) -> None:
         self.channel_summary = message.summary
+        self.last_poll = message.last_poll
         if self._signature is not None and message.signature != self._signature:
             self.schedule_refresh()  # another process (`deskterm poll`) changed the desk
         self._signature = message.signature
@@ -264,6 +301,19 @@ class DeskApp(App[None]):
             answered,
         )
 
+    def action_channels(self) -> None:
+        from deskterm.screens.channels import ChannelsScreen
+
+        self.push_screen(ChannelsScreen())
+
+    def action_worker(self) -> None:
+        from deskterm.screens.worker_status import WorkerStatusScreen
+
+        self.push_screen(WorkerStatusScreen())
+
+    def unlock_vault(self) -> None:
+        self.open_secrets(again=True)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(binding_rows(self.screen)))
@@ -273,6 +323,14 @@ class DeskApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Keys", "Every key that works here", self.action_help)
+        yield SystemCommand("Channels", "Add, edit and test channels", self.action_channels)
+        yield SystemCommand(
+            "Worker status", "Channel states, recent runs; pause, poll now", self.action_worker
+        )
+        if self.secrets.locked:
+            yield SystemCommand(
+                "Unlock the vault", "Give the passphrase skipped at start", self.unlock_vault
+            )
         if self.engine is not None:
             yield SystemCommand("Poll now", "Fetch new mail from every channel", self.poll_now)
         if isinstance(screen, ConversationsScreen):
@@ -288,6 +346,8 @@ class DeskApp(App[None]):
             yield SystemCommand(
                 "Skipped mail", "Mail that did not become a message, and why", screen.action_skipped
             )
+            yield SystemCommand("Reply", "Answer the selected conversation", screen.action_reply)
+            yield SystemCommand("Outbox", "Replies queued, sent and failed", screen.action_outbox)
         if isinstance(screen, ThreadScreen):
             yield SystemCommand(
                 "Show or hide quoted text", "Fold the quoted history", screen.action_toggle_quotes
@@ -296,6 +356,7 @@ class DeskApp(App[None]):
                 "Change status", "open, pending, resolved, closed", screen.action_cycle_status
             )
             yield SystemCommand("Assign", "Give the conversation to someone", screen.action_assign)
+            yield SystemCommand("Reply", "Answer this conversation", screen.action_reply)
 
 
 def summarize(states: list[dict[str, str]]) -> str:
@@ -308,36 +369,6 @@ def summarize(states: list[dict[str, str]]) -> str:
     for state in states:
         counts[state["state"]] = counts.get(state["state"], 0) + 1
     return ", ".join(f"{n} {state}" for state, n in counts.items())
-
-
-class _TuiSecretStore:
-    """The secret store, opened only when a channel first needs a password, never prompting.
-
-    The vault's default passphrase prompt writes to the terminal, which the TUI owns, so here
-    the passphrase comes from DESKTERM_PASSPHRASE or the failure says how to give it.
-    """
-
-    def __init__(self) -> None:
-        self._store: Any = None
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            if self._store is None:
-                from deskterm.secret_store import open_secret_store
-
-                self._store = open_secret_store(passphrase_provider=_passphrase_from_env)
-        return self._store.get(key)
-
-
-def _passphrase_from_env(creating: bool) -> str:
-    passphrase = os.environ.get(PASSPHRASE_ENV)
-    if passphrase is None:
-        raise SecretError(
-            f"The vault is locked; start deskterm with {PASSPHRASE_ENV} set, or run "
-            "`deskterm poll` in a terminal of its own."
-        )
-    return passphrase
 
 
 def run_app(clock: Callable[[], datetime] | None = None) -> None:

@@ -91,7 +91,8 @@ def endpoint(channel: Channel, side: str) -> Endpoint:
     label = settings.get("protocol", "smtp").upper()
 
     def save_pin(fingerprint: str) -> None:
-        Channel.update({f"{side}_pin": fingerprint}).where(Channel.id == channel.id).execute()
+        if channel.id is not None:  # a `trial` channel (the form's Test) is never written
+            Channel.update({f"{side}_pin": fingerprint}).where(Channel.id == channel.id).execute()
         setattr(channel, f"{side}_pin", fingerprint)
 
     return Endpoint(
@@ -141,6 +142,88 @@ def describe(channel: Channel) -> dict[str, Any]:
         "created_at": iso(channel.created_at),
         "updated_at": iso(channel.updated_at),
     }
+
+
+def set_paused(name: str, paused: bool) -> Channel:
+    """Pause or resume polling; only the flag is written, so the worker's health stays."""
+    channel = get(name)
+    Channel.update(paused=paused, updated_at=utcnow()).where(Channel.id == channel.id).execute()
+    channel.paused = paused
+    return channel
+
+
+# --- the UI's channel form ------------------------------------------------------------------
+
+
+def save(
+    config: dict[str, Any],
+    *,
+    original: str | None = None,
+    passwords: dict[str, str] | None = None,
+    store: Any | None = None,
+    tested: Channel | None = None,
+) -> Channel:
+    """Add (or, given the `original` name, edit) a channel, then store the passwords typed.
+
+    The settings are committed first because a secret's key comes from the channel's uid,
+    which a new channel has only once it exists; a store that fails then leaves a saved
+    channel without its password, and the error says so. A certificate pinned by a `tested`
+    trial of the same server is kept, as `deskterm channel test` would have pinned it.
+    """
+    channel = edit(original, config) if original else add(config)
+    if tested is not None:
+        for side in SIDES:
+            pin = getattr(tested, f"{side}_pin")
+            same = _server(tested.settings.get(side)) == _server(config.get(side))
+            if pin and same and getattr(channel, f"{side}_pin") is None:
+                trust(channel, side, pin)
+    for side, secret in (passwords or {}).items():
+        if not secret:
+            continue
+        if store is None:
+            raise SecretError(
+                f"Channel {channel.name!r} was saved, but no secret store is open, so its {side} "
+                "password was not stored."
+            )
+        try:
+            store.set(secret_key(channel, side), secret)
+        except SecretError as exc:
+            raise SecretError(
+                f"Channel {channel.name!r} was saved, but its {side} password was not: {exc}"
+            ) from None
+    return channel
+
+
+def trial(config: dict[str, Any], original: str | None = None) -> Channel:
+    """An unsaved channel with the form's settings, for testing them before they are saved.
+
+    It has the stored channel's uid (so its stored passwords are found) and its pins for a
+    server that did not change; it has no id, so the test never writes to the database.
+    """
+    channel = Channel(name=config["name"], status=config["status"], settings=config)
+    if original:
+        stored = get(original)
+        channel.uid = stored.uid
+        for side in SIDES:
+            if _server(stored.settings.get(side)) == _server(config.get(side)):
+                setattr(channel, f"{side}_pin", getattr(stored, f"{side}_pin"))
+    return channel
+
+
+class TypedPasswords:
+    """A secret store for testing a form: the passwords typed but not yet saved come first.
+
+    Anything else goes to the real store (None: there is none, so nothing is found).
+    """
+
+    def __init__(self, channel: Channel, typed: dict[str, str], store: Any | None) -> None:
+        self._typed = {secret_key(channel, side): v for side, v in typed.items() if v}
+        self._store = store
+
+    def get(self, key: str) -> str | None:
+        if key in self._typed:
+            return self._typed[key]
+        return None if self._store is None else self._store.get(key)
 
 
 def own_addresses(settings: dict[str, Any]) -> set[str]:

@@ -76,23 +76,13 @@ def queue_reply(
         )
     if not body.strip():
         raise OutboxError("The reply is empty; write something before sending.")
-    for path in attachments:
-        if not path.is_file() or not os.access(path, os.R_OK):
-            raise OutboxError(f"Cannot read the attachment {path}; check the path.")
-    total = compose.attachment_total(attachments)
-    if total > outbound["max_attachment_bytes"]:
-        raise OutboxError(
-            f"The attachments add up to {total:,} bytes, over this channel's limit of "
-            f"{outbound['max_attachment_bytes']:,}; send fewer or smaller files."
-        )
-    answered = _last_inbound(conversation)
-    to = _reply_address(conversation, answered)
+    check_attachments(attachments, outbound["max_attachment_bytes"])
+    answered = last_inbound(conversation)
+    to = reply_address(conversation, answered)
     if not to:
         raise OutboxError(f"Conversation #{conversation_id} has no contact address to reply to.")
     cc = [a.strip() for a in cc or [] if a.strip()]
-    for address in cc:
-        if "@" not in parseaddr(address)[1]:
-            raise OutboxError(f"{address!r} is not an email address (given with --cc).")
+    check_cc(cc)
 
     reply = compose.Reply(
         conversation_id=conversation.id,
@@ -110,7 +100,7 @@ def queue_reply(
     )
     if answered is not None and outbound["quote_previous"] and not automatic:
         reply.quote = answered.text
-        reply.quote_header = _quote_header(answered)
+        reply.quote_header = quote_header(answered)
     message = compose.build(reply)
     raw = bytes(message)
     recipients = [to, *cc]
@@ -206,7 +196,27 @@ def message_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def _last_inbound(conversation: Conversation) -> Message | None:
+def check_attachments(paths: list[Path], limit: int) -> None:
+    """Readable files within the channel's ceiling, or one sentence saying which is not."""
+    for path in paths:
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise OutboxError(f"Cannot read the attachment {path}; check the path.")
+    total = compose.attachment_total(paths)
+    if limit and total > limit:
+        raise OutboxError(
+            f"The attachments add up to {total:,} bytes, over this channel's limit of "
+            f"{limit:,}; send fewer or smaller files."
+        )
+
+
+def check_cc(addresses: list[str]) -> None:
+    for address in addresses:
+        mailbox = parseaddr(address)[1]
+        if "@" not in mailbox or mailbox.startswith("@") or mailbox.endswith("@"):
+            raise OutboxError(f"{address!r} in Cc is not an email address; fix the Cc line.")
+
+
+def last_inbound(conversation: Conversation) -> Message | None:
     return (
         conversation.messages.where(Message.direction == "in")
         .order_by(Message.date.desc(nulls="last"), Message.id.desc())
@@ -214,7 +224,7 @@ def _last_inbound(conversation: Conversation) -> Message | None:
     )
 
 
-def _reply_address(conversation: Conversation, answered: Message | None) -> str | None:
+def reply_address(conversation: Conversation, answered: Message | None) -> str | None:
     if answered is not None and answered.reply_to:
         return answered.reply_to
     if conversation.contact_id:
@@ -222,7 +232,7 @@ def _reply_address(conversation: Conversation, answered: Message | None) -> str 
     return answered.from_addr if answered is not None and answered.from_addr else None
 
 
-def _quote_header(answered: Message) -> str:
+def quote_header(answered: Message) -> str:
     who = answered.from_name or answered.from_addr
     when = answered.date.strftime("%a, %d %b %Y %H:%M UTC") if answered.date else "earlier"
     return f"On {when}, {who} wrote:"
@@ -255,9 +265,19 @@ def flush(
     force: bool = False,
     on_delivery: Callable[[Delivery], None] | None = None,
 ) -> list[Delivery]:
-    """Deliver what is due, one SMTP session per channel; returns what happened to each."""
+    """Deliver what is due, one SMTP session per channel; returns what happened to each.
+
+    Only active channels send, as only they are polled: a draft channel (the demo's, or one
+    still being set up) keeps its replies queued instead of failing them against a server
+    that is not there yet.
+    """
     now = utcnow()
-    query = Outbox.select().where(Outbox.state == "queued").order_by(Outbox.id)
+    query = (
+        Outbox.select()
+        .join(Channel)
+        .where(Outbox.state == "queued", Channel.status == "active")
+        .order_by(Outbox.id)
+    )
     if not force:
         query = query.where(Outbox.next_attempt_at <= now)
     if channel_name:

@@ -42,6 +42,7 @@ from deskterm.tls import explain
 log = logging.getLogger("deskterm.worker")
 
 IDLE_RENEW_SECONDS = 24 * 60  # RFC 2177: servers may drop IDLE after 29 minutes
+IDLE_RECHECK_SECONDS = 10  # a channel paused (or disabled) leaves IDLE within this time
 # What a server or the network can throw at us mid-sync; anything else is our bug.
 NETWORK_ERRORS = (OSError, EOFError, imaplib.IMAP4.error, poplib.error_proto)
 
@@ -127,8 +128,13 @@ class Worker:
         self.stop = stop or threading.Event()
         self.wake = threading.Event()
         self._due: dict[int, float] = {}
+        # When poll_now() was last asked for, per channel id (None: every channel).
+        self._asked: dict[int | None, float] = {}
         self._pool: Executor | None = None
         self._idle_threads: dict[int, threading.Thread] = {}
+        # Per channel id, what its IDLE session is doing: "connected", "not offered by the
+        # server" or "lost: <why>"; read by the UI's worker screen.
+        self.idle_status: dict[int, str] = {}
 
     # --- one cycle ---------------------------------------------------------------------------
 
@@ -158,6 +164,7 @@ class Worker:
         )
 
     def poll(self, channel: Channel) -> JobRun:
+        started = time.monotonic()
         run = JobRun.create(channel=channel, kind="poll")
         counts = Counts()
         error = None
@@ -179,7 +186,11 @@ class Worker:
         run.finished_at = utcnow()
         run.save()
         self._record_health(channel, error)
-        self._due[channel.id] = time.monotonic() + poll_interval(channel)
+        # A poll_now() that came while this poll ran (IDLE saw mail arrive after the search)
+        # must not be lost behind the next interval.
+        asked = max(self._asked.get(channel.id, -1.0), self._asked.get(None, -1.0))
+        due = 0.0 if asked >= started else time.monotonic() + poll_interval(channel)
+        self._due[channel.id] = due
         self.on_event(Event("run", channel.name, run=run, message=error or ""))
         return run
 
@@ -284,7 +295,12 @@ class Worker:
         pending = [due - now for due in self._due.values()]
         return max(0.2, min([5.0, *pending]))  # re-read channels at least every 5 s
 
+    def next_run(self, channel_id: int) -> float:
+        """Seconds until the loop polls this channel (0: at its next pass), if eligible."""
+        return max(0.0, self._due.get(channel_id, 0) - time.monotonic())
+
     def poll_now(self, channel_id: int | None = None) -> None:
+        self._asked[channel_id or None] = time.monotonic()
         for key in [channel_id] if channel_id else list(self._due):
             self._due[key] = 0
         self.wake.set()
@@ -312,16 +328,20 @@ class Worker:
         while not self.stop.is_set():
             channel = Channel.get_or_none(Channel.id == channel_id)
             if channel is None or not eligible(channel):
+                self.idle_status.pop(channel_id, None)
                 return
             try:
                 if self._idle_session(channel) is False:
+                    self.idle_status[channel_id] = "not offered by the server"
                     return  # no IDLE on this server: polling alone does the job
                 backoff = 1.0
             except (DeskError, *NETWORK_ERRORS) as exc:
                 message = str(explain(exc, channels.endpoint(channel, "inbound")))
+                self.idle_status[channel_id] = f"lost: {message}"
                 self.on_event(Event("idle", channel.name, message=f"IDLE lost: {message}"))
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 300)
+        self.idle_status.pop(channel_id, None)
 
     def _idle_session(self, channel: Channel) -> bool:
         inbound = channel.settings["inbound"]
@@ -333,14 +353,22 @@ class Worker:
             secret = channels.password(channel, "inbound", self.store)
             imap_conn.login(mailbox, endpoint, inbound["username"], secret)
             mailbox.folder.set(inbound["folders"][0])
+            self.idle_status[channel.id] = "connected"
             self.on_event(Event("idle", channel.name, message="IDLE connected"))
             renew_at = time.monotonic() + IDLE_RENEW_SECONDS
+            recheck_at = time.monotonic() + IDLE_RECHECK_SECONDS
             mailbox.idle.start()
             while not self.stop.is_set() and time.monotonic() < renew_at:
                 responses = mailbox.idle.poll(timeout=2)
                 if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
                     self.poll_now(channel.id)
+                if time.monotonic() >= recheck_at:  # paused meanwhile: let go of the server
+                    recheck_at = time.monotonic() + IDLE_RECHECK_SECONDS
+                    fresh = Channel.get_or_none(Channel.id == channel.id)
+                    if fresh is None or not eligible(fresh):
+                        break
             mailbox.idle.stop()
+            self.idle_status.pop(channel.id, None)
             return True
         finally:
             with contextlib.suppress(Exception):
@@ -369,6 +397,30 @@ class Worker:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+
+def status_rows(engine: Worker | None) -> list[dict[str, object]]:
+    """Each channel as the UI's worker screen shows it: its state, IDLE and next poll.
+
+    `engine` is the worker running in this process, if any; without it (a separate
+    `deskterm poll` does the work) IDLE and the next poll are unknown (None).
+    """
+    rows: list[dict[str, object]] = []
+    for channel in channels.all_channels():
+        state, detail = channel_state(channel)
+        known = engine is not None
+        rows.append(
+            {
+                "id": channel.id,
+                "name": channel.name,
+                "state": state,
+                "detail": detail,
+                "paused": channel.paused,
+                "idle": engine.idle_status.get(channel.id, "") if known else None,
+                "next_run": engine.next_run(channel.id) if known and eligible(channel) else None,
+            }
+        )
+    return rows
 
 
 @contextlib.contextmanager

@@ -43,6 +43,8 @@ class ConversationsScreen(DeskScreen):
         Binding("s", "cycle_status", "Status", id="conversation.status"),
         Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
+        Binding("r", "reply", "Reply", id="conversation.reply"),
+        Binding("O", "outbox", "Outbox", id="list.outbox"),
         Binding("1", "filter('open')", "Show open", id="filter.open"),
         Binding("2", "filter('pending')", "Show pending", id="filter.pending"),
         Binding("3", "filter('resolved')", "Show resolved", id="filter.resolved"),
@@ -50,6 +52,8 @@ class ConversationsScreen(DeskScreen):
         Binding("5", "filter('all')", "Show all", id="filter.all"),
         Binding("f", "next_filter", "Next filter", id="filter.next"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
+        Binding("C", "app.channels", "Channels", id="list.channels"),
+        Binding("W", "app.worker", "Worker status", id="list.worker"),
         Binding("ctrl+r", "reload", "Reload", id="list.reload"),
         Binding("q", "app.quit", "Quit", id="app.quit_top"),
     ]
@@ -227,6 +231,18 @@ class ConversationsScreen(DeskScreen):
         if conversation_id is not None:
             row = self.conversations.row(self.conversations.cursor) or {}
             self.desk.ask_assignee(conversation_id, row.get("assignee"), self.reload)
+
+    def action_reply(self) -> None:
+        from deskterm.screens.compose import ComposeScreen
+
+        conversation_id = self._current()
+        if conversation_id is not None:
+            self.app.push_screen(ComposeScreen(conversation_id))
+
+    def action_outbox(self) -> None:
+        from deskterm.screens.outbox import OutboxScreen
+
+        self.app.push_screen(OutboxScreen())
 
     def action_skipped(self) -> None:
         from deskterm.screens.skipped import SkippedScreen

@@ -37,6 +37,7 @@ class ThreadScreen(DeskScreen):
         Binding("s", "cycle_status", "Status", id="conversation.status"),
         Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
+        Binding("r", "reply", "Reply", id="conversation.reply"),
     ]
     DEFAULT_CSS = """
     ThreadScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
@@ -55,6 +56,7 @@ class ThreadScreen(DeskScreen):
         self.detail: dict[str, Any] | None = None
         self.show_quotes = False
         self._first_load = True
+        self._stale = False
 
     def compose(self) -> ComposeResult:
         yield Static(Content(f"#{self.conversation_id}"), id="title")
@@ -64,7 +66,20 @@ class ThreadScreen(DeskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#messages").focus()
+        # A reply's state (queued -> sent/failed) changes under the view: follow it live.
+        self.watch(self.app, "desk_version", self._desk_changed, init=False)
         self.load()
+
+    def _desk_changed(self, _version: int) -> None:
+        if self.is_current:
+            self.load()
+        else:
+            self._stale = True
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.load()
 
     def load(self) -> None:
         self._load(self._first_load)
@@ -141,3 +156,8 @@ class ThreadScreen(DeskScreen):
     def action_assign(self) -> None:
         current = self.detail.get("assignee") if self.detail else None
         self.desk.ask_assignee(self.conversation_id, current, self.load)
+
+    def action_reply(self) -> None:
+        from deskterm.screens.compose import ComposeScreen
+
+        self.app.push_screen(ComposeScreen(self.conversation_id))

@@ -1,0 +1,527 @@
+"""The reply composer: `r` on a conversation opens it; Ctrl+S queues the reply in the outbox.
+
+A thin screen over `deskterm.drafts`: the text area, Cc, attachments and the status the
+conversation takes afterwards make up one `Draft`, handed to an `Autosaver` on every change
+(written at most once a second, and again when the screen closes, however it closes), so a
+crash or a dropped SSH session loses at most a second of typing and `r` brings it back.
+
+Sending runs `drafts.send` in a thread (it reads the attachments and commits to the outbox);
+the screen closes when the reply is queued, and the thread view shows it queued, then sent
+or failed, as the worker's delivery events arrive. `$EDITOR` takes over the terminal through
+`App.suspend`, the way mutt users expect.
+
+Text that comes from a mail (subject, names, a quote, a template's variables) is cleaned in
+`drafts` or here and shown as `Content`, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Input, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from deskterm import drafts
+from deskterm.errors import DeskError
+from deskterm.sanitize import one_line
+from deskterm.screens.base import DeskScreen
+from deskterm.widgets.message_view import human_size
+from deskterm.widgets.path_input import PathInput
+from deskterm.widgets.status_bar import StatusBar
+
+AUTOSAVE_TICK = 0.25  # seconds: how often a change held back by the throttle is checked
+
+
+class StatusChoice(Widget, can_focus=True):
+    """One line, "(•) pending  ( ) resolved": what the conversation becomes once queued.
+
+    Drawn as text rather than radio buttons so the choice reads the same without colour.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,right,h,l,space", "next", "Pending or resolved", id="compose.choice"),
+    ]
+    DEFAULT_CSS = """
+    StatusChoice { height: 1; width: 1fr; padding: 0 1; }
+    StatusChoice:focus { background: $boost; }
+    """
+
+    value: reactive[str] = reactive("pending")
+
+    class Changed(Message):
+        def __init__(self, value: str) -> None:
+            super().__init__()
+            self.value = value
+
+    def __init__(self, choices: tuple[str, ...], value: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.choices = choices
+        self.set_reactive(StatusChoice.value, value if value in choices else choices[0])
+
+    def render(self) -> Content:
+        parts: list[str | tuple[str, str]] = []
+        for choice in self.choices:
+            on = choice == self.value
+            parts += [("(•) " if on else "( ) ", "bold $accent" if on else "dim"), choice, "   "]
+        return Content.assemble(*parts)
+
+    def watch_value(self, value: str) -> None:
+        self.post_message(self.Changed(value))
+
+    def action_next(self) -> None:
+        index = self.choices.index(self.value)
+        self.value = self.choices[(index + 1) % len(self.choices)]
+
+    def on_click(self) -> None:
+        self.action_next()
+
+
+class AttachmentList(OptionList):
+    """The files attached so far; Delete removes the highlighted one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("delete,backspace,x", "remove", "Remove the attachment", id="compose.detach"),
+    ]
+
+    def on_focus(self) -> None:
+        if self.highlighted is None and self.option_count:
+            self.highlighted = 0  # Delete must act on something visible
+
+    def action_remove(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ComposeScreen) and self.highlighted is not None:
+            index = self.highlighted
+            screen.remove_attachment(index)
+            if self.option_count:
+                self.highlighted = min(index, self.option_count - 1)
+
+
+class ComposeScreen(DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "send", "Send: queue the reply in the outbox", id="compose.send"),
+        Binding("ctrl+t", "insert", "Insert a template (or the quote)", id="compose.insert"),
+        Binding("ctrl+g", "editor", "Write the reply in $EDITOR", id="compose.editor"),
+        Binding("ctrl+f", "attach", "Attach a file (type its path)", id="compose.attach"),
+        Binding(
+            "ctrl+r", "toggle_status", "After sending: pending or resolved", id="compose.status"
+        ),
+        Binding("escape", "close", "Close (the draft is kept)", id="compose.close"),
+        Binding("f1", "app.help", "Keys (help)", id="compose.help"),
+    ]
+    DEFAULT_CSS = """
+    ComposeScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    ComposeScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
+    ComposeScreen #title, ComposeScreen #meta { text-wrap: nowrap; text-overflow: ellipsis; }
+    ComposeScreen .row { height: 1; }
+    ComposeScreen .row > Label { width: 8; padding: 0 1; color: $text-muted; }
+    ComposeScreen .row > Input { border: none; height: 1; padding: 0 1; width: 1fr; }
+    ComposeScreen .row > Input:focus { background: $boost; }
+    ComposeScreen #attachments { height: auto; max-height: 3; border: none; padding: 0 0 0 8; }
+    ComposeScreen #attachments.-empty { display: none; }
+    ComposeScreen #body { height: 1fr; border: round $primary 40%; }
+    ComposeScreen #body:focus { border: round $primary; }
+    ComposeScreen #note { height: auto; max-height: 2; padding: 0 1; }
+    """
+
+    class ContextLoaded(Message):
+        def __init__(self, context: drafts.ReplyContext) -> None:
+            super().__init__()
+            self.context = context
+
+    class Queued(Message):
+        def __init__(self, queued: drafts.Queued) -> None:
+            super().__init__()
+            self.queued = queued
+
+    class NotQueued(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.context: drafts.ReplyContext | None = None
+        self.sending = False
+        self._load_problem: str | None = None
+        try:
+            self.draft = drafts.load(conversation_id)
+        except DeskError as exc:
+            self._load_problem = str(exc)
+            self.draft = drafts.Draft(conversation_id)
+        self.restored = not self.draft.is_empty()
+        self.keeper = drafts.Autosaver(self.draft)
+        self._save_failed = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(f"Reply to #{self.conversation_id}"), id="title")
+        yield Static(Content("loading…"), id="meta")
+        with Horizontal(classes="row"):
+            yield Label(Content("Cc"))
+            yield Input(self.draft.cc, placeholder="more addresses, separated by commas", id="cc")
+        with Horizontal(classes="row"):
+            yield Label(Content("Attach"))
+            yield PathInput(placeholder="a file's path: tab completes, enter adds", id="attach")
+        yield AttachmentList(id="attachments")
+        with Horizontal(classes="row"):
+            yield Label(Content("Then"))
+            yield StatusChoice(drafts.STATUSES, self.draft.status, id="status")
+        yield TextArea(self.draft.body, id="body", placeholder="Write the reply here.")
+        yield Static(Content(""), id="note")
+        yield StatusBar("^s send  ^t template  ^g editor  esc close  f1 keys")
+
+    @property
+    def body(self) -> TextArea:
+        return self.query_one("#body", TextArea)
+
+    def on_mount(self) -> None:
+        self._show_attachments()
+        body = self.body
+        body.focus()
+        body.move_cursor(body.document.end)
+        self.set_interval(AUTOSAVE_TICK, self._autosave_tick)
+        if self._load_problem:
+            self.notify(self._load_problem, severity="error", markup=False, timeout=10)
+        self._show_note()
+        self._load_context()
+
+    def on_unmount(self) -> None:
+        """However the screen goes (Esc, the app quitting), what was typed is on disk.
+
+        Every edit already handed the draft to the keeper, so this needs no widget (they
+        may be gone by now); it writes what the throttle still held back.
+        """
+        self._save(lambda: self.keeper.flush(force=True), show=False)
+
+    # --- what the reply goes to ------------------------------------------------------------
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="context",
+        exit_on_error=False,
+        description="reading the conversation",
+    )
+    def _load_context(self) -> None:
+        self.post_message(self.ContextLoaded(drafts.reply_context(self.conversation_id)))
+
+    def on_compose_screen_context_loaded(self, message: ContextLoaded) -> None:
+        context = self.context = message.context
+        self.query_one("#title", Static).update(
+            Content(f"Reply to #{context.conversation_id}  {one_line(context.subject)}")
+        )
+        to = one_line(context.to or "nobody")
+        sender = one_line(context.sender or "?")
+        self.query_one("#meta", Static).update(Content(f"To {to} · from {sender}"))
+        hint = "Write the reply here; ^t inserts a template."
+        if context.quote_previous and context.answered_from:
+            who = one_line(context.answered_from)
+            hint = f"Write the reply here; {who}'s mail is quoted below it. ^t inserts a template."
+        self.body.placeholder = Content(hint)  # a str would be parsed as markup
+        self._show_note()
+
+    def _show_note(self, saved: bool = False) -> None:
+        parts: list[str | tuple[str, str]] = []
+        context = self.context
+        if context and context.problem:
+            parts += [(one_line(context.problem), "bold $text-error"), "  "]
+        elif context and context.waiting:
+            parts += [(one_line(context.waiting), "$text-warning"), "  "]
+        if saved:
+            parts.append(("Draft saved.", "dim"))
+        elif self.restored:
+            parts.append(("Draft restored.", "dim"))
+        self.query_one("#note", Static).update(Content.assemble(*parts))
+
+    # --- the draft -------------------------------------------------------------------------
+
+    def snapshot(self) -> drafts.Draft:
+        """The draft as the widgets hold it now."""
+        return drafts.Draft(
+            self.conversation_id,
+            body=self.body.text,
+            cc=self.query_one("#cc", Input).value,
+            attachments=list(self.draft.attachments),
+            status=self.query_one(StatusChoice).value,
+        )
+
+    @on(TextArea.Changed, "#body")
+    @on(Input.Changed, "#cc")
+    @on(StatusChoice.Changed)
+    def _edited(self) -> None:
+        self._save(lambda: self.keeper.changed(self.snapshot()))
+
+    def _autosave_tick(self) -> None:
+        self._save(self.keeper.flush)
+
+    def save_now(self) -> None:
+        """Write what the widgets hold now, throttle or not (before send, editor, close)."""
+        self._save(lambda: self.keeper.changed(self.snapshot()) or self.keeper.flush(force=True))
+
+    def _save(self, how: Callable[[], bool], show: bool = True) -> None:
+        if self.sending:  # the draft is being sent (and then deleted): leave the file alone
+            return
+        try:
+            written = how()
+        except DeskError as exc:
+            if not self._save_failed:  # once, not on every keystroke
+                self._save_failed = True
+                self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        if written:
+            self._save_failed = False
+            self.restored = False
+            if show:
+                self._show_note(saved=not self.keeper.saved.is_empty())
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def action_send(self) -> None:
+        if self.sending:
+            return
+        draft = self.snapshot()
+        self.save_now()  # on disk before anything else can go wrong
+        self.sending = True
+        self.body.read_only = True
+        self._queue(draft)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="send",
+        exit_on_error=False,
+        description="queueing the reply",
+    )
+    def _queue(self, draft: drafts.Draft) -> None:
+        try:
+            queued = drafts.send(draft)
+        except DeskError as exc:
+            self.post_message(self.NotQueued(str(exc)))
+            return
+        self.post_message(self.Queued(queued))
+
+    def on_compose_screen_queued(self, message: Queued) -> None:
+        self.keeper.stop()
+        self.desk.schedule_refresh()  # the thread and the list show the queued reply
+        self.app.notify(message.queued.note, markup=False, timeout=8)
+        if self.is_current:
+            self.dismiss()
+
+    def on_compose_screen_not_queued(self, message: NotQueued) -> None:
+        self._sent_or_not()
+        self.notify(one_line(message.reason), severity="error", markup=False, timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.worker.group == "send" and event.state in (
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._sent_or_not()
+
+    def _sent_or_not(self) -> None:
+        """Not queued after all: the composer is editable again and the draft kept."""
+        self.sending = False
+        self.body.read_only = False
+        self.save_now()
+
+    def action_close(self) -> None:
+        if self.sending:
+            return
+        draft = self.snapshot()
+        if draft.is_empty():
+            self.keeper.stop()
+            drafts.discard(self.conversation_id)
+            self.dismiss()
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "keep":
+                self.save_now()
+                self.notify(
+                    f"Draft kept: r on #{self.conversation_id} opens it again.", markup=False
+                )
+                self.dismiss()
+            elif answer == "discard":
+                self.keeper.stop()
+                drafts.discard(self.conversation_id)
+                self.notify(f"Draft for #{self.conversation_id} discarded.", markup=False)
+                self.dismiss()
+
+        self.app.push_screen(CloseDraftScreen(), answered)
+
+    def action_toggle_status(self) -> None:
+        self.query_one(StatusChoice).action_next()
+
+    def action_attach(self) -> None:
+        self.query_one("#attach", PathInput).focus()
+
+    @on(Input.Submitted, "#attach")
+    def _add_attachment(self, event: Input.Submitted) -> None:
+        limit = self.context.attachment_limit if self.context else 0
+        with self.desk.reporting("attach the file"):
+            path = drafts.add_attachment(self.draft, event.value, limit)
+            event.input.value = ""
+            self._show_attachments()
+            self.save_now()
+            self.notify(f"Attached {one_line(path.name)}.", markup=False)
+
+    def remove_attachment(self, index: int) -> None:
+        if 0 <= index < len(self.draft.attachments):
+            removed = self.draft.attachments.pop(index)
+            self._show_attachments()
+            self.save_now()
+            self.notify(f"Removed {one_line(Path(removed).name)}.", markup=False)
+
+    def _show_attachments(self) -> None:
+        listing = self.query_one(AttachmentList)
+        listing.clear_options()
+        for path, size in drafts.attachment_sizes(self.draft):
+            where = Path(path)
+            listing.add_option(
+                Option(
+                    Content.assemble(
+                        (one_line(where.name), "underline"),
+                        (f" ({human_size(size)})  {one_line(str(where.parent))}", "dim"),
+                    )
+                )
+            )
+        listing.set_class(not self.draft.attachments, "-empty")
+
+    def action_insert(self) -> None:
+        with self.desk.reporting("list the templates"):
+            names = drafts.template_names()
+            quote_ok = not (self.context and self.context.quote_previous)
+            self.app.push_screen(InsertScreen(names, quote_ok), self._insert)
+
+    def _insert(self, choice: str | None) -> None:
+        if choice is None:
+            return
+        with self.desk.reporting("insert the text"):
+            if choice == InsertScreen.QUOTE:
+                text = drafts.quote_text(self.conversation_id)
+            else:
+                text = drafts.template_text(self.conversation_id, choice)
+            self.body.insert(text)
+        self.body.focus()
+
+    def action_editor(self) -> None:
+        """Suspend the UI, run the agent's editor on the text, and take back what they saved."""
+        self.save_now()
+        body = self.body
+        outcome: str | BaseException | None = None
+        try:
+            with self.app.suspend():
+                try:  # nothing may escape here: the terminal must be given back to the app
+                    outcome = drafts.edit_externally(body.text, self.conversation_id)
+                except Exception as exc:
+                    outcome = exc
+        except SuspendNotSupported:
+            self.notify(
+                "This terminal cannot be handed to an editor; write the reply here instead.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if isinstance(outcome, BaseException):
+            self.desk.report(outcome, "running the editor")
+        elif isinstance(outcome, str) and outcome != body.text:
+            body.replace(outcome, (0, 0), body.document.end)  # one undo step, not a reload
+            body.move_cursor(body.document.end)
+            self.save_now()
+        body.focus()
+
+
+class InsertScreen(ModalScreen[str | None]):
+    """Pick a template (its $variables filled for the conversation) or the customer's quote."""
+
+    QUOTE = "\x00quote"  # no template name can be this (names are printable)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="insert.cancel"),
+    ]
+    DEFAULT_CSS = """
+    InsertScreen { align: center middle; }
+    InsertScreen > Vertical {
+        width: 64; max-width: 100%; height: auto; max-height: 80%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    InsertScreen OptionList { height: auto; max-height: 12; }
+    InsertScreen OptionList, InsertScreen OptionList:focus { border: none; padding: 0; }
+    InsertScreen .hint { color: $text-muted; }
+    """
+
+    def __init__(self, names: list[str], quote_ok: bool) -> None:
+        super().__init__()
+        self.names = names
+        self.quote_ok = quote_ok
+
+    def compose(self) -> ComposeResult:
+        options = [Option(Content(one_line(name)), id=name) for name in self.names]
+        if not options:
+            options.append(
+                Option(
+                    Content("No templates: add one with `deskterm template add`."),
+                    disabled=True,
+                )
+            )
+        quote = "The customer's last mail, quoted (answer between its lines)"
+        if not self.quote_ok:
+            quote = "Quote: the channel adds it below every reply"
+        options.append(Option(Content(quote), id=self.QUOTE, disabled=not self.quote_ok))
+        with Vertical() as box:
+            box.border_title = "Insert at the cursor"
+            yield OptionList(*options)
+            yield Static(Content("Enter inserts, esc cancels."), classes="hint")
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CloseDraftScreen(ModalScreen[str | None]):
+    """Esc on a reply that has text: keep the draft (the default), discard it, or go back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("k,enter", "answer('keep')", "Keep the draft and close", id="close.keep"),
+        Binding("d", "answer('discard')", "Discard the draft", id="close.discard"),
+        Binding("escape", "answer(None)", "Back to the reply", id="close.back"),
+    ]
+    DEFAULT_CSS = """
+    CloseDraftScreen { align: center middle; }
+    CloseDraftScreen > Static {
+        width: 60; max-width: 100%; height: auto; border: round $warning;
+        background: $surface; padding: 0 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Content.assemble(
+                ("Close this reply? ", "bold"),
+                "The draft is saved; r opens it again.\n\n",
+                ("k", "bold $accent"),
+                " keep it and close   ",
+                ("d", "bold $accent"),
+                " discard it   ",
+                ("esc", "bold $accent"),
+                " back",
+            )
+        )
+
+    def action_answer(self, answer: str | None) -> None:
+        self.dismiss(answer)

@@ -1,0 +1,227 @@
+"""The outbox: every reply queued, sending, sent, failed or cancelled, newest first.
+
+Read by a thread worker from `outbox.listing(include_sent=True)` and redrawn whenever the
+desk changes under the UI (the worker's "delivery" events bump `desk_version`, as does a
+`deskterm poll` running elsewhere), so a reply is seen going from queued to sent or failed
+without a key press. `r` queues a failed or cancelled reply again, `c` cancels one that has
+not left; both are `deskterm.outbox` calls, with its one-sentence refusals.
+
+Subjects and server answers are mail-borne or remote text: `one_line` and `rich.text.Text`
+cells, never markup (a DataTable parses plain strings).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from deskterm import channels, drafts, outbox
+from deskterm.sanitize import one_line
+from deskterm.screens.base import DeskScreen
+from deskterm.widgets.status_bar import StatusBar
+
+SHOWN = 1000  # the newest items drawn; the whole history is in `deskterm outbox --all --json`
+STATE_STYLES = {
+    "queued": "yellow",
+    "sending": "bold yellow",
+    "sent": "green",
+    "failed": "bold red",
+    "cancelled": "dim",
+}
+
+
+def detail(row: dict[str, Any], waiting: str | None) -> str:
+    """The last column: why it failed, when it is tried again, or why it waits."""
+    if row["state"] == "queued" and waiting:
+        return waiting
+    if row["error"]:
+        return one_line(row["error"])
+    if row["state"] == "queued" and row["next_attempt_at"] and row["attempts"]:
+        return f"next try {row['next_attempt_at'][11:16]} UTC"
+    if row["state"] == "sent" and row["sent_at"]:
+        return f"sent {row['sent_at'][:16].replace('T', ' ')} UTC"
+    return ""
+
+
+class OutboxScreen(DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back", id="outbox.back"),
+        Binding("j", "cursor('down')", "Next", id="outbox.down", show=False),
+        Binding("k", "cursor('up')", "Previous", id="outbox.up", show=False),
+        Binding("r", "retry", "Retry (queue again now)", id="outbox.retry"),
+        Binding("c", "cancel", "Cancel (never send)", id="outbox.cancel"),
+        Binding("enter", "open", "Open the conversation", id="outbox.open", priority=True),
+        Binding("ctrl+r", "reload", "Reload", id="outbox.reload"),
+    ]
+    DEFAULT_CSS = """
+    OutboxScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    OutboxScreen DataTable { height: 1fr; overflow-x: hidden; }
+    OutboxScreen #detail {
+        height: auto; max-height: 4; padding: 0 1; border-top: hkey $primary 30%;
+    }
+    OutboxScreen #empty { padding: 1 1; color: $text-muted; }
+    OutboxScreen #empty.-hidden { display: none; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, rows: list[dict[str, Any]], waiting: dict[str, str]) -> None:
+            super().__init__()
+            self.rows = rows
+            self.waiting = waiting  # channel name -> why its replies stay queued
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        self.waiting: dict[str, str] = {}
+        self._stale = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("Outbox (newest first)"), id="title")
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
+        for label, key, width in (
+            ("id", "id", 5),
+            ("#", "conversation", 5),
+            ("state", "state", 9),
+            ("tries", "attempts", 5),
+            ("subject", "subject", 28),
+            ("detail", "detail", None),
+        ):
+            table.add_column(label, key=key, width=width)
+        yield table
+        yield Static(Content("loading…"), id="empty")
+        yield Static(Content(""), id="detail")
+        yield StatusBar("r retry  c cancel  enter open  esc back  ? help")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one(DataTable)
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "desk_version", self._desk_changed, init=False)
+        self.table.focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.reload()
+
+    def _desk_changed(self, _version: int) -> None:
+        if self.is_current:
+            self.reload()
+        else:
+            self._stale = True
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="outbox",
+        exit_on_error=False,
+        description="reading the outbox",
+    )
+    def _load(self) -> None:
+        rows = outbox.listing(include_sent=True)[-SHOWN:][::-1]
+        waiting = {}
+        for channel in channels.all_channels():
+            reason = drafts.waiting_reason(channel.name, channel.status)
+            if reason:
+                waiting[channel.name] = reason
+        self.post_message(self.Loaded(rows, waiting))
+
+    def on_outbox_screen_loaded(self, message: Loaded) -> None:
+        table = self.table
+        current = self.current_id
+        self.rows = message.rows
+        table.clear()
+        for row in message.rows:
+            state = row["state"]
+            table.add_row(
+                Text(str(row["id"])),
+                Text(f"#{row['conversation']}"),
+                Text(state, style=STATE_STYLES.get(state, "")),
+                Text(str(row["attempts"])),
+                Text(one_line(row["subject"] or "(no subject)")),
+                Text(detail(row, message.waiting.get(row["channel"])), style="dim"),
+                key=str(row["id"]),
+            )
+        if current is not None and str(current) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(current)), animate=False)
+        empty = self.query_one("#empty", Static)
+        empty.update(Content("The outbox is empty: no reply was queued yet."))
+        empty.set_class(bool(message.rows), "-hidden")
+        self.waiting = message.waiting
+        self._show_detail()
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The highlighted reply in full: the table cuts subjects and server answers short."""
+        outbox_id = self.current_id
+        row = next((r for r in self.rows if r["id"] == outbox_id), None)
+        text = Content("")
+        if row is not None:
+            why = detail(row, self.waiting.get(row["channel"]))
+            text = Content.assemble(
+                (f"#{row['conversation']} {row['state']}: ", "bold"),
+                one_line(row["subject"] or "(no subject)"),
+                "\n" if why else "",
+                (why, "dim"),
+            )
+        self.query_one("#detail", Static).update(text)
+
+    # --- keys --------------------------------------------------------------------------------
+
+    @property
+    def current_id(self) -> int | None:
+        table = self.table
+        if not table.row_count or not self.rows:
+            return None
+        index = table.cursor_row
+        return self.rows[index]["id"] if 0 <= index < len(self.rows) else None
+
+    def _current(self) -> int | None:
+        outbox_id = self.current_id
+        if outbox_id is None:
+            self.notify("The outbox is empty.", severity="warning", markup=False)
+        return outbox_id
+
+    def action_cursor(self, where: str) -> None:
+        getattr(self.table, f"action_cursor_{where}")()
+
+    def action_retry(self) -> None:
+        outbox_id = self._current()
+        if outbox_id is not None:
+            with self.desk.reporting("retry the reply"):
+                outbox.retry(outbox_id)
+                self.notify(f"Outbox item {outbox_id} is queued again.", markup=False)
+                self.reload()
+
+    def action_cancel(self) -> None:
+        outbox_id = self._current()
+        if outbox_id is not None:
+            with self.desk.reporting("cancel the reply"):
+                outbox.cancel(outbox_id)
+                self.notify(f"Outbox item {outbox_id} is cancelled.", markup=False)
+                self.reload()
+
+    def action_open(self) -> None:
+        outbox_id = self.current_id
+        row = next((r for r in self.rows if r["id"] == outbox_id), None)
+        if row is not None:
+            from deskterm.screens.thread import ThreadScreen
+
+            self.app.push_screen(ThreadScreen(row["conversation"]))
+
+    def action_reload(self) -> None:
+        self.reload()

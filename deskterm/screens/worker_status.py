@@ -1,0 +1,265 @@
+"""Worker status: each channel's state, its IDLE session and next poll, and the recent runs.
+
+The rows come from the engine (`worker.status_rows`, `queries.job_report`), read in a thread.
+The screen follows the worker through the app's reactives (state, activity, channel summary,
+desk version), each change coalesced into one reload, and a slow timer keeps "next poll"
+counting down. `p` pauses or resumes the highlighted channel (stored in the database, so a
+separate `deskterm poll` obeys it too) and `n` polls it now.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from deskterm import channels, queries
+from deskterm.sanitize import one_line
+from deskterm.screens.base import DeskScreen
+from deskterm.widgets.status_bar import StatusBar
+from deskterm.worker import status_rows
+
+RELOAD_DELAY = 0.3  # seconds: worker events within this window cause one reload
+TICK_SECONDS = 5.0  # "next poll in" is re-read this often
+RUNS = 20
+POLLABLE = ("ok", "failing", "new")
+
+
+def next_poll_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return "now"
+    if seconds < 120:
+        return f"in {seconds:.0f} s"
+    return f"in {seconds / 60:.0f} min"
+
+
+def _cell(value: Any, style: str = "") -> Text:
+    """A table cell: channel names, states and server errors are shown as text, not markup."""
+    return Text(one_line(str(value)), style=style)
+
+
+STATE_STYLES = {
+    "ok": "green",
+    "failing": "bold red",
+    "cooling off": "bold yellow",
+    "skip window": "yellow",
+    "paused": "yellow",
+}
+
+
+class WorkerStatusScreen(DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "pause", "Pause or resume the channel", id="worker.pause"),
+        Binding("n", "poll_now", "Poll the channel now", id="worker.poll_now"),
+        Binding("ctrl+r", "reload", "Reload", id="worker.reload"),
+        Binding("escape,q", "app.pop_screen", "Back", id="worker.back"),
+    ]
+    DEFAULT_CSS = """
+    WorkerStatusScreen .title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    WorkerStatusScreen #channels { height: auto; max-height: 8; }
+    WorkerStatusScreen #detail { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    WorkerStatusScreen #runs { height: 1fr; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.rows = rows
+            self.runs = runs
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        self.runs: list[dict[str, Any]] = []
+        self.loads = 0  # how many results were shown (tests wait on it)
+        self._reload_pending = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(""), id="heading", classes="title")
+        table: DataTable[Text] = DataTable(cursor_type="row", id="channels")
+        table.add_column("Channel", width=14)
+        table.add_column("State", width=11)
+        table.add_column("IDLE", width=12)
+        table.add_column("Next poll", width=9)
+        table.add_column("Paused", width=6)
+        yield table
+        yield Static(Content(""), id="detail")
+        yield Static(Content("Recent runs (newest first)"), classes="title")
+        runs: DataTable[Text] = DataTable(cursor_type="none", id="runs", zebra_stripes=True)
+        runs.add_column("Started (UTC)", width=14)
+        runs.add_column("Channel", width=10)
+        runs.add_column("Fetch", width=5)
+        runs.add_column("New", width=5)
+        runs.add_column("Skip", width=4)
+        runs.add_column("Fail", width=4)
+        runs.add_column("Error", width=max(16, self.app.size.width - 58))  # the rest
+        yield runs
+        yield StatusBar("p pause/resume  n poll now  esc back", id="status")
+
+    def on_mount(self) -> None:
+        for name in ("worker_state", "activity", "channel_summary", "desk_version"):
+            self.watch(self.app, name, lambda _value: self.schedule_reload(), init=False)
+        self.set_interval(TICK_SECONDS, self.reload)
+        self.query_one("#channels", DataTable).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    # --- loading -----------------------------------------------------------------------
+
+    def schedule_reload(self) -> None:
+        """Reload soon, once for any number of worker events until then."""
+        if not self._reload_pending:
+            self._reload_pending = True
+            self.set_timer(RELOAD_DELAY, self._reload_now)
+
+    def _reload_now(self) -> None:
+        self._reload_pending = False
+        self.reload()
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="load",
+        exit_on_error=False,
+        description="reading the worker",
+    )
+    def _load(self) -> None:
+        rows = status_rows(self.desk.engine)
+        runs = queries.job_report(limit=RUNS)["runs"]
+        self.post_message(self.Loaded(rows, runs))
+
+    def on_worker_status_screen_loaded(self, message: Loaded) -> None:
+        self.rows, self.runs = message.rows, message.runs
+        self.loads += 1
+        self._show_heading()
+        table = self.query_one("#channels", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in self.rows:
+            table.add_row(
+                _cell(row["name"]),
+                _cell(row["state"], STATE_STYLES.get(str(row["state"]), "")),
+                _cell(self._idle_text(row)),
+                _cell(next_poll_text(row["next_run"])),
+                _cell("yes" if row["paused"] else ""),
+                key=str(row["id"]),
+            )
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+        self._show_detail()
+        runs = self.query_one("#runs", DataTable)
+        runs.clear()
+        for run in self.runs:
+            started = (run["started_at"] or "")[5:19].replace("T", " ")
+            runs.add_row(
+                _cell(started),
+                _cell(run["channel"] or "-"),
+                _cell(run["fetched"]),
+                _cell(run["ingested"]),
+                _cell(run["skipped"]),
+                _cell(run["failed"]),
+                _cell(
+                    run["error"] or ("running" if not run["finished_at"] else "ok"),
+                    "red" if run["error"] else "",
+                ),
+            )
+
+    def _idle_text(self, row: dict[str, Any]) -> str:
+        idle = row["idle"]
+        if idle is None:
+            return "—"
+        if str(idle).startswith("lost"):
+            return "lost"
+        return str(idle or "—")
+
+    def _show_heading(self) -> None:
+        state = self.desk.worker_state
+        if self.desk.engine is not None:
+            where = f"Worker {state}"
+        elif state.startswith("in "):
+            where = f"Worker {state}: it alone knows its IDLE sessions and next polls"
+        else:
+            where = f"Worker {state}: this app polls nothing"
+        self.query_one("#heading", Static).update(Content(one_line(where)))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "channels":
+            self._show_detail()
+
+    def _show_detail(self) -> None:
+        row = self.current
+        text = ""
+        if row is not None:
+            text = f"{row['name']}: {row['detail']}"
+            if str(row["idle"] or "").startswith("lost"):
+                text += f"; IDLE {row['idle']}"
+        self.query_one("#detail", Static).update(Content(one_line(text)))
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        table = self.query_one("#channels", DataTable)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    # --- keys --------------------------------------------------------------------------
+
+    def _selected(self) -> dict[str, Any] | None:
+        row = self.current
+        if row is None:
+            self.notify("There is no channel here.", severity="warning", markup=False)
+        return row
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_pause(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._pause(row["name"], not row["paused"])
+
+    @work(thread=True, exclusive=True, group="pause", exit_on_error=False, description="pausing")
+    def _pause(self, name: str, paused: bool) -> None:
+        channels.set_paused(name, paused)
+        engine = self.desk.engine
+        if engine is not None:
+            engine.wake.set()  # a resumed channel is polled when due, without waiting
+        note = (
+            f"{name} is paused: it is not polled until you resume it (p)."
+            if paused
+            else f"{name} is resumed."
+        )
+        self.app.call_from_thread(self.notify, note, markup=False)
+        self.app.call_from_thread(self.reload)
+
+    def action_poll_now(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        engine = self.desk.engine
+        if engine is None:
+            self.desk.poll_now()  # says why there is nothing to poll from here
+            return
+        if row["state"] not in POLLABLE:
+            self.notify(
+                f"{row['name']} is not polled now: {one_line(str(row['detail']))}.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        engine.poll_now(int(row["id"]))
+        self.notify(f"Polling {row['name']} now.", markup=False)
+        self.schedule_reload()
