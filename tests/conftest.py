@@ -29,6 +29,9 @@ def desk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.delenv("DESKTERM_DEBUG", raising=False)
     yield home
     db.close_database()
+    # Forget this desk's database: a later test that forgets `open_database()` then fails
+    # loudly instead of writing into this test's desk.
+    db.database.initialize(None)
 
 
 @dataclass
