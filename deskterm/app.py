@@ -301,6 +301,27 @@ class DeskApp(App[None]):
             answered,
         )
 
+    def ask_tags(self, conversation_id: int, then: Callable[[], None]) -> None:
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            with self.reporting("change the tags"):
+                now = triage.change_tags(conversation_id, answer)
+                text = f"tagged {', '.join(now)}" if now else "untagged"
+                self.notify(f"#{conversation_id} is now {text}.", markup=False)
+                then()
+
+        with self.reporting("read the tags"):
+            current = triage.tags(conversation_id)
+            self.push_screen(
+                PromptScreen(
+                    f"Tags of #{conversation_id}: {', '.join(current) or 'none'}",
+                    "",
+                    "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels.",
+                ),
+                answered,
+            )
+
     def action_channels(self) -> None:
         from deskterm.screens.channels import ChannelsScreen
 

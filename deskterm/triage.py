@@ -74,6 +74,25 @@ def remove_tag(conversation_id: int, tag: str) -> None:
     ).execute()
 
 
+def change_tags(conversation_id: int, text: str) -> list[str]:
+    """Apply what an agent typed: `+word` or a plain word adds, `-word` removes (e.g.
+    "+urgent -billing vip"). Every word is checked before any change; returns the tags now."""
+    adds: list[str] = []
+    removes: list[str] = []
+    for word in text.split():
+        sign, name = (word[0], word[1:]) if word[0] in "+-" else ("+", word)
+        if not one_line(name):
+            raise ConfigError(f"{word!r} names no tag; write +tag to add or -tag to remove.")
+        (removes if sign == "-" else adds).append(_name(name, "A tag"))
+    _get(conversation_id)
+    with database.atomic():
+        for name in adds:
+            add_tag(conversation_id, name)
+        for name in removes:
+            remove_tag(conversation_id, name)
+    return tags(conversation_id)
+
+
 def tags(conversation_id: int) -> list[str]:
     query = ConversationTag.select(ConversationTag.tag).where(
         ConversationTag.conversation == conversation_id

@@ -89,3 +89,14 @@ def test_triage_never_moves_a_conversation_in_the_list() -> None:
     triage.assign(FIRST, "kim")
     triage.mark_read(FIRST)
     assert row().updated_at == before
+
+
+def test_change_tags_adds_plain_and_plus_words_and_removes_minus_words() -> None:
+    triage.add_tag(FIRST, "billing")
+    assert triage.change_tags(FIRST, "+Urgent -billing vip") == ["urgent", "vip"]
+    assert triage.change_tags(FIRST, "") == ["urgent", "vip"]
+    with pytest.raises(ConfigError):
+        triage.change_tags(FIRST, "newtag +")  # nothing changes when a word is wrong
+    assert triage.tags(FIRST) == ["urgent", "vip"]
+    with pytest.raises(NotFound):
+        triage.change_tags(999, "vip")

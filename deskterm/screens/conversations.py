@@ -16,8 +16,9 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
 
-from deskterm import queries, triage
+from deskterm import channels, queries, triage
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.prompt import PromptScreen
 from deskterm.widgets.conversation_list import ColumnHeader, ConversationList
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
 from deskterm.widgets.status_bar import StatusBar
@@ -51,6 +52,8 @@ class ConversationsScreen(DeskScreen):
         Binding("4", "filter('closed')", "Show closed", id="filter.closed"),
         Binding("5", "filter('all')", "Show all", id="filter.all"),
         Binding("f", "next_filter", "Next filter", id="filter.next"),
+        Binding("F", "filter_more", "Filter by channel, assignee, tag", id="filter.more"),
+        Binding("T", "tags", "Tags", id="conversation.tags"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
         Binding("C", "app.channels", "Channels", id="list.channels"),
         Binding("W", "app.worker", "Worker status", id="list.worker"),
@@ -73,6 +76,7 @@ class ConversationsScreen(DeskScreen):
         super().__init__()
         self.status = "open"
         self.search = ""
+        self.filters: dict[str, str] = {}  # channel, assignee, tag (queries.parse_filters)
         self.generation = 0
         self.loaded = 0  # the generation on screen (tests and the benchmark wait on it)
         self._stale = False
@@ -115,7 +119,7 @@ class ConversationsScreen(DeskScreen):
 
     def reload(self) -> None:
         self.generation += 1
-        self._load(self.generation, self.status, self.search)
+        self._load(self.generation, self.status, self.search, dict(self.filters))
 
     @work(
         thread=True,
@@ -124,8 +128,14 @@ class ConversationsScreen(DeskScreen):
         exit_on_error=False,
         description="loading conversations",
     )
-    def _load(self, generation: int, status: str, search: str) -> None:
-        ids = queries.conversation_ids(status, None, search or None)
+    def _load(self, generation: int, status: str, search: str, filters: dict[str, str]) -> None:
+        ids = queries.conversation_ids(
+            status,
+            filters.get("channel"),
+            search or None,
+            assignee=filters.get("assignee"),
+            tag=filters.get("tag"),
+        )
         counts = queries.status_counts()
         self.post_message(self.Loaded(generation, ids, counts))
 
@@ -136,7 +146,8 @@ class ConversationsScreen(DeskScreen):
         self.conversations.show(message.ids)
         bar = self.query_one(FilterBar)
         bar.status, bar.search, bar.counts = self.status, self.search, message.counts
-        bar.shown = len(message.ids) if self.search else None
+        bar.filters = self.filter_text()
+        bar.shown = len(message.ids) if self.search or self.filters else None
 
     # --- filter and search -------------------------------------------------------------
 
@@ -146,6 +157,31 @@ class ConversationsScreen(DeskScreen):
 
     def action_next_filter(self) -> None:
         self.action_filter(FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)])
+
+    def filter_text(self) -> str:
+        return " ".join(
+            f"{key}:{self.filters[key]}" for key in queries.FILTER_KEYS if key in self.filters
+        )
+
+    def action_filter_more(self) -> None:
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            with self.desk.reporting("filter the list"):
+                filters = queries.parse_filters(answer)
+                if "channel" in filters:
+                    channels.get(filters["channel"])  # an unknown name: one sentence, now
+                self.filters = filters
+                self.reload()
+
+        self.app.push_screen(
+            PromptScreen(
+                "Show only conversations matching:",
+                self.filter_text(),
+                "channel:NAME assignee:NAME tag:NAME, any of them; empty shows all. Esc cancels.",
+            ),
+            answered,
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The search keys act only where they mean something; elsewhere (None) the key goes
@@ -231,6 +267,11 @@ class ConversationsScreen(DeskScreen):
         if conversation_id is not None:
             row = self.conversations.row(self.conversations.cursor) or {}
             self.desk.ask_assignee(conversation_id, row.get("assignee"), self.reload)
+
+    def action_tags(self) -> None:
+        conversation_id = self._current()
+        if conversation_id is not None:
+            self.desk.ask_tags(conversation_id, self.reload)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen

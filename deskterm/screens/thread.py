@@ -7,6 +7,7 @@ per message are fine here (the list is where counts get large).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import work
@@ -17,10 +18,11 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from deskterm import queries, triage
+from deskterm import attachments, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.widgets.message_view import MessageView
+from deskterm.screens.prompt import PromptScreen
+from deskterm.widgets.message_view import MessageView, human_size
 from deskterm.widgets.status_bar import StatusBar
 
 
@@ -38,6 +40,9 @@ class ThreadScreen(DeskScreen):
         Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
+        Binding("T", "tags", "Tags", id="conversation.tags"),
+        Binding("w", "save_attachment", "Save an attachment", id="thread.save_attachment"),
+        Binding("o", "open_attachment", "Open an attachment", id="thread.open_attachment"),
     ]
     DEFAULT_CSS = """
     ThreadScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
@@ -46,14 +51,23 @@ class ThreadScreen(DeskScreen):
     """
 
     class Loaded(Message):
-        def __init__(self, detail: dict[str, Any]) -> None:
+        def __init__(
+            self,
+            detail: dict[str, Any],
+            tags: list[str],
+            files: list[attachments.StoredAttachment],
+        ) -> None:
             super().__init__()
             self.detail = detail
+            self.tags = tags
+            self.files = files
 
     def __init__(self, conversation_id: int) -> None:
         super().__init__()
         self.conversation_id = conversation_id
         self.detail: dict[str, Any] | None = None
+        self.tags: list[str] = []
+        self.files: list[attachments.StoredAttachment] = []
         self.show_quotes = False
         self._first_load = True
         self._stale = False
@@ -95,25 +109,30 @@ class ThreadScreen(DeskScreen):
     def _load(self, mark_read: bool) -> None:
         if mark_read:
             triage.mark_read(self.conversation_id)
-        self.post_message(self.Loaded(queries.conversation_detail(self.conversation_id)))
+        detail = queries.conversation_detail(self.conversation_id)
+        tags = triage.tags(self.conversation_id)
+        files = attachments.of_conversation(self.conversation_id)
+        self.post_message(self.Loaded(detail, tags, files))
 
     async def on_thread_screen_loaded(self, message: Loaded) -> None:
         detail = self.detail = message.detail
+        self.tags, self.files = message.tags, message.files
         self.query_one("#title", Static).update(
             Content(f"#{detail['id']} {one_line(detail['subject'] or '(no subject)')}")
         )
-        self.query_one("#meta", Static).update(Content(self._meta(detail)))
+        self.query_one("#meta", Static).update(Content(self._meta(detail, self.tags)))
         box = self.query_one("#messages", VerticalScroll)
         await box.remove_children()
         await box.mount_all(MessageView(m, self.show_quotes) for m in detail["messages"])
 
     @staticmethod
-    def _meta(detail: dict[str, Any]) -> str:
+    def _meta(detail: dict[str, Any], tags: list[str] | None = None) -> str:
         count = len(detail["messages"])
         parts = [
             detail["status"],
             f"{detail['priority']} priority",
             f"assigned to {detail['assignee']}" if detail.get("assignee") else "unassigned",
+            *(["tags: " + ", ".join(tags)] if tags else []),
             f"{count} message{'s' if count != 1 else ''}",
             detail.get("contact") or "no contact",
             detail["channel"],
@@ -161,3 +180,95 @@ class ThreadScreen(DeskScreen):
         from deskterm.screens.compose import ComposeScreen
 
         self.app.push_screen(ComposeScreen(self.conversation_id))
+
+    def action_tags(self) -> None:
+        self.desk.ask_tags(self.conversation_id, self.load)
+
+    # --- attachments -------------------------------------------------------------------
+
+    def _visible_files(self) -> list[attachments.StoredAttachment]:
+        """The attachments of the messages on screen, or of the whole thread if none are."""
+        box = self.query_one("#messages", VerticalScroll)
+        shown = {
+            index
+            for index, view in enumerate(self.query(MessageView))
+            if view.region and box.content_region.overlaps(view.region)
+        }
+        visible = [f for f in self.files if f.message_index in shown]
+        return visible or self.files
+
+    def _pick_file(self, then: Callable[[attachments.StoredAttachment], None]) -> None:
+        files = self._visible_files()
+        if not files:
+            self.notify("This conversation has no attachments.", markup=False)
+            return
+        if len(files) == 1:
+            then(files[0])
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            text = answer.strip()
+            if not text.isdigit() or not 1 <= int(text) <= len(files):
+                self.notify(
+                    f"Type a number from 1 to {len(files)}.", severity="warning", markup=False
+                )
+                return
+            then(files[int(text) - 1])
+
+        listing = "\n".join(
+            f"{number} {one_line(f.filename)} ({human_size(f.size)})"
+            for number, f in enumerate(files, start=1)
+        )
+        self.app.push_screen(
+            PromptScreen("Which attachment? (number)", "", f"{listing}\nEsc cancels."),
+            answered,
+        )
+
+    def action_save_attachment(self) -> None:
+        self._pick_file(self._ask_where)
+
+    def _ask_where(self, file: attachments.StoredAttachment) -> None:
+        def answered(answer: str | None) -> None:
+            if answer is not None:
+                self._save(file, answer, overwrite=False)
+
+        name = attachments.safe_filename(file.filename)
+        self.app.push_screen(
+            PromptScreen(
+                f"Save {name} to:",
+                str(attachments.default_save_path(file.filename)),
+                "A file path (~ is your home). Esc cancels.",
+            ),
+            answered,
+        )
+
+    def _save(self, file: attachments.StoredAttachment, target: str, overwrite: bool) -> None:
+        def confirmed(answer: str | None) -> None:
+            if answer is not None and answer.strip().lower() in ("y", "yes"):
+                self._save(file, target, overwrite=True)
+
+        with self.desk.reporting("save the attachment"):
+            try:
+                path = attachments.save(file.sha256, target, overwrite=overwrite)
+            except attachments.FileExists:
+                self.app.push_screen(
+                    PromptScreen(
+                        f"{one_line(target)} exists already. Replace it? (y/n)",
+                        "",
+                        "y replaces the file; anything else keeps it.",
+                    ),
+                    confirmed,
+                )
+                return
+            name = attachments.safe_filename(file.filename)
+            self.notify(f"Saved {name} to {one_line(str(path))}.", markup=False)
+
+    def action_open_attachment(self) -> None:
+        def open_it(file: attachments.StoredAttachment) -> None:
+            with self.desk.reporting("open the attachment"):
+                path = attachments.open_with_system(file.sha256, file.filename)
+                self.notify(f"Opened {path.name} with the system opener.", markup=False)
+
+        self._pick_file(open_it)

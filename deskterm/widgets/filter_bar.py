@@ -1,4 +1,5 @@
-"""The line above the list: which status is shown, how many there are, and the search."""
+"""The line above the list: which status is shown, how many there are, the channel,
+assignee and tag filters, and the search."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ class FilterBar(Widget):
     status: reactive[str] = reactive("open")
     search: reactive[str] = reactive("")
     counts: reactive[dict[str, int]] = reactive(dict, always_update=True)
-    shown: reactive[int | None] = reactive(None)  # rows matching the search, when searching
+    filters: reactive[str] = reactive("")  # "channel:x tag:y", as the agent set them
+    shown: reactive[int | None] = reactive(None)  # rows matching, when filtered or searching
 
     def render(self) -> Content:
         parts: list[str | tuple[str, str]] = []
@@ -27,7 +29,10 @@ class FilterBar(Widget):
             label = f"{number} {name.capitalize()} {self.counts.get(name, 0)}"
             parts.append((label, "reverse bold" if name == self.status else "dim"))
             parts.append("  ")
+        found = "" if self.shown is None else f": {self.shown}"
+        if self.filters:
+            parts.append((one_line(self.filters) + ("" if self.search else found), "bold"))
+            parts.append("  ")
         if self.search:
-            found = "" if self.shown is None else f": {self.shown}"
             parts.append((f"/{one_line(self.search)}{found}", "bold"))
         return Content.assemble(*parts).truncate(self.size.width, ellipsis=True)

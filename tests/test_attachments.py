@@ -1,0 +1,126 @@
+"""Attachments out of the desk: safe file names, saving without clobbering, the opener."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deskterm import attachments, blobs, demo
+from deskterm.attachments import FileExists, default_save_path, safe_filename
+from deskterm.errors import ConfigError, NotFound
+
+INVOICE = 3  # the demo conversation with INV-2024-0312.pdf
+
+
+@pytest.mark.parametrize(
+    ("hostile", "expected"),
+    [
+        ("../../etc/passwd", "_._etc_passwd"),
+        ("a/b", "a_b"),
+        ("a\\b", "a_b"),
+        ("..", "attachment"),
+        (".", "attachment"),
+        ("", "attachment"),
+        ("   ", "attachment"),
+        (".bashrc", "bashrc"),
+        ("in\x1b]52;c;aGk=\x07voice.pdf", "in]52;c;aGk=voice.pdf"),
+        ("line\nbreak\r\n.pdf", "line break .pdf"),
+        ("\u202egnp.exe", "gnp.exe"),
+        ("report.pdf", "report.pdf"),
+    ],
+)
+def test_hostile_names_become_one_plain_file_name(hostile: str, expected: str) -> None:
+    name = safe_filename(hostile)
+    assert name == expected
+    assert "/" not in name and ".." not in name and not name.startswith(".")
+    assert all(ch >= " " and ch != "\x7f" for ch in name)
+
+
+def test_a_very_long_name_is_cut_but_keeps_its_extension() -> None:
+    name = safe_filename("é" * 500 + ".pdf")
+    assert name.endswith(".pdf")
+    assert len(name.encode()) <= attachments.MAX_NAME_BYTES
+    assert safe_filename("x" * 1000) == "x" * attachments.MAX_NAME_BYTES
+
+
+def test_the_default_path_is_downloads_or_the_current_directory(tmp_path: Path) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    assert default_save_path("../a.pdf", home, cwd) == cwd / "_a.pdf"
+    (home / "Downloads").mkdir()
+    assert default_save_path("a/b.pdf", home, cwd) == home / "Downloads" / "a_b.pdf"
+
+
+@pytest.fixture
+def invoice() -> attachments.StoredAttachment:
+    demo.build_demo(now=demo.ANCHOR)
+    (found,) = attachments.of_conversation(INVOICE)
+    return found
+
+
+def test_the_conversation_lists_its_attachment(invoice: attachments.StoredAttachment) -> None:
+    assert invoice.filename == "INV-2024-0312.pdf"
+    assert invoice.content_type == "application/pdf"
+    assert invoice.message_index == 0
+
+
+def test_save_writes_the_stored_bytes(
+    invoice: attachments.StoredAttachment, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "saved.pdf"
+    assert attachments.save(invoice.sha256, target) == target
+    assert target.read_bytes() == blobs.attachment_path(invoice.sha256).read_bytes()
+    assert target.stat().st_size == invoice.size
+    assert [p.name for p in out.iterdir()] == ["saved.pdf"]  # no temporary left over
+
+
+def test_save_refuses_to_overwrite_unless_confirmed(
+    invoice: attachments.StoredAttachment, tmp_path: Path
+) -> None:
+    target = tmp_path / "saved.pdf"
+    target.write_bytes(b"mine")
+    with pytest.raises(FileExists):
+        attachments.save(invoice.sha256, target)
+    assert target.read_bytes() == b"mine"
+    attachments.save(invoice.sha256, target, overwrite=True)
+    assert target.read_bytes() == blobs.attachment_path(invoice.sha256).read_bytes()
+
+
+def test_save_refuses_a_directory_a_missing_directory_and_a_missing_blob(
+    invoice: attachments.StoredAttachment, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError):
+        attachments.save(invoice.sha256, tmp_path)
+    with pytest.raises(ConfigError):
+        attachments.save(invoice.sha256, tmp_path / "nowhere" / "x.pdf")
+    with pytest.raises(NotFound):
+        attachments.save("0" * 64, tmp_path / "x.pdf")
+    with pytest.raises(NotFound):
+        attachments.save("../../etc/passwd", tmp_path / "x.pdf")
+
+
+def test_opening_without_an_opener_says_so(
+    invoice: attachments.StoredAttachment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attachments.shutil, "which", lambda name: None)
+    with pytest.raises(ConfigError, match="no system opener"):
+        attachments.open_with_system(invoice.sha256, invoice.filename)
+
+
+def test_opening_runs_the_opener_detached_without_a_shell(
+    invoice: attachments.StoredAttachment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[list[str], dict[str, object]]] = []
+    monkeypatch.setattr(attachments.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(
+        attachments.subprocess, "Popen", lambda args, **kw: calls.append((args, kw))
+    )
+    path = attachments.open_with_system(invoice.sha256, "../x.pdf")
+    ((args, options),) = calls
+    assert args == ["/usr/bin/xdg-open", str(path)]
+    assert path.name == "_x.pdf" and options["start_new_session"] is True
+    assert "shell" not in options
+    assert path.read_bytes() == blobs.attachment_path(invoice.sha256).read_bytes()
