@@ -16,9 +16,30 @@ if TYPE_CHECKING:
 
 
 class DeskScreen(Screen[None]):
+    _stale = False
+
     @property
     def desk(self) -> DeskApp:
         return self.app  # type: ignore[return-value]
+
+    def follow_desk(self) -> None:
+        """Reload whenever the desk changes (new mail, a reply's state): at once while this
+        screen is shown, else as soon as it is shown again."""
+        self.watch(self.app, "desk_version", self._desk_changed, init=False)
+
+    def _desk_changed(self, _version: int) -> None:
+        if self.is_current:
+            self.reload()
+        else:
+            self._stale = True
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.reload()
+
+    def reload(self) -> None:
+        """Read what the screen shows again (screens that follow the desk define it)."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:

@@ -79,7 +79,6 @@ class ConversationsScreen(DeskScreen):
         self.filters: dict[str, str] = {}  # channel, assignee, tag (queries.parse_filters)
         self.generation = 0
         self.loaded = 0  # the generation on screen (tests and the benchmark wait on it)
-        self._stale = False
         self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -99,21 +98,15 @@ class ConversationsScreen(DeskScreen):
         return self.query_one(ConversationList)
 
     def on_mount(self) -> None:
-        self.watch(self.app, "desk_version", self._desk_changed, init=False)
+        self.follow_desk()
         self.set_interval(60, self.conversations.refresh)  # ages move on
         self.conversations.focus()
         self.reload()
 
     def on_screen_resume(self) -> None:
-        if self._stale or self.loaded:  # back from a thread: its state may have changed
-            self._stale = False
-            self.reload()
-
-    def _desk_changed(self, _version: int) -> None:
-        if self.is_current:
-            self.reload()
-        else:
+        if self.loaded:  # back from a thread: its state may have changed
             self._stale = True
+        super().on_screen_resume()
 
     # --- loading -----------------------------------------------------------------------
 

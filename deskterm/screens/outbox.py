@@ -80,7 +80,6 @@ class OutboxScreen(DeskScreen):
         super().__init__()
         self.rows: list[dict[str, Any]] = []
         self.waiting: dict[str, str] = {}
-        self._stale = False
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Outbox (newest first)"), id="title")
@@ -104,20 +103,9 @@ class OutboxScreen(DeskScreen):
         return self.query_one(DataTable)
 
     def on_mount(self) -> None:
-        self.watch(self.app, "desk_version", self._desk_changed, init=False)
+        self.follow_desk()
         self.table.focus()
         self.reload()
-
-    def on_screen_resume(self) -> None:
-        if self._stale:
-            self._stale = False
-            self.reload()
-
-    def _desk_changed(self, _version: int) -> None:
-        if self.is_current:
-            self.reload()
-        else:
-            self._stale = True
 
     def reload(self) -> None:
         self._load()

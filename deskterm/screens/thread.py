@@ -70,7 +70,6 @@ class ThreadScreen(DeskScreen):
         self.files: list[attachments.StoredAttachment] = []
         self.show_quotes = False
         self._first_load = True
-        self._stale = False
 
     def compose(self) -> ComposeResult:
         yield Static(Content(f"#{self.conversation_id}"), id="title")
@@ -81,21 +80,10 @@ class ThreadScreen(DeskScreen):
     def on_mount(self) -> None:
         self.query_one("#messages").focus()
         # A reply's state (queued -> sent/failed) changes under the view: follow it live.
-        self.watch(self.app, "desk_version", self._desk_changed, init=False)
-        self.load()
+        self.follow_desk()
+        self.reload()
 
-    def _desk_changed(self, _version: int) -> None:
-        if self.is_current:
-            self.load()
-        else:
-            self._stale = True
-
-    def on_screen_resume(self) -> None:
-        if self._stale:
-            self._stale = False
-            self.load()
-
-    def load(self) -> None:
+    def reload(self) -> None:
         self._load(self._first_load)
         self._first_load = False
 
@@ -164,17 +152,17 @@ class ThreadScreen(DeskScreen):
         with self.desk.reporting("change the status"):
             status = triage.cycle_status(self.conversation_id)
             self.notify(f"#{self.conversation_id} is now {status}.", markup=False)
-            self.load()
+            self.reload()
 
     def action_cycle_priority(self) -> None:
         with self.desk.reporting("change the priority"):
             priority = triage.cycle_priority(self.conversation_id)
             self.notify(f"#{self.conversation_id} is now {priority} priority.", markup=False)
-            self.load()
+            self.reload()
 
     def action_assign(self) -> None:
         current = self.detail.get("assignee") if self.detail else None
-        self.desk.ask_assignee(self.conversation_id, current, self.load)
+        self.desk.ask_assignee(self.conversation_id, current, self.reload)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen
@@ -182,7 +170,7 @@ class ThreadScreen(DeskScreen):
         self.app.push_screen(ComposeScreen(self.conversation_id))
 
     def action_tags(self) -> None:
-        self.desk.ask_tags(self.conversation_id, self.load)
+        self.desk.ask_tags(self.conversation_id, self.reload)
 
     # --- attachments -------------------------------------------------------------------
 
