@@ -13,19 +13,12 @@ import imap_tools
 from imap_tools.errors import MailboxLoginError
 
 from deskterm import tls
-from deskterm.steps import Steps, open_line_protocol, wrong_login
+from deskterm.steps import Preconnected, Steps, open_line_protocol, wrong_login
 from deskterm.tls import Endpoint
 
 
-class _PreconnectedIMAP4(imaplib.IMAP4):
-    """imaplib over a socket we connected (and maybe wrapped) ourselves."""
-
-    def __init__(self, sock: socket.socket, endpoint: Endpoint) -> None:
-        self._presock = sock
-        super().__init__(endpoint.host, endpoint.port, endpoint.timeout)
-
-    def _create_socket(self, timeout: float | None) -> socket.socket:
-        return self._presock
+class _PreconnectedIMAP4(Preconnected, imaplib.IMAP4):
+    pass
 
 
 class DeskMailBox(imap_tools.BaseMailBox):

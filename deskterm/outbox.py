@@ -484,7 +484,14 @@ def _item(outbox_id: int) -> Outbox:
 
 
 def listing(include_sent: bool = False) -> list[dict[str, Any]]:
-    query = Outbox.select().order_by(Outbox.id)
+    # One query: the message and channel of every item come joined, not one lookup each.
+    query = (
+        Outbox.select(Outbox, Message, Channel)
+        .join(Message)
+        .switch(Outbox)
+        .join(Channel)
+        .order_by(Outbox.id)
+    )
     if not include_sent:
         query = query.where(Outbox.state.in_(["queued", "sending", "failed"]))
     return [

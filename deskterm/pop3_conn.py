@@ -6,19 +6,12 @@ import poplib
 import socket
 
 from deskterm import tls
-from deskterm.steps import Steps, open_line_protocol, wrong_login
+from deskterm.steps import Preconnected, Steps, open_line_protocol, wrong_login
 from deskterm.tls import Endpoint
 
 
-class _PreconnectedPOP3(poplib.POP3):
-    """poplib over a socket we connected (and maybe wrapped) ourselves."""
-
-    def __init__(self, sock: socket.socket, endpoint: Endpoint) -> None:
-        self._presock = sock
-        super().__init__(endpoint.host, endpoint.port, endpoint.timeout)
-
-    def _create_socket(self, timeout: float | None) -> socket.socket:
-        return self._presock
+class _PreconnectedPOP3(Preconnected, poplib.POP3):
+    pass
 
 
 def connect(endpoint: Endpoint, steps: Steps | None = None) -> poplib.POP3:

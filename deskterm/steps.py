@@ -77,6 +77,18 @@ class Steps:
             self.on_step(result)
 
 
+class Preconnected:
+    """Mixed into imaplib/poplib clients: they speak over a socket we connected (and maybe
+    wrapped) ourselves, so that connecting and TLS are steps of their own."""
+
+    def __init__(self, sock: socket.socket, endpoint: Endpoint) -> None:
+        self._presock = sock
+        super().__init__(endpoint.host, endpoint.port, endpoint.timeout)  # type: ignore[call-arg]
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return self._presock
+
+
 def open_line_protocol(
     endpoint: Endpoint,
     steps: Steps,
