@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import Message
-from email.parser import BytesHeaderParser, BytesParser
+from email.parser import BytesHeaderParser, Parser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
@@ -39,6 +39,7 @@ from urllib.parse import unquote, unquote_to_bytes
 from inscriptis import get_text  # type: ignore[import-untyped]
 from inscriptis.model.config import ParserConfig  # type: ignore[import-untyped]
 
+from deskterm import mime_tree
 from deskterm.errors import ConfigError
 
 DEFAULT_MAX_BODY_BYTES = 100_000
@@ -1000,7 +1001,10 @@ def _hash(*parts: str) -> str:
 
 
 def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> ParsedMail:
-    msg = BytesParser(_class=_Part, policy=compat32).parsebytes(raw, headersonly=headers_only)
+    text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
+    msg = None if headers_only else mime_tree.build(text, _Part)
+    if msg is None:
+        msg = Parser(_class=_Part, policy=compat32).parsestr(text, headersonly=headers_only)
     ctx = _Ctx(min_attachment=min_att)
     headers = _header_lists(msg)
     _, top_params = _params(headers.get("content-type", [""])[0], ctx, "content-type")

@@ -1,0 +1,130 @@
+"""The MIME tree of a well-formed message, found with string searches instead of a line loop.
+
+The stdlib's feed parser reads every line of a message in Python and compiles a regular
+expression per boundary. Measured here on the benchmark mailbox (10,000 messages, 4 % with
+100-300 KB PDFs), that is 3.4 of the 6 CPU-seconds of parsing, most of it spent walking the
+lines of base64 attachments. Well-formed mail does not need it: headers end at the first empty
+line and parts end at their boundary lines, which `str.find` locates at C speed.
+
+`build` returns the same `Message` tree the feed parser builds (headers, payloads, defaults),
+and None for anything irregular: mixed or bare-CR line endings, a header block the stdlib
+flags, a missing or repeated boundary, an empty part, a delivery report. The caller then uses
+the feed parser, which knows every repair. tests/test_mime_tree.py checks the two agree.
+"""
+
+from __future__ import annotations
+
+from email.message import Message
+from email.parser import HeaderParser
+from email.policy import compat32
+from itertools import pairwise
+
+MAX_DEPTH = 32  # deeper nesting is left to the feed parser (and the caller's own limit)
+_PADDING = " \t"
+
+
+def build(text: str, factory: type[Message]) -> Message | None:
+    """The tree of `text` (a message decoded as ASCII with surrogateescape), or None."""
+    if "\r" in text:
+        if text.count("\r") != text.count("\n") or text.count("\r\n") != text.count("\n"):
+            return None
+        eol = "\r\n"
+    else:
+        eol = "\n"
+    return _Builder(factory, eol).part(text, 0, len(text), None, 0)
+
+
+class _Builder:
+    def __init__(self, factory: type[Message], eol: str) -> None:
+        self.factory = factory
+        self.eol = eol
+        self.blank = eol + eol
+
+    def part(
+        self, text: str, start: int, end: int, parent: Message | None, depth: int
+    ) -> Message | None:
+        """The part in text[start:end]; for a subpart, end is the start of the boundary line."""
+        if depth > MAX_DEPTH or start >= end:
+            return None
+        eol = self.eol
+        if text.startswith(eol, start):
+            msg = self.factory(policy=compat32)
+            body = start + len(eol)
+        else:
+            cut = text.find(self.blank, start, end)
+            head_end = end if cut < 0 else cut + len(eol)
+            body = end if cut < 0 else cut + len(self.blank)
+            parsed = HeaderParser(_class=self.factory, policy=compat32).parsestr(
+                text[start:head_end], headersonly=True
+            )
+            if parsed.defects or parsed.get_payload():
+                return None  # a line that is not a header, an envelope line in the middle...
+            msg = parsed
+        if parent is not None and parent.get_content_type() == "multipart/digest":
+            msg.set_default_type("message/rfc822")
+        if msg.get_content_type() == "message/delivery-status":
+            return None  # the feed parser splits it into header blocks
+        if msg.get_content_maintype() != "multipart":
+            payload = text[body:end] if body < end else ""
+            if parent is not None and payload.endswith(eol):
+                payload = payload[: -len(eol)]  # the line break before a boundary is its own
+            msg.set_payload(payload)
+            return msg
+        return self.multipart(msg, text, min(body, end), end, parent, depth)
+
+    def multipart(
+        self, msg: Message, text: str, start: int, end: int, parent: Message | None, depth: int
+    ) -> Message | None:
+        boundary = msg.get_boundary()
+        cte = str(msg.get("content-transfer-encoding", "8bit")).lower()
+        if not boundary or cte not in ("7bit", "8bit", "binary"):
+            return None
+        lines = self.boundary_lines(text, start, end, "--" + boundary)
+        if len(lines) < 2 or lines[-1][2] is False or any(close for _, _, close in lines[:-1]):
+            return None  # no part, no closing boundary, or parts after it
+        msg.set_payload(None)  # the header parse left an empty string; children are a list
+        first = lines[0][0]
+        if first > start:
+            preamble = text[start:first]
+            msg.preamble = preamble[: -len(self.eol)] if preamble.endswith(self.eol) else preamble
+        for (_, after, _), (next_start, _, _) in pairwise(lines):
+            child = self.part(text, after, next_start, msg, depth + 1)
+            if child is None:
+                return None
+            msg.attach(child)
+        epilogue = text[lines[-1][1] : end]
+        if parent is not None:  # as for a leaf's payload, the last line break is the boundary's
+            epilogue = epilogue[: -len(self.eol)] if epilogue.endswith(self.eol) else epilogue
+            epilogue = epilogue if text[lines[-1][1] : end] else None
+        msg.epilogue = epilogue
+        return msg
+
+    def boundary_lines(
+        self, text: str, start: int, end: int, separator: str
+    ) -> list[tuple[int, int, bool | None]]:
+        """(line start, end after its line break, is closing) of each boundary line in range.
+
+        A boundary line is the separator at the start of a line, optionally `--`, optional
+        spaces or tabs, then the line break or the end of the text.
+        """
+        found: list[tuple[int, int, bool | None]] = []
+        eol = self.eol
+        pos = start
+        while pos < end:
+            hit = text.find(separator, pos, end)
+            if hit < 0:
+                break
+            pos = hit + len(separator)
+            if hit != start and not text.endswith("\n", 0, hit):
+                continue  # not at the start of a line
+            close = text.startswith("--", pos, end)
+            tail = pos + 2 if close else pos
+            while tail < end and text[tail] in _PADDING:
+                tail += 1
+            if tail == end or text.startswith(eol, tail, end):
+                line_end = min(end, tail + len(eol))
+                found.append((hit, line_end, close))
+                pos = line_end
+                if close:
+                    break
+        return found
