@@ -18,7 +18,7 @@ from typing import Any
 
 import peewee
 
-from deskterm import blobs, channels, outbox, paths
+from deskterm import blobs, channels, outbox, paths, search_index
 from deskterm.automail import automated_reason, filter_reason
 from deskterm.db import RowWriter, database, utcnow
 from deskterm.mailparse import ParsedMail, parse
@@ -106,7 +106,7 @@ class Ingestor:
         work = _Batch(known, threads, recorded)
         self._load_states(list(threads.values()), work)
         outcomes = []
-        with database.atomic():
+        with database.atomic(), search_index.deferred():
             for item in batch:
                 outcomes.append(self._one(item, folder, work))
             self._skipped.insert_many(work.skipped)
