@@ -327,6 +327,11 @@ class DeskApp(App[None]):
 
         self.push_screen(ChannelsScreen())
 
+    def action_templates(self) -> None:
+        from deskterm.screens.templates import TemplatesScreen
+
+        self.push_screen(TemplatesScreen())
+
     def action_worker(self) -> None:
         from deskterm.screens.worker_status import WorkerStatusScreen
 
@@ -345,6 +350,9 @@ class DeskApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Keys", "Every key that works here", self.action_help)
         yield SystemCommand("Channels", "Add, edit and test channels", self.action_channels)
+        yield SystemCommand(
+            "Templates", "Canned replies with $variables: add, edit, remove", self.action_templates
+        )
         yield SystemCommand(
             "Worker status", "Channel states, recent runs; pause, poll now", self.action_worker
         )

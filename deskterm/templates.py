@@ -11,8 +11,10 @@ from typing import Any
 
 import peewee
 
+from deskterm.db import database
 from deskterm.errors import ConfigError, NotFound
 from deskterm.models import Template
+from deskterm.sanitize import one_line
 
 VARIABLES = {
     "contact_name": "the customer's name (or address when no name is known)",
@@ -25,6 +27,8 @@ VARIABLES = {
 
 
 def check(body: str) -> None:
+    if not body.strip():
+        raise ConfigError("The template is empty.")
     template = string.Template(body)
     if not template.is_valid():
         raise ConfigError(
@@ -38,14 +42,33 @@ def check(body: str) -> None:
         )
 
 
-def save(name: str, body: str) -> Template:
+def check_name(name: str) -> None:
+    if not name.strip():
+        raise ConfigError("The template needs a name.")
+    if one_line(name) != name:
+        raise ConfigError("A template name is one line of text, without spaces at either end.")
+
+
+def save(name: str, body: str, *, renaming: str | None = None) -> Template:
+    """Add or replace the template `name`; with `renaming`, that one becomes `name`.
+
+    A rename never overwrites another template, and is one transaction: the template is
+    never left under both names, nor under none.
+    """
+    check_name(name)
     check(body)
-    if not body.strip():
-        raise ConfigError("The template is empty.")
-    row, created = Template.get_or_create(name=name, defaults={"body": body})
-    if not created:
-        row.body = body
-        row.save()
+    with database.atomic():
+        if renaming is not None and renaming != name:
+            if Template.select().where(Template.name == name).exists():
+                raise ConfigError(
+                    f"There is already a template named {name!r}; edit that one or pick "
+                    "another name."
+                )
+            get(renaming).delete_instance()
+        row, created = Template.get_or_create(name=name, defaults={"body": body})
+        if not created:
+            row.body = body
+            row.save()
     return row
 
 

@@ -56,6 +56,7 @@ class ConversationsScreen(DeskScreen):
         Binding("T", "tags", "Tags", id="conversation.tags"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
         Binding("C", "app.channels", "Channels", id="list.channels"),
+        Binding("M", "app.templates", "Templates (canned replies)", id="list.templates"),
         Binding("W", "app.worker", "Worker status", id="list.worker"),
         Binding("ctrl+r", "reload", "Reload", id="list.reload"),
         Binding("q", "app.quit", "Quit", id="app.quit_top"),

@@ -1,0 +1,420 @@
+"""Reply templates: the list, and an editor checked as you type (`deskterm template` in the UI).
+
+The list is read by a thread worker from `templates.all_templates()`; each row is a name and
+the first line of its body, and the highlighted template is shown in full below the table.
+`a` adds, Enter or `e` edits, `d` removes after a yes/no question.
+
+The editor runs the engine's own `templates.check` on every keystroke, so the sentence under
+the body is exactly the one `deskterm template add` would print, and Ctrl+S saves through
+`templates.save` in a thread. A rename saves the new name and removes the old one in one
+transaction, so a template is never left behind under its old name, nor lost.
+
+Names and bodies may have been written by anyone with the CLI: they are shown as `Content`
+or `rich.text.Text` (names through `one_line`, bodies through `clean`), never as markup.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Label, Static, TextArea
+
+from deskterm import templates
+from deskterm.errors import ConfigError
+from deskterm.sanitize import clean, one_line
+from deskterm.screens.base import DeskScreen
+from deskterm.widgets.status_bar import StatusBar
+
+
+def first_line(body: str) -> str:
+    """What the list shows of a body: its first line with text in it."""
+    for line in clean(body).splitlines():
+        if line.strip():
+            return one_line(line)
+    return ""
+
+
+def name_problem(name: str, original: str | None, taken: set[str]) -> str:
+    """Why `name` cannot be saved (one sentence), or "" when it can."""
+    try:
+        templates.check_name(name)
+    except ConfigError as exc:
+        return str(exc)
+    if name != original and name in taken:
+        return f"There is already a template named {name!r}; edit that one or pick another name."
+    return ""
+
+
+def body_problem(body: str) -> str:
+    """`templates.check`'s sentence (what `deskterm template add` says), or ""."""
+    try:
+        templates.check(body)
+    except ConfigError as exc:
+        return one_line(str(exc))
+    return ""
+
+
+class TemplatesScreen(DeskScreen):
+    """Every template by name; add, edit and remove them from here."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add a template", id="templates.add"),
+        Binding("e,enter", "edit", "Edit", id="templates.edit", priority=True),
+        Binding("d,delete", "remove", "Remove", id="templates.remove"),
+        Binding("j", "cursor('down')", "Next", id="templates.down", show=False),
+        Binding("k", "cursor('up')", "Previous", id="templates.up", show=False),
+        Binding("ctrl+r", "reload", "Reload", id="templates.reload"),
+        Binding("escape,q", "app.pop_screen", "Back", id="templates.back"),
+    ]
+    DEFAULT_CSS = """
+    TemplatesScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    TemplatesScreen DataTable { height: 1fr; overflow-x: hidden; }
+    TemplatesScreen #empty { padding: 1 1; color: $text-muted; }
+    TemplatesScreen #empty.-hidden { display: none; }
+    TemplatesScreen #preview {
+        height: auto; max-height: 8; padding: 0 1; border-top: hkey $primary 30%;
+    }
+    """
+
+    class Loaded(Message):
+        def __init__(self, rows: list[dict[str, str]]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    class Removed(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, str]] = []
+        self.loaded = False
+        self._select: str | None = None  # the name to highlight once loaded (a saved one)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("Templates"), id="title")
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
+        table.add_column("name", key="name", width=20)
+        table.add_column("first line", key="first")
+        yield table
+        yield Static(Content("loading…"), id="empty")
+        yield Static(Content(""), id="preview")
+        yield StatusBar("a add  enter edit  d remove  esc back  ? help")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one(DataTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="templates",
+        exit_on_error=False,
+        description="reading the templates",
+    )
+    def _load(self) -> None:
+        rows = [{"name": t.name, "body": t.body} for t in templates.all_templates()]
+        self.post_message(self.Loaded(rows))
+
+    def on_templates_screen_loaded(self, message: Loaded) -> None:
+        table = self.table
+        wanted = self._select or self.current
+        self._select = None
+        self.rows = message.rows
+        table.clear()
+        for row in message.rows:
+            table.add_row(Text(one_line(row["name"])), Text(first_line(row["body"])))
+        names = [row["name"] for row in message.rows]
+        if wanted in names:
+            table.move_cursor(row=names.index(wanted), animate=False)
+        empty = self.query_one("#empty", Static)
+        empty.update(
+            Content("No templates yet: press a to add one (or use `deskterm template add`).")
+        )
+        empty.set_class(bool(message.rows), "-hidden")
+        self.loaded = True
+        self._show_preview()
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_preview()
+
+    def _show_preview(self) -> None:
+        """The highlighted template in full: the table shows only its first line."""
+        row = self._row()
+        text = Content("")
+        if row is not None:
+            text = Content.assemble((one_line(row["name"]), "bold"), "\n", clean(row["body"]))
+        self.query_one("#preview", Static).update(text)
+
+    def _row(self) -> dict[str, str] | None:
+        index = self.table.cursor_row
+        if not self.table.row_count or not 0 <= index < len(self.rows):
+            return None
+        return self.rows[index]
+
+    @property
+    def current(self) -> str | None:
+        row = self._row()
+        return row["name"] if row is not None else None
+
+    def _selected(self) -> dict[str, str] | None:
+        row = self._row()
+        if row is None:
+            self.notify("There is no template here; press a to add one.", markup=False)
+        return row
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """A click on the highlighted row (Enter is the screen's, even on an empty table)."""
+        event.stop()
+        self.action_edit()
+
+    def action_cursor(self, where: str) -> None:
+        getattr(self.table, f"action_cursor_{where}")()
+
+    def action_add(self) -> None:
+        self._open(None, "")
+
+    def action_edit(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._open(row["name"], row["body"])
+
+    def _open(self, name: str | None, body: str) -> None:
+        taken = {row["name"] for row in self.rows}
+        form = TemplateFormScreen(name, body, taken)
+        self.app.push_screen(form, lambda _result: self._back_from(form))
+
+    def _back_from(self, form: TemplateFormScreen) -> None:
+        if form.saved is not None:
+            self._select = form.saved
+            self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_remove(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        name = row["name"]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._remove(name)
+
+        self.app.push_screen(ConfirmRemoveScreen(name), answered)
+
+    @work(thread=True, group="remove", exit_on_error=False, description="removing the template")
+    def _remove(self, name: str) -> None:
+        templates.remove(name)
+        self.post_message(self.Removed(name))
+
+    def on_templates_screen_removed(self, message: Removed) -> None:
+        self.notify(f"Template {one_line(message.name)!r} removed.", markup=False)
+        self.reload()
+
+
+class ConfirmRemoveScreen(ModalScreen[bool]):
+    """y removes the template, n or Esc keeps it (the default: nothing is lost by a slip)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Remove it", id="template_remove.yes"),
+        Binding("n,escape", "answer(False)", "Keep it", id="template_remove.no"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmRemoveScreen { align: center middle; }
+    ConfirmRemoveScreen > Static {
+        width: 60; max-width: 100%; height: auto; border: round $warning;
+        background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.template_name = name
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Content.assemble(
+                ("Remove template ", "bold"),
+                (repr(one_line(self.template_name)), "bold"),
+                ("?", "bold"),
+                " This cannot be undone.\n\n",
+                ("y", "bold $accent"),
+                " remove it   ",
+                ("n", "bold $accent"),
+                " or ",
+                ("esc", "bold $accent"),
+                " keep it",
+            )
+        )
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class TemplateFormScreen(DeskScreen):
+    """Add a template (`original` None) or edit one; `saved` is its name once saved."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="template.save"),
+        Binding("escape", "back", "Back (twice to drop changes)", id="template.back"),
+        Binding("f1", "app.help", "Keys (help)", id="template.help"),
+    ]
+    DEFAULT_CSS = """
+    TemplateFormScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    TemplateFormScreen #form { height: 1fr; padding: 0 1; }
+    TemplateFormScreen .row { height: 1; }
+    TemplateFormScreen .row > Label { width: 6; color: $text-muted; }
+    TemplateFormScreen .row > Input { width: 1fr; }
+    TemplateFormScreen .problem { height: auto; color: $error; }
+    TemplateFormScreen .problem.-ok { color: $success; }
+    TemplateFormScreen #body { height: 1fr; min-height: 4; }
+    TemplateFormScreen #variables { height: auto; color: $text-muted; }
+    """
+
+    class Saved(Message):
+        def __init__(self, name: str | None) -> None:
+            super().__init__()
+            self.name = name  # None: the save failed (the worker's handler reports why)
+
+    def __init__(self, original: str | None, body: str, taken: set[str]) -> None:
+        super().__init__()
+        self.original = original
+        # What the widgets start with: cleaned, as nothing raw from the desk is shown.
+        self.initial = (one_line(original or ""), clean(body))
+        self.taken = taken
+        self.problem = ""
+        self.saving = False
+        self.saved: str | None = None
+        self._leave_armed = False
+
+    def compose(self) -> ComposeResult:
+        title = "New template" if self.original is None else f"Template {self.initial[0]}"
+        yield Static(Content(title), id="title")
+        with Vertical(id="form"):
+            yield Horizontal(
+                Label(Content("name")),
+                Input(value=self.initial[0], compact=True, id="name"),
+                classes="row",
+            )
+            yield Static(Content(""), id="name-problem", classes="problem")
+            yield TextArea(self.initial[1], id="body", placeholder="The reply's text.")
+            yield Static(Content(""), id="body-problem", classes="problem")
+            yield Static(self._variables(), id="variables")
+        yield StatusBar("ctrl+s save  tab next field  esc back  f1 keys")
+
+    @staticmethod
+    def _variables() -> Content:
+        lines = [Content("Variables ($$ writes a dollar sign):")]
+        width = max(len(name) for name in templates.VARIABLES) + 1
+        for name, what in templates.VARIABLES.items():
+            lines.append(Content.assemble(("  $" + name.ljust(width), "bold"), what))
+        return Content("\n").join(lines)
+
+    def on_mount(self) -> None:
+        self.check()
+        if self.original is None:
+            self.query_one("#name", Input).focus()
+            return
+        body = self.query_one("#body", TextArea)
+        body.move_cursor(body.document.end)  # editing usually adds to the end
+        body.focus()
+
+    # --- checking as you type ------------------------------------------------------------
+
+    def values(self) -> tuple[str, str]:
+        return self.query_one("#name", Input).value, self.query_one("#body", TextArea).text
+
+    @property
+    def dirty(self) -> bool:
+        return self.values() != self.initial
+
+    def check(self) -> None:
+        """Each field's one sentence under it; `problem` is the first of them, "" if none."""
+        name, body = self.values()
+        about_name = name_problem(name, self.original, self.taken)
+        about_body = body_problem(body)
+        self.query_one("#name-problem", Static).update(
+            Content.assemble(("✗ ", "bold"), about_name) if about_name else Content("")
+        )
+        box = self.query_one("#body-problem", Static)
+        box.set_class(not about_body, "-ok")
+        box.update(
+            Content.assemble(("✗ ", "bold"), about_body)
+            if about_body
+            else Content("✓ Every $variable is known.")
+        )
+        self.problem = about_name or about_body
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    def _changed(self) -> None:
+        self._leave_armed = False
+        self.check()
+
+    @on(Input.Submitted)
+    def _to_body(self, event: Input.Submitted) -> None:
+        """Enter in the name moves on to the body."""
+        event.stop()
+        self.query_one("#body", TextArea).focus()
+
+    # --- leaving and saving --------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.dirty and not self._leave_armed:
+            self._leave_armed = True
+            self.notify(
+                "There are unsaved changes: press Esc again to leave without them, or ctrl+s "
+                "to save.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.dismiss()
+
+    def action_save(self) -> None:
+        self.check()
+        if self.problem:
+            self.notify(f"Not saved: {self.problem}", severity="error", markup=False)
+            return
+        if self.saving:
+            return
+        self.saving = True
+        name, body = self.values()
+        self._save(name, body, self.original)
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="saving")
+    def _save(self, name: str, body: str, original: str | None) -> None:
+        try:
+            templates.save(name, body, renaming=original)
+        except BaseException:
+            self.post_message(self.Saved(None))  # let Save be pressed again; the error is
+            raise  # reported by the worker's handler
+        self.post_message(self.Saved(name))
+
+    def on_template_form_screen_saved(self, message: Saved) -> None:
+        self.saving = False
+        if message.name is None:
+            return
+        self.saved = message.name
+        self.notify(f"Template {one_line(message.name)!r} saved.", markup=False)
+        self.dismiss()
