@@ -269,7 +269,6 @@ class Ingestor:
                 "subject": mail.subject,
                 "date": mail.date,
                 "text": mail.text,
-                "html": mail.html,
                 "headers": mail.headers,
                 "raw_path": raw_rel,
                 "size": mail.size,
@@ -325,7 +324,6 @@ MESSAGE_COLUMNS = [
     "subject",
     "date",
     "text",
-    "html",
     "headers",
     "raw_path",
     "size",
@@ -485,5 +483,6 @@ def prepare(job: PrepareJob) -> list[Prepared]:
         ]
         for part in mail.attachments:
             part.data = b""  # stored: only its sha256 travels back
+        mail.html = None  # its text is in mail.text; the markup stays in the raw message
         prepared.append((mail, ref, stored))
     return prepared

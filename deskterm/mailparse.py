@@ -518,16 +518,42 @@ def _references(value: str) -> list[str]:
     return unique
 
 
+# The common shapes of an address list, read without the stdlib's character-by-character
+# parser (a third of header parsing): `a@b`, `Name <a@b>`, `<a@b>`, separated by commas. Anything
+# else (quotes, comments, groups, routes, unusual characters) goes to `getaddresses`.
+_PLAIN_ADDRESS = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_SIMPLE_MAILBOX = re.compile(
+    rf"\s*(?:(?P<bare>{_PLAIN_ADDRESS})|(?P<name>[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~. -]*?)"
+    rf"\s*<(?P<angle>{_PLAIN_ADDRESS})>)\s*"
+)
+
+
+def _simple_addresses(text: str) -> list[tuple[str, str]] | None:
+    """What `getaddresses([text])` returns, for the common shapes only; None otherwise."""
+    pairs = []
+    for piece in text.split(","):
+        match = _SIMPLE_MAILBOX.fullmatch(piece)
+        if match is None:
+            return None
+        if match["bare"]:
+            pairs.append(("", match["bare"]))
+        else:
+            pairs.append((" ".join(match["name"].split()), match["angle"]))
+    return pairs
+
+
 def _addresses(values: list[str], ctx: _Ctx, where: str) -> list[tuple[str, str]]:
     """(display name, lower-case address) pairs; display names decoded after splitting."""
     found: list[tuple[str, str]] = []
     for value in values:
         text = _header_text(value, ctx, where, words=False)
-        try:
-            pairs = getaddresses([text])
-        except Exception:  # the stdlib recurses on nested comments and raises on some junk
-            ctx.defect(f"unparseable {where} header")
-            pairs = []
+        pairs = _simple_addresses(text)
+        if pairs is None:
+            try:
+                pairs = getaddresses([text])
+            except Exception:  # the stdlib recurses on nested comments and raises on some junk
+                ctx.defect(f"unparseable {where} header")
+                pairs = []
         good = [
             (_one_line(_decode_words(name, ctx, where)), address.strip().strip("<>").lower())
             for name, address in pairs

@@ -59,12 +59,16 @@ def _v2_list_index_and_search(database: peewee.Database) -> None:
         database.execute_sql(statement)
 
 
-def _v3_batch_search_indexing(database: peewee.Database) -> None:
-    """Let a batch writer index its messages in one statement (see `search_index.deferred`).
+def _v3_lighter_messages(database: peewee.Database) -> None:
+    """Messages without their HTML, and indexed for search a batch at a time.
 
-    The insert trigger of v2 now asks `search_control` first; the switch is only ever turned on
-    inside a writer's own transaction, so for everyone else the trigger behaves as before.
+    The HTML of a message was stored beside its display text and never read again; it stays
+    in the raw message. The insert trigger of v2 now asks `search_control` first, so a batch
+    writer can index its messages in one statement (see `search_index.deferred`); the switch is
+    only ever on inside that writer's own transaction, so for everyone else nothing changed.
     """
+    if "html" in {c.name for c in database.get_columns("message")}:  # v1 made from models
+        database.execute_sql('ALTER TABLE "message" DROP COLUMN "html"')
     if not dbmod.is_sqlite(database):
         return
     for statement in (
@@ -81,7 +85,7 @@ def _v3_batch_search_indexing(database: peewee.Database) -> None:
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
-    _v3_batch_search_indexing,
+    _v3_lighter_messages,
 )
 
 

@@ -14,13 +14,14 @@ the feed parser, which knows every repair. tests/test_mime_tree.py checks the tw
 
 from __future__ import annotations
 
+import re
 from email.message import Message
-from email.parser import HeaderParser
 from email.policy import compat32
 from itertools import pairwise
 
 MAX_DEPTH = 32  # deeper nesting is left to the feed parser (and the caller's own limit)
 _PADDING = " \t"
+_HEADER_NAME = re.compile(r"[\041-\071\073-\176]+:")  # the feed parser's, without `From `
 
 
 def build(text: str, factory: type[Message]) -> Message | None:
@@ -47,19 +48,15 @@ class _Builder:
         if depth > MAX_DEPTH or start >= end:
             return None
         eol = self.eol
+        msg = self.factory(policy=compat32)
         if text.startswith(eol, start):
-            msg = self.factory(policy=compat32)
             body = start + len(eol)
         else:
             cut = text.find(self.blank, start, end)
             head_end = end if cut < 0 else cut + len(eol)
             body = end if cut < 0 else cut + len(self.blank)
-            parsed = HeaderParser(_class=self.factory, policy=compat32).parsestr(
-                text[start:head_end], headersonly=True
-            )
-            if parsed.defects or parsed.get_payload():
-                return None  # a line that is not a header, an envelope line in the middle...
-            msg = parsed
+            if not self.headers(msg, text[start:head_end]):
+                return None
         if parent is not None and parent.get_content_type() == "multipart/digest":
             msg.set_default_type("message/rfc822")
         if msg.get_content_type() == "message/delivery-status":
@@ -71,6 +68,40 @@ class _Builder:
             msg.set_payload(payload)
             return msg
         return self.multipart(msg, text, min(body, end), end, parent, depth)
+
+    def headers(self, msg: Message, block: str) -> bool:
+        """Add the header lines of `block` to msg as the feed parser would; False if irregular.
+
+        Values are kept raw, as compat32 keeps them: the first line's value without leading
+        blanks, continuation lines with their line breaks, the final line break dropped.
+        """
+        eol = self.eol
+        lines = block.split(eol)
+        ends = [eol] * (len(lines) - 1) + [""]
+        if lines[-1] == "":
+            lines.pop()
+            ends.pop()
+        current: list[str] = []
+        for index, (line, ending) in enumerate(zip(lines, ends, strict=True)):
+            if line[:1] in _PADDING:
+                if not current:
+                    return False  # the first line is a continuation
+                current.append(line + ending)
+                continue
+            if current:
+                msg.set_raw(*compat32.header_source_parse(current))
+                current = []
+            if line.startswith("From "):
+                if index:
+                    return False  # an envelope line among the headers
+                msg.set_unixfrom(line)
+                continue
+            if not _HEADER_NAME.match(line):
+                return False  # not a header: the feed parser takes it for the body
+            current = [line + ending]
+        if current:
+            msg.set_raw(*compat32.header_source_parse(current))
+        return True
 
     def multipart(
         self, msg: Message, text: str, start: int, end: int, parent: Message | None, depth: int

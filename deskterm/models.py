@@ -118,7 +118,6 @@ class Message(BaseModel):
     subject = peewee.TextField(default="")
     date = peewee.DateTimeField(null=True)
     text = peewee.TextField(default="")
-    html = peewee.TextField(null=True)
     headers = JSONField(default=dict)  # the few that matter: priority, auto-submitted, ...
     raw_path = peewee.CharField(null=True)  # relative to paths.mail_dir()
     size = peewee.IntegerField(default=0)

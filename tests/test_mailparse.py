@@ -14,7 +14,7 @@ from email.mime.image import MIMEImage
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr
+from email.utils import formataddr, getaddresses
 from pathlib import Path
 
 import pytest
@@ -250,6 +250,29 @@ def test_hostile_address_headers_do_not_break_parsing() -> None:
 )
 def test_normalize_message_id(value: str | None, expected: str | None) -> None:
     assert normalize_message_id(value) == expected
+
+
+_ADDRESS_TOKENS = [
+    "a@b.c", "Jane.Doe+x@mail.example.org", "<a@b.c>", "Jane", "Doe", "J.", ".", " ", "  ", "\t",
+    ",", "<", ">", "@", '"', "(c)", "=?utf-8?Q?Caf=C3=A9?=", "x..y@z", "a@b.", "-", "~", ":", ";",
+    "group:", "[1.2.3.4]", "é", "\\",
+]  # fmt: skip
+
+
+def test_common_address_shapes_are_read_as_the_stdlib_reads_them() -> None:
+    """The fast reader answers for the common shapes only, and then exactly like getaddresses."""
+    common = ["a@b.c", "Jane Doe <jane@x.org>", "<a@b>", "x <a@b>, y <c@d>, e@f.g"]
+    for text in common:
+        assert mailparse._simple_addresses(text) == getaddresses([text])
+    rng = random.Random(5)
+    answered = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(_ADDRESS_TOKENS) for _ in range(rng.randrange(1, 8)))
+        fast = mailparse._simple_addresses(text)
+        if fast is not None:
+            answered += 1
+            assert fast == getaddresses([text]), text
+    assert answered > 300  # 599 with this seed: the comparison above is not vacuous
 
 
 def test_threading_headers() -> None:

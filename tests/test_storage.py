@@ -114,3 +114,22 @@ def test_upgrading_a_version_1_desk_adds_search_and_keeps_mail() -> None:
         "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ['"smok"*']
     ).fetchall()
     assert hits == [(1,)]
+
+
+def test_upgrading_a_version_2_desk_drops_the_stored_html_and_keeps_mail() -> None:
+    from deskterm.models import Message
+
+    database = db.open_database(migrate=False)
+    assert migrations.migrate(database, migrations.MIGRATIONS[:2]) == 2
+    database.execute_sql('ALTER TABLE "message" ADD COLUMN "html" TEXT')  # as v2 desks had it
+    channel = Channel.create(name="support", settings={})
+    conversation = Conversation.create(channel=channel, subject="Printer on fire")
+    Message.create(conversation=conversation, direction="in", text="smoke", dedup_key="k1")
+    assert migrations.migrate(database) == len(migrations.MIGRATIONS)
+    assert "html" not in {c.name for c in database.get_columns("message")}
+    assert [m.text for m in Message.select()] == ["smoke"]
+    later = Message.create(conversation=conversation, direction="in", text="ashes", dedup_key="k2")
+    hits = database.execute_sql(
+        "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ['"ashes"']
+    ).fetchall()
+    assert hits == [(later.id,)]
