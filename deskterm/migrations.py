@@ -60,7 +60,8 @@ def _v2_list_index_and_search(database: peewee.Database) -> None:
 
 
 def _v3_lighter_messages(database: peewee.Database) -> None:
-    """Messages without their HTML, and indexed for search a batch at a time.
+    """Lighter writes: messages without their HTML, fewer conversation indexes, and search
+    indexed a batch at a time.
 
     The HTML of a message was stored beside its display text and never read again; it stays
     in the raw message. The insert trigger of v2 now asks `search_control` first, so a batch
@@ -69,6 +70,10 @@ def _v3_lighter_messages(database: peewee.Database) -> None:
     """
     if "html" in {c.name for c in database.get_columns("message")}:  # v1 made from models
         database.execute_sql('ALTER TABLE "message" DROP COLUMN "html"')
+    # Two indexes every new conversation paid for: status leads conversation_list_order, and
+    # the first Message-ID is kept as metadata but never looked up.
+    database.execute_sql('DROP INDEX IF EXISTS "conversation_status"')
+    database.execute_sql('DROP INDEX IF EXISTS "conversation_thread_message_id"')
     if not dbmod.is_sqlite(database):
         return
     for statement in (

@@ -82,14 +82,14 @@ class Conversation(BaseModel):
     channel = peewee.ForeignKeyField(Channel, backref="conversations", on_delete="CASCADE")
     contact = peewee.ForeignKeyField(Contact, null=True, backref="conversations")
     subject = peewee.TextField(default="")
-    status = peewee.CharField(default="open", index=True)
+    status = peewee.CharField(default="open")  # indexed by conversation_list_order (v2)
     priority = peewee.CharField(default="normal")
     assignee = peewee.CharField(null=True, index=True)
     unread = peewee.BooleanField(default=True)
     message_count = peewee.IntegerField(default=0)
     # Threading: the subject as mailed, the first Message-ID and the References chain.
     email_subject = peewee.TextField(default="")
-    thread_message_id = peewee.CharField(null=True, index=True)
+    thread_message_id = peewee.CharField(null=True)
     references = JSONField(default=list)
     cc = JSONField(default=list)  # addresses that took part; trusted for the [#id] subject token
     created_at = peewee.DateTimeField(default=utcnow)

@@ -133,3 +133,52 @@ def test_upgrading_a_version_2_desk_drops_the_stored_html_and_keeps_mail() -> No
         "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ['"ashes"']
     ).fetchall()
     assert hits == [(later.id,)]
+
+
+def test_the_bulk_writer_stores_what_the_orm_reads_back() -> None:
+    from datetime import datetime
+
+    from deskterm.ingest import MESSAGE_COLUMNS
+    from deskterm.models import Message
+
+    db.open_database()
+    channel = Channel.create(name="support", settings={})
+    conversation = Conversation.create(channel=channel, subject="x")
+    writer = db.RowWriter(Message, MESSAGE_COLUMNS)
+    when = datetime(2026, 11, 22, 8, 30)
+    row = {
+        "conversation": conversation.id,
+        "direction": "in",
+        "message_id": "<m@x>",
+        "in_reply_to": None,
+        "references": ["<r@x>"],
+        "from_addr": "a@b.c",
+        "from_name": "",
+        "to": ["a@b.c", "d@e.f"],
+        "cc": [],
+        "reply_to": None,
+        "subject": "[bold]Hi[/]",
+        "date": when,
+        "text": "body",
+        "headers": {"x-priority": "1", "auto-submitted": "no"},
+        "raw_path": None,
+        "size": 1234,
+        "dedup_key": "k1",
+        "state": "received",
+        "created_at": when,
+    }
+    new_id = writer.insert(row)
+    second = writer.insert({**row, "dedup_key": "k2", "to": []})
+    assert second == new_id + 1
+    stored = Message.get_by_id(new_id)
+    assert (stored.conversation_id, stored.subject, stored.to, stored.references) == (
+        conversation.id,
+        "[bold]Hi[/]",
+        ["a@b.c", "d@e.f"],
+        ["<r@x>"],
+    )
+    assert (stored.headers, stored.date, stored.size) == (row["headers"], when, 1234)
+    assert Message.get_by_id(second).to == []
+    writer.update_many([(second, {**row, "dedup_key": "k2", "subject": "changed"})])
+    assert Message.get_by_id(second).subject == "changed"
+    assert Message.get_by_id(new_id).subject == "[bold]Hi[/]"
