@@ -387,8 +387,11 @@ class Worker:
     @property
     def pool(self) -> Executor:
         if self._pool is None:
-            # forkserver: the IDLE threads make plain fork unsafe.
+            # forkserver: the IDLE threads make plain fork unsafe. The server imports the
+            # parsing code once and every worker starts from that copy, instead of each
+            # importing it again (0.4 CPU-seconds apiece, on a first sync that is CPU-bound).
             context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["deskterm.imap_sync"])
             self._pool = ProcessPoolExecutor(max_workers=2, mp_context=context)
         return self._pool
 
