@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import peewee
-
 from deskterm import blobs, channels, outbox, paths, search_index
 from deskterm.automail import automated_reason, filter_reason
-from deskterm.db import RowWriter, database, utcnow
+from deskterm.db import RowWriter, database, select_in, utcnow
 from deskterm.mailparse import ParsedMail, parse
 from deskterm.models import (
     Attachment,
@@ -97,10 +95,15 @@ class Ingestor:
     def apply(self, batch: list[Fetched], folder: str = "") -> list[Outcome]:
         mails = [item.mail for item in batch if item.mail is not None and not item.error]
         keys = [m.dedup_key for m in mails]
-        known = _existing(Message.dedup_key, keys)
+        known = {k for (k,) in select_in(Message, ["dedup_key"], "dedup_key", keys)}
         # Mail we filtered before and now see again (fetched anew after a crash or a lost
         # flag): already recorded, so it is not recorded twice.
-        recorded = _existing(SkippedMail.dedup_key, keys, SkippedMail.channel == self.channel)
+        recorded = {
+            k
+            for (k,) in select_in(
+                SkippedMail, ["dedup_key"], "dedup_key", keys, where=("channel", self.channel.id)
+            )
+        }
         threads = _existing_threads([i for m in mails for i in (m.in_reply_to, *m.references) if i])
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
         work = _Batch(known, threads, recorded)
@@ -181,11 +184,9 @@ class Ingestor:
 
     def _load_contacts(self, addresses: set[str]) -> None:
         missing = [a for a in addresses if a not in self._contacts]
-        for chunk in _chunks(missing, 500):
-            query = Contact.select(Contact.id, Contact.email).where(Contact.email.in_(chunk))
-            for contact_id, email in query.tuples():
-                self._contacts[email] = contact_id
-                self._emails[contact_id] = email
+        for contact_id, email in select_in(Contact, ["id", "email"], "email", missing):
+            self._contacts[email] = contact_id
+            self._emails[contact_id] = email
 
     def _contact(self, mail: ParsedMail) -> int | None:
         address = mail.from_addr
@@ -239,15 +240,14 @@ class Ingestor:
 
     def _load_states(self, ids: list[int], work: _Batch) -> None:
         """Conversation state for a batch's replies, read in one query per 500."""
-        fields = [getattr(Conversation, name) for name in CONVERSATION_STATE]
-        missing = sorted({i for i in ids if i not in work.conversations})
-        for chunk in _chunks(missing, 500):
-            query = Conversation.select(Conversation.id, *fields).where(Conversation.id.in_(chunk))
-            for row in query:
-                work.conversations[row.id] = {
-                    name: getattr(row, name if name != "contact" else "contact_id")
-                    for name in CONVERSATION_STATE
-                }
+        fields = [Conversation._meta.fields[name] for name in CONVERSATION_STATE]
+        missing = [i for i in ids if i not in work.conversations]
+        for conversation_id, *values in select_in(
+            Conversation, ["id", *CONVERSATION_STATE], "id", missing
+        ):
+            work.conversations[conversation_id] = {
+                f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)
+            }
 
     def _store_message(
         self, conversation_id: int, item: Fetched, raw_rel: str | None, work: _Batch
@@ -412,29 +412,11 @@ class _Batch:
         )
 
 
-def _existing(column: peewee.Field, values: list[str], *where: Any) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(sorted(set(values)), 500):
-        query = column.model.select(column).where(column.in_(chunk), *where)
-        found.update(v for (v,) in query.tuples())
-    return found
-
-
 def _existing_threads(message_ids: list[str]) -> dict[str, int]:
-    """Stored (or sent) Message-ID -> its conversation, for what this batch refers to."""
-    threads: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(message_ids)), 500):
-        query = (
-            Message.select(Message.message_id, Message.conversation)
-            .where(Message.message_id.in_(chunk))
-            .order_by(Message.id)
-        )
-        threads.update(dict(query.tuples()))
-    return threads
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    """Stored (or sent) Message-ID -> its conversation (the newest such message's)."""
+    columns = ["message_id", "conversation"]
+    rows = select_in(Message, columns, "message_id", message_ids, order_by_id=True)
+    return {str(m): int(str(c)) for m, c in rows}
 
 
 def prepare_batch(
