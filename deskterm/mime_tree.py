@@ -42,7 +42,13 @@ class _Builder:
         self.blank = eol + eol
 
     def part(
-        self, text: str, start: int, end: int, parent: Message | None, depth: int
+        self,
+        text: str,
+        start: int,
+        end: int,
+        parent: Message | None,
+        depth: int,
+        digest: bool = False,
     ) -> Message | None:
         """The part in text[start:end]; for a subpart, end is the start of the boundary line."""
         if depth > MAX_DEPTH or start >= end:
@@ -57,17 +63,18 @@ class _Builder:
             body = end if cut < 0 else cut + len(self.blank)
             if not self.headers(msg, text[start:head_end]):
                 return None
-        if parent is not None and parent.get_content_type() == "multipart/digest":
+        if digest:
             msg.set_default_type("message/rfc822")
-        if msg.get_content_type() == "message/delivery-status":
+        ctype = msg.get_content_type()
+        if ctype == "message/delivery-status":
             return None  # the feed parser splits it into header blocks
-        if msg.get_content_maintype() != "multipart":
+        if not ctype.startswith("multipart/"):
             payload = text[body:end] if body < end else ""
             if parent is not None and payload.endswith(eol):
                 payload = payload[: -len(eol)]  # the line break before a boundary is its own
             msg.set_payload(payload)
             return msg
-        return self.multipart(msg, text, min(body, end), end, parent, depth)
+        return self.multipart(msg, ctype, text, min(body, end), end, parent, depth)
 
     def headers(self, msg: Message, block: str) -> bool:
         """Add the header lines of `block` to msg as the feed parser would; False if irregular.
@@ -104,7 +111,14 @@ class _Builder:
         return True
 
     def multipart(
-        self, msg: Message, text: str, start: int, end: int, parent: Message | None, depth: int
+        self,
+        msg: Message,
+        ctype: str,
+        text: str,
+        start: int,
+        end: int,
+        parent: Message | None,
+        depth: int,
     ) -> Message | None:
         boundary = msg.get_boundary()
         cte = str(msg.get("content-transfer-encoding", "8bit")).lower()
@@ -113,13 +127,13 @@ class _Builder:
         lines = self.boundary_lines(text, start, end, "--" + boundary)
         if len(lines) < 2 or lines[-1][2] is False or any(close for _, _, close in lines[:-1]):
             return None  # no part, no closing boundary, or parts after it
-        msg.set_payload(None)  # the header parse left an empty string; children are a list
+        digest = ctype == "multipart/digest"  # its parts are messages unless they say otherwise
         first = lines[0][0]
         if first > start:
             preamble = text[start:first]
             msg.preamble = preamble[: -len(self.eol)] if preamble.endswith(self.eol) else preamble
         for (_, after, _), (next_start, _, _) in pairwise(lines):
-            child = self.part(text, after, next_start, msg, depth + 1)
+            child = self.part(text, after, next_start, msg, depth + 1, digest)
             if child is None:
                 return None
             msg.attach(child)
