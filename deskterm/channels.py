@@ -6,6 +6,7 @@ derived from the channel's immutable `uid`, so a rename never orphans or exposes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from email.utils import parseaddr
 from typing import Any
 
@@ -124,6 +125,11 @@ def password(channel: Channel, side: str, store: Any) -> str:
             f"`deskterm channel secret {channel.name} --{side} --stdin`."
         )
     return secret
+
+
+def trust_sides(channel: Channel, sides: Iterable[str] = ()) -> tuple[str, ...]:
+    """The sides `channel trust` looks at: those asked for, else every side the channel has."""
+    return tuple(sides) or tuple(s for s in SIDES if channel.settings.get(s))
 
 
 def trust(channel: Channel, side: str, fingerprint: str | None) -> None:

@@ -259,19 +259,18 @@ def channel_trust(name: str, sides: tuple[str, ...], yes: bool) -> None:
 
     open_desk()
     channel_row = channels.get(name)
-    for side in sides or tuple(s for s in channels.SIDES if channel_row.settings.get(s)):
-        seen = conntest.presented_fingerprint(channel_row, side)
-        pinned = getattr(channel_row, f"{side}_pin")
-        click.echo(f"{side}: the server presents SHA-256 {seen}")
-        click.echo(f"{side}: pinned until now:       {pinned or '(nothing)'}")
-        if seen == pinned:
+    for side in channels.trust_sides(channel_row, sides):
+        found = conntest.presented(channel_row, side)
+        click.echo(f"{side}: the server presents SHA-256 {found.seen}")
+        click.echo(f"{side}: pinned until now:       {found.pinned or '(nothing)'}")
+        if found.trusted:
             click.echo(f"{side}: already trusted.")
             continue
         if not yes:
             if not sys.stdin.isatty():
                 raise DeskError("Trusting a certificate needs confirmation; add --yes to confirm.")
             click.confirm(f"Trust this {side} certificate?", abort=True, default=False)
-        channels.trust(channel_row, side, seen)
+        channels.trust(channel_row, side, found.seen)
         click.echo(f"{side}: certificate pinned.")
 
 

@@ -145,8 +145,47 @@ def test_message(channel: Channel, settings: dict[str, Any], send_to: str) -> Em
     return message
 
 
+# --- trusting a certificate again (`deskterm channel trust`, the UI's channel list) ----------
+
+
+@dataclasses.dataclass(frozen=True)
+class Presented:
+    """A side's pinned certificate and the one its server presents now (SHA-256)."""
+
+    side: str
+    pinned: str | None
+    seen: str
+
+    @property
+    def trusted(self) -> bool:
+        return self.seen == self.pinned
+
+
+def presented(channel: Channel, side: str) -> Presented:
+    """What `channel trust` compares before it pins: the stored pin and the server's now."""
+    return Presented(side, getattr(channel, f"{side}_pin"), presented_fingerprint(channel, side))
+
+
+def nothing_to_pin(channel: Channel, side: str) -> str:
+    """Why a side's certificate is never pinned ("" when it is: allow_self_signed over TLS)."""
+    settings = channels.side_settings(channel, side)
+    if settings["security"] == "none":
+        return (
+            f"The {side} server of {channel.name!r} uses no TLS (security = none), so it has no "
+            "certificate to trust."
+        )
+    if not settings["allow_self_signed"]:
+        return (
+            f"The {side} certificate of {channel.name!r} is verified against certificate "
+            "authorities (allow_self_signed is off), so no pin is used."
+        )
+    return ""
+
+
 def presented_fingerprint(channel: Channel, side: str) -> str:
     """The fingerprint the server presents now, read without checking the pin or logging in."""
+    if channels.side_settings(channel, side)["security"] == "none":
+        raise DeskError(nothing_to_pin(channel, side))
     endpoint = dataclasses.replace(
         channels.endpoint(channel, side), allow_self_signed=True, pin=None, on_pin=None
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 import peewee
 
-from deskterm import channels
+from deskterm import blobs, channels, paths
 from deskterm.db import is_sqlite, iso
 from deskterm.errors import ConfigError, NotFound
 from deskterm.models import (
@@ -141,6 +141,7 @@ def skipped_list(limit: int = 100) -> list[dict[str, Any]]:
     )
     return [
         {
+            "id": row.id,
             "channel": row.channel.name,
             "folder": row.folder,
             "uid": row.uid,
@@ -152,6 +153,57 @@ def skipped_list(limit: int = 100) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def skipped_count() -> int:
+    return SkippedMail.select().count()
+
+
+def skipped_detail(skipped_id: int, raw_limit: int = 65_536) -> dict[str, Any]:
+    """One skipped mail: every stored field, and where its raw message is, with its start.
+
+    `raw_text` is the first `raw_limit` bytes of the message as fetched (decoded, not yet made
+    safe to show: it is mail); `raw_error` says why it could not be read.
+    """
+    try:
+        row = (
+            SkippedMail.select(SkippedMail, Channel.name)
+            .join(Channel)
+            .where(SkippedMail.id == skipped_id)
+            .get()
+        )
+    except peewee.DoesNotExist:
+        raise NotFound(
+            f"Skipped mail {skipped_id} is gone (its channel may have been removed)."
+        ) from None
+    found: dict[str, Any] = {
+        "id": row.id,
+        "channel": row.channel.name,
+        "folder": row.folder,
+        "uid": row.uid,
+        "message_id": row.message_id,
+        "dedup_key": row.dedup_key,
+        "from": row.from_addr,
+        "subject": row.subject,
+        "reason": row.reason,
+        "at": iso(row.created_at),
+        "raw_path": row.raw_path,
+        "raw_file": str(paths.mail_dir() / row.raw_path) if row.raw_path else None,
+        "raw_size": None,
+        "raw_text": "",
+        "raw_error": "",
+    }
+    if row.raw_path:
+        try:
+            raw = blobs.read_raw(row.raw_path)
+        except (OSError, ValueError) as exc:
+            found["raw_error"] = (
+                f"The raw mail {row.raw_path} cannot be read ({type(exc).__name__})."
+            )
+        else:
+            found["raw_size"] = len(raw)
+            found["raw_text"] = raw[:raw_limit].decode("utf-8", errors="replace")
+    return found
 
 
 # --- the conversation list of the UI -------------------------------------------------------

@@ -5,6 +5,10 @@ as the user types, the form builds the dict a TOML file would hold (`from_form`)
 engine's own `validate` on it, so the one-sentence error shown is exactly the one
 `deskterm channel add --file` would print, and Save stays off until there is none.
 
+The list's first line says where secrets are kept (the backend `deskterm secrets status`
+names, and whether the vault is unlocked), and `P` trusts a channel's changed self-signed
+certificate again (`screens/trust.py`, as `deskterm channel trust`).
+
 Passwords are typed into password inputs, kept only in those widgets until Save, then
 stored through the app's secret store (`channels.save`) and never shown back. Test runs the
 same `conntest.run` as `deskterm channel test` on the form's current values (saved or not),
@@ -27,7 +31,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
 
-from deskterm import channel_config, channels, conntest
+from deskterm import channel_config, channels, conntest, paths
 from deskterm.channel_config import OUTBOUND_SWITCH, FormField
 from deskterm.errors import ConfigError, SecretError
 from deskterm.models import Channel
@@ -62,6 +66,39 @@ def _text(value: Any) -> Text:
     return Text(one_line(str(value)))
 
 
+# Any key makes the vault decrypt itself: reading one tells whether the app's store is open.
+STATUS_PROBE = "deskterm/status-probe"
+
+
+def secrets_status(store: Any) -> tuple[str, str]:
+    """(which store and its state, why that store): `deskterm secrets status` for the app.
+
+    The backend and its reason come from the same `open_secret_store().status` as the CLI's,
+    which never unlocks anything. Whether the vault is unlocked is asked of the app's own
+    store (`store`, the app's TuiSecrets): a locked one says so at once, an unlocked one
+    reads the probe key without a question. Blocking (the OS keyring is probed, a vault being
+    unlocked is waited for): call it from a thread. The OS keyring is not read, so that this
+    line never makes a desktop ask for its password.
+    """
+    from deskterm.secret_store import open_secret_store
+
+    try:
+        status = open_secret_store().status
+    except SecretError as exc:
+        return "no secret store can be used", str(exc)
+    if status.kind == "keyring":
+        return f"the OS keyring {status.name}", status.reason
+    if store.locked:
+        return "the vault, locked (ctrl+p, then Unlock the vault)", status.reason
+    if not paths.vault_file().exists():
+        return "the vault, not made yet (the first password saved makes it)", status.reason
+    try:
+        store.get(STATUS_PROBE)
+    except SecretError as exc:
+        return f"the vault, which cannot be opened: {str(exc).rstrip('.')}", status.reason
+    return "the vault, unlocked", status.reason
+
+
 class ChannelsScreen(DeskScreen):
     """Every channel with its state; add, edit, test and remove them from here."""
 
@@ -69,6 +106,9 @@ class ChannelsScreen(DeskScreen):
         Binding("a", "add", "Add a channel", id="channels.add"),
         Binding("e,enter", "edit", "Edit", id="channels.edit"),
         Binding("t", "test", "Test the connection", id="channels.test"),
+        Binding(
+            "P", "trust", "Pin (trust) the certificate the server presents", id="channels.trust"
+        ),
         Binding("d,delete", "remove", "Remove", id="channels.remove"),
         Binding("W", "worker", "Worker status", id="channels.worker"),
         Binding("ctrl+r", "reload", "Reload", id="channels.reload"),
@@ -76,6 +116,7 @@ class ChannelsScreen(DeskScreen):
     ]
     DEFAULT_CSS = """
     ChannelsScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    ChannelsScreen #secrets { height: auto; max-height: 3; padding: 0 1; }
     ChannelsScreen #channels { height: auto; max-height: 1fr; }
     ChannelsScreen #empty { padding: 1 1; color: $text-muted; }
     """
@@ -85,12 +126,20 @@ class ChannelsScreen(DeskScreen):
             super().__init__()
             self.rows = rows
 
+    class SecretsRead(Message):
+        def __init__(self, state: str, reason: str) -> None:
+            super().__init__()
+            self.state = state
+            self.reason = reason
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, Any]] = []
+        self.secrets_line = ""  # what #secrets says, as plain text
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Channels"), id="title")
+        yield Static(Content("Secrets: looking…"), id="secrets")
         table: DataTable[Text] = DataTable(cursor_type="row", id="channels")
         table.add_column("Channel", width=14)
         table.add_column("Status", width=8)
@@ -99,7 +148,7 @@ class ChannelsScreen(DeskScreen):
         table.add_column("Outbound", width=14)
         yield table
         yield Static(Content(""), id="empty")
-        yield StatusBar("a add  enter edit  t test  d remove  esc back", id="status")
+        yield StatusBar("a add  e edit  t test  P trust  d remove  esc back", id="status")
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
@@ -110,6 +159,28 @@ class ChannelsScreen(DeskScreen):
 
     def reload(self) -> None:
         self._load()
+        self._read_secrets()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="secrets-status",
+        exit_on_error=False,
+        description="reading the secret store's status",
+    )
+    def _read_secrets(self) -> None:
+        self.post_message(self.SecretsRead(*secrets_status(self.desk.secrets)))
+
+    def on_channels_screen_secrets_read(self, message: SecretsRead) -> None:
+        self.secrets_line = one_line(f"Secrets: {message.state}. {message.reason}")
+        self.query_one("#secrets", Static).update(
+            Content.assemble(
+                ("Secrets: ", "bold"),
+                (one_line(message.state), "bold"),
+                ". ",
+                (one_line(message.reason), "$text-muted"),
+            )
+        )
 
     @work(
         thread=True,
@@ -192,6 +263,13 @@ class ChannelsScreen(DeskScreen):
         from deskterm.screens.worker_status import WorkerStatusScreen
 
         self.app.push_screen(WorkerStatusScreen())
+
+    def action_trust(self) -> None:
+        from deskterm.screens.trust import TrustScreen
+
+        name = self._selected()
+        if name is not None:
+            self.app.push_screen(TrustScreen(name))
 
     def action_reload(self) -> None:
         self.reload()

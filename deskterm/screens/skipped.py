@@ -1,62 +1,305 @@
-"""Mail that did not become a conversation message, and why (auto-replies, filters, ...)."""
+"""Mail that did not become a conversation message, and why (auto-replies, filters, ...).
+
+`deskterm skipped` in the terminal: the newest `SHOWN` skipped mails in a table (j/k and the
+arrows move, g/G first/last), the highlighted one in full below it, and Enter opens
+everything stored about it (`queries.skipped_detail`): its channel, folder and UID, when,
+Message-ID, dedup key, sender, subject, reason, and the raw message as fetched, whose start
+is shown. The list follows the desk: mail skipped while it is open appears without a key.
+
+A skipped mail is mail, so hostile: every field passes `one_line` (the raw message `clean`)
+and is drawn as `Content` or `rich.text.Text`, never markup.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from deskterm import queries
-from deskterm.sanitize import one_line
+from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.widgets.message_view import human_size
 from deskterm.widgets.status_bar import StatusBar
+
+SHOWN = 500  # the newest skipped mails listed; `deskterm skipped --json --limit N` has more
+RAW_SHOWN = 65_536  # bytes of the raw message shown in the detail view
+
+
+def when(at: str | None) -> str:
+    """`2024-03-11T10:20:00+00:00` -> `03-11 10:20` (UTC, as stored)."""
+    return at[5:16].replace("T", " ") if at else ""
+
+
+def count_line(total: int, shown: int) -> str:
+    if total == 0:
+        return "No mail was skipped."
+    if total <= shown:
+        return f"{total} skipped {'mail' if total == 1 else 'mails'}, newest first (UTC)."
+    return (
+        f"{total} skipped mails; the newest {shown} are listed (UTC). `deskterm skipped --json "
+        f"--limit {total}` lists them all."
+    )
 
 
 class SkippedScreen(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="skipped.back"),
+        Binding("j", "cursor('down')", "Next", id="skipped.down", show=False),
+        Binding("k", "cursor('up')", "Previous", id="skipped.up", show=False),
+        Binding("g", "cursor('top')", "First", id="skipped.first", show=False),
+        Binding("G", "cursor('bottom')", "Last", id="skipped.last", show=False),
+        Binding("enter", "open", "Everything about this mail", id="skipped.open"),
+        Binding("ctrl+r", "reload", "Reload", id="skipped.reload"),
     ]
     DEFAULT_CSS = """
     SkippedScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
-    SkippedScreen #rows { padding: 0 1; }
+    SkippedScreen #count { height: auto; padding: 0 1; color: $text-muted; }
+    SkippedScreen DataTable { height: 1fr; overflow-x: hidden; }
+    SkippedScreen DataTable.-empty { display: none; }
+    SkippedScreen #detail {
+        height: auto; max-height: 4; padding: 0 1; border-top: hkey $primary 30%;
+    }
     """
 
     class Loaded(Message):
-        def __init__(self, rows: list[dict[str, Any]]) -> None:
+        def __init__(self, rows: list[dict[str, Any]], total: int) -> None:
             super().__init__()
             self.rows = rows
+            self.total = total
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        self.total = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(Content("Skipped mail (newest first)"), id="title")
-        with VerticalScroll():
-            yield Static(Content("loading…"), id="rows")
-        yield StatusBar("esc back  ? help")
+        yield Static(Content("Skipped mail: fetched, but not made a message"), id="title")
+        yield Static(Content("loading…"), id="count")
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
+        for label, key, width in (
+            ("when", "at", 11),
+            ("reason", "reason", 20),
+            ("from", "from", 18),
+            ("subject", "subject", None),
+        ):
+            table.add_column(label, key=key, width=width)
+        yield table
+        yield Static(Content(""), id="detail")
+        yield StatusBar("enter details  j/k move  esc back  ? help")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one(DataTable)
 
     def on_mount(self) -> None:
+        self.follow_desk()
+        self.table.focus()
+        self.reload()
+
+    def reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, description="reading skipped mail")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="skipped",
+        exit_on_error=False,
+        description="reading skipped mail",
+    )
     def _load(self) -> None:
-        self.post_message(self.Loaded(queries.skipped_list(500)))
+        self.post_message(self.Loaded(queries.skipped_list(SHOWN), queries.skipped_count()))
 
     def on_skipped_screen_loaded(self, message: Loaded) -> None:
-        if not message.rows:
-            self.query_one("#rows", Static).update(Content("No mail was skipped."))
-            return
-        blocks = []
+        table = self.table
+        current = self.current_id
+        self.rows = message.rows
+        self.total = max(message.total, len(message.rows))
+        table.clear()
         for row in message.rows:
-            blocks.append(
-                Content.assemble(
-                    (one_line(row["reason"]), "bold $warning"),
-                    f"  {row['at'] or ''}  {one_line(row['channel'] or '')}\n",
-                    (f"  from {one_line(row['from'] or '(unknown)')}\n", "dim"),
-                    f"  {one_line(row['subject'] or '(no subject)')}",
-                )
+            table.add_row(
+                Text(when(row["at"])),
+                Text(one_line(row["reason"] or ""), style="bold"),
+                Text(one_line(row["from"] or "(unknown)")),
+                Text(one_line(row["subject"] or "(no subject)")),
+                key=str(row["id"]),
             )
-        self.query_one("#rows", Static).update(Content("\n\n").join(blocks))
+        if current is not None and str(current) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(current)), animate=False)
+        table.set_class(not message.rows, "-empty")
+        self.query_one("#count", Static).update(Content(count_line(self.total, len(self.rows))))
+        self._show_detail()
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        table = self.table
+        if not self.rows or not table.row_count:
+            return None
+        index = table.cursor_row
+        return self.rows[index] if 0 <= index < len(self.rows) else None
+
+    @property
+    def current_id(self) -> int | None:
+        row = self.current
+        return None if row is None else row["id"]
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table takes Enter before the screen's binding sees it)."""
+        event.stop()
+        self.action_open()
+
+    def _show_detail(self) -> None:
+        """The highlighted mail's fields uncut: the table's columns cut them short."""
+        row = self.current
+        text = Content("")
+        if row is not None:
+            text = Content.assemble(
+                (one_line(row["reason"] or ""), "bold $warning"),
+                f"  {one_line(row['channel'] or '')}  {(row['at'] or '')[:19].replace('T', ' ')}\n",
+                (f"from {one_line(row['from'] or '(unknown)')}\n", "$text-muted"),
+                one_line(row["subject"] or "(no subject)"),
+            )
+        self.query_one("#detail", Static).update(text)
+
+    def action_cursor(self, where: str) -> None:
+        table = self.table
+        if where == "top":
+            table.move_cursor(row=0, animate=False)
+        elif where == "bottom":
+            table.move_cursor(row=max(0, table.row_count - 1), animate=False)
+        else:
+            getattr(table, f"action_cursor_{where}")()
+
+    def action_open(self) -> None:
+        skipped_id = self.current_id
+        if skipped_id is None:
+            self.notify("No mail was skipped.", markup=False)
+            return
+        self.app.push_screen(SkippedMailScreen(skipped_id))
+
+    def action_reload(self) -> None:
+        self.reload()
+
+
+FIELDS = (
+    ("channel", "channel"),
+    ("when (UTC)", "at"),
+    ("reason", "reason"),
+    ("from", "from"),
+    ("subject", "subject"),
+    ("message-id", "message_id"),
+    ("folder", "folder"),
+    ("uid", "uid"),
+    ("dedup key", "dedup_key"),
+    ("raw mail", "raw_file"),
+)
+
+
+def field_rows(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """(our label, the stored value as one plain line) for every field of a skipped mail."""
+    rows = []
+    for label, key in FIELDS:
+        value = detail.get(key)
+        if key == "at" and value:
+            value = value[:19].replace("T", " ")
+        if key == "raw_file":
+            if not value:
+                value = "(not kept)"
+            elif detail.get("raw_size") is not None:
+                value = f"{value} ({human_size(detail['raw_size'])})"
+        rows.append((label, one_line(str(value)) if value not in (None, "") else "(none)"))
+    return rows
+
+
+class SkippedMailScreen(DeskScreen):
+    """Everything stored about one skipped mail, and the start of the raw message."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back", id="skipped_mail.back"),
+        Binding("j,down", "scroll('down')", "Scroll down", id="skipped_mail.down"),
+        Binding("k,up", "scroll('up')", "Scroll up", id="skipped_mail.up"),
+        Binding("space,pagedown", "scroll('page_down')", "Page down", id="skipped_mail.page_down"),
+        Binding("pageup", "scroll('page_up')", "Page up", id="skipped_mail.page_up"),
+        Binding("g,home", "scroll('home')", "Top", id="skipped_mail.top"),
+        Binding("G,end", "scroll('end')", "Bottom", id="skipped_mail.bottom"),
+    ]
+    DEFAULT_CSS = """
+    SkippedMailScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    SkippedMailScreen #body { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
+    SkippedMailScreen #fields { height: auto; }
+    SkippedMailScreen .field { height: auto; }
+    SkippedMailScreen .field > .label { width: 12; color: $accent; text-style: bold; }
+    SkippedMailScreen .field > .value { width: 1fr; }
+    SkippedMailScreen #raw-title { margin-top: 1; color: $text-muted; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, detail: dict[str, Any]) -> None:
+            super().__init__()
+            self.detail = detail
+
+    def __init__(self, skipped_id: int) -> None:
+        super().__init__()
+        self.skipped_id = skipped_id
+        self.detail: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(f"Skipped mail {self.skipped_id}"), id="title")
+        with VerticalScroll(id="body"):
+            yield Vertical(Static(Content("loading…")), id="fields")
+            yield Static(Content(""), id="raw-title")
+            yield Static(Content(""), id="raw")
+        yield StatusBar("j/k scroll  esc back  ? help")
+
+    def on_mount(self) -> None:
+        self.query_one("#body").focus()
+        self._load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="skipped-mail",
+        exit_on_error=False,
+        description="reading the skipped mail",
+    )
+    def _load(self) -> None:
+        self.post_message(self.Loaded(queries.skipped_detail(self.skipped_id, RAW_SHOWN)))
+
+    def on_skipped_mail_screen_loaded(self, message: Loaded) -> None:
+        detail = self.detail = message.detail
+        fields = self.query_one("#fields", Vertical)
+        fields.remove_children()
+        fields.mount_all(
+            Horizontal(
+                Static(Content(label), classes="label"),
+                Static(Content(value), classes="value"),
+                classes="field",
+            )
+            for label, value in field_rows(detail)
+        )
+        if detail["raw_error"]:
+            title = one_line(detail["raw_error"])
+        elif detail["raw_size"] is None:
+            title = "The raw message was not kept."
+        elif detail["raw_size"] > RAW_SHOWN:
+            title = (
+                f"The raw message, its first {human_size(RAW_SHOWN)} of "
+                f"{human_size(detail['raw_size'])} (control characters removed):"
+            )
+        else:
+            title = "The raw message, as fetched (control characters removed):"
+        self.query_one("#raw-title", Static).update(Content(title))
+        self.query_one("#raw", Static).update(Content(clean(detail["raw_text"])))
+
+    def action_scroll(self, where: str) -> None:
+        getattr(self.query_one("#body", VerticalScroll), f"scroll_{where}")(animate=False)
