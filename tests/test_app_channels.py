@@ -261,7 +261,9 @@ def test_the_test_runs_in_a_thread_and_the_keys_keep_working(demo_desk: None) ->
             await type_into(pilot, "inbound.host", "127.0.0.1")
             await type_into(pilot, "inbound.port", str(port))
             app.screen.query_one(f"#{field_id('inbound.security')}", Select).value = "none"
-            await type_into(pilot, "inbound.timeout", "3")
+            # Long enough that the typing below ends while the test still waits, even on a
+            # busy machine (3 s was not).
+            await type_into(pilot, "inbound.timeout", "8")
             await type_into(pilot, "pw-inbound", "typed-not-saved")
             app.screen.set_focus(form(app).query_one(f"#{field_id('outbound')}"))
             await pilot.press("space")  # no [outbound]: only the hung server is tested
@@ -274,12 +276,13 @@ def test_the_test_runs_in_a_thread_and_the_keys_keep_working(demo_desk: None) ->
             await pilot.press("tab")
             assert form(app).testing
             assert app.focused is form(app).query_one("#pw-inbound")
-            await until(pilot, lambda: not form(app).testing, timeout=15)
+            await until(pilot, lambda: not form(app).testing, timeout=20)
             names = [(r.name, r.ok) for r in steps.results]
             assert names == [("IMAP security", True), ("IMAP connect", True),
                              ("IMAP greeting", False)]
             assert "in clear" in steps.results[0].warning
             assert steps.verdict == "The test failed."
+            await settle(pilot)  # the last step is in; let the screen draw it
             text = screen_text(app)
             assert "PASS  IMAP connect" in text and "FAIL  IMAP greeting" in text
 
