@@ -7,7 +7,7 @@ lines of base64 attachments. Well-formed mail does not need it: headers end at t
 line and parts end at their boundary lines, which `str.find` locates at C speed.
 
 `build` returns the same `Message` tree the feed parser builds (headers, payloads, defaults),
-and None for anything irregular: mixed or bare-CR line endings, a header block the stdlib
+and None for anything irregular: a header block with mixed line endings or a line the stdlib
 flags, a missing or repeated boundary, an empty part, a delivery report. The caller then uses
 the feed parser, which knows every repair. tests/test_mime_tree.py checks the two agree.
 """
@@ -26,13 +26,16 @@ _HEADER_NAME = re.compile(r"[\041-\071\073-\176]+:")  # the feed parser's, witho
 
 def build(text: str, factory: type[Message]) -> Message | None:
     """The tree of `text` (a message decoded as ASCII with surrogateescape), or None."""
-    if "\r" in text:
-        if text.count("\r") != text.count("\n") or text.count("\r\n") != text.count("\n"):
-            return None
-        eol = "\r\n"
-    else:
-        eol = "\n"
+    newline = text.find("\n")
+    eol = "\r\n" if newline > 0 and text[newline - 1] == "\r" else "\n"
     return _Builder(factory, eol).part(text, 0, len(text), None, 0)
+
+
+def _chomp(text: str) -> str:
+    """Without its final line break, of any kind (the feed parser's `NLCRE_eol`)."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith(("\r", "\n")) else text
 
 
 class _Builder:
@@ -70,8 +73,8 @@ class _Builder:
             return None  # the feed parser splits it into header blocks
         if not ctype.startswith("multipart/"):
             payload = text[body:end] if body < end else ""
-            if parent is not None and payload.endswith(eol):
-                payload = payload[: -len(eol)]  # the line break before a boundary is its own
+            if parent is not None:
+                payload = _chomp(payload)  # the line break before a boundary is its own
             msg.set_payload(payload)
             return msg
         return self.multipart(msg, ctype, text, min(body, end), end, parent, depth)
@@ -83,6 +86,13 @@ class _Builder:
         blanks, continuation lines with their line breaks, the final line break dropped.
         """
         eol = self.eol
+        if eol == "\r\n":
+            crlf = block.count("\r\n")
+            uniform = block.count("\r") == crlf == block.count("\n")
+        else:
+            uniform = "\r" not in block
+        if not uniform:
+            return False  # line breaks of another kind: the header lines are not what they seem
         lines = block.split(eol)
         ends = [eol] * (len(lines) - 1) + [""]
         if lines[-1] == "":
@@ -131,7 +141,7 @@ class _Builder:
         first = lines[0][0]
         if first > start:
             preamble = text[start:first]
-            msg.preamble = preamble[: -len(self.eol)] if preamble.endswith(self.eol) else preamble
+            msg.preamble = _chomp(preamble)
         for (_, after, _), (next_start, _, _) in pairwise(lines):
             child = self.part(text, after, next_start, msg, depth + 1, digest)
             if child is None:
@@ -139,7 +149,7 @@ class _Builder:
             msg.attach(child)
         epilogue = text[lines[-1][1] : end]
         if parent is not None:  # as for a leaf's payload, the last line break is the boundary's
-            epilogue = epilogue[: -len(self.eol)] if epilogue.endswith(self.eol) else epilogue
+            epilogue = _chomp(epilogue)
             epilogue = epilogue if text[lines[-1][1] : end] else None
         msg.epilogue = epilogue
         return msg
@@ -150,26 +160,32 @@ class _Builder:
         """(line start, end after its line break, is closing) of each boundary line in range.
 
         A boundary line is the separator at the start of a line, optionally `--`, optional
-        spaces or tabs, then the line break or the end of the text.
+        spaces or tabs, then the line break or the end of the text. Like the feed parser,
+        any of CRLF, LF and a bare CR ends a line here, whatever the message mostly uses.
         """
         found: list[tuple[int, int, bool | None]] = []
-        eol = self.eol
         pos = start
         while pos < end:
             hit = text.find(separator, pos, end)
             if hit < 0:
                 break
             pos = hit + len(separator)
-            if hit != start and not text.endswith("\n", 0, hit):
+            if hit != start and text[hit - 1] not in "\r\n":
                 continue  # not at the start of a line
             close = text.startswith("--", pos, end)
             tail = pos + 2 if close else pos
             while tail < end and text[tail] in _PADDING:
                 tail += 1
-            if tail == end or text.startswith(eol, tail, end):
-                line_end = min(end, tail + len(eol))
-                found.append((hit, line_end, close))
-                pos = line_end
-                if close:
-                    break
+            if tail == end:
+                line_end = end
+            elif text.startswith("\r\n", tail, end):
+                line_end = tail + 2
+            elif text[tail] in "\r\n":
+                line_end = tail + 1
+            else:
+                continue
+            found.append((hit, line_end, close))
+            pos = line_end
+            if close:
+                break
         return found

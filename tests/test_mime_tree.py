@@ -151,6 +151,12 @@ NESTED = (
         MULTIPART.replace("\n", "\r\n"),
         MULTIPART.replace("--b--\nepilogue\n", "--b--"),
         MULTIPART.replace("preamble\n", ""),
+        MULTIPART.replace("one\n", "one\rstill one\n"),  # a bare CR is a line break to the stdlib
+        MULTIPART.replace("one\n", "one\r\n"),  # mixed line endings in a body
+        MULTIPART.replace("one\n--b", "one\r--b"),  # a boundary after a bare CR
+        MULTIPART.replace("--b \t\n", "--b\r\n"),  # a boundary line ended by CRLF
+        MULTIPART.replace("\n--b--", "\r--b--\r"),  # the closing one after and ended by CR
+        MULTIPART.replace("\n", "\r\n").replace("--b--\r\n", "--b--\n"),
         "Subject: only headers",
         "\nno headers at all\n",
         "From sender Tue Jan  2 10:00:00 2024\nSubject: envelope\n\nbody\n",
@@ -166,8 +172,8 @@ def test_regular_shapes_match_the_feed_parser(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        MULTIPART.replace("one\n", "one\rstill one\n"),  # a bare CR is a line break to the stdlib
-        MULTIPART.replace("one\n", "one\r\n"),  # mixed line endings
+        MULTIPART.replace("Subject: x\n", "Subject: x\rCc: y\n"),  # a bare CR among headers
+        MULTIPART.replace("Subject: x\n", "Subject: x\r\n"),  # mixed, among headers
         MULTIPART.replace("--b--\n", ""),  # no closing boundary
         MULTIPART.replace("--b \t\n\ntwo, no headers\n", "--b\n"),  # an empty part
         MULTIPART.replace('boundary="b"', 'boundary=""'),
