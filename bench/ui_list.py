@@ -26,16 +26,13 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import events
-
+from bench.frames import Frames, log, median, p95, send_key
 from deskterm import db, demo
 from deskterm.app import DeskApp
 from deskterm.screens.conversations import SEARCH_DELAY
@@ -43,10 +40,6 @@ from deskterm.screens.conversations import SEARCH_DELAY
 KEYS = ("j", "k", "pagedown", "pageup", "G", "g")
 SEARCH = "order 1"  # matches subjects and text of about a third of the synthetic desk
 NOW = demo.ANCHOR.replace(tzinfo=None)
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def use_desk(home: Path) -> None:
@@ -63,64 +56,32 @@ def build(home: Path, extra: int) -> float:
     return time.perf_counter() - t0
 
 
-async def _until(check: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while not check():
-        if time.perf_counter() > deadline:
-            raise RuntimeError("the app did not get there in time")
-        await asyncio.sleep(0.0005)
-
-
 async def one_round(keys: int) -> dict[str, Any]:
     app = DeskApp(clock=lambda: NOW, run_worker=False)
-    frames: list[tuple[float, int]] = []  # (when, the list generation on screen then)
+    # Each frame with the list generation on screen then.
+    frames = Frames(app, lambda screen: getattr(screen, "loaded", 0))
     samples: dict[str, Any] = {key: [] for key in KEYS}
-
-    def record(display: Callable[..., None]) -> Callable[..., None]:
-        """Headless Textual still composes every frame; note when each one is handed out."""
-
-        def recording(screen: Any, renderable: Any) -> None:
-            if renderable is not None:
-                frames.append((time.perf_counter(), getattr(screen, "loaded", 0)))
-            display(screen, renderable)
-
-        return recording
-
-    app._display = record(app._display)  # type: ignore[method-assign]
-
-    async def next_frame(after: int, *, loaded: int = 0) -> float:
-        await _until(lambda: any(g >= loaded for _, g in frames[after:]))
-        return next(t for t, g in frames[after:] if g >= loaded)
 
     t0 = time.perf_counter()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
-        samples["first_paint"] = await next_frame(0, loaded=1) - t0
+        samples["first_paint"] = await frames.first(0, lambda g: g >= 1) - t0
         samples["rows"] = len(screen.conversations.ids)
         for _ in range(keys):
             for key in KEYS:
                 await pilot.pause()  # quiet before each key, untimed
-                count = len(frames)
-                t = time.perf_counter()
-                app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
-                samples[key].append(await next_frame(count) - t)
+                count = frames.count()
+                t = send_key(app, key)
+                samples[key].append(await frames.first(count) - t)
         await pilot.press("slash", *SEARCH[:-1])
         await pilot.pause(SEARCH_DELAY * 2)
         await pilot.pause()
-        wanted, count = screen.generation + 1, len(frames)
+        wanted, count = screen.generation + 1, frames.count()
         t = time.perf_counter()
         await pilot.press(SEARCH[-1])
-        samples["search"] = await next_frame(count, loaded=wanted) - t - SEARCH_DELAY
+        samples["search"] = await frames.first(count, lambda g: g >= wanted) - t - SEARCH_DELAY
         samples["search_rows"] = len(screen.conversations.ids)
     return samples
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def p95(values: list[float]) -> float:
-    return sorted(values)[max(0, round(len(values) * 0.95) - 1)]
 
 
 def main() -> int:

@@ -16,12 +16,14 @@ import logging
 import multiprocessing
 import os
 import poplib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from multiprocessing import resource_tracker
 
 from deskterm import (
     channels,
@@ -122,8 +124,12 @@ class Worker:
         store: object | None = None,
         on_event: Listener | None = None,
         stop: threading.Event | None = None,
+        niceness: int = 0,
     ) -> None:
+        """`niceness` lowers the CPU priority of the parsing processes (the app sets it, so
+        that on two cores a first sync never makes typing wait)."""
         self._store = store
+        self.niceness = niceness
         self.on_event = on_event or (lambda event: None)
         self.stop = stop or threading.Event()
         self.wake = threading.Event()
@@ -392,7 +398,17 @@ class Worker:
             # importing it again (0.4 CPU-seconds apiece, on a first sync that is CPU-bound).
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["deskterm.imap_sync"])
-            self._pool = ProcessPoolExecutor(max_workers=2, mp_context=context)
+            # multiprocessing gives its helper process stderr's descriptor, and inside the app
+            # sys.stderr is Textual's capture, whose fileno() is -1: every big first sync in
+            # the app failed with "bad value(s) in fds_to_keep". Start it with the real one.
+            with contextlib.redirect_stderr(sys.__stderr__ or sys.stderr):
+                resource_tracker.ensure_running()
+            self._pool = ProcessPoolExecutor(
+                max_workers=2,
+                mp_context=context,
+                initializer=os.nice if self.niceness else None,
+                initargs=(self.niceness,) if self.niceness else (),
+            )
         return self._pool
 
     def close(self) -> None:
