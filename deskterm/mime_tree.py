@@ -8,7 +8,8 @@ line and parts end at their boundary lines, which `str.find` locates at C speed.
 
 `build` returns the same `Message` tree the feed parser builds (headers, payloads, defaults),
 and None for anything irregular: a header block with mixed line endings or a line the stdlib
-flags, a missing or repeated boundary, an empty part, a delivery report. The caller then uses
+flags, a missing or repeated boundary, an empty part. A delivery report's status part is a few
+lines the feed parser splits its own way: it reads that part alone. The caller then uses
 the feed parser, which knows every repair. tests/test_mime_tree.py checks the two agree.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 from email.message import Message
+from email.parser import Parser
 from email.policy import compat32
 from itertools import pairwise
 
@@ -70,7 +72,7 @@ class _Builder:
             msg.set_default_type("message/rfc822")
         ctype = msg.get_content_type()
         if ctype == "message/delivery-status":
-            return None  # the feed parser splits it into header blocks
+            return self.delivery_status(text[start:end], parent)
         if not ctype.startswith("multipart/"):
             payload = text[body:end] if body < end else ""
             if parent is not None:
@@ -78,6 +80,27 @@ class _Builder:
             msg.set_payload(payload)
             return msg
         return self.multipart(msg, ctype, text, min(body, end), end, parent, depth)
+
+    def delivery_status(self, segment: str, parent: Message | None) -> Message | None:
+        """A delivery report's blocks of headers, which the feed parser splits its own way: it
+        reads this part alone (a few lines; the boundary lines around it are cut off already).
+
+        Inside a multipart it then drops the last line break of the newest message it made,
+        the last block, as it does for any part: done here too, for plain blocks only.
+        """
+        msg = Parser(_class=self.factory, policy=compat32).parsestr(segment)
+        if parent is None:
+            return msg
+        blocks = msg.get_payload()
+        if not isinstance(blocks, list) or not blocks:
+            return None
+        if any(not isinstance(b, Message) or b.is_multipart() for b in blocks):
+            return None
+        last = blocks[-1]
+        if not isinstance(last._payload, str):  # raw, as get_payload() would re-decode 8-bit
+            return None
+        last._payload = _chomp(last._payload)
+        return msg
 
     def headers(self, msg: Message, block: str) -> bool:
         """Add the header lines of `block` to msg as the feed parser would; False if irregular.
