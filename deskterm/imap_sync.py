@@ -96,11 +96,14 @@ def sync_folder(
         state.last_uid = 0
         state.save()
 
-    uids = _search(client, keyword, state.last_uid, sync_window.since(inbound))
+    criteria = search_criteria(keyword, state.last_uid, sync_window.since(inbound))
+    uids = _search(client, criteria)
     if not uids:
         return
-    sizes = _sizes(client, uids)
     limit = inbound["max_message_bytes"]
+    # The few over the limit, found by the server (cheaper than every message's size).
+    over = set(_search(client, [*criteria, "LARGER", str(limit)])) & set(uids)
+    sizes = _sizes(client, sorted(over))
     done = 0
     total = len(uids)
     if progress:
@@ -130,7 +133,7 @@ def _batches(
     client: imaplib.IMAP4,
     folder: str,
     uids: list[int],
-    sizes: dict[int, int],
+    sizes: dict[int, int],  # of the messages over the limit
     limit: int,
     pool: Callable[[], Executor] | None,
     source: Source | None,
@@ -267,8 +270,7 @@ def search_criteria(keyword: str, last_uid: int, since: date | None) -> list[str
     return criteria
 
 
-def _search(client: imaplib.IMAP4, keyword: str, last_uid: int, since: date | None) -> list[int]:
-    criteria = search_criteria(keyword, last_uid, since)
+def _search(client: imaplib.IMAP4, criteria: list[str]) -> list[int]:
     typ, data = client.uid("SEARCH", *criteria)
     if typ != "OK":
         raise DeskError(f"The IMAP server refused to search the folder ({_text(data)}).")
