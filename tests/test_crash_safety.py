@@ -112,7 +112,9 @@ def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkey
     reference_home = desk.home.parent / "reference"
     monkeypatch.setenv("DESKTERM_HOME", str(reference_home))
     Desk(reference_home).add_channel(channel_toml(mail_servers), inbound=password)
+    started = time.monotonic()
     assert poll_process(reference_home).wait(timeout=300) == 0
+    whole = time.monotonic() - started  # the kills below land inside a run this long
     expected = snapshot()
     assert expected["messages"] + expected["skipped_not_duplicate"] == COUNT
     with mail_servers.imap(SUPPORT) as conn:
@@ -125,7 +127,7 @@ def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkey
     kills = 0
     for _ in range(8):
         process = poll_process(desk.home)
-        time.sleep(rng.uniform(0.3, 2.0))
+        time.sleep(rng.uniform(0.25, 0.6) * whole)  # start-up, fetching or committing
         if process.poll() is not None:
             break
         os.killpg(process.pid, signal.SIGKILL)
