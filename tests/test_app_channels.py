@@ -429,3 +429,26 @@ def test_the_app_exits_cleanly_with_the_form_open(demo_desk: None) -> None:
             await asyncio.sleep(0)
 
     asyncio.run(main())
+
+
+def test_j_k_move_and_a_reload_keeps_the_same_channel_highlighted(demo_desk: None) -> None:
+    demo_settings = channels.get("demo").settings
+    channels.add({**demo_settings, "name": "zz-second"})
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("C")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ChannelsScreen)
+        assert [r["name"] for r in screen.rows] == ["demo", "zz-second"]
+        await pilot.press("j")
+        assert screen.current is not None and screen.current["name"] == "zz-second"
+        channels.add({**demo_settings, "name": "aa-first"})  # sorts above the highlighted one
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert [r["name"] for r in screen.rows] == ["aa-first", "demo", "zz-second"]
+        assert screen.current is not None and screen.current["name"] == "zz-second"
+        await pilot.press("k")
+        assert screen.current["name"] == "demo"
+
+    drive(scenario)

@@ -37,6 +37,7 @@ from deskterm.errors import ConfigError, SecretError
 from deskterm.models import Channel
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.table import TableScreen
 from deskterm.steps import StepResult
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.step_list import StepList
@@ -99,7 +100,7 @@ def secrets_status(store: Any) -> tuple[str, str]:
     return "the vault, unlocked", status.reason
 
 
-class ChannelsScreen(DeskScreen):
+class ChannelsScreen(TableScreen):
     """Every channel with its state; add, edit, test and remove them from here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -111,9 +112,12 @@ class ChannelsScreen(DeskScreen):
         ),
         Binding("d,delete", "remove", "Remove", id="channels.remove"),
         Binding("W", "worker", "Worker status", id="channels.worker"),
+        Binding("j", "cursor('down')", "Next", id="channels.down", show=False),
+        Binding("k", "cursor('up')", "Previous", id="channels.up", show=False),
         Binding("ctrl+r", "reload", "Reload", id="channels.reload"),
         Binding("escape,q", "app.pop_screen", "Back", id="channels.back"),
     ]
+    EMPTY_HINT = "There is no channel here; press a to add one."
     DEFAULT_CSS = """
     ChannelsScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     ChannelsScreen #secrets { height: auto; max-height: 3; padding: 0 1; }
@@ -134,7 +138,6 @@ class ChannelsScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict[str, Any]] = []
         self.secrets_line = ""  # what #secrets says, as plain text
 
     def compose(self) -> ComposeResult:
@@ -150,15 +153,11 @@ class ChannelsScreen(DeskScreen):
         yield Static(Content(""), id="empty")
         yield StatusBar("a add  e edit  t test  P trust  d remove  esc back", id="status")
 
-    def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
-        self.reload()
-
     def on_screen_resume(self) -> None:
         self.reload()  # back from the form: a channel may have been added or changed
 
     def reload(self) -> None:
-        self._load()
+        super().reload()
         self._read_secrets()
 
     @work(
@@ -206,9 +205,9 @@ class ChannelsScreen(DeskScreen):
         self.post_message(self.Loaded(rows))
 
     def on_channels_screen_loaded(self, message: Loaded) -> None:
+        current = self.current  # before the new rows: the same channel stays highlighted
         self.rows = message.rows
-        table = self.query_one(DataTable)
-        current = self.current
+        table = self.table
         table.clear()
         for row in message.rows:
             table.add_row(
@@ -216,44 +215,28 @@ class ChannelsScreen(DeskScreen):
                 key=row["name"],
             )
         names = [row["name"] for row in message.rows]
-        if current in names:
-            table.move_cursor(row=names.index(current))
+        if current is not None and current["name"] in names:
+            table.move_cursor(row=names.index(current["name"]))
         self.query_one("#empty", Static).update(
             Content("")
             if message.rows
             else Content("No channels yet: press a to add one (or use `deskterm channel add`).")
         )
 
-    @property
-    def current(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not self.rows or table.cursor_row >= len(self.rows):
-            return None
-        return self.rows[table.cursor_row]["name"]
-
-    def _selected(self) -> str | None:
-        name = self.current
-        if name is None:
-            self.notify("There is no channel here; press a to add one.", markup=False)
-        return name
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a row (the table takes Enter before the screen's binding sees it)."""
-        event.stop()
-        self.action_edit()
-
     def action_add(self) -> None:
         self.app.push_screen(ChannelFormScreen(None))
 
     def action_edit(self) -> None:
-        name = self._selected()
-        if name is not None:
-            self._open(name, test=False)
+        row = self._selected()
+        if row is not None:
+            self._open(row["name"], test=False)
+
+    open_row = action_edit
 
     def action_test(self) -> None:
-        name = self._selected()
-        if name is not None:
-            self._open(name, test=True)
+        row = self._selected()
+        if row is not None:
+            self._open(row["name"], test=True)
 
     def _open(self, name: str, *, test: bool) -> None:
         with self.desk.reporting("open the channel"):
@@ -267,19 +250,17 @@ class ChannelsScreen(DeskScreen):
     def action_trust(self) -> None:
         from deskterm.screens.trust import TrustScreen
 
-        name = self._selected()
-        if name is not None:
-            self.app.push_screen(TrustScreen(name))
-
-    def action_reload(self) -> None:
-        self.reload()
+        row = self._selected()
+        if row is not None:
+            self.app.push_screen(TrustScreen(row["name"]))
 
     def action_remove(self) -> None:
         from deskterm.screens.prompt import PromptScreen
 
-        name = self._selected()
-        if name is None:
+        row = self._selected()
+        if row is None:
             return
+        name = row["name"]
 
         def answered(answer: str | None) -> None:
             if answer is None:

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Static
 
 from deskterm import channels, drafts, outbox
 from deskterm.sanitize import one_line
-from deskterm.screens.base import DeskScreen
+from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar
 
 SHOWN = 1000  # the newest items drawn; the whole history is in `deskterm outbox --all --json`
@@ -50,7 +50,7 @@ def detail(row: dict[str, Any], waiting: str | None) -> str:
     return ""
 
 
-class OutboxScreen(DeskScreen):
+class OutboxScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="outbox.back"),
         Binding("j", "cursor('down')", "Next", id="outbox.down", show=False),
@@ -60,6 +60,9 @@ class OutboxScreen(DeskScreen):
         Binding("enter", "open", "Open the conversation", id="outbox.open", priority=True),
         Binding("ctrl+r", "reload", "Reload", id="outbox.reload"),
     ]
+    FOLLOWS_DESK = True
+    EMPTY_HINT = "The outbox is empty."
+    EMPTY_SEVERITY = "warning"
     DEFAULT_CSS = """
     OutboxScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     OutboxScreen DataTable { height: 1fr; overflow-x: hidden; }
@@ -78,7 +81,6 @@ class OutboxScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict[str, Any]] = []
         self.waiting: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
@@ -98,18 +100,6 @@ class OutboxScreen(DeskScreen):
         yield Static(Content(""), id="detail")
         yield StatusBar("r retry  c cancel  enter open  esc back  ? help")
 
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one(DataTable)
-
-    def on_mount(self) -> None:
-        self.follow_desk()
-        self.table.focus()
-        self.reload()
-
-    def reload(self) -> None:
-        self._load()
-
     @work(
         thread=True,
         exclusive=True,
@@ -128,7 +118,7 @@ class OutboxScreen(DeskScreen):
 
     def on_outbox_screen_loaded(self, message: Loaded) -> None:
         table = self.table
-        current = self.current_id
+        current = self.current
         self.rows = message.rows
         table.clear()
         for row in message.rows:
@@ -142,8 +132,8 @@ class OutboxScreen(DeskScreen):
                 Text(detail(row, message.waiting.get(row["channel"])), style="dim"),
                 key=str(row["id"]),
             )
-        if current is not None and str(current) in table.rows:
-            table.move_cursor(row=table.get_row_index(str(current)), animate=False)
+        if current is not None and str(current["id"]) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(current["id"])), animate=False)
         empty = self.query_one("#empty", Static)
         empty.update(Content("The outbox is empty: no reply was queued yet."))
         empty.set_class(bool(message.rows), "-hidden")
@@ -155,8 +145,7 @@ class OutboxScreen(DeskScreen):
 
     def _show_detail(self) -> None:
         """The highlighted reply in full: the table cuts subjects and server answers short."""
-        outbox_id = self.current_id
-        row = next((r for r in self.rows if r["id"] == outbox_id), None)
+        row = self.current
         text = Content("")
         if row is not None:
             why = detail(row, self.waiting.get(row["channel"]))
@@ -170,46 +159,25 @@ class OutboxScreen(DeskScreen):
 
     # --- keys --------------------------------------------------------------------------------
 
-    @property
-    def current_id(self) -> int | None:
-        table = self.table
-        if not table.row_count or not self.rows:
-            return None
-        index = table.cursor_row
-        return self.rows[index]["id"] if 0 <= index < len(self.rows) else None
-
-    def _current(self) -> int | None:
-        outbox_id = self.current_id
-        if outbox_id is None:
-            self.notify("The outbox is empty.", severity="warning", markup=False)
-        return outbox_id
-
-    def action_cursor(self, where: str) -> None:
-        getattr(self.table, f"action_cursor_{where}")()
-
     def action_retry(self) -> None:
-        outbox_id = self._current()
-        if outbox_id is not None:
+        row = self._selected()
+        if row is not None:
             with self.desk.reporting("retry the reply"):
-                outbox.retry(outbox_id)
-                self.notify(f"Outbox item {outbox_id} is queued again.", markup=False)
+                outbox.retry(row["id"])
+                self.notify(f"Outbox item {row['id']} is queued again.", markup=False)
                 self.reload()
 
     def action_cancel(self) -> None:
-        outbox_id = self._current()
-        if outbox_id is not None:
+        row = self._selected()
+        if row is not None:
             with self.desk.reporting("cancel the reply"):
-                outbox.cancel(outbox_id)
-                self.notify(f"Outbox item {outbox_id} is cancelled.", markup=False)
+                outbox.cancel(row["id"])
+                self.notify(f"Outbox item {row['id']} is cancelled.", markup=False)
                 self.reload()
 
     def action_open(self) -> None:
-        outbox_id = self.current_id
-        row = next((r for r in self.rows if r["id"] == outbox_id), None)
+        row = self.current
         if row is not None:
             from deskterm.screens.thread import ThreadScreen
 
             self.app.push_screen(ThreadScreen(row["conversation"]))
-
-    def action_reload(self) -> None:
-        self.reload()

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Static
 from deskterm import queries
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.table import TableScreen
 from deskterm.widgets.message_view import human_size
 from deskterm.widgets.status_bar import StatusBar
 
@@ -49,7 +50,7 @@ def count_line(total: int, shown: int) -> str:
     )
 
 
-class SkippedScreen(DeskScreen):
+class SkippedScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="skipped.back"),
         Binding("j", "cursor('down')", "Next", id="skipped.down", show=False),
@@ -59,6 +60,8 @@ class SkippedScreen(DeskScreen):
         Binding("enter", "open", "Everything about this mail", id="skipped.open"),
         Binding("ctrl+r", "reload", "Reload", id="skipped.reload"),
     ]
+    FOLLOWS_DESK = True
+    EMPTY_HINT = "No mail was skipped."
     DEFAULT_CSS = """
     SkippedScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     SkippedScreen #count { height: auto; padding: 0 1; color: $text-muted; }
@@ -77,7 +80,6 @@ class SkippedScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict[str, Any]] = []
         self.total = 0
 
     def compose(self) -> ComposeResult:
@@ -94,18 +96,6 @@ class SkippedScreen(DeskScreen):
         yield table
         yield Static(Content(""), id="detail")
         yield StatusBar("enter details  j/k move  esc back  ? help")
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one(DataTable)
-
-    def on_mount(self) -> None:
-        self.follow_desk()
-        self.table.focus()
-        self.reload()
-
-    def reload(self) -> None:
-        self._load()
 
     @work(
         thread=True,
@@ -138,25 +128,12 @@ class SkippedScreen(DeskScreen):
         self._show_detail()
 
     @property
-    def current(self) -> dict[str, Any] | None:
-        table = self.table
-        if not self.rows or not table.row_count:
-            return None
-        index = table.cursor_row
-        return self.rows[index] if 0 <= index < len(self.rows) else None
-
-    @property
     def current_id(self) -> int | None:
         row = self.current
         return None if row is None else row["id"]
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._show_detail()
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a row (the table takes Enter before the screen's binding sees it)."""
-        event.stop()
-        self.action_open()
 
     def _show_detail(self) -> None:
         """The highlighted mail's fields uncut: the table's columns cut them short."""
@@ -171,24 +148,12 @@ class SkippedScreen(DeskScreen):
             )
         self.query_one("#detail", Static).update(text)
 
-    def action_cursor(self, where: str) -> None:
-        table = self.table
-        if where == "top":
-            table.move_cursor(row=0, animate=False)
-        elif where == "bottom":
-            table.move_cursor(row=max(0, table.row_count - 1), animate=False)
-        else:
-            getattr(table, f"action_cursor_{where}")()
-
     def action_open(self) -> None:
-        skipped_id = self.current_id
-        if skipped_id is None:
-            self.notify("No mail was skipped.", markup=False)
-            return
-        self.app.push_screen(SkippedMailScreen(skipped_id))
+        row = self._selected()
+        if row is not None:
+            self.app.push_screen(SkippedMailScreen(row["id"]))
 
-    def action_reload(self) -> None:
-        self.reload()
+    open_row = action_open
 
 
 FIELDS = (

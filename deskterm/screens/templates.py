@@ -31,6 +31,7 @@ from deskterm import templates
 from deskterm.errors import ConfigError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar
 
 
@@ -62,7 +63,7 @@ def body_problem(body: str) -> str:
     return ""
 
 
-class TemplatesScreen(DeskScreen):
+class TemplatesScreen(TableScreen):
     """Every template by name; add, edit and remove them from here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,6 +75,7 @@ class TemplatesScreen(DeskScreen):
         Binding("ctrl+r", "reload", "Reload", id="templates.reload"),
         Binding("escape,q", "app.pop_screen", "Back", id="templates.back"),
     ]
+    EMPTY_HINT = "There is no template here; press a to add one."
     DEFAULT_CSS = """
     TemplatesScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     TemplatesScreen DataTable { height: 1fr; overflow-x: hidden; }
@@ -96,7 +98,6 @@ class TemplatesScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict[str, str]] = []
         self.loaded = False
         self._select: str | None = None  # the name to highlight once loaded (a saved one)
 
@@ -109,17 +110,6 @@ class TemplatesScreen(DeskScreen):
         yield Static(Content("loading…"), id="empty")
         yield Static(Content(""), id="preview")
         yield StatusBar("a add  enter edit  d remove  esc back  ? help")
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one(DataTable)
-
-    def on_mount(self) -> None:
-        self.table.focus()
-        self.reload()
-
-    def reload(self) -> None:
-        self._load()
 
     @work(
         thread=True,
@@ -134,7 +124,8 @@ class TemplatesScreen(DeskScreen):
 
     def on_templates_screen_loaded(self, message: Loaded) -> None:
         table = self.table
-        wanted = self._select or self.current
+        current = self.current
+        wanted = self._select or (current["name"] if current is not None else None)
         self._select = None
         self.rows = message.rows
         table.clear()
@@ -156,38 +147,13 @@ class TemplatesScreen(DeskScreen):
 
     def _show_preview(self) -> None:
         """The highlighted template in full: the table shows only its first line."""
-        row = self._row()
+        row = self.current
         text = Content("")
         if row is not None:
             text = Content.assemble((one_line(row["name"]), "bold"), "\n", clean(row["body"]))
         self.query_one("#preview", Static).update(text)
 
-    def _row(self) -> dict[str, str] | None:
-        index = self.table.cursor_row
-        if not self.table.row_count or not 0 <= index < len(self.rows):
-            return None
-        return self.rows[index]
-
-    @property
-    def current(self) -> str | None:
-        row = self._row()
-        return row["name"] if row is not None else None
-
-    def _selected(self) -> dict[str, str] | None:
-        row = self._row()
-        if row is None:
-            self.notify("There is no template here; press a to add one.", markup=False)
-        return row
-
     # --- keys --------------------------------------------------------------------------------
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """A click on the highlighted row (Enter is the screen's, even on an empty table)."""
-        event.stop()
-        self.action_edit()
-
-    def action_cursor(self, where: str) -> None:
-        getattr(self.table, f"action_cursor_{where}")()
 
     def action_add(self) -> None:
         self._open(None, "")
@@ -196,6 +162,8 @@ class TemplatesScreen(DeskScreen):
         row = self._selected()
         if row is not None:
             self._open(row["name"], row["body"])
+
+    open_row = action_edit
 
     def _open(self, name: str | None, body: str) -> None:
         taken = {row["name"] for row in self.rows}
@@ -206,9 +174,6 @@ class TemplatesScreen(DeskScreen):
         if form.saved is not None:
             self._select = form.saved
             self.reload()
-
-    def action_reload(self) -> None:
-        self.reload()
 
     def action_remove(self) -> None:
         row = self._selected()

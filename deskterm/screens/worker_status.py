@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Static
 
 from deskterm import channels, queries
 from deskterm.sanitize import one_line
-from deskterm.screens.base import DeskScreen
+from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.worker import status_rows
 
@@ -55,13 +55,18 @@ STATE_STYLES = {
 }
 
 
-class WorkerStatusScreen(DeskScreen):
+class WorkerStatusScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pause", "Pause or resume the channel", id="worker.pause"),
         Binding("n", "poll_now", "Poll the channel now", id="worker.poll_now"),
+        Binding("j", "cursor('down')", "Next", id="worker.down", show=False),
+        Binding("k", "cursor('up')", "Previous", id="worker.up", show=False),
         Binding("ctrl+r", "reload", "Reload", id="worker.reload"),
         Binding("escape,q", "app.pop_screen", "Back", id="worker.back"),
     ]
+    TABLE = "#channels"
+    EMPTY_HINT = "There is no channel here."
+    EMPTY_SEVERITY = "warning"
     DEFAULT_CSS = """
     WorkerStatusScreen .title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     WorkerStatusScreen #channels { height: auto; max-height: 8; }
@@ -77,7 +82,6 @@ class WorkerStatusScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
         self.loads = 0  # how many results were shown (tests wait on it)
         self._reload_pending = False
@@ -105,11 +109,10 @@ class WorkerStatusScreen(DeskScreen):
         yield StatusBar("p pause/resume  n poll now  esc back", id="status")
 
     def on_mount(self) -> None:
+        """Follow the worker as well as the desk (`TableScreen.on_mount` then loads the rows)."""
         for name in ("worker_state", "activity", "channel_summary", "desk_version"):
             self.watch(self.app, name, lambda _value: self.schedule_reload(), init=False)
         self.set_interval(TICK_SECONDS, self.reload)
-        self.query_one("#channels", DataTable).focus()
-        self.reload()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -125,9 +128,6 @@ class WorkerStatusScreen(DeskScreen):
     def _reload_now(self) -> None:
         self._reload_pending = False
         self.reload()
-
-    def reload(self) -> None:
-        self._load()
 
     @work(
         thread=True,
@@ -145,7 +145,7 @@ class WorkerStatusScreen(DeskScreen):
         self.rows, self.runs = message.rows, message.runs
         self.loads += 1
         self._show_heading()
-        table = self.query_one("#channels", DataTable)
+        table = self.table
         cursor = table.cursor_row
         table.clear()
         for row in self.rows:
@@ -208,23 +208,7 @@ class WorkerStatusScreen(DeskScreen):
                 text += f"; IDLE {row['idle']}"
         self.query_one("#detail", Static).update(Content(one_line(text)))
 
-    @property
-    def current(self) -> dict[str, Any] | None:
-        table = self.query_one("#channels", DataTable)
-        if not self.rows or table.cursor_row >= len(self.rows):
-            return None
-        return self.rows[table.cursor_row]
-
     # --- keys --------------------------------------------------------------------------
-
-    def _selected(self) -> dict[str, Any] | None:
-        row = self.current
-        if row is None:
-            self.notify("There is no channel here.", severity="warning", markup=False)
-        return row
-
-    def action_reload(self) -> None:
-        self.reload()
 
     def action_pause(self) -> None:
         row = self._selected()
