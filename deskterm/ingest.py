@@ -9,6 +9,7 @@ and its raw bytes are kept too: filtered mail is never silently dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
@@ -18,7 +19,7 @@ from typing import Any
 
 from deskterm import blobs, channels, outbox, paths, search_index
 from deskterm.automail import automated_reason, filter_reason
-from deskterm.db import RowWriter, database, select_in, utcnow
+from deskterm.db import RowWriter, database, is_sqlite, select_in, utcnow
 from deskterm.mailparse import ParsedMail, parse
 from deskterm.models import (
     Attachment,
@@ -93,6 +94,9 @@ class Ingestor:
         self._domains: dict[str, int] | None = None
 
     def apply(self, batch: list[Fetched], folder: str = "") -> list[Outcome]:
+        if not is_sqlite(database.obj):  # text there cannot hold NUL; SQLite's can
+            for item in batch:
+                _without_nul(item.mail)
         mails = [item.mail for item in batch if item.mail is not None and not item.error]
         keys = [m.dedup_key for m in mails]
         known = {k for (k,) in select_in(Message, ["dedup_key"], "dedup_key", keys)}
@@ -410,6 +414,26 @@ class _Batch:
                 "created_at": utcnow(),
             }
         )
+
+
+def _without_nul(value: Any) -> Any:
+    """value with every NUL in its strings made U+FFFD (dataclasses changed in place).
+
+    PostgreSQL's text refuses NUL, which mail can hold (a UTF-16 part read as ASCII), and one
+    such mail failed its whole batch, at every poll. Dropping the NUL instead could turn a
+    stranger's address into a known one; done before the batch looks anything up, so lookups
+    and writes agree.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            setattr(value, f.name, _without_nul(getattr(value, f.name)))
+    return value
 
 
 def _existing_threads(message_ids: list[str]) -> dict[str, int]:

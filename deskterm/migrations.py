@@ -21,6 +21,21 @@ def _v1_initial(database: peewee.Database) -> None:
     from deskterm.models import ALL_MODELS
 
     database.create_tables(ALL_MODELS)
+    if not dbmod.is_sqlite(database):
+        _unbounded_text(database, ALL_MODELS)
+
+
+def _unbounded_text(database: peewee.Database, models: Sequence[type[peewee.Model]]) -> None:
+    """Every CharField as TEXT: peewee makes it VARCHAR(255), which SQLite ignores and other
+    engines enforce, and mail has longer values (Message-IDs up to 998 characters, names of
+    any length): one of them failed its whole batch there, at every poll."""
+    for model in models:
+        columns = [
+            f.column_name for f in model._meta.sorted_fields if isinstance(f, peewee.CharField)
+        ]
+        if columns:
+            changes = ", ".join(f'ALTER COLUMN "{c}" TYPE TEXT' for c in columns)
+            database.execute_sql(f'ALTER TABLE "{model._meta.table_name}" {changes}')
 
 
 FTS_COLUMNS = "subject, from_addr, from_name, text"  # of message, indexed by message_fts

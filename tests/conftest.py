@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from deskterm import db
 from deskterm.cli import main
 
-pytest_plugins = ["tests.mailservers"]
+pytest_plugins = ["tests.mailservers", "tests.pgserver"]
 
 
 @pytest.fixture(autouse=True)
