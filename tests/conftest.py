@@ -50,8 +50,9 @@ class Desk:
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--json").stdout)
 
-    def add_channel(self, toml: str, *, inbound: str | None = None,
-                    outbound: str | None = None) -> None:
+    def add_channel(
+        self, toml: str, *, inbound: str | None = None, outbound: str | None = None
+    ) -> None:
         path = self.home.parent / "channel.toml"
         path.write_text(toml)
         self.run("channel", "add", "--file", str(path))
@@ -67,18 +68,31 @@ def desk(desk_home: Path) -> Desk:
     return Desk(desk_home)
 
 
-def channel_toml(servers: Any, name: str = "support", *, protocol: str = "imap",
-                 security: str = "ssl", port: int | None = None, inbound_extra: str = "",
-                 outbound_security: str = "starttls", outbound_port: int | None = None,
-                 extra: str = "", pinned: bool = True) -> str:
+def channel_toml(
+    servers: Any,
+    name: str = "support",
+    *,
+    protocol: str = "imap",
+    security: str = "ssl",
+    port: int | None = None,
+    inbound_extra: str = "",
+    outbound_security: str = "starttls",
+    outbound_port: int | None = None,
+    extra: str = "",
+    pinned: bool = True,
+) -> str:
     """A channel file for the suite's real servers, trusting their certificate."""
     if port is None:
-        port = {("imap", "ssl"): servers.imaps_port, ("imap", "starttls"): servers.imap_port,
-                ("imap", "none"): servers.imap_port, ("pop3", "ssl"): servers.pop3s_port}[
-            (protocol, security)]
+        port = {
+            ("imap", "ssl"): servers.imaps_port,
+            ("imap", "starttls"): servers.imap_port,
+            ("imap", "none"): servers.imap_port,
+            ("pop3", "ssl"): servers.pop3s_port,
+        }[(protocol, security)]
     if outbound_port is None:
-        outbound_port = (servers.smtps_port if outbound_security == "ssl"
-                         else servers.submission_port)
+        outbound_port = (
+            servers.smtps_port if outbound_security == "ssl" else servers.submission_port
+        )
     trust = "allow_self_signed = true" if pinned else f'tls_ca_file = "{servers.cert_file}"'
     return f"""
 name = "{name}"

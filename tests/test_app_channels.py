@@ -278,8 +278,11 @@ def test_the_test_runs_in_a_thread_and_the_keys_keep_working(demo_desk: None) ->
             assert app.focused is form(app).query_one("#pw-inbound")
             await until(pilot, lambda: not form(app).testing, timeout=20)
             names = [(r.name, r.ok) for r in steps.results]
-            assert names == [("IMAP security", True), ("IMAP connect", True),
-                             ("IMAP greeting", False)]
+            assert names == [
+                ("IMAP security", True),
+                ("IMAP connect", True),
+                ("IMAP greeting", False),
+            ]
             assert "in clear" in steps.results[0].warning
             assert steps.verdict == "The test failed."
             await settle(pilot)  # the last step is in; let the screen draw it
@@ -335,9 +338,19 @@ def test_the_test_button_passes_against_the_real_servers(desk: Desk, mail_server
         steps = form(app).query_one(StepList)
         await until(pilot, lambda: steps.verdict, timeout=30)
         names = [r.name for r in steps.results if r.ok]
-        assert names == ["IMAP connect", "IMAP TLS handshake", "IMAP greeting",
-                         "IMAP credentials", "IMAP login", "IMAP folders", "SMTP connect",
-                         "SMTP greeting", "SMTP STARTTLS", "SMTP credentials", "SMTP AUTH"]
+        assert names == [
+            "IMAP connect",
+            "IMAP TLS handshake",
+            "IMAP greeting",
+            "IMAP credentials",
+            "IMAP login",
+            "IMAP folders",
+            "SMTP connect",
+            "SMTP greeting",
+            "SMTP STARTTLS",
+            "SMTP credentials",
+            "SMTP AUTH",
+        ]
         assert steps.verdict == "All steps passed."
         text = steps.text
         assert "PASS  IMAP login" in text and " ms  " in text
@@ -361,11 +374,14 @@ def test_a_wrong_password_fails_the_test_in_one_sentence(desk: Desk, mail_server
         await until(pilot, lambda: steps.verdict, timeout=30)
         failed = [r for r in steps.results if not r.ok]
         assert [r.name for r in failed] == ["IMAP login"]
-        assert failed[0].detail.startswith(
-            "The IMAP server 127.0.0.1:" ) and (
-            "refused the login for support@desk.test: wrong user name or password; set it "
-            "again with `deskterm channel secret support --inbound --stdin`."
-        ) in failed[0].detail
+        assert (
+            failed[0].detail.startswith("The IMAP server 127.0.0.1:")
+            and (
+                "refused the login for support@desk.test: wrong user name or password; set it "
+                "again with `deskterm channel secret support --inbound --stdin`."
+            )
+            in failed[0].detail
+        )
         assert steps.verdict == "The test failed."
         assert "FAIL  IMAP login" in steps.text
         assert any(r.name == "SMTP AUTH" and r.ok for r in steps.results)  # stored one

@@ -44,9 +44,7 @@ def demo_desk() -> None:
     demo.build_demo(now=demo.ANCHOR)
 
 
-def run(
-    app: DeskApp, scenario: Callable[[DeskApp, Pilot[None]], Awaitable[None]]
-) -> None:
+def run(app: DeskApp, scenario: Callable[[DeskApp, Pilot[None]], Awaitable[None]]) -> None:
     """Like tests.test_app.drive, without waiting for the app's workers first: the one that
     opens the secret store waits for the dialog."""
 

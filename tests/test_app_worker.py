@@ -95,9 +95,7 @@ def test_p_pauses_and_resumes_a_channel(demo_desk: None) -> None:
         assert "demo is paused: it is not polled until you resume it (p)." in notices(app)
         await pilot.press("n")  # a paused channel is not polled, and the app says why
         await settle(pilot)
-        assert (
-            "No worker runs in this desk, so there is nothing to poll now." in notices(app)
-        )
+        assert "No worker runs in this desk, so there is nothing to poll now." in notices(app)
         await pilot.press("p")
         await settle(pilot)
         await until(pilot, lambda: row(app, "demo")["state"] == "new")
@@ -123,8 +121,20 @@ def test_recent_runs_show_counts_and_errors(demo_desk: None) -> None:
         assert runs.row_count == 2
         lines = screen_text(app).splitlines()
         newest, older = lines[6].split(), lines[7].split()
-        assert newest[2:] == ["demo", "0", "0", "0", "1", "The", "IMAP", "server", "refused",
-                              "[@click=app.quit]", "the", "login.]52;c;AAAA"]
+        assert newest[2:] == [
+            "demo",
+            "0",
+            "0",
+            "0",
+            "1",
+            "The",
+            "IMAP",
+            "server",
+            "refused",
+            "[@click=app.quit]",
+            "the",
+            "login.]52;c;AAAA",
+        ]
         assert older[2:] == ["demo", "3", "2", "1", "0", "ok"]
         assert app.is_running  # the error was shown as text, its markup and escape inert
 
@@ -201,10 +211,21 @@ def test_worker_status_snapshot(snap_compare, demo_desk: None) -> None:
     active_demo()
     channel = channels.get("demo")
     Channel.update(paused=True).where(Channel.id == channel.id).execute()
-    JobRun.create(channel=channel, started_at=NOW - timedelta(minutes=5),
-                  finished_at=NOW - timedelta(minutes=5), fetched=3, ingested=2, skipped=1)
-    JobRun.create(channel=channel, started_at=NOW, finished_at=NOW, failed=1,
-                  error="The IMAP server imap.acme-demo.invalid:993 did not answer in 30 s.")
+    JobRun.create(
+        channel=channel,
+        started_at=NOW - timedelta(minutes=5),
+        finished_at=NOW - timedelta(minutes=5),
+        fetched=3,
+        ingested=2,
+        skipped=1,
+    )
+    JobRun.create(
+        channel=channel,
+        started_at=NOW,
+        finished_at=NOW,
+        failed=1,
+        error="The IMAP server imap.acme-demo.invalid:993 did not answer in 30 s.",
+    )
 
     async def opened(pilot: Pilot[None]) -> None:
         await settle(pilot)

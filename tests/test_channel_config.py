@@ -36,7 +36,11 @@ def test_the_contract_example_is_accepted_as_written() -> None:
     assert config["status"] == "active"
     inbound = config["inbound"]
     assert (inbound["protocol"], inbound["host"], inbound["port"], inbound["security"]) == (
-        "imap", "127.0.0.1", 10993, "ssl")
+        "imap",
+        "127.0.0.1",
+        10993,
+        "ssl",
+    )
     assert inbound["allow_self_signed"] is True
     assert inbound["folders"] == ["INBOX"]
     assert inbound["max_age_days"] == 0
@@ -54,7 +58,9 @@ def test_defaults_are_filled_in() -> None:
 
 
 def test_every_documented_key_is_accepted() -> None:
-    text = CONTRACT.replace("[outbound]", """
+    text = CONTRACT.replace(
+        "[outbound]",
+        """
 tls_ca_file = ""
 timeout = 12.5
 max_tries = 5
@@ -78,7 +84,8 @@ exclude_from_addresses = ["*@noreply.example"]
 [outbound]
 reply_to = "help@desk.test"
 sent_folder = "Sent"
-max_attachment_bytes = 1000000""")
+max_attachment_bytes = 1000000""",
+    )
     config = parse_channel_text(text)
     assert config["inbound"]["skip_windows"] == ["02:00-04:00", "23:30-23:59"]
     assert config["inbound"]["password_command"] == ["pass", "show", "mail/support"]
@@ -101,14 +108,17 @@ def test_default_port_follows_protocol_and_security() -> None:
         (('security = "ssl"', 'security = "tls"'), "inbound.security = 'tls' is not known"),
         (('host = "127.0.0.1"\nport = 10993', "port = 10993"), "inbound.host is missing"),
         (('protocol = "imap"', 'protocol = "jmap"'), "inbound.protocol = 'jmap' is not known"),
-        (("folders = [\"INBOX\"]", "folders = \"INBOX\""), "inbound.folders must be a list"),
+        (('folders = ["INBOX"]', 'folders = "INBOX"'), "inbound.folders must be a list"),
         (('status = "active"', 'status = "on"'), "status = 'on' is not known"),
-        (('from = "Desk Support <support@desk.test>"', 'from = "nobody"'),
-         "outbound.from = 'nobody' is not an email address"),
-        (("max_age_days = 0", "max_age_days = 0\nskip_windows = [\"2-4\"]"),
-         "is not a time window"),
-        (("max_age_days = 0", "max_age_days = 0\nfolderz = [\"x\"]"),
-         "unknown key folderz in [inbound]"),
+        (
+            ('from = "Desk Support <support@desk.test>"', 'from = "nobody"'),
+            "outbound.from = 'nobody' is not an email address",
+        ),
+        (("max_age_days = 0", 'max_age_days = 0\nskip_windows = ["2-4"]'), "is not a time window"),
+        (
+            ("max_age_days = 0", 'max_age_days = 0\nfolderz = ["x"]'),
+            "unknown key folderz in [inbound]",
+        ),
     ],
 )
 def test_mistakes_are_refused_with_a_sentence_naming_the_key(
@@ -151,8 +161,10 @@ def test_a_file_with_a_password_is_refused_with_how_to_set_it(
 
 
 def test_cleartext_to_a_remote_host_needs_allow_insecure() -> None:
-    remote = CONTRACT.replace('host = "127.0.0.1"\nport = 10993\nsecurity = "ssl"',
-                              'host = "mail.example.com"\nport = 143\nsecurity = "none"')
+    remote = CONTRACT.replace(
+        'host = "127.0.0.1"\nport = 10993\nsecurity = "ssl"',
+        'host = "mail.example.com"\nport = 143\nsecurity = "none"',
+    )
     with pytest.raises(ConfigError, match="password in clear"):
         parse_channel_text(remote)
     allowed = remote.replace("max_age_days = 0", "max_age_days = 0\nallow_insecure = true")
@@ -171,6 +183,9 @@ def test_oauth2_needs_its_table() -> None:
     text = CONTRACT.replace('auth = "password"', 'auth = "oauth2"')
     with pytest.raises(ConfigError, match=r"\[inbound.oauth2\] table is missing"):
         parse_channel_text(text)
-    text = text.replace("max_age_days = 0", 'max_age_days = 0\n[inbound.oauth2]\n'
-                        'client_id = "deskterm"\ntoken_url = "https://login.example/token"')
+    text = text.replace(
+        "max_age_days = 0",
+        "max_age_days = 0\n[inbound.oauth2]\n"
+        'client_id = "deskterm"\ntoken_url = "https://login.example/token"',
+    )
     assert parse_channel_text(text)["inbound"]["oauth2"]["client_id"] == "deskterm"

@@ -41,9 +41,19 @@ def test_pinned_self_signed_servers_pass_every_step(desk: Desk, mail_servers, pa
     result = desk.run("channel", "test", "support")
     lines = result.stdout.splitlines()
     names = [line.split("  ")[1].strip() for line in lines if line.startswith("PASS")]
-    assert names == ["IMAP connect", "IMAP TLS handshake", "IMAP greeting", "IMAP credentials",
-                     "IMAP login", "IMAP folders", "SMTP connect", "SMTP greeting",
-                     "SMTP STARTTLS", "SMTP credentials", "SMTP AUTH"]
+    assert names == [
+        "IMAP connect",
+        "IMAP TLS handshake",
+        "IMAP greeting",
+        "IMAP credentials",
+        "IMAP login",
+        "IMAP folders",
+        "SMTP connect",
+        "SMTP greeting",
+        "SMTP STARTTLS",
+        "SMTP credentials",
+        "SMTP AUTH",
+    ]
     assert "pinned now" in result.stdout
     assert " ms " in lines[0]
     assert lines[-1] == "All steps passed."
@@ -66,14 +76,16 @@ def test_private_ca_and_implicit_tls_smtp_pass(desk: Desk, mail_servers, passwor
 
 
 def test_imap_starttls_and_pop3s_pass(desk: Desk, mail_servers, password) -> None:
-    desk.add_channel(channel_toml(mail_servers, security="starttls"), inbound=password,
-                     outbound=password)
+    desk.add_channel(
+        channel_toml(mail_servers, security="starttls"), inbound=password, outbound=password
+    )
     code, report = steps(desk)
     assert code == 0, report
     assert "IMAP STARTTLS" in [s["name"] for s in report["steps"]]
     desk.run("channel", "remove", "support", "--yes")
-    desk.add_channel(channel_toml(mail_servers, protocol="pop3"), inbound=password,
-                     outbound=password)
+    desk.add_channel(
+        channel_toml(mail_servers, protocol="pop3"), inbound=password, outbound=password
+    )
     code, report = steps(desk)
     assert code == 0, report
     assert "POP3 login" in [s["name"] for s in report["steps"]]
@@ -137,8 +149,7 @@ def test_closed_port_is_connection_refused(desk: Desk, mail_servers, password) -
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    desk.add_channel(channel_toml(mail_servers, port=closed), inbound=password,
-                     outbound=password)
+    desk.add_channel(channel_toml(mail_servers, port=closed), inbound=password, outbound=password)
     code, report = steps(desk)
     assert code == 1
     step = failed_step(report)
@@ -195,8 +206,9 @@ def test_missing_folder_is_named(desk: Desk, mail_servers, password) -> None:
 
 
 def test_cleartext_on_loopback_passes_with_a_warning(desk: Desk, mail_servers, password) -> None:
-    desk.add_channel(channel_toml(mail_servers, security="none"), inbound=password,
-                     outbound=password)
+    desk.add_channel(
+        channel_toml(mail_servers, security="none"), inbound=password, outbound=password
+    )
     code, report = steps(desk)
     assert code == 0, report
     warning = report["steps"][0]
@@ -212,8 +224,10 @@ def test_password_command_is_used(desk: Desk, mail_servers, password, tmp_path) 
     desk.add_channel(toml, outbound=password)
     code, report = steps(desk)
     assert code == 0, report
-    assert "from password_command" in next(s for s in report["steps"]
-                                       if s["name"] == "IMAP credentials")["detail"]
+    assert (
+        "from password_command"
+        in next(s for s in report["steps"] if s["name"] == "IMAP credentials")["detail"]
+    )
 
 
 def test_send_to_delivers_a_test_email(desk: Desk, mail_servers, password) -> None:

@@ -17,8 +17,11 @@ def test_add_list_show_edit_remove_round_trip(desk: Desk) -> None:
     assert shown["outbound"]["from"] == "Desk Support <support@desk.test>"
 
     edited = desk.home.parent / "edited.toml"
-    edited.write_text(CONTRACT.replace("port = 10993", "port = 993").replace(
-        'status = "active"', 'status = "disabled"'))
+    edited.write_text(
+        CONTRACT.replace("port = 10993", "port = 993").replace(
+            'status = "active"', 'status = "disabled"'
+        )
+    )
     desk.run("channel", "edit", "support", "--file", str(edited))
     shown = desk.json("channel", "show", "support")
     assert (shown["inbound"]["port"], shown["status"]) == (993, "disabled")
@@ -44,8 +47,10 @@ def test_validation_errors_are_one_sentence_without_traceback(desk: Desk, tmp_pa
     for text, expected in [
         (CONTRACT.replace("port = 10993", "port = 0"), "inbound.port = 0 is out of range"),
         (CONTRACT.replace('security = "ssl"', 'security = "tls"'), "'tls' is not known"),
-        (CONTRACT.replace('host = "127.0.0.1"\nport = 10993', "port = 10993"),
-         "inbound.host is missing"),
+        (
+            CONTRACT.replace('host = "127.0.0.1"\nport = 10993', "port = 10993"),
+            "inbound.host is missing",
+        ),
     ]:
         path.write_text(text)
         result = desk.run("channel", "add", "--file", str(path), ok=False)
@@ -87,8 +92,9 @@ def test_wrong_vault_passphrase_is_a_clear_error(desk: Desk, monkeypatch) -> Non
     vault = desk.home / "vault.bin"
     before = vault.read_bytes()
     monkeypatch.setenv("DESKTERM_PASSPHRASE", "not the passphrase")
-    result = desk.run("channel", "secret", "support", "--inbound", "--stdin",
-                      input="second-secret\n", ok=False)
+    result = desk.run(
+        "channel", "secret", "support", "--inbound", "--stdin", input="second-secret\n", ok=False
+    )
     assert result.exit_code == 1
     assert "passphrase is wrong" in result.stderr
     assert vault.read_bytes() == before

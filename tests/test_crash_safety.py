@@ -177,8 +177,10 @@ def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> No
     second = worker.run_once()[0]
     worker.close()
     assert second.error is None
-    total = Message.select().count() + SkippedMail.select().where(
-        SkippedMail.reason != "duplicate").count()
+    total = (
+        Message.select().count()
+        + SkippedMail.select().where(SkippedMail.reason != "duplicate").count()
+    )
     assert total == 1200
     assert Message.select(Message.dedup_key).distinct().count() == Message.select().count()
     db.close_database()
