@@ -117,20 +117,23 @@ class _Builder:
         if not uniform:
             return False  # line breaks of another kind: the header lines are not what they seem
         lines = block.split(eol)
-        ends = [eol] * (len(lines) - 1) + [""]
         if lines[-1] == "":
             lines.pop()
-            ends.pop()
-        current: list[str] = []
-        for index, (line, ending) in enumerate(zip(lines, ends, strict=True)):
+        # compat32's header_source_parse, inlined (a first sync reads 100,000 headers):
+        # `name: value` with the value's leading blanks dropped, continuation lines joined
+        # with their line breaks, the final line break dropped.
+        headers = msg._headers  # what Message.set_raw appends to
+        name: str | None = None
+        value: list[str] = []
+        for index, line in enumerate(lines):
             if line[:1] in _PADDING:
-                if not current:
+                if name is None:
                     return False  # the first line is a continuation
-                current.append(line + ending)
+                value.append(line)
                 continue
-            if current:
-                msg.set_raw(*compat32.header_source_parse(current))
-                current = []
+            if name is not None:
+                headers.append((name, eol.join(value).rstrip("\r\n")))
+                name = None
             if line.startswith("From "):
                 if index:
                     return False  # an envelope line among the headers
@@ -138,9 +141,10 @@ class _Builder:
                 continue
             if not _HEADER_NAME.match(line):
                 return False  # not a header: the feed parser takes it for the body
-            current = [line + ending]
-        if current:
-            msg.set_raw(*compat32.header_source_parse(current))
+            name, first = line.split(":", 1)
+            value = [first.lstrip(" \t")]
+        if name is not None:
+            headers.append((name, eol.join(value).rstrip("\r\n")))
         return True
 
     def multipart(
