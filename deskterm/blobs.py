@@ -85,5 +85,15 @@ def read_raw(ref: str) -> bytes:
         return handle.read(int(length))
 
 
+def describe_raw(ref: str) -> str:
+    """Where a ref's bytes are, for a person: the file, and the span inside a pack file."""
+    name, _, span = ref.partition("#")
+    path = paths.mail_dir() / name
+    if not span:
+        return str(path)
+    offset, _, length = span.partition("+")
+    return f"{path}, bytes {offset} to {int(offset) + int(length)}"
+
+
 def attachment_path(sha256: str) -> Path:
     return paths.attachments_dir() / sha256[:2] / sha256

@@ -11,7 +11,7 @@ from typing import Any
 
 import peewee
 
-from deskterm import blobs, channels, paths
+from deskterm import blobs, channels
 from deskterm.db import is_sqlite, iso
 from deskterm.errors import ConfigError, NotFound
 from deskterm.models import (
@@ -188,7 +188,7 @@ def skipped_detail(skipped_id: int, raw_limit: int = 65_536) -> dict[str, Any]:
         "reason": row.reason,
         "at": iso(row.created_at),
         "raw_path": row.raw_path,
-        "raw_file": str(paths.mail_dir() / row.raw_path) if row.raw_path else None,
+        "raw_file": blobs.describe_raw(row.raw_path) if row.raw_path else None,
         "raw_size": None,
         "raw_text": "",
         "raw_error": "",

@@ -117,7 +117,10 @@ def test_j_k_move_and_enter_shows_everything_stored(demo_desk: None) -> None:
             ("when (UTC)", stored.created_at.isoformat(sep=" ")[:19]),
         ):
             assert f"{label}\n{value}" in text, (label, value)
-        assert f"raw mail\n{paths.mail_dir() / stored.raw_path}" in text
+        pack, _, span = stored.raw_path.partition("#")  # fetched mail is kept in pack files
+        offset, _, length = span.partition("+")
+        where = f"{paths.mail_dir() / pack}, bytes {offset} to {int(offset) + int(length)}"
+        assert f"raw mail\n{where}" in text
         assert "The raw message, as fetched (control characters removed):" in text
         assert "Auto-Submitted: auto-replied" in text  # the raw header, not a stored field
         assert "Hello, my printer is on fire." in text

@@ -17,7 +17,7 @@ from deskterm.errors import ConfigError, NotFound
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.templates import ConfirmRemoveScreen, TemplateFormScreen, TemplatesScreen
-from tests.test_app import drive, make_app, notices, screen_text, segments, settle
+from tests.test_app import _assert_inert, drive, make_app, notices, screen_text, settle
 
 HOSTILE_NAME = "[@click=app.quit]"
 UNKNOWN = "Hi $customer, thanks."
@@ -78,13 +78,6 @@ async def retype(pilot: Pilot[None], selector: str, text: str) -> None:
     else:
         await pilot.press("home", "shift+end", "backspace", *text)
     await pilot.pause()
-
-
-def _assert_inert(app: DeskApp) -> None:
-    for segment in segments(app):
-        assert "\x1b" not in segment.text and "\x07" not in segment.text
-        meta = segment.style.meta if segment.style else {}
-        assert not any(str(key).startswith("@") for key in meta), segment
 
 
 # --- the list ------------------------------------------------------------------------------
