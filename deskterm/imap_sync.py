@@ -10,6 +10,7 @@ key. Nothing is flagged that was not committed, so nothing is lost.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import os
 import re
@@ -182,8 +183,9 @@ def _warm(pool: Executor) -> None:
     demand, one per waiting task, and the first start waits for the fork server (0.15 s)."""
 
     def start() -> None:
-        for _ in range(2):
-            pool.submit(os.getpid)
+        with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile
+            for _ in range(2):
+                pool.submit(os.getpid)
 
     threading.Thread(target=start, name="deskterm-pool-start", daemon=True).start()
 
