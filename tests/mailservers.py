@@ -297,10 +297,9 @@ def _run_logged(cmd: Sequence[str], log: Path, env: dict[str, str], **kw: object
 def install_packages(log: Path) -> float:
     """Install whatever REQUIRED_PACKAGES are missing; returns the seconds it took.
 
-    As in the test bed's `up`: Postfix's debconf question answered "No configuration"; a
-    temporary /usr/sbin/policy-rc.d (exit 101) stops the package scripts from starting the
-    *system* dovecot/postfix (which would listen on 0.0.0.0:25/143/993...); `apt-get update`
-    only when the package lists are missing (or the install failed on stale lists).
+    As in the test bed's `up`: Postfix's debconf question answered "No configuration", then
+    `apt_get_install`, which keeps the package scripts from starting the *system* dovecot and
+    postfix (they would listen on 0.0.0.0:25/143/993...).
     """
     t0 = time.monotonic()
     with _machine_lock():
@@ -317,39 +316,41 @@ def install_packages(log: Path) -> float:
             check=True,
             capture_output=True,
         )
-        guard = Path("/usr/sbin/policy-rc.d")
-        created_guard = False
-        if not guard.exists():
-            guard.write_text("#!/bin/sh\nexit 101\n")
-            guard.chmod(0o755)
-            created_guard = True
-        try:
-            updated = False
-            if not glob.glob("/var/lib/apt/lists/*_Packages"):
-                _run_logged(["apt-get", "update", "-qq"], log, env)
-                updated = True
-            install = [
-                "apt-get",
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "-o",
-                "DPkg::Lock::Timeout=300",
-                *missing,
-            ]
-            rc = _run_logged(install, log, env)
-            if rc != 0 and not updated:  # stale lists give 404s: refresh once and retry
-                _run_logged(["apt-get", "update", "-qq"], log, env)
-                rc = _run_logged(install, log, env)
-        finally:
-            if created_guard:
-                guard.unlink(missing_ok=True)
+        rc = apt_get_install(missing, log, env)
         if rc != 0 or missing_packages():
             raise MailServersError(
                 f"installing {' '.join(missing)} failed (rc {rc}):\n{_tail(log, 30)}"
             )
     return time.monotonic() - t0
+
+
+def apt_get_install(packages: list[str], log: Path, env: dict[str, str]) -> int:
+    """`apt-get install` (no recommends) with the package scripts kept from starting the
+    *system* services they install (a temporary /usr/sbin/policy-rc.d that exits 101: they
+    would listen on the machine's own ports); `apt-get update` only when the package lists
+    are missing, or once more when the install failed on stale lists. Returns apt's code.
+    The caller holds the machine lock, so two installs never fight over dpkg's."""
+    guard = Path("/usr/sbin/policy-rc.d")
+    created_guard = False
+    if not guard.exists():
+        guard.write_text("#!/bin/sh\nexit 101\n")
+        guard.chmod(0o755)
+        created_guard = True
+    try:
+        updated = False
+        if not glob.glob("/var/lib/apt/lists/*_Packages"):
+            _run_logged(["apt-get", "update", "-qq"], log, env)
+            updated = True
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
+        install += ["-o", "DPkg::Lock::Timeout=300", *packages]
+        rc = _run_logged(install, log, env)
+        if rc != 0 and not updated:  # stale lists give 404s: refresh once and retry
+            _run_logged(["apt-get", "update", "-qq"], log, env)
+            rc = _run_logged(install, log, env)
+    finally:
+        if created_guard:
+            guard.unlink(missing_ok=True)
+    return rc
 
 
 def ensure_mail_user() -> tuple[int, int]:

@@ -43,7 +43,15 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.mailservers import DAEMON_ENV, _machine_lock, _run_logged, _stat, _tail, free_ports
+from tests.mailservers import (
+    DAEMON_ENV,
+    _machine_lock,
+    _run_logged,
+    _stat,
+    _tail,
+    apt_get_install,
+    free_ports,
+)
 
 REQUIRED_PACKAGE = "postgresql"  # Debian's metapackage: the supported major version
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
@@ -111,11 +119,8 @@ def unavailable_reason() -> str | None:
 def install_postgresql(log: Path) -> float:
     """apt-get install Debian's `postgresql` when initdb/pg_ctl are missing; returns seconds.
 
-    As tests/mailservers.py does for Dovecot and Postfix: a temporary /usr/sbin/policy-rc.d
-    (exit 101) keeps the package scripts from starting the *system* cluster they create (on
-    port 5432); `apt-get update` only when the package lists are missing, or once more when
-    the install failed on stale lists. The machine lock is the one the mail servers take, so
-    two installs never fight over dpkg's lock.
+    With the mail servers' `apt_get_install` (the package scripts would otherwise start the
+    *system* cluster on port 5432) and under their machine lock.
     """
     t0 = time.monotonic()
     with _machine_lock():
@@ -124,34 +129,7 @@ def install_postgresql(log: Path) -> float:
         if os.geteuid() != 0:
             raise PgServerUnavailable("PostgreSQL is not installed and not root to install it")
         env = {**DAEMON_ENV, "DEBIAN_FRONTEND": "noninteractive"}
-        guard = Path("/usr/sbin/policy-rc.d")
-        created_guard = False
-        if not guard.exists():
-            guard.write_text("#!/bin/sh\nexit 101\n")
-            guard.chmod(0o755)
-            created_guard = True
-        try:
-            updated = False
-            if not glob.glob("/var/lib/apt/lists/*_Packages"):
-                _run_logged(["apt-get", "update", "-qq"], log, env)
-                updated = True
-            install = [
-                "apt-get",
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "-o",
-                "DPkg::Lock::Timeout=300",
-                REQUIRED_PACKAGE,
-            ]
-            rc = _run_logged(install, log, env)
-            if rc != 0 and not updated:  # stale lists give 404s: refresh once and retry
-                _run_logged(["apt-get", "update", "-qq"], log, env)
-                rc = _run_logged(install, log, env)
-        finally:
-            if created_guard:
-                guard.unlink(missing_ok=True)
+        rc = apt_get_install([REQUIRED_PACKAGE], log, env)
         if rc != 0 or find_bindir() is None:
             raise PgServerError(
                 f"installing {REQUIRED_PACKAGE} failed (rc {rc}):\n{_tail(log, 30)}"
