@@ -16,7 +16,7 @@ import pytest
 
 from deskterm import db, migrations, outbox, paths, queries, triage
 from deskterm.errors import ConfigError, NotFound
-from deskterm.ingest import MESSAGE_COLUMNS, Fetched, Ingestor, Outcome
+from deskterm.ingest import Fetched, Ingestor, Outcome
 from deskterm.mailparse import parse
 from deskterm.models import (
     ALL_MODELS,
@@ -30,6 +30,7 @@ from deskterm.models import (
 )
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
+from tests.test_storage import row_writer_round_trip
 
 pytestmark = pytest.mark.postgres
 
@@ -309,51 +310,7 @@ def test_lookups_of_more_than_500_keys_find_every_one(channel: Channel) -> None:
 
 
 def test_the_row_writer_returns_ids_and_writes_what_the_orm_reads(channel: Channel) -> None:
-    conversation = Conversation.create(channel=channel, subject="x")
-    writer = db.RowWriter(Message, MESSAGE_COLUMNS)
-    when = datetime(2025, 3, 3, 8, 30)
-    row = {
-        "conversation": conversation.id,
-        "direction": "in",
-        "message_id": "<m@x>",
-        "in_reply_to": None,
-        "references": ["<r@x>"],
-        "from_addr": "a@b.c",
-        "from_name": "",
-        "to": ["a@b.c", "d@e.f"],
-        "cc": [],
-        "reply_to": None,
-        "subject": "Hi",
-        "date": when,
-        "text": "body",
-        "headers": {"x-priority": "1"},
-        "raw_path": None,
-        "size": 1234,
-        "dedup_key": "k1",
-        "state": "received",
-        "created_at": when,
-    }
-    first = writer.insert(row)
-    second = writer.insert({**row, "dedup_key": "k2", "to": []})
-    assert second == first + 1
-    writer.insert_many([{**row, "dedup_key": "k3"}, {**row, "dedup_key": "k4"}])
-    writer.update_many([(second, {**row, "dedup_key": "k2", "subject": "changed"})])
-    stored = [
-        (m.id, m.dedup_key, m.subject, m.to, m.headers, m.date, m.size)
-        for m in Message.select().order_by(Message.id)
-    ]
-    assert stored == [
-        (first, "k1", "Hi", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
-        (second, "k2", "changed", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
-        (second + 1, "k3", "Hi", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
-        (second + 2, "k4", "Hi", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
-    ]
-    assert db.select_in(
-        Message, ["dedup_key"], "id", [second + 2, first, 999], order_by_id=True
-    ) == [
-        ("k1",),
-        ("k4",),
-    ]
+    row_writer_round_trip(channel)
 
 
 def test_long_message_ids_and_sender_names_are_stored_whole(channel: Channel) -> None:
