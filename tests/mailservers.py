@@ -1056,31 +1056,40 @@ postlog   unix-dgram n - n - 1 postlogd
 # --- pytest -----------------------------------------------------------------------------------
 
 
-def _owner_id() -> str:
+def new_state_dir(prefix: str) -> Path:
+    """A fresh $TMPDIR/<prefix>* dir, marked with its owner (this process and its start time),
+    so that a later session can tell it was left behind (see `stale_state_dirs`)."""
+    state_dir = Path(tempfile.mkdtemp(prefix=prefix))
     st = _stat(os.getpid())
-    return f"{os.getpid()} {st[2] if st else 0}"
+    (state_dir / "owner").write_text(f"{os.getpid()} {st[2] if st else 0}")
+    return state_dir
 
 
-def reap_stale_state_dirs(root: Path | None = None) -> list[Path]:
-    """Stop the servers of earlier sessions that died without teardown (SIGKILL, CI timeout)
-    and delete their state dirs. A dir is stale when the process that wrote its `owner` file
-    (pid + start time) is gone; live sessions are never touched."""
-    reaped = []
-    for d in Path(root or tempfile.gettempdir()).glob(f"{STATE_PREFIX}*"):
+def stale_state_dirs(prefix: str, root: Path | None = None) -> list[Path]:
+    """The state dirs of earlier sessions that died without teardown (SIGKILL, CI timeout): the
+    process that wrote their `owner` file is gone. Live sessions' dirs are never listed."""
+    stale = []
+    for d in Path(root or tempfile.gettempdir()).glob(f"{prefix}*"):
         try:
             pid_text, start = (d / "owner").read_text().split()
         except (OSError, ValueError):
             continue
         st = _stat(int(pid_text))
-        if st is not None and str(st[2]) == start and st[0] not in "ZX":
-            continue
+        if st is None or str(st[2]) != start or st[0] in "ZX":
+            stale.append(d)
+    return stale
+
+
+def reap_stale_state_dirs(root: Path | None = None) -> list[Path]:
+    """Stop the servers left by dead sessions and delete their state dirs."""
+    reaped = stale_state_dirs(STATE_PREFIX, root)
+    for d in reaped:
         old = MailServers(d)
         for pid in (old._postfix_pid(), old._dovecot_pid()):
             if pid is not None:
                 with contextlib.suppress(MailServersError):
                     _terminate(pid, "stale mail server")
         shutil.rmtree(d, ignore_errors=True)
-        reaped.append(d)
     return reaped
 
 
@@ -1088,8 +1097,7 @@ def start_for_session(keep_logs: Callable[[], Path] | None = None) -> Iterator[M
     """Generator behind the fixture (usable without pytest): start in a fresh state dir,
     yield, stop, copy the logs to keep_logs() and delete the state dir."""
     reap_stale_state_dirs()
-    state_dir = Path(tempfile.mkdtemp(prefix=STATE_PREFIX))
-    (state_dir / "owner").write_text(_owner_id())
+    state_dir = new_state_dir(STATE_PREFIX)
     servers = MailServers(state_dir)
     try:
         servers.start()

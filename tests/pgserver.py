@@ -35,7 +35,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,6 +50,8 @@ from tests.mailservers import (
     _tail,
     apt_get_install,
     free_ports,
+    new_state_dir,
+    stale_state_dirs,
 )
 
 REQUIRED_PACKAGE = "postgresql"  # Debian's metapackage: the supported major version
@@ -398,24 +399,10 @@ def fresh_database(url: str) -> Iterator[str]:
 # --- pytest -----------------------------------------------------------------------------------
 
 
-def _owner_id() -> str:
-    st = _stat(os.getpid())
-    return f"{os.getpid()} {st[2] if st else 0}"
-
-
 def reap_stale_state_dirs(root: Path | None = None) -> list[Path]:
-    """Stop the servers of earlier sessions that died without teardown (SIGKILL, CI timeout)
-    and delete their state dirs. A dir is stale when the process that wrote its `owner` file
-    (pid + start time) is gone; live sessions are never touched."""
-    reaped = []
-    for d in Path(root or tempfile.gettempdir()).glob(f"{STATE_PREFIX}*"):
-        try:
-            pid_text, start = (d / "owner").read_text().split()
-        except (OSError, ValueError):
-            continue
-        st = _stat(int(pid_text))
-        if st is not None and str(st[2]) == start and st[0] not in "ZX":
-            continue
+    """Stop the servers left by dead sessions and delete their state dirs."""
+    reaped = stale_state_dirs(STATE_PREFIX, root)
+    for d in reaped:
         old = PgServer(d)
         pid = old.postmaster_pid()
         if pid is not None:
@@ -425,7 +412,6 @@ def reap_stale_state_dirs(root: Path | None = None) -> list[Path]:
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
         shutil.rmtree(d, ignore_errors=True)
-        reaped.append(d)
     return reaped
 
 
@@ -433,8 +419,7 @@ def start_for_session(keep_log: Callable[[], Path] | None = None) -> Iterator[Pg
     """Generator behind the fixture (usable without pytest): start in a fresh state dir,
     yield, stop, copy the logs to keep_log() and delete the state dir."""
     reap_stale_state_dirs()
-    state_dir = Path(tempfile.mkdtemp(prefix=STATE_PREFIX))
-    (state_dir / "owner").write_text(_owner_id())
+    state_dir = new_state_dir(STATE_PREFIX)
     server = PgServer(state_dir)
     try:
         server.start()

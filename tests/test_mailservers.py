@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import email
 import imaplib
+import os
 import poplib
 import re
 import smtplib
 import socket
 import ssl
+import tempfile
 import uuid
 from email.message import EmailMessage
 
 import aiosmtplib
 import pytest
 
-from tests.mailservers import MailServers
+from tests.mailservers import MailServers, new_state_dir, stale_state_dirs
 
 pytest_plugins = ["tests.mailservers"]
 pytestmark = pytest.mark.mailserver
@@ -304,3 +306,19 @@ def test_restart_keeps_mail_and_keywords(mail_servers: MailServers) -> None:
     with ms.imap(SUPPORT) as conn:
         conn.select("INBOX", readonly=True)
         assert b"$DeskProcessed" in conn.uid("FETCH", str(uid), "(FLAGS)")[1][0]
+
+
+def test_only_dirs_of_dead_sessions_are_stale(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ours = new_state_dir("deskterm-x-")
+    dead = tmp_path / "deskterm-x-dead"
+    dead.mkdir()
+    (dead / "owner").write_text(f"{2**22 + 17} 0")  # no such process
+    reused = tmp_path / "deskterm-x-reused"
+    reused.mkdir()
+    (reused / "owner").write_text(f"{os.getpid()} 1")  # our pid, another start time
+    (tmp_path / "deskterm-x-unmarked").mkdir()  # still being made: never touched
+    (tmp_path / "other-dead").mkdir()
+    (tmp_path / "other-dead" / "owner").write_text(f"{2**22 + 17} 0")
+    assert ours.parent == tmp_path
+    assert sorted(stale_state_dirs("deskterm-x-")) == [dead, reused]
