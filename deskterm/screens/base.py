@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 
 class DeskScreen(Screen[None]):
+    DEFAULT_CSS = """
+    DeskScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    """
     _stale = False
 
     @property

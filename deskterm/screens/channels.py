@@ -119,7 +119,6 @@ class ChannelsScreen(TableScreen):
     ]
     EMPTY_HINT = "There is no channel here; press a to add one."
     DEFAULT_CSS = """
-    ChannelsScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     ChannelsScreen #secrets { height: auto; max-height: 3; padding: 0 1; }
     ChannelsScreen #channels { height: auto; max-height: 1fr; }
     ChannelsScreen #empty { padding: 1 1; color: $text-muted; }
@@ -300,7 +299,6 @@ class ChannelFormScreen(DeskScreen):
         Binding("escape", "back", "Back (twice to drop changes)", id="channel.back"),
     ]
     DEFAULT_CSS = """
-    ChannelFormScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     ChannelFormScreen #form { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
     ChannelFormScreen .group { height: 1; margin-top: 1; color: $accent; text-style: bold; }
     ChannelFormScreen .group.-first { margin-top: 0; }

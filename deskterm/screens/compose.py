@@ -121,7 +121,6 @@ class ComposeScreen(DeskScreen):
         Binding("f1", "app.help", "Keys (help)", id="compose.help"),
     ]
     DEFAULT_CSS = """
-    ComposeScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     ComposeScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
     ComposeScreen #title, ComposeScreen #meta { text-wrap: nowrap; text-overflow: ellipsis; }
     ComposeScreen .row { height: 1; }

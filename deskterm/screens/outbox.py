@@ -64,7 +64,6 @@ class OutboxScreen(TableScreen):
     EMPTY_HINT = "The outbox is empty."
     EMPTY_SEVERITY = "warning"
     DEFAULT_CSS = """
-    OutboxScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     OutboxScreen DataTable { height: 1fr; overflow-x: hidden; }
     OutboxScreen #detail {
         height: auto; max-height: 4; padding: 0 1; border-top: hkey $primary 30%;

@@ -63,7 +63,6 @@ class SkippedScreen(TableScreen):
     FOLLOWS_DESK = True
     EMPTY_HINT = "No mail was skipped."
     DEFAULT_CSS = """
-    SkippedScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     SkippedScreen #count { height: auto; padding: 0 1; color: $text-muted; }
     SkippedScreen DataTable { height: 1fr; overflow-x: hidden; }
     SkippedScreen DataTable.-empty { display: none; }
@@ -199,7 +198,6 @@ class SkippedMailScreen(DeskScreen):
         Binding("G,end", "scroll('end')", "Bottom", id="skipped_mail.bottom"),
     ]
     DEFAULT_CSS = """
-    SkippedMailScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     SkippedMailScreen #body { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
     SkippedMailScreen #fields { height: auto; }
     SkippedMailScreen .field { height: auto; }

@@ -77,7 +77,6 @@ class TemplatesScreen(TableScreen):
     ]
     EMPTY_HINT = "There is no template here; press a to add one."
     DEFAULT_CSS = """
-    TemplatesScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     TemplatesScreen DataTable { height: 1fr; overflow-x: hidden; }
     TemplatesScreen #empty { padding: 1 1; color: $text-muted; }
     TemplatesScreen #empty.-hidden { display: none; }
@@ -245,7 +244,6 @@ class TemplateFormScreen(DeskScreen):
         Binding("f1", "app.help", "Keys (help)", id="template.help"),
     ]
     DEFAULT_CSS = """
-    TemplateFormScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     TemplateFormScreen #form { height: 1fr; padding: 0 1; }
     TemplateFormScreen .row { height: 1; }
     TemplateFormScreen .row > Label { width: 6; color: $text-muted; }

@@ -45,7 +45,6 @@ class ThreadScreen(DeskScreen):
         Binding("o", "open_attachment", "Open an attachment", id="thread.open_attachment"),
     ]
     DEFAULT_CSS = """
-    ThreadScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
     ThreadScreen #messages { height: 1fr; scrollbar-size-vertical: 1; }
     """
