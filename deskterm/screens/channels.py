@@ -112,8 +112,6 @@ class ChannelsScreen(TableScreen):
         ),
         Binding("d,delete", "remove", "Remove", id="channels.remove"),
         Binding("W", "worker", "Worker status", id="channels.worker"),
-        Binding("j", "cursor('down')", "Next", id="channels.down", show=False),
-        Binding("k", "cursor('up')", "Previous", id="channels.up", show=False),
         Binding("ctrl+r", "reload", "Reload", id="channels.reload"),
         Binding("escape,q", "app.pop_screen", "Back", id="channels.back"),
     ]

@@ -53,8 +53,6 @@ def detail(row: dict[str, Any], waiting: str | None) -> str:
 class OutboxScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="outbox.back"),
-        Binding("j", "cursor('down')", "Next", id="outbox.down", show=False),
-        Binding("k", "cursor('up')", "Previous", id="outbox.up", show=False),
         Binding("r", "retry", "Retry (queue again now)", id="outbox.retry"),
         Binding("c", "cancel", "Cancel (never send)", id="outbox.cancel"),
         Binding("enter", "open", "Open the conversation", id="outbox.open", priority=True),

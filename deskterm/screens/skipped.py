@@ -53,10 +53,6 @@ def count_line(total: int, shown: int) -> str:
 class SkippedScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="skipped.back"),
-        Binding("j", "cursor('down')", "Next", id="skipped.down", show=False),
-        Binding("k", "cursor('up')", "Previous", id="skipped.up", show=False),
-        Binding("g", "cursor('top')", "First", id="skipped.first", show=False),
-        Binding("G", "cursor('bottom')", "Last", id="skipped.last", show=False),
         Binding("enter", "open", "Everything about this mail", id="skipped.open"),
         Binding("ctrl+r", "reload", "Reload", id="skipped.reload"),
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.widgets import DataTable
 from textual.worker import Worker
@@ -23,6 +24,13 @@ from deskterm.screens.base import DeskScreen
 
 
 class TableScreen(DeskScreen):
+    # The cursor keys of every such screen (with Textual's own arrows, Home/End, PgUp/PgDn).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor('down')", "Next", id="table.down", show=False),
+        Binding("k", "cursor('up')", "Previous", id="table.up", show=False),
+        Binding("g", "cursor('top')", "First", id="table.first", show=False),
+        Binding("G", "cursor('bottom')", "Last", id="table.last", show=False),
+    ]
     TABLE: ClassVar[str] = "DataTable"  # the selector of the table the rows are in
     FOLLOWS_DESK: ClassVar[bool] = False  # reload whenever the desk changes
     EMPTY_HINT: ClassVar[str] = ""  # said when a key needs a row and there is none

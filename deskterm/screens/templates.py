@@ -70,8 +70,6 @@ class TemplatesScreen(TableScreen):
         Binding("a", "add", "Add a template", id="templates.add"),
         Binding("e,enter", "edit", "Edit", id="templates.edit", priority=True),
         Binding("d,delete", "remove", "Remove", id="templates.remove"),
-        Binding("j", "cursor('down')", "Next", id="templates.down", show=False),
-        Binding("k", "cursor('up')", "Previous", id="templates.up", show=False),
         Binding("ctrl+r", "reload", "Reload", id="templates.reload"),
         Binding("escape,q", "app.pop_screen", "Back", id="templates.back"),
     ]

@@ -59,8 +59,6 @@ class WorkerStatusScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pause", "Pause or resume the channel", id="worker.pause"),
         Binding("n", "poll_now", "Poll the channel now", id="worker.poll_now"),
-        Binding("j", "cursor('down')", "Next", id="worker.down", show=False),
-        Binding("k", "cursor('up')", "Previous", id="worker.up", show=False),
         Binding("ctrl+r", "reload", "Reload", id="worker.reload"),
         Binding("escape,q", "app.pop_screen", "Back", id="worker.back"),
     ]
