@@ -291,44 +291,49 @@ class DeskApp(App[None]):
     def ask_assignee(
         self, conversation_id: int, current: str | None, then: Callable[[], None]
     ) -> None:
-        def answered(answer: str | None) -> None:
-            if answer is None:
-                return
-            with self.reporting("assign the conversation"):
-                who = triage.assign(conversation_id, answer)
-                text = f"assigned to {who}" if who else "unassigned"
-                self.notify(f"#{conversation_id} is now {text}.", markup=False)
-                then()
+        def assign(answer: str) -> str:
+            who = triage.assign(conversation_id, answer)
+            return f"assigned to {who}" if who else "unassigned"
 
-        self.push_screen(
-            PromptScreen(
-                f"Assign #{conversation_id} to:",
-                one_line(current or ""),
-                "A name or address; leave empty for nobody. Esc cancels.",
-            ),
-            answered,
+        prompt = PromptScreen(
+            f"Assign #{conversation_id} to:",
+            one_line(current or ""),
+            "A name or address; leave empty for nobody. Esc cancels.",
         )
+        self._ask(prompt, "assign the conversation", conversation_id, assign, then)
 
     def ask_tags(self, conversation_id: int, then: Callable[[], None]) -> None:
-        def answered(answer: str | None) -> None:
-            if answer is None:
-                return
-            with self.reporting("change the tags"):
-                now = triage.change_tags(conversation_id, answer)
-                text = f"tagged {', '.join(now)}" if now else "untagged"
-                self.notify(f"#{conversation_id} is now {text}.", markup=False)
-                then()
+        def change(answer: str) -> str:
+            now = triage.change_tags(conversation_id, answer)
+            return f"tagged {', '.join(now)}" if now else "untagged"
 
         with self.reporting("read the tags"):
             current = triage.tags(conversation_id)
-            self.push_screen(
-                PromptScreen(
-                    f"Tags of #{conversation_id}: {', '.join(current) or 'none'}",
-                    "",
-                    "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels.",
-                ),
-                answered,
+            prompt = PromptScreen(
+                f"Tags of #{conversation_id}: {', '.join(current) or 'none'}",
+                "",
+                "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels.",
             )
+            self._ask(prompt, "change the tags", conversation_id, change, then)
+
+    def _ask(
+        self,
+        prompt: PromptScreen,
+        doing: str,
+        conversation_id: int,
+        change: Callable[[str], str],
+        then: Callable[[], None],
+    ) -> None:
+        """Ask, apply the answer (Esc: nothing), and say what the conversation is now."""
+
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            with self.reporting(doing):
+                self.notify(f"#{conversation_id} is now {change(answer)}.", markup=False)
+                then()
+
+        self.push_screen(prompt, answered)
 
     def action_channels(self) -> None:
         from deskterm.screens.channels import ChannelsScreen
