@@ -6,8 +6,10 @@ base turns any of their errors into one notification instead of a traceback.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
+from textual.binding import Binding, BindingType
+from textual.containers import ScrollableContainer
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -47,3 +49,21 @@ class DeskScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.desk.report(event.worker.error, event.worker.description)
+
+
+class ReadingScreen(DeskScreen):
+    """A screen that is one scrolling text (a thread, a skipped mail), with a pager's keys."""
+
+    SCROLLER: ClassVar[str] = "VerticalScroll"  # the selector of what the keys scroll
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "scroll('down')", "Scroll down", id="reading.down"),
+        Binding("k,up", "scroll('up')", "Scroll up", id="reading.up"),
+        Binding("space,pagedown", "scroll('page_down')", "Page down", id="reading.page_down"),
+        Binding("pageup", "scroll('page_up')", "Page up", id="reading.page_up"),
+        Binding("g,home", "scroll('home')", "Top", id="reading.top"),
+        Binding("G,end", "scroll('end')", "Bottom", id="reading.bottom"),
+    ]
+
+    def action_scroll(self, where: str) -> None:
+        scroller = self.query_one(self.SCROLLER, ScrollableContainer)
+        getattr(scroller, f"scroll_{where}")(animate=False)

@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Static
 
 from deskterm import queries
 from deskterm.sanitize import clean, one_line
-from deskterm.screens.base import DeskScreen
+from deskterm.screens.base import ReadingScreen
 from deskterm.screens.table import TableScreen
 from deskterm.widgets.message_view import human_size
 from deskterm.widgets.status_bar import StatusBar
@@ -181,17 +181,13 @@ def field_rows(detail: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-class SkippedMailScreen(DeskScreen):
+class SkippedMailScreen(ReadingScreen):
     """Everything stored about one skipped mail, and the start of the raw message."""
+
+    SCROLLER = "#body"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="skipped_mail.back"),
-        Binding("j,down", "scroll('down')", "Scroll down", id="skipped_mail.down"),
-        Binding("k,up", "scroll('up')", "Scroll up", id="skipped_mail.up"),
-        Binding("space,pagedown", "scroll('page_down')", "Page down", id="skipped_mail.page_down"),
-        Binding("pageup", "scroll('page_up')", "Page up", id="skipped_mail.page_up"),
-        Binding("g,home", "scroll('home')", "Top", id="skipped_mail.top"),
-        Binding("G,end", "scroll('end')", "Bottom", id="skipped_mail.bottom"),
     ]
     DEFAULT_CSS = """
     SkippedMailScreen #body { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
@@ -259,6 +255,3 @@ class SkippedMailScreen(DeskScreen):
             title = "The raw message, as fetched (control characters removed):"
         self.query_one("#raw-title", Static).update(Content(title))
         self.query_one("#raw", Static).update(Content(clean(detail["raw_text"])))
-
-    def action_scroll(self, where: str) -> None:
-        getattr(self.query_one("#body", VerticalScroll), f"scroll_{where}")(animate=False)

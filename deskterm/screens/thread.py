@@ -20,19 +20,16 @@ from textual.widgets import Static
 
 from deskterm import attachments, queries, triage
 from deskterm.sanitize import one_line
-from deskterm.screens.base import DeskScreen
+from deskterm.screens.base import ReadingScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.widgets.message_view import MessageView, human_size
 from deskterm.widgets.status_bar import StatusBar
 
 
-class ThreadScreen(DeskScreen):
+class ThreadScreen(ReadingScreen):
+    SCROLLER = "#messages"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="thread.back"),
-        Binding("j,down", "scroll('down')", "Scroll down", id="thread.down"),
-        Binding("k,up", "scroll('up')", "Scroll up", id="thread.up"),
-        Binding("space,pagedown", "scroll('page_down')", "Page down", id="thread.page_down"),
-        Binding("pageup", "scroll('page_up')", "Page up", id="thread.page_up"),
         Binding("g,home", "scroll('home')", "First message", id="thread.first"),
         Binding("G,end", "scroll('end')", "Last message", id="thread.last"),
         Binding("t", "toggle_quotes", "Show/hide quoted text", id="thread.quotes"),
@@ -130,17 +127,6 @@ class ThreadScreen(DeskScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-    def action_scroll(self, where: str) -> None:
-        box = self.query_one("#messages", VerticalScroll)
-        {
-            "down": box.scroll_down,
-            "up": box.scroll_up,
-            "page_down": box.scroll_page_down,
-            "page_up": box.scroll_page_up,
-            "home": box.scroll_home,
-            "end": box.scroll_end,
-        }[where](animate=False)
 
     def action_toggle_quotes(self) -> None:
         self.show_quotes = not self.show_quotes
