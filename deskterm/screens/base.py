@@ -46,6 +46,22 @@ class DeskScreen(Screen[None]):
     def reload(self) -> None:
         """Read what the screen shows again (screens that follow the desk define it)."""
 
+    _leave_armed = False  # a form's first Esc with unsaved changes only warned
+
+    def warned_before_leaving(self, dirty: bool) -> bool:
+        """For a form's Esc: with unsaved changes the first press warns (True: stay), the
+        second leaves; a form sets `_leave_armed` back to False when it changes again."""
+        if dirty and not self._leave_armed:
+            self._leave_armed = True
+            self.notify(
+                "There are unsaved changes: press Esc again to leave without them, or ctrl+s "
+                "to save.",
+                severity="warning",
+                markup=False,
+            )
+            return True
+        return False
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.desk.report(event.worker.error, event.worker.description)

@@ -337,7 +337,6 @@ class ChannelFormScreen(DeskScreen):
         self.testing = False
         self.saving = False
         self._tested: Channel | None = None
-        self._leave_armed = False
 
     # --- building the form -------------------------------------------------------------
 
@@ -493,16 +492,8 @@ class ChannelFormScreen(DeskScreen):
         self.action_back()
 
     def action_back(self) -> None:
-        if self.dirty and not self._leave_armed:
-            self._leave_armed = True
-            self.notify(
-                "There are unsaved changes: press Esc again to leave without them, or ctrl+s "
-                "to save.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.app.pop_screen()
+        if not self.warned_before_leaving(self.dirty):
+            self.app.pop_screen()
 
     def action_save(self) -> None:
         if self.config is None:

@@ -266,7 +266,6 @@ class TemplateFormScreen(DeskScreen):
         self.problem = ""
         self.saving = False
         self.saved: str | None = None
-        self._leave_armed = False
 
     def compose(self) -> ComposeResult:
         title = "New template" if self.original is None else f"Template {self.initial[0]}"
@@ -341,16 +340,8 @@ class TemplateFormScreen(DeskScreen):
     # --- leaving and saving --------------------------------------------------------------
 
     def action_back(self) -> None:
-        if self.dirty and not self._leave_armed:
-            self._leave_armed = True
-            self.notify(
-                "There are unsaved changes: press Esc again to leave without them, or ctrl+s "
-                "to save.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.dismiss()
+        if not self.warned_before_leaving(self.dirty):
+            self.dismiss()
 
     def action_save(self) -> None:
         self.check()
