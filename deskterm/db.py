@@ -113,6 +113,7 @@ class RowWriter:
         names = ", ".join(_quote(f.column_name) for f in self.fields)
         marks = ", ".join([db.param] * len(self.fields))
         self.insert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        self.returning_sql = f'{self.insert_sql} RETURNING "id"'
         sets = ", ".join(f"{_quote(f.column_name)} = {db.param}" for f in self.fields)
         self.update_sql = f'UPDATE {table} SET {sets} WHERE "id" = {db.param}'
         self.db = db
@@ -128,7 +129,7 @@ class RowWriter:
         if is_sqlite(self.db.obj if isinstance(self.db, peewee.DatabaseProxy) else self.db):
             cursor.execute(self.insert_sql, self._values(row))
             return int(cursor.lastrowid)
-        cursor.execute(f'{self.insert_sql} RETURNING "id"', self._values(row))
+        cursor.execute(self.returning_sql, self._values(row))
         return int(cursor.fetchone()[0])
 
     def insert_many(self, rows: list[dict[str, object]]) -> None:
