@@ -39,7 +39,6 @@ from urllib.parse import unquote, unquote_to_bytes
 from inscriptis import get_text  # type: ignore[import-untyped]
 from inscriptis.model.config import ParserConfig  # type: ignore[import-untyped]
 
-from deskterm import mime_tree
 from deskterm.errors import ConfigError
 
 DEFAULT_MAX_BODY_BYTES = 100_000
@@ -1028,9 +1027,7 @@ def _hash(*parts: str) -> str:
 
 def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> ParsedMail:
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
-    msg = None if headers_only else mime_tree.build(text, _Part)
-    if msg is None:
-        msg = Parser(_class=_Part, policy=compat32).parsestr(text, headersonly=headers_only)
+    msg = Parser(_class=_Part, policy=compat32).parsestr(text, headersonly=headers_only)
     ctx = _Ctx(min_attachment=min_att)
     headers = _header_lists(msg)
     _, top_params = _params(headers.get("content-type", [""])[0], ctx, "content-type")
