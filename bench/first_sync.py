@@ -9,7 +9,11 @@ What is timed (wall clock, each a separate process, all in the same run):
 * deskterm first sync: `deskterm poll --once` on a fresh desk: fetch, parse, thread, store
   everything, flag it `$DeskProcessed` on the server;
 * deskterm incremental: `deskterm poll --once` again with nothing new, against the program's
-  start-up (`deskterm jobs --json` on the same desk, and `deskterm --version`).
+  start-up (`deskterm jobs --json` on the same desk, and `deskterm --version`);
+* the stdlib parsing floor: `bench.stdlib_parse`, the stdlib's parser alone on the same
+  messages (CPU seconds on one core). With the machine's CPU time during the bare download
+  (client and Dovecot) and the start-up it gives the least time any client needs on these two
+  cores to download and parse the mailbox with the stdlib's parser, as issue 3 requires.
 
 Rounds alternate the clients (the order rotates each round) and the report gives medians and
 the ratios deskterm/bare and deskterm/mbsync, since only ratios measured side by side mean
@@ -51,6 +55,7 @@ SUPPORT = f"support@{DOMAIN}"
 PROCESSED = "$DeskProcessed"
 TARGET_VS_BARE = 3.0  # the issue's target: first sync within 3x of the bare download
 TARGET_INCREMENTAL = 0.3  # seconds beyond start-up for a poll with nothing new
+CORES = os.cpu_count() or 1
 DESKTERM_ENV_DROP = (
     "DESKTERM_DATABASE_URL",
     "DESKTERM_MAX_AGE_DAYS",
@@ -94,6 +99,14 @@ class BenchError(RuntimeError):
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def busy_cpu() -> float:
+    """CPU seconds the whole machine has spent busy so far (every process, Dovecot's too)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(cmd: Sequence[str], what: str, **kw: Any) -> tuple[float, subprocess.CompletedProcess]:
@@ -267,11 +280,22 @@ SyncState *
             str(self.batch),
         ]
         env = {**self.env, "BENCH_IMAP_PASSWORD": self.password}
+        cpu = busy_cpu()
         seconds, result = timed(cmd, "bare imaplib fetch", cwd=ROOT, env=env)
+        cpu = busy_cpu() - cpu
         out = json.loads(result.stdout)
         if out["messages"] != self.expected:
             raise BenchError(f"bare fetch got {out['messages']} of {self.expected} messages")
-        return {"seconds": seconds, **{k: out[k] for k in ("messages", "bytes")}}
+        counted = {k: out[k] for k in ("messages", "bytes")}
+        return {"seconds": seconds, "machine_cpu": cpu, **counted}
+
+    def stdlib_parse(self, seed: int) -> dict[str, Any]:
+        cmd = [sys.executable, "-m", "bench.stdlib_parse", "--messages", str(self.expected)]
+        _, result = timed([*cmd, "--seed", str(seed)], "stdlib parse", cwd=ROOT, env=self.env)
+        out = json.loads(result.stdout)
+        if out["messages"] != self.expected:
+            raise BenchError(f"stdlib parse read {out['messages']} of {self.expected} messages")
+        return {"seconds": out["cpu_seconds"]}
 
     # mbsync ------------------------------------------------------------------------------
 
@@ -340,7 +364,9 @@ timeout = 120
 
     def first_sync(self, env: dict[str, str]) -> dict[str, Any]:
         cmd = [*self.deskterm, "poll", "--once"]
+        cpu = busy_cpu()
         seconds, result = timed(cmd, "deskterm poll (first)", env=env)
+        cpu = busy_cpu() - cpu
         run = self.last_run(env)
         counts = {k: run[k] for k in ("fetched", "ingested", "skipped", "failed")}
         if run["error"] or run["failed"] or run["ingested"] + run["skipped"] != self.expected:
@@ -351,7 +377,7 @@ timeout = 120
         left = unprocessed_count(self.servers)
         if left:
             raise BenchError(f"after the first sync {left} messages lack {PROCESSED}")
-        return {"seconds": seconds, **counts}
+        return {"seconds": seconds, "machine_cpu": cpu, **counts}
 
     def incremental(self, env: dict[str, str]) -> dict[str, Any]:
         seconds, result = timed(
@@ -374,8 +400,8 @@ timeout = 120
 # --- report ---------------------------------------------------------------------------------
 
 
-def median(samples: list[dict[str, Any]]) -> float | None:
-    values = [s["seconds"] for s in samples if "seconds" in s]
+def median(samples: list[dict[str, Any]], key: str = "seconds") -> float | None:
+    values = [s[key] for s in samples if key in s]
     return statistics.median(values) if values else None
 
 
@@ -434,6 +460,16 @@ def summarise(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 {"vs_bare": d["seconds"] / b["seconds"], "vs_mbsync": d["seconds"] / m["seconds"]}
             )
     summary["paired_ratios"] = paired
+    # The least any client can take here with the stdlib's parser: the download's CPU (client
+    # and Dovecot) and the parse's, spread over every core; deskterm also starts up first.
+    bare_cpu, parse = median(results["bare"], "machine_cpu"), med.get("stdlib_parse")
+    summary["bare_machine_cpu"] = bare_cpu
+    summary["first_machine_cpu"] = median(results["deskterm_first"], "machine_cpu")
+    if bare_cpu and parse and jobs and bare:
+        floor = (bare_cpu + parse) / CORES
+        summary["stdlib_floor"] = floor
+        summary["stdlib_floor_ratio"] = floor / bare
+        summary["stdlib_floor_with_startup_ratio"] = (floor + jobs) / bare
     return summary
 
 
@@ -470,6 +506,29 @@ def print_report(
         pb = " ".join(f"{p['vs_bare']:.2f}" for p in summary["paired_ratios"])
         pm = " ".join(f"{p['vs_mbsync']:.2f}" for p in summary["paired_ratios"])
         print(f"  {'  per round (vs bare | vs mbsync)':<38} {pb} | {pm}")
+    floor = summary.get("stdlib_floor")
+    if floor is not None:
+        print()
+        print(f"The least time for any client parsing with the stdlib ({CORES} cores), same run")
+        print(
+            f"  {'bare download, machine CPU':<38} {summary['bare_machine_cpu']:6.2f} CPU-s  "
+            "(the client and Dovecot)"
+        )
+        print(
+            f"  {'stdlib parse + decode, one core':<38} {med['stdlib_parse']:6.2f} CPU-s  "
+            f"[{fmt_samples(results['stdlib_parse'])}]"
+        )
+        print(
+            f"  {'floor: these CPU-s / cores':<38} {fmt_s(floor)}   "
+            f"= {summary['stdlib_floor_ratio']:.2f}x bare, for any client"
+        )
+        print(
+            f"  {'  + start-up (deskterm jobs --json)':<38} {fmt_s(med.get('deskterm_jobs'))}   "
+            f"= {summary['stdlib_floor_with_startup_ratio']:.2f}x bare, before anything is stored"
+        )
+        first_cpu = summary.get("first_machine_cpu")
+        if first_cpu is not None:
+            print(f"  {'deskterm first sync, machine CPU':<38} {first_cpu:6.2f} CPU-s")
     print()
     print(
         "Incremental poll of the unchanged mailbox (nothing to fetch); Python bytecode cache: "
@@ -500,7 +559,11 @@ def print_report(
 
 
 def measure(
-    clients: Clients, runs: int, results: dict[str, list[dict[str, Any]]], errors: list[str]
+    clients: Clients,
+    runs: int,
+    seed: int,
+    results: dict[str, list[dict[str, Any]]],
+    errors: list[str],
 ) -> None:
     def attempt(key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
@@ -537,6 +600,7 @@ def measure(
                     attempt("deskterm_jobs", lambda env=env: clients.startup(env, "jobs", "--json"))
                     attempt("deskterm_version", lambda env=env: clients.startup(env, "--version"))
                 shutil.rmtree(env["DESKTERM_HOME"], ignore_errors=True)
+        attempt("stdlib_parse", lambda: clients.stdlib_parse(seed))
         order = order[1:] + order[:1]  # rotate: no client always runs first
 
 
@@ -579,6 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "deskterm_incremental",
             "deskterm_jobs",
             "deskterm_version",
+            "stdlib_parse",
         )
     }
     errors: list[str] = []
@@ -607,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"warm-up fetch: {warm['seconds']:.2f} s, {warm['bytes'] / 1e6:.1f} MB")
         info["bytes_fetched"] = warm["bytes"]
         t0 = time.perf_counter()
-        measure(clients, args.runs, results, errors)
+        measure(clients, args.runs, args.seed, results, errors)
         phases["measure"] = time.perf_counter() - t0
     except BenchError as e:
         errors.append(str(e))
