@@ -119,7 +119,11 @@ class Ingestor:
             self._skipped.insert_many(work.skipped)
             self._attachments.insert_many(work.attachments)
             self._conversation_updates.update_many(
-                [(key, state) for key, state in work.conversations.items()]
+                [
+                    (key, state)
+                    for key, state in work.conversations.items()
+                    if state != work.written.get(key)
+                ]
             )
             for conversation_id, mail in work.created:
                 outbox.queue_auto_ack(conversation_id, mail)
@@ -147,6 +151,8 @@ class Ingestor:
         conversation_id = self._thread(mail, work)
         if conversation_id is None:
             conversation_id = self._new_conversation(mail, work)
+        else:
+            self._add_to_state(self._state(conversation_id, work), mail)
         self._store_message(conversation_id, item, raw_rel, work)
         work.known.add(mail.dedup_key)
         return Outcome(item.uid, "ingested", conversation_id=conversation_id)
@@ -231,8 +237,11 @@ class Ingestor:
             "created_at": when,
             "updated_at": when,
         }
+        self._add_to_state(state, mail)  # inserted as its first message leaves it: no update
         conversation_id = self._conversations.insert({**state, "channel": self.channel.id})
         work.conversations[conversation_id] = {k: state[k] for k in CONVERSATION_STATE}
+        # A shallow copy is enough: _add_to_state assigns new lists, never changes them.
+        work.written[conversation_id] = dict(work.conversations[conversation_id])
         if self.acknowledges:
             work.created.append((conversation_id, mail))
         return conversation_id
@@ -295,7 +304,9 @@ class Ingestor:
             )
         if mail.message_id:
             work.threads[mail.message_id] = conversation_id
-        state = self._state(conversation_id, work)
+
+    def _add_to_state(self, state: dict[str, Any], mail: ParsedMail) -> None:
+        """What one more customer message does to its conversation."""
         if state["contact"] is None and mail.from_addr:
             state["contact"] = self._contact(mail)
         chain = [*state["references"], *(i for i in [mail.message_id] if i)]
@@ -392,6 +403,7 @@ class _Batch:
     threads: dict[str, int]
     recorded: set[str]
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    written: dict[int, dict[str, Any]] = field(default_factory=dict)  # as inserted this batch
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     created: list[tuple[int, ParsedMail]] = field(default_factory=list)  # to acknowledge

@@ -1,0 +1,140 @@
+"""What a batch leaves on its conversations, on the embedded desk.
+
+The writer inserts a new conversation with the state its first message gives it and writes back
+only the conversations that changed after that, so these read every state column back from the
+database: after a conversation's first message, after a reply in the same batch, after a reply
+in a later batch, and for a conversation the batch does not touch.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from deskterm import db, triage
+from deskterm.ingest import Fetched, Ingestor
+from deskterm.mailparse import parse
+from deskterm.models import Channel, Conversation
+from tests.conftest import Desk
+from tests.mailfactory import make_mail
+
+CHANNEL = """
+name = "support"
+status = "draft"
+[inbound]
+protocol = "imap"
+host = "mail.example.com"
+username = "support@desk.test"
+[outbound]
+host = "mail.example.com"
+username = "support@desk.test"
+from = "Desk Support <support@desk.test>"
+"""
+JANE = "Jane Doe <jane@customer.example>"
+
+
+def at(day: int) -> datetime:
+    return datetime(2025, 3, day, 9, 0, tzinfo=UTC)
+
+
+def first() -> bytes:
+    return make_mail(
+        "Printer on fire",
+        JANE,
+        message_id="<p1@customer.example>",
+        cc="Ann <ann@customer.example>, support@desk.test",
+        date=at(3),
+    )
+
+
+def reply(number: int, day: int, **kw: object) -> bytes:
+    return make_mail(
+        "Re: Printer on fire",
+        JANE,
+        message_id=f"<p{number}@customer.example>",
+        in_reply_to=f"<p{number - 1}@customer.example>",
+        date=at(day),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def other() -> bytes:
+    return make_mail("Kettle broken", "Bob <bob@other.example>", message_id="<k1@other.example>")
+
+
+def fetched(*mails: bytes, first_uid: int = 1) -> list[Fetched]:
+    return [Fetched(str(uid), b"", parse(raw)) for uid, raw in enumerate(mails, first_uid)]
+
+
+def state(conversation_id: int) -> dict[str, object]:
+    row = Conversation.get_by_id(conversation_id)
+    return {
+        "status": row.status,
+        "priority": row.priority,
+        "unread": row.unread,
+        "message_count": row.message_count,
+        "references": row.references,
+        "cc": row.cc,
+        "updated_at": row.updated_at,
+        "contact": row.contact.email,
+    }
+
+
+@pytest.fixture
+def channel(desk: Desk) -> Channel:
+    desk.add_channel(CHANNEL)
+    db.open_database()
+    return Channel.get(Channel.name == "support")
+
+
+def test_a_new_conversation_is_stored_as_its_first_message_leaves_it(channel: Channel) -> None:
+    [outcome] = Ingestor(channel).apply(fetched(first()))
+    assert state(outcome.conversation_id) == {
+        "status": "open",
+        "priority": "normal",
+        "unread": True,
+        "message_count": 1,
+        "references": ["<p1@customer.example>"],
+        "cc": ["ann@customer.example"],  # the desk's own address is no participant
+        "updated_at": datetime(2025, 3, 3, 9, 0),
+        "contact": "jane@customer.example",
+    }
+
+
+def test_replies_in_the_same_batch_and_a_later_one_update_the_stored_state(
+    channel: Channel,
+) -> None:
+    urgent = {"X-Priority": "1 (Highest)"}
+    outcomes = Ingestor(channel).apply(
+        fetched(first(), other(), reply(2, 5, cc="Tom <tom@customer.example>", headers=urgent))
+    )
+    printer_id, kettle_id = outcomes[0].conversation_id, outcomes[1].conversation_id
+    assert outcomes[2].conversation_id == printer_id
+    kettle_before = state(kettle_id)
+    assert state(printer_id) == {
+        "status": "open",
+        "priority": "high",
+        "unread": True,
+        "message_count": 2,
+        "references": ["<p1@customer.example>", "<p2@customer.example>"],
+        "cc": ["ann@customer.example", "tom@customer.example"],
+        "updated_at": datetime(2025, 3, 5, 9, 0),
+        "contact": "jane@customer.example",
+    }
+
+    triage.set_status(printer_id, "resolved")
+    Conversation.update(unread=False).where(Conversation.id == printer_id).execute()
+    [later] = Ingestor(channel).apply(fetched(reply(3, 7), first_uid=4))
+    assert later.conversation_id == printer_id
+    assert state(printer_id) == {
+        "status": "open",  # the customer answered a resolved conversation
+        "priority": "high",
+        "unread": True,
+        "message_count": 3,
+        "references": [f"<p{n}@customer.example>" for n in (1, 2, 3)],
+        "cc": ["ann@customer.example", "tom@customer.example"],
+        "updated_at": datetime(2025, 3, 7, 9, 0),
+        "contact": "jane@customer.example",
+    }
+    assert state(kettle_id) == kettle_before  # not touched by the later batch
