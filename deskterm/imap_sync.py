@@ -281,8 +281,13 @@ def search_criteria(keyword: str, last_uid: int, since: date | None) -> list[str
     if keyword == PROCESSED:
         criteria = ["UNKEYWORD", PROCESSED]
     else:
-        # \Seen fallback: a human may read mail before we do, so new UIDs count too.
-        criteria = ["OR", "UNSEEN", f"UID {last_uid + 1}:*"]
+        # \Seen fallback: a human may read mail before we do, so new UIDs count too. "n:*"
+        # always includes the highest UID (it reads as "*:n" when n is past it), so what we
+        # already have is excluded by name, or the newest mail would be fetched every poll.
+        new = f"UID {last_uid + 1}:*"
+        if last_uid:
+            new = f"({new} NOT UID 1:{last_uid})"
+        criteria = ["OR", "UNSEEN", new]
     if since is not None:
         criteria += ["SINCE", sync_window.imap_date(since)]
     return criteria

@@ -21,10 +21,11 @@ def test_search_criteria() -> None:
     assert search_criteria("\\Seen", 10, date(2024, 1, 5)) == [
         "OR",
         "UNSEEN",
-        "UID 11:*",
+        "(UID 11:* NOT UID 1:10)",  # "11:*" alone matches the highest UID even if it is 10
         "SINCE",
         "05-Jan-2024",
     ]
+    assert search_criteria("\\Seen", 0, None) == ["OR", "UNSEEN", "UID 1:*"]
 
 
 def test_uid_sets_compress_runs() -> None:
