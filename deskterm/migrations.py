@@ -8,6 +8,7 @@ deskterm is refused rather than guessed at.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 
 import peewee
 
@@ -102,10 +103,28 @@ def _v3_lighter_messages(database: peewee.Database) -> None:
         database.execute_sql(statement)
 
 
+def _v4_aliases_and_window_anchor(database: peewee.Database) -> None:
+    """Contact aliases, and the day each folder was first synced (the age window's anchor)."""
+    from deskterm.models import ContactAlias, FolderState
+
+    table = FolderState._meta.table_name
+    if "first_sync_on" not in {c.name for c in database.get_columns(table)}:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "first_sync_on" DATE')
+    if not database.table_exists(ContactAlias._meta.table_name):  # v1 made from models
+        database.create_tables([ContactAlias])
+        if not dbmod.is_sqlite(database):
+            _unbounded_text(database, [ContactAlias])
+    # Folders synced before this version: their window counts from today on, as it did.
+    FolderState.update(first_sync_on=date.today()).where(
+        FolderState.first_sync_on.is_null()
+    ).execute()
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
     _v3_lighter_messages,
+    _v4_aliases_and_window_anchor,
 )
 
 

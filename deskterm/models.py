@@ -78,6 +78,14 @@ class Contact(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
 
 
+class ContactAlias(BaseModel):
+    """Another address of a contact (a private and a work address, a shared alias): mail from
+    it belongs to the contact's conversations as if sent from the primary address."""
+
+    email = peewee.CharField(unique=True)  # lower-cased
+    contact = peewee.ForeignKeyField(Contact, backref="aliases", on_delete="CASCADE")
+
+
 class Conversation(BaseModel):
     channel = peewee.ForeignKeyField(Channel, backref="conversations", on_delete="CASCADE")
     contact = peewee.ForeignKeyField(Contact, null=True, backref="conversations")
@@ -180,6 +188,9 @@ class FolderState(BaseModel):
     folder = peewee.CharField()
     uidvalidity = peewee.BigIntegerField(null=True)
     last_uid = peewee.BigIntegerField(default=0)
+    # The day this folder was first synced: the age window counts back from it, so mail that
+    # arrives later is never left out because the desk was not polling (see sync_window).
+    first_sync_on = peewee.DateField(null=True)
 
     class Meta:
         indexes = ((("channel", "folder"), True),)
@@ -215,6 +226,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Organization,
     OrganizationDomain,
     Contact,
+    ContactAlias,
     Conversation,
     ConversationTag,
     Message,

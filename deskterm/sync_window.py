@@ -1,7 +1,9 @@
 """Which mail is in scope: the max-age window and the sync start date.
 
 Mail outside the window is not fetched at all (IMAP searches with SINCE on the server), so
-widening the window later simply brings it in.
+widening the window later simply brings it in. The window bounds the history a first sync
+imports: it counts from the day the folder was first synced, so mail that arrives after that
+is never left out, however long the desk was not polling.
 """
 
 from __future__ import annotations
@@ -29,13 +31,22 @@ def max_age_days(inbound: dict[str, Any]) -> int:
     return value
 
 
-def since(inbound: dict[str, Any], today: date | None = None) -> date | None:
-    """The first day in scope, or None for everything."""
+def since(
+    inbound: dict[str, Any], today: date | None = None, anchor: date | None = None
+) -> date | None:
+    """The first day in scope, or None for everything.
+
+    The age window counts back from `anchor`, the day the folder was first synced (today if
+    it never was): it keeps a first sync from importing years of history, and nothing more.
+    Counting from today instead would leave out, for good, mail that arrived while the desk
+    was stopped or the channel failing for longer than the window (FreeScout's missed mail).
+    """
     today = today or date.today()
+    start = min(anchor, today) if anchor is not None else today
     bounds = []
     days = max_age_days(inbound)
     if days > 0:
-        bounds.append(today - timedelta(days=days))
+        bounds.append(start - timedelta(days=days))
     if inbound.get("sync_start_date"):
         bounds.append(date.fromisoformat(inbound["sync_start_date"]))
     return max(bounds) if bounds else None
