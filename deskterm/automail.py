@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from deskterm.compose import MESSAGE_ID_PREFIX
 from deskterm.mailparse import ParsedMail
 
 _PRECEDENCE_AUTOMATED = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -31,18 +32,18 @@ _COMMENT = re.compile(r"\([^()]*\)")
 _BOUNCE_SENDERS = {"mailer-daemon": "bounce: mailer-daemon", "postmaster": "bounce: postmaster"}
 
 
-def automated_reason(
-    mail: ParsedMail, own_addresses: Iterable[str] = (), own_domains: Iterable[str] = ()
-) -> str | None:
+def automated_reason(mail: ParsedMail, own_addresses: Iterable[str] = ()) -> str | None:
     """Why `mail` was sent by a machine (first rule that matches), or None for human mail.
 
-    Loop rules come first: a mail we sent ourselves is the most dangerous one to answer.
-    `own_domains` are the domains of the Message-IDs we generate, matched exactly (a customer on
-    a subdomain of ours is still a customer).
+    Loop rules come first: a mail we sent ourselves is the most dangerous one to answer. Our
+    own mail is recognised by its sender, or by a Message-ID of the shape we generate on the
+    domain of one of our addresses (a copy of our reply that came back through a forward or a
+    list). A colleague's mail from our domain has an ordinary Message-ID and is not a loop.
     """
+    addresses = frozenset(a.strip().lower() for a in own_addresses if isinstance(a, str))
     own = _Own(
-        addresses=frozenset(a.strip().lower() for a in own_addresses if isinstance(a, str)),
-        domains=frozenset(_normal_domain(d) for d in own_domains if isinstance(d, str)),
+        addresses=addresses,
+        domains=frozenset(_normal_domain(a.rpartition("@")[2]) for a in addresses if "@" in a),
     )
     for rule in _RULES:
         reason = rule(mail, own)
@@ -90,9 +91,10 @@ class _Own:
 def _loop(mail: ParsedMail, own: _Own) -> str | None:
     if mail.from_addr and mail.from_addr.lower() in own.addresses:
         return "loop: sent by our own address"
-    id_domain = _domain((mail.message_id or "").strip("<>"))
-    if id_domain and id_domain in own.domains:
-        return "loop: message-id on our own domain"
+    message_id = (mail.message_id or "").strip("<>")
+    id_domain = _domain(message_id)
+    if id_domain and id_domain in own.domains and message_id.startswith(MESSAGE_ID_PREFIX):
+        return "loop: our own message-id"
     return None
 
 

@@ -675,9 +675,11 @@ def _store_or_none() -> Any | None:
         return None
 
 
-# The UI's commands (`demo`, ...) live beside the UI; they register themselves on `main`.
-from deskterm import cli_ui  # noqa: E402
+# The UI's commands (`demo`, ...) live beside the UI; they register themselves on `main`, as
+# do the contact commands.
+from deskterm import cli_contacts, cli_ui  # noqa: E402
 
+cli_contacts.register(main)
 cli_ui.register(main)
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from deskterm.models import (
     Attachment,
     Channel,
     Contact,
+    ContactAlias,
     Conversation,
     Message,
     OrganizationDomain,
@@ -176,6 +177,10 @@ class Ingestor:
         contact = conversation.contact
         if contact is not None and contact.email == address:
             return True
+        if contact is not None and ContactAlias.get_or_none(
+            (ContactAlias.email == address) & (ContactAlias.contact == contact.id)
+        ):
+            return True
         if address in (conversation.cc or []):
             return True
         if contact is not None and contact.organization_id is not None:
@@ -193,10 +198,17 @@ class Ingestor:
     # --- storing ---------------------------------------------------------------------------
 
     def _load_contacts(self, addresses: set[str]) -> None:
+        """The batch's senders' contacts; an alias address stands for its primary contact."""
         missing = [a for a in addresses if a not in self._contacts]
         for contact_id, email in select_in(Contact, ["id", "email"], "email", missing):
             self._contacts[email] = contact_id
             self._emails[contact_id] = email
+        aliases = dict(select_in(ContactAlias, ["email", "contact"], "email", missing))
+        primaries = select_in(Contact, ["id", "email"], "id", list(aliases.values()))
+        for contact_id, email in primaries:
+            self._emails[contact_id] = email
+        for alias, contact_id in aliases.items():
+            self._contacts[alias] = contact_id
 
     def _contact(self, mail: ParsedMail) -> int | None:
         address = mail.from_addr

@@ -102,17 +102,20 @@ def test_loop_from_our_own_address() -> None:
     assert automated_reason(ours) is None
 
 
-def test_loop_message_id_on_our_own_domain() -> None:
-    echoed = mail(message_id="<ticket-42.x@Desk.Test>")
-    assert automated_reason(echoed, own_domains=["desk.test"]) == (
-        "loop: message-id on our own domain"
-    )
-    assert automated_reason(echoed, own_domains=["@DESK.TEST."]) == (
-        "loop: message-id on our own domain"
-    )
-    # Only our exact id domain: a customer's own mail server on a subdomain is still a customer.
-    sub = mail(message_id="<x@mail.desk.test>")
-    assert automated_reason(sub, own_domains=["desk.test"]) is None
+def test_loop_our_own_message_id_coming_back() -> None:
+    own = ["support@desk.test"]
+    echoed = mail(sender="List <list@lists.example>", message_id="<deskterm.42.ab12@Desk.Test>")
+    assert automated_reason(echoed, own_addresses=own) == "loop: our own message-id"
+    # A colleague writing from our domain uses an ordinary Message-ID: a person, not a loop.
+    colleague = mail(sender="Ann <ann@desk.test>", message_id="<x.42@desk.test>")
+    assert automated_reason(colleague, own_addresses=own) is None
+    # Our shape on another domain is another desk's agent answering: a person too.
+    vendor = mail(sender="bob@vendor.example", message_id="<deskterm.7.cd34@vendor.example>")
+    assert automated_reason(vendor, own_addresses=own) is None
+    # Only our exact domain: a customer's own mail server on a subdomain is still a customer.
+    sub = mail(message_id="<deskterm.1.x@mail.desk.test>")
+    assert automated_reason(sub, own_addresses=own) is None
+    assert automated_reason(echoed) is None
 
 
 def test_loop_rules_win_over_the_others() -> None:
@@ -130,7 +133,7 @@ def test_own_lists_may_be_generators_or_contain_junk() -> None:
 
 def test_mail_without_message_id_or_sender() -> None:
     bare = parse(b"Subject: x\r\n\r\nbody")
-    assert automated_reason(bare, own_addresses=["a@b"], own_domains=["b"]) is None
+    assert automated_reason(bare, own_addresses=["a@b"]) is None
 
 
 # --------------------------------------------------------------------------- channel filters

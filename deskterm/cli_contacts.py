@@ -1,0 +1,58 @@
+"""`deskterm contact ...`: a contact by any of its addresses, and its aliases."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(main: click.Group) -> None:
+    """Add the contact commands to the `deskterm` group."""
+    from deskterm.cli import echo_json, handle_errors, open_desk  # cli imports us at its end
+    from deskterm.sanitize import one_line
+
+    @main.group()
+    def contact() -> None:
+        """A contact and its other addresses (aliases)."""
+
+    @contact.command("show")
+    @click.argument("address")
+    @click.option("--json", "as_json", is_flag=True)
+    @handle_errors
+    def show(address: str, as_json: bool) -> None:
+        """The contact an address belongs to (its own or an alias)."""
+        from deskterm import contacts
+
+        open_desk()
+        found = contacts.describe(address)
+        if as_json:
+            echo_json(found)
+            return
+        click.echo(f"{found['email']}  {one_line(found['name'])}".rstrip())
+        if found["organization"]:
+            click.echo(f"  organization: {one_line(found['organization'])}")
+        click.echo(f"  aliases: {', '.join(found['aliases']) or 'none'}")
+        click.echo(f"  conversations: {found['conversations']}")
+
+    @contact.command("alias")
+    @click.argument("primary")
+    @click.argument("alias")
+    @handle_errors
+    def alias(primary: str, alias: str) -> None:
+        """File mail from ALIAS under the contact PRIMARY (merging ALIAS's contact into it)."""
+        from deskterm import contacts
+
+        open_desk()
+        done = contacts.add_alias(primary, alias)
+        merged = f"; {done['merged']} conversation(s) moved over" if done["merged"] else ""
+        click.echo(f"{done['alias']} is now an alias of {done['contact']}{merged}.")
+
+    @contact.command("unalias")
+    @click.argument("alias")
+    @handle_errors
+    def unalias(alias: str) -> None:
+        """Stop filing mail from ALIAS under its contact (its conversations stay there)."""
+        from deskterm import contacts
+
+        open_desk()
+        primary = contacts.remove_alias(alias)
+        click.echo(f"{contacts.normal_address(alias)} is no longer an alias of {primary}.")

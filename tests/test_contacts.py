@@ -1,0 +1,161 @@
+"""Contact aliases: another address of a customer files its mail under the primary contact.
+
+The engine (deskterm/contacts.py) through the CLI an admin uses, and the ingest reading the
+aliases: new mail from an alias, a `[#id]` token from an alias, merging a contact that already
+exists. Plus the loop rule for our own mail coming back under a stranger's From.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from deskterm import db
+from deskterm.ingest import Fetched, Ingestor, Outcome
+from deskterm.mailparse import parse
+from deskterm.models import Channel, Contact, ContactAlias, Conversation
+from tests.conftest import Desk
+from tests.mailfactory import make_mail
+
+CHANNEL = """
+name = "support"
+status = "draft"
+[inbound]
+protocol = "imap"
+host = "mail.example.com"
+username = "support@desk.test"
+[outbound]
+host = "mail.example.com"
+username = "support@desk.test"
+from = "Desk Support <support@desk.test>"
+"""
+WORK = "Jane Doe <jane@customer.example>"
+HOME = "Jane <jane.doe@home.example>"
+
+
+def ingest(channel: Channel, *mails: bytes) -> list[Outcome]:
+    db.open_database()
+    try:
+        batch = [Fetched(str(uid), b"", parse(raw)) for uid, raw in enumerate(mails, 1)]
+        return Ingestor(Channel.get_by_id(channel.id)).apply(batch)
+    finally:
+        db.close_database()
+
+
+def contact_of(conversation_id: int | None) -> str:
+    db.open_database()
+    try:
+        return Conversation.get_by_id(conversation_id).contact.email
+    finally:
+        db.close_database()
+
+
+def counts() -> tuple[int, int]:
+    db.open_database()
+    try:
+        return Contact.select().count(), ContactAlias.select().count()
+    finally:
+        db.close_database()
+
+
+@pytest.fixture
+def channel(desk: Desk) -> Channel:
+    desk.add_channel(CHANNEL)
+    db.open_database()
+    try:
+        return Channel.get(Channel.name == "support")
+    finally:
+        db.close_database()
+
+
+def test_mail_from_an_alias_is_filed_under_the_primary_contact(
+    desk: Desk, channel: Channel
+) -> None:
+    [first] = ingest(channel, make_mail("Printer on fire", WORK))
+    out = desk.run("contact", "alias", "jane@customer.example", "Jane <Jane.Doe@Home.Example>")
+    assert out.stdout.strip() == "jane.doe@home.example is now an alias of jane@customer.example."
+    [later] = ingest(channel, make_mail("Also the scanner", HOME))
+    assert later.kind == "ingested"
+    assert later.conversation_id != first.conversation_id  # a new subject: a new conversation
+    assert contact_of(later.conversation_id) == "jane@customer.example"
+    assert counts() == (1, 1)  # no contact of its own for the alias
+    assert desk.json("contact", "show", "jane.doe@home.example") == {
+        "email": "jane@customer.example",
+        "name": "Jane Doe",
+        "organization": None,
+        "aliases": ["jane.doe@home.example"],
+        "conversations": 2,
+    }
+
+
+def test_a_subject_token_from_an_alias_is_trusted(desk: Desk, channel: Channel) -> None:
+    [first] = ingest(channel, make_mail("Printer on fire", WORK))
+    token = f"Re: [#{first.conversation_id}] Printer on fire"
+    [stranger] = ingest(channel, make_mail(token, HOME, message_id="<s1@home.example>"))
+    assert stranger.conversation_id != first.conversation_id  # not a participant yet
+    desk.run("contact", "alias", "jane@customer.example", "jane.doe@home.example")
+    [joined] = ingest(channel, make_mail(token, HOME, message_id="<s2@home.example>"))
+    assert joined.conversation_id == first.conversation_id
+
+
+def test_aliasing_an_existing_contact_merges_it(desk: Desk, channel: Channel) -> None:
+    work, home = ingest(channel, make_mail("Printer", WORK), make_mail("Scanner", HOME))
+    desk.run("contact", "alias", "jane.doe@home.example", "jane@old.example")
+    assert counts() == (2, 1)
+    out = desk.run("contact", "alias", "jane@customer.example", "jane.doe@home.example")
+    assert "1 conversation(s) moved over" in out.stdout
+    assert contact_of(home.conversation_id) == "jane@customer.example"
+    assert contact_of(work.conversation_id) == "jane@customer.example"
+    assert counts() == (1, 2)
+    found = desk.json("contact", "show", "jane@old.example")  # the merged contact's alias too
+    assert (found["email"], found["aliases"], found["conversations"]) == (
+        "jane@customer.example",
+        ["jane.doe@home.example", "jane@old.example"],
+        2,
+    )
+
+
+def test_unalias_lets_the_address_stand_alone_again(desk: Desk, channel: Channel) -> None:
+    ingest(channel, make_mail("Printer", WORK))
+    desk.run("contact", "alias", "jane@customer.example", "jane.doe@home.example")
+    out = desk.run("contact", "unalias", "jane.doe@home.example")
+    assert (
+        out.stdout.strip()
+        == "jane.doe@home.example is no longer an alias of jane@customer.example."
+    )
+    [later] = ingest(channel, make_mail("Scanner", HOME))
+    assert contact_of(later.conversation_id) == "jane.doe@home.example"
+    assert counts() == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("jane@customer.example", "not an address"), "'not an address' is not an email address"),
+        (("nobody@customer.example", "x@y.example"), "No contact has the address nobody@"),
+        (("jane@customer.example", "JANE@customer.example"), "is the contact's own address"),
+        (("bob@other.example", "jane.doe@home.example"), "already an alias of jane@customer"),
+    ],
+)
+def test_alias_mistakes_are_one_sentence(
+    desk: Desk, channel: Channel, args: tuple[str, str], error: str
+) -> None:
+    ingest(channel, make_mail("Printer", WORK), make_mail("Kettle", "Bob <bob@other.example>"))
+    desk.run("contact", "alias", "jane@customer.example", "jane.doe@home.example")
+    before = counts()
+    result = desk.run("contact", "alias", *args, ok=False)
+    assert result.exit_code == 1
+    assert error in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert counts() == before
+
+
+def test_our_own_message_coming_back_under_another_sender_is_a_loop(channel: Channel) -> None:
+    echoed = make_mail(
+        "Re: [#1] Printer on fire",
+        "Customers list <list@lists.example>",
+        message_id="<deskterm.1.0a1b2c3d4e5f6a7b@desk.test>",
+    )
+    colleague = make_mail("Lunch?", "Ann <ann@desk.test>", message_id="<x42@desk.test>")
+    loop, person = ingest(channel, echoed, colleague)
+    assert (loop.kind, loop.reason) == ("skipped", "loop: our own message-id")
+    assert person.kind == "ingested"
