@@ -138,7 +138,11 @@ class Ingestor:
             work.skip(self.channel.id, item, folder, raw_rel, reason)
             return Outcome(item.uid, "failed", reason)
         if mail.dedup_key in work.known:
-            work.skip(self.channel.id, item, folder, raw_rel, "duplicate")
+            # Listed once: the same mail fetched again (a flag that did not stick, a crash
+            # before flagging) must not add a row at every poll.
+            if mail.dedup_key not in work.recorded:
+                work.skip(self.channel.id, item, folder, raw_rel, "duplicate")
+                work.recorded.add(mail.dedup_key)
             return Outcome(item.uid, "skipped", "duplicate")
         if mail.dedup_key in work.recorded:
             return Outcome(item.uid, "skipped", "already recorded")

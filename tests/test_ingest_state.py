@@ -1,4 +1,4 @@
-"""What a batch leaves on its conversations, on the embedded desk.
+"""What a batch leaves on its conversations (and in the skipped list), on the embedded desk.
 
 The writer inserts a new conversation with the state its first message gives it and writes back
 only the conversations that changed after that, so these read every state column back from the
@@ -15,7 +15,7 @@ import pytest
 from deskterm import db, triage
 from deskterm.ingest import Fetched, Ingestor
 from deskterm.mailparse import parse
-from deskterm.models import Channel, Conversation
+from deskterm.models import Channel, Conversation, Message, SkippedMail
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
@@ -138,3 +138,13 @@ def test_replies_in_the_same_batch_and_a_later_one_update_the_stored_state(
         "contact": "jane@customer.example",
     }
     assert state(kettle_id) == kettle_before  # not touched by the later batch
+
+
+def test_mail_fetched_again_and_again_is_listed_as_a_duplicate_once(channel: Channel) -> None:
+    """A flag that never sticks makes every poll fetch the same mail again."""
+    assert [o.kind for o in Ingestor(channel).apply(fetched(first()))] == ["ingested"]
+    for _ in range(3):
+        [again] = Ingestor(channel).apply(fetched(first()))
+        assert (again.kind, again.reason) == ("skipped", "duplicate")
+    assert [s.reason for s in SkippedMail.select()] == ["duplicate"]
+    assert Message.select().count() == 1
