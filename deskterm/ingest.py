@@ -299,6 +299,7 @@ class Ingestor:
                 "date": mail.date,
                 "text": mail.text,
                 "headers": mail.headers,
+                "notes": message_notes(mail),
                 "raw_path": raw_rel,
                 "size": mail.size,
                 "dedup_key": mail.dedup_key,
@@ -341,6 +342,23 @@ class Ingestor:
         state["updated_at"] = max(state["updated_at"], mail.date or utcnow())
 
 
+def message_notes(mail: ParsedMail) -> dict[str, Any] | None:
+    """What the stored text does not show, for the agent to see (None when nothing): remote
+    images, which a terminal never loads (FACTS: show that they were there), tiny images
+    (tracking pixels) and empty parts left out, the repairs a broken mail needed, and a body
+    cut at the limit."""
+    notes: dict[str, Any] = {}
+    if mail.remote_images:
+        notes["remote_images"] = mail.remote_images
+    if mail.skipped_attachments:
+        notes["dropped_parts"] = mail.skipped_attachments
+    if mail.defects:
+        notes["repairs"] = mail.defects
+    if mail.truncated:
+        notes["truncated"] = True
+    return notes or None
+
+
 MESSAGE_COLUMNS = [
     "conversation",
     "direction",
@@ -356,6 +374,7 @@ MESSAGE_COLUMNS = [
     "date",
     "text",
     "headers",
+    "notes",
     "raw_path",
     "size",
     "dedup_key",

@@ -104,8 +104,12 @@ def _v3_lighter_messages(database: peewee.Database) -> None:
 
 
 def _v4_aliases_and_window_anchor(database: peewee.Database) -> None:
-    """Contact aliases, and the day each folder was first synced (the age window's anchor)."""
+    """Contact aliases, the day each folder was first synced (the age window's anchor), and
+    each message's notes on what its text does not show."""
     from deskterm.models import ContactAlias, FolderState
+
+    if "notes" not in {c.name for c in database.get_columns("message")}:
+        database.execute_sql('ALTER TABLE "message" ADD COLUMN "notes" TEXT')
 
     table = FolderState._meta.table_name
     if "first_sync_on" not in {c.name for c in database.get_columns(table)}:

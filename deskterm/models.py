@@ -127,6 +127,9 @@ class Message(BaseModel):
     date = peewee.DateTimeField(null=True)
     text = peewee.TextField(default="")
     headers = JSONField(default=dict)  # the few that matter: priority, auto-submitted, ...
+    # What the text does not show (see ingest.message_notes): remote images never loaded,
+    # small images dropped, repairs of broken mail, a cut body. None: nothing to say.
+    notes = JSONField(null=True)
     raw_path = peewee.CharField(null=True)  # relative to paths.mail_dir()
     size = peewee.IntegerField(default=0)
     # Message-ID + preview hash: mail without a Message-ID still deduplicates.

@@ -92,6 +92,7 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
                 "message_id": m.message_id,
                 "in_reply_to": m.in_reply_to,
                 "text": m.text,
+                "notes": m.notes or {},
                 "state": m.state,
                 "attachments": [
                     {"filename": a.filename, "content_type": a.content_type, "size": a.size}

@@ -112,6 +112,28 @@ def test_a_message_renders_folded_and_unfolded() -> None:
     assert "> older" in message_content(message, show_quotes=True).plain
 
 
+def test_a_message_says_what_its_text_does_not_show() -> None:
+    message = {
+        "direction": "in",
+        "from": "a@x.example",
+        "text": "Hi",
+        "notes": {
+            "remote_images": 3,
+            "dropped_parts": 1,
+            "truncated": True,
+            "repairs": ["bad base64 padding", "x\x1b[31m\nred"],
+        },
+    }
+    shown = message_content(message, show_quotes=False).plain
+    assert "3 remote images in the HTML, never loaded" in shown
+    assert "1 tiny image(s) or empty part(s) left out (tracking pixels)" in shown
+    assert "The text was cut at the size limit; the raw message is kept whole" in shown
+    assert "Repaired: bad base64 padding; x[31m red" in shown  # one clean line each
+    assert "\x1b" not in shown
+    plain = message_content({**message, "notes": {}}, show_quotes=False).plain
+    assert "remote" not in plain and "Repaired" not in plain
+
+
 def test_sizes_read_like_a_person_would_say_them() -> None:
     assert [human_size(n) for n in (12, 4200, 5_000_000, 3 * 1024**3)] == [
         "12 B",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from deskterm import db, triage
+from deskterm import db, queries, triage
 from deskterm.ingest import Fetched, Ingestor
 from deskterm.mailparse import parse
 from deskterm.models import Channel, Conversation, Message, SkippedMail
@@ -148,3 +148,26 @@ def test_mail_fetched_again_and_again_is_listed_as_a_duplicate_once(channel: Cha
         assert (again.kind, again.reason) == ("skipped", "duplicate")
     assert [s.reason for s in SkippedMail.select()] == ["duplicate"]
     assert Message.select().count() == 1
+
+
+def test_what_the_text_does_not_show_is_kept_with_the_message(channel: Channel) -> None:
+    html = (
+        '<p>See the photo.</p><img src="https://tracker.example/open.gif">'
+        '<img src="http://cdn.example/banner.png"><img src="cid:pixel">'
+    )
+    mail = (
+        "From: Jane Doe <jane@customer.example>\r\nTo: support@desk.test\r\n"
+        "Subject: Photo\r\nMessage-ID: <photo@customer.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/related; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        f"{html}\r\n"
+        "--b\r\nContent-Type: image/gif\r\nContent-ID: <pixel>\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==\r\n"
+        "--b--\r\n"
+    ).encode()
+    [outcome] = Ingestor(channel).apply(fetched(mail))
+    [message] = queries.conversation_detail(outcome.conversation_id)["messages"]
+    assert message["notes"] == {"remote_images": 2, "dropped_parts": 1}
+    [plain] = Ingestor(channel).apply(fetched(first()))
+    assert queries.conversation_detail(plain.conversation_id)["messages"][0]["notes"] == {}

@@ -160,6 +160,7 @@ def row_writer_round_trip(channel: Channel) -> None:
         "date": when,
         "text": "body",
         "headers": {"x-priority": "1"},
+        "notes": {"remote_images": 2},
         "raw_path": None,
         "size": 1234,
         "dedup_key": "k1",

@@ -113,6 +113,24 @@ def sender(message: dict[str, Any]) -> str:
     return name or address or "(unknown sender)"
 
 
+def note_lines(notes: dict[str, Any]) -> list[str]:
+    """What the text does not show, in words (the notes the ingest stored)."""
+    lines = []
+    count = notes.get("remote_images")
+    if isinstance(count, int) and count:
+        noun = "image" if count == 1 else "images"
+        lines.append(f"{count} remote {noun} in the HTML, never loaded")
+    count = notes.get("dropped_parts")
+    if isinstance(count, int) and count:
+        lines.append(f"{count} tiny image(s) or empty part(s) left out (tracking pixels)")
+    if notes.get("truncated"):
+        lines.append("The text was cut at the size limit; the raw message is kept whole")
+    repairs = [one_line(str(r)) for r in notes.get("repairs") or []][:5]
+    if repairs:
+        lines.append("Repaired: " + "; ".join(repairs))
+    return lines
+
+
 def message_content(message: dict[str, Any], show_quotes: bool) -> Content:
     """The whole message as Content, built from plain strings and our own styles only."""
     incoming = message.get("direction") == "in"
@@ -131,6 +149,9 @@ def message_content(message: dict[str, Any], show_quotes: bool) -> Content:
         detail = f"{human_size(attachment['size'])}, {one_line(attachment['content_type'])}"
         parts += ["\n", ("Attached: ", "dim"), (one_line(attachment["filename"]), "underline")]
         parts += [(f" ({detail})", "dim")]
+    notes = note_lines(message.get("notes") or {})
+    if notes:
+        parts += ["\n", ("\n".join(notes), "dim italic")]
     parts.append("\n\n")
     body = clean(message.get("text") or "").expandtabs(4).rstrip()
     for block in split_quotes(body) if body else [Block(False, ["(no text)"])]:
