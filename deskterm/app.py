@@ -316,6 +316,29 @@ class DeskApp(App[None]):
             )
             self._ask(prompt, "change the tags", conversation_id, change, then)
 
+    def ask_aliases(self, contact: str, then: Callable[[], None]) -> None:
+        """The contact's other addresses: add (merging) or remove them, as `contact alias`."""
+        from deskterm import contacts
+
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            with self.reporting("change the contact's addresses"):
+                now = contacts.change_aliases(contact, answer)
+                said = ", ".join(now) if now else "no other address"
+                self.notify(f"{contact}: {said}.", markup=False)
+                then()
+
+        with self.reporting("read the contact"):
+            current = contacts.describe(contact)["aliases"]
+            prompt = PromptScreen(
+                f"Other addresses of {one_line(contact)}: {', '.join(current) or 'none'}",
+                "",
+                "+address adds one (its mail and conversations join this contact), "
+                "-address removes one. Esc cancels.",
+            )
+            self.push_screen(prompt, answered)
+
     def _ask(
         self,
         prompt: PromptScreen,

@@ -97,3 +97,20 @@ def describe(address: str) -> dict[str, Any]:
         "aliases": sorted(a.email for a in contact.aliases),
         "conversations": contact.conversations.count(),
     }
+
+
+def change_aliases(primary: str, text: str) -> list[str]:
+    """Apply what an agent typed in the thread: `+addr` or a plain address adds an alias,
+    `-addr` removes one (e.g. "+jane@home.example -jd@old.example"). Every address is checked
+    before any change, and all changes are one transaction; returns the aliases now."""
+    changes: list[tuple[str, str]] = []
+    for word in text.split():
+        sign, address = (word[0], word[1:]) if word[0] in "+-" else ("+", word)
+        changes.append((sign, normal_address(address)))
+    with database.atomic():
+        for sign, address in changes:
+            if sign == "+":
+                add_alias(primary, address)
+            else:
+                remove_alias(address)
+        return describe(primary)["aliases"]

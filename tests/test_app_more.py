@@ -8,7 +8,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from deskterm import attachments, blobs, demo, triage
+from deskterm import attachments, blobs, contacts, demo, triage
 from deskterm.app import DeskApp
 from deskterm.models import Channel, Conversation
 from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
@@ -75,6 +75,36 @@ def test_escape_leaves_the_tags_alone(demo_desk: None) -> None:
         assert triage.tags(the_list(app).current_id or 0) == []
 
     drive(scenario)
+
+
+# --- contact aliases -----------------------------------------------------------------------
+
+
+def test_c_in_the_thread_adds_and_removes_the_contacts_other_addresses(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen)
+        contact = app.screen.detail["contact"]
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.question == f"Other addresses of {contact}: none"
+        await answer(pilot, "+Her.Home@Example.org")
+        assert isinstance(app.screen, ThreadScreen)
+        assert contacts.describe(contact)["aliases"] == ["her.home@example.org"]
+        assert any(f"{contact}: her.home@example.org." in n for n in notices(app))
+        await pilot.press("c")
+        await settle(pilot)
+        await answer(pilot, "-her.home@example.org not-an-address")  # checked before any change
+        assert contacts.describe(contact)["aliases"] == ["her.home@example.org"]
+        assert any("'not-an-address' is not an email address" in n for n in notices(app))
+        await pilot.press("c")
+        await settle(pilot)
+        await answer(pilot, "-her.home@example.org")
+        assert contacts.describe(contact)["aliases"] == []
+
+    drive(scenario, size=(120, 40))
 
 
 # --- filters -------------------------------------------------------------------------------

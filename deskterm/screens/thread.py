@@ -38,6 +38,7 @@ class ThreadScreen(ReadingScreen):
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
+        Binding("c", "aliases", "Contact's other addresses", id="thread.aliases"),
         Binding("w", "save_attachment", "Save an attachment", id="thread.save_attachment"),
         Binding("o", "open_attachment", "Open an attachment", id="thread.open_attachment"),
     ]
@@ -156,6 +157,13 @@ class ThreadScreen(ReadingScreen):
 
     def action_tags(self) -> None:
         self.desk.ask_tags(self.conversation_id, self.reload)
+
+    def action_aliases(self) -> None:
+        contact = self.detail.get("contact") if self.detail else None
+        if not contact:
+            self.notify("This conversation has no contact.", markup=False)
+            return
+        self.desk.ask_aliases(contact, self.reload)
 
     # --- attachments -------------------------------------------------------------------
 
