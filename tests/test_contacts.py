@@ -12,7 +12,14 @@ import pytest
 from deskterm import db
 from deskterm.ingest import Fetched, Ingestor, Outcome
 from deskterm.mailparse import parse
-from deskterm.models import Channel, Contact, ContactAlias, Conversation
+from deskterm.models import (
+    Channel,
+    Contact,
+    ContactAlias,
+    Conversation,
+    Organization,
+    OrganizationDomain,
+)
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
@@ -159,3 +166,25 @@ def test_our_own_message_coming_back_under_another_sender_is_a_loop(channel: Cha
     loop, person = ingest(channel, echoed, colleague)
     assert (loop.kind, loop.reason) == ("skipped", "loop: our own message-id")
     assert person.kind == "ingested"
+
+
+def test_organization_by_domain_and_its_people_may_use_a_subject_token(channel: Channel) -> None:
+    db.open_database()
+    try:
+        acme = Organization.create(name="Customer Inc")
+        OrganizationDomain.create(domain="customer.example", organization=acme)
+    finally:
+        db.close_database()
+    [first] = ingest(channel, make_mail("Printer on fire", WORK))
+    db.open_database()
+    try:
+        jane = Contact.get(Contact.email == "jane@customer.example")
+        assert jane.organization.name == "Customer Inc"
+    finally:
+        db.close_database()
+    token = f"Re: [#{first.conversation_id}] Printer on fire"
+    colleague = make_mail(token, "Tom <tom@customer.example>", message_id="<t1@customer.example>")
+    stranger = make_mail(token, "Eve <eve@elsewhere.example>", message_id="<e1@elsewhere.example>")
+    joined, apart = ingest(channel, colleague, stranger)
+    assert joined.conversation_id == first.conversation_id  # the contact's organization
+    assert apart.conversation_id != first.conversation_id

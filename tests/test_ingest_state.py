@@ -9,13 +9,14 @@ in a later batch, and for a conversation the batch does not touch.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pytest
 
-from deskterm import db, queries, triage
-from deskterm.ingest import Fetched, Ingestor
+from deskterm import blobs, db, paths, queries, triage
+from deskterm.ingest import Fetched, Ingestor, prepare_batch
 from deskterm.mailparse import parse
-from deskterm.models import Channel, Conversation, Message, SkippedMail
+from deskterm.models import Attachment, Channel, Conversation, Message, SkippedMail
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
@@ -171,3 +172,35 @@ def test_what_the_text_does_not_show_is_kept_with_the_message(channel: Channel) 
     assert message["notes"] == {"remote_images": 2, "dropped_parts": 1}
     [plain] = Ingestor(channel).apply(fetched(first()))
     assert queries.conversation_detail(plain.conversation_id)["messages"][0]["notes"] == {}
+
+
+def with_pdf(subject: str, pdf: bytes) -> bytes:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = JANE, "support@desk.test", subject
+    mail["Message-ID"] = f"<{subject.replace(' ', '.')}@customer.example>"
+    mail.set_content("The report is attached.\n")
+    mail.add_attachment(pdf, maintype="application", subtype="pdf", filename="report.pdf")
+    return bytes(mail)
+
+
+def stored(channel: Channel, *raws: bytes) -> list[Fetched]:
+    """Through the worker's own path: raw bytes and attachments to disk, then the batch."""
+    items = [Fetched(str(uid), raw, None) for uid, raw in enumerate(raws, 1)]
+    prepare_batch(items, None, 100_000, 1024)()
+    Ingestor(channel).apply(items)
+    return items
+
+
+def test_the_same_file_is_stored_once_and_the_raw_mail_whole(channel: Channel) -> None:
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 40
+    long_body = make_mail("Log", JANE, body="line of a very long log\n" * 20_000)
+    raws = [with_pdf("Report one", pdf), with_pdf("Report two", pdf), long_body]
+    items = stored(channel, *raws)
+    rows = list(Attachment.select())
+    assert [(a.filename, a.size) for a in rows] == [("report.pdf", len(pdf))] * 2
+    files = [p for p in paths.attachments_dir().rglob("*") if p.is_file()]
+    assert [f.read_bytes() for f in files] == [pdf]  # one file for both messages
+    assert [blobs.read_raw(i.raw_path or "") for i in items] == raws  # byte for byte
+    text = Message.get(Message.subject == "Log").text
+    assert len(text.encode()) < 101_000
+    assert "[... message truncated by deskterm:" in text
