@@ -68,6 +68,31 @@ def desk(desk_home: Path) -> Desk:
     return Desk(desk_home)
 
 
+# A channel that is never polled: tests of the engine apply batches to it directly.
+DRAFT_CHANNEL = """
+name = "support"
+status = "draft"
+[inbound]
+protocol = "imap"
+host = "mail.example.com"
+username = "support@desk.test"
+[outbound]
+host = "mail.example.com"
+username = "support@desk.test"
+from = "Desk Support <support@desk.test>"
+"""
+
+
+@pytest.fixture
+def draft_channel(desk: Desk) -> Any:
+    """DRAFT_CHANNEL added through the CLI, with the desk's database left open."""
+    from deskterm.models import Channel
+
+    desk.add_channel(DRAFT_CHANNEL)
+    db.open_database()
+    return Channel.get(Channel.name == "support")
+
+
 def channel_toml(
     servers: Any,
     name: str = "support",

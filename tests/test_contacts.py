@@ -23,18 +23,6 @@ from deskterm.models import (
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
-CHANNEL = """
-name = "support"
-status = "draft"
-[inbound]
-protocol = "imap"
-host = "mail.example.com"
-username = "support@desk.test"
-[outbound]
-host = "mail.example.com"
-username = "support@desk.test"
-from = "Desk Support <support@desk.test>"
-"""
 WORK = "Jane Doe <jane@customer.example>"
 HOME = "Jane <jane.doe@home.example>"
 
@@ -65,13 +53,8 @@ def counts() -> tuple[int, int]:
 
 
 @pytest.fixture
-def channel(desk: Desk) -> Channel:
-    desk.add_channel(CHANNEL)
-    db.open_database()
-    try:
-        return Channel.get(Channel.name == "support")
-    finally:
-        db.close_database()
+def channel(draft_channel: Channel) -> Channel:
+    return draft_channel
 
 
 def test_mail_from_an_alias_is_filed_under_the_primary_contact(

@@ -13,25 +13,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from deskterm import blobs, db, paths, queries, triage
+from deskterm import blobs, paths, queries, triage
 from deskterm.ingest import Fetched, Ingestor, prepare_batch
 from deskterm.mailparse import parse
 from deskterm.models import Attachment, Channel, Conversation, Message, SkippedMail
-from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
-CHANNEL = """
-name = "support"
-status = "draft"
-[inbound]
-protocol = "imap"
-host = "mail.example.com"
-username = "support@desk.test"
-[outbound]
-host = "mail.example.com"
-username = "support@desk.test"
-from = "Desk Support <support@desk.test>"
-"""
 JANE = "Jane Doe <jane@customer.example>"
 
 
@@ -83,10 +70,8 @@ def state(conversation_id: int) -> dict[str, object]:
 
 
 @pytest.fixture
-def channel(desk: Desk) -> Channel:
-    desk.add_channel(CHANNEL)
-    db.open_database()
-    return Channel.get(Channel.name == "support")
+def channel(draft_channel: Channel) -> Channel:
+    return draft_channel
 
 
 def test_a_new_conversation_is_stored_as_its_first_message_leaves_it(channel: Channel) -> None:

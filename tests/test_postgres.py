@@ -28,26 +28,12 @@ from deskterm.models import (
     Outbox,
     SkippedMail,
 )
-from tests.conftest import Desk
+from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.mailfactory import make_mail
 from tests.test_storage import row_writer_round_trip
 
 pytestmark = pytest.mark.postgres
 
-CHANNEL = """
-name = "support"
-status = "draft"
-
-[inbound]
-protocol = "imap"
-host = "mail.example.com"
-username = "support@desk.test"
-
-[outbound]
-host = "mail.example.com"
-username = "support@desk.test"
-from = "Desk Support <support@desk.test>"
-"""
 JANE = "Jane Doe <jane@customer.example>"
 BOB = "Bob Smith <bob@other.example>"
 
@@ -109,7 +95,7 @@ def pg(pg_desk_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture
 def channel(pg: str, desk: Desk) -> Channel:
-    desk.add_channel(CHANNEL)  # through the CLI, into PostgreSQL
+    desk.add_channel(DRAFT_CHANNEL)  # through the CLI, into PostgreSQL
     db.open_database()
     return Channel.get(Channel.name == "support")
 
