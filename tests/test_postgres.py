@@ -114,7 +114,7 @@ def two(channel: Channel) -> tuple[int, int]:
 def test_migrations_reach_the_latest_version_and_reopening_keeps_the_data(pg: str) -> None:
     database = db.open_database()
     assert isinstance(database, peewee.PostgresqlDatabase)
-    assert migrations.current_version(database) == len(migrations.MIGRATIONS) == 3
+    assert migrations.current_version(database) == len(migrations.MIGRATIONS) == 4
     # The SQLite-only parts (FTS5 table, triggers, search switch) are skipped by design.
     assert set(database.get_tables()) == {
         "deskterm_schema",
@@ -134,9 +134,9 @@ def test_migrations_reach_the_latest_version_and_reopening_keeps_the_data(pg: st
     db.close_database()
 
     database = db.open_database()
-    assert migrations.migrate(database) == 3
+    assert migrations.migrate(database) == 4
     assert [c.name for c in Channel.select()] == ["support"]
-    assert [v.version for v in migrations.SchemaVersion.select()] == [3]
+    assert [v.version for v in migrations.SchemaVersion.select()] == [4]
 
 
 def test_upgrading_a_version_1_desk_keeps_its_mail_and_leaves_no_backup_file(pg: str) -> None:
@@ -149,7 +149,7 @@ def test_upgrading_a_version_1_desk_keeps_its_mail_and_leaves_no_backup_file(pg:
     db.close_database()
 
     database = db.open_database()
-    assert migrations.current_version(database) == 3
+    assert migrations.current_version(database) == 4
     assert "html" not in {c.name for c in database.get_columns("message")}
     assert "conversation_list_order" in {i.name for i in database.get_indexes("conversation")}
     assert [(m.conversation_id, m.text) for m in Message.select()] == [(conversation.id, "smoke")]
@@ -216,6 +216,7 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
                 "message_id": "<p1@customer.example>",
                 "in_reply_to": None,
                 "text": "Smoke everywhere.\n",
+                "notes": {},
                 "state": "received",
                 "attachments": [],
             },
@@ -230,6 +231,7 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
                 "message_id": "<p2@customer.example>",
                 "in_reply_to": "<p1@customer.example>",
                 "text": "Still burning.\n",
+                "notes": {},
                 "state": "received",
                 "attachments": [],
             },

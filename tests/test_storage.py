@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import peewee
@@ -12,7 +12,7 @@ import pytest
 from deskterm import db, migrations, paths
 from deskterm.errors import DeskError
 from deskterm.ingest import MESSAGE_COLUMNS
-from deskterm.models import Channel, Contact, Conversation, Message
+from deskterm.models import Channel, Contact, ContactAlias, Conversation, FolderState, Message
 
 
 def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> None:
@@ -133,6 +133,31 @@ def test_upgrading_a_version_2_desk_drops_the_stored_html_and_keeps_mail() -> No
         "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", ['"ashes"']
     ).fetchall()
     assert hits == [(later.id,)]
+
+
+def test_upgrading_a_version_3_desk_adds_aliases_notes_and_the_window_anchor() -> None:
+    database = db.open_database(migrate=False)
+    assert migrations.migrate(database, migrations.MIGRATIONS[:3]) == 3
+    for statement in (  # as v3 desks were: v1 builds its tables from today's models
+        'ALTER TABLE "message" DROP COLUMN "notes"',
+        'ALTER TABLE "folder_state" DROP COLUMN "first_sync_on"',
+        'DROP TABLE "contact_alias"',
+    ):
+        database.execute_sql(statement)
+    channel = Channel.create(name="support", settings={})
+    database.execute_sql(
+        'INSERT INTO "folder_state" (channel_id, folder, last_uid) VALUES (?, ?, ?)',
+        (channel.id, "INBOX", 41),
+    )
+    conversation = Conversation.create(channel=channel, subject="Printer on fire")
+    Message.create(conversation=conversation, direction="in", text="smoke", dedup_key="k1")
+    assert migrations.migrate(database) == 4
+    assert [(m.text, m.notes) for m in Message.select()] == [("smoke", None)]
+    [state] = FolderState.select()
+    assert (state.last_uid, state.first_sync_on) == (41, date.today())  # counts from today
+    contact = Contact.create(email="jane@customer.example")
+    ContactAlias.create(email="jane@home.example", contact=contact)
+    assert [a.email for a in contact.aliases] == ["jane@home.example"]
 
 
 def test_the_bulk_writer_stores_what_the_orm_reads_back() -> None:
