@@ -57,4 +57,19 @@ def login(
             mailbox.login(username, password, initial_folder=None)
         except MailboxLoginError:
             raise wrong_login(endpoint, username) from None
+        refresh_capabilities(mailbox.client)
         found.detail = f"logged in as {username}"
+
+
+def refresh_capabilities(client: imaplib.IMAP4) -> None:
+    """Ask for CAPABILITY again, as imaplib does at connect but not after LOGIN.
+
+    Servers (Dovecot among them) list MOVE, UIDPLUS and more only once logged in; with the
+    greeting's list, moving fell back to COPY + \\Deleted + EXPUNGE, which also expunged mail a
+    person had marked \\Deleted and, interrupted, left copies behind. imap-tools and our sync
+    read `client.capabilities`, so the fresh list goes there, upper-cased as imaplib keeps it.
+    """
+    typ, data = client.capability()
+    latest = data[-1] if typ == "OK" and data else None
+    if isinstance(latest, bytes) and latest.strip():
+        client.capabilities = tuple(latest.decode("ascii", "replace").upper().split())

@@ -90,10 +90,16 @@ def sync_folder(
     uidvalidity = int(_response(client, "UIDVALIDITY") or 0)
     keyword = processed_flag(_response(client, "PERMANENTFLAGS") or b"")
 
-    state, _ = FolderState.get_or_create(channel=channel, folder=folder)
+    state, _ = FolderState.get_or_create(
+        channel=channel, folder=folder, defaults={"first_sync_on": date.today()}
+    )
+    if state.first_sync_on is None:  # a row from before the column: its window starts today
+        state.first_sync_on = date.today()
+        state.save()
     if state.uidvalidity != uidvalidity:
         # The mailbox was recreated: every UID means something else now. Re-scan all of it;
-        # dedup keys keep what we already have from being stored twice.
+        # dedup keys keep what we already have from being stored twice. The window's anchor
+        # stays: mail that arrived since the first sync is still ours to fetch.
         state.uidvalidity = uidvalidity
         state.last_uid = 0
         state.save()
@@ -102,7 +108,10 @@ def sync_folder(
     first_big = not state.last_uid and exists.isdigit() and int(exists) >= REMOTE_FETCH_THRESHOLD
     if pool is not None and source is not None and first_big:
         _warm(pool())  # a big first sync is coming: start the workers while we search
-    criteria = search_criteria(keyword, state.last_uid, sync_window.since(inbound))
+    # The window counts back from the first sync, not from today: mail that arrived while the
+    # desk was not polling, for however long, is still fetched.
+    since = sync_window.since(inbound, anchor=state.first_sync_on)
+    criteria = search_criteria(keyword, state.last_uid, since)
     uids = _search(client, criteria)
     if not uids:
         return
@@ -121,8 +130,10 @@ def sync_folder(
                 outcomes = ingestor.apply(items, folder)
                 state.last_uid = max(state.last_uid, *batch)
                 state.save()
-            _settle(mailbox, keyword, inbound, outcomes)
+            # Counted once committed: if marking it on the server fails, the run still says
+            # what it ingested.
             counts.add(outcomes)
+            _settle(mailbox, channel, folder, keyword, outcomes)
             done += len(batch)
             if progress:
                 progress(folder, done, total)
@@ -333,20 +344,112 @@ def _fetch(client: imaplib.IMAP4, uids: list[int]) -> list[Fetched]:
     return items
 
 
-def _settle(mailbox: DeskMailBox, keyword: str, inbound: dict, outcomes: list[Outcome]) -> None:
-    """Mark committed mail processed on the server (flag, or move where configured)."""
-    done = [o.uid for o in outcomes if o.kind != "failed"]
-    failed = [o.uid for o in outcomes if o.kind == "failed"]
-    for uids, folder in ((done, inbound["move_on_success"]), (failed, inbound["move_on_failure"])):
+def _settle(
+    mailbox: DeskMailBox, channel: Channel, folder: str, keyword: str, outcomes: list[Outcome]
+) -> None:
+    """Mark committed mail processed on the server (flag, or move where configured).
+
+    Runs only after the batch's commit, so whatever fails here loses nothing: the mail stays
+    unmarked and the next poll fetches it again and recognises it by its dedup key.
+    """
+    inbound = channel.settings["inbound"]
+    done = sorted(int(o.uid) for o in outcomes if o.kind != "failed")
+    failed = sorted(int(o.uid) for o in outcomes if o.kind == "failed")
+    for uids, setting in ((done, "move_on_success"), (failed, "move_on_failure")):
         if not uids:
             continue
-        if folder:
-            mailbox.move(uids, folder)
+        target = inbound[setting]
+        if target:
+            _move(mailbox.client, uids, keyword, _MoveTarget(channel, folder, target, setting))
         else:
-            uid_set = _uid_set(sorted(int(u) for u in uids))
-            typ, data = mailbox.client.uid("STORE", uid_set, "+FLAGS.SILENT", f"({keyword})")
-            if typ != "OK":
-                raise DeskError(f"The IMAP server refused to flag messages ({_text(data)}).")
+            _store(mailbox.client, uids, f"({keyword})", channel, folder)
+
+
+@dataclass(frozen=True)
+class _MoveTarget:
+    """Where `_move` takes mail, and what its errors name."""
+
+    channel: Channel
+    source: str
+    folder: str
+    setting: str  # move_on_success | move_on_failure
+
+
+_WHAT_MOVES = {
+    "move_on_success": "moving processed mail",
+    "move_on_failure": "moving mail that cannot be ingested",
+}
+
+
+def _move(client: imaplib.IMAP4, uids: list[int], keyword: str, target: _MoveTarget) -> None:
+    """Move exactly these messages, touching nothing else in the folder.
+
+    UID MOVE where offered. Otherwise COPY, then \\Deleted (with our keyword, so an
+    interrupted move is not fetched again), then UID EXPUNGE of just these UIDs (UIDPLUS). A
+    plain EXPUNGE would also remove mail a person marked \\Deleted without expunging it, so
+    without UIDPLUS our \\Deleted originals stay for the person's client to expunge.
+    """
+    uid_set = _uid_set(uids)
+    capabilities = client.capabilities
+    if "MOVE" in capabilities:
+        typ, data = client.uid("MOVE", uid_set, _quote(target.folder))
+        _check_moved(typ, data, target)
+        return
+    typ, data = client.uid("COPY", uid_set, _quote(target.folder))
+    _check_moved(typ, data, target)
+    _store(client, uids, f"(\\Deleted {keyword})", target.channel, target.source)
+    if "UIDPLUS" in capabilities:
+        typ, data = client.uid("EXPUNGE", uid_set)
+        if typ != "OK":
+            host = target.channel.settings["inbound"]["host"]
+            raise DeskError(
+                f"{host} refused to remove moved mail from folder {target.source!r} "
+                f"({_server_text(data)}); the copies are in {target.folder!r} and the originals "
+                f"are marked deleted, so expunge {target.source!r} in a mail client."
+            )
+
+
+def _check_moved(typ: str, data: list[object], target: _MoveTarget) -> None:
+    """A refused MOVE/COPY as a DeskError: the run's error must say which setting to fix,
+    not look like a bug in deskterm (imap-tools raised MailboxCopyError here)."""
+    if typ == "OK":
+        return
+    inbound = target.channel.settings["inbound"]
+    host, name, what = inbound["host"], target.channel.name, _WHAT_MOVES[target.setting]
+    if b"TRYCREATE" in _server_bytes(data):
+        raise DeskError(
+            f"Folder {target.folder!r} for {what} does not exist on {host}; create it or fix "
+            f"{target.setting} in channel {name!r}."
+        )
+    raise DeskError(
+        f"{host} refused {what} to folder {target.folder!r} ({_server_text(data)}); check the "
+        f"folder and its permissions, or fix {target.setting} in channel {name!r}."
+    )
+
+
+def _store(
+    client: imaplib.IMAP4, uids: list[int], flags: str, channel: Channel, folder: str
+) -> None:
+    """Add flags to these messages; a refusal becomes a sentence naming the folder."""
+    typ, data = client.uid("STORE", _uid_set(uids), "+FLAGS.SILENT", flags)
+    if typ != "OK":
+        raise DeskError(
+            f"{channel.settings['inbound']['host']} refused to mark processed mail in folder "
+            f"{folder!r} ({_server_text(data)}); check that the account of channel "
+            f"{channel.name!r} may change flags in that folder."
+        )
+
+
+def _server_bytes(data: object) -> bytes:
+    """imaplib's response data as one byte string (for codes like [TRYCREATE])."""
+    parts = data if isinstance(data, list) else [data]
+    return b" ".join(p for p in parts if isinstance(p, bytes))
+
+
+def _server_text(data: object) -> str:
+    """The server's own words, short and printable, for the end of an error sentence."""
+    text = _server_bytes(data).decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else " " for c in text).strip()[:200] or "no reason given"
 
 
 def _response(client: imaplib.IMAP4, name: str) -> bytes | None:

@@ -1,20 +1,47 @@
 """One POP3 sync: UIDL tells what is new, commit, then (only if asked) delete on the server.
 
 POP3 has no flags, so the UIDLs we committed (Pop3Seen) are the record of what is ingested;
-they are written in the same transaction as the messages. POP3 has no search either: the
-max-age window cannot be applied on the server and is not applied at all.
+they are written in the same transaction as the messages. Only mail stored here (ingested, or
+skipped after it was parsed and kept) goes into Pop3Seen, and only Pop3Seen mail is ever
+deleted on the server. Mail that could not be fetched (over `max_message_bytes`) is recorded
+once in SkippedMail, with the sender and subject read by `TOP n 0`, and stays on the server:
+there is no other copy of it.
+
+DELE takes effect only at QUIT, so a run that fails loses its deletes. With
+`delete_after_fetch`, every run therefore deletes all listed mail already in Pop3Seen, not
+only what it fetched itself.
+
+POP3 has no search either, so the age window (sync_window) is applied to the Date header,
+read by `TOP n 0` for mail not yet seen. Mail outside the window is left alone: not fetched,
+not recorded, not deleted, so widening the window later brings it in. Mail whose date is
+missing or unreadable is fetched: the window may leave out old history, never new mail.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import poplib
 import threading
+from datetime import date, datetime, time, timedelta
 
+from deskterm import pop3_conn, sync_window
 from deskterm.db import database
 from deskterm.imap_sync import BATCH, Progress
 from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch
-from deskterm.mailparse import env_limits
-from deskterm.models import Channel, Pop3Seen
+from deskterm.mailparse import ParsedMail, env_limits, parse
+from deskterm.models import Channel, FolderState, Pop3Seen, SkippedMail
+
+FOLDER = "POP3"  # the folder SkippedMail rows of POP3 mail name
+STATE_FOLDER = "INBOX"  # POP3's one mailbox, as its FolderState row (the window's anchor)
+# Date headers are read as UTC; the sender's own day can be up to 14 hours ahead of it. Mail
+# dated inside the window where it was written must not be left out by the conversion.
+EARLIEST_ZONE = timedelta(hours=14)
+
+# Per channel (its uid): the date of each message the window left out, by UIDL. A UIDL names
+# the same message for good (RFC 1939), so its date never changes; remembering it keeps each
+# poll of a worker from reading the headers of the same old mail again. Only this process
+# remembers: a new one reads them once more.
+_left_out: dict[str, dict[str, datetime]] = {}
 
 
 def sync(
@@ -25,19 +52,26 @@ def sync(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> None:
+    """Fetch new mail in batches, each committed before its UIDLs are recorded or deleted."""
     inbound = channel.settings["inbound"]
     ingestor = Ingestor(channel)
-    listing = {}
-    for line in client.uidl()[1]:
-        number, _, uidl = line.decode("ascii", "replace").partition(" ")
-        listing[uidl.strip()] = int(number)
-    sizes = {}
-    for line in client.list()[1]:
-        number, _, size = line.decode("ascii", "replace").partition(" ")
-        sizes[int(number)] = int(size.split()[0]) if size.strip() else 0
+    depth = pop3_conn.pipeline_depth(client)
+    listing = _listing(client)
+    sizes = _sizes(client)
     seen = {row.uidl for row in Pop3Seen.select(Pop3Seen.uidl).where(Pop3Seen.channel == channel)}
-    new = sorted(((n, u) for u, n in listing.items() if u not in seen), key=lambda x: x[0])
+    failed = _failed(channel)
+    deleting = inbound["delete_after_fetch"]
+    if deleting:
+        # Committed by an earlier run whose deletes were lost (it failed before QUIT), or
+        # before the setting was turned on. Never mail recorded as failed: it is only there.
+        committed = sorted(n for u, n in listing.items() if u in seen and u not in failed)
+        pop3_conn.delete(client, committed, depth)
+    window = sync_window.since(inbound, anchor=_anchor(channel))
     limit = inbound["max_message_bytes"]
+    unseen = sorted((n, u) for u, n in listing.items() if u not in seen and u not in failed)
+    new, oversize = _in_window(channel, client, unseen, sizes, limit, window, depth, stop)
+    if stop is not None and stop.is_set():
+        return
     max_body, min_attachment = env_limits()
     for start in range(0, len(new), BATCH):
         batch = new[start : start + BATCH]
@@ -45,19 +79,122 @@ def sync(
         for number, uidl in batch:
             if sizes.get(number, 0) > limit:
                 reason = f"too large ({sizes[number]} bytes; the limit is {limit})"
-                items.append(Fetched(uidl, b"", None, reason))
+                items.append(Fetched(uidl, b"", oversize.get(number), reason))
                 continue
             lines = client.retr(number)[1]
             items.append(Fetched(uidl, b"\r\n".join(lines) + b"\r\n", None))
         prepare_batch(items, None, max_body, min_attachment)()
         with database.atomic():
-            outcomes = ingestor.apply(items, "POP3")
-            Pop3Seen.insert_many([{"channel": channel, "uidl": u} for _, u in batch]).execute()
-        if inbound["delete_after_fetch"]:
-            for number, _ in batch:
-                client.dele(number)
+            outcomes = ingestor.apply(items, FOLDER)
+            # A failed message has no copy here: its SkippedMail row (no raw path) keeps it
+            # from being fetched again, and keeping it out of Pop3Seen keeps it from deletion.
+            stored = [o.uid for o in outcomes if o.kind != "failed"]
+            if stored:
+                Pop3Seen.insert_many([{"channel": channel, "uidl": u} for u in stored]).execute()
         counts.add(outcomes)
+        if deleting:
+            pop3_conn.delete(client, [listing[u] for u in stored], depth)
         if progress:
             progress("POP3", start + len(batch), len(new))
         if stop is not None and stop.is_set():
             break
+
+
+def _listing(client: poplib.POP3) -> dict[str, int]:
+    """UIDL -> message number in this session."""
+    listing = {}
+    for line in client.uidl()[1]:
+        number, _, uidl = line.decode("ascii", "replace").partition(" ")
+        listing[uidl.strip()] = int(number)
+    return listing
+
+
+def _sizes(client: poplib.POP3) -> dict[int, int]:
+    sizes = {}
+    for line in client.list()[1]:
+        number, _, size = line.decode("ascii", "replace").partition(" ")
+        sizes[int(number)] = int(size.split()[0]) if size.strip() else 0
+    return sizes
+
+
+def _failed(channel: Channel) -> set[str]:
+    """UIDLs recorded without a copy here (too large): never fetched again, never deleted.
+
+    Told apart by their missing raw path, which also covers rows written before this rule,
+    when such mail went into Pop3Seen too.
+    """
+    rows = SkippedMail.select(SkippedMail.uid).where(
+        SkippedMail.channel == channel,
+        SkippedMail.folder == FOLDER,
+        SkippedMail.raw_path.is_null(),
+    )
+    return {uid for (uid,) in rows.tuples()}
+
+
+def _anchor(channel: Channel) -> date:
+    """The day this mailbox was first synced, which the age window counts back from."""
+    state, _ = FolderState.get_or_create(
+        channel=channel, folder=STATE_FOLDER, defaults={"first_sync_on": date.today()}
+    )
+    if state.first_sync_on is None:
+        state.first_sync_on = date.today()
+        state.save()
+    return state.first_sync_on
+
+
+def _in_window(
+    channel: Channel,
+    client: poplib.POP3,
+    unseen: list[tuple[int, str]],
+    sizes: dict[int, int],
+    limit: int,
+    window: date | None,
+    depth: int,
+    stop: threading.Event | None,
+) -> tuple[list[tuple[int, str]], dict[int, ParsedMail]]:
+    """The unseen mail to fetch, and the headers of the oversize mail among it.
+
+    Headers are read (`TOP n 0`) only where needed: for the window's Date check, unless
+    remembered from an earlier poll, and for mail too large to fetch, so its SkippedMail row
+    can name the sender and subject.
+    """
+    remembered = _left_out.get(channel.uid, {})
+    wanted = [
+        n
+        for n, u in unseen
+        if sizes.get(n, 0) > limit or (window is not None and u not in remembered)
+    ]
+    parsed: dict[int, ParsedMail] = {}
+    for start in range(0, len(wanted), BATCH):
+        for number, raw in pop3_conn.headers(client, wanted[start : start + BATCH], depth).items():
+            parsed[number] = parse(raw)
+        if stop is not None and stop.is_set():
+            return [], {}
+    new = []
+    left_out = {}
+    for number, uidl in unseen:
+        mail = parsed.get(number)
+        sent = mail.date if mail is not None else remembered.get(uidl)
+        if window is not None and sent is not None and _before(sent, window):
+            left_out[uidl] = sent
+        else:
+            new.append((number, uidl))
+    _left_out[channel.uid] = left_out
+    oversize = {
+        n: _headers_only(parsed[n]) for n, _ in new if sizes.get(n, 0) > limit and n in parsed
+    }
+    return new, oversize
+
+
+def _before(sent: datetime, window: date) -> bool:
+    """Whether mail sent then (naive UTC) is older than the window's first day everywhere."""
+    return sent + EARLIEST_ZONE < datetime.combine(window, time.min)
+
+
+def _headers_only(mail: ParsedMail) -> ParsedMail:
+    """A header-only parse, fit for a SkippedMail row.
+
+    Its dedup key is not the message's (the preview it hashes is empty); recorded, it could
+    make a later complete copy of a mail without text look already recorded, so none is kept.
+    """
+    return dataclasses.replace(mail, dedup_key="")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from deskterm import sync_window
-from deskterm.imap_sync import PROCESSED, _uid_set, processed_flag, search_criteria
+from deskterm.errors import DeskError
+from deskterm.imap_sync import PROCESSED, _settle, _uid_set, processed_flag, search_criteria
+from deskterm.ingest import Outcome
+from deskterm.models import Channel
 
 
 def test_custom_keyword_where_the_server_keeps_it_else_seen() -> None:
@@ -40,3 +45,69 @@ def test_age_window(monkeypatch) -> None:
     monkeypatch.setenv("DESKTERM_MAX_AGE_DAYS", "0")
     assert sync_window.since({"max_age_days": 5}, today=date(2024, 3, 1)) is None
     assert sync_window.imap_date(date(2024, 12, 9)) == "09-Dec-2024"
+
+
+def test_age_window_counts_back_from_the_first_sync() -> None:
+    inbound = {"max_age_days": 5}
+    first = date(2024, 2, 20)  # first synced then; not polled since
+    assert sync_window.since(inbound, today=date(2024, 3, 1), anchor=first) == date(2024, 2, 15)
+    # An anchor in the future (a clock set back) never narrows the window below today's.
+    assert sync_window.since(inbound, today=date(2024, 3, 1), anchor=date(2024, 4, 1)) == date(
+        2024, 2, 25
+    )
+    start = {**inbound, "sync_start_date": "2024-02-18"}
+    assert sync_window.since(start, today=date(2024, 3, 1), anchor=first) == date(2024, 2, 18)
+
+
+class _Refusing:
+    """An IMAP client that refuses every UID command (Dovecot cannot be made to refuse a
+    STORE on a writable folder), recording what it was asked."""
+
+    capabilities = ("IMAP4REV1",)
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, ...]] = []
+
+    def uid(self, command: str, *args: str) -> tuple[str, list[bytes]]:
+        self.sent.append((command, *args))
+        return "NO", [b"[SERVERBUG] Internal error\x1b[31m"]
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.client = _Refusing()
+
+
+def _channel(**inbound: str) -> Channel:
+    settings = {"move_on_success": "", "move_on_failure": "", "host": "mail.example", **inbound}
+    return Channel(name="support", settings={"inbound": settings})
+
+
+def test_a_refused_flag_is_one_sentence_naming_the_folder() -> None:
+    mailbox = _Mailbox()
+    with pytest.raises(DeskError) as caught:
+        _settle(mailbox, _channel(), "INBOX", PROCESSED, [Outcome("7", "ingested")])  # type: ignore[arg-type]
+    assert mailbox.client.sent == [("STORE", "7", "+FLAGS.SILENT", f"({PROCESSED})")]
+    assert str(caught.value) == (
+        "mail.example refused to mark processed mail in folder 'INBOX' ([SERVERBUG] Internal "
+        "error [31m); check that the account of channel 'support' may change flags in that "
+        "folder."
+    )
+
+
+def test_a_refused_move_other_than_a_missing_folder_names_folder_and_setting() -> None:
+    mailbox = _Mailbox()
+    with pytest.raises(DeskError) as caught:
+        _settle(
+            mailbox,  # type: ignore[arg-type]
+            _channel(move_on_failure="Failed"),
+            "INBOX",
+            PROCESSED,
+            [Outcome("3", "failed")],
+        )
+    assert [c[0] for c in mailbox.client.sent] == ["COPY"]  # nothing flagged \Deleted
+    assert str(caught.value) == (
+        "mail.example refused moving mail that cannot be ingested to folder 'Failed' "
+        "([SERVERBUG] Internal error [31m); check the folder and its permissions, or fix "
+        "move_on_failure in channel 'support'."
+    )
