@@ -109,9 +109,22 @@ class Ingestor:
                 SkippedMail, ["dedup_key"], "dedup_key", keys, where=("channel", self.channel.id)
             )
         }
+        # Mail that cannot be ingested and comes again (its move or flag failed): listed once.
+        failing = [item.uid for item in batch if item.mail is None or item.error]
+        failed_before = {
+            (uid, reason)
+            for uid, reason, where in select_in(
+                SkippedMail,
+                ["uid", "reason", "folder"],
+                "uid",
+                failing,
+                where=("channel", self.channel.id),
+            )
+            if where == folder
+        }
         threads = _existing_threads([i for m in mails for i in (m.in_reply_to, *m.references) if i])
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
-        work = _Batch(known, threads, recorded)
+        work = _Batch(known, threads, recorded, failed_before)
         self._load_states(list(threads.values()), work)
         outcomes = []
         with database.atomic(), search_index.deferred():
@@ -135,7 +148,8 @@ class Ingestor:
         mail = item.mail
         if mail is None or item.error:
             reason = item.error or "could not be parsed"
-            work.skip(self.channel.id, item, folder, raw_rel, reason)
+            if (item.uid, reason) not in work.failed_before:
+                work.skip(self.channel.id, item, folder, raw_rel, reason)
             return Outcome(item.uid, "failed", reason)
         if mail.dedup_key in work.known:
             # Listed once: the same mail fetched again (a flag that did not stick, a crash
@@ -437,6 +451,7 @@ class _Batch:
     known: set[str]
     threads: dict[str, int]
     recorded: set[str]
+    failed_before: set[tuple[str, str]]  # (uid, reason) of this folder's failures on record
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     written: dict[int, dict[str, Any]] = field(default_factory=dict)  # as inserted this batch
     attachments: list[dict[str, Any]] = field(default_factory=list)

@@ -8,6 +8,7 @@ in a later batch, and for a conversation the batch does not touch.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -189,3 +190,16 @@ def test_the_same_file_is_stored_once_and_the_raw_mail_whole(channel: Channel) -
     text = Message.get(Message.subject == "Log").text
     assert len(text.encode()) < 101_000
     assert "[... message truncated by deskterm:" in text
+
+
+def test_mail_that_cannot_be_ingested_is_listed_once_however_often_it_comes(
+    channel: Channel,
+) -> None:
+    """Its move to the failure folder may fail at every poll (the folder was deleted)."""
+    too_large = Fetched("7", b"", None, "too large (40000 bytes; the limit is 20000)")
+    for _ in range(3):
+        [outcome] = Ingestor(channel).apply([dataclasses.replace(too_large)], "INBOX")
+        assert (outcome.kind, outcome.reason) == ("failed", too_large.error)
+    Ingestor(channel).apply([dataclasses.replace(too_large)], "Archive")  # another folder's 7
+    rows = [(s.folder, s.uid, s.reason) for s in SkippedMail.select().order_by(SkippedMail.id)]
+    assert rows == [("INBOX", "7", too_large.error), ("Archive", "7", too_large.error)]
