@@ -28,7 +28,15 @@ from deskterm import imap_conn, paths, sync_window
 from deskterm.db import database
 from deskterm.errors import DeskError
 from deskterm.imap_conn import DeskMailBox
-from deskterm.ingest import Counts, Fetched, Ingestor, Outcome, prepare, prepare_batch
+from deskterm.ingest import (
+    Counts,
+    Fetched,
+    Ingestor,
+    Outcome,
+    prepare,
+    prepare_batch,
+    unfetched,
+)
 from deskterm.mailparse import env_limits
 from deskterm.models import Channel, FolderState
 from deskterm.tls import Endpoint
@@ -39,6 +47,7 @@ LOCAL_POOL_THRESHOLD = 200  # below this, parser processes are not worth their s
 REMOTE_FETCH_THRESHOLD = 1000  # from here, worker processes fetch over their own connections
 REMOTE_BATCH = 250  # per worker task: two tasks keep both cores busy
 REMOTE_AHEAD = 4  # tasks in flight while this process commits
+HEADERS_ONLY = "BODY.PEEK[HEADER]<0.65536>"  # what names a message too large to fetch
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -164,10 +173,14 @@ def _batches(
     """
     oversize = [u for u in uids if sizes.get(u, 0) > limit]
     if oversize:
+        # Only their headers (the first 64 KB of them), so the record says who sent what.
+        heads = {int(i.uid): i.raw for i in _fetch(client, oversize, HEADERS_ONLY)}
         yield (
             oversize,
             [
-                Fetched(str(u), b"", None, f"too large ({sizes[u]} bytes; the limit is {limit})")
+                unfetched(
+                    str(u), heads.get(u), f"too large ({sizes[u]} bytes; the limit is {limit})"
+                )
                 for u in oversize
             ],
         )
@@ -325,11 +338,11 @@ def _sizes(client: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
     return sizes
 
 
-def _fetch(client: imaplib.IMAP4, uids: list[int]) -> list[Fetched]:
+def _fetch(client: imaplib.IMAP4, uids: list[int], part: str = "BODY.PEEK[]") -> list[Fetched]:
     """One round trip for the whole batch; messages deleted meanwhile are simply absent."""
     if not uids:
         return []
-    typ, data = client.uid("FETCH", _uid_set(uids), "(UID BODY.PEEK[])")
+    typ, data = client.uid("FETCH", _uid_set(uids), f"(UID {part})")
     if typ != "OK":
         raise DeskError(f"The IMAP server refused to fetch messages ({_text(data)}).")
     items: list[Fetched] = []

@@ -48,6 +48,18 @@ class Fetched:
     attachments: list[tuple[str, int]] = field(default_factory=list)  # (sha256, size) stored
 
 
+def unfetched(uid: str, headers: bytes | None, reason: str) -> Fetched:
+    """Mail that cannot be ingested (too large to fetch), named by its headers where we have
+    them, so its SkippedMail row says who sent what.
+
+    The header-only parse's dedup key is not the message's (the preview it hashes is empty):
+    recorded, it could make a later complete copy of a mail without text look already
+    recorded, so none is kept.
+    """
+    mail = dataclasses.replace(parse(headers), dedup_key="") if headers else None
+    return Fetched(uid, b"", mail, reason)
+
+
 @dataclass
 class Outcome:
     uid: str

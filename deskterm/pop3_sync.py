@@ -19,7 +19,6 @@ missing or unreadable is fetched: the window may leave out old history, never ne
 
 from __future__ import annotations
 
-import dataclasses
 import poplib
 import threading
 from datetime import date, datetime, time, timedelta
@@ -27,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from deskterm import pop3_conn, sync_window
 from deskterm.db import database
 from deskterm.imap_sync import BATCH, Progress
-from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch
+from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch, unfetched
 from deskterm.mailparse import ParsedMail, env_limits, parse
 from deskterm.models import Channel, FolderState, Pop3Seen, SkippedMail
 
@@ -79,7 +78,7 @@ def sync(
         for number, uidl in batch:
             if sizes.get(number, 0) > limit:
                 reason = f"too large ({sizes[number]} bytes; the limit is {limit})"
-                items.append(Fetched(uidl, b"", oversize.get(number), reason))
+                items.append(unfetched(uidl, oversize.get(number), reason))
                 continue
             lines = client.retr(number)[1]
             items.append(Fetched(uidl, b"\r\n".join(lines) + b"\r\n", None))
@@ -151,7 +150,7 @@ def _in_window(
     window: date | None,
     depth: int,
     stop: threading.Event | None,
-) -> tuple[list[tuple[int, str]], dict[int, ParsedMail]]:
+) -> tuple[list[tuple[int, str]], dict[int, bytes]]:
     """The unseen mail to fetch, and the headers of the oversize mail among it.
 
     Headers are read (`TOP n 0`) only where needed: for the window's Date check, unless
@@ -164,10 +163,11 @@ def _in_window(
         for n, u in unseen
         if sizes.get(n, 0) > limit or (window is not None and u not in remembered)
     ]
+    heads: dict[int, bytes] = {}
     parsed: dict[int, ParsedMail] = {}
     for start in range(0, len(wanted), BATCH):
         for number, raw in pop3_conn.headers(client, wanted[start : start + BATCH], depth).items():
-            parsed[number] = parse(raw)
+            heads[number], parsed[number] = raw, parse(raw)
         if stop is not None and stop.is_set():
             return [], {}
     new = []
@@ -180,21 +180,10 @@ def _in_window(
         else:
             new.append((number, uidl))
     _left_out[channel.uid] = left_out
-    oversize = {
-        n: _headers_only(parsed[n]) for n, _ in new if sizes.get(n, 0) > limit and n in parsed
-    }
+    oversize = {n: heads[n] for n, _ in new if sizes.get(n, 0) > limit and n in heads}
     return new, oversize
 
 
 def _before(sent: datetime, window: date) -> bool:
     """Whether mail sent then (naive UTC) is older than the window's first day everywhere."""
     return sent + EARLIEST_ZONE < datetime.combine(window, time.min)
-
-
-def _headers_only(mail: ParsedMail) -> ParsedMail:
-    """A header-only parse, fit for a SkippedMail row.
-
-    Its dedup key is not the message's (the preview it hashes is empty); recorded, it could
-    make a later complete copy of a mail without text look already recorded, so none is kept.
-    """
-    return dataclasses.replace(mail, dedup_key="")

@@ -252,6 +252,8 @@ def test_success_and_failure_folders(desk: Desk, inbox) -> None:
     assert len(inbox.messages(SUPPORT, "Failed")) == 1
     [skipped] = desk.json("skipped")
     assert skipped["reason"].startswith("too large (")
+    # Named by its headers alone (the body was never fetched).
+    assert (skipped["subject"], skipped["from"]) == ("Huge", "customer@desk.test")
 
 
 def test_wrong_password_is_recorded_and_cools_off(desk: Desk, inbox) -> None:
