@@ -284,16 +284,15 @@ def channel_trust(name: str, sides: tuple[str, ...], yes: bool) -> None:
 def poll(once: bool, channel_name: str | None) -> None:
     """Run the worker: fetch mail into conversations until stopped (Ctrl+C)."""
     import signal
-    import threading
 
-    from deskterm.worker import Worker
+    from deskterm.worker import Flag, Worker
 
     open_desk()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     report = ProgressReport(sys.stderr.isatty())
-    worker = Worker(store=_store(), on_event=report, stop=stop)
+    # A Flag, not a plain threading.Event: the signal handlers below set it (see Flag).
+    worker = Worker(store=_store(), on_event=report, stop=Flag())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: worker.request_stop())  # ends the sleep at once
     if not once:
         if channel_name:
             raise DeskError("--channel works with --once; the worker polls every active channel.")
@@ -301,7 +300,11 @@ def poll(once: bool, channel_name: str | None) -> None:
         worker.run_forever()
         return
     try:
-        runs = worker.run_once(channel_name)
+        # The same lock as the long-running worker, `deskterm send` and the app: a cron run
+        # overlapping one of them is refused in one sentence instead of failing on the
+        # database and counting toward the channel's max_tries.
+        with worker.claim_desk(channel_name):
+            runs = worker.run_once(channel_name)
     finally:
         worker.close()
     sys.exit(1 if any(run.error for run in runs) else 0)
