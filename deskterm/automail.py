@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from deskterm.compose import MESSAGE_ID_PREFIX
 from deskterm.mailparse import ParsedMail
 
 _PRECEDENCE_AUTOMATED = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -35,16 +34,11 @@ _BOUNCE_SENDERS = {"mailer-daemon": "bounce: mailer-daemon", "postmaster": "boun
 def automated_reason(mail: ParsedMail, own_addresses: Iterable[str] = ()) -> str | None:
     """Why `mail` was sent by a machine (first rule that matches), or None for human mail.
 
-    Loop rules come first: a mail we sent ourselves is the most dangerous one to answer. Our
-    own mail is recognised by its sender, or by a Message-ID of the shape we generate on the
-    domain of one of our addresses (a copy of our reply that came back through a forward or a
-    list). A colleague's mail from our domain has an ordinary Message-ID and is not a loop.
+    Loop rules come first: a mail we sent ourselves is the most dangerous one to answer. (Our
+    own mail coming back under another sender is found by its Message-ID among the mail we
+    sent: see ingest.) A colleague's mail from our domain is not a loop.
     """
-    addresses = frozenset(a.strip().lower() for a in own_addresses if isinstance(a, str))
-    own = _Own(
-        addresses=addresses,
-        domains=frozenset(_normal_domain(a.rpartition("@")[2]) for a in addresses if "@" in a),
-    )
+    own = _Own(addresses=frozenset(a.strip().lower() for a in own_addresses if isinstance(a, str)))
     for rule in _RULES:
         reason = rule(mail, own)
         if reason:
@@ -82,19 +76,14 @@ def filter_reason(mail: ParsedMail, reading: dict[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class _Own:
-    """The channel's own addresses and Message-ID domains, normalised once per check."""
+    """The channel's own addresses, normalised once per check."""
 
     addresses: frozenset[str]
-    domains: frozenset[str]
 
 
 def _loop(mail: ParsedMail, own: _Own) -> str | None:
     if mail.from_addr and mail.from_addr.lower() in own.addresses:
         return "loop: sent by our own address"
-    message_id = (mail.message_id or "").strip("<>")
-    id_domain = _domain(message_id)
-    if id_domain and id_domain in own.domains and message_id.startswith(MESSAGE_ID_PREFIX):
-        return "loop: our own message-id"
     return None
 
 

@@ -63,12 +63,9 @@ def reply_subject(subject: str, conversation_id: int) -> str:
     return f"Re: {base} [#{conversation_id}]"
 
 
-MESSAGE_ID_PREFIX = "deskterm."  # how automail recognises our own mail coming back
-
-
 def new_message_id(conversation_id: int, from_header: str) -> str:
     domain = parseaddr(from_header)[1].rpartition("@")[2] or "deskterm.invalid"
-    return f"<{MESSAGE_ID_PREFIX}{conversation_id}.{secrets.token_hex(8)}@{domain}>"
+    return f"<deskterm.{conversation_id}.{secrets.token_hex(8)}@{domain}>"
 
 
 def trim_references(chain: list[str], limit: int = REFERENCES_SENT) -> list[str]:

@@ -134,9 +134,17 @@ class Ingestor:
             )
             if where == folder
         }
+        ids = [m.message_id for m in mails if m.message_id]
+        # Our own replies coming back (a forward, a list, a Bcc), under whatever sender.
+        sent = {
+            i
+            for (i,) in select_in(
+                Message, ["message_id"], "message_id", ids, where=("direction", "out")
+            )
+        }
         threads = _existing_threads([i for m in mails for i in (m.in_reply_to, *m.references) if i])
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
-        work = _Batch(known, threads, recorded, failed_before)
+        work = _Batch(known, threads, recorded, failed_before, sent)
         self._load_states(list(threads.values()), work)
         outcomes = []
         with database.atomic(), search_index.deferred():
@@ -174,7 +182,10 @@ class Ingestor:
             return Outcome(item.uid, "skipped", "already recorded")
         reason = filter_reason(mail, self.reading)
         if reason is None and not self.accept_automated:
-            reason = automated_reason(mail, self.own_addresses)
+            if mail.message_id in work.sent:
+                reason = "loop: our own message came back"
+            else:
+                reason = automated_reason(mail, self.own_addresses)
         if reason is not None:
             work.skip(self.channel.id, item, folder, raw_rel, reason)
             work.recorded.add(mail.dedup_key)
@@ -464,6 +475,7 @@ class _Batch:
     threads: dict[str, int]
     recorded: set[str]
     failed_before: set[tuple[str, str]]  # (uid, reason) of this folder's failures on record
+    sent: set[str]  # the batch's Message-IDs that are of mail we sent
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     written: dict[int, dict[str, Any]] = field(default_factory=dict)  # as inserted this batch
     attachments: list[dict[str, Any]] = field(default_factory=list)

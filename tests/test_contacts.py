@@ -17,6 +17,7 @@ from deskterm.models import (
     Contact,
     ContactAlias,
     Conversation,
+    Message,
     Organization,
     OrganizationDomain,
 )
@@ -139,15 +140,22 @@ def test_alias_mistakes_are_one_sentence(
     assert counts() == before
 
 
-def test_our_own_message_coming_back_under_another_sender_is_a_loop(channel: Channel) -> None:
-    echoed = make_mail(
-        "Re: [#1] Printer on fire",
-        "Customers list <list@lists.example>",
-        message_id="<deskterm.1.0a1b2c3d4e5f6a7b@desk.test>",
-    )
-    colleague = make_mail("Lunch?", "Ann <ann@desk.test>", message_id="<x42@desk.test>")
-    loop, person = ingest(channel, echoed, colleague)
-    assert (loop.kind, loop.reason) == ("skipped", "loop: our own message-id")
+def test_our_own_reply_coming_back_under_another_sender_is_a_loop(
+    desk: Desk, channel: Channel
+) -> None:
+    [first] = ingest(channel, make_mail("Printer on fire", WORK))
+    desk.run("reply", str(first.conversation_id), "--body-file", "-", input="Unplug it.\n")
+    db.open_database()
+    try:
+        sent = Message.get(Message.direction == "out").message_id
+    finally:
+        db.close_database()
+    subject = f"Re: [#{first.conversation_id}] Printer on fire"
+    echoed = make_mail(subject, "Customers list <list@lists.example>", message_id=sent)
+    # Same shape and domain, but not a mail we sent (another desk on our domain): a person.
+    other = make_mail("Hello", "Ann <ann@desk.test>", message_id="<deskterm.9.ab12@desk.test>")
+    loop, person = ingest(channel, echoed, other)
+    assert (loop.kind, loop.reason) == ("skipped", "loop: our own message came back")
     assert person.kind == "ingested"
 
 
