@@ -49,6 +49,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from imap_tools.imap_utf7 import utf7_encode
@@ -1091,6 +1092,30 @@ def reap_stale_state_dirs(root: Path | None = None) -> list[Path]:
                     _terminate(pid, "stale mail server")
         shutil.rmtree(d, ignore_errors=True)
     return reaped
+
+
+ServersT = TypeVar("ServersT", bound="MailServers")
+
+
+@contextlib.contextmanager
+def private_dovecot(kind: type[ServersT]) -> Iterator[ServersT]:
+    """A Dovecot of its own (a subclass changing its configuration) for one test module.
+
+    Its state dir has the suite's prefix and owner mark, so a later session reaps it if this
+    one dies without tearing down. Skips the test where the servers cannot run here.
+    """
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    servers = kind(new_state_dir(STATE_PREFIX))
+    try:
+        servers.start_dovecot()
+        yield servers
+    finally:
+        try:
+            servers.stop_dovecot()
+        finally:
+            shutil.rmtree(servers.state_dir, ignore_errors=True)
 
 
 def start_for_session(keep_logs: Callable[[], Path] | None = None) -> Iterator[MailServers]:

@@ -22,7 +22,6 @@ against it unchanged.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -32,13 +31,7 @@ from deskterm.models import Conversation, FolderState, Message, SkippedMail
 from tests import test_inbound
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
-from tests.mailservers import (
-    STATE_PREFIX,
-    MailServers,
-    ensure_mail_user,
-    new_state_dir,
-    unavailable_reason,
-)
+from tests.mailservers import MailServers, ensure_mail_user, private_dovecot
 from tests.test_inbound import SUPPORT, flags, poll
 
 pytestmark = pytest.mark.mailserver
@@ -71,20 +64,9 @@ class AclDovecot(MailServers):
 
 @pytest.fixture(scope="module")
 def acl_dovecot() -> Iterator[AclDovecot]:
-    """A private Dovecot with the ACL plugin, for this module. Its state dir has the suite's
-    prefix and owner mark, so a later session reaps it if this one dies without teardown."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    servers = AclDovecot(new_state_dir(STATE_PREFIX))
-    try:
-        servers.start_dovecot()
+    """A private Dovecot with the ACL plugin, for this module."""
+    with private_dovecot(AclDovecot) as servers:
         yield servers
-    finally:
-        try:
-            servers.stop_dovecot()
-        finally:
-            shutil.rmtree(servers.state_dir, ignore_errors=True)
 
 
 @pytest.fixture

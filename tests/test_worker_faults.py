@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,12 +25,7 @@ from deskterm.secret_store import open_secret_store
 from deskterm.worker import INTERRUPTED, POOL_DIED, Event, Worker
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
-from tests.mailservers import (
-    STATE_PREFIX,
-    MailServers,
-    new_state_dir,
-    unavailable_reason,
-)
+from tests.mailservers import MailServers, private_dovecot
 from tests.test_crash_safety import corpus, load
 
 pytestmark = pytest.mark.mailserver
@@ -194,19 +188,9 @@ class NoIdleDovecot(MailServers):
 
 @pytest.fixture(scope="module")
 def no_idle_dovecot() -> Iterator[NoIdleDovecot]:
-    """A private Dovecot without IDLE, for this module; reaped like the suite's if we die."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    servers = NoIdleDovecot(new_state_dir(STATE_PREFIX))
-    try:
-        servers.start_dovecot()
+    """A private Dovecot without IDLE, for this module."""
+    with private_dovecot(NoIdleDovecot) as servers:
         yield servers
-    finally:
-        try:
-            servers.stop_dovecot()
-        finally:
-            shutil.rmtree(servers.state_dir, ignore_errors=True)
 
 
 def test_a_server_without_idle_is_asked_once_until_the_channel_changes(
