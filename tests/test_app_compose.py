@@ -77,8 +77,10 @@ def assert_inert(app: DeskApp) -> None:
 
 
 def reply_view(app: DeskApp) -> str:
-    """The newest message of the open thread as drawn (our reply, once it is queued)."""
-    return str(list(app.screen.query(MessageView))[-1].content)
+    """The newest message of the open thread as drawn (our reply, once it is queued); empty
+    while a reload has removed the old messages and not yet mounted the new ones."""
+    views = list(app.screen.query(MessageView))
+    return str(views[-1].content) if views else ""
 
 
 def cells(app: DeskApp, row: int = 0) -> list[str]:
