@@ -74,7 +74,7 @@ POSTQUEUE = "/usr/sbin/postqueue"
 # Daemons get a small, fixed environment: nothing of the caller's (SSLKEYLOGFILE, proxies...)
 # leaks into them, and /usr/sbin is on PATH even where the caller's PATH lacks it.
 DAEMON_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")  # goes unquoted into dovecot.conf/main.cf
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")  # unquoted in dovecot.conf and main.cf, quoted in postgresql.conf
 
 
 class MailServersError(RuntimeError):
@@ -412,6 +412,17 @@ def _check(result: tuple[str, list], what: str) -> list:
 # --- the servers ------------------------------------------------------------------------------
 
 
+def checked_state_dir(state_dir: Path, max_chars: int) -> Path:
+    """A server's state dir made absolute, refused if it could break the configuration files
+    it is written into (odd characters) or the unix sockets under it (too long)."""
+    state_dir = Path(state_dir).absolute()
+    if not _SAFE_PATH.match(str(state_dir)):
+        raise ValueError(f"state_dir must match {_SAFE_PATH.pattern}: {state_dir}")
+    if len(str(state_dir)) > max_chars:
+        raise ValueError(f"state_dir too long for unix socket paths (max {max_chars}): {state_dir}")
+    return state_dir
+
+
 class MailServers:
     """A private Dovecot + Postfix pair on 127.0.0.1, all state under `state_dir`.
 
@@ -423,13 +434,8 @@ class MailServers:
     host = "127.0.0.1"
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir = Path(state_dir).absolute()
-        if not _SAFE_PATH.match(str(state_dir)):
-            raise ValueError(f"state_dir must match {_SAFE_PATH.pattern}: {state_dir}")
         # Dovecot's unix sockets live in run/dovecot; sun_path holds 107 bytes.
-        if len(str(state_dir)) > 60:
-            raise ValueError(f"state_dir too long for unix socket paths (max 60): {state_dir}")
-        self.state_dir = state_dir
+        self.state_dir = checked_state_dir(state_dir, 60)
         # The Dovecot instance name shows in every worker's title (dovecot-<name>/imap).
         self.instance = f"deskterm-{secrets.token_hex(4)}"
         (

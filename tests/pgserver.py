@@ -30,7 +30,6 @@ import glob
 import itertools
 import os
 import pwd
-import re
 import secrets
 import shutil
 import signal
@@ -44,11 +43,12 @@ import pytest
 
 from tests.mailservers import (
     DAEMON_ENV,
+    _alive,
     _machine_lock,
     _run_logged,
-    _stat,
     _tail,
     apt_get_install,
+    checked_state_dir,
     free_ports,
     new_state_dir,
     stale_state_dirs,
@@ -64,7 +64,6 @@ DESK_DATABASE = "desk"
 STATE_PREFIX = "deskterm-pg-"  # the fixture's state dirs: $TMPDIR/deskterm-pg-*
 READY_TIMEOUT = 30  # seconds for pg_ctl start/stop
 START_ATTEMPTS = 3  # a free port taken by someone else between picking and binding: retry
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")  # goes into postgresql.conf in quotes
 
 
 class PgServerError(RuntimeError):
@@ -174,13 +173,8 @@ class PgServer:
     host = "127.0.0.1"
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir = Path(state_dir).absolute()
-        if not _SAFE_PATH.match(str(state_dir)):
-            raise ValueError(f"state_dir must match {_SAFE_PATH.pattern}: {state_dir}")
         # The socket is state_dir/.s.PGSQL.<port>; sun_path holds 107 bytes.
-        if len(str(state_dir)) > 80:
-            raise ValueError(f"state_dir too long for a unix socket path (max 80): {state_dir}")
-        self.state_dir = state_dir
+        self.state_dir = checked_state_dir(state_dir, 80)
         self.data_dir = state_dir / "data"
         self.log_file = state_dir / "postgres.log"
         self.port = 0
@@ -364,11 +358,6 @@ class PgServer:
                     f"{oct(parent.stat().st_mode & 0o777)}); {self._user.pw_name} could not "
                     f"reach {self.state_dir}"
                 )
-
-
-def _alive(pid: int) -> bool:
-    st = _stat(pid)
-    return st is not None and st[0] not in "ZX"
 
 
 # --- per-test databases -----------------------------------------------------------------------
