@@ -74,7 +74,8 @@ POSTQUEUE = "/usr/sbin/postqueue"
 # Daemons get a small, fixed environment: nothing of the caller's (SSLKEYLOGFILE, proxies...)
 # leaks into them, and /usr/sbin is on PATH even where the caller's PATH lacks it.
 DAEMON_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")  # unquoted in dovecot.conf and main.cf, quoted in postgresql.conf
+# State dirs go unquoted into dovecot.conf and main.cf, quoted into postgresql.conf.
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")
 
 
 class MailServersError(RuntimeError):
