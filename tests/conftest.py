@@ -68,6 +68,14 @@ def desk(desk_home: Path) -> Desk:
     return Desk(desk_home)
 
 
+@pytest.fixture
+def demo_desk() -> None:
+    """The demo desk (bundled mail through the real pipeline) at its fixed moment."""
+    from deskterm import demo
+
+    demo.build_demo(now=demo.ANCHOR)
+
+
 # A channel that is never polled: tests of the engine apply batches to it directly.
 DRAFT_CHANNEL = """
 name = "support"

@@ -39,11 +39,6 @@ HOSTILE = 10  # the conversation of demo_mail/14-hostile.eml
 Scenario = Callable[[DeskApp, Pilot[None]], Awaitable[None]]
 
 
-@pytest.fixture
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
-
-
 def make_app(**options: object) -> DeskApp:
     options.setdefault("run_worker", False)
     return DeskApp(clock=lambda: NOW, **options)  # type: ignore[arg-type]

@@ -33,11 +33,6 @@ SUPPORT = "support@desk.test"
 STALE = ":".join(["AB"] * 32)
 
 
-@pytest.fixture
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
-
-
 def server_fingerprint(mail_servers) -> str:
     return tls.fingerprint(ssl.PEM_cert_to_DER_cert(mail_servers.cert_file.read_text()))
 

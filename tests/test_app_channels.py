@@ -19,7 +19,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, Switch
 
-from deskterm import channel_config, channels, db, demo
+from deskterm import channel_config, channels, db
 from deskterm.app import DeskApp
 from deskterm.channel_config import form_fields, form_values, from_form, parse_channel_text
 from deskterm.models import Channel
@@ -30,11 +30,6 @@ from tests.conftest import Desk, channel_toml
 from tests.test_app import drive, make_app, notices, screen_text, settle, until
 
 SUPPORT = "support@desk.test"
-
-
-@pytest.fixture
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -46,9 +46,7 @@ WAITS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
+pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
 
 def composer(app: DeskApp) -> ComposeScreen:

@@ -7,7 +7,7 @@ from textual.filter import Monochrome, NoColor
 from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
-from tests.test_app import demo_desk, drive, make_app, segments  # noqa: F401 - fixture
+from tests.test_app import drive, make_app, segments
 
 
 def _grey(color) -> bool:
@@ -17,7 +17,7 @@ def _grey(color) -> bool:
     return triplet.red == triplet.green == triplet.blue
 
 
-def test_no_color_renders_in_monochrome(demo_desk: None, monkeypatch) -> None:  # noqa: F811
+def test_no_color_renders_in_monochrome(demo_desk: None, monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     filtered: list = []
 

@@ -14,9 +14,7 @@ from deskterm.models import Channel, Conversation
 from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
-from tests.test_app import demo_desk, drive, notices, screen_text, settle, the_list
-
-__all__ = ["demo_desk"]
+from tests.test_app import drive, notices, screen_text, settle, the_list
 
 INVOICE = 3  # the pending conversation with INV-2024-0312.pdf
 

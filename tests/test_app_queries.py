@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm import demo, queries, triage
+from deskterm import queries, triage
 from deskterm.errors import ConfigError
 from deskterm.models import Conversation
 
-
-@pytest.fixture(autouse=True)
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
+pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
 
 def test_ids_are_newest_activity_first_and_match_the_cli_listing() -> None:

@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from deskterm import db, demo, paths, queries
+from deskterm import db, paths, queries
 from deskterm.app import DeskApp
 from deskterm.ingest import Fetched, Ingestor, prepare_batch
 from deskterm.models import Channel, SkippedMail
@@ -36,11 +36,6 @@ HOSTILE_RAW = (
     b"I am away. Click [@click=app.quit]here[/] \x1b]52;c;ZWNobw==\x07 \x1b[8mhidden\x1b[0m\r\n"
 )
 SHOWN_SUBJECT = "[@click=app.quit] Away [31mRED[0m ]52;c;aGFja2Vk [b]bold[/b]"
-
-
-@pytest.fixture
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
 
 
 def skip_mail(*raws: bytes) -> None:

@@ -11,15 +11,12 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from deskterm import demo
 from tests.test_app import make_app, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
-@pytest.fixture(autouse=True)
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
+pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
 
 async def loaded(pilot: Pilot[None]) -> None:

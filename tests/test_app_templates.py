@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from deskterm import demo, templates
+from deskterm import templates
 from deskterm.app import DeskApp
 from deskterm.errors import ConfigError, NotFound
 from deskterm.screens.conversations import ConversationsScreen
@@ -23,9 +23,7 @@ HOSTILE_NAME = "[@click=app.quit]"
 UNKNOWN = "Hi $customer, thanks."
 
 
-@pytest.fixture(autouse=True)
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
+pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
 
 def unknown_sentence(body: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from textual.pilot import Pilot
 
-from deskterm import channels, db, demo
+from deskterm import channels, db
 from deskterm.app import DeskApp
 from deskterm.errors import SecretError
 from deskterm.models import JobRun
@@ -37,11 +37,6 @@ def vault(monkeypatch: pytest.MonkeyPatch) -> None:
     """A vault holding one secret, and no passphrase in the environment."""
     monkeypatch.delenv(PASSPHRASE_ENV)
     open_secret_store(passphrase_provider=lambda creating: RIGHT).set(KEY, "s3cret")
-
-
-@pytest.fixture
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
 
 
 def run(app: DeskApp, scenario: Callable[[DeskApp, Pilot[None]], Awaitable[None]]) -> None:

@@ -26,11 +26,6 @@ from tests.test_app import NOW, drive, make_app, notices, screen_text, settle, t
 SUPPORT = "support@desk.test"
 
 
-@pytest.fixture
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
-
-
 def active_demo() -> None:
     Channel.update(status="active").where(Channel.name == demo.CHANNEL).execute()
 

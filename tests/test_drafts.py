@@ -24,11 +24,6 @@ EXPORT = 4  # "Dashboard export times out", Lukas Schmidt, four messages
 HOSTILE = 10  # subject and sender full of markup and escape sequences
 
 
-@pytest.fixture
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
-
-
 def outbound_setting(**changes: object) -> None:
     channel = Channel.get(Channel.name == demo.CHANNEL)
     settings = channel.settings

@@ -195,17 +195,24 @@ def row_writer_round_trip(channel: Channel) -> None:
     first = writer.insert(row)
     second = writer.insert({**row, "dedup_key": "k2", "to": []})
     assert second == first + 1
-    writer.insert_many([{**row, "dedup_key": "k3"}, {**row, "dedup_key": "k4"}])
-    writer.update_many([(second, {**row, "dedup_key": "k2", "subject": "changed"})])
+    writer.insert_many([{**row, "dedup_key": "k3"}, {**row, "dedup_key": "k4", "notes": None}])
+    changed = {**row, "dedup_key": "k2", "subject": "changed", "to": [], "cc": ["x@y.z"]}
+    writer.update_many([(second, changed)])
     stored = [
-        (m.id, m.dedup_key, m.subject, m.to, m.headers, m.date, m.size)
+        {
+            "id": m.id,
+            **{
+                name: getattr(m, f"{name}_id" if name == "conversation" else name)
+                for name in MESSAGE_COLUMNS
+            },
+        }
         for m in Message.select().order_by(Message.id)
     ]
     assert stored == [
-        (first, "k1", "Hi", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
-        (second, "k2", "changed", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
-        (second + 1, "k3", "Hi", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
-        (second + 2, "k4", "Hi", ["a@b.c", "d@e.f"], {"x-priority": "1"}, when, 1234),
+        {"id": first, **row},
+        {"id": second, **changed},
+        {"id": second + 1, **row, "dedup_key": "k3"},
+        {"id": second + 2, **row, "dedup_key": "k4", "notes": None},
     ]
     assert db.select_in(
         Message, ["dedup_key"], "id", [second + 2, first, 999], order_by_id=True

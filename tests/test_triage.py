@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm import demo, triage
+from deskterm import triage
 from deskterm.errors import ConfigError, NotFound
 from deskterm.models import Conversation
 
 FIRST = 1  # "Where is my order #48213?": open, normal, unassigned, unread
 
 
-@pytest.fixture(autouse=True)
-def demo_desk() -> None:
-    demo.build_demo(now=demo.ANCHOR)
+pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
 
 def row() -> Conversation:

@@ -95,7 +95,6 @@ class TemplatesScreen(TableScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.loaded = False
         self._select: str | None = None  # the name to highlight once loaded (a saved one)
 
     def compose(self) -> ComposeResult:
@@ -136,7 +135,6 @@ class TemplatesScreen(TableScreen):
             Content("No templates yet: press a to add one (or use `deskterm template add`).")
         )
         empty.set_class(bool(message.rows), "-hidden")
-        self.loaded = True
         self._show_preview()
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:

@@ -81,7 +81,6 @@ class WorkerStatusScreen(TableScreen):
     def __init__(self) -> None:
         super().__init__()
         self.runs: list[dict[str, Any]] = []
-        self.loads = 0  # how many results were shown (tests wait on it)
         self._reload_pending = False
 
     def compose(self) -> ComposeResult:
@@ -141,7 +140,6 @@ class WorkerStatusScreen(TableScreen):
 
     def on_worker_status_screen_loaded(self, message: Loaded) -> None:
         self.rows, self.runs = message.rows, message.runs
-        self.loads += 1
         self._show_heading()
         table = self.table
         cursor = table.cursor_row
