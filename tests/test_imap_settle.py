@@ -1,4 +1,5 @@
-"""What an IMAP sync leaves on the server, against the suite's real Dovecot.
+"""What an IMAP sync leaves on the server, against the suite's real Dovecot (and private ones
+whose CAPABILITY lacks MOVE, or MOVE and UIDPLUS).
 
 The age window counts from the folder's first sync, so mail that arrived while the desk was
 down is still fetched; moving processed mail uses UID MOVE (capabilities are read again after
@@ -10,31 +11,38 @@ from __future__ import annotations
 
 import email
 import imaplib
+import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from deskterm import channels, db, imap_conn
-from deskterm.imap_conn import DeskMailBox
 from deskterm.models import Channel, FolderState
 from deskterm.steps import Steps
-from deskterm.tls import Endpoint
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
+from tests.mailservers import ensure_mail_user, private_dovecot
+from tests.test_keyword_fallback import AclDovecot
 
 pytestmark = pytest.mark.mailserver
 
 SUPPORT = "support@desk.test"
 
 
+def emptied(servers):
+    """support@'s INBOX on servers, emptied, and no folders left over from other tests."""
+    servers.clear(SUPPORT)
+    for folder in ("Done", "Failed", "Other", "Nope"):
+        servers.delete_folder(SUPPORT, folder)
+    return servers
+
+
 @pytest.fixture
 def inbox(mail_servers):
-    """support@'s INBOX, emptied, and no folders left over from other tests."""
-    mail_servers.clear(SUPPORT)
-    for folder in ("Done", "Failed", "Other", "Nope"):
-        mail_servers.delete_folder(SUPPORT, folder)
-    return mail_servers
+    """support@'s INBOX on the suite's Dovecot, emptied, and no leftover folders."""
+    return emptied(mail_servers)
 
 
 @pytest.fixture
@@ -97,18 +105,6 @@ def server_view(servers, folder: str = "INBOX") -> list[tuple[str, str]]:
             flags = part[0].decode().partition("FLAGS (")[2].partition(")")[0]
             found.append((email.message_from_bytes(part[1])["Subject"], flags))
     return found
-
-
-def without(monkeypatch, *names: str) -> None:
-    """Have the desk's connections behave like a server that does not offer `names`."""
-    real = imap_conn.login
-
-    def login(mailbox: DeskMailBox, endpoint: Endpoint, *args: object, **kwargs: object) -> None:
-        real(mailbox, endpoint, *args, **kwargs)
-        caps = mailbox.client.capabilities
-        mailbox.client.capabilities = tuple(c for c in caps if c not in names)
-
-    monkeypatch.setattr(imap_conn, "login", login)
 
 
 # --- the age window ------------------------------------------------------------------------
@@ -191,8 +187,7 @@ def test_capabilities_are_read_again_after_login(desk: Desk, inbox) -> None:
         mailbox.logout()
 
 
-@pytest.fixture
-def moving(desk: Desk, inbox) -> Desk:
+def set_up_moving(desk: Desk, inbox) -> Desk:
     """A channel moving processed mail to Done; INBOX holds a message a person marked
     \\Deleted (already processed) without expunging it, and one new message."""
     inbox.create_folder(SUPPORT, "Done")
@@ -201,6 +196,11 @@ def moving(desk: Desk, inbox) -> Desk:
     inbox.append(SUPPORT, make_mail("Binned by a person"), flags=["$DeskProcessed", "\\Deleted"])
     inbox.append(SUPPORT, make_mail("New question"))
     return desk
+
+
+@pytest.fixture
+def moving(desk: Desk, inbox) -> Desk:
+    return set_up_moving(desk, inbox)
 
 
 def test_moving_uses_uid_move_and_leaves_no_deleted_copy(
@@ -214,10 +214,72 @@ def test_moving_uses_uid_move_and_leaves_no_deleted_copy(
     assert subject == "New question" and "\\Deleted" not in flags
 
 
+# Dovecot 2.3's CAPABILITY once logged in, as the suite's server sends it.
+DOVECOT_CAPABILITY = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES "
+    "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "
+    "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
+)
+
+
+class NoMoveDovecot(AclDovecot):
+    """A private Dovecot (ACL plugin on) whose CAPABILITY, before and after login, lacks
+    MOVE. Dovecot still performs a UID MOVE it does not advertise, so the tests check which
+    commands the desk sends (the `commands` fixture), not only what the folders hold."""
+
+    DROPPED: tuple[str, ...] = ("MOVE",)
+
+    def _write_dovecot_conf(self, uid: int, gid: int) -> None:
+        super()._write_dovecot_conf(uid, gid)
+        kept = " ".join(c for c in DOVECOT_CAPABILITY.split() if c not in self.DROPPED)
+        with self.dovecot_conf.open("a") as conf:
+            conf.write(f"imap_capability = {kept}\n")
+
+    def set_folder_acl(self, user: str, folder: str, acl: str) -> None:
+        """Give user's folder (a Maildir++ subfolder) this ACL."""
+        local, domain = user.split("@")
+        path = self.state_dir / "mail" / domain / local / "Maildir" / f".{folder}" / "dovecot-acl"
+        path.write_text(acl + "\n")
+        os.chown(path, *ensure_mail_user())
+        path.chmod(0o600)
+
+
+class NoMoveNoUidplusDovecot(NoMoveDovecot):
+    """A private Dovecot whose CAPABILITY lacks both MOVE and UIDPLUS."""
+
+    DROPPED = ("MOVE", "UIDPLUS")
+
+
+@pytest.fixture(scope="module")
+def no_move_dovecot() -> Iterator[NoMoveDovecot]:
+    with private_dovecot(NoMoveDovecot) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def no_move_no_uidplus_dovecot() -> Iterator[NoMoveNoUidplusDovecot]:
+    with private_dovecot(NoMoveNoUidplusDovecot) as servers:
+        yield servers
+
+
+def capabilities(servers) -> set[str]:
+    """What servers advertises once support@ is logged in."""
+    with servers.imap(SUPPORT) as conn:
+        typ, data = conn.capability()
+    assert typ == "OK"
+    return set(data[0].decode().upper().split())
+
+
 def test_without_move_only_our_messages_are_expunged(
-    moving: Desk, inbox, commands: list[str], monkeypatch
+    desk: Desk, no_move_dovecot: NoMoveDovecot, commands: list[str]
 ) -> None:
-    without(monkeypatch, "MOVE")
+    inbox = emptied(no_move_dovecot)
+    caps = capabilities(inbox)
+    assert "MOVE" not in caps and {"UIDPLUS", "IMAP4REV1", "IDLE"} <= caps  # the premise
+    moving = set_up_moving(desk, inbox)
+    commands.clear()
     assert poll(moving)["ingested"] == 1
     assert [c for c in commands if c in ("MOVE", "COPY", "EXPUNGE")] == ["COPY", "EXPUNGE"]
     [(subject, flags)] = server_view(inbox)
@@ -226,9 +288,13 @@ def test_without_move_only_our_messages_are_expunged(
 
 
 def test_without_move_or_uidplus_nothing_is_expunged_and_the_originals_are_processed(
-    moving: Desk, inbox, commands: list[str], monkeypatch
+    desk: Desk, no_move_no_uidplus_dovecot: NoMoveNoUidplusDovecot, commands: list[str]
 ) -> None:
-    without(monkeypatch, "MOVE", "UIDPLUS")
+    inbox = emptied(no_move_no_uidplus_dovecot)
+    caps = capabilities(inbox)
+    assert not caps & {"MOVE", "UIDPLUS"} and {"IMAP4REV1", "IDLE"} <= caps  # the premise
+    moving = set_up_moving(desk, inbox)
+    commands.clear()
     assert poll(moving)["ingested"] == 1
     assert "EXPUNGE" not in commands
     view = dict(server_view(inbox))
@@ -237,6 +303,30 @@ def test_without_move_or_uidplus_nothing_is_expunged_and_the_originals_are_proce
     assert [s for s, _ in server_view(inbox, "Done")] == ["New question"]
     assert poll(moving)["fetched"] == 0  # the \Deleted original is not fetched again
     assert len(server_view(inbox, "Done")) == 1
+
+
+def test_a_refused_copy_names_folder_and_setting_and_flags_nothing(
+    desk: Desk, no_move_dovecot: NoMoveDovecot, commands: list[str]
+) -> None:
+    inbox = emptied(no_move_dovecot)
+    inbox.create_folder(SUPPORT, "Failed")
+    inbox.set_folder_acl(SUPPORT, "Failed", "owner lrswtek")  # no "i": COPY into it is refused
+    extra = 'move_on_failure = "Failed"\nmax_message_bytes = 20000'
+    desk.add_channel(channel_toml(inbox, inbound_extra=extra), inbound=inbox.users[SUPPORT])
+    inbox.append(SUPPORT, make_mail("Huge", body="x" * 40000 + "\n"))
+    commands.clear()
+    run = poll(desk, ok=False)
+    assert [c for c in commands if c in ("MOVE", "COPY", "STORE", "EXPUNGE")] == ["COPY"]
+    # Dovecot's text ends in how long the command took, which varies.
+    assert re.fullmatch(
+        r"127\.0\.0\.1 refused moving mail that cannot be ingested to folder 'Failed' "
+        r"\(\[NOPERM\] Permission denied \([0-9.+ ]+ secs\)\.\); check the folder and its "
+        r"permissions, or fix move_on_failure in channel 'support'\.",
+        run["error"],
+    ), run["error"]
+    assert (run["fetched"], run["failed"]) == (1, 1)
+    assert [flags for _, flags in server_view(inbox)] == [""]  # nothing flagged \Deleted
+    assert server_view(inbox, "Failed") == []
 
 
 @pytest.mark.parametrize(
