@@ -325,8 +325,8 @@ class DeskApp(App[None]):
                 return
             with self.reporting("change the contact's addresses"):
                 now = contacts.change_aliases(contact, answer)
-                said = ", ".join(now) if now else "no other address"
-                self.notify(f"{contact}: {said}.", markup=False)
+                said = ", ".join(one_line(a) for a in now) if now else "no other address"
+                self.notify(f"{one_line(contact)}: {said}.", markup=False)
                 then()
 
         with self.reporting("read the contact"):

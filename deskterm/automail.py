@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,14 +31,20 @@ _COMMENT = re.compile(r"\([^()]*\)")
 _BOUNCE_SENDERS = {"mailer-daemon": "bounce: mailer-daemon", "postmaster": "bounce: postmaster"}
 
 
-def automated_reason(mail: ParsedMail, own_addresses: Iterable[str] = ()) -> str | None:
+def automated_reason(
+    mail: ParsedMail, own_addresses: Iterable[str] = (), sent_ids: Container[str] = ()
+) -> str | None:
     """Why `mail` was sent by a machine (first rule that matches), or None for human mail.
 
-    Loop rules come first: a mail we sent ourselves is the most dangerous one to answer. (Our
-    own mail coming back under another sender is found by its Message-ID among the mail we
-    sent: see ingest.) A colleague's mail from our domain is not a loop.
+    Loop rules come first: a mail we sent ourselves is the most dangerous one to answer. It is
+    recognised by its sender (one of `own_addresses`) or, under any sender (a forward, a list),
+    by its Message-ID among `sent_ids`, those of mail we sent. A colleague's mail from our
+    domain is not a loop.
     """
-    own = _Own(addresses=frozenset(a.strip().lower() for a in own_addresses if isinstance(a, str)))
+    own = _Own(
+        addresses=frozenset(a.strip().lower() for a in own_addresses if isinstance(a, str)),
+        sent=sent_ids,
+    )
     for rule in _RULES:
         reason = rule(mail, own)
         if reason:
@@ -76,14 +82,17 @@ def filter_reason(mail: ParsedMail, reading: dict[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class _Own:
-    """The channel's own addresses, normalised once per check."""
+    """The channel's own addresses (normalised once per check) and our sent Message-IDs."""
 
     addresses: frozenset[str]
+    sent: Container[str]
 
 
 def _loop(mail: ParsedMail, own: _Own) -> str | None:
     if mail.from_addr and mail.from_addr.lower() in own.addresses:
         return "loop: sent by our own address"
+    if mail.message_id and mail.message_id in own.sent:
+        return "loop: our own message came back"
     return None
 
 

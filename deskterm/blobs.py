@@ -73,26 +73,32 @@ def store_pack(raws: list[bytes], base: Path | None = None) -> list[str]:
     return refs
 
 
-def read_raw(ref: str) -> bytes:
-    """The raw bytes behind a ref from `store_raw` or `store_pack`."""
+def _locate(ref: str) -> tuple[Path, int | None, int | None]:
+    """(file, offset, length) of a ref; no span for a file of its own. ValueError if bad."""
     name, _, span = ref.partition("#")
     path = paths.mail_dir() / name
     if not span:
-        return path.read_bytes()
+        return path, None, None
     offset, _, length = span.partition("+")
+    return path, int(offset), int(length)
+
+
+def read_raw(ref: str) -> bytes:
+    """The raw bytes behind a ref from `store_raw` or `store_pack`."""
+    path, offset, length = _locate(ref)
+    if offset is None or length is None:
+        return path.read_bytes()
     with open(path, "rb") as handle:
-        handle.seek(int(offset))
-        return handle.read(int(length))
+        handle.seek(offset)
+        return handle.read(length)
 
 
 def describe_raw(ref: str) -> str:
     """Where a ref's bytes are, for a person: the file, and the span inside a pack file."""
-    name, _, span = ref.partition("#")
-    path = paths.mail_dir() / name
-    if not span:
+    path, offset, length = _locate(ref)
+    if offset is None or length is None:
         return str(path)
-    offset, _, length = span.partition("+")
-    return f"{path}, bytes {offset} to {int(offset) + int(length)}"
+    return f"{path}, bytes {offset} to {offset + length}"
 
 
 def attachment_path(sha256: str) -> Path:

@@ -30,8 +30,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except DeskError as exc:
-            click.echo(f"deskterm: {exc}", err=True)
+        except DeskError as exc:  # may quote mail (an address, a subject): one clean line
+            click.echo(f"deskterm: {one_line(str(exc))}", err=True)
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise

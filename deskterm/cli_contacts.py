@@ -27,10 +27,11 @@ def register(main: click.Group) -> None:
         if as_json:
             echo_json(found)
             return
-        click.echo(f"{found['email']}  {one_line(found['name'])}".rstrip())
+        click.echo(f"{one_line(found['email'])}  {one_line(found['name'])}".rstrip())
         if found["organization"]:
             click.echo(f"  organization: {one_line(found['organization'])}")
-        click.echo(f"  aliases: {', '.join(found['aliases']) or 'none'}")
+        aliases = ", ".join(one_line(a) for a in found["aliases"])
+        click.echo(f"  aliases: {aliases or 'none'}")
         click.echo(f"  conversations: {found['conversations']}")
 
     @contact.command("alias")
@@ -44,7 +45,8 @@ def register(main: click.Group) -> None:
         open_desk()
         done = contacts.add_alias(primary, alias)
         merged = f"; {done['merged']} conversation(s) moved over" if done["merged"] else ""
-        click.echo(f"{done['alias']} is now an alias of {done['contact']}{merged}.")
+        alias, contact = one_line(done["alias"]), one_line(done["contact"])
+        click.echo(f"{alias} is now an alias of {contact}{merged}.")
 
     @contact.command("unalias")
     @click.argument("alias")
@@ -54,5 +56,6 @@ def register(main: click.Group) -> None:
         from deskterm import contacts
 
         open_desk()
-        primary = contacts.remove_alias(alias)
-        click.echo(f"{contacts.normal_address(alias)} is no longer an alias of {primary}.")
+        primary = one_line(contacts.remove_alias(alias))
+        address = one_line(contacts.normal_address(alias))
+        click.echo(f"{address} is no longer an alias of {primary}.")

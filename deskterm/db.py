@@ -117,6 +117,8 @@ class RowWriter:
         sets = ", ".join(f"{_quote(f.column_name)} = {db.param}" for f in self.fields)
         self.update_sql = f'UPDATE {table} SET {sets} WHERE "id" = {db.param}'
         self.db = db
+        # New ids: lastrowid on SQLite, RETURNING elsewhere. Writers are made on an open desk.
+        self.returns_rowid = is_sqlite(db.obj if isinstance(db, peewee.DatabaseProxy) else db)
 
     def _values(self, row: dict[str, object]) -> list[object]:
         return [
@@ -126,7 +128,7 @@ class RowWriter:
 
     def insert(self, row: dict[str, object]) -> int:
         cursor = self.db.cursor()
-        if is_sqlite(self.db.obj if isinstance(self.db, peewee.DatabaseProxy) else self.db):
+        if self.returns_rowid:
             cursor.execute(self.insert_sql, self._values(row))
             return int(cursor.lastrowid)
         cursor.execute(self.returning_sql, self._values(row))

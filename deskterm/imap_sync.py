@@ -39,6 +39,7 @@ from deskterm.ingest import (
 )
 from deskterm.mailparse import env_limits
 from deskterm.models import Channel, FolderState
+from deskterm.sanitize import one_line
 from deskterm.tls import Endpoint
 
 PROCESSED = "$DeskProcessed"
@@ -99,12 +100,7 @@ def sync_folder(
     uidvalidity = int(_response(client, "UIDVALIDITY") or 0)
     keyword = processed_flag(_response(client, "PERMANENTFLAGS") or b"")
 
-    state, _ = FolderState.get_or_create(
-        channel=channel, folder=folder, defaults={"first_sync_on": date.today()}
-    )
-    if state.first_sync_on is None:  # a row from before the column: its window starts today
-        state.first_sync_on = date.today()
-        state.save()
+    state = folder_state(channel, folder)
     if state.uidvalidity != uidvalidity:
         # The mailbox was recreated: every UID means something else now. Re-scan all of it;
         # dedup keys keep what we already have from being stored twice. The window's anchor
@@ -288,9 +284,20 @@ def _worker_mailbox(source: Source, folder: str) -> DeskMailBox:
     if selected[0] != folder:
         typ, data = mailbox.client.select(_quote(folder), readonly=True)
         if typ != "OK":
-            raise DeskError(f"Folder {folder!r} cannot be opened ({_text(data)}).")
+            raise DeskError(f"Folder {folder!r} cannot be opened ({_server_text(data)}).")
         selected[0] = folder
     return mailbox
+
+
+def folder_state(channel: Channel, folder: str) -> FolderState:
+    """A folder's sync state; `first_sync_on` (the age window's anchor) is set on first use."""
+    state, _ = FolderState.get_or_create(
+        channel=channel, folder=folder, defaults={"first_sync_on": date.today()}
+    )
+    if state.first_sync_on is None:  # the column is nullable: a row emptied by hand
+        state.first_sync_on = date.today()
+        state.save()
+    return state
 
 
 def processed_flag(permanent_flags: bytes) -> str:
@@ -320,7 +327,7 @@ def search_criteria(keyword: str, last_uid: int, since: date | None) -> list[str
 def _search(client: imaplib.IMAP4, criteria: list[str]) -> list[int]:
     typ, data = client.uid("SEARCH", *criteria)
     if typ != "OK":
-        raise DeskError(f"The IMAP server refused to search the folder ({_text(data)}).")
+        raise DeskError(f"The IMAP server refused to search the folder ({_server_text(data)}).")
     return sorted({int(x) for x in (data[0] or b"").split()})
 
 
@@ -329,7 +336,8 @@ def _sizes(client: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
     for chunk in _chunks(uids, 5000):
         typ, data = client.uid("FETCH", _uid_set(chunk), "(RFC822.SIZE)")
         if typ != "OK":
-            raise DeskError(f"The IMAP server refused to list message sizes ({_text(data)}).")
+            said = _server_text(data)
+            raise DeskError(f"The IMAP server refused to list message sizes ({said}).")
         for line in data:
             head = line[0] if isinstance(line, tuple) else line
             uid, size = _UID.search(head or b""), _SIZE.search(head or b"")
@@ -344,7 +352,7 @@ def _fetch(client: imaplib.IMAP4, uids: list[int], part: str = "BODY.PEEK[]") ->
         return []
     typ, data = client.uid("FETCH", _uid_set(uids), f"(UID {part})")
     if typ != "OK":
-        raise DeskError(f"The IMAP server refused to fetch messages ({_text(data)}).")
+        raise DeskError(f"The IMAP server refused to fetch messages ({_server_text(data)}).")
     items: list[Fetched] = []
     for index, part in enumerate(data):
         if not isinstance(part, tuple):
@@ -461,8 +469,7 @@ def _server_bytes(data: object) -> bytes:
 
 def _server_text(data: object) -> str:
     """The server's own words, short and printable, for the end of an error sentence."""
-    text = _server_bytes(data).decode("utf-8", "replace")
-    return "".join(c if c.isprintable() else " " for c in text).strip()[:200] or "no reason given"
+    return one_line(_server_bytes(data).decode("utf-8", "replace"))[:200] or "no reason given"
 
 
 def _response(client: imaplib.IMAP4, name: str) -> bytes | None:
@@ -494,7 +501,3 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
 
 def _quote(folder: str) -> bytes:
     return encode_folder(folder)
-
-
-def _text(data: object) -> str:
-    return repr(data)[:200]

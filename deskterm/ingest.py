@@ -134,14 +134,12 @@ class Ingestor:
             )
             if where == folder
         }
-        ids = [m.message_id for m in mails if m.message_id]
         # Our own replies coming back (a forward, a list, a Bcc), under whatever sender.
-        sent = {
-            i
-            for (i,) in select_in(
-                Message, ["message_id"], "message_id", ids, where=("direction", "out")
-            )
-        }
+        sent: set[str] = set()
+        if not self.accept_automated:
+            ids = [m.message_id for m in mails if m.message_id]
+            rows = select_in(Message, ["message_id"], "message_id", ids, where=("direction", "out"))
+            sent = {i for (i,) in rows}
         threads = _existing_threads([i for m in mails for i in (m.in_reply_to, *m.references) if i])
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
         work = _Batch(known, threads, recorded, failed_before, sent)
@@ -153,11 +151,7 @@ class Ingestor:
             self._skipped.insert_many(work.skipped)
             self._attachments.insert_many(work.attachments)
             self._conversation_updates.update_many(
-                [
-                    (key, state)
-                    for key, state in work.conversations.items()
-                    if state != work.written.get(key)
-                ]
+                [(key, work.conversations[key]) for key in sorted(work.changed)]
             )
             for conversation_id, mail in work.created:
                 outbox.queue_auto_ack(conversation_id, mail)
@@ -182,10 +176,7 @@ class Ingestor:
             return Outcome(item.uid, "skipped", "already recorded")
         reason = filter_reason(mail, self.reading)
         if reason is None and not self.accept_automated:
-            if mail.message_id in work.sent:
-                reason = "loop: our own message came back"
-            else:
-                reason = automated_reason(mail, self.own_addresses)
+            reason = automated_reason(mail, self.own_addresses, work.sent)
         if reason is not None:
             work.skip(self.channel.id, item, folder, raw_rel, reason)
             work.recorded.add(mail.dedup_key)
@@ -195,6 +186,7 @@ class Ingestor:
             conversation_id = self._new_conversation(mail, work)
         else:
             self._add_to_state(self._state(conversation_id, work), mail)
+            work.changed.add(conversation_id)
         self._store_message(conversation_id, item, raw_rel, work)
         work.known.add(mail.dedup_key)
         return Outcome(item.uid, "ingested", conversation_id=conversation_id)
@@ -215,15 +207,13 @@ class Ingestor:
         """A [#id] subject token is trusted only from the conversation's own people."""
         if not address:
             return False
-        contact = conversation.contact
-        if contact is not None and contact.email == address:
-            return True
-        if contact is not None and ContactAlias.get_or_none(
-            (ContactAlias.email == address) & (ContactAlias.contact == contact.id)
-        ):
+        # The batch's senders are mapped to their contacts already, aliases included.
+        contact_id = conversation.contact_id
+        if contact_id is not None and self._contacts.get(address) == contact_id:
             return True
         if address in (conversation.cc or []):
             return True
+        contact = conversation.contact
         if contact is not None and contact.organization_id is not None:
             domain = address.rpartition("@")[2]
             return (
@@ -293,8 +283,6 @@ class Ingestor:
         self._add_to_state(state, mail)  # inserted as its first message leaves it: no update
         conversation_id = self._conversations.insert({**state, "channel": self.channel.id})
         work.conversations[conversation_id] = {k: state[k] for k in CONVERSATION_STATE}
-        # A shallow copy is enough: _add_to_state assigns new lists, never changes them.
-        work.written[conversation_id] = dict(work.conversations[conversation_id])
         if self.acknowledges:
             work.created.append((conversation_id, mail))
         return conversation_id
@@ -477,7 +465,7 @@ class _Batch:
     failed_before: set[tuple[str, str]]  # (uid, reason) of this folder's failures on record
     sent: set[str]  # the batch's Message-IDs that are of mail we sent
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
-    written: dict[int, dict[str, Any]] = field(default_factory=dict)  # as inserted this batch
+    changed: set[int] = field(default_factory=set)  # conversations to write back
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     created: list[tuple[int, ParsedMail]] = field(default_factory=list)  # to acknowledge

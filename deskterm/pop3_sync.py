@@ -25,10 +25,10 @@ from datetime import date, datetime, time, timedelta
 
 from deskterm import pop3_conn, sync_window
 from deskterm.db import database
-from deskterm.imap_sync import BATCH, Progress
+from deskterm.imap_sync import BATCH, Progress, folder_state
 from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch, unfetched
 from deskterm.mailparse import ParsedMail, env_limits, parse
-from deskterm.models import Channel, FolderState, Pop3Seen, SkippedMail
+from deskterm.models import Channel, Pop3Seen, SkippedMail
 
 FOLDER = "POP3"  # the folder SkippedMail rows of POP3 mail name
 STATE_FOLDER = "INBOX"  # POP3's one mailbox, as its FolderState row (the window's anchor)
@@ -65,7 +65,8 @@ def sync(
         # before the setting was turned on. Never mail recorded as failed: it is only there.
         committed = sorted(n for u, n in listing.items() if u in seen and u not in failed)
         pop3_conn.delete(client, committed, depth)
-    window = sync_window.since(inbound, anchor=_anchor(channel))
+    anchor = folder_state(channel, STATE_FOLDER).first_sync_on
+    window = sync_window.since(inbound, anchor=anchor)
     limit = inbound["max_message_bytes"]
     unseen = sorted((n, u) for u, n in listing.items() if u not in seen and u not in failed)
     new, oversize = _in_window(channel, client, unseen, sizes, limit, window, depth, stop)
@@ -128,17 +129,6 @@ def _failed(channel: Channel) -> set[str]:
         SkippedMail.raw_path.is_null(),
     )
     return {uid for (uid,) in rows.tuples()}
-
-
-def _anchor(channel: Channel) -> date:
-    """The day this mailbox was first synced, which the age window counts back from."""
-    state, _ = FolderState.get_or_create(
-        channel=channel, folder=STATE_FOLDER, defaults={"first_sync_on": date.today()}
-    )
-    if state.first_sync_on is None:
-        state.first_sync_on = date.today()
-        state.save()
-    return state.first_sync_on
 
 
 def _in_window(

@@ -189,13 +189,14 @@ def skipped_detail(skipped_id: int, raw_limit: int = 65_536) -> dict[str, Any]:
         "reason": row.reason,
         "at": iso(row.created_at),
         "raw_path": row.raw_path,
-        "raw_file": blobs.describe_raw(row.raw_path) if row.raw_path else None,
+        "raw_file": None,
         "raw_size": None,
         "raw_text": "",
         "raw_error": "",
     }
     if row.raw_path:
         try:
+            found["raw_file"] = blobs.describe_raw(row.raw_path)
             raw = blobs.read_raw(row.raw_path)
         except (OSError, ValueError) as exc:
             found["raw_error"] = (

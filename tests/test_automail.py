@@ -102,6 +102,13 @@ def test_loop_from_our_own_address() -> None:
     assert automated_reason(ours) is None
 
 
+def test_loop_our_own_message_coming_back_under_any_sender() -> None:
+    echoed = mail(sender="List <list@lists.example>", message_id="<deskterm.4.ab@desk.test>")
+    sent = {"<deskterm.4.ab@desk.test>"}
+    assert automated_reason(echoed, sent_ids=sent) == "loop: our own message came back"
+    assert automated_reason(echoed) is None  # the same shape, not a mail we sent
+
+
 def test_loop_rules_win_over_the_others() -> None:
     ours = mail("Auto-Submitted: auto-replied", sender="support@desk.test")
     assert automated_reason(ours, own_addresses=("support@desk.test",)) == (
