@@ -50,7 +50,9 @@ def list_conversations(
             "subject": row.subject,
             "status": row.status,
             "priority": row.priority,
-            "contact": row.contact.email,  # None when the LEFT JOIN found no contact
+            # A mail without a usable From leaves its conversation without a contact: the LEFT
+            # JOIN then gives None, not a Contact (and the joined row hides contact_id).
+            "contact": None if row.contact is None else row.contact.email,
             "channel": row.channel.name,
             "messages": row.message_count,
             "unread": row.unread,
