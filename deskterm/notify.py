@@ -2,8 +2,9 @@
 
 Configured only by environment, never with a channel's credentials: SMTP_HOST, SMTP_PORT,
 SMTP_USER, SMTP_PASS, SMTP_SECURE (ssl | starttls | none; true/false also accepted),
-SMTP_FROM (default noreply@ + this host's domain), SMTP_CA_FILE (a private CA to trust), and
-DESKTERM_NOTIFY_TO, the agent address that receives them.
+SMTP_FROM (default noreply@ + this host's domain), SMTP_CA_FILE (a private CA to trust),
+SMTP_ALLOW_INSECURE (1 to allow SMTP_SECURE=none to a host that is not loopback, as a channel's
+allow_insecure does) and DESKTERM_NOTIFY_TO, the agent address that receives them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
 from deskterm import smtp_conn
+from deskterm.channel_config import plaintext_allowed
 from deskterm.errors import ConfigError
 from deskterm.tls import Endpoint
+
+_YES = ("1", "true", "yes")
 
 
 def configured() -> bool:
@@ -47,6 +51,12 @@ def endpoint() -> Endpoint:
     }.get(secure, secure)
     if secure not in ("ssl", "starttls", "none"):
         raise ConfigError("SMTP_SECURE must be ssl, starttls or none.")
+    allow_insecure = os.environ.get("SMTP_ALLOW_INSECURE", "").strip().lower() in _YES
+    if secure == "none" and not plaintext_allowed(host, allow_insecure):
+        raise ConfigError(
+            f"SMTP_SECURE=none would send SMTP_PASS and the notifications in clear to {host}; "
+            "set SMTP_SECURE to ssl or starttls, or SMTP_ALLOW_INSECURE=1 if you really mean it."
+        )
     try:
         port = int(os.environ.get("SMTP_PORT") or {"ssl": 465, "starttls": 587, "none": 25}[secure])
     except ValueError:
