@@ -15,10 +15,10 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+from deskterm import addresses
 from deskterm.errors import ConfigError
 
 STATUSES = ("draft", "active", "disabled")
@@ -133,8 +133,7 @@ def _opt_str(key: str, value: Any) -> str | None:
 
 def _address(key: str, value: Any) -> str:
     value = _nonempty(key, value)
-    _name, addr = parseaddr(value)
-    if "@" not in addr or " " in addr:
+    if addresses.parse_one(value) is None:
         raise ConfigError(
             f'{key} = {value!r} is not an email address, e.g. "Support <help@x.com>".'
         )
@@ -240,6 +239,8 @@ READING = {
     "exclude_subjects": Field(_str_list, default=[]),
     "exclude_from_domains": Field(_lower_list, default=[]),
     "exclude_from_addresses": Field(_lower_list, default=[]),
+    # Web-form mailboxes mail from a no-reply address and put the customer in Reply-To.
+    "customer_from": Field(_one_of(("from", "reply-to")), default="from"),
 }
 
 TOP = {
@@ -435,6 +436,7 @@ _HINTS = {
     "aliases": "other addresses of this mailbox (loop protection)",
     "exclude_subjects": "case-insensitive substrings",
     "exclude_from_addresses": "glob patterns, e.g. *@noreply.example.com",
+    "customer_from": "from, or reply-to for web-form mailboxes",
     "from": "e.g. Example Support <support@example.com>",
     "sent_folder": "empty: the folder marked \\Sent",
     "max_attachment_bytes": "total attachments per reply",

@@ -15,11 +15,16 @@ import secrets
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.headerregistry import Address
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.parser import BytesParser
+from email.policy import SMTP, SMTPUTF8, Policy, compat32
+from email.utils import format_datetime
 from pathlib import Path
+
+from deskterm import addresses
+from deskterm.errors import DeskError
+from deskterm.mailparse import is_message_id
 
 REFERENCES_SENT = 10  # like RT: the root plus the newest ids keep every client threading
 _PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -63,8 +68,9 @@ def reply_subject(subject: str, conversation_id: int) -> str:
     return f"Re: {base} [#{conversation_id}]"
 
 
-def new_message_id(conversation_id: int, from_header: str) -> str:
-    domain = parseaddr(from_header)[1].rpartition("@")[2] or "deskterm.invalid"
+def new_message_id(conversation_id: int, from_address: str) -> str:
+    """A fresh id on our own domain (IDNA, so it is a valid msg-id whatever the domain)."""
+    domain = addresses.ascii_domain(from_address.rpartition("@")[2]) or "deskterm.invalid"
     return f"<deskterm.{conversation_id}.{secrets.token_hex(8)}@{domain}>"
 
 
@@ -130,34 +136,54 @@ def text_to_html(body: str, quote: str | None, quote_header: str = "") -> str:
     return "<!DOCTYPE html><html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 
+class UnsafeReply(DeskError):
+    """A reply whose serialized form is not what deskterm built (nothing is queued)."""
+
+
 def build(reply: Reply) -> EmailMessage:
-    """The reply as it will be sent: UTF-8, encoded words and folding done by the policy."""
+    """The reply as it will be sent: UTF-8 bodies, headers that deskterm wrote itself.
+
+    No header value goes through the email package's header factory, which decodes RFC 2047
+    words in what it is given (and on CPython before 3.11.10 / 3.12.5 writes a decoded CR/LF
+    out raw, CVE-2024-6923): each is handed over as a `_Written` header whose wire form was
+    computed here from plain text. `check()` then proves the serialized result has exactly
+    these headers and this MIME structure.
+    """
     now = reply.date or datetime.now(UTC)
-    message = EmailMessage(policy=SMTP)
-    message["From"] = _address(reply.from_header)
-    message["To"] = [_address(a) for a in reply.to]
+    recipients = [_mailbox(a, "To") for a in reply.to] + [_mailbox(a, "Cc") for a in reply.cc]
+    utf8 = any(addresses.needs_smtputf8(address) for _, address in recipients)
+    message = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
+    from_name, from_address = _mailbox(reply.from_header, "From")
+    message["From"] = _Written.addresses("From", [(from_name, from_address)])
+    message["To"] = _Written.addresses("To", recipients[: len(reply.to)])
     if reply.cc:
-        message["Cc"] = [_address(a) for a in reply.cc]
+        message["Cc"] = _Written.addresses("Cc", recipients[len(reply.to) :])
     if reply.reply_to:
-        message["Reply-To"] = _address(reply.reply_to)
-    message["Subject"] = reply_subject(reply.subject, reply.conversation_id)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = reply.message_id or new_message_id(
-        reply.conversation_id, reply.from_header
-    )
-    if reply.in_reply_to:
-        message["In-Reply-To"] = reply.in_reply_to
-    references = trim_references(reply.references)
+        reply_to = _mailbox(reply.reply_to, "Reply-To")
+        message["Reply-To"] = _Written.addresses("Reply-To", [reply_to])
+    subject = reply_subject(reply.subject, reply.conversation_id)
+    message["Subject"] = _Written.text("Subject", subject)
+    message["Date"] = _Written.text("Date", format_datetime(now))
+    own_id = reply.message_id or new_message_id(reply.conversation_id, from_address)
+    message["Message-ID"] = _Written.ids("Message-ID", [own_id])
+    in_reply_to = [i for i in [reply.in_reply_to] if i and is_message_id(i)]
+    if in_reply_to:
+        message["In-Reply-To"] = _Written.ids("In-Reply-To", in_reply_to)
+    references = trim_references([i for i in reply.references if is_message_id(i)])
     if references:
-        message["References"] = " ".join(references)
-    message["MIME-Version"] = "1.0"
-    message["Thread-Topic"] = base_subject(reply.subject) or "(no subject)"
-    message["Thread-Index"] = thread_index(reply.thread_index, reply.conversation_id, now)
+        message["References"] = _Written.ids("References", references)
+    message["MIME-Version"] = _Written.text("MIME-Version", "1.0")
+    message["Thread-Topic"] = _Written.text(
+        "Thread-Topic", base_subject(reply.subject) or "(no subject)"
+    )
+    message["Thread-Index"] = _Written.text(
+        "Thread-Index", thread_index(reply.thread_index, reply.conversation_id, now)
+    )
     if reply.automatic:
-        message["Auto-Submitted"] = "auto-replied"
-        message["X-Auto-Response-Suppress"] = "All"
+        message["Auto-Submitted"] = _Written.text("Auto-Submitted", "auto-replied")
+        message["X-Auto-Response-Suppress"] = _Written.text("X-Auto-Response-Suppress", "All")
     else:
-        message["Auto-Submitted"] = "no"
+        message["Auto-Submitted"] = _Written.text("Auto-Submitted", "no")
     quote = quoted(reply.quote, reply.quote_header) if reply.quote else None
     text = reply.body.rstrip() + "\n"
     if quote:
@@ -172,14 +198,109 @@ def build(reply: Reply) -> EmailMessage:
         message.add_attachment(
             path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
         )
+    check(message)
     return message
 
 
-def _address(value: str) -> Address:
-    """Parse "Name <addr>" into an Address so the policy encodes the name properly."""
-    [(name, addr)] = getaddresses([value]) or [("", value)]
-    local, _, domain = addr.rpartition("@")
-    return Address(display_name=name, username=local or addr, domain=domain)
+def check(message: EmailMessage) -> bytes:
+    """The message's bytes, once proven to hold exactly the headers and parts it was built with.
+
+    The last line of defence: whatever a header value held, the serialized header block must
+    list the same header names in the same order, with no stray CR or LF, and the bytes must
+    parse back to the same MIME structure (an injected blank line or Content-Type would change
+    both). Raises UnsafeReply otherwise.
+    """
+    raw = bytes(message)
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    names: list[str] = []
+    problem = b"\r" in head.replace(b"\r\n", b"") or b"\n" in head.replace(b"\r\n", b"")
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and names:
+            continue
+        name, colon, _ = line.partition(b":")
+        if not colon or _FIELD_NAME.fullmatch(name) is None:
+            problem = True
+            break
+        names.append(name.decode("ascii").lower())
+    meant = [name.lower() for name in message]
+    if not problem and names == meant:
+        reread = BytesParser(policy=compat32).parsebytes(raw)
+        problem = [p.get_content_type() for p in reread.walk()] != [
+            p.get_content_type() for p in message.walk()
+        ] or any(
+            " ".join(str(reread[name]).split()) != str(message[name])
+            for name in ("Message-ID", "In-Reply-To", "References")
+            if name in message
+        )
+    else:
+        problem = True
+    if problem:
+        raise UnsafeReply(
+            "The reply was not queued: its headers did not come out as deskterm wrote them, "
+            "which a hostile value in the conversation can cause; answer from a new conversation "
+            "and report this (see README, Security)."
+        )
+    return raw
+
+
+_FIELD_NAME = re.compile(rb"[!-9;-~]+")
+
+
+class _Written(str):
+    """A header whose wire form deskterm computed itself.
+
+    `EmailPolicy.header_store_parse` keeps a value that has a matching `name` as it is, and
+    `fold` is asked for its wire form: so the header factory never parses (or decodes) it.
+    The string value is the plain text, as `message[name]` shows it.
+    """
+
+    name: str
+    wire: str
+
+    @classmethod
+    def text(cls, name: str, value: str) -> _Written:
+        """An unstructured header (Subject, Thread-Topic...) from one line of plain text.
+
+        ASCII without "=?" is written as it is; anything else as UTF-8 encoded words, which
+        readers decode back to exactly this text (a literal "=?...?=" stays literal).
+        """
+        value = " ".join(_CONTROLS.sub("", value).split())
+        charset = "us-ascii" if value.isascii() and "=?" not in value else "utf-8"
+        wire = Header(value, charset, header_name=name).encode(linesep="\r\n")
+        return cls._made(name, value, wire)
+
+    @classmethod
+    def addresses(cls, name: str, mailboxes: list[tuple[str, str]]) -> _Written:
+        forms = [addresses.header_form(n, a) for n, a in mailboxes]
+        shown = ", ".join(f"{n} <{a}>" if n else a for n, a in mailboxes)
+        return cls._made(name, shown, ",\r\n ".join(forms))
+
+    @classmethod
+    def ids(cls, name: str, ids: list[str]) -> _Written:
+        if not ids or not all(is_message_id(i) for i in ids):
+            raise ValueError(f"{name} needs message ids in <left@right> form")
+        return cls._made(name, " ".join(ids), "\r\n ".join(ids))
+
+    @classmethod
+    def _made(cls, name: str, value: str, wire: str) -> _Written:
+        header = cls(value)
+        header.name, header.wire = name, wire
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self.wire}{policy.linesep}"
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _mailbox(value: str, field: str) -> tuple[str, str]:
+    """(name, address) of one valid mailbox, or UnsafeReply naming the field."""
+    parsed = addresses.parse_one(value)
+    if parsed is None:
+        raise UnsafeReply(f"{value!r} in {field} is not one email address; fix the address.")
+    return parsed
 
 
 def attachment_total(paths: list[Path]) -> int:

@@ -10,16 +10,19 @@ and its raw bytes are kept too: filtered mail is never silently dropped.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from deskterm import blobs, channels, outbox, paths, search_index
 from deskterm.automail import automated_reason, filter_reason
 from deskterm.db import RowWriter, database, is_sqlite, select_in, utcnow
+from deskterm.errors import DeskError
 from deskterm.mailparse import ParsedMail, parse
 from deskterm.models import (
     Attachment,
@@ -32,8 +35,12 @@ from deskterm.models import (
     SkippedMail,
 )
 
+log = logging.getLogger(__name__)
+
 SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+TOKENS_LOOKED_AT = 3  # a subject can hold thousands of [#id]s; the first few distinct ones count
 REFERENCES_KEPT = 50
+FUTURE_DATE_SLACK = timedelta(minutes=15)  # clocks differ; beyond this a Date is not believed
 
 
 @dataclass
@@ -105,12 +112,15 @@ class Ingestor:
         self._skipped = RowWriter(SkippedMail, SKIPPED_COLUMNS)
         self._contact_rows = RowWriter(Contact, ["email", "name", "organization", "created_at"])
         self._domains: dict[str, int] | None = None
+        self._organizations: dict[int, int | None] = {}  # contact id -> organization id
 
     def apply(self, batch: list[Fetched], folder: str = "") -> list[Outcome]:
         if not is_sqlite(database.obj):  # text there cannot hold NUL; SQLite's can
             for item in batch:
                 _without_nul(item.mail)
         mails = [item.mail for item in batch if item.mail is not None and not item.error]
+        for mail in mails:
+            self._believe(mail)
         keys = [m.dedup_key for m in mails]
         known = {k for (k,) in select_in(Message, ["dedup_key"], "dedup_key", keys)}
         # Mail we filtered before and now see again (fetched anew after a crash or a lost
@@ -140,7 +150,9 @@ class Ingestor:
             ids = [m.message_id for m in mails if m.message_id]
             rows = select_in(Message, ["message_id"], "message_id", ids, where=("direction", "out"))
             sent = {i for (i,) in rows}
-        threads = _existing_threads([i for m in mails for i in (m.in_reply_to, *m.references) if i])
+        threads = _existing_threads(
+            [i for m in mails for i in (m.in_reply_to, *m.references) if i], self.channel.id
+        )
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
         work = _Batch(known, threads, recorded, failed_before, sent)
         self._load_states(list(threads.values()), work)
@@ -153,8 +165,14 @@ class Ingestor:
             self._conversation_updates.update_many(
                 [(key, work.conversations[key]) for key in sorted(work.changed)]
             )
-            for conversation_id, mail in work.created:
+        # Acknowledgements only once the mail is safely stored, each on its own: a mail whose
+        # ack cannot be built (a hostile address, a missing template) is noted on that message
+        # and never fails the batch, which would stop the channel at every poll.
+        for conversation_id, message_id, mail in work.created:
+            try:
                 outbox.queue_auto_ack(conversation_id, mail)
+            except Exception as exc:
+                _note_ack_failure(message_id, exc)
         return outcomes
 
     def _one(self, item: Fetched, folder: str, work: _Batch) -> Outcome:
@@ -181,50 +199,91 @@ class Ingestor:
             work.skip(self.channel.id, item, folder, raw_rel, reason)
             work.recorded.add(mail.dedup_key)
             return Outcome(item.uid, "skipped", reason)
-        conversation_id = self._thread(mail, work)
+        conversation_id, outsider = self._thread(mail, work)
+        created = conversation_id is None
         if conversation_id is None:
             conversation_id = self._new_conversation(mail, work)
         else:
-            self._add_to_state(self._state(conversation_id, work), mail)
+            self._add_to_state(self._state(conversation_id, work), mail, outsider=outsider)
             work.changed.add(conversation_id)
-        self._store_message(conversation_id, item, raw_rel, work)
+        message_id = self._store_message(conversation_id, item, raw_rel, work, outsider=outsider)
+        if created and self.acknowledges:
+            work.created.append((conversation_id, message_id, mail))
         work.known.add(mail.dedup_key)
         return Outcome(item.uid, "ingested", conversation_id=conversation_id)
 
+    def _believe(self, mail: ParsedMail) -> None:
+        """What of a mail's own claims the desk acts on.
+
+        A Date in the future would keep a stranger's mail "newest" for good: beyond a little
+        clock skew the arrival time is used for ordering (the raw mail keeps the header). On a
+        web-form mailbox (`customer_from = "reply-to"`) the customer is the Reply-To.
+        """
+        now = utcnow()
+        if mail.date is not None and mail.date > now + FUTURE_DATE_SLACK:
+            mail.defects.append(
+                f"Date header in the future ({mail.date:%Y-%m-%d %H:%M} UTC); arrival time used"
+            )
+            mail.date = now
+        if self.reading.get("customer_from") == "reply-to" and mail.reply_to:
+            mail.from_addr, mail.from_name = mail.reply_to, ""
+
     # --- threading -------------------------------------------------------------------------
 
-    def _thread(self, mail: ParsedMail, work: _Batch) -> int | None:
+    def _thread(self, mail: ParsedMail, work: _Batch) -> tuple[int | None, bool]:
+        """(the conversation this mail belongs to, whether its sender is an outsider there).
+
+        Only conversations of this channel. In-Reply-To/References join anyone's mail (they
+        are how replies thread), but a sender who is not a participant is an outsider: the
+        message is marked and changes nothing else. A `[#id]` subject token is trusted only
+        from the conversation's own people, and only the first few distinct tokens are read.
+        """
         for ref in (mail.in_reply_to, *reversed(mail.references)):
             if ref and ref in work.threads:
-                return work.threads[ref]
-        for match in SUBJECT_TOKEN.finditer(mail.subject):
-            conversation = Conversation.get_or_none(Conversation.id == int(match.group(1)))
-            if conversation is not None and self._is_participant(conversation, mail.from_addr):
-                return conversation.id
-        return None
+                conversation_id = work.threads[ref]
+                state = self._state(conversation_id, work)
+                return conversation_id, not self._is_participant(state, mail.from_addr)
+        tokens = list(dict.fromkeys(int(m) for m in SUBJECT_TOKEN.findall(mail.subject)))
+        tokens = tokens[:TOKENS_LOOKED_AT]
+        if tokens:
+            ours = {
+                i
+                for (i,) in select_in(
+                    Conversation, ["id"], "id", tokens, where=("channel", self.channel.id)
+                )
+            }
+            for conversation_id in (t for t in tokens if t in ours):
+                if self._is_participant(self._state(conversation_id, work), mail.from_addr):
+                    return conversation_id, False
+        return None, False
 
-    def _is_participant(self, conversation: Conversation, address: str) -> bool:
-        """A [#id] subject token is trusted only from the conversation's own people."""
+    def _is_participant(self, state: dict[str, Any], address: str) -> bool:
+        """The conversation's contact (or an alias), someone on its Cc, or the contact's
+        organization (by domain)."""
         if not address:
             return False
         # The batch's senders are mapped to their contacts already, aliases included.
-        contact_id = conversation.contact_id
+        contact_id = state["contact"]
         if contact_id is not None and self._contacts.get(address) == contact_id:
             return True
-        if address in (conversation.cc or []):
+        if address in (state["cc"] or []):
             return True
-        contact = conversation.contact
-        if contact is not None and contact.organization_id is not None:
-            domain = address.rpartition("@")[2]
-            return (
-                OrganizationDomain.select()
-                .where(
-                    OrganizationDomain.domain == domain,
-                    OrganizationDomain.organization == contact.organization_id,
-                )
-                .exists()
+        if contact_id is None:
+            return False
+        if contact_id not in self._organizations:
+            row = Contact.get_or_none(Contact.id == contact_id)
+            self._organizations[contact_id] = row.organization_id if row else None
+        organization = self._organizations[contact_id]
+        if organization is None:
+            return False
+        return (
+            OrganizationDomain.select()
+            .where(
+                OrganizationDomain.domain == address.rpartition("@")[2],
+                OrganizationDomain.organization == organization,
             )
-        return False
+            .exists()
+        )
 
     # --- storing ---------------------------------------------------------------------------
 
@@ -283,8 +342,6 @@ class Ingestor:
         self._add_to_state(state, mail)  # inserted as its first message leaves it: no update
         conversation_id = self._conversations.insert({**state, "channel": self.channel.id})
         work.conversations[conversation_id] = {k: state[k] for k in CONVERSATION_STATE}
-        if self.acknowledges:
-            work.created.append((conversation_id, mail))
         return conversation_id
 
     def _state(self, conversation_id: int, work: _Batch) -> dict[str, Any]:
@@ -304,8 +361,14 @@ class Ingestor:
             }
 
     def _store_message(
-        self, conversation_id: int, item: Fetched, raw_rel: str | None, work: _Batch
-    ) -> None:
+        self,
+        conversation_id: int,
+        item: Fetched,
+        raw_rel: str | None,
+        work: _Batch,
+        *,
+        outsider: bool = False,
+    ) -> int:
         mail = item.mail
         assert mail is not None
         message_id = self._messages.insert(
@@ -324,7 +387,7 @@ class Ingestor:
                 "date": mail.date,
                 "text": mail.text,
                 "headers": mail.headers,
-                "notes": message_notes(mail),
+                "notes": message_notes(mail, outsider=outsider),
                 "raw_path": raw_rel,
                 "size": mail.size,
                 "dedup_key": mail.dedup_key,
@@ -346,28 +409,46 @@ class Ingestor:
             )
         if mail.message_id:
             work.threads[mail.message_id] = conversation_id
+        return message_id
 
-    def _add_to_state(self, state: dict[str, Any], mail: ParsedMail) -> None:
-        """What one more customer message does to its conversation."""
-        if state["contact"] is None and mail.from_addr:
-            state["contact"] = self._contact(mail)
+    def _add_to_state(
+        self, state: dict[str, Any], mail: ParsedMail, *, outsider: bool = False
+    ) -> None:
+        """What one more customer message does to its conversation.
+
+        An outsider's mail (joined by its headers alone) is counted and shown, but adds no
+        participants and changes neither status nor priority nor the contact.
+        """
         chain = [*state["references"], *(i for i in [mail.message_id] if i)]
         state["references"] = chain[-REFERENCES_KEPT:]
+        state["message_count"] += 1
+        state["unread"] = True
+        state["updated_at"] = max(state["updated_at"], mail.date or utcnow())
+        if outsider:
+            return
+        if state["contact"] is None and mail.from_addr:
+            state["contact"] = self._contact(mail)
         contact_email = self._emails.get(state["contact"])
         participants = set(state["cc"] or [])
         participants.update(a for a in [*mail.to, *mail.cc] if a not in self.own_addresses)
         participants.discard(contact_email)
         state["cc"] = sorted(participants)
-        state["message_count"] += 1
-        state["unread"] = True
         if state["status"] in ("pending", "resolved", "closed"):  # the customer answered
             state["status"] = "open"
         if mail.priority == "high":
             state["priority"] = "high"
-        state["updated_at"] = max(state["updated_at"], mail.date or utcnow())
 
 
-def message_notes(mail: ParsedMail) -> dict[str, Any] | None:
+def _note_ack_failure(message_id: int, exc: Exception) -> None:
+    """Record on the message why its acknowledgement was not sent (the batch is committed)."""
+    detail = str(exc) if isinstance(exc, DeskError) else f"{type(exc).__name__}"
+    log.warning("acknowledgement for message %s not queued: %s", message_id, detail)
+    message = Message.get_by_id(message_id)
+    message.notes = {**(message.notes or {}), "ack_failed": detail}
+    message.save()
+
+
+def message_notes(mail: ParsedMail, *, outsider: bool = False) -> dict[str, Any] | None:
     """What the stored text does not show, for the agent to see (None when nothing): remote
     images, which a terminal never loads (FACTS: show that they were there), tiny images
     (tracking pixels) and empty parts left out, the repairs a broken mail needed, and a body
@@ -381,6 +462,8 @@ def message_notes(mail: ParsedMail) -> dict[str, Any] | None:
         notes["repairs"] = mail.defects
     if mail.truncated:
         notes["truncated"] = True
+    if outsider:
+        notes["outsider"] = True
     return notes or None
 
 
@@ -468,7 +551,7 @@ class _Batch:
     changed: set[int] = field(default_factory=set)  # conversations to write back
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
-    created: list[tuple[int, ParsedMail]] = field(default_factory=list)  # to acknowledge
+    created: list[tuple[int, int, ParsedMail]] = field(default_factory=list)  # to acknowledge
 
     def skip(
         self, channel_id: int, item: Fetched, folder: str, raw_rel: str | None, reason: str
@@ -510,11 +593,19 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _existing_threads(message_ids: list[str]) -> dict[str, int]:
-    """Stored (or sent) Message-ID -> its conversation (the newest such message's)."""
+def _existing_threads(message_ids: list[str], channel_id: int) -> dict[str, int]:
+    """Stored (or sent) Message-ID -> its conversation of this channel (the newest such
+    message's): threading never crosses channels."""
     columns = ["message_id", "conversation"]
     rows = select_in(Message, columns, "message_id", message_ids, order_by_id=True)
-    return {str(m): int(str(c)) for m, c in rows}
+    found = {str(m): int(str(c)) for m, c in rows}
+    ours = {
+        i
+        for (i,) in select_in(
+            Conversation, ["id"], "id", list(set(found.values())), where=("channel", channel_id)
+        )
+    }
+    return {m: c for m, c in found.items() if c in ours}
 
 
 def prepare_batch(

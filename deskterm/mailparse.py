@@ -39,6 +39,7 @@ from urllib.parse import unquote, unquote_to_bytes
 from inscriptis import get_text  # type: ignore[import-untyped]
 from inscriptis.model.config import ParserConfig  # type: ignore[import-untyped]
 
+from deskterm import addresses
 from deskterm.errors import ConfigError
 
 DEFAULT_MAX_BODY_BYTES = 100_000
@@ -492,13 +493,26 @@ def _strip_comments(text: str) -> str:
     return text
 
 
+# RFC 5322 msg-id: id-left "@" id-right, both dot-atom text (dots placed loosely, as old mailers
+# do), the right side also a no-fold-literal. Nothing else: an id is written back into the
+# headers of our replies, so whitespace, controls, 8-bit text and quoted strings are refused,
+# and so is "=?", which a header parser may decode (into CR/LF: CVE-2024-6923).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]"
+MSG_ID = re.compile(rf"<{_ATEXT}+@(?:{_ATEXT}+|\[[!-Z^-~]*\])>", re.ASCII)
+
+
+def is_message_id(value: str) -> bool:
+    """Whether value is one `<id-left@id-right>` that is safe to write into a header."""
+    if len(value) > MAX_ID_CHARS + 2 or "=?" in value or MSG_ID.fullmatch(value) is None:
+        return False
+    left, _, right = value[1:-1].partition("@")
+    return bool(left.strip(".") and right.strip("."))
+
+
 def _clean_id(inner: str) -> str | None:
-    inner = "".join(inner.split()).strip("<>")
-    if not inner.strip("@.") or len(inner) > MAX_ID_CHARS or not inner.isprintable():
-        return None
-    if "<" in inner or ">" in inner:
-        return None
-    return f"<{inner}>"
+    """`<id>` in msg-id syntax, or None (folding whitespace inside is dropped first)."""
+    candidate = "<" + "".join(inner.split()).strip("<>") + ">"
+    return candidate if is_message_id(candidate) else None
 
 
 def _id_list(value: str) -> list[str]:
@@ -553,13 +567,16 @@ def _addresses(values: list[str], ctx: _Ctx, where: str) -> list[tuple[str, str]
             except Exception:  # the stdlib recurses on nested comments and raises on some junk
                 ctx.defect(f"unparseable {where} header")
                 pairs = []
+        # Only what `addresses.valid` accepts is an address: anything else (an empty local
+        # part, a second @, controls) could neither be answered nor shown safely.
         good = [
-            (_one_line(_decode_words(name, ctx, where)), address.strip().strip("<>").lower())
-            for name, address in pairs
-            if "@" in address and not any(c.isspace() for c in address.strip())
+            (_one_line(_decode_words(name, ctx, where)), address)
+            for name, address in ((n, addresses.normal(a).strip("<>")) for n, a in pairs)
+            if addresses.valid(address)
         ]
         if not good:
-            good = [("", address.lower()) for address in _ADDRESS_LIKE.findall(text)]
+            found_like = (addresses.normal(a) for a in _ADDRESS_LIKE.findall(text))
+            good = [("", address) for address in found_like if addresses.valid(address)]
         found.extend(good)
         if len(found) >= MAX_ADDRESSES:
             return found[:MAX_ADDRESSES]

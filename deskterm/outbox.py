@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosmtplib
 
-from deskterm import blobs, channels, compose, imap_conn, smtp_conn, templates
+from deskterm import addresses, blobs, channels, compose, imap_conn, smtp_conn, templates
 from deskterm.automail import automated_reason
 from deskterm.db import database, iso, utcnow
 from deskterm.errors import AuthError, DeskError, SecretError
@@ -37,9 +37,14 @@ from deskterm.models import (
     Message,
     Outbox,
 )
+from deskterm.sanitize import one_line
 from deskterm.tls import CertificateError, explain
 
 BACKOFF_CAP_SECONDS = 3600
+# Acknowledgements the whole desk sends in an hour, whoever they go to: a flood of forged
+# senders must not turn the desk into a mailer (Zammad caps system mail per address; we also
+# cap the total).
+DESK_ACKS_PER_HOUR = 100
 
 
 class OutboxError(DeskError):
@@ -61,8 +66,14 @@ def queue_reply(
     cc: list[str] | None = None,
     status: str | None = "pending",
     automatic: bool = False,
+    to_reply_to: bool = False,
 ) -> Message:
-    """Check, build and commit a reply to the outbox; no network I/O happens here."""
+    """Check, build and commit a reply to the outbox; no network I/O happens here.
+
+    The reply goes to the conversation's contact. The Reply-To of the answered mail is used
+    only when the agent asks for it (`to_reply_to`): a stranger's mail must not redirect the
+    answer silently. An automatic reply always goes to the contact.
+    """
     attachments = [Path(p).expanduser() for p in attachments or []]
     conversation = Conversation.get_or_none(Conversation.id == conversation_id)
     if conversation is None:
@@ -78,9 +89,7 @@ def queue_reply(
         raise OutboxError("The reply is empty; write something before sending.")
     check_attachments(attachments, outbound["max_attachment_bytes"])
     answered = last_inbound(conversation)
-    to = reply_address(conversation, answered)
-    if not to:
-        raise OutboxError(f"Conversation #{conversation_id} has no contact address to reply to.")
+    to = reply_address(conversation, answered, to_reply_to=to_reply_to and not automatic)
     cc = [a.strip() for a in cc or [] if a.strip()]
     check_cc(cc)
 
@@ -101,20 +110,20 @@ def queue_reply(
     if answered is not None and outbound["quote_previous"] and not automatic:
         reply.quote = answered.text
         reply.quote_header = quote_header(answered)
-    message = compose.build(reply)
+    message = compose.build(reply)  # raises UnsafeReply (a DeskError) rather than queue it
     raw = bytes(message)
-    recipients = [to, *cc]
+    sender = addresses.parse_one(outbound["from"]) or ("", "")
     with database.atomic():
         stored = Message.create(
             conversation=conversation,
             direction="out",
-            message_id=message["Message-ID"],
+            message_id=str(message["Message-ID"]),
             in_reply_to=reply.in_reply_to,
             references=compose.trim_references(reply.references),
-            from_addr=parseaddr(outbound["from"])[1].lower(),
-            from_name=parseaddr(outbound["from"])[0],
-            to=[parseaddr(to)[1].lower()],
-            cc=[parseaddr(a)[1].lower() for a in cc],
+            from_addr=sender[1],
+            from_name=sender[0],
+            to=[to],
+            cc=[_cc_address(a) for a in cc],
             reply_to=outbound["reply_to"],
             subject=str(message["Subject"]),
             date=utcnow(),
@@ -122,7 +131,7 @@ def queue_reply(
             headers={"auto-submitted": str(message["Auto-Submitted"])},
             raw_path=blobs.store_raw(raw),
             size=len(raw),
-            dedup_key=f"out:{message['Message-ID']}",
+            dedup_key=f"out:{message['Message-ID']!s}",
             state="queued",
         )
         for path in attachments:
@@ -138,9 +147,10 @@ def queue_reply(
             message=stored,
             channel=channel,
             kind="ack" if automatic else "reply",
-            recipient=parseaddr(recipients[0])[1].lower(),
+            recipient=to,
         )
-        conversation.references = [*(conversation.references or []), message["Message-ID"]][-50:]
+        own_id = str(message["Message-ID"])
+        conversation.references = [*(conversation.references or []), own_id][-50:]
         conversation.message_count += 1
         conversation.unread = conversation.unread and automatic  # a human reply reads it
         conversation.updated_at = utcnow()
@@ -153,25 +163,26 @@ def queue_reply(
 def queue_auto_ack(conversation_id: int, mail: Any) -> Message | None:
     """Acknowledge a new conversation from the channel's template, unless that could loop.
 
-    Never for automated mail (whatever the channel accepts), never to our own addresses, and
-    at most `auto_ack_per_hour` per sender, so two auto-responders cannot ping-pong.
+    Never for automated mail (whatever the channel accepts), never to our own addresses,
+    only ever to the conversation's contact (the sender, never a Reply-To a stranger chose),
+    at most `auto_ack_per_hour` to that address and `DESK_ACKS_PER_HOUR` from the whole desk,
+    so neither two auto-responders nor a forged sender can make the desk mail someone in bulk.
     """
     conversation = Conversation.get_by_id(conversation_id)
     channel = conversation.channel
     outbound = channel.settings.get("outbound") or {}
     name = outbound.get("auto_ack_template")
-    if not name or not mail.from_addr:
+    if not name or conversation.contact_id is None:
         return None
+    to = conversation.contact.email
     own = channels.own_addresses(channel.settings)
-    if mail.from_addr in own or automated_reason(mail, own) is not None:
+    if to in own or mail.from_addr in own or automated_reason(mail, own) is not None:
         return None
     since = utcnow() - timedelta(hours=1)
-    recent = (
-        Outbox.select()
-        .where(Outbox.kind == "ack", Outbox.recipient == mail.from_addr, Outbox.created_at > since)
-        .count()
-    )
-    if recent >= outbound["auto_ack_per_hour"]:
+    acks = Outbox.select().where(Outbox.kind == "ack", Outbox.created_at > since)
+    if acks.where(Outbox.recipient == to).count() >= outbound["auto_ack_per_hour"]:
+        return None
+    if acks.count() >= DESK_ACKS_PER_HOUR:
         return None
     body = templates.render(
         templates.get(name).body,
@@ -209,11 +220,16 @@ def check_attachments(paths: list[Path], limit: int) -> None:
         )
 
 
-def check_cc(addresses: list[str]) -> None:
-    for address in addresses:
-        mailbox = parseaddr(address)[1]
-        if "@" not in mailbox or mailbox.startswith("@") or mailbox.endswith("@"):
-            raise OutboxError(f"{address!r} in Cc is not an email address; fix the Cc line.")
+def check_cc(cc: list[str]) -> None:
+    for address in cc:
+        _cc_address(address)
+
+
+def _cc_address(text: str) -> str:
+    parsed = addresses.parse_one(text)
+    if parsed is None:
+        raise OutboxError(f"{one_line(text)!r} in Cc is not an email address; fix the Cc line.")
+    return parsed[1]
 
 
 def last_inbound(conversation: Conversation) -> Message | None:
@@ -224,12 +240,34 @@ def last_inbound(conversation: Conversation) -> Message | None:
     )
 
 
-def reply_address(conversation: Conversation, answered: Message | None) -> str | None:
-    if answered is not None and answered.reply_to:
+def reply_address(
+    conversation: Conversation, answered: Message | None, *, to_reply_to: bool = False
+) -> str:
+    """Where a reply goes: the contact, or the answered mail's Reply-To when the agent chose it.
+
+    Raises OutboxError with what to do when there is no such address.
+    """
+    if to_reply_to:
+        if answered is None or not answered.reply_to or not addresses.valid(answered.reply_to):
+            raise OutboxError(
+                f"The last mail in #{conversation.id} has no usable Reply-To; "
+                "reply to the contact instead."
+            )
         return answered.reply_to
-    if conversation.contact_id:
+    if conversation.contact_id and addresses.valid(conversation.contact.email):
         return conversation.contact.email
-    return answered.from_addr if answered is not None and answered.from_addr else None
+    if answered is not None and answered.from_addr and addresses.valid(answered.from_addr):
+        return answered.from_addr
+    raise OutboxError(f"Conversation #{conversation.id} has no contact address to reply to.")
+
+
+def other_reply_to(conversation: Conversation, answered: Message | None = None) -> str | None:
+    """The answered mail's Reply-To when it differs from the contact: shown, never used unasked."""
+    answered = answered if answered is not None else last_inbound(conversation)
+    if answered is None or not answered.reply_to:
+        return None
+    contact = conversation.contact.email if conversation.contact_id else None
+    return answered.reply_to if answered.reply_to != contact else None
 
 
 def quote_header(answered: Message) -> str:
@@ -326,28 +364,72 @@ async def _deliver(
             smtp.close()
         return _report(results, on_delivery)
     try:
+        sender = addresses.envelope(addresses.parse_one(outbound["from"])[1])
         for item in items:
             message: Message = item.message
-            raw = blobs.read_raw(message.raw_path)
-            sender = parseaddr(outbound["from"])[1]
             try:
-                _refused, reply = await smtp.sendmail(sender, [*message.to, *message.cc], raw)
+                smtp = await _ready(smtp, endpoint, outbound, secret)
+                recipients = [*message.to, *message.cc]
+                utf8 = any(addresses.needs_smtputf8(a) for a in recipients)
+                if utf8 and not smtp.supports_extension("smtputf8"):
+                    raise Unsendable(
+                        f"{one_line(', '.join(recipients))} can only be written to over SMTPUTF8, "
+                        f"which {endpoint.host} does not offer; ask the customer for another "
+                        "address."
+                    )
+                _refused, reply = await smtp.sendmail(
+                    sender,
+                    [addresses.envelope(a) for a in recipients],
+                    blobs.read_raw(message.raw_path),
+                    mail_options=["SMTPUTF8"] if utf8 else None,
+                )
             except Exception as exc:
                 results.append(_failed(item, exc, endpoint, outbound))
                 if isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError):
-                    for rest in items[items.index(item) + 1 :]:
+                    for rest in items[items.index(item) + 1 :]:  # the server is gone
                         results.append(_failed(rest, exc, endpoint, outbound))
                     break
+                # Whatever failed, the next reply starts a clean transaction: a MAIL FROM left
+                # open made every later reply fail with "503 nested MAIL command".
+                smtp = await _reset(smtp)
                 continue
             _set_state(item, "sent", sent_at=utcnow(), last_error=None)
             results.append(Delivery(item.id, message.conversation_id, "sent", reply.strip()))
     finally:
-        with contextlib.suppress(Exception):
-            await smtp.quit()
+        if smtp is not None:
+            with contextlib.suppress(Exception):
+                await smtp.quit()
     sent = [r for r in results if r.state == "sent"]
     if sent:
         _copy_to_sent(channel, [Outbox.get_by_id(r.outbox_id) for r in sent], store)
     return _report(results, on_delivery)
+
+
+class Unsendable(DeskError):
+    """A reply this server cannot take as it is (never retried)."""
+
+
+async def _reset(smtp: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP | None:
+    """RSET after a failed reply; None (reconnect for the next) when even that fails."""
+    if smtp is None or not smtp.is_connected:
+        return None
+    try:
+        await smtp.rset()
+        return smtp
+    except Exception:
+        smtp.close()
+        return None
+
+
+async def _ready(
+    smtp: aiosmtplib.SMTP | None, endpoint: Any, outbound: dict, secret: str | None
+) -> aiosmtplib.SMTP:
+    """The session to send on: the open one, or a new one after a failure closed it."""
+    if smtp is not None and smtp.is_connected:
+        return smtp
+    smtp = await smtp_conn.connect(endpoint)
+    await smtp_conn.login(smtp, endpoint, outbound["username"], secret)
+    return smtp
 
 
 def _report(
@@ -380,8 +462,10 @@ def _failed(item: Outbox, exc: BaseException, endpoint: Any, outbound: dict) -> 
 def classify(exc: BaseException, endpoint: Any) -> tuple[bool, str]:
     """(temporary?, one sentence): 4xx and network trouble are retried, 5xx and bad
     credentials or certificates wait for a person."""
-    if isinstance(exc, AuthError | SecretError | CertificateError):
+    if isinstance(exc, AuthError | SecretError | CertificateError | Unsendable):
         return False, str(exc)
+    if isinstance(exc, ValueError | UnicodeError):  # an address no SMTP command line can carry
+        return False, f"The reply's addresses cannot be sent ({one_line(str(exc))}); fix them."
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         text = "; ".join(f"{r.recipient}: {r.code} {r.message.strip()}" for r in exc.recipients)

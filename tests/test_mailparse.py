@@ -239,7 +239,15 @@ def test_hostile_address_headers_do_not_break_parsing() -> None:
         ("(comment <x@y>) <Real.ID@Example.com>", "<Real.ID@Example.com>"),
         ("<abc\r\n def@example.com>", "<abcdef@example.com>"),
         ("abc@example.com", "<abc@example.com>"),
-        ("<1234.no-at-sign>", "<1234.no-at-sign>"),
+        # Only RFC 5322 msg-id syntax (issue 10): ids are written back into our replies.
+        ("<1234.no-at-sign>", None),
+        ("<a=?utf-8?b?DQpCY2M6IHhAZXZpbA==?=@attacker.example>", None),
+        ("<a@b c.example>", "<a@bc.example>"),  # folding whitespace inside is dropped
+        ("<a\x1b]0;t\x07@x.example>", None),
+        ('<"quoted"@x.example>', None),
+        ("<jöhn@x.example>", None),
+        ("<@x.example>", None),
+        ("<a@[10.0.0.1]>", "<a@[10.0.0.1]>"),
         ("<>", None),
         ("", None),
         (None, None),

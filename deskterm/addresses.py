@@ -1,0 +1,107 @@
+"""Email addresses: one rule for what counts as a mailbox, and its forms on the wire.
+
+Every address deskterm keeps or writes passes `valid()`: a dot-atom local part and a domain of
+two or more labels, nothing else. Quoted local parts, routes, groups, empty local parts,
+controls, bidi and format characters are refused, so a stranger's From cannot become a contact
+that cannot be answered, an address that stops a batch when a reply is built, or text that
+drives the terminal. Non-ASCII is allowed where RFC 6531/6532 allow it (letters, marks and
+digits): the domain is sent IDNA-encoded, a non-ASCII local part needs the server's SMTPUTF8.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from email.header import Header
+from email.utils import getaddresses
+
+MAX_ADDRESS_CHARS = 254  # RFC 5321's path limit, less the brackets
+MAX_NAME_CHARS = 200
+
+_WIDE = "\u00a0-\U0010ffff"  # beyond ASCII; `valid` keeps only letters, marks and digits
+_ATOM = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~{_WIDE}-]+"
+_LABEL = rf"[A-Za-z0-9{_WIDE}](?:[A-Za-z0-9{_WIDE}-]*[A-Za-z0-9{_WIDE}])?"
+_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
+_NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Printable ASCII a display name may hold without being quoted (RFC 5322 atext and space).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
+
+
+def valid(address: str) -> bool:
+    """Whether `address` (bare, no brackets) is one mailbox deskterm can store and answer."""
+    if len(address) > MAX_ADDRESS_CHARS or _ADDRESS.fullmatch(address) is None:
+        return False
+    if not address.isascii():
+        # Beyond ASCII only letters, marks and digits: no spaces, controls, bidi or fillers.
+        if any(unicodedata.category(c)[0] not in "LMN" for c in address if not c.isascii()):
+            return False
+        try:
+            ascii_domain(address.rpartition("@")[2])
+        except UnicodeError:
+            return False
+    return True
+
+
+def normal(address: str) -> str:
+    """The stored form: lower case (deskterm treats addresses case-insensitively, as people do)."""
+    return address.strip().lower()
+
+
+def parse_one(text: str) -> tuple[str, str] | None:
+    """(display name, address) when `text` is exactly one valid mailbox, else None.
+
+    `Name <a@b>` and `a@b` are accepted; anything that re-parses to several addresses, to a
+    group, to an address with an empty local part or a second `@`, is not an address.
+    """
+    if not isinstance(text, str) or _NAME_UNSAFE.search(text):
+        return None
+    try:
+        pairs = getaddresses([text])
+    except Exception:  # the stdlib recurses on nested comments and raises on some junk
+        return None
+    if len(pairs) != 1:
+        return None
+    name, address = pairs[0]
+    address = normal(address)
+    if not valid(address) or text.count("@") - name.count("@") != 1:
+        return None
+    return display_name(name), address
+
+
+def display_name(name: str) -> str:
+    """A display name as one plain line: controls dropped, whitespace folded, length capped."""
+    return " ".join(_NAME_UNSAFE.sub("", name).split())[:MAX_NAME_CHARS]
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as sent on the wire (IDNA); raises UnicodeError when it has no such form."""
+    if domain.isascii():
+        return domain
+    return domain.encode("idna").decode("ascii")
+
+
+def needs_smtputf8(address: str) -> bool:
+    """A non-ASCII local part can only be sent where the server offers SMTPUTF8."""
+    return not address.rpartition("@")[0].isascii()
+
+
+def envelope(address: str) -> str:
+    """The address for MAIL FROM / RCPT TO: IDNA domain, local part as it is."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{ascii_domain(domain)}"
+
+
+def header_form(name: str, address: str) -> str:
+    """`name <address>` for a header, built by us so no parser can re-read it as structure.
+
+    A name that is not plain ASCII text (non-ASCII, specials, or "=?" that a reader would
+    decode) is written as RFC 2047 encoded words; the domain is IDNA-encoded.
+    """
+    name = display_name(name)
+    wire = envelope(address)
+    if not name:
+        return wire
+    if _PLAIN_NAME.fullmatch(name) and "=?" not in name:
+        return f"{name} <{wire}>"
+    encoded = Header(name, "utf-8").encode(linesep="\r\n").replace("\r\n", "")
+    return f"{encoded} <{wire}>"
