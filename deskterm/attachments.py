@@ -19,6 +19,7 @@ from pathlib import Path
 from deskterm import blobs
 from deskterm.errors import ConfigError, DeskError, NotFound
 from deskterm.models import Attachment, Message
+from deskterm.process import child_env
 from deskterm.sanitize import one_line
 
 FALLBACK_NAME = "attachment"
@@ -158,5 +159,6 @@ def open_with_system(sha256: str, filename: str) -> Path:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         close_fds=True,
+        env=child_env(),  # the opener and what it starts get none of deskterm's secrets
     )
     return path

@@ -36,6 +36,7 @@ from deskterm import compose, outbox, paths, templates
 from deskterm.errors import DeskError, NotFound
 from deskterm.models import Conversation
 from deskterm.outbox import OutboxError
+from deskterm.process import child_env
 from deskterm.sanitize import clean
 
 log = logging.getLogger("deskterm.drafts")
@@ -416,13 +417,14 @@ def edit_externally(
     conversation_id: int,
     *,
     command: list[str] | None = None,
-    run: Callable[[list[str]], int] = subprocess.call,
+    run: Callable[[list[str]], int] | None = None,
 ) -> str:
     """Hand the text to the agent's editor and return what they saved.
 
     The file lives in the drafts folder (owner-only) and is removed afterwards; the caller
     must have saved the draft first and keeps it when this raises, so a crashed or killed
-    editor costs nothing. The caller suspends the terminal around this call.
+    editor costs nothing. The caller suspends the terminal around this call. The editor gets
+    `child_env()`: it is the agent's program, but its plugins need no vault passphrase.
     """
     command = command or editor_command()
     handle, name = tempfile.mkstemp(
@@ -432,7 +434,7 @@ def edit_externally(
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text if not text or text.endswith("\n") else text + "\n")
         try:
-            status = run([*command, name])
+            status = (run or _run_editor)([*command, name])
         except OSError as exc:
             raise DeskError(
                 f"Cannot run the editor {command[0]!r} ({exc.strerror or type(exc).__name__}); "
@@ -448,6 +450,11 @@ def edit_externally(
     finally:
         with contextlib.suppress(OSError):
             os.unlink(name)
+
+
+def _run_editor(argv: list[str]) -> int:
+    """The editor in the foreground on our terminal, without deskterm's secrets."""
+    return subprocess.call(argv, env=child_env())
 
 
 # --- path completion ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from keyring.backends.chainer import ChainerBackend
 
 from deskterm import paths
 from deskterm.errors import SecretError
+from deskterm.process import child_env
 from deskterm.vault import PassphraseProvider, VaultKeyring
 
 SERVICE = "deskterm"
@@ -145,9 +146,10 @@ def run_password_command(argv: list[str], timeout: float = 10.0) -> str:
     """Run a password command (like isync's PassCmd, e.g. `pass show mail/desk`): first line.
 
     No shell, so nothing in argv is interpreted; stdin is closed, so a command that wants to
-    ask something fails instead of stealing the terminal. Its output is the secret and its
-    error output may hold secrets too, so neither ever reaches a message or a log: failures
-    name only the program (argv[0]) and the exit status.
+    ask something fails instead of stealing the terminal; its environment is `child_env()`,
+    so it never sees the vault passphrase or another secret deskterm was given. Its output
+    is the secret and its error output may hold secrets too, so neither ever reaches a message
+    or a log: failures name only the program (argv[0]) and the exit status.
     """
     if not argv:
         raise SecretError("The password command is empty; give the program to run.")
@@ -155,7 +157,12 @@ def run_password_command(argv: list[str], timeout: float = 10.0) -> str:
     problem = ""
     try:
         done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            env=child_env(),
         )
     except FileNotFoundError:
         problem = "was not found; check the program's name and PATH"

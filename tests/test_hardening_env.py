@@ -3,6 +3,12 @@ core dump (issue 10, findings 10, 12 and 15b)."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from deskterm import notify
@@ -48,3 +54,70 @@ def test_notifications_plaintext_elsewhere_only_when_asked_for(
 ) -> None:
     notifications_via(monkeypatch, "mail.example.com", SMTP_ALLOW_INSECURE="1")
     assert notify.endpoint().port == 25
+
+
+# --- finding 10: no program deskterm starts inherits a secret ----------------------------------
+
+SECRETS = {"DESKTERM_PASSPHRASE", "SMTP_PASS", "DESKTERM_DATABASE_URL", "PGPASSWORD"}
+# Prints the names of the environment it got, on one line (a password command's first line).
+PRINT_ENV = "import json, os; print(json.dumps(sorted(os.environ)))"
+
+
+@pytest.fixture
+def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every secret deskterm may hold in its environment, as a real run may have them."""
+    monkeypatch.setenv("DESKTERM_PASSPHRASE", "correct horse battery staple")
+    monkeypatch.setenv("SMTP_PASS", "hunter2-notify")
+    monkeypatch.setenv("PGPASSWORD", "pg-secret")
+    monkeypatch.setenv("DESKTERM_CHILD_PROBE", "kept")  # an ordinary variable reaches the child
+
+
+def inherited(names: list[str]) -> None:
+    assert "DESKTERM_CHILD_PROBE" in names and "PATH" in names
+    assert SECRETS.isdisjoint(names), sorted(SECRETS & set(names))
+
+
+@pytest.mark.usefixtures("secrets_in_env")
+def test_a_password_command_inherits_no_secret() -> None:
+    from deskterm.secret_store import run_password_command
+
+    inherited(json.loads(run_password_command([sys.executable, "-c", PRINT_ENV])))
+
+
+@pytest.mark.usefixtures("secrets_in_env", "desk_home")
+def test_the_editor_inherits_no_secret(tmp_path: Path) -> None:
+    from deskterm import drafts
+
+    editor = tmp_path / "fake-editor"
+    editor.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        "open(sys.argv[1], 'w').write(json.dumps(sorted(os.environ)))\n"
+    )
+    editor.chmod(0o755)
+    inherited(json.loads(drafts.edit_externally("Hello", 4, command=[str(editor)])))
+
+
+@pytest.mark.usefixtures("secrets_in_env", "desk_home")
+def test_the_attachment_opener_inherits_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deskterm import attachments, blobs
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    seen = tmp_path / "opener-env.json"
+    opener = bin_dir / "xdg-open"  # found through PATH, as the real one is
+    opener.write_text(
+        f"#!{sys.executable}\nimport json, os\n"
+        f"open({str(seen) + '.tmp'!r}, 'w').write(json.dumps(sorted(os.environ)))\n"
+        f"os.replace({str(seen) + '.tmp'!r}, {str(seen)!r})\n"
+    )
+    opener.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    sha256 = blobs.store_attachment(b"%PDF-1.4 invoice\n")
+    attachments.open_with_system(sha256, "invoice.pdf")
+    deadline = time.monotonic() + 20
+    while not seen.exists():  # the opener runs detached: wait for what it wrote
+        assert time.monotonic() < deadline, "the fake opener never ran"
+        time.sleep(0.05)
+    inherited(json.loads(seen.read_text()))
