@@ -10,6 +10,7 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from deskterm import paths
 
@@ -23,13 +24,19 @@ def _write_once(base: Path, digest: str, suffix: str, data: bytes) -> str:
             os.makedirs(directory, mode=0o700, exist_ok=True)
             _made.add(directory)
         tmp = f"{target}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
+        with _create_private(tmp) as handle:
             handle.write(data)
         os.replace(tmp, target)
     return relative
 
 
 _made: set[str] = set()  # directories known to exist: a first sync writes thousands of files
+
+
+def _create_private(path: str) -> BinaryIO:
+    """A new file for writing, owner-only (0600) whatever the umask: it holds customer mail."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    return os.fdopen(os.open(path, flags, 0o600), "wb")
 
 
 def store_raw(raw: bytes, base: Path | None = None) -> str:
@@ -64,7 +71,7 @@ def store_pack(raws: list[bytes], base: Path | None = None) -> list[str]:
     refs = []
     offset = 0
     tmp = f"{target}.tmp"
-    with open(tmp, "wb") as handle:
+    with _create_private(tmp) as handle:
         for raw in raws:
             handle.write(raw)
             refs.append(f"{name}#{offset}+{len(raw)}")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from deskterm import channel_config, channels, db
+from deskterm import channel_config, channels, db, process
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line, safe_json
 from deskterm.steps import StepResult
@@ -87,6 +87,7 @@ def echo_json(data: Any) -> None:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """deskterm: a helpdesk in the terminal. Without a command, opens the desk."""
+    process.harden_process()  # before anything is written or a secret is read (issue 10)
     if ctx.invoked_subcommand is None:
         from deskterm.app import run_app
 

@@ -58,7 +58,10 @@ def open_database(*, migrate: bool = True) -> peewee.Database:
                 "check it, e.g. postgresql://user@host/desk."
             ) from None
     else:
-        db = peewee.SqliteDatabase(str(paths.database_file()), pragmas=SQLITE_PRAGMAS)
+        path = paths.database_file()
+        # Owner-only before SQLite opens it: its -wal, -shm and -journal files take its mode.
+        paths.private_file(path)
+        db = peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
     database.initialize(db)
     db.connect(reuse_if_open=True)
     if migrate:
@@ -79,6 +82,7 @@ def backup_before_upgrade(db: peewee.Database, from_version: int) -> str | None:
     if not isinstance(db, peewee.SqliteDatabase) or db.database == ":memory:":
         return None
     target = f"{db.database}.v{from_version}.bak"
+    paths.private_file(target)  # a whole copy of the desk: as private as the desk
     dest = sqlite3.connect(target)
     try:
         db.connection().backup(dest)

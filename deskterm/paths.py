@@ -2,6 +2,12 @@
 
 One place decides, so that `DESKTERM_HOME` really moves everything (database, raw mail,
 attachments, vault, config), which is what tests and multi-desk users rely on.
+
+The home holds customer mail and the vault, so it is its owner's alone: made 0700, and an
+existing one that other users can read, write or enter is refused rather than silently
+chmod-ed (its owner may share it on purpose, and then should decide, not deskterm). Files in it
+are made 0600 where they are created (see `private_file`, blobs, vault, drafts) and, for the
+`deskterm` command, by the process-wide umask of `process.harden_process`.
 """
 
 from __future__ import annotations
@@ -11,12 +17,21 @@ from pathlib import Path
 
 import platformdirs
 
+from deskterm.errors import ConfigError
+
 
 def home() -> Path:
     """The desk's home directory, created on first use with owner-only permissions."""
     override = os.environ.get("DESKTERM_HOME")
     path = Path(override).expanduser() if override else Path(platformdirs.user_data_dir("deskterm"))
-    return _made(path)
+    if path not in _existing:
+        if path.is_dir():
+            _refuse_shared(path)
+        else:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.chmod(0o700)  # mkdir's mode is masked by the umask; this one is not
+        _existing.add(path)
+    return path
 
 
 def database_file() -> Path:
@@ -35,6 +50,29 @@ def mail_dir() -> Path:
 def attachments_dir() -> Path:
     """Attachments stored content-addressed by sha256."""
     return _subdir("attachments")
+
+
+def private_file(path: Path | str) -> None:
+    """Create `path` empty and owner-only (0600) if it is missing, and take group and other
+    permissions off it if it exists: for files another library creates with its own mode
+    (SQLite uses 0644 and gives its -wal/-shm/-journal files the mode of the database file)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        if os.name == "posix":
+            mode = os.fstat(fd).st_mode & 0o777
+            if mode & 0o077:
+                os.fchmod(fd, mode & 0o700)
+    finally:
+        os.close(fd)
+
+
+def _refuse_shared(path: Path) -> None:
+    """One sentence saying how to make a home others can use private (POSIX modes only)."""
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        raise ConfigError(
+            f"The desk's home {path} can be used by other users; make it private with "
+            f"`chmod -R go-rwx {path}` and run deskterm again."
+        )
 
 
 def _subdir(name: str) -> Path:
