@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -121,3 +122,48 @@ def test_the_attachment_opener_inherits_no_secret(
         assert time.monotonic() < deadline, "the fake opener never ran"
         time.sleep(0.05)
     inherited(json.loads(seen.read_text()))
+
+
+# --- finding 15b: no core dump of a process that holds secrets ---------------------------------
+
+# Runs one real command through the entry point, then reports on its own process.
+AFTER_A_COMMAND = """
+import ctypes, json, resource, sys
+from deskterm.cli import main
+main(["conversations", "--json"], standalone_mode=False)
+libc = ctypes.CDLL(None, use_errno=True)
+PR_GET_DUMPABLE = 3
+print(json.dumps({
+    "core": resource.getrlimit(resource.RLIMIT_CORE),
+    "dumpable": libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0),
+}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_command_disables_core_dumps_of_its_process(desk_home: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_A_COMMAND],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"core": [0, 0], "dumpable": 0}
+
+
+def test_disabling_core_dumps_cannot_be_undone_by_a_child() -> None:
+    """The hard limit is 0 too, so nothing deskterm starts can raise it again."""
+    probe = (
+        "import resource\n"
+        "from deskterm import process\n"
+        "process.disable_core_dumps()\n"
+        "try:\n"
+        "    resource.setrlimit(resource.RLIMIT_CORE, (1 << 20, 1 << 20))\n"
+        "except ValueError:\n"
+        "    print('refused')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "refused", done.stderr
