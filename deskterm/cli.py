@@ -412,9 +412,17 @@ def show(conversation_id: int, as_json: bool) -> None:
         return
     click.echo(f"#{data['id']} {one_line(data['subject'])}")
     click.echo(f"{data['status']}, {data['priority']} priority, {data['channel']}")
+    click.echo(f"Replies go to {one_line(data['contact'] or '(no contact)')}")
+    if data["reply_to"]:
+        click.echo(
+            f"The last mail asks for replies to {one_line(data['reply_to'])} instead; "
+            f"reply with --to-reply-to to use it."
+        )
     for message in data["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
         click.echo(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
+        if message["notes"].get("outsider"):
+            click.echo("   (not a participant: joined by its headers alone)")
         for attachment in message["attachments"]:
             click.echo(f"   [{one_line(attachment['filename'])}, {attachment['size']} bytes]")
         click.echo(clean(message["text"]).rstrip())
@@ -450,6 +458,11 @@ def skipped(as_json: bool, limit: int) -> None:
 @click.option("--attach", "attachments", multiple=True, type=click.Path(path_type=Path))
 @click.option("--cc", "cc", multiple=True)
 @click.option(
+    "--to-reply-to",
+    is_flag=True,
+    help="Send to the Reply-To of the last mail instead of the contact (`show` lists it).",
+)
+@click.option(
     "--status",
     type=click.Choice(["open", "pending", "resolved", "closed"]),
     default="pending",
@@ -463,9 +476,13 @@ def reply(
     template_name: str | None,
     attachments: tuple[Path, ...],
     cc: tuple[str, ...],
+    to_reply_to: bool,
     status: str,
 ) -> None:
-    """Queue a reply in the outbox; `deskterm poll` or `deskterm send` delivers it."""
+    """Queue a reply in the outbox; `deskterm poll` or `deskterm send` delivers it.
+
+    It goes to the conversation's contact; a different Reply-To is used only with --to-reply-to.
+    """
     from deskterm import outbox, templates
     from deskterm.models import Conversation
 
@@ -492,10 +509,12 @@ def reply(
         attachments=list(attachments),
         cc=list(cc),
         status=status,
+        to_reply_to=to_reply_to,
     )
+    recipients = one_line(", ".join([*message.to, *message.cc]))
     click.echo(
-        f"Reply to #{conversation_id} queued ({message.message_id}); it is sent by "
-        "`deskterm poll` or `deskterm send`."
+        f"Reply to #{conversation_id} queued for {recipients} ({message.message_id}); "
+        "it is sent by `deskterm poll` or `deskterm send`."
     )
 
 

@@ -233,11 +233,12 @@ def _cc_address(text: str) -> str:
 
 
 def last_inbound(conversation: Conversation) -> Message | None:
-    return (
-        conversation.messages.where(Message.direction == "in")
-        .order_by(Message.date.desc(nulls="last"), Message.id.desc())
-        .first()
+    """The customer mail a reply answers: the newest from a participant (an outsider's mail,
+    joined by its headers alone, is never quoted or answered by default)."""
+    query = conversation.messages.where(Message.direction == "in").order_by(
+        Message.date.desc(nulls="last"), Message.id.desc()
     )
+    return next((m for m in query if not (m.notes or {}).get("outsider")), None)
 
 
 def reply_address(
@@ -259,15 +260,6 @@ def reply_address(
     if answered is not None and answered.from_addr and addresses.valid(answered.from_addr):
         return answered.from_addr
     raise OutboxError(f"Conversation #{conversation.id} has no contact address to reply to.")
-
-
-def other_reply_to(conversation: Conversation, answered: Message | None = None) -> str | None:
-    """The answered mail's Reply-To when it differs from the contact: shown, never used unasked."""
-    answered = answered if answered is not None else last_inbound(conversation)
-    if answered is None or not answered.reply_to:
-        return None
-    contact = conversation.contact.email if conversation.contact_id else None
-    return answered.reply_to if answered.reply_to != contact else None
 
 
 def quote_header(answered: Message) -> str:

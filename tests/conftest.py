@@ -34,6 +34,15 @@ def desk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     db.database.initialize(None)
 
 
+@pytest.fixture
+def boxes(mail_servers: Any) -> Any:
+    """The suite's mail servers with the support, customer and sink mailboxes emptied."""
+    for user in ("support@desk.test", "customer@desk.test", "sink@desk.test"):
+        mail_servers.clear(user)
+    mail_servers.clear("support@desk.test", "Sent")
+    return mail_servers
+
+
 @dataclass
 class Desk:
     """Drives the real `deskterm` command in-process, as an admin or script would."""

@@ -25,14 +25,6 @@ SUPPORT = "support@desk.test"
 CUSTOMER = "customer@desk.test"
 
 
-@pytest.fixture
-def boxes(mail_servers):
-    for user in (SUPPORT, CUSTOMER, "sink@desk.test"):
-        mail_servers.clear(user)
-    mail_servers.clear(SUPPORT, "Sent")
-    return mail_servers
-
-
 def add_desk(desk: Desk, servers, outbound_extra: str = "", **kwargs) -> None:
     password = servers.users[SUPPORT]
     toml = channel_toml(servers, **kwargs).replace(

@@ -1,0 +1,367 @@
+"""Hostile mail through the real Dovecot and Postfix: it must never make the desk send, stop or
+misroute mail (issue 10). Each test sends what an attacker with nothing but an address could
+send, over the MX port, and checks what the desk then does and sends."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+
+from deskterm import compose, db, outbox, triage
+from deskterm.models import Conversation
+from tests.conftest import Desk, channel_toml
+from tests.mailfactory import make_mail
+from tests.test_outbound import CUSTOMER, SUPPORT, add_desk
+
+pytestmark = pytest.mark.mailserver
+
+SINK = "sink@desk.test"  # Postfix hands every address outside desk.test to this mailbox
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def with_ack(desk: Desk, servers, tmp_path: Path, per_hour: int = 3) -> None:
+    add_desk(
+        desk, servers, outbound_extra=f'auto_ack_template = "ack"\nauto_ack_per_hour = {per_hour}'
+    )
+    template = tmp_path / "ack.txt"
+    template.write_text("We got your mail about $subject.\n")
+    desk.run("template", "add", "ack", "--file", str(template))
+
+
+def raw(*headers: str, body: str = "Hello\r\n") -> bytes:
+    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+
+
+def conversations(desk: Desk) -> list[dict]:
+    return desk.json("conversations", "--status", "all")
+
+
+# --- 1: header and body injection -------------------------------------------------------------
+
+
+def test_message_id_with_encoded_crlf_cannot_shape_the_acknowledgement(
+    desk: Desk, boxes, tmp_path: Path
+) -> None:
+    with_ack(desk, boxes, tmp_path)
+    payload = (
+        "\r\nReply-To: x@attacker.example\r\nContent-Type: text/html\r\n\r\n<h1>phish</h1><!--"
+    )
+    hostile_id = f"<a=?utf-8?b?{b64(payload)}?=@attacker.example>"
+    boxes.deliver(
+        raw(
+            f"From: {CUSTOMER}",
+            f"To: {SUPPORT}",
+            "Subject: Question",
+            f"Message-ID: {hostile_id}",
+            f"References: {hostile_id}",
+        ),
+        SUPPORT,
+    )
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [conversation] = conversations(desk)
+    [stored, _ack] = desk.json("show", str(conversation["id"]))["messages"]
+    assert stored["message_id"] is None  # not msg-id syntax: not kept, never written back
+    desk.run("send")
+    [ack] = boxes.wait_for_messages(CUSTOMER, 1)
+    received = message_from_bytes(ack)
+    assert received["Reply-To"] is None
+    assert received.get_content_type() == "multipart/alternative"
+    assert b"phish" not in ack and b"attacker" not in ack
+    assert received["In-Reply-To"] is None and received["References"] is None
+
+
+def test_double_encoded_subject_cannot_inject_headers_into_a_reply(
+    desk: Desk, boxes, tmp_path: Path
+) -> None:
+    add_desk(desk, boxes)
+    injection = "x\r\nBcc: victim@elsewhere.example\r\nX-Injected: 1"
+    inner = f"=?utf-8?b?{b64(injection)}?="
+    boxes.deliver(
+        raw(f"From: {CUSTOMER}", f"To: {SUPPORT}", f"Subject: =?utf-8?b?{b64(inner)}?="), SUPPORT
+    )
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [conversation] = conversations(desk)
+    desk.run("reply", str(conversation["id"]), "--body-file", "-", input="Answer\n")
+    desk.run("send")
+    [reply] = boxes.wait_for_messages(CUSTOMER, 1)
+    received = message_from_bytes(reply)
+    assert received["X-Injected"] is None and received["Bcc"] is None
+    # The subject reads as the customer wrote it (a literal encoded word), in both headers.
+    subject = str(make_header(decode_header(received["Subject"])))
+    assert subject == f"Re: {inner} [#{conversation['id']}]"
+    assert str(make_header(decode_header(received["Thread-Topic"]))) == inner
+    assert boxes.messages(SINK) == []  # no Bcc went anywhere
+
+
+def test_a_reply_whose_headers_do_not_serialize_as_built_is_refused() -> None:
+    reply = compose.Reply(1, "Desk <support@desk.test>", ["c@customer.example"], "Hi", "Text\n")
+    message = compose.build(reply)
+    forged = compose._Written.text("Subject", "Hi")
+    forged.wire = "Hi\r\nBcc: x@attacker.example"  # what a decoding header factory could emit
+    del message["Subject"]
+    message["Subject"] = forged
+    with pytest.raises(compose.UnsafeReply, match="not queued"):
+        compose.check(message)
+
+
+# --- 2, 3: acknowledgements -------------------------------------------------------------------
+
+
+def test_acknowledgements_go_to_the_sender_and_count_that_address(
+    desk: Desk, boxes, tmp_path: Path
+) -> None:
+    with_ack(desk, boxes, tmp_path, per_hour=2)
+    for i in range(5):  # forged senders all asking for the reply to go to the victim
+        boxes.deliver(
+            raw(
+                f"From: sender{i}@elsewhere.example",
+                f"Reply-To: {CUSTOMER}",
+                f"To: {SUPPORT}",
+                f"Subject: Question {i}",
+            ),
+            SUPPORT,
+        )
+    for i in range(3):  # and one real sender writing three times
+        boxes.deliver(
+            raw("From: jane@elsewhere.example", f"To: {SUPPORT}", f"Subject: Q{i}"), SUPPORT
+        )
+    boxes.wait_for_messages(SUPPORT, 8)
+    desk.run("poll", "--once")
+    desk.run("send")
+    acks = boxes.wait_for_messages(SINK, 7)
+    assert boxes.messages(CUSTOMER) == []  # never to the Reply-To
+    recipients = sorted(message_from_bytes(a)["To"] for a in acks)
+    assert recipients.count("jane@elsewhere.example") == 2  # the limit counts the address
+    assert len(recipients) == 7
+
+
+def test_the_desk_sends_at_most_so_many_acknowledgements_an_hour(
+    desk: Desk, boxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "DESK_ACKS_PER_HOUR", 3)
+    with_ack(desk, boxes, tmp_path)
+    for i in range(5):
+        boxes.deliver(raw(f"From: s{i}@elsewhere.example", f"To: {SUPPORT}", "Subject: Q"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 5)
+    desk.run("poll", "--once")
+    assert len(desk.json("outbox", "--all")) == 3
+    assert len(conversations(desk)) == 5
+
+
+@pytest.mark.parametrize("sender", [">[, <.@@[", "@domain.example", "develop!a@b@c"])
+def test_a_bad_from_neither_stops_the_channel_nor_becomes_an_address(
+    desk: Desk, boxes, tmp_path: Path, sender: str
+) -> None:
+    with_ack(desk, boxes, tmp_path)
+    boxes.deliver(raw(f"From: {sender}", f"To: {SUPPORT}", "Subject: Bad"), SUPPORT)
+    boxes.deliver(make_mail("Good"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 2)
+    desk.run("poll", "--once")
+    rows = {c["subject"]: c for c in conversations(desk)}
+    assert set(rows) == {"Bad", "Good"}
+    assert rows["Bad"]["contact"] is None
+    desk.run("send")
+    [ack] = boxes.wait_for_messages(CUSTOMER, 1)  # the good mail was acknowledged
+    assert "Good" in str(make_header(decode_header(message_from_bytes(ack)["Subject"])))
+
+
+def test_an_acknowledgement_that_cannot_be_built_is_noted_on_its_mail(
+    desk: Desk, boxes, tmp_path: Path
+) -> None:
+    add_desk(desk, boxes, outbound_extra='auto_ack_template = "missing"')
+    boxes.deliver(make_mail("First"), SUPPORT)
+    boxes.deliver(make_mail("Second", sender="b@elsewhere.example"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 2)
+    desk.run("poll", "--once")  # exits 0: the batch is stored
+    rows = conversations(desk)
+    assert len(rows) == 2
+    for row in rows:
+        [message] = desk.json("show", str(row["id"]))["messages"]
+        assert "missing" in message["notes"]["ack_failed"]
+    assert desk.json("outbox") == []
+
+
+# --- 5: thread hijack and reply redirection --------------------------------------------------
+
+
+def test_replies_go_to_the_contact_unless_the_agent_picks_the_reply_to(
+    desk: Desk, boxes, tmp_path: Path
+) -> None:
+    add_desk(desk, boxes)
+    boxes.deliver(make_mail("Invoice", headers={"Reply-To": "billing@elsewhere.example"}), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [row] = conversations(desk)
+    detail = desk.json("show", str(row["id"]))
+    assert detail["contact"] == CUSTOMER and detail["reply_to"] == "billing@elsewhere.example"
+    shown = desk.run("show", str(row["id"])).stdout
+    assert "billing@elsewhere.example instead; reply with --to-reply-to" in shown
+    queued = desk.run("reply", str(row["id"]), "--body-file", "-", input="One\n").stdout
+    assert f"queued for {CUSTOMER}" in queued
+    picked = desk.run(
+        "reply", str(row["id"]), "--to-reply-to", "--body-file", "-", input="Two\n"
+    ).stdout
+    assert "queued for billing@elsewhere.example" in picked
+    desk.run("send")
+    [to_contact] = boxes.wait_for_messages(CUSTOMER, 1)
+    [to_reply_to] = boxes.wait_for_messages(SINK, 1)
+    assert b"One" in to_contact and b"Two" in to_reply_to
+
+
+def test_a_stranger_joining_by_in_reply_to_is_marked_and_changes_nothing(desk: Desk, boxes) -> None:
+    add_desk(desk, boxes)
+    boxes.deliver(make_mail("Order", message_id="<order@customer.example>"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [row] = conversations(desk)
+    db.open_database()
+    try:
+        triage.set_status(row["id"], "resolved")
+    finally:
+        db.close_database()
+    hostile = make_mail(
+        "Re: Order",
+        sender="mallory@elsewhere.example",
+        in_reply_to="<order@customer.example>",
+        cc="accomplice@elsewhere.example",
+        headers={"Reply-To": "mallory@elsewhere.example", "Importance": "high"},
+        date=datetime(2199, 1, 1, tzinfo=UTC),
+    )
+    boxes.deliver(hostile, SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 2)
+    desk.run("poll", "--once")
+    [after] = conversations(desk)
+    assert after["id"] == row["id"] and after["status"] == "resolved"
+    assert after["priority"] == "normal"
+    detail = desk.json("show", str(row["id"]))
+    _first, second = detail["messages"]
+    assert second["notes"]["outsider"] is True
+    assert second["date"] < "2100"  # the 2199 Date is not believed
+    assert detail["reply_to"] is None  # the outsider's Reply-To is not offered
+    db.open_database()
+    try:
+        assert Conversation.get_by_id(row["id"]).cc == []
+    finally:
+        db.close_database()
+    assert "not a participant" in desk.run("show", str(row["id"])).stdout
+    desk.run("reply", str(row["id"]), "--body-file", "-", input="Hi\n")
+    desk.run("send")
+    [sent] = boxes.wait_for_messages(CUSTOMER, 1)
+    assert message_from_bytes(sent)["In-Reply-To"] == "<order@customer.example>"
+    assert boxes.messages(SINK) == []
+
+
+def test_threading_never_crosses_channels(desk: Desk, boxes) -> None:
+    add_desk(desk, boxes)
+    other = channel_toml(boxes, name="other").replace(
+        'username = "support@desk.test"', f'username = "{CUSTOMER}"'
+    )
+    desk.add_channel(other, inbound=boxes.users[CUSTOMER], outbound=boxes.users[CUSTOMER])
+    boxes.deliver(make_mail("Mine", message_id="<mine@customer.example>"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once", "--channel", "support")
+    [mine] = conversations(desk)
+    # A mail to the other mailbox naming the first conversation by header and by token.
+    boxes.deliver(
+        make_mail(
+            f"Re: Mine [#{mine['id']}]",
+            sender="jane@elsewhere.example",
+            in_reply_to="<mine@customer.example>",
+        ),
+        CUSTOMER,
+    )
+    boxes.wait_for_messages(CUSTOMER, 1)
+    desk.run("poll", "--once", "--channel", "other")
+    rows = conversations(desk)
+    assert len(rows) == 2
+    assert {r["channel"] for r in rows} == {"support", "other"}
+
+
+def test_a_subject_token_from_a_stranger_or_in_bulk_does_not_join(desk: Desk, boxes) -> None:
+    add_desk(desk, boxes)
+    boxes.deliver(make_mail("Mine"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [mine] = conversations(desk)
+    boxes.deliver(make_mail(f"Re: [#{mine['id']}]", sender="mallory@elsewhere.example"), SUPPORT)
+    # 9,000 tokens: looked at once each and only the first few, within one poll.
+    many = " ".join(f"[#{i}]" for i in range(1000, 10000)) + f" [#{mine['id']}]"
+    boxes.deliver(make_mail(many), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 3)
+    desk.run("poll", "--once")
+    assert len(conversations(desk)) == 3
+
+
+def test_subject_tokens_are_read_a_few_distinct_at_a_time(desk: Desk) -> None:
+    from deskterm import ingest
+
+    # The mechanism behind the bulk case above: at most TOKENS_LOOKED_AT distinct ids.
+    assert ingest.TOKENS_LOOKED_AT <= 5
+    subject = "[#7] " * 9000 + "[#8] [#9] [#10]"
+    tokens = list(dict.fromkeys(int(m) for m in ingest.SUBJECT_TOKEN.findall(subject)))
+    assert tokens[: ingest.TOKENS_LOOKED_AT] == [7, 8, 9]
+
+
+# --- 7: SMTP sessions ------------------------------------------------------------------------
+
+
+def test_international_addresses_are_answered_and_do_not_poison_the_session(
+    desk: Desk, boxes
+) -> None:
+    add_desk(desk, boxes)
+    for i, sender in enumerate(("Jörg <j@exämple.de>", "Ünal <ünal@exämple.de>", CUSTOMER)):
+        # 8-bit headers, as SMTPUTF8 mail arrives.
+        boxes.deliver(raw(f"From: {sender}", f"To: {SUPPORT}", f"Subject: Q{i}"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 3)
+    desk.run("poll", "--once")
+    for row in conversations(desk):
+        desk.run("reply", str(row["id"]), "--body-file", "-", input="Answer\n")
+    result = desk.run("send")
+    assert result.stdout.count(": sent") == 3, result.stdout
+    boxes.wait_for_messages(CUSTOMER, 1)
+    # The IDNA domain reaches the mailbox; the non-ASCII local part was accepted by Postfix
+    # over SMTPUTF8 (counted as sent above; the suite's Dovecot LMTP then cannot store it).
+    [idna] = boxes.wait_for_messages(SINK, 1)
+    assert message_from_bytes(idna)["To"] == "j@xn--exmple-cua.de"
+
+
+def test_a_failure_inside_the_transaction_does_not_fail_the_next_reply(
+    desk: Desk, boxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_desk(desk, boxes)
+    boxes.deliver(make_mail("One"), SUPPORT)
+    boxes.deliver(make_mail("Two"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 2)
+    desk.run("poll", "--once")
+    first, second = sorted(r["id"] for r in conversations(desk))
+    for conversation_id in (first, second):
+        desk.run("reply", str(conversation_id), "--body-file", "-", input="Answer\n")
+    # Any failure after MAIL FROM that is not an SMTP reply (here: a local error before DATA,
+    # as a bad recipient's encoding raised) left the transaction open on the real Postfix,
+    # and the next reply failed with "503 nested MAIL command".
+    real_data = aiosmtplib.SMTP.data
+    calls = []
+
+    async def data_failing_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("failed locally inside the transaction")
+        return await real_data(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiosmtplib.SMTP, "data", data_failing_once)
+    result = desk.run("send", ok=False)
+    assert "503" not in result.stdout
+    assert f"#{second} (outbox 2): sent" in result.stdout, result.stdout
+    [delivered] = boxes.wait_for_messages(CUSTOMER, 1)
+    assert f"[#{second}]".encode() in delivered
