@@ -17,10 +17,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import getpass
+import itertools
 import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +43,44 @@ SALT_BYTES = 16
 NONCE_BYTES = 12
 TAG_BYTES = 16
 KEY_BYTES = 32
-# scrypt cost for new vaults: 32 MiB of memory, about 0.1 s on a 2-core machine.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# scrypt cost for new vaults, and for older ones when they are next written: 128 MiB of memory
+# and about 0.27 s per unlock on the 2-core machine class (2**15 was 0.06 s). Every process
+# that reads a secret pays it once, so this is the most a `deskterm poll` start can afford.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+MIN_PASSPHRASE = 12
+PASSPHRASE_RULE = (
+    f"A new vault passphrase needs at least {MIN_PASSPHRASE} characters and must not be one "
+    "character or a short pattern repeated, or a run like 123456789012 or abcdefghijkl; choose "
+    "a longer one, for example four random words."
+)
 # Bounds accepted when reading: the header is only authenticated after the key is derived,
 # so a hostile header must not make us spend unbounded memory or time first (2**18 * 8 * 128
 # bytes = 256 MiB at most).
 MIN_N, MAX_N, MAX_R, MAX_P = 2**14, 2**18, 8, 4
+
+
+def weak_passphrase(passphrase: str) -> bool:
+    """True when a passphrase breaks PASSPHRASE_RULE: too short, repeated or a run.
+
+    Only new vaults are held to it (an existing vault opens with whatever made it); a dialog
+    can call it as the passphrase is typed and show PASSPHRASE_RULE.
+    """
+    folded = passphrase.casefold()
+    size = len(folded)
+    if size < MIN_PASSPHRASE:
+        return True
+    if any(
+        size % unit == 0 and folded == folded[:unit] * (size // unit)
+        for unit in range(1, size // 2 + 1)
+    ):
+        return True
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(folded)}
+    if steps in ({1}, {-1}):
+        return True
+    if folded.isdigit():  # 890123456789: a run that wraps from 9 to 0
+        return {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(folded)} in ({1}, {9})
+    return False
+
 
 PassphraseProvider = Callable[[bool], str]
 """Returns the vault passphrase; the argument is True when a new vault is being created."""
@@ -86,6 +120,9 @@ class _Kdf:
         kdf = Scrypt(salt=self.salt, length=KEY_BYTES, n=self.n, r=self.r, p=self.p)
         return kdf.derive(passphrase.encode("utf-8"))
 
+    def cheaper_than_today(self) -> bool:
+        return self.n < SCRYPT_N or self.r < SCRYPT_R or self.p < SCRYPT_P
+
     def header(self) -> bytes:
         fields = {
             "format": "deskterm-vault",
@@ -121,6 +158,31 @@ class _Kdf:
 Secrets = dict[str, dict[str, str]]
 
 
+class _Upgrade:
+    """A key at today's cost under a new salt, derived in a daemon thread so that a process
+    that only reads an older vault does not wait for it; the passphrase is dropped once used."""
+
+    def __init__(self, passphrase: str) -> None:
+        self.kdf = _Kdf(salt=os.urandom(SALT_BYTES))
+        self._key: bytes | None = None
+        self._thread = threading.Thread(
+            target=self._derive, args=(passphrase,), name="deskterm-vault-upgrade", daemon=True
+        )
+        self._thread.start()
+
+    def _derive(self, passphrase: str) -> None:
+        self._key = self.kdf.derive(passphrase)
+
+    def key(self) -> bytes:
+        self._thread.join()
+        if self._key is None:  # the derivation failed (out of memory): say so, change nothing
+            raise SecretError(
+                "The vault could not be re-encrypted at its new cost (scrypt failed); free some "
+                "memory and try again."
+            )
+        return self._key
+
+
 class VaultKeyring(KeyringBackend):
     """A keyring backend over one passphrase-encrypted file.
 
@@ -140,6 +202,9 @@ class VaultKeyring(KeyringBackend):
         self.path = path if path is not None else paths.vault_file()
         self._provider = passphrase_provider or default_passphrase_provider
         self._cached: tuple[_Kdf, bytes] | None = None
+        # For a vault made at a lower cost: its key at today's cost, derived in the background
+        # when it is unlocked (scrypt releases the GIL), used when it is next written.
+        self._upgrade: _Upgrade | None = None
 
     @properties.classproperty
     def priority(cls) -> float:
@@ -161,7 +226,10 @@ class VaultKeyring(KeyringBackend):
         loaded = self._load()
         if loaded is None:
             kdf = _Kdf(salt=os.urandom(SALT_BYTES))
-            key = kdf.derive(self._passphrase(creating=True))
+            passphrase = self._passphrase(creating=True)
+            if weak_passphrase(passphrase):
+                raise SecretError(PASSPHRASE_RULE)
+            key = kdf.derive(passphrase)
             self._cached = (kdf, key)
             secrets: Secrets = {}
         else:
@@ -209,10 +277,14 @@ class VaultKeyring(KeyringBackend):
             raise self._damaged("its header is unreadable") from None
         if not newline or len(body) < NONCE_BYTES + TAG_BYTES:
             raise self._damaged("it is truncated")
+        passphrase = None
         if self._cached is not None and self._cached[0] == kdf:
             key = self._cached[1]
+        elif self._upgrade is not None and self._upgrade.kdf == kdf:  # we upgraded it
+            key = self._upgrade.key()
         else:
-            key = kdf.derive(self._passphrase(creating=False))
+            passphrase = self._passphrase(creating=False)
+            key = kdf.derive(passphrase)
         try:
             plaintext = AESGCM(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], header)
         except InvalidTag:
@@ -223,6 +295,8 @@ class VaultKeyring(KeyringBackend):
                 f"so restore it from a backup)."
             ) from None
         self._cached = (kdf, key)
+        if passphrase is not None and kdf.cheaper_than_today() and self._upgrade is None:
+            self._upgrade = _Upgrade(passphrase)
         try:
             secrets = json.loads(plaintext)
         except ValueError:
@@ -235,7 +309,11 @@ class VaultKeyring(KeyringBackend):
         return kdf, key, secrets
 
     def _save(self, kdf: _Kdf, key: bytes, secrets: Secrets) -> None:
-        """Encrypt under a fresh nonce and replace the file atomically, owner-only."""
+        """Encrypt under a fresh nonce and replace the file atomically, owner-only; a vault
+        made at a lower cost is written at today's (with a new salt)."""
+        if kdf.cheaper_than_today() and self._upgrade is not None:
+            kdf, key = self._upgrade.kdf, self._upgrade.key()
+            self._cached = (kdf, key)
         header = kdf.header()
         nonce = os.urandom(NONCE_BYTES)
         ciphertext = AESGCM(key).encrypt(nonce, json.dumps(secrets).encode("utf-8"), header)

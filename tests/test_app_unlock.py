@@ -134,16 +134,16 @@ def test_a_new_vault_asks_for_its_passphrase_twice(
         await pilot.press("ctrl+s")
         screen = await dialog(pilot)
         assert screen.creating
-        await pilot.press(*"new-pass", "enter", *"new-typo", "enter")
+        await pilot.press(*"new-pass-phrase", "enter", *"new-typo", "enter")
         await pilot.pause()
         assert "The two passphrases differ; type them again." in screen_text(app)
-        await pilot.press(*"new-pass", "enter", *"new-pass", "enter")
+        await pilot.press(*"new-pass-phrase", "enter", *"new-pass-phrase", "enter")
         await settle(pilot)
         assert "Channel 'demo' saved." in notices(app)
 
     run(make_app(), scenario)
     assert (desk_home / "vault.bin").exists()
-    store = open_secret_store(passphrase_provider=lambda creating: "new-pass")
+    store = open_secret_store(passphrase_provider=lambda creating: "new-pass-phrase")
     assert store.get(channels.secret_key(channels.get("demo"), "inbound")) == "mailbox-secret"
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from secrets import token_urlsafe
 
 import keyring.core
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from keyring.errors import PasswordDeleteError
 
 from deskterm import paths
 from deskterm.errors import SecretError
-from deskterm.vault import VaultKeyring
+from deskterm.vault import VaultKeyring, weak_passphrase
 
 PASSPHRASE = "correct horse battery staple"
 SECRET = "hunter2-do-not-leak-7f3a"
@@ -144,7 +149,7 @@ def test_file_holds_no_plaintext_and_a_new_nonce_each_write() -> None:
     header = first.partition(b"\n")[0]
     assert json.loads(header)["kdf"] | {"salt": None} == {
         "name": "scrypt",
-        "n": 2**15,
+        "n": 2**17,  # issue 10: 2**15 was too cheap
         "r": 8,
         "p": 1,
         "salt": None,
@@ -227,3 +232,108 @@ def test_keyring_never_selects_the_vault_itself() -> None:
     with pytest.raises(RuntimeError, match="only used when deskterm chooses it"):
         keyring.core.load_keyring("deskterm.vault.VaultKeyring")
     assert "VaultKeyring(path=" in repr(vault())
+
+
+# --- issue 10, finding 11: a passphrase worth the name, and a higher scrypt cost -------------
+
+RULE = (
+    "A new vault passphrase needs at least 12 characters and must not be one character or a "
+    "short pattern repeated, or a run like 123456789012 or abcdefghijkl; choose a longer one, "
+    "for example four random words."
+)
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "x",
+        "elevenchars",  # 11
+        "aaaaaaaaaaaaaaaaaaaa",
+        "abcabcabcabc",
+        "passwordPASSWORD",
+        "123456789012",
+        "890123456789",
+        "abcdefghijklmn",
+        "ZYXWVUTSRQPO",
+    ],
+)
+def test_a_weak_passphrase_makes_no_vault(weak: str) -> None:
+    with pytest.raises(SecretError) as refused:
+        vault(weak).set_password("deskterm", "imap", SECRET)
+    assert str(refused.value) == RULE
+    assert not paths.vault_file().exists()
+
+
+def test_ordinary_passphrases_pass_the_rule() -> None:
+    """The suite's own (conftest: secrets.token_urlsafe(12)) among them."""
+    for good in [
+        PASSPHRASE,
+        "right-horse-42",
+        "aaaaaaaaaaab",
+        *(token_urlsafe(12) for _ in range(200)),
+    ]:
+        assert not weak_passphrase(good), good
+
+
+def test_an_existing_vault_opens_whatever_its_passphrase() -> None:
+    """The rule is for new vaults: one made before it keeps opening (and being written)."""
+    write_old_vault("short", n=2**17)
+    v = vault("short")
+    assert v.get_password("deskterm", "imap") == SECRET
+    v.set_password("deskterm", "smtp", "other")
+    assert vault("short").get_password("deskterm", "smtp") == "other"
+
+
+def kdf_of(path: Path) -> dict[str, object]:
+    return json.loads(path.read_bytes().partition(b"\n")[0])["kdf"]
+
+
+def write_old_vault(passphrase: str, n: int) -> bytes:
+    """A vault as an earlier deskterm wrote it (same format, its scrypt cost), holding SECRET."""
+    salt = os.urandom(16)
+    header = json.dumps(
+        {
+            "format": "deskterm-vault",
+            "version": 1,
+            "kdf": {
+                "name": "scrypt",
+                "n": n,
+                "r": 8,
+                "p": 1,
+                "salt": base64.b64encode(salt).decode(),
+            },
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+    key = Scrypt(salt=salt, length=32, n=n, r=8, p=1).derive(passphrase.encode())
+    nonce = os.urandom(12)
+    plaintext = json.dumps({"deskterm": {"imap": SECRET}}).encode()
+    blob = header + b"\n" + nonce + AESGCM(key).encrypt(nonce, plaintext, header)
+    path = paths.vault_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_bytes(blob)
+    return blob
+
+
+def test_an_older_cheaper_vault_opens_and_is_upgraded_when_next_written() -> None:
+    old = write_old_vault(PASSPHRASE, n=2**15)
+    calls: list[bool] = []
+    v = vault(calls=calls)
+    assert v.get_password("deskterm", "imap") == SECRET
+    assert paths.vault_file().read_bytes() == old  # reading alone writes nothing
+    v.set_password("deskterm", "smtp", "other")
+    upgraded = kdf_of(paths.vault_file())
+    assert upgraded["n"] == 2**17
+    assert upgraded["salt"] != kdf_of_bytes(old)["salt"]
+    assert v.get_password("deskterm", "smtp") == "other"
+    assert calls == [False]  # asked once, as ever: the new key came from that one answer
+    fresh = vault()
+    assert fresh.get_password("deskterm", "imap") == SECRET
+    assert fresh.get_password("deskterm", "smtp") == "other"
+    with pytest.raises(SecretError, match="passphrase is wrong"):
+        vault("not the passphrase at all").get_password("deskterm", "imap")
+
+
+def kdf_of_bytes(blob: bytes) -> dict[str, object]:
+    return json.loads(blob.partition(b"\n")[0])["kdf"]
