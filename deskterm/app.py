@@ -25,6 +25,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker as TextualWorker
@@ -32,7 +33,7 @@ from textual.worker import WorkerState
 
 from deskterm import db, queries, triage
 from deskterm.errors import DeskError
-from deskterm.sanitize import one_line
+from deskterm.sanitize import clean, one_line
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.prompt import PromptScreen
@@ -216,6 +217,29 @@ class DeskApp(App[None]):
             self.schedule_refresh()
         elif event.message:  # idle, notice, skipped: worth a glance, not a pop-up
             self.activity = f"{channel}: {one_line(event.message)}"
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast of the desk, from any screen or widget, through the one sanitiser.
+
+        Screens and widgets notify through the app, so this is the one place: text from mail
+        or from a server (an address in "queued for ...", an SMTP reply) is shown without its
+        escape sequences, and never as markup (a subject `[@click=app.quit]` stays text).
+        """
+        super().notify(
+            clean(str(message)),
+            title=one_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def schedule_refresh(self) -> None:
         """Reload the visible list soon, once for any number of events until then."""

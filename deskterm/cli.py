@@ -31,7 +31,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DeskError as exc:  # may quote mail (an address, a subject): one clean line
-            click.echo(f"deskterm: {one_line(str(exc))}", err=True)
+            say(f"deskterm: {one_line(str(exc))}", err=True)
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -39,12 +39,12 @@ def handle_errors(func: F) -> F:
             sys.stderr.close()
             sys.exit(0)
         except KeyboardInterrupt:
-            click.echo("deskterm: interrupted.", err=True)
+            say("deskterm: interrupted.", err=True)
             sys.exit(130)
         except Exception as exc:
             if os.environ.get("DESKTERM_DEBUG"):
                 raise
-            click.echo(
+            say(
                 f"deskterm: unexpected error ({type(exc).__name__}); this is a bug, please "
                 "report it, and set DESKTERM_DEBUG=1 to see the details.",
                 err=True,
@@ -82,6 +82,13 @@ def echo_json(data: Any) -> None:
     click.echo(safe_json(data))
 
 
+def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Every line the CLI prints, through the one sanitiser: what comes from mail or from a
+    server (subjects, addresses, SMTP and IMAP replies, test details) never reaches the
+    terminal with its control sequences."""
+    click.echo(clean(text), err=err, nl=nl)
+
+
 @click.group(invoke_without_command=True)
 @click.version_option(package_name="deskterm")
 @click.pass_context
@@ -110,7 +117,7 @@ def channel_add(file: Path) -> None:
     config = channel_config.parse_channel_file(file)
     open_desk()
     channels.add(config)
-    click.echo(
+    say(
         f"Channel {config['name']!r} added ({config['status']}). Set its password with "
         f"`deskterm channel secret {config['name']} --inbound --stdin`, then run "
         f"`deskterm channel test {config['name']}`."
@@ -126,7 +133,7 @@ def channel_edit(name: str, file: Path) -> None:
     config = channel_config.parse_channel_file(file)
     open_desk()
     channels.edit(name, config)
-    click.echo(f"Channel {config['name']!r} updated.")
+    say(f"Channel {config['name']!r} updated.")
 
 
 @channel.command("remove")
@@ -145,7 +152,7 @@ def channel_remove(name: str, yes: bool) -> None:
             f"Remove channel {name!r} and its {count} conversations?", abort=True, default=False
         )
     channels.remove(name, store=_store_or_none())
-    click.echo(f"Channel {name!r} removed.")
+    say(f"Channel {name!r} removed.")
 
 
 @channel.command("list")
@@ -159,10 +166,10 @@ def channel_list(as_json: bool) -> None:
         echo_json([channels.describe(c) for c in rows])
         return
     if not rows:
-        click.echo("No channels yet; add one with `deskterm channel add --file channel.toml`.")
+        say("No channels yet; add one with `deskterm channel add --file channel.toml`.")
     for row in rows:
         inbound = row.settings["inbound"]
-        click.echo(
+        say(
             f"{row.name:<20} {row.status:<9} {inbound['protocol']} "
             f"{inbound['username']}@{inbound['host']}:{inbound['port']}"
         )
@@ -185,10 +192,10 @@ def channel_show(name: str, as_json: bool) -> None:
 def _print_tree(data: dict[str, Any], indent: str = "") -> None:
     for key, value in data.items():
         if isinstance(value, dict):
-            click.echo(f"{indent}{key}:")
+            say(f"{indent}{key}:")
             _print_tree(value, indent + "  ")
         else:
-            click.echo(f"{indent}{key}: {json.dumps(value, ensure_ascii=False)}")
+            say(f"{indent}{key}: {json.dumps(value, ensure_ascii=False)}")
 
 
 @channel.command("secret")
@@ -215,7 +222,7 @@ def channel_secret(name: str, side: str | None, from_stdin: bool) -> None:
         raise DeskError("The secret is empty; nothing was stored.")
     store = _store()
     store.set(channels.secret_key(channel_row, side), secret)
-    click.echo(f"The {side} password of {name!r} is stored ({store.status.name}).")
+    say(f"The {side} password of {name!r} is stored ({store.status.name}).")
 
 
 @channel.command("test")
@@ -237,15 +244,15 @@ def channel_test(name: str, send_to: str | None, as_json: bool) -> None:
     if as_json:
         echo_json({"channel": name, "ok": ok, "steps": [dataclasses.asdict(r) for r in results]})
     else:
-        click.echo("All steps passed." if ok else "The test failed.")
+        say("All steps passed." if ok else "The test failed.")
     sys.exit(0 if ok else 1)
 
 
 def _print_step(result: StepResult) -> None:
     mark = "PASS" if result.ok else "FAIL"
-    click.echo(f"{mark}  {result.name:<22} {result.seconds * 1000:7.0f} ms  {result.detail}")
+    say(f"{mark}  {result.name:<22} {result.seconds * 1000:7.0f} ms  {result.detail}")
     if result.warning:
-        click.echo(f"WARN  {result.name:<22}             {result.warning}")
+        say(f"WARN  {result.name:<22}             {result.warning}")
 
 
 @channel.command("trust")
@@ -262,17 +269,17 @@ def channel_trust(name: str, sides: tuple[str, ...], yes: bool) -> None:
     channel_row = channels.get(name)
     for side in channels.trust_sides(channel_row, sides):
         found = conntest.presented(channel_row, side)
-        click.echo(f"{side}: the server presents SHA-256 {found.seen}")
-        click.echo(f"{side}: pinned until now:       {found.pinned or '(nothing)'}")
+        say(f"{side}: the server presents SHA-256 {found.seen}")
+        say(f"{side}: pinned until now:       {found.pinned or '(nothing)'}")
         if found.trusted:
-            click.echo(f"{side}: already trusted.")
+            say(f"{side}: already trusted.")
             continue
         if not yes:
             if not sys.stdin.isatty():
                 raise DeskError("Trusting a certificate needs confirmation; add --yes to confirm.")
             click.confirm(f"Trust this {side} certificate?", abort=True, default=False)
         channels.trust(channel_row, side, found.seen)
-        click.echo(f"{side}: certificate pinned.")
+        say(f"{side}: certificate pinned.")
 
 
 # --- inbound ------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ def poll(once: bool, channel_name: str | None) -> None:
     if not once:
         if channel_name:
             raise DeskError("--channel works with --once; the worker polls every active channel.")
-        click.echo("deskterm: polling; stop with Ctrl+C.", err=True)
+        say("deskterm: polling; stop with Ctrl+C.", err=True)
         worker.run_forever()
         return
     try:
@@ -330,21 +337,21 @@ class ProgressReport:
                 f"({rate:.0f} msg/s)"
             )
             if self.live:
-                click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+                click.echo(f"\r{clean(line)}\x1b[K", nl=False, err=True)  # ours: \r, erase
             elif event.done in (0, event.total) or event.done % 2000 < 500:
-                click.echo(line, err=True)
+                say(line, err=True)
         elif event.kind == "run":
             if self.live:
                 click.echo("\r\x1b[K", nl=False, err=True)
             run = event.run
             outcome = f"error: {event.message}" if event.message else "ok"
-            click.echo(
+            say(
                 f"{event.channel}: fetched {run.fetched}, ingested {run.ingested}, skipped "
                 f"{run.skipped}, failed {run.failed}; {outcome}",
                 err=True,
             )
         elif event.message:
-            click.echo(f"{event.channel}: {event.message}", err=True)
+            say(f"{event.channel}: {event.message}", err=True)
 
 
 @main.command()
@@ -361,12 +368,12 @@ def jobs(as_json: bool, limit: int) -> None:
         echo_json(report)
         return
     for row in report["channels"]:
-        click.echo(f"{row['name']:<20} {row['state']:<12} {one_line(row['detail'])}")
+        say(f"{row['name']:<20} {row['state']:<12} {one_line(row['detail'])}")
     if report["runs"]:
-        click.echo("")
+        say("")
     for run in report["runs"]:
         error = f"  error: {one_line(run['error'])}" if run["error"] else ""
-        click.echo(
+        say(
             f"{run['started_at']}  {run['channel'] or '-':<16} fetched {run['fetched']:>5}  "
             f"ingested {run['ingested']:>5}  skipped {run['skipped']:>4}  failed "
             f"{run['failed']:>3}{error}"
@@ -391,7 +398,7 @@ def conversations(status: str, channel_name: str | None, search: str | None, as_
         echo_json(rows)
         return
     for row in rows:
-        click.echo(
+        say(
             f"#{row['id']:<6} {row['status']:<8} {row['priority']:<6} "
             f"{one_line(row['contact'] or '-')[:28]:<28} {one_line(row['subject'])[:60]}"
         )
@@ -410,22 +417,22 @@ def show(conversation_id: int, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo(f"#{data['id']} {one_line(data['subject'])}")
-    click.echo(f"{data['status']}, {data['priority']} priority, {data['channel']}")
-    click.echo(f"Replies go to {one_line(data['contact'] or '(no contact)')}")
+    say(f"#{data['id']} {one_line(data['subject'])}")
+    say(f"{data['status']}, {data['priority']} priority, {data['channel']}")
+    say(f"Replies go to {one_line(data['contact'] or '(no contact)')}")
     if data["reply_to"]:
-        click.echo(
+        say(
             f"The last mail asks for replies to {one_line(data['reply_to'])} instead; "
             f"reply with --to-reply-to to use it."
         )
     for message in data["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
-        click.echo(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
+        say(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
         if message["notes"].get("outsider"):
-            click.echo("   (not a participant: joined by its headers alone)")
+            say("   (not a participant: joined by its headers alone)")
         for attachment in message["attachments"]:
-            click.echo(f"   [{one_line(attachment['filename'])}, {attachment['size']} bytes]")
-        click.echo(clean(message["text"]).rstrip())
+            say(f"   [{one_line(attachment['filename'])}, {attachment['size']} bytes]")
+        say(clean(message["text"]).rstrip())
 
 
 @main.command()
@@ -442,7 +449,7 @@ def skipped(as_json: bool, limit: int) -> None:
         echo_json(rows)
         return
     for row in rows:
-        click.echo(
+        say(
             f"{row['channel']:<12} {one_line(row['reason'])[:34]:<34} "
             f"{one_line(row['from'])[:28]:<28} {one_line(row['subject'])[:50]}"
         )
@@ -512,7 +519,7 @@ def reply(
         to_reply_to=to_reply_to,
     )
     recipients = one_line(", ".join([*message.to, *message.cc]))
-    click.echo(
+    say(
         f"Reply to #{conversation_id} queued for {recipients} ({message.message_id}); "
         "it is sent by `deskterm poll` or `deskterm send`."
     )
@@ -543,12 +550,12 @@ def send(channel_name: str | None, force: bool) -> None:
         outbox.recover_interrupted()
         results = outbox.flush(_store(), channel_name=channel_name, force=force)
     for result in results:
-        click.echo(
+        say(
             f"#{result.conversation_id} (outbox {result.outbox_id}): {result.state}"
             f"{': ' + one_line(result.detail) if result.detail else ''}"
         )
     if not results:
-        click.echo("Nothing to send.")
+        say("Nothing to send.")
     sys.exit(0 if all(r.state == "sent" for r in results) else 1)
 
 
@@ -569,10 +576,10 @@ def outbox(ctx: click.Context, as_json: bool, include_sent: bool) -> None:
         echo_json(rows)
         return
     if not rows:
-        click.echo("The outbox is empty.")
+        say("The outbox is empty.")
     for row in rows:
         error = f"  {one_line(row['error'])}" if row["error"] else ""
-        click.echo(
+        say(
             f"{row['id']:>5} #{row['conversation']:<6} {row['state']:<9} "
             f"{row['attempts']} tries  {one_line(row['subject'])[:40]}{error}"
         )
@@ -587,7 +594,7 @@ def outbox_retry(outbox_id: int) -> None:
 
     open_desk()
     engine.retry(outbox_id)
-    click.echo(f"Outbox item {outbox_id} is queued again.")
+    say(f"Outbox item {outbox_id} is queued again.")
 
 
 @outbox.command("cancel")
@@ -599,7 +606,7 @@ def outbox_cancel(outbox_id: int) -> None:
 
     open_desk()
     engine.cancel(outbox_id)
-    click.echo(f"Outbox item {outbox_id} is cancelled.")
+    say(f"Outbox item {outbox_id} is cancelled.")
 
 
 @main.group()
@@ -625,7 +632,7 @@ def template_add(name: str, file: Path) -> None:
     body = _read_text(file)
     open_desk()
     templates.save(name, body)
-    click.echo(f"Template {name!r} saved.")
+    say(f"Template {name!r} saved.")
 
 
 @template.command("list")
@@ -640,7 +647,7 @@ def template_list(as_json: bool) -> None:
         echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['name']:<20} {one_line(row['body'])[:56]}")
+        say(f"{row['name']:<20} {one_line(row['body'])[:56]}")
 
 
 @template.command("show")
@@ -650,7 +657,7 @@ def template_show(name: str) -> None:
     from deskterm import templates
 
     open_desk()
-    click.echo(clean(templates.get(name).body).rstrip("\n"))
+    say(clean(templates.get(name).body).rstrip("\n"))
 
 
 @template.command("remove")
@@ -661,7 +668,7 @@ def template_remove(name: str) -> None:
 
     open_desk()
     templates.remove(name)
-    click.echo(f"Template {name!r} removed.")
+    say(f"Template {name!r} removed.")
 
 
 # --- secrets ------------------------------------------------------------------------------
@@ -681,7 +688,7 @@ def secrets_status(as_json: bool) -> None:
     if as_json:
         echo_json(dataclasses.asdict(status))
     else:
-        click.echo(f"backend: {status.name}\n{status.reason}")
+        say(f"backend: {status.name}\n{status.reason}")
 
 
 def _store() -> Any:
@@ -694,7 +701,7 @@ def _store_or_none() -> Any | None:
     try:
         return _store()
     except DeskError as exc:
-        click.echo(f"deskterm: the channel's secrets were left in place: {exc}", err=True)
+        say(f"deskterm: the channel's secrets were left in place: {exc}", err=True)
         return None
 
 

@@ -7,7 +7,7 @@ import click
 
 def register(main: click.Group) -> None:
     """Add the contact commands to the `deskterm` group."""
-    from deskterm.cli import echo_json, handle_errors, open_desk  # cli imports us at its end
+    from deskterm.cli import echo_json, handle_errors, open_desk, say  # cli imports us at its end
     from deskterm.sanitize import one_line
 
     @main.group()
@@ -27,12 +27,12 @@ def register(main: click.Group) -> None:
         if as_json:
             echo_json(found)
             return
-        click.echo(f"{one_line(found['email'])}  {one_line(found['name'])}".rstrip())
+        say(f"{one_line(found['email'])}  {one_line(found['name'])}".rstrip())
         if found["organization"]:
-            click.echo(f"  organization: {one_line(found['organization'])}")
+            say(f"  organization: {one_line(found['organization'])}")
         aliases = ", ".join(one_line(a) for a in found["aliases"])
-        click.echo(f"  aliases: {aliases or 'none'}")
-        click.echo(f"  conversations: {found['conversations']}")
+        say(f"  aliases: {aliases or 'none'}")
+        say(f"  conversations: {found['conversations']}")
 
     @contact.command("alias")
     @click.argument("primary")
@@ -46,7 +46,7 @@ def register(main: click.Group) -> None:
         done = contacts.add_alias(primary, alias)
         merged = f"; {done['merged']} conversation(s) moved over" if done["merged"] else ""
         alias, contact = one_line(done["alias"]), one_line(done["contact"])
-        click.echo(f"{alias} is now an alias of {contact}{merged}.")
+        say(f"{alias} is now an alias of {contact}{merged}.")
 
     @contact.command("unalias")
     @click.argument("alias")
@@ -58,4 +58,4 @@ def register(main: click.Group) -> None:
         open_desk()
         primary = one_line(contacts.remove_alias(alias))
         address = one_line(contacts.normal_address(alias))
-        click.echo(f"{address} is no longer an alias of {primary}.")
+        say(f"{address} is no longer an alias of {primary}.")

@@ -12,7 +12,7 @@ import click
 
 def register(main: click.Group) -> None:
     """Add the UI's commands to the `deskterm` group (kept apart from the engine's CLI)."""
-    from deskterm.cli import handle_errors  # cli imports us at its end: this is defined
+    from deskterm.cli import handle_errors, say  # cli imports us at its end: this is defined
 
     @main.command()
     @click.option(
@@ -44,7 +44,7 @@ def register(main: click.Group) -> None:
                 add_synthetic(extra)
             if no_ui:
                 what = "built" if result.created else "already there"
-                click.echo(
+                say(
                     f"Demo desk {what} in {os.environ['DESKTERM_HOME']}: {result.ingested} "
                     f"messages ingested, {result.skipped} skipped. Open it with "
                     f"`DESKTERM_HOME={os.environ['DESKTERM_HOME']} deskterm`."

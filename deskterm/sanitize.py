@@ -12,8 +12,12 @@ import re
 from typing import Any
 
 # C0 controls except tab and newline, DEL, C1, and the bidi/format characters that can
-# reorder or hide text (U+200E/F, U+202A-U+202E, U+2066-U+2069, U+FEFF).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# reorder or hide text (U+200E/F, U+202A-U+202E, U+2066-U+2069, U+FEFF); also lone surrogates,
+# which is how a server's or a mail's undecodable byte arrives (surrogateescape) and which no
+# terminal encoding can print.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 _LINE_BREAKS = re.compile(r"[\r\n\t\u2028\u2029\x85]+")
 
 
