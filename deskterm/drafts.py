@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from email.utils import getaddresses
 from pathlib import Path
 
-from deskterm import compose, outbox, paths, templates
+from deskterm import compose, outbox, paths, recipients, templates
 from deskterm.errors import DeskError, NotFound
 from deskterm.models import Conversation
 from deskterm.outbox import OutboxError
@@ -64,6 +64,7 @@ class Draft:
     cc: str = ""
     attachments: list[str] = field(default_factory=list)
     status: str = "pending"
+    to_reply_to: bool = False  # the agent chose the answered mail's Reply-To over the contact
 
     def is_empty(self) -> bool:
         return not (self.body.strip() or self.cc.strip() or self.attachments)
@@ -104,6 +105,7 @@ def load(conversation_id: int) -> Draft:
             cc=str(data.get("cc", "")),
             attachments=[str(p) for p in data.get("attachments", [])],
             status=status if status in STATUSES else "pending",
+            to_reply_to=data.get("to_reply_to") is True,
         )
     except (AttributeError, TypeError) as exc:
         raise _unreadable(path, exc) from None
@@ -217,7 +219,8 @@ class ReplyContext:
 
     conversation_id: int
     subject: str  # the Subject the reply will carry: "Re: <subject> [#id]"
-    to: str | None
+    to: str | None  # the contact: where the reply goes unless the agent picks reply_to
+    reply_to: str | None  # the answered mail's Reply-To, when it is someone else: offered only
     sender: str  # the channel's From
     channel: str
     attachment_limit: int
@@ -240,21 +243,23 @@ def reply_context(conversation_id: int) -> ReplyContext:
     settings = channel.settings.get("outbound") or {}
     # The outbox's own rules for whom a reply goes to; one place decides.
     answered = outbox.last_inbound(conversation)
-    to = outbox.reply_address(conversation, answered)
     problem = None
+    try:
+        to: str | None = recipients.reply_address(conversation, answered)
+    except recipients.NoRecipient as exc:
+        to, problem = None, str(exc)
     if not settings:
         problem = (
             f"Channel {channel.name} has no [outbound] settings, so it cannot send replies; "
             f"add them with `deskterm channel edit {channel.name} --file ...`."
         )
-    elif not to:
-        problem = f"Conversation #{conversation_id} has no contact address to reply to."
     return ReplyContext(
         conversation_id=conversation.id,
         subject=compose.reply_subject(
             conversation.email_subject or conversation.subject, conversation.id
         ),
         to=to,
+        reply_to=recipients.differing_reply_to(conversation, answered),
         sender=settings.get("from", ""),
         channel=channel.name,
         attachment_limit=int(settings.get("max_attachment_bytes", 0)),
@@ -372,6 +377,7 @@ def send(draft: Draft) -> Queued:
         attachments=[Path(p) for p in draft.attachments],
         cc=cc_addresses(draft.cc),
         status=draft.status,
+        to_reply_to=draft.to_reply_to,
     )
     discard(draft.conversation_id)
     channel = message.conversation.channel

@@ -24,7 +24,16 @@ from typing import Any
 
 import aiosmtplib
 
-from deskterm import addresses, blobs, channels, compose, imap_conn, smtp_conn, templates
+from deskterm import (
+    addresses,
+    blobs,
+    channels,
+    compose,
+    imap_conn,
+    recipients,
+    smtp_conn,
+    templates,
+)
 from deskterm.automail import automated_reason
 from deskterm.db import database, iso, utcnow
 from deskterm.errors import AuthError, DeskError, SecretError
@@ -89,7 +98,7 @@ def queue_reply(
         raise OutboxError("The reply is empty; write something before sending.")
     check_attachments(attachments, outbound["max_attachment_bytes"])
     answered = last_inbound(conversation)
-    to = reply_address(conversation, answered, to_reply_to=to_reply_to and not automatic)
+    to = recipients.reply_address(conversation, answered, to_reply_to=to_reply_to and not automatic)
     cc = [a.strip() for a in cc or [] if a.strip()]
     check_cc(cc)
 
@@ -233,33 +242,7 @@ def _cc_address(text: str) -> str:
 
 
 def last_inbound(conversation: Conversation) -> Message | None:
-    """The customer mail a reply answers: the newest from a participant (an outsider's mail,
-    joined by its headers alone, is never quoted or answered by default)."""
-    query = conversation.messages.where(Message.direction == "in").order_by(
-        Message.date.desc(nulls="last"), Message.id.desc()
-    )
-    return next((m for m in query if not (m.notes or {}).get("outsider")), None)
-
-
-def reply_address(
-    conversation: Conversation, answered: Message | None, *, to_reply_to: bool = False
-) -> str:
-    """Where a reply goes: the contact, or the answered mail's Reply-To when the agent chose it.
-
-    Raises OutboxError with what to do when there is no such address.
-    """
-    if to_reply_to:
-        if answered is None or not answered.reply_to or not addresses.valid(answered.reply_to):
-            raise OutboxError(
-                f"The last mail in #{conversation.id} has no usable Reply-To; "
-                "reply to the contact instead."
-            )
-        return answered.reply_to
-    if conversation.contact_id and addresses.valid(conversation.contact.email):
-        return conversation.contact.email
-    if answered is not None and answered.from_addr and addresses.valid(answered.from_addr):
-        return answered.from_addr
-    raise OutboxError(f"Conversation #{conversation.id} has no contact address to reply to.")
+    return recipients.answered_of(conversation.messages.where(Message.direction == "in"))
 
 
 def quote_header(answered: Message) -> str:

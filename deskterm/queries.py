@@ -7,12 +7,11 @@ so both always agree on what a conversation is.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 import peewee
 
-from deskterm import blobs, channels
+from deskterm import blobs, channels, recipients
 from deskterm.db import is_sqlite, iso
 from deskterm.errors import ConfigError, NotFound
 from deskterm.models import (
@@ -79,7 +78,7 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "status": conversation.status,
         "priority": conversation.priority,
         "contact": conversation.contact.email if conversation.contact_id else None,
-        "reply_to": differing_reply_to(conversation, messages),
+        "reply_to": recipients.differing_reply_to(conversation, recipients.answered_of(messages)),
         "channel": conversation.channel.name,
         "assignee": conversation.assignee,
         "created_at": iso(conversation.created_at),
@@ -107,17 +106,6 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
             for m in messages
         ],
     }
-
-
-def differing_reply_to(conversation: Conversation, messages: list[Message]) -> str | None:
-    """The last customer mail's Reply-To when it is not the contact: shown to the agent, and
-    used for a reply only when they choose it (a stranger's Reply-To must not redirect it)."""
-    inbound = [m for m in messages if m.direction == "in" and not (m.notes or {}).get("outsider")]
-    if not inbound:
-        return None
-    last = max(inbound, key=lambda m: (m.date or datetime.min, m.id))
-    contact = conversation.contact.email if conversation.contact_id else None
-    return last.reply_to if last.reply_to and last.reply_to != contact else None
 
 
 def job_report(limit: int = 20) -> dict[str, Any]:

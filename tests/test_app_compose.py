@@ -701,3 +701,42 @@ def test_closing_a_reply_asks(snap_compare) -> None:
 
 def test_outbox(snap_compare) -> None:
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=outbox_open)
+
+
+# --- whom the reply goes to (issue 10, 5) --------------------------------------------------
+
+
+def _asks_for_reply_to(address: str) -> None:
+    """The customer's last mail in #4 names another address in its Reply-To."""
+    last = outbox.last_inbound(Conversation.get_by_id(EXPORT))
+    assert last is not None
+    last.reply_to = address
+    last.save()
+
+
+@pytest.mark.parametrize("pick", [False, True])
+def test_a_reply_to_is_shown_and_used_only_when_the_agent_picks_it(pick: bool) -> None:
+    _asks_for_reply_to("billing@elsewhere.example")
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        drawn = " ".join(str(view.content) for view in app.screen.query(MessageView))
+        assert "Reply-To: billing@elsewhere.example (not used unless you pick it)" in drawn
+        await open_composer(pilot)
+        text = screen_text(app)
+        assert "To lukas.schmidt@kestrel-analytics.example" in text
+        assert "The mail asks for replies to billing@elsewhere.example; ^o sends there" in text
+        if pick:
+            await pilot.press("ctrl+o")
+            await pilot.pause()
+            text = screen_text(app)
+            assert "To billing@elsewhere.example" in text
+            assert "the mail's Reply-To, not the contact; ^o goes back" in text
+        await pilot.press(*"Hello", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen)
+
+    drive(scenario, size=(120, 40))
+    expected = "billing@elsewhere.example" if pick else "lukas.schmidt@kestrel-analytics.example"
+    assert the_reply().to == [expected]

@@ -117,6 +117,12 @@ class ComposeScreen(DeskScreen):
         Binding(
             "ctrl+r", "toggle_status", "After sending: pending or resolved", id="compose.status"
         ),
+        Binding(
+            "ctrl+o",
+            "toggle_recipient",
+            "Send to the mail's Reply-To instead of the contact (or back)",
+            id="compose.recipient",
+        ),
         Binding("escape", "close", "Close (the draft is kept)", id="compose.close"),
         Binding("f1", "app.help", "Keys (help)", id="compose.help"),
     ]
@@ -221,9 +227,7 @@ class ComposeScreen(DeskScreen):
         self.query_one("#title", Static).update(
             Content(f"Reply to #{context.conversation_id}  {one_line(context.subject)}")
         )
-        to = one_line(context.to or "nobody")
-        sender = one_line(context.sender or "?")
-        self.query_one("#meta", Static).update(Content(f"To {to} · from {sender}"))
+        self._show_recipient()
         hint = "Write the reply here; ^t inserts a template."
         if context.quote_previous and context.answered_from:
             who = one_line(context.answered_from)
@@ -231,9 +235,39 @@ class ComposeScreen(DeskScreen):
         self.body.placeholder = Content(hint)  # a str would be parsed as markup
         self._show_note()
 
+    def _show_recipient(self) -> None:
+        """The To line says where the reply goes now; a Reply-To is named, never used unasked."""
+        context = self.context
+        if context is None:
+            return
+        if not context.reply_to:
+            self.draft.to_reply_to = False
+        to = context.reply_to if self.draft.to_reply_to else context.to
+        sender = one_line(context.sender or "?")
+        self.query_one("#meta", Static).update(
+            Content(f"To {one_line(to or 'nobody')} · from {sender}")
+        )
+
+    def action_toggle_recipient(self) -> None:
+        context = self.context
+        if context is None or not context.reply_to:
+            self.notify("The answered mail names no other address to reply to.")
+            return
+        self.draft.to_reply_to = not self.draft.to_reply_to
+        self._show_recipient()
+        self._show_note()
+        self._edited()
+
     def _show_note(self, saved: bool = False) -> None:
         parts: list[str | tuple[str, str]] = []
         context = self.context
+        if context and context.reply_to and not context.problem:
+            other = one_line(context.reply_to)
+            if self.draft.to_reply_to:
+                warning = f"Goes to {other}, the mail's Reply-To, not the contact; ^o goes back."
+            else:
+                warning = f"The mail asks for replies to {other}; ^o sends there instead."
+            parts += [(warning, "bold $text-warning"), "  "]
         if context and context.problem:
             parts += [(one_line(context.problem), "bold $text-error"), "  "]
         elif context and context.waiting:
@@ -254,6 +288,7 @@ class ComposeScreen(DeskScreen):
             cc=self.query_one("#cc", Input).value,
             attachments=list(self.draft.attachments),
             status=self.query_one(StatusChoice).value,
+            to_reply_to=self.draft.to_reply_to,
         )
 
     @on(TextArea.Changed, "#body")

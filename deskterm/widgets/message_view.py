@@ -128,6 +128,8 @@ def note_lines(notes: dict[str, Any]) -> list[str]:
     repairs = [one_line(str(r)) for r in notes.get("repairs") or []][:5]
     if repairs:
         lines.append("Repaired: " + "; ".join(repairs))
+    if notes.get("ack_failed"):
+        lines.append(f"No acknowledgement was sent: {one_line(str(notes['ack_failed']))}")
     return lines
 
 
@@ -141,10 +143,20 @@ def message_content(message: dict[str, Any], show_quotes: bool) -> Content:
     ]
     if not incoming and message.get("state") not in (None, "received"):
         parts.append((f"  ({one_line(message['state'])})", "bold $warning"))
+    if (message.get("notes") or {}).get("outsider"):
+        # Joined by its In-Reply-To/References alone, from someone not in the conversation:
+        # it changed nothing, and the agent should know who is writing in.
+        parts += ["\n", ("Not a participant of this conversation", "bold $warning")]
     for label, key in (("To", "to"), ("Cc", "cc")):
         addresses = [one_line(a) for a in message.get(key) or []]
         if addresses:
             parts += ["\n", (f"{label}: " + ", ".join(addresses), "dim")]
+    reply_to = message.get("reply_to")
+    if incoming and reply_to and reply_to != message.get("from"):
+        parts += [
+            "\n",
+            (f"Reply-To: {one_line(reply_to)} (not used unless you pick it)", "$warning"),
+        ]
     for attachment in message.get("attachments") or []:
         detail = f"{human_size(attachment['size'])}, {one_line(attachment['content_type'])}"
         parts += ["\n", ("Attached: ", "dim"), (one_line(attachment["filename"]), "underline")]
