@@ -16,11 +16,12 @@ import os
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from imap_tools.utils import encode_folder
 
@@ -44,16 +45,25 @@ from deskterm.tls import Endpoint
 
 PROCESSED = "$DeskProcessed"
 BATCH = 500
+# Raw mail this process holds at once: the batch being parsed and the one read ahead. Batches
+# were bounded by count alone, and 500 mails of up to max_message_bytes (50 MB) each, twice,
+# got the worker killed by a 500 MB memory limit on every poll (issue 10, 6).
+FETCH_BUDGET = 64 * 1024 * 1024
+BATCH_BYTES = FETCH_BUDGET // 2  # so that a batch and the next one read ahead fit together
+# Mail up to this size is not asked for its size: BATCH of them fill no more than BATCH_BYTES.
+SMALL_MAIL = BATCH_BYTES // BATCH
 LOCAL_POOL_THRESHOLD = 200  # below this, parser processes are not worth their start-up
 REMOTE_FETCH_THRESHOLD = 1000  # from here, worker processes fetch over their own connections
 REMOTE_BATCH = 250  # per worker task: two tasks keep both cores busy
 REMOTE_AHEAD = 4  # tasks in flight while this process commits
-HEADERS_ONLY = "BODY.PEEK[HEADER]<0.65536>"  # what names a message too large to fetch
+HEADER_BYTES = 65536
+HEADERS_ONLY = f"BODY.PEEK[HEADER]<0.{HEADER_BYTES}>"  # what names a message too large to fetch
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 Progress = Callable[[str, int, int], None]  # folder, done, total
+T = TypeVar("T")
 
 
 class FolderMissing(DeskError):
@@ -121,8 +131,10 @@ def sync_folder(
     if not uids:
         return
     limit = inbound["max_message_bytes"]
-    # The few over the limit, found by the server (cheaper than every message's size).
-    over = set(_search(client, [*criteria, "LARGER", str(limit)])) & set(uids)
+    # The sizes batches are planned by: only of mail over SMALL_MAIL, found by the server
+    # (cheaper than every message's size); the rest is counted as SMALL_MAIL each.
+    big = min(limit, SMALL_MAIL)
+    over = set(_search(client, [*criteria, "LARGER", str(big)])) & set(uids)
     sizes = _sizes(client, sorted(over))
     done = 0
     total = len(uids)
@@ -166,36 +178,80 @@ def _batches(
     A big first sync with a pool has the worker processes fetch over their own connections
     and parse, so this process only writes the database and flags; otherwise this process
     fetches while the pool (if any) parses the batch before.
+
+    Batches are cut by bytes as well as by count (plan_batches over the server's sizes), and
+    the next batch is read ahead only while the raw mail held stays within FETCH_BUDGET.
     """
     oversize = [u for u in uids if sizes.get(u, 0) > limit]
-    if oversize:
-        # Only their headers (the first 64 KB of them), so the record says who sent what.
-        heads = {int(i.uid): i.raw for i in _fetch(client, oversize, HEADERS_ONLY)}
+    # Only their headers (the first 64 KB of each), so the record says who sent what; in
+    # groups that stay inside the batch budget however many there are.
+    for group in _chunks(oversize, max(1, BATCH_BYTES // HEADER_BYTES)):
+        heads = {int(i.uid): i.raw for i in _fetch(client, group, HEADERS_ONLY)}
         yield (
-            oversize,
+            group,
             [
                 unfetched(
                     str(u), heads.get(u), f"too large ({sizes[u]} bytes; the limit is {limit})"
                 )
-                for u in oversize
+                for u in group
             ],
         )
     wanted = [u for u in uids if sizes.get(u, 0) <= limit]
+    weights = [sizes.get(u, SMALL_MAIL) for u in wanted]
     if pool is not None and source is not None and len(wanted) >= REMOTE_FETCH_THRESHOLD:
-        yield from _remote_batches(pool(), source, folder, wanted, limits)
+        chunks = plan_batches(wanted, weights, BATCH_BYTES, REMOTE_BATCH)
+        yield from _remote_batches(pool(), source, folder, chunks, limits)
         return
     parsers = pool() if pool is not None and len(wanted) >= LOCAL_POOL_THRESHOLD else None
+    weight = dict(zip(wanted, weights, strict=True))
     pending: tuple[list[int], list[Fetched], Callable[[], None]] | None = None
-    for batch in [*_chunks(wanted, BATCH), None]:
-        ahead = None
-        if batch is not None:
-            items = _fetch(client, batch)
-            ahead = (batch, items, prepare_batch(items, parsers, *limits))
+    held = 0  # bytes of raw mail in `pending`
+    for batch in plan_batches(wanted, weights, BATCH_BYTES, BATCH):
+        size = sum(weight[u] for u in batch)
+        # Read ahead only while a pool parses the batch before, and only inside the budget:
+        # a big mail waits until the batch in hand is done.
+        if pending is not None and (parsers is None or held + size > FETCH_BUDGET):
+            yield _finished(pending)
+            pending = None
+        items = _fetch(client, batch)
+        ahead = (batch, items, prepare_batch(items, parsers, *limits))
         if pending is not None:
-            done_uids, done_items, finish = pending
-            finish()
-            yield done_uids, done_items
-        pending = ahead
+            yield _finished(pending)
+        pending, held = ahead, size
+    if pending is not None:
+        yield _finished(pending)
+
+
+def _finished(
+    pending: tuple[list[int], list[Fetched], Callable[[], None]],
+) -> tuple[list[int], list[Fetched]]:
+    """A batch whose parsing is complete (waited for here)."""
+    uids, items, finish = pending
+    finish()
+    return uids, items
+
+
+def plan_batches(
+    mails: Sequence[T], sizes: Sequence[int], budget: int, count: int
+) -> list[list[T]]:
+    """`mails` in order, cut into batches of at most `count` mails and `budget` bytes.
+
+    `sizes` are the mails' sizes in the same order (IMAP's RFC822.SIZE, POP3's LIST). A mail
+    larger than the budget (but within the channel's max_message_bytes) is a batch of its
+    own, so it is still fetched, and no other mail is held beside it.
+    """
+    batches: list[list[T]] = []
+    batch: list[T] = []
+    total = 0
+    for mail, size in zip(mails, sizes, strict=True):
+        if batch and (len(batch) >= count or total + size > budget):
+            batches.append(batch)
+            batch, total = [], 0
+        batch.append(mail)
+        total += size
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def _warm(pool: Executor) -> None:
@@ -211,10 +267,16 @@ def _warm(pool: Executor) -> None:
 
 
 def _remote_batches(
-    pool: Executor, source: Source, folder: str, uids: list[int], limits: tuple[int, int]
+    pool: Executor,
+    source: Source,
+    folder: str,
+    planned: list[list[int]],
+    limits: tuple[int, int],
 ) -> Batches:
+    """Batches each fetched and parsed by a worker process over its own connection; each
+    worker holds one planned batch (within BATCH_BYTES) of raw mail at a time."""
     dirs = (paths.mail_dir(), paths.attachments_dir())
-    chunks = iter(list(_chunks(uids, REMOTE_BATCH)))
+    chunks = iter(planned)
     inflight: deque[tuple[list[int], Future[list[Fetched]]]] = deque()
 
     def submit() -> None:

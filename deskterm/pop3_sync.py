@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 
 from deskterm import pop3_conn, sync_window
 from deskterm.db import database
-from deskterm.imap_sync import BATCH, Progress, folder_state
+from deskterm.imap_sync import BATCH, BATCH_BYTES, Progress, folder_state, plan_batches
 from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch, unfetched
 from deskterm.mailparse import ParsedMail, env_limits, parse
 from deskterm.models import Channel, Pop3Seen, SkippedMail
@@ -73,16 +73,18 @@ def sync(
     if stop is not None and stop.is_set():
         return
     max_body, min_attachment = env_limits()
-    for start in range(0, len(new), BATCH):
-        batch = new[start : start + BATCH]
+    # Bounded by bytes (LIST's sizes) as well as by count: a batch's raw mail is all held at
+    # once until it is parsed. Mail too large to fetch weighs nothing; a big one goes alone.
+    weights = [0 if sizes.get(n, 0) > limit else sizes.get(n, 0) for n, _ in new]
+    done = 0
+    for batch in plan_batches(new, weights, BATCH_BYTES, BATCH):
         items = []
         for number, uidl in batch:
             if sizes.get(number, 0) > limit:
                 reason = f"too large ({sizes[number]} bytes; the limit is {limit})"
                 items.append(unfetched(uidl, oversize.get(number), reason))
                 continue
-            lines = client.retr(number)[1]
-            items.append(Fetched(uidl, b"\r\n".join(lines) + b"\r\n", None))
+            items.append(Fetched(uidl, pop3_conn.retrieve(client, number), None))
         prepare_batch(items, None, max_body, min_attachment)()
         with database.atomic():
             outcomes = ingestor.apply(items, FOLDER)
@@ -94,8 +96,9 @@ def sync(
         counts.add(outcomes)
         if deleting:
             pop3_conn.delete(client, [listing[u] for u in stored], depth)
+        done += len(batch)
         if progress:
-            progress("POP3", start + len(batch), len(new))
+            progress("POP3", done, len(new))
         if stop is not None and stop.is_set():
             break
 
