@@ -293,12 +293,14 @@ def poll(once: bool, channel_name: str | None) -> None:
     """Run the worker: fetch mail into conversations until stopped (Ctrl+C)."""
     import signal
 
+    store = _store()
+    store.unlock_ahead()  # the vault's key is derived while the rest starts up
     from deskterm.worker import Flag, Worker
 
     open_desk()
     report = ProgressReport(sys.stderr.isatty())
     # A Flag, not a plain threading.Event: the signal handlers below set it (see Flag).
-    worker = Worker(store=_store(), on_event=report, stop=Flag())
+    worker = Worker(store=store, on_event=report, stop=Flag())
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: worker.request_stop())  # ends the sleep at once
     if not once:

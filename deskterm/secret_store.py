@@ -75,6 +75,12 @@ class SecretStore:
         if self.get(key) is not None:
             self._call("delete", self._backend.delete_password, SERVICE, key)
 
+    def unlock_ahead(self) -> None:
+        """Let the vault derive its key in the background while the caller starts up (see
+        VaultKeyring.unlock_ahead); nothing for an OS keyring."""
+        if isinstance(self._backend, VaultKeyring):
+            self._backend.unlock_ahead()
+
     def __repr__(self) -> str:
         return f"SecretStore(backend={self.status.name!r}, kind={self.status.kind!r})"
 

@@ -337,3 +337,27 @@ def test_an_older_cheaper_vault_opens_and_is_upgraded_when_next_written() -> Non
 
 def kdf_of_bytes(blob: bytes) -> dict[str, object]:
     return json.loads(blob.partition(b"\n")[0])["kdf"]
+
+
+def test_unlock_ahead_derives_the_key_once_in_the_background(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`deskterm poll` starts the derivation before it imports and connects; the first read
+    then uses that key instead of deriving again, and a wrong passphrase is still refused."""
+    vault(PASSPHRASE).set_password("deskterm", "k", "secret")
+    from deskterm import vault as module
+
+    derived: list[int] = []
+    real = module._Kdf.derive
+    monkeypatch.setattr(module._Kdf, "derive", lambda self, p: derived.append(1) or real(self, p))
+    monkeypatch.setenv("DESKTERM_PASSPHRASE", PASSPHRASE)
+    ahead = VaultKeyring(paths.vault_file())
+    ahead.unlock_ahead()
+    assert ahead.get_password("deskterm", "k") == "secret"
+    assert ahead.get_password("deskterm", "k") == "secret"
+    assert derived == [1]
+    monkeypatch.setenv("DESKTERM_PASSPHRASE", "a-wrong-but-long-passphrase")
+    wrong = VaultKeyring(paths.vault_file())
+    wrong.unlock_ahead()
+    with pytest.raises(SecretError, match="passphrase is wrong"):
+        wrong.get_password("deskterm", "k")
