@@ -134,6 +134,9 @@ def test_a_new_vault_asks_for_its_passphrase_twice(
         await pilot.press("ctrl+s")
         screen = await dialog(pilot)
         assert screen.creating
+        await pilot.press(*"short", "enter")  # refused at once, with the rule
+        await pilot.pause()
+        assert "needs at least 12 characters" in screen_text(app)
         await pilot.press(*"new-pass-phrase", "enter", *"new-typo", "enter")
         await pilot.pause()
         assert "The two passphrases differ; type them again." in screen_text(app)

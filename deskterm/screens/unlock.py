@@ -27,7 +27,7 @@ from textual.widgets import Input, Static
 from deskterm import paths
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
-from deskterm.vault import PASSPHRASE_ENV
+from deskterm.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -103,6 +103,11 @@ class UnlockScreen(ModalScreen[str | None]):
             first.focus()
             return
         if self.creating:
+            if weak_passphrase(first.value):  # said before the second typing, not after
+                first.value = ""
+                self._problem(PASSPHRASE_RULE)
+                first.focus()
+                return
             repeat = self.query_one("#repeat", Input)
             if event.input is first:
                 repeat.focus()
