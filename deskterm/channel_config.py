@@ -241,6 +241,8 @@ READING = {
     "exclude_from_addresses": Field(_lower_list, default=[]),
     # Web-form mailboxes mail from a no-reply address and put the customer in Reply-To.
     "customer_from": Field(_one_of(("from", "reply-to")), default="from"),
+    # The receiving server whose Authentication-Results are believed (deskterm.authresults).
+    "authserv_id": Field(_opt_str, default=None),
 }
 
 TOP = {
@@ -437,6 +439,7 @@ _HINTS = {
     "exclude_subjects": "case-insensitive substrings",
     "exclude_from_addresses": "glob patterns, e.g. *@noreply.example.com",
     "customer_from": "from, or reply-to for web-form mailboxes",
+    "authserv_id": "trust a From only if this server's Authentication-Results verified it",
     "from": "e.g. Example Support <support@example.com>",
     "sent_folder": "empty: the folder marked \\Sent",
     "max_attachment_bytes": "total attachments per reply",

@@ -80,6 +80,7 @@ KEPT_HEADERS = (
     "x-priority",
     "priority",
     "x-msmail-priority",
+    "authentication-results",  # the topmost only: see deskterm.authresults
 )
 
 TRUNCATION_MARKER = "[... message truncated by deskterm: {n} bytes not shown ...]"

@@ -378,3 +378,33 @@ def test_a_failure_inside_the_transaction_does_not_fail_the_next_reply(
     assert f"#{second} (outbox 2): sent" in result.stdout, result.stdout
     [delivered] = boxes.wait_for_messages(CUSTOMER, 1)
     assert f"[#{second}]".encode() in delivered
+
+
+def test_a_forged_from_does_not_join_by_token_where_the_server_verifies_senders(
+    desk: Desk, boxes
+) -> None:
+    """With `authserv_id`, a From counts only when the receiving server's (topmost)
+    Authentication-Results verified it: a forged From of the contact with a `[#id]` token starts
+    a conversation of its own, whatever headers the forger added further down."""
+    toml = channel_toml(boxes) + '\n[reading]\nauthserv_id = "mx.desk.test"\n'
+    desk.add_channel(toml, inbound=boxes.users[SUPPORT], outbound=boxes.users[SUPPORT])
+    verified = {"Authentication-Results": "mx.desk.test; dmarc=pass header.from=desk.test"}
+    boxes.deliver(make_mail("Order", headers=verified), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [order] = conversations(desk)
+    forged = raw(
+        f"From: {CUSTOMER}",
+        f"To: {SUPPORT}",
+        f"Subject: Re: Order [#{order['id']}] new bank details",
+        "Authentication-Results: mx.desk.test; dmarc=fail (p=none) header.from=desk.test",
+        "Authentication-Results: mx.desk.test; dmarc=pass header.from=desk.test",
+    )
+    boxes.deliver(forged, SUPPORT)
+    boxes.deliver(make_mail(f"Re: Order [#{order['id']}]", headers=verified), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 3)
+    desk.run("poll", "--once")
+    rows = {r["subject"]: r for r in conversations(desk)}
+    assert len(rows) == 2
+    assert rows["Order"]["messages"] == 2  # the verified reply joined
+    assert f"Re: Order [#{order['id']}] new bank details" in rows  # the forged one did not
