@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import sys
+import threading
+import time
 from collections.abc import Mapping
 
 # Variables that hold secrets, or can: never given to a program deskterm starts.
@@ -60,3 +63,71 @@ def disable_core_dumps() -> None:
 
 
 _PR_SET_DUMPABLE = 4  # <linux/prctl.h>
+
+
+# The exit status of a process that ended because the deskterm process it served had ended.
+EXIT_ORPHANED = 70
+
+
+def end_with(pid: int, poll_seconds: float = 1.0) -> None:
+    """End this process as soon as process `pid` ends, however it ends (SIGKILL included).
+
+    For the parsing processes of `deskterm poll` and the app: they are children of
+    multiprocessing's forkserver, not of the process that uses them, and each holds the write
+    end of its own task queue and of the forkserver's "alive" pipe, so none of them ever sees
+    that process go. Killed with -9 (the OOM killer, `kill -9`), deskterm left the forkserver,
+    its workers and the resource tracker running for good: ten kills left 21 processes holding
+    817 MB (issue 10, 16). Once the workers end, the forkserver and the resource tracker see
+    the end of their pipes and exit by themselves (the tracker after removing what the dead
+    process left registered).
+
+    A thread waits on a pidfd of `pid` (readable once it has ended, zombie or not), not on
+    PR_SET_PDEATHSIG: that signal follows the parent *thread*, and the parent here is the
+    forkserver anyway. Where pidfds are missing (Linux before 5.3), it checks every
+    `poll_seconds`. Runs first thing in the child: a `pid` already gone ends it at once.
+    """
+    try:
+        handle: int | None = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(EXIT_ORPHANED)
+    except (AttributeError, OSError):  # no pidfd_open here: watch by polling
+        handle = None
+    threading.Thread(
+        target=_exit_when_ended,
+        args=(pid, handle, poll_seconds),
+        name="deskterm-end-with-parent",
+        daemon=True,
+    ).start()
+
+
+def _exit_when_ended(pid: int, handle: int | None, poll_seconds: float) -> None:
+    if handle is not None:
+        select.select([handle], [], [])  # returns only when pid has ended
+    else:
+        while _running(pid):
+            time.sleep(poll_seconds)
+    # os._exit, not sys.exit: the main thread may be blocked in a read that never returns.
+    os._exit(EXIT_ORPHANED)
+
+
+def _running(pid: int) -> bool:
+    """Whether pid runs (a zombie has ended, though kill(pid, 0) still finds it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc: kill(pid, 0) is all we know
+
+
+def parsing_process_start(parent: int, niceness: int) -> None:
+    """The initializer of deskterm's parsing processes: end with `parent` (the process whose
+    pool they serve), and run at `niceness` (the app lowers it so typing stays quick)."""
+    end_with(parent)
+    if niceness:
+        os.nice(niceness)

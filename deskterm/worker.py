@@ -38,6 +38,7 @@ from deskterm import (
     paths,
     pop3_conn,
     pop3_sync,
+    process,
 )
 from deskterm.db import iso, utcnow
 from deskterm.errors import AuthError, ConfigError, DeskError
@@ -521,11 +522,13 @@ class Worker:
             # the app failed with "bad value(s) in fds_to_keep". Start it with the real one.
             with contextlib.redirect_stderr(sys.__stderr__ or sys.stderr):
                 resource_tracker.ensure_running()
+            # Each worker ends when this process does, even by SIGKILL: else the workers, the
+            # forkserver and the resource tracker outlive it for good (process.end_with).
             self._pool = ProcessPoolExecutor(
                 max_workers=2,
                 mp_context=context,
-                initializer=os.nice if self.niceness else None,
-                initargs=(self.niceness,) if self.niceness else (),
+                initializer=process.parsing_process_start,
+                initargs=(os.getpid(), self.niceness),
             )
         return self._pool
 

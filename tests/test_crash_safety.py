@@ -1,4 +1,5 @@
-"""Killing the worker (SIGKILL) at any moment loses no mail and stores none twice."""
+"""Killing the worker (SIGKILL) at any moment loses no mail, stores none twice, and leaves no
+process of it behind."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from deskterm import db
 from deskterm.models import Conversation, Message, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
+from tests.proctree import Proc, descendants, survivors
 
 pytestmark = pytest.mark.mailserver
 
@@ -101,6 +103,22 @@ def poll_process(home: Path) -> subprocess.Popen:
     )
 
 
+def kill_main_process(process: subprocess.Popen) -> list[Proc]:
+    """SIGKILL the poll's own process only, as the OOM killer or `kill -9` does (not its
+    process group); returns the processes it had started, found just before."""
+    family = descendants(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    return family
+
+
+def assert_none_left(family: list[Proc]) -> None:
+    """Every process the killed worker started (forkserver, parsing processes, resource
+    tracker) ends with it: orphans held hundreds of MB for good (issue 10, 16)."""
+    left = survivors(family, within=5)
+    assert not left, "left behind: " + "; ".join(f"{p.pid} {p.command}" for p in left)
+
+
 def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkeypatch) -> None:
     mail_servers.clear(SUPPORT)
     password = mail_servers.users[SUPPORT]
@@ -130,8 +148,9 @@ def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkey
         time.sleep(rng.uniform(0.25, 0.6) * whole)  # start-up, fetching or committing
         if process.poll() is not None:
             break
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        # Often still starting up: test_sigkill_of_the_worker_ends_its_parsing_processes
+        # makes sure of a kill while the parsing processes run.
+        assert_none_left(kill_main_process(process))
         kills += 1
     assert kills >= 3, "the ingest finished before it could be interrupted"
     assert poll_process(desk.home).wait(timeout=300) == 0
@@ -146,6 +165,27 @@ def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkey
         conn.select("INBOX", readonly=True)
         _, data = conn.uid("SEARCH", "UNKEYWORD", "$DeskProcessed")
     assert data[0] == b""
+
+
+def test_sigkill_of_the_worker_ends_its_parsing_processes(desk: Desk, mail_servers) -> None:
+    """SIGKILL of `deskterm poll` while its worker processes fetch and parse: the forkserver,
+    each worker and the resource tracker end too, within seconds."""
+    mail_servers.clear(SUPPORT)
+    load(mail_servers, corpus()[:1200])  # a first sync big enough for the worker processes
+    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    process = poll_process(desk.home)
+    deadline = time.monotonic() + 60
+    # The tracker and the forkserver, and workers below the forkserver (a grandchild).
+    while len(family := descendants(process.pid)) < 4:
+        assert process.poll() is None, "the poll ended before its worker processes started"
+        assert time.monotonic() < deadline, f"no worker processes: {family}"
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the fetching and parsing
+    family = kill_main_process(process)
+    assert len(family) >= 4, family
+    assert_none_left(family)
+    # The killed run is closed by the next worker, which finishes the job.
+    assert poll_process(desk.home).wait(timeout=300) == 0
 
 
 def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> None:
