@@ -127,7 +127,10 @@ def _running(pid: int) -> bool:
 
 def parsing_process_start(parent: int, niceness: int) -> None:
     """The initializer of deskterm's parsing processes: end with `parent` (the process whose
-    pool they serve), and run at `niceness` (the app lowers it so typing stays quick)."""
+    pool they serve), and run at `niceness` (the app lowers it so typing stays quick). They
+    are started by exec (forkserver), which makes a process dumpable again: they hold mail,
+    so they are made undumpable like their parent."""
+    disable_core_dumps()
     end_with(parent)
     if niceness:
         os.nice(niceness)
