@@ -33,13 +33,9 @@ from email.parser import BytesHeaderParser, Parser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
-from html import unescape
 from urllib.parse import unquote, unquote_to_bytes
 
-from inscriptis import get_text  # type: ignore[import-untyped]
-from inscriptis.model.config import ParserConfig  # type: ignore[import-untyped]
-
-from deskterm import addresses
+from deskterm import addresses, html_text
 from deskterm.errors import ConfigError
 
 DEFAULT_MAX_BODY_BYTES = 100_000
@@ -908,17 +904,9 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 # --------------------------------------------------------------------------- bodies and HTML
 
-_HTML_CONFIG = ParserConfig(display_links=True)
 _CID_REF = re.compile(r"""cid:([^"'\s<>)]+)""", re.I)
-_IMG_TAG = re.compile(r"<img\b", re.I)
-_REMOTE_SRC = re.compile(r"""(?<![\w-])src\s*=\s*["']?\s*(?:https?:)?//""", re.I)
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b", re.I)
-_CLOSING = {tag: re.compile(rf"</{tag}\s*>", re.I) for tag in ("script", "style")}
-_TAG = re.compile(r"<[^<>]{0,2000}>")
-_BLOCK_TAG = re.compile(
-    r"<(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li|h\d)\b[^<>]{0,2000}>", re.I
-)
-_BLANK_LINES = re.compile(r"\n{3,}")
+HTML_CHARS_PER_BYTE = 10  # layout budget per byte of body kept: tables pad, text is shorter
+_count_remote_images = html_text.count_remote_images
 
 
 def _normalise_newlines(text: str) -> str:
@@ -942,56 +930,13 @@ def _with_marker(text: str, omitted: int) -> str:
     return text.rstrip("\n") + "\n\n" + TRUNCATION_MARKER.format(n=omitted) + "\n"
 
 
-def _html_to_text(html: str, ctx: _Ctx) -> str:
-    """Inscriptis first; a plain tag stripper when it fails or loses all text (absurd nesting)."""
-    html = html.lstrip("\ufeff")
-    try:
-        text = get_text(html, _HTML_CONFIG)
-    except Exception:
-        ctx.defect("HTML could not be converted; tags stripped instead")
-        text = ""
-    if not text.strip():
-        stripped = _strip_tags(html)
-        if stripped.strip():
-            text = stripped
-    lines = (line.rstrip() for line in _normalise_newlines(text).split("\n"))
-    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
-    return text + "\n" if text else ""
-
-
-def _strip_tags(html: str) -> str:
-    """A linear-time tag stripper: every regex here is bounded, so hostile markup stays cheap."""
-    kept = []
-    pos = 0
-    while True:
-        match = _SCRIPT_OR_STYLE.search(html, pos)
-        if not match:
-            kept.append(html[pos:])
-            break
-        kept.append(html[pos : match.start()])
-        close = _CLOSING[match.group(1).lower()].search(html, match.end())
-        if not close:
-            break
-        pos = close.end()
-    text = _BLOCK_TAG.sub("\n", "".join(kept))
-    text = unescape(_TAG.sub("", text))
-    lines = (_one_line(line) for line in _normalise_newlines(text).split("\n"))
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-
-
-def _count_remote_images(html: str) -> int:
-    """<img> tags whose src is remote; scans each tag once, so unclosed tags stay linear."""
-    count = 0
-    pos = 0
-    for match in _IMG_TAG.finditer(html):
-        if match.start() < pos:
-            continue
-        end = html.find(">", match.end(), match.end() + 4096)
-        end = end if end >= 0 else min(len(html), match.end() + 4096)
-        if _REMOTE_SRC.search(html, match.end(), end):
-            count += 1
-        pos = end
-    return count
+def _html_to_text(html: str, limit: int, ctx: _Ctx) -> str:
+    """The HTML body as text, bounded by the body limit (see deskterm.html_text); whatever
+    the conversion had to bound or replace becomes a repair note of the mail."""
+    converted = html_text.to_text(html, max_chars=max(limit, 4096) * HTML_CHARS_PER_BYTE)
+    for note in converted.notes:
+        ctx.defect(note)
+    return converted.text
 
 
 @dataclass
@@ -1010,7 +955,7 @@ def _compose_body(plains: list[str], htmls: list[str], limit: int, ctx: _Ctx) ->
     if plain.strip() or html is None:
         text, cut = _truncate(plain, limit)
         return _Body(_with_marker(text, cut) if cut else text, html, plain, bool(cut or html_cut))
-    converted = _html_to_text(html, ctx)
+    converted = _html_to_text(html, limit, ctx)
     text, cut = _truncate(converted, limit)
     omitted = cut + html_cut
     return _Body(_with_marker(text, omitted) if omitted else text, html, converted, bool(omitted))
