@@ -8,6 +8,7 @@ file is never replaced unless the caller says the agent confirmed it.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from deskterm import blobs
+from deskterm import blobs, paths
 from deskterm.errors import ConfigError, DeskError, NotFound
 from deskterm.models import Attachment, Message
 from deskterm.process import child_env
@@ -61,14 +62,28 @@ def of_conversation(conversation_id: int) -> list[StoredAttachment]:
     ]
 
 
+# Names Windows reserves for devices, with or without an extension (`con.txt` opens the
+# console): a desk's Downloads may be a shared folder a Windows machine reads.
+_DEVICE_NAME = re.compile(r"(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])", re.I)
+
+
 def safe_filename(name: str) -> str:
-    """A mail's filename made safe as one plain file name in a directory of our choosing."""
-    name = one_line(name or "")
-    name = re.sub(r"[/\\:\x00]", "_", name)  # no directory parts on any system
+    """A mail's filename made safe as one plain file name in a directory of our choosing.
+
+    Invisible characters go (sanitize.one_line: format, tag and filler characters, so
+    `invoice.pdf<U+3164 x 40>.desktop` cannot hide its real extension), blank runs become one
+    space for the same reason, and a Windows device name gets a `_` in front.
+    """
+    name = one_line(name or "").replace("\u2800", " ")  # the braille blank is a blank here
+    name = " ".join(name.split())
+    name = re.sub(r'[/\\:\x00<>"|?*]', "_", name)  # no directory parts or reserved characters
     name = re.sub(r"\.{2,}", ".", name)  # no `..`
     name = name.strip().lstrip(".").strip()  # not hidden, no leading or trailing blanks
+    name = name.rstrip(". ")  # Windows drops trailing dots and blanks: `a.exe.` is `a.exe`
     if not name:
         return FALLBACK_NAME
+    if _DEVICE_NAME.fullmatch(name.split(".", 1)[0].rstrip()):
+        name = f"_{name}"
     return _shortened(name)
 
 
@@ -146,11 +161,15 @@ def system_opener() -> str | None:
 def open_with_system(sha256: str, filename: str) -> Path:
     """Copy the attachment to a private temporary directory under its safe name (so the
     opener sees its extension) and start the system opener on it, detached, without a shell.
+
+    The copy lives in this process's directory under the desk's home (see `opened_dir`),
+    which is removed when the process exits; one left by a process that died is removed by
+    the next one that opens an attachment.
     """
     opener = system_opener()
     if opener is None:
         raise ConfigError("There is no system opener (xdg-open or open) on this computer.")
-    directory = Path(tempfile.mkdtemp(prefix="deskterm-"))
+    directory = Path(tempfile.mkdtemp(dir=_own_opened_dir()))
     path = save(sha256, directory / safe_filename(filename))
     subprocess.Popen(  # no shell: a list of arguments, the path is ours
         [opener, str(path)],
@@ -162,3 +181,72 @@ def open_with_system(sha256: str, filename: str) -> Path:
         env=child_env(),  # the opener and what it starts get none of deskterm's secrets
     )
     return path
+
+
+# --------------------------------------------------------------------------- opened copies
+#
+# xdg-open and open return as soon as they have handed the file on, so there is no moment at
+# which the viewer is known to be done with it. The copies therefore live, one directory per
+# process, in the desk's private home (next to the attachment store that holds the same bytes,
+# so a copy that lingers exposes nothing new) and go when that process exits; a viewer that
+# still has the file open keeps reading it (the inode lives on), and a process that crashed
+# leaves a directory the next process that opens an attachment removes.
+
+OPENED_DIRNAME = "opened"
+_own: Path | None = None
+
+
+def opened_dir() -> Path:
+    """Where the temporary copies of opened attachments live: <home>/opened/<pid>/..."""
+    path = paths.home() / OPENED_DIRNAME
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def remove_opened_copies() -> None:
+    """Remove this process's copies (registered with atexit on the first open)."""
+    global _own
+    if _own is not None:
+        shutil.rmtree(_own, ignore_errors=True)
+        _own = None
+
+
+def sweep_opened_copies() -> int:
+    """Remove the copies of processes that are gone; returns how many directories went."""
+    removed = 0
+    try:
+        entries = list(opened_dir().iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry == _own or (entry.name.isdigit() and _alive(int(entry.name))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process, or a name we did not make: leave it
+    return True
+
+
+def _own_opened_dir() -> Path:
+    """This process's directory, made on first use, after sweeping what dead ones left."""
+    global _own
+    if _own is None or not _own.is_dir():
+        sweep_opened_copies()
+        own = opened_dir() / str(os.getpid())
+        own.mkdir(mode=0o700, exist_ok=True)
+        if _own is None:
+            atexit.register(remove_opened_copies)
+        _own = own
+    return _own

@@ -35,7 +35,7 @@ from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
 from urllib.parse import unquote, unquote_to_bytes
 
-from deskterm import addresses, html_text
+from deskterm import addresses, html_text, sanitize
 from deskterm.errors import ConfigError
 
 DEFAULT_MAX_BODY_BYTES = 100_000
@@ -853,8 +853,13 @@ def _extension(ctype: str) -> str:
 
 
 def _clean_name(name: str) -> str:
-    """One line, no directory part, bounded length; filesystem safety is the storage's job."""
-    name = _one_line(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    """One line, no directory part, bounded length; filesystem safety is the storage's job.
+
+    Invisible characters are dropped here already (sanitize.one_line: format, tag and filler
+    characters): the name is stored, listed and searched, and `invoice.pdf` followed by forty
+    Hangul fillers and `.desktop` must read as the `.desktop` file it is everywhere.
+    """
+    name = _one_line(sanitize.one_line(name)).replace("\\", "/").rsplit("/", 1)[-1].strip()
     if len(name) > MAX_NAME_CHARS:
         stem, ext = os.path.splitext(name)
         ext = ext if len(ext) <= 16 else ""

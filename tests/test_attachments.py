@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from deskterm import attachments, blobs, demo
+from deskterm import attachments, blobs, demo, paths
 from deskterm.attachments import FileExists, default_save_path, safe_filename
 from deskterm.errors import ConfigError, NotFound
 
@@ -28,6 +29,21 @@ INVOICE = 3  # the demo conversation with INV-2024-0312.pdf
         ("line\nbreak\r\n.pdf", "line break .pdf"),
         ("\u202egnp.exe", "gnp.exe"),
         ("report.pdf", "report.pdf"),
+        ("invoice.pdf" + "\u3164" * 40 + ".desktop", "invoice.pdf.desktop"),
+        ("invoice.pdf\u2800\u2800\u2800   .desktop", "invoice.pdf .desktop"),
+        ("bill\u200b\u2060\u00ad\U000e0041.pdf", "bill.pdf"),
+        ("a\u2028b.pdf", "a b.pdf"),
+        ("run.exe. . ", "run.exe"),
+        ('what?"<*>|.pdf', "what______.pdf"),
+        ("CON", "_CON"),
+        ("con.txt", "_con.txt"),
+        ("nul .pdf", "_nul .pdf"),
+        ("Aux.tar.gz", "_Aux.tar.gz"),
+        ("prn", "_prn"),
+        ("COM1.doc", "_COM1.doc"),
+        ("lpt9", "_lpt9"),
+        ("console.txt", "console.txt"),
+        ("com10.txt", "com10.txt"),
     ],
 )
 def test_hostile_names_become_one_plain_file_name(hostile: str, expected: str) -> None:
@@ -124,3 +140,70 @@ def test_opening_runs_the_opener_detached_without_a_shell(
     assert path.name == "_x.pdf" and options["start_new_session"] is True
     assert "shell" not in options
     assert path.read_bytes() == blobs.attachment_path(invoice.sha256).read_bytes()
+
+
+@pytest.fixture
+def fake_opener(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(attachments.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(attachments.subprocess, "Popen", lambda args, **kw: calls.append(args))
+    monkeypatch.setattr(attachments, "_own", None)
+    monkeypatch.setattr(attachments.atexit, "register", lambda f: None)
+    return calls
+
+
+def test_opened_copies_live_in_the_desk_and_go_when_the_process_ends(
+    invoice: attachments.StoredAttachment, fake_opener: list[list[str]]
+) -> None:
+    first = attachments.open_with_system(invoice.sha256, invoice.filename)
+    second = attachments.open_with_system(invoice.sha256, invoice.filename)
+    opened = paths.home() / "opened"
+    assert first.is_file() and second.is_file() and first != second
+    assert first.is_relative_to(opened) and second.is_relative_to(opened)
+    assert oct(opened.stat().st_mode & 0o777) == "0o700"
+    attachments.remove_opened_copies()  # what the process does at exit
+    assert not first.exists() and not second.exists()
+    assert list(opened.iterdir()) == []
+
+
+def dead_pid() -> int:
+    """A process id no process has now (from the top, where ids are rarely in use)."""
+    for pid in range(int(Path("/proc/sys/kernel/pid_max").read_text()) - 1, 1, -1):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            continue
+    raise AssertionError("every process id is taken")
+
+
+def test_copies_left_by_a_dead_process_go_at_the_next_open_but_a_live_ones_stay(
+    invoice: attachments.StoredAttachment, fake_opener: list[list[str]]
+) -> None:
+    opened = attachments.opened_dir()
+    dead = dead_pid()
+    left = opened / str(dead) / "tmpabc" / "old.pdf"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"customer data")
+    live = opened / str(os.getppid()) / "tmpdef" / "theirs.pdf"
+    live.parent.mkdir(parents=True)
+    live.write_bytes(b"another desk process still shows this")
+    path = attachments.open_with_system(invoice.sha256, invoice.filename)
+    assert not (opened / str(dead)).exists()
+    assert live.is_file() and path.is_file()
+    attachments.remove_opened_copies()
+    assert live.is_file() and not path.exists()
+
+
+def test_the_process_registers_the_removal_at_exit(
+    invoice: attachments.StoredAttachment,
+    fake_opener: list[list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registered: list[object] = []
+    monkeypatch.setattr(attachments.atexit, "register", registered.append)
+    attachments.open_with_system(invoice.sha256, invoice.filename)
+    attachments.open_with_system(invoice.sha256, invoice.filename)
+    assert registered == [attachments.remove_opened_copies]
+    attachments.remove_opened_copies()

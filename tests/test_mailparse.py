@@ -525,6 +525,25 @@ def test_rfc2231_utf8_filename() -> None:
     assert mail.text.strip() == "see attached"
 
 
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("invoice.pdf" + "\u3164" * 40 + ".desktop", "invoice.pdf.desktop"),  # Hangul filler
+        ("invoice.pdf\uffa0\u115f\u1160.desktop", "invoice.pdf.desktop"),
+        ("bill\u200b\u2060\u061c\u00ad.pdf", "bill.pdf"),  # zero-width and format characters
+        ("bill\U000e0041\U000e0042.pdf", "bill.pdf"),  # tag characters: invisible text
+        ("gnp.\u202eexe", "gnp.exe"),
+        ("one\u2028two.pdf", "one two.pdf"),
+        ("\U0001f468\u200d\U0001f469 family.jpg", "\U0001f468\u200d\U0001f469 family.jpg"),
+    ],
+)
+def test_attachment_names_lose_invisible_characters(sent: str, kept: str) -> None:
+    part = MIMEApplication(PDF, "octet-stream")
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", sent))
+    mail = parse(_with_attachments(part))
+    assert [a.filename for a in mail.attachments] == [kept]
+
+
 def test_rfc2231_continuations_encoded_words_and_raw_8bit_names() -> None:
     body = (
         b"--B\r\nContent-Type: text/plain\r\n\r\nx\r\n"
