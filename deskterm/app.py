@@ -31,7 +31,7 @@ from textual.screen import Screen
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
-from deskterm import db, queries, triage
+from deskterm import attachments, db, queries, triage
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.conversations import ConversationsScreen
@@ -104,6 +104,8 @@ class DeskApp(App[None]):
                 self._run_engine()
         self.read_channels()
         self.set_interval(self.refresh_seconds, self.read_channels)
+        # Copies of attachments that a crashed desk opened: gone at the next start.
+        attachments.sweep_opened_copies()
 
     def on_unmount(self) -> None:
         self.stop_engine()

@@ -180,7 +180,7 @@ def test_sigkill_of_the_worker_ends_its_parsing_processes(desk: Desk, mail_serve
         assert process.poll() is None, "the poll ended before its worker processes started"
         assert time.monotonic() < deadline, f"no worker processes: {family}"
         time.sleep(0.02)
-    time.sleep(0.3)  # into the fetching and parsing
+    # At once: the parsing processes live only while a batch is parsed (0.3 s of this sync).
     family = kill_main_process(process)
     assert len(family) >= 4, family
     assert_none_left(family)
