@@ -85,7 +85,7 @@ def to_text(html: str, max_chars: int = DEFAULT_MAX_CHARS) -> Converted:
             if not notes:
                 notes.append(NOTE_EMPTY)
             text = stripped
-    lines = (line.rstrip() for line in _normalise_newlines(text).split("\n"))
+    lines = (line.rstrip() for line in normalise_newlines(text).split("\n"))
     text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
     return Converted(text + "\n" if text else "", tuple(notes))
 
@@ -107,7 +107,7 @@ def strip_tags(html: str) -> str:
         pos = close.end()
     text = _BLOCK_TAG.sub("\n", "".join(kept))
     text = unescape(_TAG.sub("", text))
-    lines = (" ".join(line.split()) for line in _normalise_newlines(text).split("\n"))
+    lines = (" ".join(line.split()) for line in normalise_newlines(text).split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
@@ -139,7 +139,8 @@ _BLOCK_TAG = re.compile(
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-def _normalise_newlines(text: str) -> str:
+def normalise_newlines(text: str) -> str:
+    """CR LF and lone CR as LF (mail text arrives with any of the three)."""
     if "\r" in text:
         return text.replace("\r\n", "\n").replace("\r", "\n")
     return text

@@ -911,13 +911,6 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 _CID_REF = re.compile(r"""cid:([^"'\s<>)]+)""", re.I)
 HTML_CHARS_PER_BYTE = 10  # layout budget per byte of body kept: tables pad, text is shorter
-_count_remote_images = html_text.count_remote_images
-
-
-def _normalise_newlines(text: str) -> str:
-    if "\r" in text:
-        return text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
 
 
 def _truncate(text: str, limit: int) -> tuple[str, int]:
@@ -954,8 +947,8 @@ class _Body:
 
 def _compose_body(plains: list[str], htmls: list[str], limit: int, ctx: _Ctx) -> _Body:
     """Display text from text/plain when it says anything, else from the (capped) HTML."""
-    plain = _normalise_newlines("\n".join(plains))
-    full_html = _normalise_newlines("\n".join(htmls)) if htmls else None
+    plain = html_text.normalise_newlines("\n".join(plains))
+    full_html = html_text.normalise_newlines("\n".join(htmls)) if htmls else None
     html, html_cut = _truncate(full_html, limit) if full_html is not None else (None, 0)
     if plain.strip() or html is None:
         text, cut = _truncate(plain, limit)
@@ -1047,7 +1040,7 @@ def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> Parse
         size=len(raw),
         truncated=body.truncated,
         defects=list(ctx.defects),
-        remote_images=_count_remote_images(body.html) if body.html else 0,
+        remote_images=html_text.count_remote_images(body.html) if body.html else 0,
     )
 
 
@@ -1068,7 +1061,8 @@ def _message_id(value: str, ctx: _Ctx) -> str | None:
 def _unparsed(raw: bytes, limit: int, defect: str) -> ParsedMail:
     """The last resort: the raw bytes as text, deduplicated on a hash of the bytes themselves."""
     try:
-        text, cut = _truncate(_normalise_newlines(_decode(raw, None, None, "message")), limit)
+        text = html_text.normalise_newlines(_decode(raw, None, None, "message"))
+        text, cut = _truncate(text, limit)
         text = _with_marker(text, cut) if cut else text
     except Exception:
         text, cut = "", 0
