@@ -61,6 +61,7 @@ class Converted:
 
     text: str
     notes: tuple[str, ...]
+    spent: int = 0  # characters of the budget the layout used: callers share one budget
 
 
 def to_text(html: str, max_chars: int = DEFAULT_MAX_CHARS) -> Converted:
@@ -87,7 +88,8 @@ def to_text(html: str, max_chars: int = DEFAULT_MAX_CHARS) -> Converted:
             text = stripped
     lines = (line.rstrip() for line in normalise_newlines(text).split("\n"))
     text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
-    return Converted(text + "\n" if text else "", tuple(notes))
+    spent = min(max(0, max_chars - budget.left), max(0, max_chars))
+    return Converted(text + "\n" if text else "", tuple(notes), spent)
 
 
 def strip_tags(html: str) -> str:
@@ -303,11 +305,30 @@ _CONFIG.attribute_handler.attribute_mapping = {**DEFAULT_ATTRIBUTE_MAP, "style":
 
 
 _XML_DECLARATION = re.compile(r"^<\?xml [^>]{0,2000}?\?>")
+_CLOSING_HTML = re.compile(r"</(?:body|html)\s*>", re.I)
+
+
+def _with_tail_inside(html: str) -> str:
+    """The document with what follows its closing `</body>`/`</html>` moved inside the body.
+
+    Mail servers append their disclaimers to an HTML part after `</html>`, and lxml drops
+    whatever comes after the document's end; a browser (and Thunderbird) still shows it. The
+    closing tags are dropped so the parser reads the tail as more of the body.
+    """
+    lower = html[-65_536:].lower()  # the tail to look at: a disclaimer, not a second document
+    at = max(lower.rfind("</html"), lower.rfind("</body"))
+    if at < 0:
+        return html
+    at += len(html) - len(lower)
+    end = html.find(">", at)
+    if end < 0 or not html[end + 1 :].strip():
+        return html
+    return html[:at] + _CLOSING_HTML.sub("", html[at:])
 
 
 def _layout(html: str, budget: _Budget) -> str:
     """As `inscriptis.get_text`, with the bounded engine."""
-    html = _XML_DECLARATION.sub("", html.strip(), count=1)
+    html = _with_tail_inside(_XML_DECLARATION.sub("", html.strip(), count=1))
     if not html:
         return ""
     try:

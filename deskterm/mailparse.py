@@ -33,6 +33,7 @@ from email.parser import BytesHeaderParser, Parser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
 from deskterm import addresses, html_text, sanitize
@@ -197,6 +198,13 @@ def _env_int(name: str, default: int, *, minimum: int) -> int:
 # --------------------------------------------------------------------------- charsets
 
 _LATIN = "deskterm-latin"  # pseudo codec: windows-1252 where it defines a byte, latin-1 elsewhere
+# Pseudo codec: UTF-8 where the bytes are UTF-8, `_LATIN` for each byte that is not. One stray
+# byte (a cut filename, a latin-1 word pasted into a UTF-8 subject) then costs one character,
+# not the whole field: all-or-nothing turned "Grüße" into "GrÃ¼ÃŸe" for one bad byte. Bytes
+# with no valid multi-byte UTF-8 among them come out exactly as `_LATIN` reads them.
+_UTF8_LATIN = "deskterm-utf8-latin"
+# Pseudo codec: ISO-2022-JP as Microsoft writes it (CP50220-CP50222), see `_decode_cp5022x`.
+_CP5022X = "deskterm-cp5022x"
 
 
 def _latin_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -206,14 +214,25 @@ def _latin_fallback(exc: UnicodeError) -> tuple[str, int]:
     return "".join(chr(b) for b in exc.object[exc.start : exc.end]), exc.end
 
 
+def _utf8_latin_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """The bytes UTF-8 could not decode, read as `_LATIN` reads them (for `_UTF8_LATIN`)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return bytes(exc.object[exc.start : exc.end]).decode("cp1252", "deskterm-latin1"), exc.end
+
+
 codecs.register_error("deskterm-latin1", _latin_fallback)
+codecs.register_error("deskterm-utf8-latin", _utf8_latin_fallback)
 
 # Names that say "we don't know": decode as if nothing was declared.
 _UNDECLARED = frozenset(
     {"unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "none", "charset",
      "8bit", "7bit", "binary", "auto", "us"}
 )  # fmt: skip
-_JIS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_2")
+# The standard reading first; Microsoft's (row 13 and IBM kanji in ESC $ B) when it fails; the
+# JIS X 0212/0213 and multilingual variants for the escapes Microsoft's reading does not know.
+_JIS = ("iso2022_jp", _CP5022X, "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_3",
+        "iso2022_jp_2")  # fmt: skip
 _SJIS = ("cp932", "shift_jis_2004")
 _ALIAS_GROUPS: dict[tuple[str, ...], tuple[str, ...]] = {
     # ISO-8859-1 and ASCII labels are windows-1252 in practice (as in every browser).
@@ -307,9 +326,11 @@ def _decode(
         # A JIS double-byte escape is ASCII, so UTF-8 would "succeed": old Japanese mailers
         # omit or mislabel ISO-2022-JP.
         jis = _JIS if b"\x1b$" in data else ()
-        candidates: tuple[str, ...] = (*jis, "utf-8", _LATIN)
+        candidates: tuple[str, ...] = (*jis, "utf-8", _UTF8_LATIN)
     elif header and chain != _JIS:
         candidates = ("utf-8", *chain)
+    elif chain == _JIS and b"\x1b" in data:
+        candidates = chain  # escapes are ASCII: UTF-8 would "succeed" and show them raw
     else:
         candidates = (*chain, "utf-8")
     for codec in candidates:
@@ -317,9 +338,16 @@ def _decode(
             text = _decode_with(data, codec)
         except Exception:  # any codec may choke on hostile bytes; the next one is tried
             continue
+        if codec == _UTF8_LATIN and ctx and text != _decode_with(data, _LATIN):
+            ctx.defect(f"invalid UTF-8 bytes in {where} read as windows-1252")
         return _no_surrogates(text)
     if ctx:
         ctx.defect(f"bytes invalid in {chain[0]} in {where}")
+    # The last resort still repairs per character, never the whole field at once.
+    if chain[0] == "utf-8":
+        return _no_surrogates(_decode_with(data, _UTF8_LATIN))
+    if chain == _JIS:
+        return _decode_cp5022x(data, strict=False)
     try:
         return _no_surrogates(data.decode(chain[0], "replace"))
     except Exception:
@@ -329,7 +357,88 @@ def _decode(
 def _decode_with(data: bytes, codec: str) -> str:
     if codec == _LATIN:
         return data.decode("cp1252", "deskterm-latin1")
+    if codec == _UTF8_LATIN:
+        return data.decode("utf-8", "deskterm-utf8-latin")
+    if codec == _CP5022X:
+        return _decode_cp5022x(data, strict=True)
     return data.decode(codec)
+
+
+# ISO-2022-JP escape sequences: the ones Microsoft's CP5022x write, each with what follows it.
+_JIS_ESCAPE = re.compile(rb"\x1b(\(B|\(J|\(I|\$@|\$B|\$\(B|\$\(@)|[\x0e\x0f]")
+_JIS_ANY_ESCAPE = re.compile(rb"\x1b[\x20-\x2f]*[\x30-\x7e]?")
+_JIS_MODES = {b"(B": "ascii", b"(J": "ascii", b"(I": "kana", b"$@": "kanji", b"$B": "kanji",
+              b"$(B": "kanji", b"$(@": "kanji"}  # fmt: skip
+
+
+def _decode_cp5022x(data: bytes, *, strict: bool) -> str:
+    """ISO-2022-JP as Outlook and Windows write it: JIS X 0208 plus NEC row 13 (①, №, ㈱) and
+    the IBM kanji (髙, 﨑) inside the same ESC $ B, and half-width katakana by ESC ( I or SO/SI.
+
+    Python has no CP5022x codec, and its ISO-2022-JP family refuses those characters (they are
+    not in JIS X 0208), so ㈱ in a company name came out as raw escape bytes. Shift_JIS is an
+    arithmetic rearrangement of the same JIS rows and cells, and cp932 holds Microsoft's rows:
+    each double-byte run is rearranged to Shift_JIS and decoded as cp932. Strict mode raises
+    UnicodeDecodeError on any escape or byte it does not know, so the next codec is tried;
+    lenient mode (the last resort) drops unknown escapes and replaces bad characters.
+    """
+    out: list[str] = []
+    mode = "ascii"
+    shifted = False  # SO/SI: half-width katakana in CP50222
+    pos = 0
+    length = len(data)
+    while pos < length:
+        match = _JIS_ESCAPE.search(data, pos)
+        end = match.start() if match else length
+        if end > pos:
+            out.append(_jis_run(data[pos:end], "kana" if shifted else mode, strict, pos))
+        if not match:
+            break
+        token = match.group(0)
+        if token == b"\x0e":
+            shifted = True
+        elif token == b"\x0f":
+            shifted = False
+        else:
+            mode = _JIS_MODES[match.group(1)]
+        pos = match.end()
+    return "".join(out)
+
+
+def _jis_run(run: bytes, mode: str, strict: bool, offset: int) -> str:
+    """One run of bytes between escapes in `mode`, decoded as `_decode_cp5022x` explains."""
+    if b"\x1b" in run:  # an escape sequence Microsoft's reading does not know
+        if strict:
+            at = offset + run.index(b"\x1b")
+            raise UnicodeDecodeError(_CP5022X, run, at - offset, at - offset + 1, "escape")
+        run = _JIS_ANY_ESCAPE.sub(b"", run)
+    if mode == "ascii":
+        if strict and not run.isascii():
+            raise UnicodeDecodeError(_CP5022X, run, 0, len(run), "8-bit byte")
+        return run.decode("ascii", "replace")
+    if mode == "kana":
+        sjis = bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in run)
+        return sjis.decode("cp932", "strict" if strict else "replace")
+    sjis = bytearray()
+    usable = len(run) - len(run) % 2
+    for index in range(0, usable, 2):
+        row, cell = run[index], run[index + 1]
+        if not (0x21 <= row <= 0x7E and 0x21 <= cell <= 0x7E):
+            if strict:
+                raise UnicodeDecodeError(_CP5022X, run, index, index + 2, "not a JIS pair")
+            sjis += b"?"
+            continue
+        lead = (row - 0x21) // 2 + 0x81
+        sjis.append(lead + 0x40 if lead > 0x9F else lead)
+        if row % 2:
+            sjis.append(cell + (0x1F if cell < 0x60 else 0x20))
+        else:
+            sjis.append(cell + 0x7E)
+    if usable < len(run):
+        if strict:
+            raise UnicodeDecodeError(_CP5022X, run, usable, len(run), "half a character")
+        sjis += b"?"
+    return bytes(sjis).decode("cp932", "strict" if strict else "replace")
 
 
 def _no_surrogates(text: str) -> str:
@@ -585,10 +694,17 @@ def _unique_addresses(pairs: list[tuple[str, str]]) -> list[str]:
 
 
 def _sender(values: list[str], ctx: _Ctx) -> tuple[str, str]:
-    """(address, display name) of the first From; the raw text as name when there is no address."""
+    """(address, display name) of the first From; the raw text as name when there is no address.
+
+    A From that holds several addresses (`tim@x.com concierge@x.com`, or a list of authors)
+    is the first of them, noted: the sender is one person, and taking anything else (the
+    stdlib reads that From as `@x.com`) merged different people into one contact.
+    """
     if not values:
         return "", ""
     pairs = _addresses(values[:1], ctx, "from")
+    if len(pairs) > 1:
+        ctx.defect(f"From holds {len(pairs)} addresses; the first, {pairs[0][1]}, is the sender")
     if pairs:
         return pairs[0][1], pairs[0][0]
     return "", _one_line(_header_text(values[0], ctx, "from"))
@@ -651,6 +767,17 @@ class _Part(Message):
         maintype = super().get_content_maintype()
         return "application" if maintype == "message" else maintype
 
+    def get_boundary(self, failobj: object = None) -> Any:
+        """The boundary unfolded: compat32 keeps a folded header's line break inside a quoted
+        value, so `boundary="foo` + ` bar"` on the next line never matched the `--foo bar`
+        lines of the body and the whole multipart was shown as raw MIME text. RFC 5322
+        unfolding drops only the line break; the feed parser asks here for the boundary.
+        """
+        boundary = super().get_boundary(failobj)
+        if isinstance(boundary, str) and ("\n" in boundary or "\r" in boundary):
+            return _unfold(boundary)
+        return boundary
+
 
 @dataclass
 class _Attachment:
@@ -671,6 +798,7 @@ class _Ctx:
     parts: int = 0
     attachments: list[_Attachment] = field(default_factory=list)
     skipped: int = 0
+    body_seen: bool = False  # a body piece was found: a named text part after it is also a file
 
     def defect(self, text: str) -> None:
         if len(self.defects) < MAX_DEFECTS:
@@ -713,12 +841,26 @@ def _content_type(part: Message, ctx: _Ctx) -> str:
     return ctype
 
 
-def _walk(part: Message, depth: int, ctx: _Ctx) -> tuple[list[str], list[str]]:
-    """Collect (plain bodies, HTML bodies) and attachments below `part`."""
+@dataclass
+class _Piece:
+    """One text of the message body as sent: text/plain, HTML, or both forms of one text
+    (a multipart/alternative). The pieces of a message are shown one after another."""
+
+    plain: str | None = None
+    html: str | None = None
+
+
+def _walk(part: Message, depth: int, ctx: _Ctx) -> list[_Piece]:
+    """Collect the body pieces, in the order sent, and the attachments below `part`.
+
+    Sibling parts of a multipart/mixed (or related, or any other) are different content: an
+    HTML body and the text/plain disclaimer a gateway appended are both the message, and both
+    are shown. Only the parts of a multipart/alternative say the same thing twice.
+    """
     ctx.parts += 1
     if ctx.parts > MAX_PARTS:
         ctx.defect(f"more than {MAX_PARTS} MIME parts; the rest ignored")
-        return [], []
+        return []
     ctype = _content_type(part, ctx)
     if not part.is_multipart():
         found = _leaf(part, ctype, ctx)
@@ -727,18 +869,32 @@ def _walk(part: Message, depth: int, ctx: _Ctx) -> tuple[list[str], list[str]]:
     _note_defects(part, ctx)
     if depth >= MAX_DEPTH:
         ctx.defect(f"MIME nested deeper than {MAX_DEPTH}; inner parts ignored")
-        return [], []
+        return []
     children = [c for c in part.get_payload() if isinstance(c, Message)]
     if ctype == "message/delivery-status":
         _delivery_status(children, ctx)
-        return [], []
+        return []
     results = [_walk(child, depth + 1, ctx) for child in children]
     if ctype == "multipart/alternative":
-        # Alternatives say the same thing: take one plain and one HTML, not all of them.
-        plain = next((p for p, _ in results if p), [])
-        html = next((h for _, h in reversed(results) if h), [])
-        return plain, html
-    return [p for r in results for p in r[0]], [h for r in results for h in r[1]]
+        return _alternative(results)
+    return [piece for result in results for piece in result]
+
+
+def _alternative(results: list[list[_Piece]]) -> list[_Piece]:
+    """Alternatives say the same thing: one piece holding the first plain and the last HTML
+    alternative (the sender's preference order), so the body shows it once."""
+    plain = next((r for r in results if any(p.plain is not None for p in r)), None)
+    html = next((r for r in reversed(results) if any(p.html is not None for p in r)), None)
+    if plain is None and html is None:
+        return []
+    plains = None if plain is None else [p.plain for p in plain if p.plain is not None]
+    htmls = None if html is None else [p.html for p in html if p.html is not None]
+    return [
+        _Piece(
+            plain=None if plains is None else "\n".join(plains),
+            html=None if htmls is None else "\n".join(htmls),
+        )
+    ]
 
 
 def _note_defects(part: Message, ctx: _Ctx) -> None:
@@ -747,7 +903,18 @@ def _note_defects(part: Message, ctx: _Ctx) -> None:
         ctx.defect(_DEFECT_TEXT.get(name, name))
 
 
-def _leaf(part: Message, ctype: str, ctx: _Ctx) -> tuple[list[str], list[str]]:
+def _leaf(part: Message, ctype: str, ctx: _Ctx) -> list[_Piece]:
+    """The body piece of a text part not sent as an attachment, and the attachment of a part
+    that is a file; a named inline text part after the body is both.
+
+    A text/plain or text/html part is shown unless its disposition says `attachment`, as
+    Thunderbird does: `Content-Disposition: inline; filename=...` and Netscape's
+    `Content-Type: text/plain; name=...` on the message's only text left the text empty.
+    When such a named part comes after the body (a log, a CSV, a patch pasted inline), it is
+    also kept as an attachment so the agent can save it whole under its name (the text shown
+    is capped at the body limit). The first body piece is the message itself, whatever name
+    its part carries, so it is not listed a second time as a file.
+    """
     headers = _first_headers(part)
     disposition, dparams = _params(headers.get("content-disposition"), ctx, "content-disposition")
     _, cparams = _params(headers.get("content-type"), ctx, "content-type")
@@ -755,23 +922,27 @@ def _leaf(part: Message, ctype: str, ctx: _Ctx) -> tuple[list[str], list[str]]:
     data = _payload(part, headers, ctx)
     if ctype.startswith("multipart/"):
         ctype = "text/plain"  # a multipart that lost its boundary: its bytes are the best we have
-    if ctype in _BODY_TYPES and disposition != "attachment" and not name:
+    pieces: list[_Piece] = []
+    if ctype in _BODY_TYPES and disposition != "attachment":
         charset = cparams.get("charset") or _sniff_charset(data, ctype)
         text = _decode(data, charset, ctx, ctype).lstrip("\ufeff")
-        return ([text], []) if ctype == "text/plain" else ([], [text])
+        pieces.append(_Piece(plain=text) if ctype == "text/plain" else _Piece(html=text))
+        first, ctx.body_seen = not ctx.body_seen, True
+        if first or not name:
+            return pieces
     if ctype in ("message/rfc822", "message/global"):
         name = _eml_name(data, ctx) or name
     if not data and not name:
         ctx.skipped += 1
-        return [], []
+        return pieces
     if ctype.startswith("image/") and len(data) < ctx.min_attachment:
         ctx.skipped += 1  # tracking pixels, spacers, signature icons
-        return [], []
+        return pieces
     raw_cid = _header_text(headers.get("content-id"), ctx, "content-id", words=False)
     cid = "".join(raw_cid.split()).strip("<>") or None
     location = _one_line(_header_text(headers.get("content-location"), ctx, "content-location"))
     ctx.attachments.append(_Attachment(name, ctype, data, cid, location))
-    return [], []
+    return pieces
 
 
 def _payload(part: Message, headers: dict[str, str], ctx: _Ctx) -> bytes:
@@ -928,15 +1099,6 @@ def _with_marker(text: str, omitted: int) -> str:
     return text.rstrip("\n") + "\n\n" + TRUNCATION_MARKER.format(n=omitted) + "\n"
 
 
-def _html_to_text(html: str, limit: int, ctx: _Ctx) -> str:
-    """The HTML body as text, bounded by the body limit (see deskterm.html_text); whatever
-    the conversion had to bound or replace becomes a repair note of the mail."""
-    converted = html_text.to_text(html, max_chars=max(limit, 4096) * HTML_CHARS_PER_BYTE)
-    for note in converted.notes:
-        ctx.defect(note)
-    return converted.text
-
-
 @dataclass
 class _Body:
     text: str
@@ -945,18 +1107,51 @@ class _Body:
     truncated: bool
 
 
-def _compose_body(plains: list[str], htmls: list[str], limit: int, ctx: _Ctx) -> _Body:
-    """Display text from text/plain when it says anything, else from the (capped) HTML."""
-    plain = html_text.normalise_newlines("\n".join(plains))
+def _compose_body(pieces: list[_Piece], limit: int, ctx: _Ctx) -> _Body:
+    """The display text: every body piece in the order sent, each as its plain text when that
+    says anything, else its HTML converted; pieces that show nothing are left out.
+
+    The work stays bounded however many pieces a mail has: the HTML converted is cut at
+    `limit` bytes in all, the layout of all pieces shares one budget (see deskterm.html_text),
+    and once `limit` bytes of text are shown the remaining pieces are only counted as omitted.
+    The stored `html` is all HTML pieces joined, cut at `limit`.
+    """
+    htmls = [piece.html for piece in pieces if piece.html is not None]
     full_html = html_text.normalise_newlines("\n".join(htmls)) if htmls else None
     html, html_cut = _truncate(full_html, limit) if full_html is not None else (None, 0)
-    if plain.strip() or html is None:
-        text, cut = _truncate(plain, limit)
-        return _Body(_with_marker(text, cut) if cut else text, html, plain, bool(cut or html_cut))
-    converted = _html_to_text(html, limit, ctx)
-    text, cut = _truncate(converted, limit)
-    omitted = cut + html_cut
-    return _Body(_with_marker(text, omitted) if omitted else text, html, converted, bool(omitted))
+    texts: list[str] = []
+    omitted = 0
+    shown = 0  # characters of text so far: once past `limit` bytes, nothing more can show
+    html_left = limit  # bytes of HTML that may still be converted
+    layout_left = max(limit, 4096) * HTML_CHARS_PER_BYTE
+    for piece in pieces:
+        plain = piece.plain
+        source = plain if plain is not None and (plain.strip() or piece.html is None) else None
+        if shown > limit:
+            omitted += len((source if source is not None else piece.html or "").encode())
+            continue
+        if source is not None:
+            text = html_text.normalise_newlines(source)
+        else:
+            markup, cut = _truncate(html_text.normalise_newlines(piece.html or ""), html_left)
+            html_left -= len(markup.encode("utf-8", "surrogatepass"))
+            omitted += cut
+            converted = html_text.to_text(markup, max_chars=max(layout_left, 4096))
+            layout_left -= converted.spent
+            for note in converted.notes:
+                ctx.defect(note)
+            text = converted.text
+        texts.append(text)
+        shown += len(text)
+    said = [t for t in texts if t.strip()]
+    if len(said) > 1:  # a blank line between parts, where a mail client draws a rule
+        joined = "\n\n".join(t.rstrip("\n") for t in said) + "\n"
+    else:
+        joined = said[0] if said else "".join(texts)
+    text, cut = _truncate(joined, limit)
+    omitted += cut
+    marked = _with_marker(text, omitted) if omitted else text
+    return _Body(marked, html, joined, bool(omitted or html_cut))
 
 
 # --------------------------------------------------------------------------- assembly
@@ -995,15 +1190,15 @@ def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> Parse
     ctx.hint = top_params.get("charset")
     ctype = _content_type(msg, ctx)
 
-    plains: list[str]
-    htmls: list[str]
+    pieces: list[_Piece]
     if headers_only:
         payload = msg.get_payload()
         data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
-        plains, htmls = [_decode(data, ctx.hint, ctx, "body")], []
+        pieces = [_Piece(plain=_decode(data, ctx.hint, ctx, "body"))]
     else:
-        plains, htmls = _walk(msg, 0, ctx)
-    body = _compose_body(plains, htmls, limit, ctx)
+        pieces = _walk(msg, 0, ctx)
+    htmls = [piece.html for piece in pieces if piece.html is not None]
+    body = _compose_body(pieces, limit, ctx)
 
     from_addr, from_name = _sender(headers.get("from", []), ctx)
     reply_to = _addresses(headers.get("reply-to", [])[:1], ctx, "reply-to")

@@ -201,3 +201,18 @@ def test_a_batch_with_a_hostile_html_mail_ingests_the_mail_behind_it(
         assert any(r.startswith("HTML ") for r in repairs), repairs
     assert stored["Printer on fire"].text == "Hello, my printer is on fire.\n"
     assert stored["Printer on fire"].notes is None
+
+
+def test_text_after_the_document_end_is_kept() -> None:
+    # MTAs append disclaimers after </html>; lxml drops what follows the document's end.
+    html = "<html><body><p>Please help.</p></body></html>\n<p>Confidential.</p>\nDelete it.\n"
+    text = html_text.to_text(html).text
+    assert "Please help." in text
+    assert "Confidential." in text and "Delete it." in text
+    assert html_text.to_text("<html><body><p>x</p></body></html>\n\n").text == "x\n"
+
+
+def test_spent_reports_the_layout_budget_used() -> None:
+    converted = html_text.to_text("<p>" + "word " * 100 + "</p>", max_chars=10_000)
+    assert 500 <= converted.spent <= 10_000
+    assert html_text.to_text("<p>" + "x" * 5000 + "</p>", max_chars=100).spent == 100
