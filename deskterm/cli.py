@@ -451,8 +451,10 @@ def skipped(as_json: bool, limit: int) -> None:
         echo_json(rows)
         return
     for row in rows:
+        twin = row["twin_message"]
+        reason = f"{row['reason']} of message {twin}" if twin else row["reason"]
         say(
-            f"{row['channel']:<12} {one_line(row['reason'])[:34]:<34} "
+            f"{row['channel']:<12} {one_line(reason)[:34]:<34} "
             f"{one_line(row['from'])[:28]:<28} {one_line(row['subject'])[:50]}"
         )
 

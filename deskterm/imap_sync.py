@@ -144,7 +144,7 @@ def sync_folder(
     try:
         for batch, items in batches:
             with database.atomic():
-                outcomes = ingestor.apply(items, folder)
+                outcomes = ingestor.apply(items, folder, epoch=str(uidvalidity))
                 state.last_uid = max(state.last_uid, *batch)
                 state.save()
             # Counted once committed: if marking it on the server fails, the run still says

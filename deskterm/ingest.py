@@ -73,19 +73,26 @@ class Outcome:
     kind: str  # ingested | skipped | failed
     reason: str = ""
     conversation_id: int | None = None
+    again: bool = False  # this very fetch (folder + UID) is on record already: nothing written
 
 
 @dataclass
 class Counts:
+    """A run's tally. `skipped` and `failed` count the rows the run wrote, so they equal what
+    `deskterm skipped` lists for it; mail fetched again that is on record already (a flag or
+    move that did not stick) is counted in `fetched` and `again` only."""
+
     fetched: int = 0
     ingested: int = 0
     skipped: int = 0
     failed: int = 0
+    again: int = 0
 
     def add(self, outcomes: list[Outcome]) -> None:
         self.fetched += len(outcomes)
         for outcome in outcomes:
-            setattr(self, outcome.kind, getattr(self, outcome.kind) + 1)
+            kind = "again" if outcome.again else outcome.kind
+            setattr(self, kind, getattr(self, kind) + 1)
 
 
 class Ingestor:
@@ -117,7 +124,10 @@ class Ingestor:
         self._domains: dict[str, int] | None = None
         self._organizations: dict[int, int | None] = {}  # contact id -> organization id
 
-    def apply(self, batch: list[Fetched], folder: str = "") -> list[Outcome]:
+    def apply(self, batch: list[Fetched], folder: str = "", epoch: str = "") -> list[Outcome]:
+        """Apply one batch in one transaction. `folder` and `epoch` (IMAP's UIDVALIDITY) with
+        each item's uid identify the fetch, so a mail fetched again is recognised as itself;
+        mail applied without a folder (not fetched from a server) has no such identity."""
         if not is_sqlite(database.obj):  # text there cannot hold NUL; SQLite's can
             for item in batch:
                 _without_nul(item.mail)
@@ -125,44 +135,34 @@ class Ingestor:
         for mail in mails:
             self._believe(mail)
         keys = [m.dedup_key for m in mails]
-        known = {k for (k,) in select_in(Message, ["dedup_key"], "dedup_key", keys)}
-        # Mail we filtered before and now see again (fetched anew after a crash or a lost
-        # flag): already recorded, so it is not recorded twice.
-        recorded = {
-            k
-            for (k,) in select_in(
-                SkippedMail, ["dedup_key"], "dedup_key", keys, where=("channel", self.channel.id)
-            )
-        }
-        # Mail that cannot be ingested and comes again (its move or flag failed): listed once.
-        failing = [item.uid for item in batch if item.mail is None or item.error]
-        failed_before = {
-            (uid, reason)
-            for uid, reason, where in select_in(
-                SkippedMail,
-                ["uid", "reason", "folder"],
-                "uid",
-                failing,
-                where=("channel", self.channel.id),
-            )
-            if where == folder
-        }
+        # Stored mail with the same content: a later copy is a duplicate naming it.
+        known = dict(select_in(Message, ["dedup_key", "id"], "dedup_key", keys))
+        # This very fetch on record already (a flag or move that did not stick, a crash before
+        # flagging): it ends where it ended before, and nothing is written twice.
+        sources = [
+            source_of(self.channel.id, folder, epoch, item.uid) if folder else None
+            for item in batch
+        ]
+        known_sources = [s for s in sources if s]
+        on_record = {s for (s,) in select_in(Message, ["source"], "source", known_sources)}
+        on_record |= {s for (s,) in select_in(SkippedMail, ["source"], "source", known_sources)}
+        ids = [m.message_id for m in mails if m.message_id]
+        same_id = dict(select_in(Message, ["message_id", "id"], "message_id", ids))
         # Our own replies coming back (a forward, a list, a Bcc), under whatever sender.
         sent: set[str] = set()
         if not self.accept_automated:
-            ids = [m.message_id for m in mails if m.message_id]
             rows = select_in(Message, ["message_id"], "message_id", ids, where=("direction", "out"))
             sent = {i for (i,) in rows}
         threads = _existing_threads(
             [i for m in mails for i in (m.in_reply_to, *m.references) if i], self.channel.id
         )
         self._load_contacts({m.from_addr for m in mails if m.from_addr})
-        work = _Batch(known, threads, recorded, failed_before, sent)
+        work = _Batch(known, threads, on_record, same_id, sent)
         self._load_states(list(threads.values()), work)
         outcomes = []
         with database.atomic(), search_index.deferred():
-            for item in batch:
-                outcomes.append(self._one(item, folder, work))
+            for item, source in zip(batch, sources, strict=True):
+                outcomes.append(self._one(item, folder, source, work))
             self._skipped.insert_many(work.skipped)
             self._attachments.insert_many(work.attachments)
             self._conversation_updates.update_many(
@@ -178,29 +178,30 @@ class Ingestor:
                 _note_ack_failure(message_id, exc)
         return outcomes
 
-    def _one(self, item: Fetched, folder: str, work: _Batch) -> Outcome:
+    def _one(self, item: Fetched, folder: str, source: str | None, work: _Batch) -> Outcome:
+        """Where one fetched mail ends: exactly one message or one skipped row (or, fetched
+        again, where it ended the first time)."""
         raw_rel = item.raw_path
         mail = item.mail
+        again = source is not None and source in work.on_record
+        if source is not None:
+            work.on_record.add(source)
         if mail is None or item.error:
             reason = item.error or "could not be parsed"
-            if (item.uid, reason) not in work.failed_before:
-                work.skip(self.channel.id, item, folder, raw_rel, reason)
-            return Outcome(item.uid, "failed", reason)
-        if mail.dedup_key in work.known:
-            # Listed once: the same mail fetched again (a flag that did not stick, a crash
-            # before flagging) must not add a row at every poll.
-            if mail.dedup_key not in work.recorded:
-                work.skip(self.channel.id, item, folder, raw_rel, "duplicate")
-                work.recorded.add(mail.dedup_key)
+            if not again:
+                work.skip(self.channel.id, item, folder, source, raw_rel, reason)
+            return Outcome(item.uid, "failed", reason, again=again)
+        if again:
+            return Outcome(item.uid, "skipped", "on record already", again=True)
+        twin = work.known.get(mail.dedup_key)
+        if twin is not None:
+            work.skip(self.channel.id, item, folder, source, raw_rel, "duplicate", twin=twin)
             return Outcome(item.uid, "skipped", "duplicate")
-        if mail.dedup_key in work.recorded:
-            return Outcome(item.uid, "skipped", "already recorded")
         reason = filter_reason(mail, self.reading)
         if reason is None and not self.accept_automated:
             reason = automated_reason(mail, self.own_addresses, work.sent)
         if reason is not None:
-            work.skip(self.channel.id, item, folder, raw_rel, reason)
-            work.recorded.add(mail.dedup_key)
+            work.skip(self.channel.id, item, folder, source, raw_rel, reason)
             return Outcome(item.uid, "skipped", reason)
         conversation_id, outsider = self._thread(mail, work)
         created = conversation_id is None
@@ -209,10 +210,12 @@ class Ingestor:
         else:
             self._add_to_state(self._state(conversation_id, work), mail, outsider=outsider)
             work.changed.add(conversation_id)
-        message_id = self._store_message(conversation_id, item, raw_rel, work, outsider=outsider)
+        message_id = self._store_message(
+            conversation_id, item, raw_rel, work, source=source, outsider=outsider
+        )
         if created and self.acknowledges:
             work.created.append((conversation_id, message_id, mail))
-        work.known.add(mail.dedup_key)
+        work.known[mail.dedup_key] = message_id
         return Outcome(item.uid, "ingested", conversation_id=conversation_id)
 
     def _believe(self, mail: ParsedMail) -> None:
@@ -378,6 +381,7 @@ class Ingestor:
         raw_rel: str | None,
         work: _Batch,
         *,
+        source: str | None = None,
         outsider: bool = False,
     ) -> int:
         mail = item.mail
@@ -398,10 +402,13 @@ class Ingestor:
                 "date": mail.date,
                 "text": mail.text,
                 "headers": mail.headers,
-                "notes": message_notes(mail, outsider=outsider),
+                "notes": message_notes(
+                    mail, outsider=outsider, same_id_as=work.same_id.get(mail.message_id or "")
+                ),
                 "raw_path": raw_rel,
                 "size": mail.size,
                 "dedup_key": mail.dedup_key,
+                "source": source,
                 "state": "received",
                 "created_at": utcnow(),
             }
@@ -420,6 +427,7 @@ class Ingestor:
             )
         if mail.message_id:
             work.threads[mail.message_id] = conversation_id
+            work.same_id.setdefault(mail.message_id, message_id)
         return message_id
 
     def _add_to_state(
@@ -459,7 +467,9 @@ def _note_ack_failure(message_id: int, exc: Exception) -> None:
     message.save()
 
 
-def message_notes(mail: ParsedMail, *, outsider: bool = False) -> dict[str, Any] | None:
+def message_notes(
+    mail: ParsedMail, *, outsider: bool = False, same_id_as: int | None = None
+) -> dict[str, Any] | None:
     """What the stored text does not show, for the agent to see (None when nothing): remote
     images, which a terminal never loads (FACTS: show that they were there), tiny images
     (tracking pixels) and empty parts left out, the repairs a broken mail needed, and a body
@@ -475,6 +485,8 @@ def message_notes(mail: ParsedMail, *, outsider: bool = False) -> dict[str, Any]
         notes["truncated"] = True
     if outsider:
         notes["outsider"] = True
+    if same_id_as is not None:  # another mail carries this Message-ID: both are kept
+        notes["same_message_id_as"] = same_id_as
     return notes or None
 
 
@@ -497,6 +509,7 @@ MESSAGE_COLUMNS = [
     "raw_path",
     "size",
     "dedup_key",
+    "source",
     "state",
     "created_at",
 ]
@@ -544,6 +557,8 @@ SKIPPED_COLUMNS = [
     "from_addr",
     "subject",
     "reason",
+    "source",
+    "twin_message",
     "raw_path",
     "created_at",
 ]
@@ -553,10 +568,10 @@ SKIPPED_COLUMNS = [
 class _Batch:
     """What one batch learns and writes as it goes (later mail may reply to earlier mail)."""
 
-    known: set[str]
+    known: dict[str, int]  # dedup key -> the stored message with that content
     threads: dict[str, int]
-    recorded: set[str]
-    failed_before: set[tuple[str, str]]  # (uid, reason) of this folder's failures on record
+    on_record: set[str]  # source_of(folder, uid) of fetches already on record
+    same_id: dict[str, int]  # Message-ID -> a stored message carrying it
     sent: set[str]  # the batch's Message-IDs that are of mail we sent
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     changed: set[int] = field(default_factory=set)  # conversations to write back
@@ -565,7 +580,14 @@ class _Batch:
     created: list[tuple[int, int, ParsedMail]] = field(default_factory=list)  # to acknowledge
 
     def skip(
-        self, channel_id: int, item: Fetched, folder: str, raw_rel: str | None, reason: str
+        self,
+        channel_id: int,
+        item: Fetched,
+        folder: str,
+        source: str | None,
+        raw_rel: str | None,
+        reason: str,
+        twin: int | None = None,
     ) -> None:
         mail = item.mail
         self.skipped.append(
@@ -578,10 +600,19 @@ class _Batch:
                 "from_addr": mail.from_addr if mail else "",
                 "subject": mail.subject if mail else "",
                 "reason": reason,
+                "source": source,
+                "twin_message": twin,
                 "raw_path": raw_rel,
                 "created_at": utcnow(),
             }
         )
+
+
+def source_of(channel_id: int, folder: str, epoch: str, uid: str) -> str:
+    """A fetch's identity, kept with the message or skipped row it became: the channel, the
+    folder, its UIDVALIDITY (IMAP; a recreated folder reuses UIDs) and the server's id of the
+    mail (IMAP UID, POP3 UIDL)."""
+    return f"{channel_id}\t{folder}\t{epoch}\t{uid}"
 
 
 def _without_nul(value: Any) -> Any:

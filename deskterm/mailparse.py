@@ -114,8 +114,7 @@ class ParsedMail:
     skipped_attachments: int
     headers: dict[str, str]
     priority: str
-    preview_hash: str
-    dedup_key: str
+    dedup_key: str  # content_key(raw): equal only for the same content
     size: int
     truncated: bool
     defects: list[str]
@@ -1176,9 +1175,46 @@ def _kept_headers(headers: dict[str, list[str]], ctype: str, ctx: _Ctx) -> dict[
     return kept
 
 
-def _hash(*parts: str) -> str:
-    joined = "\n".join(parts).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(joined).hexdigest()
+# What makes two mails the same mail: these headers' values and the whole body, every part and
+# attachment included. Trace headers (Received, Delivered-To, Return-Path...) are left out, so
+# one mail delivered twice, or fetched from two folders, is one mail.
+_KEY_HEADERS = (b"message-id", b"from", b"to", b"cc", b"subject", b"date", b"content-type")
+
+
+def content_key(raw: bytes) -> str:
+    """The dedup key: a SHA-256 over the raw mail's own headers and its whole body.
+
+    Computed from the bytes, not from what the parser made of them, so a mail is a duplicate
+    only when its content is the same as another's (issue 11: a key over a text preview merged
+    a scanner's three same-second mails with different PDFs, and a digest without headers
+    with a header-only mail), and a better parser never changes which mails are the same.
+    Line endings are normalised (IMAP and POP3 say CRLF, files often LF).
+    """
+    data = raw.replace(b"\r\n", b"\n")
+    if data.startswith(b"\n"):  # no headers at all
+        head, body = b"", data[1:]
+    else:
+        head, _, body = data.partition(b"\n\n")  # no blank line: only headers
+    found: dict[bytes, list[bytes]] = {}
+    current: list[bytes] | None = None
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t"):
+            if current is not None:
+                current.append(line)
+            continue
+        name, colon, value = line.partition(b":")
+        key = name.strip().lower()
+        current = found.setdefault(key, []) if colon and key in _KEY_HEADERS else None
+        if current is not None:
+            current.append(b"\x00" + value)  # a new value, not a continuation
+    digest = hashlib.sha256()
+    for name in _KEY_HEADERS:
+        values = b"".join(found.get(name, [])).split(b"\x00")[1:]
+        for value in values:
+            digest.update(name + b": " + b" ".join(value.split()) + b"\n")
+    digest.update(b"\n")
+    digest.update(body.rstrip())
+    return digest.hexdigest()
 
 
 def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> ParsedMail:
@@ -1208,8 +1244,6 @@ def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> Parse
     in_reply_to = _id_list(
         _header_text(_first(headers, "in-reply-to"), ctx, "in-reply-to", words=False)
     )
-    preview = " ".join(body.preview_source[:4000].split())[:1000]
-    preview_hash = _hash(from_addr, subject, date_raw, preview)
     kept = _kept_headers(headers, ctype, ctx)
     return ParsedMail(
         message_id=message_id,
@@ -1230,8 +1264,7 @@ def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> Parse
         skipped_attachments=ctx.skipped,
         headers=kept,
         priority=_priority(kept),
-        preview_hash=preview_hash,
-        dedup_key=_hash(message_id or "", preview_hash),
+        dedup_key=content_key(raw),
         size=len(raw),
         truncated=body.truncated,
         defects=list(ctx.defects),
@@ -1261,11 +1294,10 @@ def _unparsed(raw: bytes, limit: int, defect: str) -> ParsedMail:
         text = _with_marker(text, cut) if cut else text
     except Exception:
         text, cut = "", 0
-    digest = hashlib.sha256(raw).hexdigest()
     return ParsedMail(
         message_id=None, in_reply_to=None, references=[], from_addr="", from_name="", to=[],
         cc=[], reply_to=None, subject="", date=None, text=text, html=None, attachments=[],
-        skipped_attachments=0, headers={}, priority="normal", preview_hash=digest,
-        dedup_key=_hash("", digest), size=len(raw), truncated=bool(cut), defects=[defect],
+        skipped_attachments=0, headers={}, priority="normal",
+        dedup_key=content_key(raw), size=len(raw), truncated=bool(cut), defects=[defect],
         remote_images=0,
     )  # fmt: skip

@@ -124,11 +124,35 @@ def _v4_aliases_and_window_anchor(database: peewee.Database) -> None:
     ).execute()
 
 
+def _v5_fetch_sources(database: peewee.Database) -> None:
+    """Each message and skipped row keeps the fetch it came from (ingest.source_of), so a mail
+    fetched again is recognised as itself, and a duplicate names its stored twin.
+
+    Dedup keys made before this version hashed a text preview (issue 11: distinct mails
+    merged); they stay as they are: a new key never equals an old one, so mail already stored
+    is only stored again if its folder is re-scanned (a changed UIDVALIDITY).
+    """
+    from deskterm.models import Message, SkippedMail
+
+    text = "TEXT" if not dbmod.is_sqlite(database) else "VARCHAR(255)"
+    message, skipped = Message._meta.table_name, SkippedMail._meta.table_name
+    for table, column, kind in (
+        (message, "source", text),
+        (skipped, "source", text),
+        (skipped, "twin_message", "INTEGER"),
+    ):
+        if column not in {c.name for c in database.get_columns(table)}:  # v1 made from models
+            database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
+    for table in (message, skipped):  # the names peewee gives them on a new desk
+        database.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_source" ON "{table}" ("source")')
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
     _v3_lighter_messages,
     _v4_aliases_and_window_anchor,
+    _v5_fetch_sources,
 )
 
 

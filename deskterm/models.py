@@ -132,8 +132,9 @@ class Message(BaseModel):
     notes = JSONField(null=True)
     raw_path = peewee.CharField(null=True)  # relative to paths.mail_dir()
     size = peewee.IntegerField(default=0)
-    # Message-ID + preview hash: mail without a Message-ID still deduplicates.
+    # mailparse.content_key: the same content (headers that make it, the whole body).
     dedup_key = peewee.CharField(unique=True)
+    source = peewee.CharField(null=True, index=True)  # ingest.source_of: the fetch it was
     state = peewee.CharField(default="received")  # received | queued | sending | sent | failed
     error = peewee.TextField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
@@ -217,6 +218,8 @@ class SkippedMail(BaseModel):
     uid = peewee.CharField(default="")
     message_id = peewee.CharField(null=True)
     dedup_key = peewee.CharField(null=True, index=True)
+    source = peewee.CharField(null=True, index=True)  # ingest.source_of: the fetch it was
+    twin_message = peewee.IntegerField(null=True)  # a duplicate's stored twin (Message id)
     from_addr = peewee.CharField(default="")
     subject = peewee.TextField(default="")
     reason = peewee.CharField()

@@ -154,6 +154,7 @@ def skipped_list(limit: int = 100) -> list[dict[str, Any]]:
             "from": row.from_addr,
             "subject": row.subject,
             "reason": row.reason,
+            "twin_message": row.twin_message,
             "at": iso(row.created_at),
         }
         for row in rows
@@ -191,6 +192,7 @@ def skipped_detail(skipped_id: int, raw_limit: int = 65_536) -> dict[str, Any]:
         "from": row.from_addr,
         "subject": row.subject,
         "reason": row.reason,
+        "twin_message": row.twin_message,
         "at": iso(row.created_at),
         "raw_path": row.raw_path,
         "raw_file": None,

@@ -127,14 +127,25 @@ def test_replies_in_the_same_batch_and_a_later_one_update_the_stored_state(
     assert state(kettle_id) == kettle_before  # not touched by the later batch
 
 
-def test_mail_fetched_again_and_again_is_listed_as_a_duplicate_once(channel: Channel) -> None:
-    """A flag that never sticks makes every poll fetch the same mail again."""
-    assert [o.kind for o in Ingestor(channel).apply(fetched(first()))] == ["ingested"]
+def test_mail_fetched_again_and_again_stays_where_it_ended(channel: Channel) -> None:
+    """A flag that never sticks makes every poll fetch the same mail (same folder, UIDVALIDITY
+    and UID) again: it is that message, so nothing more is written for it (issue 11: every
+    fetched mail ends in exactly one place). Another copy of it (another UID) is a duplicate
+    naming its twin."""
+    [stored] = Ingestor(channel).apply(fetched(first()), "INBOX", epoch="7")
+    assert stored.kind == "ingested"
     for _ in range(3):
-        [again] = Ingestor(channel).apply(fetched(first()))
-        assert (again.kind, again.reason) == ("skipped", "duplicate")
-    assert [s.reason for s in SkippedMail.select()] == ["duplicate"]
-    assert Message.select().count() == 1
+        [again] = Ingestor(channel).apply(fetched(first()), "INBOX", epoch="7")
+        assert again.again and again.kind == "skipped"
+    assert SkippedMail.select().count() == 0
+    [copy] = Ingestor(channel).apply(fetched(first(), first_uid=2), "INBOX", epoch="7")
+    assert (copy.kind, copy.reason, copy.again) == ("skipped", "duplicate", False)
+    [row] = SkippedMail.select()
+    assert row.twin_message == Message.get().id
+    # A recreated folder (new UIDVALIDITY) reuses UID 1 for other mail: that is new mail.
+    [new] = Ingestor(channel).apply(fetched(other()), "INBOX", epoch="8")
+    assert new.kind == "ingested"
+    assert Message.select().count() == 2
 
 
 def test_what_the_text_does_not_show_is_kept_with_the_message(channel: Channel) -> None:

@@ -151,7 +151,7 @@ def test_upgrading_a_version_3_desk_adds_aliases_notes_and_the_window_anchor() -
     )
     conversation = Conversation.create(channel=channel, subject="Printer on fire")
     Message.create(conversation=conversation, direction="in", text="smoke", dedup_key="k1")
-    assert migrations.migrate(database) == 4
+    assert migrations.migrate(database) == 5
     assert [(m.text, m.notes) for m in Message.select()] == [("smoke", None)]
     [state] = FolderState.select()
     assert (state.last_uid, state.first_sync_on) == (41, date.today())  # counts from today
@@ -189,6 +189,7 @@ def row_writer_round_trip(channel: Channel) -> None:
         "raw_path": None,
         "size": 1234,
         "dedup_key": "k1",
+        "source": "1\tINBOX\t7\t42",
         "state": "received",
         "created_at": when,
     }

@@ -155,6 +155,7 @@ FIELDS = (
     ("channel", "channel"),
     ("when (UTC)", "at"),
     ("reason", "reason"),
+    ("stored twin (message)", "twin_message"),
     ("from", "from"),
     ("subject", "subject"),
     ("message-id", "message_id"),
@@ -170,6 +171,8 @@ def field_rows(detail: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for label, key in FIELDS:
         value = detail.get(key)
+        if key == "twin_message" and value is None:
+            continue  # only a duplicate has one
         if key == "at" and value:
             value = value[:19].replace("T", " ")
         if key == "raw_file":
