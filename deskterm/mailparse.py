@@ -390,7 +390,7 @@ def _decode_cp5022x(data: bytes, *, strict: bool) -> str:
         match = _JIS_ESCAPE.search(data, pos)
         end = match.start() if match else length
         if end > pos:
-            out.append(_jis_run(data[pos:end], "kana" if shifted else mode, strict, pos))
+            out.append(_jis_run(data[pos:end], "kana" if shifted else mode, strict))
         if not match:
             break
         token = match.group(0)
@@ -404,35 +404,43 @@ def _decode_cp5022x(data: bytes, *, strict: bool) -> str:
     return "".join(out)
 
 
-def _jis_run(run: bytes, mode: str, strict: bool, offset: int) -> str:
+@lru_cache(maxsize=1)
+def _jis_to_sjis() -> dict[bytes, bytes]:
+    """Every JIS row/cell pair as its Shift_JIS bytes: a table lookup per character keeps a
+    long body quick, where arithmetic per character in Python would not be."""
+    table = {}
+    for row in range(0x21, 0x7F):
+        lead = (row - 0x21) // 2 + 0x81
+        lead += 0x40 if lead > 0x9F else 0
+        for cell in range(0x21, 0x7F):
+            trail = cell + (0x1F if cell < 0x60 else 0x20) if row % 2 else cell + 0x7E
+            table[bytes((row, cell))] = bytes((lead, trail))
+    return table
+
+
+_KANA_TO_SJIS = bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in range(256))
+
+
+def _jis_run(run: bytes, mode: str, strict: bool) -> str:
     """One run of bytes between escapes in `mode`, decoded as `_decode_cp5022x` explains."""
     if b"\x1b" in run:  # an escape sequence Microsoft's reading does not know
         if strict:
-            at = offset + run.index(b"\x1b")
-            raise UnicodeDecodeError(_CP5022X, run, at - offset, at - offset + 1, "escape")
+            at = run.index(b"\x1b")
+            raise UnicodeDecodeError(_CP5022X, run, at, at + 1, "unknown escape")
         run = _JIS_ANY_ESCAPE.sub(b"", run)
     if mode == "ascii":
         if strict and not run.isascii():
             raise UnicodeDecodeError(_CP5022X, run, 0, len(run), "8-bit byte")
         return run.decode("ascii", "replace")
     if mode == "kana":
-        sjis = bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in run)
-        return sjis.decode("cp932", "strict" if strict else "replace")
-    sjis = bytearray()
+        return run.translate(_KANA_TO_SJIS).decode("cp932", "strict" if strict else "replace")
     usable = len(run) - len(run) % 2
-    for index in range(0, usable, 2):
-        row, cell = run[index], run[index + 1]
-        if not (0x21 <= row <= 0x7E and 0x21 <= cell <= 0x7E):
-            if strict:
-                raise UnicodeDecodeError(_CP5022X, run, index, index + 2, "not a JIS pair")
-            sjis += b"?"
-            continue
-        lead = (row - 0x21) // 2 + 0x81
-        sjis.append(lead + 0x40 if lead > 0x9F else lead)
-        if row % 2:
-            sjis.append(cell + (0x1F if cell < 0x60 else 0x20))
-        else:
-            sjis.append(cell + 0x7E)
+    table = _jis_to_sjis()
+    pairs = [table.get(run[index : index + 2]) for index in range(0, usable, 2)]
+    if strict and None in pairs:
+        index = pairs.index(None) * 2
+        raise UnicodeDecodeError(_CP5022X, run, index, index + 2, "not a JIS pair")
+    sjis = bytearray(b"".join(pair or b"?" for pair in pairs))
     if usable < len(run):
         if strict:
             raise UnicodeDecodeError(_CP5022X, run, usable, len(run), "half a character")
