@@ -1110,7 +1110,6 @@ def _with_marker(text: str, omitted: int) -> str:
 class _Body:
     text: str
     html: str | None
-    preview_source: str
     truncated: bool
 
 
@@ -1158,7 +1157,7 @@ def _compose_body(pieces: list[_Piece], limit: int, ctx: _Ctx) -> _Body:
     text, cut = _truncate(joined, limit)
     omitted += cut
     marked = _with_marker(text, omitted) if omitted else text
-    return _Body(marked, html, joined, bool(omitted or html_cut))
+    return _Body(marked, html, bool(omitted or html_cut))
 
 
 # --------------------------------------------------------------------------- assembly
