@@ -290,11 +290,12 @@ class Worker:
     def _sync(self, channel: Channel, counts: Counts) -> None:
         inbound = channels.side_settings(channel, "inbound")
         endpoint = channels.endpoint(channel, "inbound")
-        secret = channels.password(channel, "inbound", self.store)
         if inbound["auth"] == "oauth2":
             raise AuthError(
                 f"Channel {channel.name!r} uses OAuth2, which this version cannot sign in with."
             )
+        # The connection (TCP, TLS, greeting) is made before the secret is read: a vault's key
+        # (scrypt, 0.27 s) is then still being derived in the background (see cli.poll).
 
         def progress(folder: str, done: int, total: int) -> None:
             self.on_event(Event("progress", channel.name, folder, done, total))
@@ -302,6 +303,7 @@ class Worker:
         if inbound["protocol"] == "pop3":
             client = pop3_conn.connect(endpoint)
             try:
+                secret = channels.password(channel, "inbound", self.store)
                 pop3_conn.login(client, endpoint, inbound["username"], secret)
                 pop3_sync.sync(channel, client, counts, progress=progress, stop=self.stop)
                 client.quit()  # POP3 deletes take effect only here
@@ -311,6 +313,7 @@ class Worker:
             return
         mailbox = imap_conn.connect(endpoint)
         try:
+            secret = channels.password(channel, "inbound", self.store)
             imap_conn.login(mailbox, endpoint, inbound["username"], secret)
             source = imap_sync.Source(
                 dataclasses.replace(endpoint, on_pin=None), inbound["username"], secret
