@@ -8,11 +8,13 @@ a message or a skipped row, and the run's counts are what `deskterm skipped` lis
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
 from deskterm import db
-from deskterm.models import Attachment, Message
+from deskterm.mailparse import content_key
+from deskterm.models import Attachment, Message, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 
@@ -106,3 +108,36 @@ def test_every_fetched_mail_is_one_message_or_one_listed_row(desk: Desk, boxes) 
     assert again["fetched"] == len(mails)
     assert (again["ingested"], again["skipped"], again["failed"]) == (0, 0, 0)
     assert len(desk.json("skipped")) == len(skipped)
+
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def test_the_public_corpus_is_accounted_for_mail_by_mail(desk: Desk, boxes) -> None:
+    """The public mail-parser fixtures (tests/corpus): many share one template (one Message-ID,
+    the same first lines), some have no From, Subject, Date or text. Every one is a message or
+    a listed row, and the run says exactly what the list shows."""
+    mails = [p.read_bytes() for p in sorted(CORPUS.glob("*/*")) if p.is_file()]
+    assert len(mails) > 150
+    for raw in mails:
+        boxes.append(SUPPORT, raw)
+    desk.add_channel(channel_toml(boxes), inbound=boxes.users[SUPPORT])
+    result = run(desk)
+    skipped = desk.json("skipped", "--limit", "1000")
+    db.open_database()
+    try:
+        messages = Message.select().where(Message.direction == "in").count()
+        # A duplicate is the same content as its stored twin, nothing less.
+        twins = [
+            (row.dedup_key, Message.get_by_id(row.twin_message).dedup_key)
+            for row in SkippedMail.select().where(SkippedMail.reason == "duplicate")
+        ]
+    finally:
+        db.close_database()
+    assert result["fetched"] == len(mails)
+    assert result["ingested"] == messages
+    assert result["skipped"] + result["failed"] == len(skipped)
+    assert messages + len(skipped) == len(mails)
+    assert twins and all(mine == theirs for mine, theirs in twins)
+    # Mails the corpus holds twice (same content) are the only ones that can be duplicates.
+    assert len(twins) <= len(mails) - len({content_key(raw) for raw in mails})
