@@ -21,12 +21,16 @@ from email.parser import BytesParser
 from email.policy import SMTP, SMTPUTF8, Policy, compat32
 from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from deskterm import addresses
 from deskterm.errors import DeskError
 from deskterm.mailparse import is_message_id
 
 REFERENCES_SENT = 10  # like RT: the root plus the newest ids keep every client threading
+SUBJECT_CHARS = 400  # a subject from mail is cut here: a header line must stay under 998 bytes
+THREAD_INDEX_BLOCKS = 100  # a longer Thread-Index from mail is not extended but started anew
+MAX_LINE = 998  # RFC 5322: no header line longer than this
 _PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _TOKEN = re.compile(r"\s*\[#\d+\]")
 
@@ -64,7 +68,7 @@ def base_subject(subject: str) -> str:
 
 def reply_subject(subject: str, conversation_id: int) -> str:
     """`Re: <subject> [#id]`: one Re:, one token, whatever the thread did to the subject."""
-    base = base_subject(subject) or "(no subject)"
+    base = base_subject(subject)[:SUBJECT_CHARS] or "(no subject)"
     return f"Re: {base} [#{conversation_id}]"
 
 
@@ -111,7 +115,7 @@ def _decode_index(value: str | None) -> bytes | None:
         raw = base64.b64decode(value.strip(), validate=True)
     except (ValueError, base64.binascii.Error):
         return None
-    if len(raw) < 22 or (len(raw) - 22) % 5:
+    if len(raw) < 22 or (len(raw) - 22) % 5 or len(raw) > 22 + 5 * THREAD_INDEX_BLOCKS:
         return None
     return raw
 
@@ -174,7 +178,7 @@ def build(reply: Reply) -> EmailMessage:
         message["References"] = _Written.ids("References", references)
     message["MIME-Version"] = _Written.text("MIME-Version", "1.0")
     message["Thread-Topic"] = _Written.text(
-        "Thread-Topic", base_subject(reply.subject) or "(no subject)"
+        "Thread-Topic", base_subject(reply.subject)[:SUBJECT_CHARS] or "(no subject)"
     )
     message["Thread-Index"] = _Written.text(
         "Thread-Index", thread_index(reply.thread_index, reply.conversation_id, now)
@@ -195,9 +199,11 @@ def build(reply: Reply) -> EmailMessage:
     for path in reply.attachments:
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)
-        message.add_attachment(
-            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
-        )
+        message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype)
+        # The name goes through no header factory either (an agent's file may be named
+        # `=?utf-8?b?...?=`): the part's Content-Disposition is written here.
+        part = message.get_payload()[-1]
+        part.replace_header("Content-Disposition", _Written.attachment(path.name))
     check(message)
     return message
 
@@ -212,10 +218,11 @@ def check(message: EmailMessage) -> bytes:
     """
     raw = bytes(message)
     head, _, _ = raw.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
     names: list[str] = []
     problem = b"\r" in head.replace(b"\r\n", b"") or b"\n" in head.replace(b"\r\n", b"")
-    for line in lines:
+    for line in head.split(b"\r\n"):
+        if len(line) > MAX_LINE:
+            problem = True
         if line[:1] in (b" ", b"\t") and names:
             continue
         name, colon, _ = line.partition(b":")
@@ -223,18 +230,23 @@ def check(message: EmailMessage) -> bytes:
             problem = True
             break
         names.append(name.decode("ascii").lower())
-    meant = [name.lower() for name in message]
-    if not problem and names == meant:
-        reread = BytesParser(policy=compat32).parsebytes(raw)
-        problem = [p.get_content_type() for p in reread.walk()] != [
-            p.get_content_type() for p in message.walk()
-        ] or any(
-            " ".join(str(reread[name]).split()) != str(message[name])
+    problem = problem or names != [name.lower() for name in message]
+    if not problem:
+        # Every part as well: the same header names and type, and each attachment's name
+        # as meant (a blank line smuggled into a part's headers would change them).
+        reread = list(BytesParser(policy=compat32).parsebytes(raw).walk())
+        built = list(message.walk())
+        problem = len(reread) != len(built) or any(
+            [k.lower() for k in again] != [k.lower() for k in part]
+            or again.get_content_type() != part.get_content_type()
+            or again.get_filename() != part.get_filename()
+            for again, part in zip(reread, built, strict=False)
+        )
+        problem = problem or any(
+            " ".join(str(reread[0][name]).split()) != str(message[name])
             for name in ("Message-ID", "In-Reply-To", "References")
             if name in message
         )
-    else:
-        problem = True
     if problem:
         raise UnsafeReply(
             "The reply was not queued: its headers did not come out as deskterm wrote them, "
@@ -271,6 +283,17 @@ class _Written(str):
         return cls._made(name, value, wire)
 
     @classmethod
+    def attachment(cls, filename: str) -> _Written:
+        """`attachment; filename=...` from a file name: plain ASCII quoted, anything else as
+        RFC 2231 UTF-8 (which readers decode to exactly this name, and nothing parses)."""
+        name = " ".join(_CONTROLS.sub("", filename).split())[:200] or "attachment"
+        if _PLAIN_FILENAME.fullmatch(name) and "=?" not in name:
+            wire = f'attachment; filename="{name}"'
+        else:
+            wire = f"attachment; filename*=utf-8''{quote(name, safe='')}"
+        return cls._made("Content-Disposition", wire, wire)
+
+    @classmethod
     def addresses(cls, name: str, mailboxes: list[tuple[str, str]]) -> _Written:
         forms = [addresses.header_form(n, a) for n, a in mailboxes]
         shown = ", ".join(f"{n} <{a}>" if n else a for n, a in mailboxes)
@@ -293,6 +316,7 @@ class _Written(str):
 
 
 _CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_PLAIN_FILENAME = re.compile(r"[A-Za-z0-9 !#$%&'()*+,./:;<=>?@^_`{|}~-]{1,200}")
 
 
 def _mailbox(value: str, field: str) -> tuple[str, str]:

@@ -408,3 +408,41 @@ def test_a_forged_from_does_not_join_by_token_where_the_server_verifies_senders(
     assert len(rows) == 2
     assert rows["Order"]["messages"] == 2  # the verified reply joined
     assert f"Re: Order [#{order['id']}] new bank details" in rows  # the forged one did not
+
+
+def test_an_attachment_name_cannot_shape_its_part_and_lines_stay_short(
+    desk: Desk, boxes, tmp_path: Path
+) -> None:
+    """The review's sibling of finding 1: an attachment's name went through the header
+    factory (decoded into a blank line and a body of its own inside the part), and a long
+    subject or Thread-Index from mail made header lines longer than 998 bytes."""
+    add_desk(desk, boxes)
+    index = base64.b64encode(b"\x01" * 22 + b"\x00" * 5 * 500).decode()
+    boxes.deliver(
+        raw(
+            f"From: {CUSTOMER}",
+            f"To: {SUPPORT}",
+            "Subject: " + "x" * 3000,
+            f"Thread-Index: {index}",
+        ),
+        SUPPORT,
+    )
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [conversation] = conversations(desk)
+    name = f"=?utf-8?b?{b64('x' + chr(13) + chr(10) * 2 + 'INJECTED BODY')}?=.txt"
+    attached = tmp_path / name
+    attached.write_bytes(b"the real content\n")
+    desk.run(
+        "reply", str(conversation["id"]), "--attach", str(attached), "--body-file", "-",
+        input="See attached.\n",
+    )  # fmt: skip
+    desk.run("send")
+    [sent] = boxes.wait_for_messages(CUSTOMER, 1)
+    received = message_from_bytes(sent)
+    part = received.get_payload()[-1]
+    assert part.get_filename() == name
+    assert part.get_payload(decode=True) == b"the real content\n"
+    assert b"INJECTED BODY" not in sent
+    head = sent.partition(b"\r\n\r\n")[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
