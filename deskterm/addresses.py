@@ -63,8 +63,19 @@ _FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def normal(address: str) -> str:
-    """The stored form: lower case (deskterm treats addresses case-insensitively, as people do)."""
-    return address.strip().lower()
+    """The stored form: lower case (deskterm treats addresses case-insensitively, as people
+    do), and the domain in the one form IDNA sends it as: `ｅxample.com` (fullwidth) and
+    `example.com` are the same mailbox on the wire, so they must be one contact, one rate
+    limit and one own address here too."""
+    address = address.strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        domain = ascii_domain(domain).encode("ascii").decode("idna")
+    except UnicodeError:
+        return address  # not a valid domain: valid() refuses it
+    return f"{local}@{domain}"
 
 
 def parse_one(text: str) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import peewee
 
+from deskterm import addresses
 from deskterm.db import database, iso, utcnow
 from deskterm.errors import ConfigError, NotFound, SecretError
 from deskterm.models import Channel
@@ -234,10 +235,10 @@ class TypedPasswords:
 
 def own_addresses(settings: dict[str, Any]) -> set[str]:
     """The channel's own addresses: mail from them is a loop, and they are never Cc'd."""
-    found = {a.lower() for a in (settings.get("reading") or {}).get("aliases", [])}
+    found = {addresses.normal(a) for a in (settings.get("reading") or {}).get("aliases", [])}
     for side, key in (("inbound", "username"), ("outbound", "username"), ("outbound", "from")):
         value = (settings.get(side) or {}).get(key) or ""
-        address = parseaddr(value)[1].lower()
+        address = addresses.normal(parseaddr(value)[1])
         if "@" in address:
             found.add(address)
     return found

@@ -446,3 +446,23 @@ def test_an_attachment_name_cannot_shape_its_part_and_lines_stay_short(
     assert b"INJECTED BODY" not in sent
     head = sent.partition(b"\r\n\r\n")[0]
     assert max(len(line) for line in head.split(b"\r\n")) <= 998
+
+
+def test_lookalike_domains_are_the_address_they_are_sent_to(
+    desk: Desk, boxes, tmp_path: Path
+) -> None:
+    """IDNA folds fullwidth letters (and ß to ss) when a domain is sent: `ｅlsewhere.example`
+    is `elsewhere.example` on the wire. Stored as the same address, they are one contact and
+    one rate limit, and our own address in fullwidth letters is still our own (a loop)."""
+    with_ack(desk, boxes, tmp_path, per_hour=1)
+    for i, sender in enumerate(
+        ("victim@elsewhere.example", "victim@ｅlsewhere.example", "victim@eｌsewhere.example")
+    ):
+        boxes.deliver(raw(f"From: {sender}", f"To: {SUPPORT}", f"Subject: Q{i}"), SUPPORT)
+    boxes.deliver(raw("From: support@ｄesk.test", f"To: {SUPPORT}", "Subject: Ours"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 4)
+    desk.run("poll", "--once")
+    rows = conversations(desk)
+    assert {r["contact"] for r in rows} == {"victim@elsewhere.example"}
+    assert len(desk.json("outbox", "--all")) == 1  # one address, one acknowledgement an hour
+    assert [s["reason"] for s in desk.json("skipped")] == ["loop: sent by our own address"]
