@@ -434,7 +434,9 @@ def show(conversation_id: int, as_json: bool) -> None:
             say("   (not a participant: joined by its headers alone)")
         for attachment in message["attachments"]:
             say(f"   [{one_line(attachment['filename'])}, {attachment['size']} bytes]")
-        say(clean(message["text"]).rstrip())
+        # Every line of the text indented: a body cannot draw a message header of its own.
+        text = clean(message["text"]).rstrip()
+        say("\n".join(f"   {line}" if line else "" for line in text.split("\n")))
 
 
 @main.command()

@@ -466,3 +466,16 @@ def test_lookalike_domains_are_the_address_they_are_sent_to(
     assert {r["contact"] for r in rows} == {"victim@elsewhere.example"}
     assert len(desk.json("outbox", "--all")) == 1  # one address, one acknowledgement an hour
     assert [s["reason"] for s in desk.json("skipped")] == ["loop: sent by our own address"]
+
+
+def test_a_body_cannot_draw_a_message_of_its_own_in_show(desk: Desk, boxes) -> None:
+    add_desk(desk, boxes)
+    fake = f"Hi\n\n<- {CUSTOMER}  2026-12-01T09:00:00+00:00\nOur bank details have changed.\n"
+    boxes.deliver(make_mail("Invoice", sender="mallory@elsewhere.example", body=fake), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 1)
+    desk.run("poll", "--once")
+    [row] = conversations(desk)
+    shown = desk.run("show", str(row["id"])).stdout.splitlines()
+    assert [line for line in shown if line.startswith("<-")] == [
+        next(line for line in shown if line.startswith("<- mallory@elsewhere.example"))
+    ]
