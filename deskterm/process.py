@@ -15,10 +15,23 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 # Variables that hold secrets, or can: never given to a program deskterm starts.
 SECRET_ENV = frozenset({"DESKTERM_PASSPHRASE", "SMTP_PASS", "DESKTERM_DATABASE_URL", "PGPASSWORD"})
+
+
+@contextlib.contextmanager
+def without_secrets() -> Iterator[None]:
+    """This process's environment without the secrets while helper processes are started
+    that inherit it (multiprocessing's forkserver and resource tracker start from os.environ,
+    not from an env= of ours). Secrets are read before any such start (the vault's
+    passphrase, SMTP_PASS), and the pool starts in one place (worker.Worker.pool)."""
+    saved = {name: os.environ.pop(name) for name in SECRET_ENV if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:

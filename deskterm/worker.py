@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from multiprocessing import resource_tracker
+from multiprocessing import forkserver, resource_tracker
 
 from deskterm import (
     channels,
@@ -519,12 +519,16 @@ class Worker:
             # parsing code once and every worker starts from that copy, instead of each
             # importing it again (0.4 CPU-seconds apiece, on a first sync that is CPU-bound).
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["deskterm.imap_sync"])
+            context.set_forkserver_preload(["deskterm.forkserver_start", "deskterm.imap_sync"])
             # multiprocessing gives its helper process stderr's descriptor, and inside the app
             # sys.stderr is Textual's capture, whose fileno() is -1: every big first sync in
             # the app failed with "bad value(s) in fds_to_keep". Start it with the real one.
-            with contextlib.redirect_stderr(sys.__stderr__ or sys.stderr):
+            # Both helpers and every parsing process inherit the environment they start with:
+            # started here, without the secrets deskterm was given (process.without_secrets).
+            stderr = sys.__stderr__ or sys.stderr
+            with contextlib.redirect_stderr(stderr), process.without_secrets():
                 resource_tracker.ensure_running()
+                forkserver.ensure_running()
             # Each worker ends when this process does, even by SIGKILL: else the workers, the
             # forkserver and the resource tracker outlive it for good (process.end_with).
             self._pool = ProcessPoolExecutor(

@@ -3,6 +3,7 @@ process of it behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -224,3 +225,29 @@ def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> No
     assert total == 1200
     assert Message.select(Message.dedup_key).distinct().count() == Message.select().count()
     db.close_database()
+
+
+def test_the_parsing_processes_hold_no_secret_in_their_environment(
+    desk: Desk, mail_servers
+) -> None:
+    """The forkserver, the resource tracker and the parsing processes start from the
+    environment of the process that starts them: without the vault's passphrase (review of
+    issue 10: all three held DESKTERM_PASSPHRASE in /proc/<pid>/environ)."""
+    mail_servers.clear(SUPPORT)
+    load(mail_servers, corpus()[:1200])
+    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    process = poll_process(desk.home)
+    deadline = time.monotonic() + 60
+    while len(family := descendants(process.pid)) < 4:
+        assert process.poll() is None, "the poll ended before its worker processes started"
+        assert time.monotonic() < deadline, f"no worker processes: {family}"
+        time.sleep(0.02)
+    own = Path(f"/proc/{process.pid}/environ").read_bytes()
+    environments = []
+    for proc in family:
+        with contextlib.suppress(OSError):
+            environments.append(Path(f"/proc/{proc.pid}/environ").read_bytes())
+    assert process.wait(timeout=300) == 0
+    assert b"DESKTERM_PASSPHRASE=" in own  # the poll was given it...
+    assert len(environments) >= 3
+    assert all(b"DESKTERM_PASSPHRASE=" not in env for env in environments)  # ...they were not
