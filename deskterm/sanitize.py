@@ -46,12 +46,16 @@ _FORMAT_BMP = (
 )
 _FORMAT_ASTRAL = (
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    "\U000e0000-\U000e007f"
+    "\U000e0000-\U000e007f\U000e0080-\U000e00ff\U000e01f0-\U000e0fff"
 )
 _FILLERS = "\u115f\u1160\u3164\uffa0"
+# The rest of Unicode's Default_Ignorable_Code_Point that is not Cf: the combining grapheme
+# joiner, Khmer's inherent vowels, Mongolian's free variation selectors, the reserved
+# U+FFF0-U+FFF8 (and, astral, the unassigned rest of the tag block): all draw nothing.
+_IGNORABLE = "\u034f\u17b4\u17b5\u180b-\u180d\u180f\ufff0-\ufff8"
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"
 _SURROGATES = "\ud800-\udfff"
-_ALWAYS = f"{_CONTROLS}{_FORMAT_BMP}{_FILLERS}{_SURROGATES}"
+_ALWAYS = f"{_CONTROLS}{_FORMAT_BMP}{_FILLERS}{_IGNORABLE}{_SURROGATES}"
 # Characters a ZWJ may join: pictographs, symbols and dingbats, and the emoji-style variation
 # selector that often ends the first half (U+2764 U+FE0F U+200D U+1F525).
 _EMOJI = "\u00a9\u00ae\u203c-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff"
@@ -75,9 +79,16 @@ _JSON_UNSAFE = re.compile(f"{_DROPPED}|[\u2028\u2029]")
 _LINE_BREAKS = re.compile(r"[\r\n\t\u2028\u2029\x85]+")
 
 
+def _drop(text: str) -> str:
+    """Everything _DROPPED matches; once more when something went, since what went may have
+    separated a run of variation selectors (selector, CGJ, selector, ...)."""
+    dropped = _UNSAFE.sub("", text)
+    return dropped if len(dropped) == len(text) else _UNSAFE.sub("", dropped)
+
+
 def clean(text: str) -> str:
     """Multi-line text with every control sequence dropped (tab and newline kept)."""
-    text = _UNSAFE.sub("", text.replace("\r\n", "\n"))
+    text = _drop(text.replace("\r\n", "\n"))
     if "\u2028" in text or "\u2029" in text:
         text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     return text
@@ -85,7 +96,7 @@ def clean(text: str) -> str:
 
 def one_line(text: str) -> str:
     """A one-line field (subject, name, filename): line breaks folded to a space."""
-    return _UNSAFE.sub("", _LINE_BREAKS.sub(" ", text)).strip()
+    return _drop(_LINE_BREAKS.sub(" ", text)).strip()
 
 
 def safe_json(data: Any) -> str:

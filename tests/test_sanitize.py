@@ -8,6 +8,7 @@ import unicodedata
 import pytest
 
 from deskterm import sanitize
+from deskterm.attachments import safe_filename
 from deskterm.sanitize import clean, one_line, safe_json
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man ZWJ woman ZWJ girl
@@ -101,3 +102,16 @@ def test_what_was_dropped_before_still_is() -> None:
     text = "a\x1b]52;c;aGk=\x07b\x9b\u202e\u2066\ufeff\ud800\x7fc\td\ne"
     assert clean(text) == "a]52;c;aGk=bc\td\ne"
     assert sanitize.one_line("  a\r\nb\x85c  ") == "a b c"
+
+
+@pytest.mark.parametrize(
+    "ignorable", ["\u034f", "\u17b4", "\u17b5", "\u180b", "\u180f", "\ufff0", "\U000e0100\u034f"]
+)
+def test_default_ignorables_beyond_format_characters_are_dropped(ignorable: str) -> None:
+    """The review of issue 10: characters that draw nothing without being Cf (the combining
+    grapheme joiner, Khmer's inherent vowels, Mongolian selectors, reserved ones) survived,
+    and selectors alternating with a CGJ slipped past the rule against runs of them."""
+    name = "invoice.pdf" + ignorable * 40 + ".desktop"
+    assert one_line(name) == "invoice.pdf.desktop"
+    assert clean(name) == "invoice.pdf.desktop"
+    assert safe_filename(name) == "invoice.pdf.desktop"
