@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 TOKENS_LOOKED_AT = 3  # a subject can hold thousands of [#id]s; the first few distinct ones count
 REFERENCES_KEPT = 50
+MAX_PARTICIPANTS = 100  # Cc'd people a conversation keeps (its contact aside)
 FUTURE_DATE_SLACK = timedelta(minutes=15)  # clocks differ; beyond this a Date is not believed
 
 
@@ -448,9 +449,16 @@ class Ingestor:
         if state["contact"] is None and mail.from_addr:
             state["contact"] = self._contact(mail)
         contact_email = self._emails.get(state["contact"])
-        participants = set(state["cc"] or [])
-        participants.update(a for a in [*mail.to, *mail.cc] if a not in self.own_addresses)
-        participants.discard(contact_email)
+        # The people on the conversation, up to MAX_PARTICIPANTS: the first ones stay, and a
+        # mail with a thousand Cc addresses cannot make the list (rewritten per batch) grow.
+        participants = list(state["cc"] or [])
+        known = set(participants) | {contact_email} | self.own_addresses
+        for address in [*mail.to, *mail.cc]:
+            if len(participants) >= MAX_PARTICIPANTS:
+                break
+            if address not in known:
+                participants.append(address)
+                known.add(address)
         state["cc"] = sorted(participants)
         if state["status"] in ("pending", "resolved", "closed"):  # the customer answered
             state["status"] = "open"

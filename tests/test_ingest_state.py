@@ -214,3 +214,19 @@ def test_mail_that_cannot_be_ingested_is_listed_once_however_often_it_comes(
     Ingestor(channel).apply([dataclasses.replace(too_large)], "Archive")  # another folder's 7
     rows = [(s.folder, s.uid, s.reason) for s in SkippedMail.select().order_by(SkippedMail.id)]
     assert rows == [("INBOX", "7", too_large.error), ("Archive", "7", too_large.error)]
+
+
+def test_a_conversation_keeps_at_most_so_many_participants(channel: Channel) -> None:
+    """Mails Cc'd to a thousand addresses each leave a bounded list (review of issue 10)."""
+    from deskterm.ingest import MAX_PARTICIPANTS
+
+    crowd = ", ".join(f"p{i}@crowd.example" for i in range(1000))
+    crowded = make_mail("Crowd", JANE, cc=crowd, message_id="<crowd@customer.example>")
+    [first_one] = Ingestor(channel).apply(fetched(crowded))
+    reply = make_mail(
+        "Re: Crowd", JANE, cc=crowd.replace("p", "q"), in_reply_to="<crowd@customer.example>"
+    )
+    Ingestor(channel).apply(fetched(reply, first_uid=2))
+    cc = Conversation.get_by_id(first_one.conversation_id).cc
+    assert len(cc) == MAX_PARTICIPANTS
+    assert "p0@crowd.example" in cc  # the first ones stay
