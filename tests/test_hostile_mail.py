@@ -479,3 +479,19 @@ def test_a_body_cannot_draw_a_message_of_its_own_in_show(desk: Desk, boxes) -> N
     assert [line for line in shown if line.startswith("<-")] == [
         next(line for line in shown if line.startswith("<- mallory@elsewhere.example"))
     ]
+
+
+def test_html_that_would_take_gigabytes_arrives_with_the_mail_behind_it(desk: Desk, boxes) -> None:
+    """Finding 4 through the real servers: 60 KB of nested blocks with em margins (7.6 GB
+    and 56 s in inscriptis before) and an ordinary mail behind it, in one poll."""
+    from tests.test_html_text import html_mail, nested_divs
+
+    add_desk(desk, boxes)
+    boxes.deliver(html_mail(nested_divs(60_000), subject="Hostile layout"), SUPPORT)
+    boxes.deliver(make_mail("Ordinary"), SUPPORT)
+    boxes.wait_for_messages(SUPPORT, 2)
+    desk.run("poll", "--once")
+    rows = {r["subject"]: r for r in conversations(desk)}
+    assert set(rows) == {"Hostile layout", "Ordinary"}
+    [hostile] = desk.json("show", str(rows["Hostile layout"]["id"]))["messages"]
+    assert any("HTML" in note for note in hostile["notes"]["repairs"])
