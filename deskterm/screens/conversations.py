@@ -7,6 +7,7 @@ superseded search can never overwrite a newer one. Triage keys call `deskterm.tr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on, work
@@ -19,7 +20,7 @@ from textual.widgets import Input
 from deskterm import channels, queries, triage
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.prompt import PromptScreen
-from deskterm.widgets.conversation_list import ColumnHeader, ConversationList
+from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
 from deskterm.widgets.status_bar import StatusBar
 
@@ -67,11 +68,22 @@ class ConversationsScreen(DeskScreen):
     """
 
     class Loaded(Message):
-        def __init__(self, generation: int, ids: list[int], counts: dict[str, int]) -> None:
+        """Part of a load: the ids to show (`whole` False: only the list's first rows, the
+        rest follows), and/or the per-status counts, which come last."""
+
+        def __init__(
+            self,
+            generation: int,
+            ids: list[int] | None,
+            counts: dict[str, int] | None = None,
+            *,
+            whole: bool = True,
+        ) -> None:
             super().__init__()
             self.generation = generation
             self.ids = ids
             self.counts = counts
+            self.whole = whole
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,8 +91,11 @@ class ConversationsScreen(DeskScreen):
         self.search = ""
         self.filters: dict[str, str] = {}  # channel, assignee, tag (queries.parse_filters)
         self.generation = 0
-        self.loaded = 0  # the generation on screen (tests and the benchmark wait on it)
+        self.shown = 0  # the generation whose list is on screen, maybe only its first rows
+        self.loaded = 0  # the generation wholly on screen, counts too (tests wait on it)
         self._search_timer: Timer | None = None
+        # The running load's generation and what stops its query (SQLite), for a newer one.
+        self._load_running: tuple[int, Callable[[], None]] | None = None
 
     def compose(self) -> ComposeResult:
         yield FilterBar(id="filters")
@@ -113,7 +128,12 @@ class ConversationsScreen(DeskScreen):
 
     def reload(self) -> None:
         self.generation += 1
-        self._load(self.generation, self.status, self.search, dict(self.filters))
+        running = self._load_running
+        if running is not None and running[0] < self.generation:
+            running[1]()  # its answer is no longer wanted: stop its query now
+        # Enough first rows of a search for any screen, before the whole list is gathered.
+        rows = max(PAGE, 2 * self.conversations.scrollable_content_region.height)
+        self._load(self.generation, self.status, self.search, dict(self.filters), rows)
 
     @work(
         thread=True,
@@ -122,26 +142,47 @@ class ConversationsScreen(DeskScreen):
         exit_on_error=False,
         description="loading conversations",
     )
-    def _load(self, generation: int, status: str, search: str, filters: dict[str, str]) -> None:
-        ids = queries.conversation_ids(
-            status,
-            filters.get("channel"),
-            search or None,
-            assignee=filters.get("assignee"),
-            tag=filters.get("tag"),
-        )
-        counts = queries.status_counts()
-        self.post_message(self.Loaded(generation, ids, counts))
+    def _load(
+        self, generation: int, status: str, search: str, filters: dict[str, str], rows: int
+    ) -> None:
+        interrupt = queries.interrupter()
+        if interrupt is not None:
+            running = self._load_running
+            if running is None or running[0] < generation:
+                self._load_running = (generation, interrupt)
+            if self.generation != generation:  # superseded before it could be stopped
+                return
+        narrowed = (status, filters.get("channel"), search or None)
+        chosen = {"assignee": filters.get("assignee"), "tag": filters.get("tag")}
+        try:
+            # A search matching much of the desk: its first rows now, the whole list next.
+            head = queries.first_conversation_ids(rows, *narrowed, **chosen) if search else None
+            if head is not None:
+                self.post_message(self.Loaded(generation, head, whole=False))
+            self.post_message(
+                self.Loaded(generation, queries.conversation_ids(*narrowed, **chosen))
+            )
+            counts = queries.status_counts()
+        except Exception as exc:
+            if queries.was_interrupted(exc) and self.generation != generation:
+                return  # stopped by `reload`: a newer load is on its way
+            raise
+        self.post_message(self.Loaded(generation, None, counts))
 
     def on_conversations_screen_loaded(self, message: Loaded) -> None:
         if message.generation != self.generation:
             return  # a newer filter or search is already on its way
-        self.loaded = message.generation
-        self.conversations.show(message.ids)
         bar = self.query_one(FilterBar)
-        bar.status, bar.search, bar.counts = self.status, self.search, message.counts
-        bar.filters = self.filter_text()
-        bar.shown = len(message.ids) if self.search or self.filters else None
+        if message.ids is not None:
+            self.shown = message.generation
+            self.conversations.show(message.ids, whole=message.whole)
+            bar.status, bar.search = self.status, self.search
+            bar.filters = self.filter_text()
+            searched = self.search or self.filters
+            bar.shown = len(message.ids) if searched and message.whole else None
+        if message.counts is not None:
+            self.loaded = message.generation
+            bar.counts = message.counts
 
     # --- filter and search -------------------------------------------------------------
 

@@ -206,22 +206,29 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self.ids: list[int] = []
         self._pages: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
         self._failed = False
+        # Where the cursor was before a list shown only in part (see `show`).
+        self._before: tuple[int | None, int] | None = None
 
     # --- data --------------------------------------------------------------------------
 
-    def show(self, ids: list[int]) -> None:
-        """Show a new list of ids (a filter or a refresh), keeping the cursor's conversation."""
-        current = self.current_id
+    def show(self, ids: list[int], *, whole: bool = True) -> None:
+        """Show a new list of ids (a filter or a refresh), keeping the cursor's conversation.
+
+        With `whole` False the ids are only the start of the list, the rest following with
+        the next `show`: where the cursor was before this one is kept until then, so that it
+        lands as if the whole list had come at once (unless the agent moves it meanwhile)."""
+        current, index = self._before or (self.current_id, self.cursor)
         self.ids = ids
         self._pages.clear()
         self._failed = False
         self.virtual_size = Size(0, len(ids))
-        index = self.cursor
+        wanted = index
         if current is not None:
             # When it left this filter, the cursor stays at the same place in the list.
             with contextlib.suppress(ValueError):
-                index = ids.index(current)
-        self.cursor = self._clamp(index)
+                wanted = ids.index(current)
+        self.cursor = self._clamp(wanted)
+        self._before = None if whole else (current, index)
         self.refresh()
 
     def reload_rows(self) -> None:
@@ -317,23 +324,28 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
     def on_resize(self, event: events.Resize) -> None:
         self._keep_visible()
 
+    def _move(self, index: int) -> None:
+        """The agent moves the cursor: it stays where they put it."""
+        self._before = None
+        self.cursor = self._clamp(index)
+
     def action_cursor_down(self) -> None:
-        self.cursor = self._clamp(self.cursor + 1)
+        self._move(self.cursor + 1)
 
     def action_cursor_up(self) -> None:
-        self.cursor = self._clamp(self.cursor - 1)
+        self._move(self.cursor - 1)
 
     def action_first(self) -> None:
-        self.cursor = 0
+        self._move(0)
 
     def action_last(self) -> None:
-        self.cursor = self._clamp(len(self.ids) - 1)
+        self._move(len(self.ids) - 1)
 
     def action_page_down(self) -> None:
-        self.cursor = self._clamp(self.cursor + max(1, self.scrollable_content_region.height - 1))
+        self._move(self.cursor + max(1, self.scrollable_content_region.height - 1))
 
     def action_page_up(self) -> None:
-        self.cursor = self._clamp(self.cursor - max(1, self.scrollable_content_region.height - 1))
+        self._move(self.cursor - max(1, self.scrollable_content_region.height - 1))
 
     def action_open(self) -> None:
         if self.current_id is not None:
@@ -342,6 +354,6 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
     def on_click(self, event: events.Click) -> None:
         index = self.scroll_offset.y + event.y
         if 0 <= index < len(self.ids):
-            self.cursor = index
+            self._move(index)
             if event.chain >= 2:
                 self.action_open()
