@@ -168,19 +168,25 @@ def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkey
     assert data[0] == b""
 
 
-def test_sigkill_of_the_worker_ends_its_parsing_processes(desk: Desk, mail_servers) -> None:
-    """SIGKILL of `deskterm poll` while its worker processes fetch and parse: the forkserver,
-    each worker and the resource tracker end too, within seconds."""
+def poll_with_workers(desk: Desk, mail_servers) -> tuple[subprocess.Popen, list[Proc]]:
+    """`deskterm poll` on a first sync big enough for its parsing processes, returned once
+    the resource tracker, the forkserver and two workers below it (grandchildren) run."""
     mail_servers.clear(SUPPORT)
-    load(mail_servers, corpus()[:1200])  # a first sync big enough for the worker processes
+    load(mail_servers, corpus()[:1200])
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
     process = poll_process(desk.home)
     deadline = time.monotonic() + 60
-    # The tracker and the forkserver, and workers below the forkserver (a grandchild).
     while len(family := descendants(process.pid)) < 4:
         assert process.poll() is None, "the poll ended before its worker processes started"
         assert time.monotonic() < deadline, f"no worker processes: {family}"
         time.sleep(0.02)
+    return process, family
+
+
+def test_sigkill_of_the_worker_ends_its_parsing_processes(desk: Desk, mail_servers) -> None:
+    """SIGKILL of `deskterm poll` while its worker processes fetch and parse: the forkserver,
+    each worker and the resource tracker end too, within seconds."""
+    process, _family = poll_with_workers(desk, mail_servers)
     # At once: the parsing processes live only while a batch is parsed (0.3 s of this sync).
     family = kill_main_process(process)
     assert len(family) >= 4, family
@@ -233,15 +239,7 @@ def test_the_parsing_processes_hold_no_secret_in_their_environment(
     """The forkserver, the resource tracker and the parsing processes start from the
     environment of the process that starts them: without the vault's passphrase (review of
     issue 10: all three held DESKTERM_PASSPHRASE in /proc/<pid>/environ)."""
-    mail_servers.clear(SUPPORT)
-    load(mail_servers, corpus()[:1200])
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    process = poll_process(desk.home)
-    deadline = time.monotonic() + 60
-    while len(family := descendants(process.pid)) < 4:
-        assert process.poll() is None, "the poll ended before its worker processes started"
-        assert time.monotonic() < deadline, f"no worker processes: {family}"
-        time.sleep(0.02)
+    process, family = poll_with_workers(desk, mail_servers)
     own = Path(f"/proc/{process.pid}/environ").read_bytes()
     environments = []
     for proc in family:

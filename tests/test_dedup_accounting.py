@@ -68,6 +68,14 @@ def run(desk: Desk) -> dict:
     return desk.json("jobs")["runs"][0]
 
 
+def assert_accounted(run: dict, messages: int, skipped: list[dict], mails: int) -> None:
+    """fetched = ingested + skipped + failed, and the rows are what the run says."""
+    assert run["fetched"] == mails
+    assert run["ingested"] == messages
+    assert run["skipped"] + run["failed"] == len(skipped)
+    assert messages + len(skipped) == mails
+
+
 def test_every_fetched_mail_is_one_message_or_one_listed_row(desk: Desk, boxes) -> None:
     mails = corpus()
     for raw in mails:
@@ -84,11 +92,7 @@ def test_every_fetched_mail_is_one_message_or_one_listed_row(desk: Desk, boxes) 
         first_id = Message.get(Message.subject == "First").id
     finally:
         db.close_database()
-    # Accounting: fetched = ingested + skipped + failed, and the rows are what the run says.
-    assert first["fetched"] == len(mails)
-    assert first["ingested"] == messages
-    assert first["skipped"] + first["failed"] == len(skipped)
-    assert messages + len(skipped) == len(mails)
+    assert_accounted(first, messages, skipped, len(mails))
     # Nothing merged: three scans with three PDFs, the header-only mail and the digest.
     assert scans.count() == 3 and len(pdfs) == 3
     assert messages == 8  # 3 scans, header-only, digest, First, Second, Asked twice
@@ -134,10 +138,7 @@ def test_the_public_corpus_is_accounted_for_mail_by_mail(desk: Desk, boxes) -> N
         ]
     finally:
         db.close_database()
-    assert result["fetched"] == len(mails)
-    assert result["ingested"] == messages
-    assert result["skipped"] + result["failed"] == len(skipped)
-    assert messages + len(skipped) == len(mails)
+    assert_accounted(result, messages, skipped, len(mails))
     assert twins and all(mine == theirs for mine, theirs in twins)
     # Mails the corpus holds twice (same content) are the only ones that can be duplicates.
     assert len(twins) <= len(mails) - len({content_key(raw) for raw in mails})
