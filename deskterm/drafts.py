@@ -32,12 +32,12 @@ from datetime import UTC, datetime
 from email.utils import getaddresses
 from pathlib import Path
 
-from deskterm import compose, outbox, paths, recipients, templates
+from deskterm import addresses, compose, outbox, paths, recipients, templates
 from deskterm.errors import DeskError, NotFound
 from deskterm.models import Conversation
 from deskterm.outbox import OutboxError
 from deskterm.process import child_env
-from deskterm.sanitize import clean
+from deskterm.sanitize import clean, one_line
 
 log = logging.getLogger("deskterm.drafts")
 
@@ -353,6 +353,14 @@ def cc_addresses(typed: str) -> list[str]:
         for name, address in getaddresses([typed.replace(";", ",")])
         if name or address
     ]
+    bad = [address for address in found if addresses.parse_one(address) is None]
+    if bad and typed.count("@") > "".join(found).count("@"):
+        # Addresses went missing in the stdlib's reading (`a@x b@x` reads as `@x`): quote
+        # what was typed, not that reading.
+        raise OutboxError(
+            f"{one_line(typed.strip())!r} in Cc is not a list of addresses; separate them "
+            "with commas, like a@example.com, Bo <b@example.com>."
+        )
     outbox.check_cc(found)
     return found
 

@@ -360,3 +360,9 @@ def test_paths_complete_like_a_shell(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert drafts.complete_path("~/no") == "~/notes.txt"  # the ~ stays as typed
     monkeypatch.chdir(tmp_path)
     assert drafts.complete_path("sc") == "scans/"
+
+
+def test_a_cc_line_the_stdlib_misreads_is_quoted_as_typed() -> None:
+    """`a@x b@x` reads as the address `@x`: the refusal names what the agent typed."""
+    with pytest.raises(OutboxError, match=r"'tim@x\.example concierge@x\.example' in Cc is not a"):
+        drafts.cc_addresses("tim@x.example concierge@x.example")
