@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from imap_tools.utils import encode_folder
 
-from deskterm import imap_conn, paths, sync_window
+from deskterm import blobs, imap_conn, paths, sync_window
 from deskterm.db import database
 from deskterm.errors import DeskError
 from deskterm.imap_conn import DeskMailBox
@@ -40,6 +40,7 @@ from deskterm.ingest import (
 )
 from deskterm.mailparse import env_limits
 from deskterm.models import Channel, FolderState
+from deskterm.parse_guard import KILLED, ParseGuard
 from deskterm.sanitize import one_line
 from deskterm.tls import Endpoint
 
@@ -140,7 +141,8 @@ def sync_folder(
     total = len(uids)
     if progress:
         progress(folder, 0, total)
-    batches = _batches(client, folder, uids, sizes, limit, pool, source, env_limits())
+    guard = ParseGuard(channel.id, folder, str(uidvalidity))
+    batches = _batches(client, folder, uids, sizes, limit, pool, source, env_limits(), guard)
     try:
         for batch, items in batches:
             with database.atomic():
@@ -151,10 +153,12 @@ def sync_folder(
             # what it ingested.
             counts.add(outcomes)
             _settle(mailbox, channel, folder, keyword, outcomes)
+            guard.done(batch)
             done += len(batch)
             if progress:
                 progress(folder, done, total)
             if stop is not None and stop.is_set():
+                guard.done(set(guard.inflight))  # stopped, not killed: nothing to set aside
                 return  # work fetched ahead stays unflagged: the next run takes it
     finally:
         batches.close()
@@ -172,6 +176,7 @@ def _batches(
     pool: Callable[[], Executor] | None,
     source: Source | None,
     limits: tuple[int, int],
+    guard: ParseGuard,
 ) -> Batches:
     """Fetched and parsed batches in UID order, with the next ones already under way.
 
@@ -181,7 +186,21 @@ def _batches(
 
     Batches are cut by bytes as well as by count (plan_batches over the server's sizes), and
     the next batch is read ahead only while the raw mail held stays within FETCH_BUDGET.
+    What a dead poll was parsing comes first, each mail alone, and a mail that killed the
+    parser alone is kept unparsed and recorded as failed (deskterm.parse_guard).
     """
+    left, alone = guard.left_over()
+    suspects = {u for u in uids if str(u) in left}
+    for uid in sorted(suspects):
+        items = _fetch(client, [uid])
+        if alone:
+            for item in items:  # the one that kills: kept whole, never parsed again
+                item.raw_path, item.raw, item.error = blobs.store_raw(item.raw), b"", KILLED
+        else:
+            guard.parsing([uid], alone=True)
+            prepare_batch(items, None, *limits)()
+        yield [uid], items
+    uids = [u for u in uids if u not in suspects]
     oversize = [u for u in uids if sizes.get(u, 0) > limit]
     # Only their headers (the first 64 KB of each), so the record says who sent what; in
     # groups that stay inside the batch budget however many there are.
@@ -200,7 +219,7 @@ def _batches(
     weights = [sizes.get(u, SMALL_MAIL) for u in wanted]
     if pool is not None and source is not None and len(wanted) >= REMOTE_FETCH_THRESHOLD:
         chunks = plan_batches(wanted, weights, BATCH_BYTES, REMOTE_BATCH)
-        yield from _remote_batches(pool(), source, folder, chunks, limits)
+        yield from _remote_batches(pool(), source, folder, chunks, limits, guard)
         return
     parsers = pool() if pool is not None and len(wanted) >= LOCAL_POOL_THRESHOLD else None
     weight = dict(zip(wanted, weights, strict=True))
@@ -214,6 +233,7 @@ def _batches(
             yield _finished(pending)
             pending = None
         items = _fetch(client, batch)
+        guard.parsing(batch)
         ahead = (batch, items, prepare_batch(items, parsers, *limits))
         if pending is not None:
             yield _finished(pending)
@@ -272,6 +292,7 @@ def _remote_batches(
     folder: str,
     planned: list[list[int]],
     limits: tuple[int, int],
+    guard: ParseGuard,
 ) -> Batches:
     """Batches each fetched and parsed by a worker process over its own connection; each
     worker holds one planned batch (within BATCH_BYTES) of raw mail at a time."""
@@ -282,6 +303,7 @@ def _remote_batches(
     def submit() -> None:
         chunk = next(chunks, None)
         if chunk is not None:
+            guard.parsing(chunk)
             job = (source, folder, chunk, *limits, *dirs)
             inflight.append((chunk, pool.submit(fetch_and_prepare, job)))
 

@@ -23,12 +23,13 @@ import poplib
 import threading
 from datetime import date, datetime, time, timedelta
 
-from deskterm import pop3_conn, sync_window
+from deskterm import blobs, pop3_conn, sync_window
 from deskterm.db import database
 from deskterm.imap_sync import BATCH, BATCH_BYTES, Progress, folder_state, plan_batches
 from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch, unfetched
 from deskterm.mailparse import ParsedMail, env_limits, parse
 from deskterm.models import Channel, Pop3Seen, SkippedMail
+from deskterm.parse_guard import KILLED, ParseGuard
 
 FOLDER = "POP3"  # the folder SkippedMail rows of POP3 mail name
 STATE_FOLDER = "INBOX"  # POP3's one mailbox, as its FolderState row (the window's anchor)
@@ -77,7 +78,14 @@ def sync(
     # once until it is parsed. Mail too large to fetch weighs nothing; a big one goes alone.
     weights = [0 if sizes.get(n, 0) > limit else sizes.get(n, 0) for n, _ in new]
     done = 0
-    for batch in plan_batches(new, weights, BATCH_BYTES, BATCH):
+    # What a dead poll was parsing first, each alone; the one it died on alone is kept
+    # unparsed and recorded as failed (deskterm.parse_guard).
+    guard = ParseGuard(channel.id, FOLDER, "")
+    left, alone = guard.left_over()
+    suspects = [[item] for item in new if item[1] in left]
+    rest = [item for item in new if item[1] not in left]
+    weights = [w for item, w in zip(new, weights, strict=True) if item[1] not in left]
+    for batch in [*suspects, *plan_batches(rest, weights, BATCH_BYTES, BATCH)]:
         items = []
         for number, uidl in batch:
             if sizes.get(number, 0) > limit:
@@ -85,7 +93,12 @@ def sync(
                 items.append(unfetched(uidl, oversize.get(number), reason))
                 continue
             items.append(Fetched(uidl, pop3_conn.retrieve(client, number), None))
-        prepare_batch(items, None, max_body, min_attachment)()
+        if alone and batch in suspects:
+            for item in items:
+                item.raw_path, item.raw, item.error = blobs.store_raw(item.raw), b"", KILLED
+        else:
+            guard.parsing([uidl for _, uidl in batch], alone=batch in suspects)
+            prepare_batch(items, None, max_body, min_attachment)()
         with database.atomic():
             outcomes = ingestor.apply(items, FOLDER)
             # A failed message has no copy here: its SkippedMail row (no raw path) keeps it
@@ -94,6 +107,7 @@ def sync(
             if stored:
                 Pop3Seen.insert_many([{"channel": channel, "uidl": u} for u in stored]).execute()
         counts.add(outcomes)
+        guard.done(uidl for _, uidl in batch)
         if deleting:
             pop3_conn.delete(client, [listing[u] for u in stored], depth)
         done += len(batch)

@@ -249,3 +249,52 @@ def test_the_parsing_processes_hold_no_secret_in_their_environment(
     assert b"DESKTERM_PASSPHRASE=" in own  # the poll was given it...
     assert len(environments) >= 3
     assert all(b"DESKTERM_PASSPHRASE=" not in env for env in environments)  # ...they were not
+
+
+def test_a_mail_that_kills_its_parser_is_set_aside_not_fetched_forever(
+    desk: Desk, mail_servers
+) -> None:
+    """The review of issue 10: parsing can take ten times a mail's size, and the OOM killer
+    ends the process parsing it with SIGKILL; the next poll fetched the same mail and died
+    again, for good. Here the poll is killed while it parses, twice, as the OOM killer
+    would: the second poll parses the suspects one at a time, the third records the one it
+    died on as failed (kept whole, unparsed) and takes the rest."""
+    from deskterm.parse_guard import KILLED, ParseGuard
+    from tests.test_fetch_memory import big_mail
+
+    mail_servers.clear(SUPPORT)
+    big = mail_servers.append(SUPPORT, big_mail(1))
+    small = mail_servers.append(SUPPORT, make_mail("Small and harmless"))
+    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    with mail_servers.imap(SUPPORT) as conn:
+        epoch = conn.select("INBOX") and conn.response("UIDVALIDITY")[1][0].decode()
+    guard = ParseGuard(1, "INBOX", epoch).path
+
+    def kill_while(parsing: str) -> None:
+        process = poll_process(desk.home)
+        deadline = time.monotonic() + 60
+        while parsing not in (guard.read_text() if guard.exists() else ""):
+            assert process.poll() is None, "the poll ended before it was caught parsing"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+    kill_while(f'"uids": ["{big}", "{small}"], "alone": false')  # the batch
+    kill_while(f'"uids": ["{big}"], "alone": true')  # the first suspect, alone
+    assert poll_process(desk.home).wait(timeout=120) == 0
+    db.open_database()
+    try:
+        [row] = SkippedMail.select()
+        assert (row.uid, row.reason) == (str(big), KILLED)
+        assert row.raw_path  # the mail is kept whole
+        assert [m.subject for m in Message.select()] == ["Small and harmless"]
+    finally:
+        db.close_database()
+    assert not guard.exists()
+    assert poll_process(desk.home).wait(timeout=120) == 0  # nothing left to fetch or die on
+    db.open_database()
+    try:
+        assert Message.select().count() == 1 and SkippedMail.select().count() == 1
+    finally:
+        db.close_database()

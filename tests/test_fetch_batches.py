@@ -14,6 +14,7 @@ import pytest
 
 from deskterm import imap_sync
 from deskterm.mailparse import env_limits
+from deskterm.parse_guard import ParseGuard
 from tests.mailfactory import make_mail
 
 MB = 1024 * 1024
@@ -125,6 +126,7 @@ def test_the_fetch_loop_never_reads_ahead_past_the_budget(monkeypatch) -> None:
             lambda: pool,
             None,
             env_limits(),
+            ParseGuard(1, "INBOX", "1"),
         )
         seen = []
         for uids, items in batches:

@@ -1,0 +1,72 @@
+"""Mail whose parsing kills the process that parses it is set aside, never fetched forever.
+
+Parsing a mail can take about ten times its size in memory (a 45 MB mail peaked at 443 MB),
+and the system's OOM killer ends the process parsing it with SIGKILL: a parsing process of the
+pool, or `deskterm poll` itself. Nothing in that process can record which mail it was, so the
+next poll fetched the same batch and died the same way, and the channel never moved again.
+
+So before a batch is parsed its UIDs are written down here (one small file per folder), and
+taken off once the batch is committed and marked on the server. A poll that finds UIDs left
+over knows its predecessor died parsing them: it parses each of them alone (the note then
+says so), and a mail left over from being parsed alone is the one that kills: it is recorded
+as failed (raw kept, listed by `deskterm skipped`) without being parsed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+
+from deskterm import paths
+
+KILLED = (
+    "the mail-parsing process died twice on this mail (likely out of memory); it is kept "
+    "whole, unparsed: open the raw mail to read it"
+)
+
+
+class ParseGuard:
+    """What is being parsed in one folder (at one UIDVALIDITY), on disk while it is."""
+
+    def __init__(self, channel_id: int, folder: str, epoch: str) -> None:
+        name = hashlib.sha256(f"{channel_id}\t{folder}".encode()).hexdigest()[:24]
+        self.path = paths.home() / "parsing" / f"{name}.json"
+        self.epoch = epoch
+        self.inflight: set[str] = set()  # IMAP UIDs or POP3 UIDLs, as text
+        self.alone = False
+
+    def left_over(self) -> tuple[set[str], bool]:
+        """(ids a dead poll was parsing, whether it was parsing one of them alone)."""
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return set(), False
+        if not isinstance(data, dict) or data.get("epoch") != self.epoch:
+            return set(), False
+        uids = {u for u in data.get("uids", []) if isinstance(u, str)}
+        return uids, bool(data.get("alone")) and len(uids) == 1
+
+    def parsing(self, uids: Iterable[object], *, alone: bool = False) -> None:
+        self.inflight |= {str(u) for u in uids}
+        self.alone = alone
+        self._write()
+
+    def done(self, uids: Iterable[object]) -> None:
+        self.inflight -= {str(u) for u in uids}
+        self._write()
+
+    def _write(self) -> None:
+        if not self.inflight:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            return
+        self.path.parent.mkdir(mode=0o700, exist_ok=True)
+        data = {"epoch": self.epoch, "uids": sorted(self.inflight), "alone": self.alone}
+        temporary = self.path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+        os.replace(temporary, self.path)  # a SIGKILL leaves the old file or the new, whole
