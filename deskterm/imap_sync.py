@@ -40,7 +40,7 @@ from deskterm.ingest import (
 )
 from deskterm.mailparse import env_limits
 from deskterm.models import Channel, FolderState
-from deskterm.parse_guard import KILLED, ParseGuard
+from deskterm.parse_guard import DEATHS, KILLED, ParseGuard
 from deskterm.sanitize import one_line
 from deskterm.tls import Endpoint
 
@@ -189,16 +189,17 @@ def _batches(
     What a dead poll was parsing comes first, each mail alone, and a mail that killed the
     parser alone is kept unparsed and recorded as failed (deskterm.parse_guard).
     """
-    left, alone = guard.left_over()
+    left, deaths = guard.left_over()
     suspects = {u for u in uids if str(u) in left}
     for uid in sorted(suspects):
         items = _fetch(client, [uid])
-        if alone:
+        if deaths >= DEATHS:
             for item in items:  # the one that kills: kept whole, never parsed again
                 item.raw_path, item.raw, item.error = blobs.store_raw(item.raw), b"", KILLED
         else:
-            guard.parsing([uid], alone=True)
+            guard.parsing([uid], alone=True, deaths=deaths)
             prepare_batch(items, None, *limits)()
+            guard.parsed()
         yield [uid], items
     uids = [u for u in uids if u not in suspects]
     oversize = [u for u in uids if sizes.get(u, 0) > limit]

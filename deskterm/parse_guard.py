@@ -7,9 +7,11 @@ next poll fetched the same batch and died the same way, and the channel never mo
 
 So before a batch is parsed its UIDs are written down here (one small file per folder), and
 taken off once the batch is committed and marked on the server. A poll that finds UIDs left
-over knows its predecessor died parsing them: it parses each of them alone (the note then
-says so), and a mail left over from being parsed alone is the one that kills: it is recorded
-as failed (raw kept, listed by `deskterm skipped`) without being parsed again.
+over knows its predecessor died with them in hand: it parses each of them alone, and notes
+so only while that one parse runs. A mail on which the parser died alone twice is the one
+that kills: it is recorded as failed (raw kept, listed by `deskterm skipped`) without being
+parsed again. Twice, so that one unrelated kill (a reboot, `kill -9`) landing in that
+moment never sets a good mail aside.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterable
 
 from deskterm import paths
 
+DEATHS = 2  # deaths while parsing one mail alone before it is set aside
 KILLED = (
     "the mail-parsing process died twice on this mail (likely out of memory); it is kept "
     "whole, unparsed: open the raw mail to read it"
@@ -37,21 +40,31 @@ class ParseGuard:
         self.epoch = epoch
         self.inflight: set[str] = set()  # IMAP UIDs or POP3 UIDLs, as text
         self.alone = False
+        self.deaths = 0
 
-    def left_over(self) -> tuple[set[str], bool]:
-        """(ids a dead poll was parsing, whether it was parsing one of them alone)."""
+    def left_over(self) -> tuple[set[str], int]:
+        """(ids a dead poll had in hand, how often the parser died on the one it was parsing
+        alone: 0 when it was not parsing one alone)."""
         try:
             data = json.loads(self.path.read_text())
         except (OSError, ValueError):
-            return set(), False
+            return set(), 0
         if not isinstance(data, dict) or data.get("epoch") != self.epoch:
-            return set(), False
+            return set(), 0
         uids = {u for u in data.get("uids", []) if isinstance(u, str)}
-        return uids, bool(data.get("alone")) and len(uids) == 1
+        deaths = data.get("deaths") if isinstance(data.get("deaths"), int) else 0
+        return uids, deaths + 1 if data.get("alone") is True and len(uids) == 1 else 0
 
-    def parsing(self, uids: Iterable[object], *, alone: bool = False) -> None:
+    def parsing(self, uids: Iterable[object], *, alone: bool = False, deaths: int = 0) -> None:
+        """These ids are in hand (fetched, being parsed, applied); `alone`: one mail is being
+        parsed by itself right now, after `deaths` deaths on it."""
         self.inflight |= {str(u) for u in uids}
-        self.alone = alone
+        self.alone, self.deaths = alone, deaths
+        self._write()
+
+    def parsed(self) -> None:
+        """The mail parsed alone was parsed: a death from now on is not its doing."""
+        self.alone = False
         self._write()
 
     def done(self, uids: Iterable[object]) -> None:
@@ -64,7 +77,12 @@ class ParseGuard:
                 self.path.unlink()
             return
         self.path.parent.mkdir(mode=0o700, exist_ok=True)
-        data = {"epoch": self.epoch, "uids": sorted(self.inflight), "alone": self.alone}
+        data = {
+            "epoch": self.epoch,
+            "uids": sorted(self.inflight),
+            "alone": self.alone,
+            "deaths": self.deaths,
+        }
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:

@@ -29,7 +29,7 @@ from deskterm.imap_sync import BATCH, BATCH_BYTES, Progress, folder_state, plan_
 from deskterm.ingest import Counts, Fetched, Ingestor, prepare_batch, unfetched
 from deskterm.mailparse import ParsedMail, env_limits, parse
 from deskterm.models import Channel, Pop3Seen, SkippedMail
-from deskterm.parse_guard import KILLED, ParseGuard
+from deskterm.parse_guard import DEATHS, KILLED, ParseGuard
 
 FOLDER = "POP3"  # the folder SkippedMail rows of POP3 mail name
 STATE_FOLDER = "INBOX"  # POP3's one mailbox, as its FolderState row (the window's anchor)
@@ -81,7 +81,7 @@ def sync(
     # What a dead poll was parsing first, each alone; the one it died on alone is kept
     # unparsed and recorded as failed (deskterm.parse_guard).
     guard = ParseGuard(channel.id, FOLDER, "")
-    left, alone = guard.left_over()
+    left, deaths = guard.left_over()
     suspects = [[item] for item in new if item[1] in left]
     rest = [item for item in new if item[1] not in left]
     weights = [w for item, w in zip(new, weights, strict=True) if item[1] not in left]
@@ -93,12 +93,14 @@ def sync(
                 items.append(unfetched(uidl, oversize.get(number), reason))
                 continue
             items.append(Fetched(uidl, pop3_conn.retrieve(client, number), None))
-        if alone and batch in suspects:
+        alone = batch in suspects
+        if alone and deaths >= DEATHS:
             for item in items:
                 item.raw_path, item.raw, item.error = blobs.store_raw(item.raw), b"", KILLED
         else:
-            guard.parsing([uidl for _, uidl in batch], alone=batch in suspects)
+            guard.parsing([uidl for _, uidl in batch], alone=alone, deaths=deaths)
             prepare_batch(items, None, max_body, min_attachment)()
+            guard.parsed()
         with database.atomic():
             outcomes = ingestor.apply(items, FOLDER)
             # A failed message has no copy here: its SkippedMail row (no raw path) keeps it

@@ -256,9 +256,9 @@ def test_a_mail_that_kills_its_parser_is_set_aside_not_fetched_forever(
 ) -> None:
     """The review of issue 10: parsing can take ten times a mail's size, and the OOM killer
     ends the process parsing it with SIGKILL; the next poll fetched the same mail and died
-    again, for good. Here the poll is killed while it parses, twice, as the OOM killer
-    would: the second poll parses the suspects one at a time, the third records the one it
-    died on as failed (kept whole, unparsed) and takes the rest."""
+    again, for good. Here the poll is killed while it parses, as the OOM killer would: then
+    the suspects are parsed one at a time, and the one the parser died on alone twice is
+    recorded as failed (kept whole, unparsed) while the rest arrives."""
     from deskterm.parse_guard import KILLED, ParseGuard
     from tests.test_fetch_memory import big_mail
 
@@ -281,7 +281,8 @@ def test_a_mail_that_kills_its_parser_is_set_aside_not_fetched_forever(
         process.wait()
 
     kill_while(f'"uids": ["{big}", "{small}"], "alone": false')  # the batch
-    kill_while(f'"uids": ["{big}"], "alone": true')  # the first suspect, alone
+    kill_while(f'"uids": ["{big}"], "alone": true, "deaths": 0')  # the first suspect, alone
+    kill_while(f'"uids": ["{big}"], "alone": true, "deaths": 1')  # and once more
     assert poll_process(desk.home).wait(timeout=120) == 0
     db.open_database()
     try:
