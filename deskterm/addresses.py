@@ -16,6 +16,8 @@ import unicodedata
 from email.header import Header
 from email.utils import getaddresses
 
+from deskterm.sanitize import one_line
+
 MAX_ADDRESS_CHARS = 254  # RFC 5321's path limit, less the brackets
 MAX_NAME_CHARS = 200
 
@@ -100,8 +102,8 @@ def parse_one(text: str) -> tuple[str, str] | None:
 
 
 def display_name(name: str) -> str:
-    """A display name as one plain line: controls dropped, whitespace folded, length capped."""
-    return " ".join(_NAME_UNSAFE.sub("", name).split())[:MAX_NAME_CHARS]
+    """A display name as one plain line (the one sanitiser), its length capped."""
+    return one_line(name)[:MAX_NAME_CHARS]
 
 
 def ascii_domain(domain: str) -> str:

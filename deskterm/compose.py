@@ -26,6 +26,7 @@ from urllib.parse import quote
 from deskterm import addresses
 from deskterm.errors import DeskError
 from deskterm.mailparse import is_message_id
+from deskterm.sanitize import one_line
 
 REFERENCES_SENT = 10  # like RT: the root plus the newest ids keep every client threading
 SUBJECT_CHARS = 400  # a subject from mail is cut here: a header line must stay under 998 bytes
@@ -277,7 +278,7 @@ class _Written(str):
         ASCII without "=?" is written as it is; anything else as UTF-8 encoded words, which
         readers decode back to exactly this text (a literal "=?...?=" stays literal).
         """
-        value = " ".join(_CONTROLS.sub("", value).split())
+        value = one_line(value)
         charset = "us-ascii" if value.isascii() and "=?" not in value else "utf-8"
         wire = Header(value, charset, header_name=name).encode(linesep="\r\n")
         return cls._made(name, value, wire)
@@ -286,7 +287,7 @@ class _Written(str):
     def attachment(cls, filename: str) -> _Written:
         """`attachment; filename=...` from a file name: plain ASCII quoted, anything else as
         RFC 2231 UTF-8 (which readers decode to exactly this name, and nothing parses)."""
-        name = " ".join(_CONTROLS.sub("", filename).split())[:200] or "attachment"
+        name = one_line(filename)[:200] or "attachment"
         if _PLAIN_FILENAME.fullmatch(name) and "=?" not in name:
             wire = f'attachment; filename="{name}"'
         else:
@@ -315,7 +316,6 @@ class _Written(str):
         return f"{self.name}: {self.wire}{policy.linesep}"
 
 
-_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _PLAIN_FILENAME = re.compile(r"[A-Za-z0-9 !#$%&'()*+,./:;<=>?@^_`{|}~-]{1,200}")
 
 

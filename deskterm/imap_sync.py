@@ -190,7 +190,7 @@ def _batches(
     parser alone is kept unparsed and recorded as failed (deskterm.parse_guard).
     """
     left, deaths = guard.left_over()
-    suspects = {u for u in uids if str(u) in left}
+    suspects = {u for u in uids if str(u) in left and sizes.get(u, 0) <= limit}
     for uid in sorted(suspects):
         items = _fetch(client, [uid])
         if deaths >= DEATHS:

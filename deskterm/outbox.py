@@ -242,7 +242,12 @@ def _cc_address(text: str) -> str:
 
 
 def last_inbound(conversation: Conversation) -> Message | None:
-    return recipients.answered_of(conversation.messages.where(Message.direction == "in"))
+    newest = (
+        conversation.messages.where(Message.direction == "in")
+        .order_by(Message.date.desc(nulls="last"), Message.id.desc())
+        .iterator()
+    )
+    return recipients.answered_of(newest)
 
 
 def quote_header(answered: Message) -> str:

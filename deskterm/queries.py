@@ -81,7 +81,10 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "status": conversation.status,
         "priority": conversation.priority,
         "contact": conversation.contact.email if conversation.contact_id else None,
-        "reply_to": recipients.differing_reply_to(conversation, recipients.answered_of(messages)),
+        "reply_to": recipients.differing_reply_to(
+            conversation,
+            recipients.answered_of(sorted(messages, key=recipients.newest_first, reverse=True)),
+        ),
         "channel": conversation.channel.name,
         "assignee": conversation.assignee,
         "created_at": iso(conversation.created_at),

@@ -19,11 +19,20 @@ class NoRecipient(DeskError):
     """There is no address this reply may go to (nothing is queued)."""
 
 
-def answered_of(messages: Iterable[Message]) -> Message | None:
-    """The customer mail a reply answers: the newest inbound one from a participant (an
-    outsider's mail, joined by its headers alone, is never answered or quoted by default)."""
-    inbound = [m for m in messages if m.direction == "in" and not (m.notes or {}).get("outsider")]
-    return max(inbound, key=lambda m: (m.date or datetime.min, m.id), default=None)
+def newest_first(message: Message) -> tuple[bool, datetime, int]:
+    """The order a conversation's mail is answered in: newest Date first, then newest id,
+    mail without a Date last (as the query in `outbox.last_inbound` orders it)."""
+    return (message.date is not None, message.date or datetime.min, message.id)
+
+
+def answered_of(newest: Iterable[Message]) -> Message | None:
+    """The customer mail a reply answers: the first inbound one from a participant (an
+    outsider's mail, joined by its headers alone, is never answered or quoted by default),
+    of mail given newest first (lazily: a query's rows are read only up to it)."""
+    return next(
+        (m for m in newest if m.direction == "in" and not (m.notes or {}).get("outsider")),
+        None,
+    )
 
 
 def differing_reply_to(conversation: Conversation, answered: Message | None) -> str | None:
