@@ -86,7 +86,7 @@ def python_env(bytecode_cache: bool) -> dict[str, str]:
 def warm_bytecode(env: dict[str, str]) -> None:
     """Import every deskterm module once (untimed), so the cache holds all it needs."""
     code = (
-        "import importlib, pkgutil, deskterm, deskterm.cli\n"
+        "import importlib, pkgutil, deskterm, deskterm.cli.main\n"
         "for m in pkgutil.walk_packages(deskterm.__path__, 'deskterm.'):\n"
         "    try:\n"
         "        importlib.import_module(m.name)\n"
@@ -251,7 +251,11 @@ def deskterm_command() -> list[str]:
     script = Path(sys.executable).parent / "deskterm"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from deskterm.cli import main; sys.exit(main())"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from deskterm.cli.main import main; sys.exit(main())",
+    ]
 
 
 @dataclass

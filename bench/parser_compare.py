@@ -3,7 +3,7 @@
     uv run python -m bench.corpus 10000 --eml /tmp/eml   # or let this script use the cache
     uv run python -m bench.parser_compare [--messages 10000] [--eml DIR] [--rounds 3]
 
-Times, on the same bytes and alternating per round: `deskterm.mailparse.parse` (everything the
+Times, on the same bytes and alternating per round: `deskterm.mail.parse.parse` (everything the
 desk stores), the stdlib's `BytesParser(compat32)` + payload decode alone (bench/stdlib_parse),
 fast-mail-parser's `parse_email` alone, and the candidate adapter of tests/differential.py
 (fast-mail-parser + deskterm's HTML-to-text and naming). Prints one JSON line with the
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import fast_mail_parser
 
-    from deskterm import mailparse
+    from deskterm.mail import parse as mailparse
     from tests import differential
 
     rows: dict[str, Callable[[bytes], object]] = {

@@ -47,10 +47,11 @@ from bench import corpus
 from bench.first_sync import BenchError, Clients, clear_processed, load_mailbox
 from bench.frames import Frames, log, median, p95, send_key, until
 from bench.ui_list import KEYS
-from deskterm import db, queries
 from deskterm.app import DeskApp
-from deskterm.models import JobRun
+from deskterm.desk import queries
 from deskterm.screens.conversations import ConversationsScreen
+from deskterm.store import db
+from deskterm.store.models import JobRun
 from tests.mailservers import start_for_session
 
 TARGET_MS = 50.0  # the target per keystroke, during the sync

@@ -2,7 +2,7 @@
 
 Two desks are built once: "small" is the demo desk (22 conversations, the bundled mail through
 the real pipeline) and "large" is the same plus N synthetic conversations
-(`deskterm.demo.add_synthetic`, one message each). Then, in rounds that alternate the desks,
+(`deskterm.demo.desk.add_synthetic`, one message each). Then, in rounds that alternate the desks,
 a fresh `DeskApp` (headless, 80x24, worker off, as the tests run it) is timed in-process:
 
 * first paint: from starting the app until the first frame showing the loaded list (the ids
@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.frames import Frames, log, median, p95, send_key, until
-from deskterm import db, demo
 from deskterm.app import DeskApp
+from deskterm.demo import desk as demo
 from deskterm.screens.conversations import SEARCH_DELAY
+from deskterm.store import db
 
 KEYS = ("j", "k", "pagedown", "pageup", "G", "g")
 # Typed one character at a time, each a search: from one letter (most of the desk matches) to

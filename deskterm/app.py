@@ -4,7 +4,7 @@ The app is a thin shell over the engine. It runs the engine's `Worker.run_foreve
 worker, unless a separate `deskterm poll` holds the desk's lock, in which case it only watches
 the database. Engine events arrive through `call_from_thread`; list refreshes are coalesced
 into at most one per `REFRESH_DELAY`, however fast batches commit. Screens (under `screens/`)
-read through `deskterm.queries` and change state through `deskterm.triage`.
+read through `deskterm.desk.queries` and change state through `deskterm.desk.triage`.
 
 Errors a person can act on (`DeskError`) become one-sentence notifications; anything else is
 logged and reported as a bug in one sentence too. Nothing from a mail or a server is ever
@@ -31,7 +31,8 @@ from textual.screen import Screen
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
-from deskterm import attachments, db, queries, triage
+from deskterm.desk import attachments, queries, triage
+from deskterm.engine.worker import Event, Worker, worker_running
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.conversations import ConversationsScreen
@@ -39,7 +40,7 @@ from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
 from deskterm.screens.unlock import TuiSecrets
-from deskterm.worker import Event, Worker, worker_running
+from deskterm.store import db
 
 log = logging.getLogger("deskterm.ui")
 
@@ -344,7 +345,7 @@ class DeskApp(App[None]):
 
     def ask_aliases(self, contact: str, then: Callable[[], None]) -> None:
         """The contact's other addresses: add (merging) or remove them, as `contact alias`."""
-        from deskterm import contacts
+        from deskterm.desk import contacts
 
         def answered(answer: str | None) -> None:
             if answer is None:
@@ -464,7 +465,7 @@ def summarize(states: list[dict[str, str]]) -> str:
 
 def run_app(clock: Callable[[], datetime] | None = None) -> None:
     """Open the desk of DESKTERM_HOME (or DESKTERM_DATABASE_URL) in the terminal."""
-    from deskterm.cli import open_desk  # the database, and details logged to the desk's file
+    from deskterm.engine.startup import open_desk
 
     open_desk()
     try:

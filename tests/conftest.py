@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from deskterm import db
-from deskterm.cli import main
+from deskterm.cli.main import main
+from deskterm.store import db
 
 pytest_plugins = ["tests.mailservers", "tests.pgserver"]
 
@@ -80,7 +80,7 @@ def desk(desk_home: Path) -> Desk:
 @pytest.fixture
 def demo_desk() -> None:
     """The demo desk (bundled mail through the real pipeline) at its fixed moment."""
-    from deskterm import demo
+    from deskterm.demo import desk as demo
 
     demo.build_demo(now=demo.ANCHOR)
 
@@ -103,7 +103,7 @@ from = "Desk Support <support@desk.test>"
 @pytest.fixture
 def draft_channel(desk: Desk) -> Any:
     """DRAFT_CHANNEL added through the CLI, with the desk's database left open."""
-    from deskterm.models import Channel
+    from deskterm.store.models import Channel
 
     desk.add_channel(DRAFT_CHANNEL)
     db.open_database()

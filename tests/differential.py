@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deskterm import html_text, mailparse
+from deskterm.mail import html_text
+from deskterm.mail import parse as mailparse
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"

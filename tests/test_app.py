@@ -18,18 +18,19 @@ from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.worker import WorkerState
 
-from deskterm import demo, triage
 from deskterm.app import REFRESH_DELAY, DeskApp
+from deskterm.demo import desk as demo
+from deskterm.desk import triage
+from deskterm.engine.worker import Event, worker_lock
 from deskterm.errors import NotFound
-from deskterm.ingest import Fetched, Ingestor, prepare_batch
-from deskterm.models import Channel, Conversation
+from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
 from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
+from deskterm.store.models import Channel, Conversation
 from deskterm.widgets.conversation_list import ConversationList
 from deskterm.widgets.message_view import MessageView
-from deskterm.worker import Event, worker_lock
 from tests.mailfactory import make_mail
 
 NOW = demo.ANCHOR.replace(tzinfo=None)  # naive UTC, like the desk's timestamps
@@ -416,7 +417,7 @@ def test_with_a_separate_poll_process_the_app_watches_the_database(demo_desk: No
 def test_conversations_reading_failure_does_not_crash(
     demo_desk: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from deskterm import queries
+    from deskterm.desk import queries
 
     def unreadable(ids: list[int]) -> list[dict[str, object]]:
         raise OSError("disk gone")

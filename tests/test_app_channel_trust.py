@@ -17,13 +17,18 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
-from deskterm import channel_config, channels, conntest, db, demo, tls
 from deskterm.app import DeskApp
+from deskterm.channels import check as conntest
+from deskterm.channels import config as channel_config
+from deskterm.channels import registry as channels
+from deskterm.demo import desk as demo
+from deskterm.net import tls
 from deskterm.screens.channels import ChannelFormScreen, ChannelsScreen
 from deskterm.screens.trust import TrustScreen, fingerprint_lines
 from deskterm.screens.unlock import UnlockScreen
-from deskterm.secret_store import open_secret_store
-from deskterm.vault import PASSPHRASE_ENV
+from deskterm.secrets.store import open_secret_store
+from deskterm.secrets.vault import PASSPHRASE_ENV
+from deskterm.store import db
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
 from tests.test_app import drive, make_app, notices, screen_text, settle, until

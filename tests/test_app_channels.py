@@ -19,12 +19,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static, Switch
 
-from deskterm import channel_config, channels, db
 from deskterm.app import DeskApp
-from deskterm.channel_config import form_fields, form_values, from_form, parse_channel_text
-from deskterm.models import Channel
+from deskterm.channels import config as channel_config
+from deskterm.channels import registry as channels
+from deskterm.channels.config import form_fields, form_values, from_form, parse_channel_text
 from deskterm.screens.channels import ChannelFormScreen, ChannelsScreen, field_id
-from deskterm.secret_store import open_secret_store
+from deskterm.secrets.store import open_secret_store
+from deskterm.store import db
+from deskterm.store.models import Channel
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
 from tests.test_app import drive, make_app, notices, screen_text, settle, until

@@ -18,16 +18,19 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TextArea
 
-from deskterm import blobs, demo, drafts, outbox, templates
 from deskterm.app import REFRESH_DELAY, DeskApp
-from deskterm.models import Channel, Conversation, Message, Outbox
+from deskterm.demo import desk as demo
+from deskterm.desk import templates
+from deskterm.engine.worker import Event
+from deskterm.outbound import drafts, outbox
 from deskterm.screens.compose import CloseDraftScreen, ComposeScreen, InsertScreen, StatusChoice
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.outbox import OutboxScreen
 from deskterm.screens.thread import ThreadScreen
+from deskterm.store import blobs
+from deskterm.store.models import Channel, Conversation, Message, Outbox
 from deskterm.widgets.message_view import MessageView
-from deskterm.worker import Event
 from tests.test_app import (
     HOSTILE,
     drive,

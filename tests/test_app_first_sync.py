@@ -29,10 +29,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from bench.first_sync import load_mailbox
-from deskterm import db, queries
 from deskterm.app import DeskApp
-from deskterm.models import Conversation, JobRun, Message
+from deskterm.desk import queries
 from deskterm.screens.conversations import ConversationsScreen
+from deskterm.store import db
+from deskterm.store.models import Conversation, JobRun, Message
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.test_app import screen_text, the_list, until

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from deskterm import db
 from deskterm.app import DeskApp
-from deskterm.models import JobRun
-from deskterm.worker import Event
+from deskterm.engine.worker import Event
+from deskterm.store import db
+from deskterm.store.models import JobRun
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.test_app import screen_text, the_list, until

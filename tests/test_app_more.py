@@ -8,12 +8,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from deskterm import attachments, blobs, contacts, demo, triage
 from deskterm.app import DeskApp
-from deskterm.models import Channel, Conversation
+from deskterm.demo import desk as demo
+from deskterm.desk import attachments, contacts, triage
 from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
+from deskterm.store import blobs
+from deskterm.store.models import Channel, Conversation
 from tests.test_app import drive, notices, screen_text, settle, the_list
 
 INVOICE = 3  # the pending conversation with INV-2024-0312.pdf

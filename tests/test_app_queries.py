@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm import queries, triage
+from deskterm.desk import queries, triage
 from deskterm.errors import ConfigError
-from deskterm.models import Conversation
+from deskterm.store.models import Conversation
 
 pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 

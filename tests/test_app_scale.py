@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from deskterm import demo, queries
 from deskterm.app import DeskApp
+from deskterm.demo import desk as demo
+from deskterm.desk import queries
 from deskterm.screens.thread import ThreadScreen
 from deskterm.widgets.conversation_list import PAGE, PAGES_KEPT, fit
 from tests.test_app import drive, screen_text, settle, the_list

@@ -13,13 +13,15 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from deskterm import db, paths, queries
+from deskterm import paths
 from deskterm.app import DeskApp
-from deskterm.ingest import Fetched, Ingestor, prepare_batch
-from deskterm.models import Channel, SkippedMail
+from deskterm.desk import queries
+from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
 from deskterm.screens import skipped
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.skipped import SkippedMailScreen, SkippedScreen
+from deskterm.store import db
+from deskterm.store.models import Channel, SkippedMail
 from tests.mailfactory import make_mail
 from tests.test_app import _assert_inert, drive, notices, screen_text, settle, until
 

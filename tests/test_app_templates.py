@@ -1,7 +1,7 @@
 """Reply templates in the terminal: the list, the editor checked as you type, rename, remove.
 
 Driven like an agent would, from the conversation list (`M`), on the demo desk; what was
-saved is read back through `deskterm.templates`, the same module `deskterm template` uses.
+saved is read back through `deskterm.desk.templates`, the same module `deskterm template` uses.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from deskterm import templates
 from deskterm.app import DeskApp
+from deskterm.desk import templates
 from deskterm.errors import ConfigError, NotFound
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen

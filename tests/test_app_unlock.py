@@ -14,15 +14,16 @@ from collections.abc import Awaitable, Callable
 import pytest
 from textual.pilot import Pilot
 
-from deskterm import channels, db
 from deskterm.app import DeskApp
+from deskterm.channels import registry as channels
 from deskterm.errors import SecretError
-from deskterm.models import JobRun
 from deskterm.screens.channels import ChannelFormScreen
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.unlock import LOCKED, UnlockScreen
-from deskterm.secret_store import open_secret_store
-from deskterm.vault import PASSPHRASE_ENV
+from deskterm.secrets.store import open_secret_store
+from deskterm.secrets.vault import PASSPHRASE_ENV
+from deskterm.store import db
+from deskterm.store.models import JobRun
 from tests.conftest import Desk, channel_toml
 from tests.test_app import make_app, notices, screen_text, settle, until
 from tests.test_app_channels import type_into

@@ -13,12 +13,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from deskterm import channels, db, demo
 from deskterm.app import DeskApp
-from deskterm.models import Channel, Conversation, JobRun
+from deskterm.channels import registry as channels
+from deskterm.demo import desk as demo
+from deskterm.engine.worker import Worker
 from deskterm.screens.worker_status import WorkerStatusScreen, next_poll_text
+from deskterm.store import db
+from deskterm.store.models import Channel, Conversation, JobRun
 from deskterm.widgets.status_bar import polled_ago
-from deskterm.worker import Worker
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.test_app import NOW, drive, make_app, notices, screen_text, settle, the_list, until

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import attachments, blobs, demo, paths
-from deskterm.attachments import FileExists, default_save_path, safe_filename
+from deskterm import paths
+from deskterm.demo import desk as demo
+from deskterm.desk import attachments
+from deskterm.desk.attachments import FileExists, default_save_path, safe_filename
 from deskterm.errors import ConfigError, NotFound
+from deskterm.store import blobs
 
 INVOICE = 3  # the demo conversation with INV-2024-0312.pdf
 

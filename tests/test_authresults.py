@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm.authresults import sender_verified
+from deskterm.mail.authresults import sender_verified
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from deskterm.automail import automated_reason, filter_reason
-from deskterm.mailparse import ParsedMail, parse
+from deskterm.mail.automail import automated_reason, filter_reason
+from deskterm.mail.parse import ParsedMail, parse
 
 
 def mail(

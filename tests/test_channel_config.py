@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm.channel_config import parse_channel_text
+from deskterm.channels.config import parse_channel_text
 from deskterm.errors import ConfigError
 
 CONTRACT = """

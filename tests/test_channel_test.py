@@ -12,7 +12,8 @@ from email import message_from_bytes
 
 import pytest
 
-from deskterm import channels, db
+from deskterm.channels import registry as channels
+from deskterm.store import db
 from tests.conftest import Desk, channel_toml
 
 pytestmark = pytest.mark.mailserver

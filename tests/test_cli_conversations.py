@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from deskterm import db
-from deskterm.ingest import Fetched, Ingestor
-from deskterm.mailparse import parse
-from deskterm.models import Channel, Conversation
+from deskterm.inbound.ingest import Fetched, Ingestor
+from deskterm.mail.parse import parse
+from deskterm.store import db
+from deskterm.store.models import Channel, Conversation
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 

@@ -9,8 +9,9 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from deskterm import compose, templates
+from deskterm.desk import templates
 from deskterm.errors import ConfigError
+from deskterm.mail import compose
 
 
 @pytest.mark.parametrize(

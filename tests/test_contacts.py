@@ -1,6 +1,6 @@
 """Contact aliases: another address of a customer files its mail under the primary contact.
 
-The engine (deskterm/contacts.py) through the CLI an admin uses, and the ingest reading the
+The engine (deskterm/desk/contacts.py) through the CLI an admin uses, and the ingest reading the
 aliases: new mail from an alias, a `[#id]` token from an alias, merging a contact that already
 exists. Plus the loop rule for our own mail coming back under a stranger's From.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm import db
-from deskterm.ingest import Fetched, Ingestor, Outcome
-from deskterm.mailparse import parse
-from deskterm.models import (
+from deskterm.inbound.ingest import Fetched, Ingestor, Outcome
+from deskterm.mail.parse import parse
+from deskterm.store import db
+from deskterm.store.models import (
     Channel,
     Contact,
     ContactAlias,

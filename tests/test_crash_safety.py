@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import db
-from deskterm.models import Conversation, Message, SkippedMail
+from deskterm.store import db
+from deskterm.store.models import Conversation, Message, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.proctree import Proc, descendants, survivors
@@ -96,7 +96,7 @@ def snapshot() -> dict:
 
 def poll_process(home: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "poll", "--once"],
+        [sys.executable, "-m", "deskterm.cli.main", "poll", "--once"],
         env={**os.environ, "DESKTERM_HOME": str(home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -197,8 +197,8 @@ def test_sigkill_of_the_worker_ends_its_parsing_processes(desk: Desk, mail_serve
 
 def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> None:
     """Dovecot goes away after the first batch: the run says so, the next one finishes."""
-    from deskterm.secret_store import open_secret_store
-    from deskterm.worker import Event, Worker
+    from deskterm.engine.worker import Event, Worker
+    from deskterm.secrets.store import open_secret_store
 
     mail_servers.clear(SUPPORT)
     load(mail_servers, corpus()[:1200])
@@ -259,7 +259,7 @@ def test_a_mail_that_kills_its_parser_is_set_aside_not_fetched_forever(
     again, for good. Here the poll is killed while it parses, as the OOM killer would: then
     the suspects are parsed one at a time, and the one the parser died on alone twice is
     recorded as failed (kept whole, unparsed) while the rest arrives."""
-    from deskterm.parse_guard import KILLED, ParseGuard
+    from deskterm.inbound.parse_guard import KILLED, ParseGuard
     from tests.test_fetch_memory import big_mail
 
     mail_servers.clear(SUPPORT)

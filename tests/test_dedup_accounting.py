@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import db
-from deskterm.mailparse import content_key
-from deskterm.models import Attachment, Message, SkippedMail
+from deskterm.mail.parse import content_key
+from deskterm.store import db
+from deskterm.store.models import Attachment, Message, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import channel_config, channels, demo, queries
+from deskterm.channels import config as channel_config
+from deskterm.channels import registry as channels
+from deskterm.demo import desk as demo
+from deskterm.desk import queries
 from deskterm.errors import DeskError
-from deskterm.models import Conversation, Message
+from deskterm.store.models import Conversation, Message
 from tests.conftest import Desk
 
 

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import blobs, demo, drafts, outbox, templates
+from deskterm.demo import desk as demo
+from deskterm.desk import templates
 from deskterm.errors import DeskError
-from deskterm.models import Channel, Conversation, Message, Outbox
-from deskterm.outbox import OutboxError
+from deskterm.outbound import drafts, outbox
+from deskterm.outbound.outbox import OutboxError
+from deskterm.store import blobs
+from deskterm.store.models import Channel, Conversation, Message, Outbox
 
 EXPORT = 4  # "Dashboard export times out", Lukas Schmidt, four messages
 HOSTILE = 10  # subject and sender full of markup and escape sequences

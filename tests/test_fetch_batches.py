@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from deskterm import imap_sync
-from deskterm.mailparse import env_limits
-from deskterm.parse_guard import ParseGuard
+from deskterm.inbound import imap_sync
+from deskterm.inbound.parse_guard import ParseGuard
+from deskterm.mail.parse import env_limits
 from tests.mailfactory import make_mail
 
 MB = 1024 * 1024

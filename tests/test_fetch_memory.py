@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import db
-from deskterm.models import Message
+from deskterm.store import db
+from deskterm.store.models import Message
 from tests.conftest import Desk, channel_toml
 from tests.proctree import descendants, status_kb
 
@@ -70,7 +70,7 @@ def run_measured(home: Path, timeout: float = 600) -> tuple[int, int, int]:
     process's own high-water mark (VmHWM) catches a peak shorter than the sampling period.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "poll", "--once"],
+        [sys.executable, "-m", "deskterm.cli.main", "poll", "--once"],
         env={**os.environ, "DESKTERM_HOME": str(home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ import base64
 
 import pytest
 
-from deskterm.mailparse import parse
+from deskterm.mail.parse import parse
 from tests.test_mailparse import PDF, raw_mail, simple
 
 

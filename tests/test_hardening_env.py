@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import notify
 from deskterm.errors import ConfigError
+from deskterm.outbound import notify
 
 # --- finding 12: system notifications follow the channels' rule for security "none" ------------
 
@@ -80,14 +80,14 @@ def inherited(names: list[str]) -> None:
 
 @pytest.mark.usefixtures("secrets_in_env")
 def test_a_password_command_inherits_no_secret() -> None:
-    from deskterm.secret_store import run_password_command
+    from deskterm.secrets.store import run_password_command
 
     inherited(json.loads(run_password_command([sys.executable, "-c", PRINT_ENV])))
 
 
 @pytest.mark.usefixtures("secrets_in_env", "desk_home")
 def test_the_editor_inherits_no_secret(tmp_path: Path) -> None:
-    from deskterm import drafts
+    from deskterm.outbound import drafts
 
     editor = tmp_path / "fake-editor"
     editor.write_text(
@@ -102,7 +102,8 @@ def test_the_editor_inherits_no_secret(tmp_path: Path) -> None:
 def test_the_attachment_opener_inherits_no_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from deskterm import attachments, blobs
+    from deskterm.desk import attachments
+    from deskterm.store import blobs
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -129,7 +130,7 @@ def test_the_attachment_opener_inherits_no_secret(
 # Runs one real command through the entry point, then reports on its own process.
 AFTER_A_COMMAND = """
 import ctypes, json, resource, sys
-from deskterm.cli import main
+from deskterm.cli.main import main
 main(["conversations", "--json"], standalone_mode=False)
 libc = ctypes.CDLL(None, use_errno=True)
 PR_GET_DUMPABLE = 3

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import blobs, db, drafts, paths
-from deskterm.models import Channel
-from deskterm.vault import VaultKeyring
+from deskterm import paths
+from deskterm.outbound import drafts
+from deskterm.secrets.vault import VaultKeyring
+from deskterm.store import blobs, db
+from deskterm.store.models import Channel
 from tests.conftest import Desk
 
 
@@ -55,7 +57,7 @@ def test_a_desk_built_by_the_command_is_owner_only(tmp_path: Path) -> None:
     """The real command in its own process: database, raw mail, attachments, log."""
     home = tmp_path / "new-desk"
     done = subprocess.run(
-        [sys.executable, "-m", "deskterm.cli", "demo", "--no-ui", "--home", str(home)],
+        [sys.executable, "-m", "deskterm.cli.main", "demo", "--no-ui", "--home", str(home)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -13,10 +13,13 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from deskterm import compose, db, outbox, triage
-from deskterm.ingest import Fetched, Ingestor
-from deskterm.mailparse import parse
-from deskterm.models import Channel, Conversation
+from deskterm.desk import triage
+from deskterm.inbound.ingest import Fetched, Ingestor
+from deskterm.mail import compose
+from deskterm.mail.parse import parse
+from deskterm.outbound import outbox
+from deskterm.store import db
+from deskterm.store.models import Channel, Conversation
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.test_outbound import CUSTOMER, SUPPORT, add_desk

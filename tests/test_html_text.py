@@ -16,10 +16,10 @@ from email.message import EmailMessage
 
 import pytest
 
-from deskterm import html_text
-from deskterm.ingest import Fetched, Ingestor, prepare_batch
-from deskterm.mailparse import DEFAULT_MAX_BODY_BYTES, TRUNCATION_MARKER, parse
-from deskterm.models import Channel, Message
+from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
+from deskterm.mail import html_text
+from deskterm.mail.parse import DEFAULT_MAX_BODY_BYTES, TRUNCATION_MARKER, parse
+from deskterm.store.models import Channel, Message
 from tests.mailfactory import make_mail
 
 PEAK_LIMIT = 50_000_000  # bytes of Python memory one conversion may take at its peak

@@ -18,9 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from deskterm import channels, db, imap_conn
-from deskterm.models import Channel, FolderState
-from deskterm.steps import Steps
+from deskterm.channels import registry as channels
+from deskterm.net import imap as imap_conn
+from deskterm.net.steps import Steps
+from deskterm.store import db
+from deskterm.store.models import Channel, FolderState
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.mailservers import ensure_mail_user, private_dovecot

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from deskterm import sync_window
 from deskterm.errors import DeskError
-from deskterm.imap_sync import PROCESSED, _settle, _uid_set, processed_flag, search_criteria
-from deskterm.ingest import Outcome
-from deskterm.models import Channel
+from deskterm.inbound import window as sync_window
+from deskterm.inbound.imap_sync import PROCESSED, _settle, _uid_set, processed_flag, search_criteria
+from deskterm.inbound.ingest import Outcome
+from deskterm.store.models import Channel
 
 
 def test_custom_keyword_where_the_server_keeps_it_else_seen() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deskterm import db
-from deskterm.models import Conversation, JobRun, Message
+from deskterm.store import db
+from deskterm.store.models import Conversation, JobRun, Message
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 

@@ -14,10 +14,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from deskterm import blobs, paths, queries, triage
-from deskterm.ingest import Fetched, Ingestor, prepare_batch
-from deskterm.mailparse import parse
-from deskterm.models import Attachment, Channel, Conversation, Message, SkippedMail
+from deskterm import paths
+from deskterm.desk import queries, triage
+from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
+from deskterm.mail.parse import parse
+from deskterm.store import blobs
+from deskterm.store.models import Attachment, Channel, Conversation, Message, SkippedMail
 from tests.mailfactory import make_mail
 
 JANE = "Jane Doe <jane@customer.example>"
@@ -218,7 +220,7 @@ def test_mail_that_cannot_be_ingested_is_listed_once_however_often_it_comes(
 
 def test_a_conversation_keeps_at_most_so_many_participants(channel: Channel) -> None:
     """Mails Cc'd to a thousand addresses each leave a bounded list (review of issue 10)."""
-    from deskterm.ingest import MAX_PARTICIPANTS
+    from deskterm.inbound.ingest import MAX_PARTICIPANTS
 
     crowd = ", ".join(f"p{i}@crowd.example" for i in range(1000))
     crowded = make_mail("Crowd", JANE, cc=crowd, message_id="<crowd@customer.example>")

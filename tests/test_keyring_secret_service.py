@@ -21,7 +21,7 @@ SECRET = "pw-via-secret-service-5e2b"
 
 PROBE = f"""
 import json, os
-from deskterm.secret_store import open_secret_store
+from deskterm.secrets.store import open_secret_store
 
 out = {{}}
 auto = open_secret_store()

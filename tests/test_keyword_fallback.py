@@ -26,8 +26,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from deskterm import db
-from deskterm.models import Conversation, FolderState, Message, SkippedMail
+from deskterm.store import db
+from deskterm.store.models import Conversation, FolderState, Message, SkippedMail
 from tests import test_inbound
 from tests.conftest import Desk
 from tests.mailfactory import make_mail

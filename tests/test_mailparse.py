@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import mailparse
 from deskterm.errors import ConfigError
-from deskterm.mailparse import (
+from deskterm.mail import parse as mailparse
+from deskterm.mail.parse import (
     ParsedMail,
     env_limits,
     normalize_message_id,

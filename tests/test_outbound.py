@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import db
-from deskterm.models import Outbox
+from deskterm.store import db
+from deskterm.store.models import Outbox
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.test_channel_test import silent_port  # noqa: F401 - fixture
@@ -171,7 +171,7 @@ def test_killing_the_sender_loses_nothing(desk: Desk, boxes, silent_port: int) -
     desk.run("poll", "--once")
     desk.run("reply", str(one_conversation(desk)["id"]), "--body-file", "-", input="Answer\n")
     sender = subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "send"],
+        [sys.executable, "-m", "deskterm.cli.main", "send"],
         env={**os.environ, "DESKTERM_HOME": str(desk.home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -270,7 +270,7 @@ def test_two_desks_acknowledging_each_other_stop(tmp_path, boxes, monkeypatch) -
 
 
 def test_system_notifications_use_their_own_smtp(desk: Desk, boxes, monkeypatch) -> None:
-    from deskterm import notify
+    from deskterm.outbound import notify
 
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(boxes.smtps_port))
@@ -293,7 +293,7 @@ def test_no_contact_address_and_outbox_retry(desk: Desk, boxes) -> None:
     desk.run("poll", "--once")
     conversation_id = one_conversation(desk)["id"]
     db.open_database()
-    from deskterm.models import Conversation, Message
+    from deskterm.store.models import Conversation, Message
 
     Message.update(from_addr="", reply_to=None).execute()
     Conversation.update(contact=None).execute()

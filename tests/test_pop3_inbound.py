@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import channels, db, pop3_conn, pop3_sync
-from deskterm.ingest import Counts
-from deskterm.models import Channel, FolderState, Pop3Seen, SkippedMail
+from deskterm.channels import registry as channels
+from deskterm.inbound import pop3_sync
+from deskterm.inbound.ingest import Counts
+from deskterm.net import pop3 as pop3_conn
+from deskterm.store import db
+from deskterm.store.models import Channel, FolderState, Pop3Seen, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 

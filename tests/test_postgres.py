@@ -14,11 +14,14 @@ from datetime import UTC, datetime
 import peewee
 import pytest
 
-from deskterm import db, migrations, outbox, paths, queries, triage
+from deskterm import paths
+from deskterm.desk import queries, triage
 from deskterm.errors import ConfigError, NotFound
-from deskterm.ingest import Fetched, Ingestor, Outcome
-from deskterm.mailparse import parse
-from deskterm.models import (
+from deskterm.inbound.ingest import Fetched, Ingestor, Outcome
+from deskterm.mail.parse import parse
+from deskterm.outbound import outbox
+from deskterm.store import db, migrations
+from deskterm.store.models import (
     ALL_MODELS,
     Channel,
     Contact,

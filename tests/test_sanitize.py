@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 
 from deskterm import sanitize
-from deskterm.attachments import safe_filename
+from deskterm.desk.attachments import safe_filename
 from deskterm.sanitize import clean, one_line, safe_json
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man ZWJ woman ZWJ girl

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm import db, search_index
-from deskterm.ingest import Fetched, Ingestor
-from deskterm.mailparse import parse
-from deskterm.models import Channel, Conversation, Message
+from deskterm.inbound.ingest import Fetched, Ingestor
+from deskterm.mail.parse import parse
+from deskterm.store import db, search_index
+from deskterm.store.models import Channel, Conversation, Message
 from tests.mailfactory import make_mail
 
 

@@ -15,10 +15,12 @@ import peewee
 import pytest
 from textual.pilot import Pilot
 
-from deskterm import db, demo, queries
 from deskterm.app import DeskApp
-from deskterm.models import Contact, Conversation, Message
+from deskterm.demo import desk as demo
+from deskterm.desk import queries
 from deskterm.screens.conversations import SEARCH_DELAY
+from deskterm.store import db
+from deskterm.store.models import Contact, Conversation, Message
 from deskterm.widgets.filter_bar import FilterBar
 from tests.test_app import drive, screen_text, settle, the_list
 

@@ -17,9 +17,10 @@ from keyring.backends.chainer import ChainerBackend
 from keyring.compat import properties
 from keyrings.alt.file import PlaintextKeyring
 
-from deskterm import paths, secret_store
+from deskterm import paths
 from deskterm.errors import SecretError
-from deskterm.secret_store import (
+from deskterm.secrets import store as secret_store
+from deskterm.secrets.store import (
     BackendStatus,
     SecretStore,
     open_secret_store,

@@ -9,10 +9,11 @@ from pathlib import Path
 import peewee
 import pytest
 
-from deskterm import db, migrations, paths
+from deskterm import paths
 from deskterm.errors import DeskError
-from deskterm.ingest import MESSAGE_COLUMNS
-from deskterm.models import Channel, Contact, ContactAlias, Conversation, FolderState, Message
+from deskterm.inbound.ingest import MESSAGE_COLUMNS
+from deskterm.store import db, migrations
+from deskterm.store.models import Channel, Contact, ContactAlias, Conversation, FolderState, Message
 
 
 def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> None:

@@ -1,11 +1,12 @@
-"""Template names and renames: the rules the CLI and the UI share (deskterm/templates.py)."""
+"""Template names and renames: the rules the CLI and the UI share (deskterm/desk/templates.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from deskterm import db, templates
+from deskterm.desk import templates
 from deskterm.errors import ConfigError, NotFound
+from deskterm.store import db
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
-from deskterm.worker import Event
+from deskterm.engine.worker import Event
 from tests.conftest import Desk, channel_toml
 from tests.test_app import drive
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm import triage
+from deskterm.desk import triage
 from deskterm.errors import ConfigError, NotFound
-from deskterm.models import Conversation
+from deskterm.store.models import Conversation
 
 FIRST = 1  # "Where is my order #48213?": open, normal, unassigned, unread
 

@@ -19,7 +19,7 @@ from keyring.errors import PasswordDeleteError
 
 from deskterm import paths
 from deskterm.errors import SecretError
-from deskterm.vault import VaultKeyring, weak_passphrase
+from deskterm.secrets.vault import VaultKeyring, weak_passphrase
 
 PASSPHRASE = "correct horse battery staple"
 SECRET = "hunter2-do-not-leak-7f3a"
@@ -230,7 +230,7 @@ def test_keyring_never_selects_the_vault_itself() -> None:
     assert VaultKeyring.viable is False
     assert not any(isinstance(b, VaultKeyring) for b in keyring.backend.get_all_keyring())
     with pytest.raises(RuntimeError, match="only used when deskterm chooses it"):
-        keyring.core.load_keyring("deskterm.vault.VaultKeyring")
+        keyring.core.load_keyring("deskterm.secrets.vault.VaultKeyring")
     assert "VaultKeyring(path=" in repr(vault())
 
 
@@ -345,7 +345,7 @@ def test_unlock_ahead_derives_the_key_once_in_the_background(
     """`deskterm poll` starts the derivation before it imports and connects; the first read
     then uses that key instead of deriving again, and a wrong passphrase is still refused."""
     vault(PASSPHRASE).set_password("deskterm", "k", "secret")
-    from deskterm import vault as module
+    from deskterm.secrets import vault as module
 
     derived: list[int] = []
     real = module._Kdf.derive

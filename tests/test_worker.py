@@ -12,10 +12,11 @@ from datetime import datetime
 
 import pytest
 
-from deskterm import db
-from deskterm.models import Channel, Conversation, JobRun
-from deskterm.secret_store import open_secret_store
-from deskterm.worker import Event, Worker, channel_state, in_skip_window
+from deskterm.channels.health import channel_state, in_skip_window
+from deskterm.engine.worker import Event, Worker
+from deskterm.secrets.store import open_secret_store
+from deskterm.store import db
+from deskterm.store.models import Channel, Conversation, JobRun
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 
@@ -61,7 +62,7 @@ def test_sigterm_ends_the_worker_cleanly_and_one_worker_per_desk(desk: Desk, mai
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
     mail_servers.append(SUPPORT, make_mail("Before the worker starts"))
     env = {**os.environ, "DESKTERM_HOME": str(desk.home)}
-    command = [sys.executable, "-m", "deskterm.cli", "poll"]
+    command = [sys.executable, "-m", "deskterm.cli.main", "poll"]
     worker = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

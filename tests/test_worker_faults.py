@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from deskterm import db
-from deskterm.models import Channel, Conversation, JobRun, Message
-from deskterm.secret_store import open_secret_store
-from deskterm.worker import INTERRUPTED, POOL_DIED, Event, Worker
+from deskterm.engine.worker import INTERRUPTED, POOL_DIED, Event, Worker
+from deskterm.secrets.store import open_secret_store
+from deskterm.store import db
+from deskterm.store.models import Channel, Conversation, JobRun, Message
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 from tests.mailservers import MailServers, private_dovecot
@@ -108,7 +108,7 @@ class Running:
 def poll_process(home: Path, *args: str) -> subprocess.Popen[str]:
     """`deskterm poll ARGS` as its own process (own session, so a kill takes its pool too)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "poll", *args],
+        [sys.executable, "-m", "deskterm.cli.main", "poll", *args],
         env={**os.environ, "DESKTERM_HOME": str(home), "DESKTERM_POLL_INTERVAL": "3600"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

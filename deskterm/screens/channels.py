@@ -31,17 +31,20 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
 
-from deskterm import channel_config, channels, conntest, paths
-from deskterm.channel_config import OUTBOUND_SWITCH, FormField
+from deskterm import paths
+from deskterm.channels import check as conntest
+from deskterm.channels import config as channel_config
+from deskterm.channels import registry as channels
+from deskterm.channels.config import OUTBOUND_SWITCH, FormField
+from deskterm.channels.health import channel_state
 from deskterm.errors import ConfigError, SecretError
-from deskterm.models import Channel
+from deskterm.net.steps import StepResult
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.table import TableScreen
-from deskterm.steps import StepResult
+from deskterm.store.models import Channel
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.step_list import StepList
-from deskterm.worker import channel_state
 
 GROUPS = {
     "": "Channel",
@@ -81,7 +84,7 @@ def secrets_status(store: Any) -> tuple[str, str]:
     unlocked is waited for): call it from a thread. The OS keyring is not read, so that this
     line never makes a desktop ask for its password.
     """
-    from deskterm.secret_store import open_secret_store
+    from deskterm.secrets.store import open_secret_store
 
     try:
         status = open_secret_store().status

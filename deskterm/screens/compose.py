@@ -1,6 +1,6 @@
 """The reply composer: `r` on a conversation opens it; Ctrl+S queues the reply in the outbox.
 
-A thin screen over `deskterm.drafts`: the text area, Cc, attachments and the status the
+A thin screen over `deskterm.outbound.drafts`: the text area, Cc, attachments and the status the
 conversation takes afterwards make up one `Draft`, handed to an `Autosaver` on every change
 (written at most once a second, and again when the screen closes, however it closes), so a
 crash or a dropped SSH session loses at most a second of typing and `r` brings it back.
@@ -33,8 +33,8 @@ from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from deskterm import drafts
 from deskterm.errors import DeskError
+from deskterm.outbound import drafts
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.widgets.message_view import human_size

@@ -2,7 +2,7 @@
 
 The matching ids are loaded by a thread worker (one query, even at 100,000 conversations) and
 handed to the list as a message; every load carries a generation number so that a slow,
-superseded search can never overwrite a newer one. Triage keys call `deskterm.triage`.
+superseded search can never overwrite a newer one. Triage keys call `deskterm.desk.triage`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
 
-from deskterm import channels, queries, triage
+from deskterm.channels import registry as channels
+from deskterm.desk import queries, triage
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList

@@ -4,7 +4,7 @@ Read by a thread worker from `outbox.listing(include_sent=True)` and redrawn whe
 desk changes under the UI (the worker's "delivery" events bump `desk_version`, as does a
 `deskterm poll` running elsewhere), so a reply is seen going from queued to sent or failed
 without a key press. `r` queues a failed or cancelled reply again, `c` cancels one that has
-not left; both are `deskterm.outbox` calls, with its one-sentence refusals.
+not left; both are `deskterm.outbound.outbox` calls, with its one-sentence refusals.
 
 Subjects and server answers are mail-borne or remote text: `one_line` and `rich.text.Text`
 cells, never markup (a DataTable parses plain strings).
@@ -22,7 +22,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from deskterm import channels, drafts, outbox
+from deskterm.channels import registry as channels
+from deskterm.outbound import drafts, outbox
 from deskterm.sanitize import one_line
 from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar

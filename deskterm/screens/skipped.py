@@ -23,7 +23,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from deskterm import queries
+from deskterm.desk import queries
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.table import TableScreen

@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static, TextArea
 
-from deskterm import templates
+from deskterm.desk import templates
 from deskterm.errors import ConfigError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen

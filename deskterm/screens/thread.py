@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from deskterm import attachments, queries, triage
+from deskterm.desk import attachments, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.prompt import PromptScreen

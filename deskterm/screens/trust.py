@@ -24,7 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
-from deskterm import channels, conntest
+from deskterm.channels import check as conntest
+from deskterm.channels import registry as channels
 from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
 

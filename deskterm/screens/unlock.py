@@ -27,12 +27,12 @@ from textual.widgets import Input, Static
 from deskterm import paths
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
-from deskterm.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
+from deskterm.secrets.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
 
 if TYPE_CHECKING:
     from textual.app import App
 
-    from deskterm.secret_store import SecretStore
+    from deskterm.secrets.store import SecretStore
 
 LOCKED = (
     "The vault stayed locked (no passphrase was given), so no channel password can be read; "
@@ -175,7 +175,7 @@ class TuiSecrets:
         if self.locked:
             raise SecretError(LOCKED)
         if self._store is None:
-            from deskterm.secret_store import open_secret_store
+            from deskterm.secrets.store import open_secret_store
 
             self._store = open_secret_store(passphrase_provider=self._passphrase)
         store = self._store

@@ -19,11 +19,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from deskterm import channels, queries
+from deskterm.channels import registry as channels
+from deskterm.desk import queries
+from deskterm.engine.worker import status_rows
 from deskterm.sanitize import one_line
 from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar
-from deskterm.worker import status_rows
 
 RELOAD_DELAY = 0.3  # seconds: worker events within this window cause one reload
 TICK_SECONDS = 5.0  # "next poll in" is re-read this often

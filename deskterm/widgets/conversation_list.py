@@ -32,9 +32,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from deskterm import queries
-from deskterm.models import CONVERSATION_STATUSES
+from deskterm.desk import queries
 from deskterm.sanitize import one_line
+from deskterm.store.models import CONVERSATION_STATUSES
 
 log = logging.getLogger("deskterm.ui")
 

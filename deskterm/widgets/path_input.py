@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.suggester import Suggester
 from textual.widgets import Input
 
-from deskterm import drafts
+from deskterm.outbound import drafts
 
 
 class PathSuggester(Suggester):

@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from deskterm.net.steps import StepResult
 from deskterm.sanitize import one_line
-from deskterm.steps import StepResult
 
 
 def step_line(result: StepResult) -> Content:

@@ -1,0 +1,1 @@
+"""One channel: its settings, the registry of channels, and the connection check."""

@@ -1,0 +1,645 @@
+"""The channel file: one email channel described in TOML, validated into plain data.
+
+The file's shape is a contract (scripts and other tools write it), so every key is checked:
+unknown keys, wrong types and impossible values are refused with a sentence naming the key,
+and a file holding a password is refused outright, since secrets belong in the secret store.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import shlex
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from deskterm.errors import ConfigError
+from deskterm.mail import addresses
+
+STATUSES = ("draft", "active", "disabled")
+PROTOCOLS = ("imap", "pop3")
+SECURITY = ("ssl", "starttls", "none")
+AUTH = ("password", "oauth2")
+
+# Keys that would hold a secret, wherever they appear in the file.
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "pass",
+        "passwd",
+        "secret",
+        "client_secret",
+        "refresh_token",
+        "access_token",
+        "token",
+        "api_key",
+    }
+)
+
+DEFAULT_PORTS = {
+    ("imap", "ssl"): 993,
+    ("imap", "starttls"): 143,
+    ("imap", "none"): 143,
+    ("pop3", "ssl"): 995,
+    ("pop3", "starttls"): 110,
+    ("pop3", "none"): 110,
+    ("smtp", "ssl"): 465,
+    ("smtp", "starttls"): 587,
+    ("smtp", "none"): 25,
+}
+
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a table: its check, and its default (None = required when the table exists)."""
+
+    check: Callable[[str, Any], Any]
+    default: Any = None
+    required: bool = False
+
+
+def _str(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, not {_kind(value)}.")
+    return value
+
+
+def _nonempty(key: str, value: Any) -> str:
+    value = _str(key, value).strip()
+    if not value:
+        raise ConfigError(f"{key} must not be empty.")
+    return value
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, not {_kind(value)}.")
+    return value
+
+
+def _int_range(low: int, high: int) -> Callable[[str, Any], int]:
+    def check(key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be a whole number from {low} to {high}.")
+        if not low <= value <= high:
+            raise ConfigError(f"{key} = {value} is out of range; use {low} to {high}.")
+        return value
+
+    return check
+
+
+def _number(low: float, high: float) -> Callable[[str, Any], float]:
+    def check(key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number of seconds from {low} to {high}.")
+        if not low <= value <= high:
+            raise ConfigError(f"{key} = {value} is out of range; use {low} to {high}.")
+        return float(value)
+
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def check(key: str, value: Any) -> str:
+        value = _str(key, value).strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{key} = {value!r} is not known; use one of {', '.join(choices)}.")
+        return value
+
+    return check
+
+
+def _str_list(key: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f'{key} must be a list of non-empty strings, e.g. ["INBOX"].')
+    return [v.strip() for v in value]
+
+
+def _lower_list(key: str, value: Any) -> list[str]:
+    return [v.lower() for v in _str_list(key, value)]
+
+
+def _opt_str(key: str, value: Any) -> str | None:
+    value = _str(key, value).strip()
+    return value or None
+
+
+def _address(key: str, value: Any) -> str:
+    value = _nonempty(key, value)
+    if addresses.parse_one(value) is None:
+        raise ConfigError(
+            f'{key} = {value!r} is not an email address, e.g. "Support <help@x.com>".'
+        )
+    return value
+
+
+def _opt_address(key: str, value: Any) -> str | None:
+    return _address(key, value) if _str(key, value).strip() else None
+
+
+def _windows(key: str, value: Any) -> list[str]:
+    windows = _str_list(key, value)
+    for window in windows:
+        if not _WINDOW.match(window):
+            raise ConfigError(f'{key}: {window!r} is not a time window; write it as "02:00-04:00".')
+    return windows
+
+
+def _date(key: str, value: Any) -> str | None:
+    if isinstance(value, date):
+        return value.isoformat()
+    text = _str(key, value).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"{key} = {text!r} is not a date; write it as 2024-01-31.") from None
+
+
+def _command(key: str, value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        raise ConfigError(
+            f'{key} must be a list of arguments, e.g. ["pass", "show", "mail/support"] '
+            "(it is run without a shell)."
+        )
+    return _str_list(key, value) or None
+
+
+def _path(key: str, value: Any) -> str | None:
+    text = _str(key, value).strip()
+    if text and not Path(text).expanduser().is_file():
+        raise ConfigError(f"{key} = {text!r} is not a readable file.")
+    return str(Path(text).expanduser()) if text else None
+
+
+OAUTH2 = {
+    "client_id": Field(_nonempty, required=True),
+    "token_url": Field(_nonempty, required=True),
+    "device_url": Field(_opt_str, default=None),
+    "scope": Field(_str, default=""),
+}
+
+_CONNECTION = {
+    "host": Field(_nonempty, required=True),
+    "port": Field(_int_range(1, 65535)),
+    "security": Field(_one_of(SECURITY), default="ssl"),
+    "username": Field(_nonempty, required=True),
+    "auth": Field(_one_of(AUTH), default="password"),
+    "allow_self_signed": Field(_bool, default=False),
+    "allow_insecure": Field(_bool, default=False),
+    "tls_ca_file": Field(_path, default=None),
+    "timeout": Field(_number(1, 600), default=30.0),
+    "password_command": Field(_command, default=None),
+    "oauth2": Field(lambda k, v: v, default=None),  # checked as a table below
+}
+
+INBOUND = {
+    **_CONNECTION,
+    "protocol": Field(_one_of(PROTOCOLS), default="imap"),
+    "folders": Field(_str_list, default=["INBOX"]),
+    "max_age_days": Field(_int_range(0, 36500), default=5),
+    "sync_start_date": Field(_date, default=None),
+    "max_tries": Field(_int_range(1, 100), default=3),
+    "cool_off_minutes": Field(_int_range(0, 10080), default=10),
+    "skip_windows": Field(_windows, default=[]),
+    "poll_interval": Field(_number(1, 86400), default=60.0),
+    "idle": Field(_bool, default=True),
+    "move_on_success": Field(_opt_str, default=None),
+    "move_on_failure": Field(_opt_str, default=None),
+    "delete_after_fetch": Field(_bool, default=False),
+    "max_message_bytes": Field(_int_range(1024, 2**31), default=50 * 1024 * 1024),
+}
+
+OUTBOUND = {
+    **_CONNECTION,
+    "security": Field(_one_of(SECURITY), default="starttls"),
+    "from": Field(_address, required=True),
+    "reply_to": Field(_opt_address, default=None),
+    "sent_folder": Field(_opt_str, default=None),
+    "max_attachment_bytes": Field(_int_range(0, 2**31), default=25 * 1024 * 1024),
+    "quote_previous": Field(_bool, default=True),
+    "retry_base_seconds": Field(_number(1, 86400), default=60.0),
+    "max_attempts": Field(_int_range(1, 1000), default=10),
+    "auto_ack_template": Field(_opt_str, default=None),
+    "auto_ack_per_hour": Field(_int_range(1, 1000), default=3),
+}
+
+READING = {
+    "allowed_domains": Field(_lower_list, default=[]),
+    "accept_autogenerated": Field(_bool, default=False),
+    "aliases": Field(_lower_list, default=[]),
+    "exclude_subjects": Field(_str_list, default=[]),
+    "exclude_from_domains": Field(_lower_list, default=[]),
+    "exclude_from_addresses": Field(_lower_list, default=[]),
+    # Web-form mailboxes mail from a no-reply address and put the customer in Reply-To.
+    "customer_from": Field(_one_of(("from", "reply-to")), default="from"),
+    # The receiving server whose Authentication-Results are believed (deskterm.mail.authresults).
+    "authserv_id": Field(_opt_str, default=None),
+}
+
+TOP = {
+    "name": Field(_nonempty, required=True),
+    "status": Field(_one_of(STATUSES), default="draft"),
+}
+
+
+def parse_channel_file(path: Path) -> dict[str, Any]:
+    """Read and validate a channel file; the result is what the desk stores."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text.") from None
+    return parse_channel_text(text, source=str(path))
+
+
+def parse_channel_text(text: str, source: str = "channel file") -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}.") from None
+    try:
+        return validate(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def validate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Check a channel description (from TOML or JSON) and fill in every default."""
+    name = raw.get("name") if isinstance(raw.get("name"), str) else "NAME"
+    _refuse_secrets(raw, "", name)
+    known = {**TOP, "inbound": None, "outbound": None, "reading": None}
+    _refuse_unknown(raw, known, "")
+    config = _table({k: v for k, v in raw.items() if k in TOP}, TOP, "")
+    if not _valid_name(config["name"]):
+        raise ConfigError(
+            "name may hold only letters, digits, '.', '_' and '-' (it is used on the command line)."
+        )
+    if "inbound" not in raw:
+        raise ConfigError("the [inbound] table is missing; a channel needs a mailbox to read.")
+    config["inbound"] = _connection(raw["inbound"], INBOUND, "inbound", "inbound")
+    if "outbound" in raw:
+        config["outbound"] = _connection(raw["outbound"], OUTBOUND, "outbound", "smtp")
+    else:
+        config["outbound"] = None
+    config["reading"] = _table(_as_table(raw.get("reading", {}), "reading"), READING, "reading")
+    return config
+
+
+def _connection(raw: Any, spec: dict[str, Field], prefix: str, proto: str) -> dict[str, Any]:
+    table = _table(_as_table(raw, prefix), spec, prefix)
+    if proto == "inbound":
+        proto = table["protocol"]
+    if table.get("port") is None:
+        table["port"] = DEFAULT_PORTS[(proto, table["security"])]
+    if table["oauth2"] is not None:
+        table["oauth2"] = _table(
+            _as_table(table["oauth2"], f"{prefix}.oauth2"), OAUTH2, f"{prefix}.oauth2"
+        )
+    if table["auth"] == "oauth2" and table["oauth2"] is None:
+        raise ConfigError(f"{prefix}.auth is oauth2 but the [{prefix}.oauth2] table is missing.")
+    allowed = plaintext_allowed(table["host"], table["allow_insecure"])
+    if table["security"] == "none" and not allowed:
+        raise ConfigError(
+            f'{prefix}.security = "none" would send the password in clear to {table["host"]}; '
+            "use ssl or starttls, or set allow_insecure = true if you really mean it."
+        )
+    return table
+
+
+def _table(raw: dict[str, Any], spec: dict[str, Field], prefix: str) -> dict[str, Any]:
+    _refuse_unknown(raw, spec, prefix)
+    out: dict[str, Any] = {}
+    for key, field in spec.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if key in raw:
+            out[key] = field.check(name, raw[key])
+        elif field.required:
+            raise ConfigError(f"{name} is missing.")
+        else:
+            default = field.default
+            out[key] = list(default) if isinstance(default, list) else default
+    return out
+
+
+def _as_table(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a table ([{name}]), not {_kind(value)}.")
+    return value
+
+
+def _refuse_unknown(raw: dict[str, Any], spec: dict[str, Any], prefix: str) -> None:
+    unknown = sorted(set(raw) - set(spec))
+    if unknown:
+        where = f"in [{prefix}]" if prefix else "at the top level"
+        raise ConfigError(
+            f"unknown key {', '.join(unknown)} {where}; see the channel file keys in README.md."
+        )
+
+
+def _refuse_secrets(raw: Any, prefix: str, channel: str) -> None:
+    if not isinstance(raw, dict):
+        return
+    for key, value in raw.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if key.lower() in SECRET_KEYS:
+            side = "--outbound" if name.startswith("outbound") else "--inbound"
+            raise ConfigError(
+                f"{name} holds a secret, and channel files must not: remove it and store it with "
+                f"`deskterm channel secret {channel} {side} --stdin`, or set password_command."
+            )
+        _refuse_secrets(value, name, channel)
+
+
+def _valid_name(name: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name) is not None
+
+
+def plaintext_allowed(host: str, allow_insecure: bool) -> bool:
+    """Security "none" (a password in clear) only to this machine, or when explicitly allowed:
+    the one rule for channels and system notifications (deskterm/outbound/notify.py)."""
+    return allow_insecure or _is_loopback(host)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _kind(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+# --- the UI's channel form ------------------------------------------------------------------
+#
+# The form edits exactly what a channel file holds, so it is described by the same specs
+# above: each field knows its table and key, and how its text becomes the value a TOML file
+# would have given. The form builds that dict and runs `validate` on it as the user types, so
+# the form and `deskterm channel add --file` can never disagree about what is valid.
+
+OUTBOUND_SWITCH = "outbound"  # the form's on/off for the optional [outbound] table
+SUBTABLES = ("inbound.oauth2", "outbound.oauth2")
+
+_CHOICES = {"status": STATUSES, "protocol": PROTOCOLS, "security": SECURITY, "auth": AUTH}
+_INTS = {
+    "port",
+    "max_age_days",
+    "max_tries",
+    "cool_off_minutes",
+    "max_message_bytes",
+    "max_attachment_bytes",
+    "max_attempts",
+    "auto_ack_per_hour",
+}
+_NUMBERS = {"timeout", "poll_interval", "retry_base_seconds"}
+_HINTS = {
+    "name": "letters, digits, . _ - (used on the command line)",
+    "status": "only active channels are polled",
+    "port": "empty: the default for the protocol and security",
+    "allow_self_signed": "pin the server's certificate on first use instead of a CA",
+    "allow_insecure": 'allow security "none" to a host that is not loopback',
+    "tls_ca_file": "a private CA to trust (a file path)",
+    "timeout": "seconds, for connecting and every server answer",
+    "password_command": "e.g. pass show mail/support (run without a shell)",
+    "folders": "comma-separated, e.g. INBOX, Support",
+    "max_age_days": "only mail from the last N days (0 = no limit)",
+    "sync_start_date": "e.g. 2024-01-31: nothing older is fetched",
+    "max_tries": "consecutive failures before the channel cools off",
+    "cool_off_minutes": "pause after max_tries failures",
+    "skip_windows": "local time, e.g. 02:00-04:00, 12:00-13:00",
+    "poll_interval": "seconds between polls",
+    "idle": "use IMAP IDLE where the server offers it",
+    "move_on_success": "move processed mail there instead of flagging it",
+    "move_on_failure": "move mail that cannot be ingested there",
+    "delete_after_fetch": "POP3 only: delete from the server once committed",
+    "max_message_bytes": "larger mail is not ingested",
+    "allowed_domains": "only mail from these domains; empty = all",
+    "accept_autogenerated": "ingest auto-replies, bulk mail and bounces too",
+    "aliases": "other addresses of this mailbox (loop protection)",
+    "exclude_subjects": "case-insensitive substrings",
+    "exclude_from_addresses": "glob patterns, e.g. *@noreply.example.com",
+    "customer_from": "from, or reply-to for web-form mailboxes",
+    "authserv_id": "trust a From only if this server's Authentication-Results verified it",
+    "from": "e.g. Example Support <support@example.com>",
+    "sent_folder": "empty: the folder marked \\Sent",
+    "max_attachment_bytes": "total attachments per reply",
+    "quote_previous": "quote the answered message below the reply",
+    "retry_base_seconds": "first retry delay; doubles each time",
+    "max_attempts": "temporary failures before a reply is marked failed",
+    "auto_ack_template": "acknowledge new conversations with this template",
+    "auto_ack_per_hour": "at most this many acknowledgements per sender and hour",
+    "client_id": "only used with auth = oauth2",
+    OUTBOUND_SWITCH: "off: this channel only reads mail",
+}
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of the channel form: where its value goes in the file, and how to read it."""
+
+    table: str  # "" (top level), "inbound", "outbound", "reading", "inbound.oauth2", ...
+    key: str
+    kind: str  # text | choice | bool | int | number | list | command
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    hint: str = ""
+
+    @property
+    def path(self) -> str:
+        """The dotted name validation errors use (`inbound.port`), and the form's field id."""
+        return f"{self.table}.{self.key}" if self.table else self.key
+
+
+def _form_kind(key: str, field: Field) -> str:
+    if key in _CHOICES:
+        return "choice"
+    if key in _INTS:
+        return "int"
+    if key in _NUMBERS:
+        return "number"
+    if key == "password_command":
+        return "command"
+    if isinstance(field.default, bool):
+        return "bool"
+    if isinstance(field.default, list):
+        return "list"
+    return "text"
+
+
+def _fields(table: str, spec: dict[str, Field], first: tuple[str, ...] = ()) -> list[FormField]:
+    order = [*first, *(k for k in spec if k not in first and k != "oauth2")]
+    return [
+        FormField(
+            table,
+            key,
+            _form_kind(key, spec[key]),
+            _CHOICES.get(key, ()),
+            spec[key].default,
+            _HINTS.get(key, ""),
+        )
+        for key in order
+    ]
+
+
+def form_fields() -> list[FormField]:
+    """Every key of a channel file, in the order the form shows them (README's order)."""
+    return [
+        *_fields("", TOP),
+        *_fields("inbound", INBOUND, ("protocol",)),
+        *_fields("inbound.oauth2", OAUTH2),
+        *_fields("reading", READING),
+        FormField("", OUTBOUND_SWITCH, "bool", default=True, hint=_HINTS[OUTBOUND_SWITCH]),
+        *_fields("outbound", OUTBOUND, ("host", "port", "security", "username", "auth", "from")),
+        *_fields("outbound.oauth2", OAUTH2),
+    ]
+
+
+def form_values(config: dict[str, Any] | None) -> dict[str, Any]:
+    """What the form shows for a stored channel (None: a new one, with the file's defaults)."""
+    values: dict[str, Any] = {}
+    for field in form_fields():
+        if field.path == OUTBOUND_SWITCH:
+            values[field.path] = config is None or config.get("outbound") is not None
+            continue
+        value = field.default
+        if config is not None:
+            table: Any = config
+            for part in filter(None, field.table.split(".")):
+                table = (table or {}).get(part)
+            value = (table or {}).get(field.key, field.default)
+        values[field.path] = _as_text(field, value)
+    for side in ("inbound", "outbound"):
+        # A port equal to the default is shown empty, so that it follows a change of security.
+        if values.get(f"{side}.port") == str(default_port(values, side)):
+            values[f"{side}.port"] = ""
+    return values
+
+
+def default_port(values: dict[str, Any], side: str) -> int | None:
+    """The port a side gets when the form leaves it empty (shown as the field's placeholder)."""
+    proto = values.get("inbound.protocol", "imap") if side == "inbound" else "smtp"
+    return DEFAULT_PORTS.get((proto, values.get(f"{side}.security", "")))
+
+
+def from_form(values: dict[str, Any]) -> dict[str, Any]:
+    """The dict a channel file with the form's values would hold (pass it to `validate`).
+
+    Text becomes the TOML type the key wants where it can; what cannot (a port of "99x") is
+    passed on as text, so `validate` refuses it with its usual sentence. An empty number
+    leaves the key out, as a file that omits it would (a port then follows the security).
+    """
+    raw: dict[str, Any] = {}
+    outbound = bool(values.get(OUTBOUND_SWITCH, True))
+    for field in form_fields():
+        if field.path == OUTBOUND_SWITCH or (field.table.startswith("outbound") and not outbound):
+            continue
+        value = _from_text(field, values.get(field.path, _as_text(field, field.default)))
+        if value is _OMIT:
+            continue
+        table = raw
+        for part in filter(None, field.table.split(".")):
+            table = table.setdefault(part, {})
+        table[field.key] = value
+    for sub in SUBTABLES:
+        side, _, name = sub.partition(".")
+        table = raw.get(side)
+        if table is None:
+            continue
+        oauth = table.get(name, {})
+        if table.get("auth") != "oauth2" and not any(oauth.values()):
+            table.pop(name, None)  # not used: as if the file had no [side.oauth2] table
+    return raw
+
+
+def field_in_error(message: str) -> str | None:
+    """The form field a validation error names (the longest dotted key found), if any."""
+    found = None
+    for field in form_fields():
+        pattern = rf"(?<![\w.]){re.escape(field.path)}(?![\w.])"
+        if re.search(pattern, message) and (found is None or len(field.path) > len(found)):
+            found = field.path
+    return found
+
+
+_OMIT = object()
+
+
+def _as_text(field: FormField, value: Any) -> Any:
+    if field.kind == "bool":
+        return bool(value)
+    if value is None:
+        return ""
+    if field.kind == "command":
+        return shlex.join(value)
+    if field.kind == "list":
+        return list_text(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _from_text(field: FormField, value: Any) -> Any:
+    if field.kind in ("bool", "choice") or not isinstance(value, str):
+        return value
+    text = value.strip()
+    if field.kind in ("int", "number"):
+        if not text:
+            return _OMIT
+        for parse in (int, float) if field.kind == "number" else (int,):
+            try:
+                return parse(text)
+            except ValueError:
+                pass
+        return text  # refused by validate, naming the key
+    if field.kind == "command":
+        try:
+            return shlex.split(text) or _OMIT
+        except ValueError as exc:
+            raise ConfigError(
+                f"{field.path}: {exc} (quote an argument that holds spaces)."
+            ) from None
+    if field.kind == "list":
+        return parse_list(field.path, text)
+    return value
+
+
+def list_text(items: list[str]) -> str:
+    """A list as the form shows it: comma-separated, or TOML's own syntax when an item
+    holds a comma or a quote (and would not survive the round trip otherwise)."""
+    if any("," in item or '"' in item or item != item.strip() for item in items):
+        return "[" + ", ".join(json.dumps(item, ensure_ascii=False) for item in items) + "]"
+    return ", ".join(items)
+
+
+def parse_list(key: str, text: str) -> list[Any]:
+    """Comma-separated items, or a TOML array (`["a, b", "c"]`) for items holding commas."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            value = tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError:
+            raise ConfigError(
+                f'{key} is not a valid list; separate items with commas, or write ["a", "b"].'
+            ) from None
+        return value if isinstance(value, list) else [value]
+    return [item.strip() for item in text.split(",") if item.strip()]

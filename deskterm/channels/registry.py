@@ -1,0 +1,250 @@
+"""Channels: stored settings, their secrets' keys, and the endpoints to reach their servers.
+
+Settings live in the database (no secrets); passwords live in the secret store under keys
+derived from the channel's immutable `uid`, so a rename never orphans or exposes a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from email.utils import parseaddr
+from typing import Any
+
+import peewee
+
+from deskterm.errors import ConfigError, NotFound, SecretError
+from deskterm.mail import addresses
+from deskterm.net.tls import Endpoint
+from deskterm.store.db import database, iso, utcnow
+from deskterm.store.models import Channel
+
+SIDES = ("inbound", "outbound")
+
+
+def add(config: dict[str, Any]) -> Channel:
+    with database.atomic():
+        if Channel.select().where(Channel.name == config["name"]).exists():
+            raise ConfigError(
+                f"A channel named {config['name']!r} already exists; use `deskterm channel edit "
+                f"{config['name']} --file ...` to change it."
+            )
+        return Channel.create(name=config["name"], status=config["status"], settings=config)
+
+
+def edit(name: str, config: dict[str, Any]) -> Channel:
+    """Replace a channel's settings; a changed server forgets its certificate pin."""
+    with database.atomic():
+        channel = get(name)
+        if (
+            config["name"] != name
+            and Channel.select().where(Channel.name == config["name"]).exists()
+        ):
+            raise ConfigError(f"Cannot rename {name!r}: a channel named {config['name']!r} exists.")
+        for side in SIDES:
+            if _server(channel.settings.get(side)) != _server(config.get(side)):
+                setattr(channel, f"{side}_pin", None)
+        channel.name = config["name"]
+        channel.status = config["status"]
+        channel.settings = config
+        channel.updated_at = utcnow()
+        channel.save()
+        return channel
+
+
+def remove(name: str, store: Any | None = None) -> None:
+    """Delete a channel, its conversations and, when a store is given, its secrets."""
+    channel = get(name)
+    if store is not None:
+        for side in SIDES:
+            store.delete(secret_key(channel, side))
+    channel.delete_instance(recursive=True)
+
+
+def get(name: str) -> Channel:
+    try:
+        return Channel.get(Channel.name == name)
+    except peewee.DoesNotExist:
+        raise NotFound(
+            f"There is no channel named {name!r}; `deskterm channel list` shows the channels."
+        ) from None
+
+
+def all_channels() -> list[Channel]:
+    return list(Channel.select().order_by(Channel.name))
+
+
+def secret_key(channel: Channel, side: str, kind: str = "password") -> str:
+    return f"channel/{channel.uid}/{side}/{kind}"
+
+
+def side_settings(channel: Channel, side: str) -> dict[str, Any]:
+    settings = channel.settings.get(side)
+    if not settings:
+        raise ConfigError(
+            f"Channel {channel.name!r} has no [{side}] settings; add them with "
+            f"`deskterm channel edit {channel.name} --file ...`."
+        )
+    return settings
+
+
+def endpoint(channel: Channel, side: str) -> Endpoint:
+    """Where a channel's server is, with its pin; a first pin is saved as soon as it is seen."""
+    settings = side_settings(channel, side)
+    label = settings.get("protocol", "smtp").upper()
+
+    def save_pin(fingerprint: str) -> None:
+        if channel.id is not None:  # a `trial` channel (the form's Test) is never written
+            Channel.update({f"{side}_pin": fingerprint}).where(Channel.id == channel.id).execute()
+        setattr(channel, f"{side}_pin", fingerprint)
+
+    return Endpoint(
+        label=label,
+        host=settings["host"],
+        port=settings["port"],
+        security=settings["security"],
+        timeout=settings["timeout"],
+        allow_self_signed=settings["allow_self_signed"],
+        tls_ca_file=settings["tls_ca_file"],
+        pin=getattr(channel, f"{side}_pin"),
+        channel=channel.name,
+        side=side,
+        on_pin=save_pin,
+    )
+
+
+def password(channel: Channel, side: str, store: Any) -> str:
+    """The secret to log in with: from the password command if one is set, else the store."""
+    from deskterm.secrets.store import run_password_command
+
+    settings = side_settings(channel, side)
+    if settings.get("password_command"):
+        return run_password_command(settings["password_command"])
+    secret = store.get(secret_key(channel, side))
+    if not secret:
+        raise SecretError(
+            f"No {side} password is set for channel {channel.name!r}; set it with "
+            f"`deskterm channel secret {channel.name} --{side} --stdin`."
+        )
+    return secret
+
+
+def trust_sides(channel: Channel, sides: Iterable[str] = ()) -> tuple[str, ...]:
+    """The sides `channel trust` looks at: those asked for, else every side the channel has."""
+    return tuple(sides) or tuple(s for s in SIDES if channel.settings.get(s))
+
+
+def trust(channel: Channel, side: str, fingerprint: str | None) -> None:
+    """Forget (or set) a pinned certificate: the next connection pins what it sees."""
+    Channel.update({f"{side}_pin": fingerprint}).where(Channel.id == channel.id).execute()
+    setattr(channel, f"{side}_pin", fingerprint)
+
+
+def describe(channel: Channel) -> dict[str, Any]:
+    """What `channel show --json` prints: the settings plus state, never a secret."""
+    return {
+        **channel.settings,
+        "name": channel.name,
+        "status": channel.status,
+        "pins": {"inbound": channel.inbound_pin, "outbound": channel.outbound_pin},
+        "created_at": iso(channel.created_at),
+        "updated_at": iso(channel.updated_at),
+    }
+
+
+def set_paused(name: str, paused: bool) -> Channel:
+    """Pause or resume polling; only the flag is written, so the worker's health stays."""
+    channel = get(name)
+    Channel.update(paused=paused, updated_at=utcnow()).where(Channel.id == channel.id).execute()
+    channel.paused = paused
+    return channel
+
+
+# --- the UI's channel form ------------------------------------------------------------------
+
+
+def save(
+    config: dict[str, Any],
+    *,
+    original: str | None = None,
+    passwords: dict[str, str] | None = None,
+    store: Any | None = None,
+    tested: Channel | None = None,
+) -> Channel:
+    """Add (or, given the `original` name, edit) a channel, then store the passwords typed.
+
+    The settings are committed first because a secret's key comes from the channel's uid,
+    which a new channel has only once it exists; a store that fails then leaves a saved
+    channel without its password, and the error says so. A certificate pinned by a `tested`
+    trial of the same server is kept, as `deskterm channel test` would have pinned it.
+    """
+    channel = edit(original, config) if original else add(config)
+    if tested is not None:
+        for side in SIDES:
+            pin = getattr(tested, f"{side}_pin")
+            same = _server(tested.settings.get(side)) == _server(config.get(side))
+            if pin and same and getattr(channel, f"{side}_pin") is None:
+                trust(channel, side, pin)
+    for side, secret in (passwords or {}).items():
+        if not secret:
+            continue
+        if store is None:
+            raise SecretError(
+                f"Channel {channel.name!r} was saved, but no secret store is open, so its {side} "
+                "password was not stored."
+            )
+        try:
+            store.set(secret_key(channel, side), secret)
+        except SecretError as exc:
+            raise SecretError(
+                f"Channel {channel.name!r} was saved, but its {side} password was not: {exc}"
+            ) from None
+    return channel
+
+
+def trial(config: dict[str, Any], original: str | None = None) -> Channel:
+    """An unsaved channel with the form's settings, for testing them before they are saved.
+
+    It has the stored channel's uid (so its stored passwords are found) and its pins for a
+    server that did not change; it has no id, so the test never writes to the database.
+    """
+    channel = Channel(name=config["name"], status=config["status"], settings=config)
+    if original:
+        stored = get(original)
+        channel.uid = stored.uid
+        for side in SIDES:
+            if _server(stored.settings.get(side)) == _server(config.get(side)):
+                setattr(channel, f"{side}_pin", getattr(stored, f"{side}_pin"))
+    return channel
+
+
+class TypedPasswords:
+    """A secret store for testing a form: the passwords typed but not yet saved come first.
+
+    Anything else goes to the real store (None: there is none, so nothing is found).
+    """
+
+    def __init__(self, channel: Channel, typed: dict[str, str], store: Any | None) -> None:
+        self._typed = {secret_key(channel, side): v for side, v in typed.items() if v}
+        self._store = store
+
+    def get(self, key: str) -> str | None:
+        if key in self._typed:
+            return self._typed[key]
+        return None if self._store is None else self._store.get(key)
+
+
+def own_addresses(settings: dict[str, Any]) -> set[str]:
+    """The channel's own addresses: mail from them is a loop, and they are never Cc'd."""
+    found = {addresses.normal(a) for a in (settings.get("reading") or {}).get("aliases", [])}
+    for side, key in (("inbound", "username"), ("outbound", "username"), ("outbound", "from")):
+        value = (settings.get(side) or {}).get(key) or ""
+        address = addresses.normal(parseaddr(value)[1])
+        if "@" in address:
+            found.add(address)
+    return found
+
+
+def _server(settings: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    if not settings:
+        return None
+    return (settings.get("host"), settings.get("port"), settings.get("security"))

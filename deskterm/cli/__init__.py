@@ -1,0 +1,1 @@
+"""The `deskterm` command, the top layer: one module per noun."""

@@ -1,0 +1,1 @@
+"""The helpdesk's rules: conversation status, contacts, templates, attachments, the read model."""

@@ -1,0 +1,116 @@
+"""Contacts and their other addresses.
+
+A customer writes from a work and a private address, or from an old one: each would otherwise
+become a contact of its own with conversations of its own. An alias maps such an address to the
+primary contact, so the ingest files its mail under that contact (new conversations, `[#id]`
+trust, replies to the primary address). Making an address that is already a contact an alias
+merges the two: its conversations and aliases move to the primary contact, in one transaction.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from typing import Any
+
+from deskterm.errors import DeskError, NotFound
+from deskterm.store.db import database
+from deskterm.store.models import Contact, ContactAlias, Conversation
+
+
+def normal_address(text: str) -> str:
+    """A bare, lower-case address from what a person typed (`Jane <J@x>` or `j@x`)."""
+    address = parseaddr(text.strip())[1].strip().lower()
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain.strip(".") or any(c.isspace() for c in address):
+        raise DeskError(
+            f"{text.strip()!r} is not an email address; give one like jane@example.com."
+        )
+    return address
+
+
+def primary_of(address: str) -> Contact | None:
+    """The contact an address belongs to, through an alias or as its own."""
+    alias = ContactAlias.get_or_none(ContactAlias.email == address)
+    if alias is not None:
+        return alias.contact
+    return Contact.get_or_none(Contact.email == address)
+
+
+def add_alias(primary: str, alias: str) -> dict[str, Any]:
+    """Make `alias` another address of the contact `primary`; returns what was done."""
+    primary_address, alias_address = normal_address(primary), normal_address(alias)
+    if primary_address == alias_address:
+        raise DeskError(f"{alias_address} is the contact's own address; give another one.")
+    with database.atomic():
+        contact = primary_of(primary_address)
+        if contact is None:
+            raise NotFound(f"No contact has the address {primary_address}; check the spelling.")
+        existing = ContactAlias.get_or_none(ContactAlias.email == alias_address)
+        if existing is not None:
+            if existing.contact_id == contact.id:
+                return {"contact": contact.email, "alias": alias_address, "merged": 0}
+            raise DeskError(
+                f"{alias_address} is already an alias of {existing.contact.email}; remove it "
+                f"there first (deskterm contact unalias {alias_address})."
+            )
+        if alias_address == contact.email:
+            raise DeskError(f"{alias_address} is the contact's own address; give another one.")
+        merged = 0
+        other = Contact.get_or_none(Contact.email == alias_address)
+        if other is not None:
+            merged = (
+                Conversation.update(contact=contact.id)
+                .where(Conversation.contact == other.id)
+                .execute()
+            )
+            ContactAlias.update(contact=contact.id).where(
+                ContactAlias.contact == other.id
+            ).execute()
+            if not contact.name and other.name:
+                contact.name = other.name
+                contact.save()
+            other.delete_instance()
+        ContactAlias.create(email=alias_address, contact=contact.id)
+    return {"contact": contact.email, "alias": alias_address, "merged": merged}
+
+
+def remove_alias(alias: str) -> str:
+    """Forget an alias; later mail from it starts a contact of its own. Returns the primary."""
+    address = normal_address(alias)
+    row = ContactAlias.get_or_none(ContactAlias.email == address)
+    if row is None:
+        raise NotFound(f"{address} is not an alias of any contact.")
+    primary = row.contact.email
+    row.delete_instance()
+    return primary
+
+
+def describe(address: str) -> dict[str, Any]:
+    """A contact by any of its addresses: primary address, name, aliases, conversations."""
+    contact = primary_of(normal_address(address))
+    if contact is None:
+        raise NotFound(f"No contact has the address {normal_address(address)}.")
+    return {
+        "email": contact.email,
+        "name": contact.name,
+        "organization": contact.organization.name if contact.organization_id else None,
+        "aliases": sorted(a.email for a in contact.aliases),
+        "conversations": contact.conversations.count(),
+    }
+
+
+def change_aliases(primary: str, text: str) -> list[str]:
+    """Apply what an agent typed in the thread: `+addr` or a plain address adds an alias,
+    `-addr` removes one (e.g. "+jane@home.example -jd@old.example"). Every address is checked
+    before any change, and all changes are one transaction; returns the aliases now."""
+    changes: list[tuple[str, str]] = []
+    for word in text.split():
+        sign, address = (word[0], word[1:]) if word[0] in "+-" else ("+", word)
+        changes.append((sign, normal_address(address)))
+    with database.atomic():
+        for sign, address in changes:
+            if sign == "+":
+                add_alias(primary, address)
+            else:
+                remove_alias(address)
+        return describe(primary)["aliases"]

@@ -1,0 +1,126 @@
+"""Changing a conversation's state: status, priority, assignee, tags, read or unread.
+
+The UI's keys and (later) the CLI and rules all call these, so a value the desk does not know
+is refused the same way everywhere, with one sentence that says what is allowed.
+
+None of these touch `updated_at`: it means "the customer's latest activity" and orders the
+list, so triaging a conversation must not make it jump to the top under the agent's cursor.
+"""
+
+from __future__ import annotations
+
+from deskterm.errors import ConfigError, NotFound
+from deskterm.sanitize import one_line
+from deskterm.store.db import database
+from deskterm.store.models import CONVERSATION_STATUSES, PRIORITIES, Conversation, ConversationTag
+
+# The order `s` and `p` step through: the usual life of a ticket, and from the usual priority
+# up first (raising is what an agent does most).
+STATUS_CYCLE = CONVERSATION_STATUSES
+PRIORITY_CYCLE = ("normal", "high", "low")
+MAX_NAME = 100
+
+
+def set_status(conversation_id: int, status: str) -> str:
+    if status not in CONVERSATION_STATUSES:
+        raise ConfigError(
+            f"Status {status!r} is not known; use {', '.join(CONVERSATION_STATUSES)}."
+        )
+    _update(conversation_id, status=status)
+    return status
+
+
+def cycle_status(conversation_id: int) -> str:
+    """Move to the next status (open -> pending -> resolved -> closed -> open)."""
+    return set_status(conversation_id, _next(STATUS_CYCLE, _get(conversation_id).status))
+
+
+def set_priority(conversation_id: int, priority: str) -> str:
+    if priority not in PRIORITIES:
+        raise ConfigError(f"Priority {priority!r} is not known; use {', '.join(PRIORITIES)}.")
+    _update(conversation_id, priority=priority)
+    return priority
+
+
+def cycle_priority(conversation_id: int) -> str:
+    """Move to the next priority (normal -> high -> low -> normal)."""
+    return set_priority(conversation_id, _next(PRIORITY_CYCLE, _get(conversation_id).priority))
+
+
+def assign(conversation_id: int, assignee: str | None) -> str | None:
+    """Give the conversation to someone (a name or address as typed), or to nobody."""
+    name = _name(assignee or "", "An assignee")
+    _update(conversation_id, assignee=name or None)
+    return name or None
+
+
+def mark_read(conversation_id: int, read: bool = True) -> None:
+    _update(conversation_id, unread=not read)
+
+
+def add_tag(conversation_id: int, tag: str) -> str:
+    tag = _name(tag, "A tag").lower()
+    if not tag:
+        raise ConfigError("A tag cannot be empty.")
+    _get(conversation_id)
+    ConversationTag.insert(conversation=conversation_id, tag=tag).on_conflict_ignore().execute()
+    return tag
+
+
+def remove_tag(conversation_id: int, tag: str) -> None:
+    ConversationTag.delete().where(
+        ConversationTag.conversation == conversation_id,
+        ConversationTag.tag == one_line(tag).lower(),
+    ).execute()
+
+
+def change_tags(conversation_id: int, text: str) -> list[str]:
+    """Apply what an agent typed: `+word` or a plain word adds, `-word` removes (e.g.
+    "+urgent -billing vip"). Every word is checked before any change; returns the tags now."""
+    adds: list[str] = []
+    removes: list[str] = []
+    for word in text.split():
+        sign, name = (word[0], word[1:]) if word[0] in "+-" else ("+", word)
+        if not one_line(name):
+            raise ConfigError(f"{word!r} names no tag; write +tag to add or -tag to remove.")
+        (removes if sign == "-" else adds).append(_name(name, "A tag"))
+    _get(conversation_id)
+    with database.atomic():
+        for name in adds:
+            add_tag(conversation_id, name)
+        for name in removes:
+            remove_tag(conversation_id, name)
+    return tags(conversation_id)
+
+
+def tags(conversation_id: int) -> list[str]:
+    query = ConversationTag.select(ConversationTag.tag).where(
+        ConversationTag.conversation == conversation_id
+    )
+    return sorted(tag for (tag,) in query.tuples())
+
+
+def _get(conversation_id: int) -> Conversation:
+    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
+    if conversation is None:
+        raise NotFound(f"There is no conversation #{conversation_id}.")
+    return conversation
+
+
+def _update(conversation_id: int, **values: object) -> None:
+    with database.atomic():
+        changed = Conversation.update(values).where(Conversation.id == conversation_id).execute()
+    if not changed:
+        raise NotFound(f"There is no conversation #{conversation_id}.")
+
+
+def _next(cycle: tuple[str, ...], current: str) -> str:
+    return cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else cycle[0]
+
+
+def _name(value: str, what: str) -> str:
+    """A name typed by an agent: one line, no control characters, of a sane length."""
+    name = one_line(value)
+    if len(name) > MAX_NAME:
+        raise ConfigError(f"{what} may be at most {MAX_NAME} characters long.")
+    return name

@@ -1,0 +1,1 @@
+"""Mail arriving: parse, ingest (dedup, filters, threading), IMAP and POP3 sync."""

@@ -1,0 +1,1 @@
+"""Mail leaving the desk: the outbox queue and its delivery, drafts, notifications."""

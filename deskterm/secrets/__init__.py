@@ -1,0 +1,1 @@
+"""Where passwords live: the system keyring or deskterm's own encrypted vault."""

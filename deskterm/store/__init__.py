@@ -1,0 +1,1 @@
+"""The database and the files beside it: connection, models, migrations, search, blobs."""

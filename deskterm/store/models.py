@@ -1,0 +1,246 @@
+"""The desk's tables.
+
+Plain peewee models bound to `db.database`, so the same code runs on SQLite and PostgreSQL.
+Secrets never live here: a channel's passwords and tokens are in the secret store, keyed by
+the channel's `uid`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import peewee
+
+from deskterm.store.db import database, utcnow
+
+CONVERSATION_STATUSES = ("open", "pending", "resolved", "closed")
+PRIORITIES = ("high", "normal", "low")
+
+
+# One encoder for every row: json.dumps would build it again per call (a first sync encodes
+# about 60,000 values).
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
+class JSONField(peewee.TextField):
+    """JSON in a text column: portable across engines, and readable in a SQL shell."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else _encode(value)
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Channel(BaseModel):
+    uid = peewee.CharField(unique=True, default=lambda: uuid.uuid4().hex)
+    name = peewee.CharField(unique=True)
+    status = peewee.CharField(default="draft")  # draft | active | disabled
+    settings = JSONField()  # the validated channel file, no secrets
+    # SHA-256 fingerprints pinned for allow_self_signed servers (trust on first use).
+    inbound_pin = peewee.CharField(null=True)
+    outbound_pin = peewee.CharField(null=True)
+    # Worker state: what `deskterm jobs` and the UI report.
+    paused = peewee.BooleanField(default=False)
+    fail_count = peewee.IntegerField(default=0)
+    failing_since = peewee.DateTimeField(null=True)
+    cool_off_until = peewee.DateTimeField(null=True)
+    last_error = peewee.TextField(null=True)
+    last_ok_at = peewee.DateTimeField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+
+class Organization(BaseModel):
+    name = peewee.CharField(unique=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class OrganizationDomain(BaseModel):
+    """Mail from this domain belongs to the organization (e.g. example.com -> Example Ltd)."""
+
+    domain = peewee.CharField(unique=True)
+    organization = peewee.ForeignKeyField(Organization, backref="domains", on_delete="CASCADE")
+
+
+class Contact(BaseModel):
+    email = peewee.CharField(unique=True)  # lower-cased
+    name = peewee.CharField(default="")
+    organization = peewee.ForeignKeyField(Organization, null=True, backref="contacts")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class ContactAlias(BaseModel):
+    """Another address of a contact (a private and a work address, a shared alias): mail from
+    it belongs to the contact's conversations as if sent from the primary address."""
+
+    email = peewee.CharField(unique=True)  # lower-cased
+    contact = peewee.ForeignKeyField(Contact, backref="aliases", on_delete="CASCADE")
+
+
+class Conversation(BaseModel):
+    channel = peewee.ForeignKeyField(Channel, backref="conversations", on_delete="CASCADE")
+    contact = peewee.ForeignKeyField(Contact, null=True, backref="conversations")
+    subject = peewee.TextField(default="")
+    status = peewee.CharField(default="open")  # indexed by conversation_list_order (v2)
+    priority = peewee.CharField(default="normal")
+    assignee = peewee.CharField(null=True, index=True)
+    unread = peewee.BooleanField(default=True)
+    message_count = peewee.IntegerField(default=0)
+    # Threading: the subject as mailed, the first Message-ID and the References chain.
+    email_subject = peewee.TextField(default="")
+    thread_message_id = peewee.CharField(null=True)
+    references = JSONField(default=list)
+    cc = JSONField(default=list)  # addresses that took part; trusted for the [#id] subject token
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow, index=True)
+
+
+class ConversationTag(BaseModel):
+    conversation = peewee.ForeignKeyField(Conversation, backref="tags", on_delete="CASCADE")
+    tag = peewee.CharField(index=True)
+
+    class Meta:
+        indexes = ((("conversation", "tag"), True),)
+
+
+class Message(BaseModel):
+    conversation = peewee.ForeignKeyField(Conversation, backref="messages", on_delete="CASCADE")
+    direction = peewee.CharField()  # in | out
+    message_id = peewee.CharField(null=True, index=True)
+    in_reply_to = peewee.CharField(null=True)
+    references = JSONField(default=list)
+    from_addr = peewee.CharField(default="")
+    from_name = peewee.CharField(default="")
+    to = JSONField(default=list)
+    cc = JSONField(default=list)
+    reply_to = peewee.CharField(null=True)
+    subject = peewee.TextField(default="")
+    date = peewee.DateTimeField(null=True)
+    text = peewee.TextField(default="")
+    headers = JSONField(default=dict)  # the few that matter: priority, auto-submitted, ...
+    # What the text does not show (see ingest.message_notes): remote images never loaded,
+    # small images dropped, repairs of broken mail, a cut body. None: nothing to say.
+    notes = JSONField(null=True)
+    raw_path = peewee.CharField(null=True)  # relative to paths.mail_dir()
+    size = peewee.IntegerField(default=0)
+    # mailparse.content_key: the same content (headers that make it, the whole body).
+    dedup_key = peewee.CharField(unique=True)
+    source = peewee.CharField(null=True, index=True)  # ingest.source_of: the fetch it was
+    state = peewee.CharField(default="received")  # received | queued | sending | sent | failed
+    error = peewee.TextField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class Attachment(BaseModel):
+    message = peewee.ForeignKeyField(Message, backref="attachments", on_delete="CASCADE")
+    filename = peewee.CharField()
+    content_type = peewee.CharField()
+    size = peewee.IntegerField()
+    sha256 = peewee.CharField(index=True)  # content-addressed file under paths.attachments_dir()
+    content_id = peewee.CharField(null=True)
+    inline = peewee.BooleanField(default=False)
+
+
+class Outbox(BaseModel):
+    """A reply waiting for the SMTP server to accept it: committed before any network I/O."""
+
+    message = peewee.ForeignKeyField(Message, backref="outbox", on_delete="CASCADE")
+    channel = peewee.ForeignKeyField(Channel, backref="outbox", on_delete="CASCADE")
+    state = peewee.CharField(default="queued", index=True)  # queued|sending|sent|failed|cancelled
+    kind = peewee.CharField(default="reply")  # reply | ack
+    recipient = peewee.CharField(default="", index=True)  # for the per-sender ack rate limit
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = peewee.DateTimeField(default=utcnow)
+    last_error = peewee.TextField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    sent_at = peewee.DateTimeField(null=True)
+
+
+class Template(BaseModel):
+    """A canned response with $variables, checked when saved (never a silent blank)."""
+
+    name = peewee.CharField(unique=True)
+    body = peewee.TextField()
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class JobRun(BaseModel):
+    channel = peewee.ForeignKeyField(Channel, null=True, backref="runs", on_delete="CASCADE")
+    kind = peewee.CharField(default="poll")  # poll | send
+    started_at = peewee.DateTimeField(default=utcnow, index=True)
+    finished_at = peewee.DateTimeField(null=True)
+    fetched = peewee.IntegerField(default=0)
+    ingested = peewee.IntegerField(default=0)
+    skipped = peewee.IntegerField(default=0)
+    failed = peewee.IntegerField(default=0)
+    error = peewee.TextField(null=True)
+
+
+class FolderState(BaseModel):
+    """Per folder: the UIDVALIDITY we synced under and the highest UID committed."""
+
+    channel = peewee.ForeignKeyField(Channel, backref="folders", on_delete="CASCADE")
+    folder = peewee.CharField()
+    uidvalidity = peewee.BigIntegerField(null=True)
+    last_uid = peewee.BigIntegerField(default=0)
+    # The day this folder was first synced: the age window counts back from it, so mail that
+    # arrives later is never left out because the desk was not polling (see sync_window).
+    first_sync_on = peewee.DateField(null=True)
+
+    class Meta:
+        indexes = ((("channel", "folder"), True),)
+
+
+class Pop3Seen(BaseModel):
+    """POP3 has no flags: the UIDLs we committed are how we know what is already ingested."""
+
+    channel = peewee.ForeignKeyField(Channel, backref="pop3_seen", on_delete="CASCADE")
+    uidl = peewee.CharField()
+
+    class Meta:
+        indexes = ((("channel", "uidl"), True),)
+
+
+class SkippedMail(BaseModel):
+    """Mail fetched but not turned into a conversation message, with the reason."""
+
+    channel = peewee.ForeignKeyField(Channel, backref="skipped", on_delete="CASCADE")
+    folder = peewee.CharField(default="")
+    uid = peewee.CharField(default="")
+    message_id = peewee.CharField(null=True)
+    dedup_key = peewee.CharField(null=True, index=True)
+    source = peewee.CharField(null=True, index=True)  # ingest.source_of: the fetch it was
+    twin_message = peewee.IntegerField(null=True)  # a duplicate's stored twin (Message id)
+    from_addr = peewee.CharField(default="")
+    subject = peewee.TextField(default="")
+    reason = peewee.CharField()
+    raw_path = peewee.CharField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow, index=True)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Channel,
+    Organization,
+    OrganizationDomain,
+    Contact,
+    ContactAlias,
+    Conversation,
+    ConversationTag,
+    Message,
+    Attachment,
+    Outbox,
+    Template,
+    JobRun,
+    FolderState,
+    Pop3Seen,
+    SkippedMail,
+]
