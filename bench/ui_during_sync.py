@@ -50,7 +50,7 @@ from bench.ui_list import KEYS
 from deskterm.app import DeskApp
 from deskterm.desk import queries
 from deskterm.screens.conversations import ConversationsScreen
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import JobRun
 from tests.mailservers import start_for_session
 
@@ -275,12 +275,12 @@ async def _main(args: argparse.Namespace, servers: Any, work: Path) -> list[dict
         clear_processed(servers)  # the mailbox is new to the next desk
         env = clients.new_desk()
         os.environ.update({k: env[k] for k in env if k.startswith("DESKTERM_")})
-        db.open_database()
+        connection.open_database()
         before = set(threading.enumerate())
         try:
             result = await one_round(args.gap, args.messages)
         finally:
-            db.close_database()
+            connection.close_database()
         wait_for_threads(before)
         shutil.rmtree(env["DESKTERM_HOME"], ignore_errors=True)
         rounds.append(result)

@@ -39,7 +39,7 @@ from bench.frames import Frames, log, median, p95, send_key, until
 from deskterm.app import DeskApp
 from deskterm.demo import desk as demo
 from deskterm.screens.conversations import SEARCH_DELAY
-from deskterm.store import db
+from deskterm.store import connection
 
 KEYS = ("j", "k", "pagedown", "pageup", "G", "g")
 # Typed one character at a time, each a search: from one letter (most of the desk matches) to
@@ -50,7 +50,7 @@ NOW = demo.ANCHOR.replace(tzinfo=None)
 
 def use_desk(home: Path) -> None:
     os.environ["DESKTERM_HOME"] = str(home)
-    db.open_database()
+    connection.open_database()
 
 
 def build(home: Path, extra: int) -> float:
@@ -144,7 +144,7 @@ def main() -> int:
                     f"round {number + 1} {name}: first paint "
                     f"{results[name][-1]['first_paint'] * 1000:.0f} ms"
                 )
-        db.close_database()
+        connection.close_database()
 
     def summary(name: str) -> dict[str, Any]:
         rounds = results[name]

@@ -40,7 +40,7 @@ from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
 from deskterm.screens.unlock import TuiSecrets
-from deskterm.store import db
+from deskterm.store import connection, db
 
 log = logging.getLogger("deskterm.ui")
 
@@ -135,7 +135,7 @@ class DeskApp(App[None]):
         except DeskError as exc:  # a `deskterm poll` took the lock in the meantime
             self._tell(self._engine_lost, str(exc))
         finally:
-            db.close_database()  # this thread's connection
+            connection.close_database()  # this thread's connection
 
     @work(
         thread=True,
@@ -471,4 +471,4 @@ def run_app(clock: Callable[[], datetime] | None = None) -> None:
     try:
         DeskApp(clock=clock).run()
     finally:
-        db.close_database()
+        connection.close_database()

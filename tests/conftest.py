@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from deskterm.cli.main import main
-from deskterm.store import db
+from deskterm.store import connection, db
 
 pytest_plugins = ["tests.mailservers", "tests.pgserver"]
 
@@ -28,7 +28,7 @@ def desk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.delenv("DESKTERM_DATABASE_URL", raising=False)
     monkeypatch.delenv("DESKTERM_DEBUG", raising=False)
     yield home
-    db.close_database()
+    connection.close_database()
     # Forget this desk's database: a later test that forgets `open_database()` then fails
     # loudly instead of writing into this test's desk.
     db.database.initialize(None)
@@ -51,7 +51,7 @@ class Desk:
 
     def run(self, *args: str, input: str | None = None, ok: bool = True) -> Result:
         result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
-        db.close_database()
+        connection.close_database()
         if ok:
             assert result.exit_code == 0, result.output
         return result
@@ -106,7 +106,7 @@ def draft_channel(desk: Desk) -> Any:
     from deskterm.store.models import Channel
 
     desk.add_channel(DRAFT_CHANNEL)
-    db.open_database()
+    connection.open_database()
     return Channel.get(Channel.name == "support")
 
 

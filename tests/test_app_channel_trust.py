@@ -28,7 +28,7 @@ from deskterm.screens.trust import TrustScreen, fingerprint_lines
 from deskterm.screens.unlock import UnlockScreen
 from deskterm.secrets.store import open_secret_store
 from deskterm.secrets.vault import PASSPHRASE_ENV
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
 from tests.test_app import drive, make_app, notices, screen_text, settle, until
@@ -83,7 +83,7 @@ async def run_test(pilot: Pilot[None]) -> StepList:
 
 def edit_demo(**inbound: object) -> None:
     """Point the demo channel's inbound at a loopback server (and drop its outbound)."""
-    db.open_database()
+    connection.open_database()
     config = copy.deepcopy(demo.CHANNEL_CONFIG)
     config["inbound"].update(inbound)
     config.pop("outbound")
@@ -99,7 +99,7 @@ def test_a_changed_certificate_is_refused_then_trusted_from_the_ui_then_passes(
 ) -> None:
     password = mail_servers.users[SUPPORT]
     desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
-    db.open_database()
+    connection.open_database()
     for side in channels.SIDES:  # as if both servers had replaced their certificate
         channels.trust(channels.get("support"), side, STALE)
     real = server_fingerprint(mail_servers)
@@ -175,7 +175,7 @@ def test_a_changed_certificate_is_refused_then_trusted_from_the_ui_then_passes(
 def test_a_first_pin_is_taken_only_after_yes(desk: Desk, mail_servers) -> None:
     password = mail_servers.users[SUPPORT]
     desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
-    db.open_database()
+    connection.open_database()
     real = server_fingerprint(mail_servers)
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
@@ -199,7 +199,7 @@ def test_the_cli_says_a_cleartext_side_has_no_certificate(desk: Desk, mail_serve
     result = desk.run("channel", "trust", "support", "--inbound", "--yes", ok=False)
     assert result.exit_code == 1
     assert "uses no TLS (security = none), so it has no certificate to trust." in result.output
-    db.open_database()
+    connection.open_database()
     assert conntest.presented(channels.get("support"), "outbound").seen == server_fingerprint(
         mail_servers
     )

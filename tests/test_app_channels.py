@@ -25,7 +25,7 @@ from deskterm.channels import registry as channels
 from deskterm.channels.config import form_fields, form_values, from_form, parse_channel_text
 from deskterm.screens.channels import ChannelFormScreen, ChannelsScreen, field_id
 from deskterm.secrets.store import open_secret_store
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Channel
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
@@ -294,7 +294,7 @@ def test_the_test_runs_in_a_thread_and_the_keys_keep_working(demo_desk: None) ->
 def test_adding_a_channel_through_the_form(desk: Desk, mail_servers) -> None:
     password = mail_servers.users[SUPPORT]
     toml = channel_toml(mail_servers)
-    db.open_database()  # as `deskterm` does before it opens the app
+    connection.open_database()  # as `deskterm` does before it opens the app
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await open_form(pilot, "a")
@@ -328,7 +328,7 @@ def test_adding_a_channel_through_the_form(desk: Desk, mail_servers) -> None:
 def test_the_test_button_passes_against_the_real_servers(desk: Desk, mail_servers) -> None:
     password = mail_servers.users[SUPPORT]
     desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
-    db.open_database()
+    connection.open_database()
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await open_form(pilot, "t")  # t on the list opens the channel and starts its test
@@ -360,7 +360,7 @@ def test_the_test_button_passes_against_the_real_servers(desk: Desk, mail_server
 def test_a_wrong_password_fails_the_test_in_one_sentence(desk: Desk, mail_servers) -> None:
     password = mail_servers.users[SUPPORT]
     desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
-    db.open_database()
+    connection.open_database()
     wrong = "wrong-" + password
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:

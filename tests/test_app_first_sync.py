@@ -32,7 +32,7 @@ from bench.first_sync import load_mailbox
 from deskterm.app import DeskApp
 from deskterm.desk import queries
 from deskterm.screens.conversations import ConversationsScreen
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Conversation, JobRun, Message
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -125,7 +125,7 @@ def test_keys_work_while_a_10000_message_first_sync_runs(
 ) -> None:
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # the first poll, and no other
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     app = DeskApp()
     seen: dict[str, object] = {}
 

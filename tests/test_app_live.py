@@ -9,7 +9,7 @@ import pytest
 
 from deskterm.app import DeskApp
 from deskterm.engine.worker import Event
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import JobRun
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -26,7 +26,7 @@ def test_a_delivered_mail_appears_in_the_open_app_within_two_seconds(
     mail_servers.clear(SUPPORT)
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # only IDLE can be this quick
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     app = DeskApp()
     seen: dict[str, float] = {}
     heard: list[str] = []

@@ -20,7 +20,7 @@ from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
 from deskterm.screens import skipped
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.skipped import SkippedMailScreen, SkippedScreen
-from deskterm.store import db
+from deskterm.store import connection, db
 from deskterm.store.models import Channel, SkippedMail
 from tests.mailfactory import make_mail
 from tests.test_app import _assert_inert, drive, notices, screen_text, settle, until
@@ -42,7 +42,7 @@ SHOWN_SUBJECT = "[@click=app.quit] Away [31mRED[0m ]52;c;aGFja2Vk [b]bold[/b]"
 
 def skip_mail(*raws: bytes) -> None:
     """Auto-replies through the real pipeline: each becomes a SkippedMail row."""
-    db.open_database()
+    connection.open_database()
     items = [Fetched(f"auto-{index}-{time.monotonic_ns()}", raw) for index, raw in enumerate(raws)]
     prepare_batch(items, None, 100_000, 1024)()
     outcomes = Ingestor(Channel.get(Channel.name == CHANNEL)).apply(items, "INBOX")

@@ -22,7 +22,7 @@ from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.unlock import LOCKED, UnlockScreen
 from deskterm.secrets.store import open_secret_store
 from deskterm.secrets.vault import PASSPHRASE_ENV
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import JobRun
 from tests.conftest import Desk, channel_toml
 from tests.test_app import make_app, notices, screen_text, settle, until
@@ -162,7 +162,7 @@ def support_channel(desk: Desk, mail_servers, monkeypatch: pytest.MonkeyPatch) -
     toml = channel_toml(mail_servers, inbound_extra="idle = false")
     desk.add_channel(toml, inbound=mail_servers.users[SUPPORT])
     monkeypatch.delenv(PASSPHRASE_ENV)
-    db.open_database()
+    connection.open_database()
 
 
 @pytest.mark.mailserver

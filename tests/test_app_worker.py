@@ -18,7 +18,7 @@ from deskterm.channels import registry as channels
 from deskterm.demo import desk as demo
 from deskterm.engine.worker import Worker
 from deskterm.screens.worker_status import WorkerStatusScreen, next_poll_text
-from deskterm.store import db
+from deskterm.store import connection, db
 from deskterm.store.models import Channel, Conversation, JobRun
 from deskterm.widgets.status_bar import polled_ago
 from tests.conftest import Desk, channel_toml
@@ -154,7 +154,7 @@ def test_poll_now_fetches_new_mail_and_it_appears_without_a_restart(
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # only "poll now" polls again
     toml = channel_toml(mail_servers, inbound_extra="idle = false")
     desk.add_channel(toml, inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await until(pilot, lambda: JobRun.select().count() == 1, timeout=30)
@@ -185,7 +185,7 @@ def test_idle_shows_connected_and_brings_mail_in(
     mail_servers.clear(SUPPORT)
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await open_worker(pilot)

@@ -13,7 +13,7 @@ from email import message_from_bytes
 import pytest
 
 from deskterm.channels import registry as channels
-from deskterm.store import db
+from deskterm.store import connection
 from tests.conftest import Desk, channel_toml
 
 pytestmark = pytest.mark.mailserver
@@ -58,7 +58,7 @@ def test_pinned_self_signed_servers_pass_every_step(desk: Desk, mail_servers, pa
     assert "pinned now" in result.stdout
     assert " ms " in lines[0]
     assert lines[-1] == "All steps passed."
-    db.open_database()
+    connection.open_database()
     pin = channels.get("support").inbound_pin
     assert pin and len(pin) == 95  # 32 bytes as hex pairs with colons
     # The second connection checks the pin instead of pinning again.
@@ -128,9 +128,9 @@ def test_untrusted_self_signed_certificate_is_named(desk: Desk, mail_servers, pa
 def test_changed_certificate_is_refused_until_trusted(desk: Desk, mail_servers, password) -> None:
     desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
     stale = ":".join(["AB"] * 32)
-    db.open_database()
+    connection.open_database()
     channels.trust(channels.get("support"), "inbound", stale)
-    db.close_database()
+    connection.close_database()
     code, report = steps(desk)
     assert code == 1
     step = failed_step(report)

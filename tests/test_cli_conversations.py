@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deskterm.inbound.ingest import Fetched, Ingestor
 from deskterm.mail.parse import parse
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
@@ -23,7 +23,7 @@ def test_a_conversation_without_a_contact_does_not_break_the_list(
     )
     nobody = outcomes[1].conversation_id
     assert Conversation.get_by_id(nobody).contact_id is None
-    db.close_database()
+    connection.close_database()
 
     rows = {row["subject"]: row for row in desk.json("conversations")}
     assert rows["Printer on fire"]["contact"] == "jane@customer.example"

@@ -11,7 +11,7 @@ import pytest
 
 from deskterm.inbound.ingest import Fetched, Ingestor, Outcome
 from deskterm.mail.parse import parse
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import (
     Channel,
     Contact,
@@ -29,28 +29,28 @@ HOME = "Jane <jane.doe@home.example>"
 
 
 def ingest(channel: Channel, *mails: bytes) -> list[Outcome]:
-    db.open_database()
+    connection.open_database()
     try:
         batch = [Fetched(str(uid), b"", parse(raw)) for uid, raw in enumerate(mails, 1)]
         return Ingestor(Channel.get_by_id(channel.id)).apply(batch)
     finally:
-        db.close_database()
+        connection.close_database()
 
 
 def contact_of(conversation_id: int | None) -> str:
-    db.open_database()
+    connection.open_database()
     try:
         return Conversation.get_by_id(conversation_id).contact.email
     finally:
-        db.close_database()
+        connection.close_database()
 
 
 def counts() -> tuple[int, int]:
-    db.open_database()
+    connection.open_database()
     try:
         return Contact.select().count(), ContactAlias.select().count()
     finally:
-        db.close_database()
+        connection.close_database()
 
 
 @pytest.fixture
@@ -145,11 +145,11 @@ def test_our_own_reply_coming_back_under_another_sender_is_a_loop(
 ) -> None:
     [first] = ingest(channel, make_mail("Printer on fire", WORK))
     desk.run("reply", str(first.conversation_id), "--body-file", "-", input="Unplug it.\n")
-    db.open_database()
+    connection.open_database()
     try:
         sent = Message.get(Message.direction == "out").message_id
     finally:
-        db.close_database()
+        connection.close_database()
     subject = f"Re: [#{first.conversation_id}] Printer on fire"
     echoed = make_mail(subject, "Customers list <list@lists.example>", message_id=sent)
     # Same shape and domain, but not a mail we sent (another desk on our domain): a person.
@@ -160,19 +160,19 @@ def test_our_own_reply_coming_back_under_another_sender_is_a_loop(
 
 
 def test_organization_by_domain_and_its_people_may_use_a_subject_token(channel: Channel) -> None:
-    db.open_database()
+    connection.open_database()
     try:
         acme = Organization.create(name="Customer Inc")
         OrganizationDomain.create(domain="customer.example", organization=acme)
     finally:
-        db.close_database()
+        connection.close_database()
     [first] = ingest(channel, make_mail("Printer on fire", WORK))
-    db.open_database()
+    connection.open_database()
     try:
         jane = Contact.get(Contact.email == "jane@customer.example")
         assert jane.organization.name == "Customer Inc"
     finally:
-        db.close_database()
+        connection.close_database()
     token = f"Re: [#{first.conversation_id}] Printer on fire"
     colleague = make_mail(token, "Tom <tom@customer.example>", message_id="<t1@customer.example>")
     stranger = make_mail(token, "Eve <eve@elsewhere.example>", message_id="<e1@elsewhere.example>")
@@ -188,13 +188,13 @@ def test_addresses_with_controls_are_not_addresses(desk: Desk, channel: Channel)
     raw = f"From: <{hostile}>\r\nTo: support@desk.test\r\nSubject: Hi\r\n\r\nHello\r\n"
     [outcome] = ingest(channel, raw.encode("utf-8"))
     assert outcome.kind == "ingested"
-    db.open_database()
+    connection.open_database()
     try:
         conversation = Conversation.get_by_id(outcome.conversation_id)
         assert conversation.contact_id is None
         assert Contact.select().where(Contact.email.contains("evil.example")).count() == 0
     finally:
-        db.close_database()
+        connection.close_database()
     refused = desk.run("contact", "alias", "nobody@customer.example", hostile, ok=False)
     assert refused.exit_code == 1 and "\x1b" not in refused.stderr
     assert "\x9b" not in refused.stderr

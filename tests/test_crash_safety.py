@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Conversation, Message, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -79,7 +79,7 @@ def load(servers, mails: list[bytes]) -> None:
 
 
 def snapshot() -> dict:
-    db.open_database()
+    connection.open_database()
     try:
         return {
             "messages": Message.select().count(),
@@ -91,7 +91,7 @@ def snapshot() -> dict:
             "distinct_keys": Message.select(Message.dedup_key).distinct().count(),
         }
     finally:
-        db.close_database()
+        connection.close_database()
 
 
 def poll_process(home: Path) -> subprocess.Popen:
@@ -203,7 +203,7 @@ def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> No
     mail_servers.clear(SUPPORT)
     load(mail_servers, corpus()[:1200])
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     stopped = []
 
     def on_event(event: Event) -> None:
@@ -230,7 +230,7 @@ def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> No
     )
     assert total == 1200
     assert Message.select(Message.dedup_key).distinct().count() == Message.select().count()
-    db.close_database()
+    connection.close_database()
 
 
 def test_the_parsing_processes_hold_no_secret_in_their_environment(
@@ -284,18 +284,18 @@ def test_a_mail_that_kills_its_parser_is_set_aside_not_fetched_forever(
     kill_while(f'"uids": ["{big}"], "alone": true, "deaths": 0')  # the first suspect, alone
     kill_while(f'"uids": ["{big}"], "alone": true, "deaths": 1')  # and once more
     assert poll_process(desk.home).wait(timeout=120) == 0
-    db.open_database()
+    connection.open_database()
     try:
         [row] = SkippedMail.select()
         assert (row.uid, row.reason) == (str(big), KILLED)
         assert row.raw_path  # the mail is kept whole
         assert [m.subject for m in Message.select()] == ["Small and harmless"]
     finally:
-        db.close_database()
+        connection.close_database()
     assert not guard.exists()
     assert poll_process(desk.home).wait(timeout=120) == 0  # nothing left to fetch or die on
-    db.open_database()
+    connection.open_database()
     try:
         assert Message.select().count() == 1 and SkippedMail.select().count() == 1
     finally:
-        db.close_database()
+        connection.close_database()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deskterm.mail.parse import content_key
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Attachment, Message, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -83,7 +83,7 @@ def test_every_fetched_mail_is_one_message_or_one_listed_row(desk: Desk, boxes) 
     desk.add_channel(channel_toml(boxes), inbound=boxes.users[SUPPORT])
     first = run(desk)
     skipped = desk.json("skipped")
-    db.open_database()
+    connection.open_database()
     try:
         messages = Message.select().where(Message.direction == "in").count()
         scans = Message.select().where(Message.subject == "Scanned document")
@@ -91,7 +91,7 @@ def test_every_fetched_mail_is_one_message_or_one_listed_row(desk: Desk, boxes) 
         [second_id] = Message.select().where(Message.subject == "Second")
         first_id = Message.get(Message.subject == "First").id
     finally:
-        db.close_database()
+        connection.close_database()
     assert_accounted(first, messages, skipped, len(mails))
     # Nothing merged: three scans with three PDFs, the header-only mail and the digest.
     assert scans.count() == 3 and len(pdfs) == 3
@@ -128,7 +128,7 @@ def test_the_public_corpus_is_accounted_for_mail_by_mail(desk: Desk, boxes) -> N
     desk.add_channel(channel_toml(boxes), inbound=boxes.users[SUPPORT])
     result = run(desk)
     skipped = desk.json("skipped", "--limit", "1000")
-    db.open_database()
+    connection.open_database()
     try:
         messages = Message.select().where(Message.direction == "in").count()
         # A duplicate is the same content as its stored twin, nothing less.
@@ -137,7 +137,7 @@ def test_the_public_corpus_is_accounted_for_mail_by_mail(desk: Desk, boxes) -> N
             for row in SkippedMail.select().where(SkippedMail.reason == "duplicate")
         ]
     finally:
-        db.close_database()
+        connection.close_database()
     assert_accounted(result, messages, skipped, len(mails))
     assert twins and all(mine == theirs for mine, theirs in twins)
     # Mails the corpus holds twice (same content) are the only ones that can be duplicates.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Message
 from tests.conftest import Desk, channel_toml
 from tests.proctree import descendants, status_kb
@@ -108,9 +108,9 @@ def test_polling_twenty_mails_of_20_mb_stays_under_300_mb(
     code, tree_peak, single_peak = run_measured(desk.home)
     print(f"{protocol}: tree peak {tree_peak >> 20} MB, largest process {single_peak >> 20} MB")
     assert code == 0
-    db.open_database()
+    connection.open_database()
     subjects = sorted(m.subject for m in Message.select())
-    db.close_database()
+    connection.close_database()
     assert subjects == sorted(f"Scan {i}" for i in range(COUNT))
     assert tree_peak < BOUND, f"the poll's processes held {tree_peak >> 20} MB at once"
     assert single_peak < BOUND, f"one of the poll's processes reached {single_peak >> 20} MB"

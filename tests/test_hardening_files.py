@@ -19,7 +19,7 @@ import pytest
 from deskterm import paths
 from deskterm.outbound import drafts
 from deskterm.secrets.vault import VaultKeyring
-from deskterm.store import blobs, db
+from deskterm.store import blobs, connection, migrations
 from deskterm.store.models import Channel
 from tests.conftest import Desk
 
@@ -74,10 +74,10 @@ def test_a_desk_built_by_the_command_is_owner_only(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("usual_umask")
 def test_every_file_the_engine_writes_is_owner_only(desk_home: Path) -> None:
     """Without the command's process-wide umask too (the engine used as a library)."""
-    database = db.open_database()
+    database = connection.open_database()
     channel = Channel.create(name="support", settings={"name": "support"})
     assert (desk_home / "desk.sqlite3-wal").exists() and (desk_home / "desk.sqlite3-shm").exists()
-    db.backup_before_upgrade(database, 1)  # a copy of the whole desk, journal and all
+    migrations.backup_before_upgrade(database, 1)  # a copy of the whole desk, journal and all
     blobs.store_raw(b"Subject: one\r\n\r\nbody\r\n")
     blobs.store_pack([b"Subject: two\r\n\r\nbody\r\n", b"Subject: three\r\n\r\nbody\r\n"])
     blobs.store_attachment(b"%PDF-1.4 invoice\n")

@@ -18,7 +18,7 @@ from deskterm.inbound.ingest import Fetched, Ingestor
 from deskterm.mail import compose
 from deskterm.mail.parse import parse
 from deskterm.outbound import outbox
-from deskterm.store import db
+from deskterm.store import connection, db
 from deskterm.store.models import Channel, Conversation
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -230,11 +230,11 @@ def test_a_stranger_joining_by_in_reply_to_is_marked_and_changes_nothing(desk: D
     boxes.wait_for_messages(SUPPORT, 1)
     desk.run("poll", "--once")
     [row] = conversations(desk)
-    db.open_database()
+    connection.open_database()
     try:
         triage.set_status(row["id"], "resolved")
     finally:
-        db.close_database()
+        connection.close_database()
     hostile = make_mail(
         "Re: Order",
         sender="mallory@elsewhere.example",
@@ -254,11 +254,11 @@ def test_a_stranger_joining_by_in_reply_to_is_marked_and_changes_nothing(desk: D
     assert second["notes"]["outsider"] is True
     assert second["date"] < "2100"  # the 2199 Date is not believed
     assert detail["reply_to"] is None  # the outsider's Reply-To is not offered
-    db.open_database()
+    connection.open_database()
     try:
         assert Conversation.get_by_id(row["id"]).cc == []
     finally:
-        db.close_database()
+        connection.close_database()
     assert "not a participant" in desk.run("show", str(row["id"])).stdout
     desk.run("reply", str(row["id"]), "--body-file", "-", input="Hi\n")
     desk.run("send")

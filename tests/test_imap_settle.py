@@ -21,7 +21,7 @@ import pytest
 from deskterm.channels import registry as channels
 from deskterm.net import imap as imap_conn
 from deskterm.net.steps import Steps
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Channel, FolderState
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -81,18 +81,18 @@ def subjects(desk: Desk) -> list[str]:
 
 
 def folder_state() -> FolderState:
-    db.open_database()
+    connection.open_database()
     try:
         return FolderState.get()
     finally:
-        db.close_database()
+        connection.close_database()
 
 
 def set_first_sync(day: date | None) -> None:
     """What a desk that was stopped since `day` looks like (or one from before the column)."""
-    db.open_database()
+    connection.open_database()
     FolderState.update(first_sync_on=day).execute()
-    db.close_database()
+    connection.close_database()
 
 
 def server_view(servers, folder: str = "INBOX") -> list[tuple[str, str]]:
@@ -177,9 +177,9 @@ def test_a_uidvalidity_change_keeps_the_first_sync_day(desk: Desk, inbox) -> Non
 
 def test_capabilities_are_read_again_after_login(desk: Desk, inbox) -> None:
     desk.add_channel(channel_toml(inbox), inbound=inbox.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     endpoint = channels.endpoint(Channel.get(), "inbound")
-    db.close_database()
+    connection.close_database()
     mailbox = imap_conn.connect(endpoint)
     try:
         assert "MOVE" not in mailbox.client.capabilities  # Dovecot's greeting omits it

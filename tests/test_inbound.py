@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Conversation, JobRun, Message
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -85,9 +85,9 @@ def test_replies_thread_by_references_and_reopen_resolved(channel: Desk, inbox) 
     first = make_mail("Login broken", message_id="<first@customer.example>")
     inbox.append(SUPPORT, first)
     poll(channel)
-    db.open_database()
+    connection.open_database()
     Conversation.update(status="resolved").execute()
-    db.close_database()
+    connection.close_database()
     reply = make_mail(
         "Re: Login broken",
         message_id="<second@customer.example>",
@@ -350,12 +350,12 @@ def test_job_runs_are_recorded_with_counts(channel: Desk, inbox) -> None:
     for i in range(3):
         inbox.append(SUPPORT, make_mail(f"Batch {i}"))
     poll(channel)
-    db.open_database()
+    connection.open_database()
     run = JobRun.select().order_by(JobRun.id.desc()).first()
     assert run.finished_at >= run.started_at
     assert (run.fetched, run.ingested) == (3, 3)
     assert Message.select().count() == 3
-    db.close_database()
+    connection.close_database()
 
 
 def test_conversations_search_is_full_text(channel: Desk, inbox) -> None:

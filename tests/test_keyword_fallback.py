@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Conversation, FolderState, Message, SkippedMail
 from tests import test_inbound
 from tests.conftest import Desk
@@ -87,11 +87,11 @@ def permanent_flags(servers: MailServers, folder: str = "INBOX") -> bytes:
 
 def db_counts() -> tuple[int, int, int]:
     """(conversations, messages, skipped mails) in the desk's database."""
-    db.open_database()
+    connection.open_database()
     try:
         return tuple(m.select().count() for m in (Conversation, Message, SkippedMail))
     finally:
-        db.close_database()
+        connection.close_database()
 
 
 def run_counts(outcome: dict) -> tuple[int, int, int, int]:
@@ -172,9 +172,9 @@ def test_mail_arriving_after_a_poll_is_ingested_read_or_not(
         "Later, unread",
     ]
     assert db_counts() == (3, 3, 0)
-    db.open_database()
+    connection.open_database()
     try:
         [state] = FolderState.select()
         assert state.last_uid == max(later_unread, later_read)
     finally:
-        db.close_database()
+        connection.close_database()

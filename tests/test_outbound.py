@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Outbox
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -176,14 +176,14 @@ def test_killing_the_sender_loses_nothing(desk: Desk, boxes, silent_port: int) -
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    db.open_database()
+    connection.open_database()
     deadline = time.monotonic() + 20
     while Outbox.get().state != "sending" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert Outbox.get().state == "sending"
     sender.send_signal(signal.SIGKILL)
     sender.wait()
-    db.close_database()
+    connection.close_database()
     fixed = desk.home.parent / "fixed.toml"
     fixed.write_text(channel_toml(boxes))
     desk.run("channel", "edit", "support", "--file", str(fixed))
@@ -292,12 +292,12 @@ def test_no_contact_address_and_outbox_retry(desk: Desk, boxes) -> None:
     boxes.append(SUPPORT, make_mail("Question"))
     desk.run("poll", "--once")
     conversation_id = one_conversation(desk)["id"]
-    db.open_database()
+    connection.open_database()
     from deskterm.store.models import Conversation, Message
 
     Message.update(from_addr="", reply_to=None).execute()
     Conversation.update(contact=None).execute()
-    db.close_database()
+    connection.close_database()
     result = desk.run("reply", str(conversation_id), "--body-file", "-", input="Hi\n", ok=False)
     assert "has no contact address to reply to" in result.stderr
     assert desk.json("outbox", "--all") == []

@@ -21,7 +21,7 @@ from deskterm.channels import registry as channels
 from deskterm.inbound import pop3_sync
 from deskterm.inbound.ingest import Counts
 from deskterm.net import pop3 as pop3_conn
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Channel, FolderState, Pop3Seen, SkippedMail
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -122,10 +122,10 @@ def test_mail_recorded_as_too_large_by_an_older_version_is_never_deleted(desk: D
     add_pop3(desk, inbox, SMALL_LIMIT)
     inbox.append(SUPPORT, make_mail("Huge", body="x" * 40000 + "\n"))
     assert poll(desk)["failed"] == 1
-    db.open_database()
+    connection.open_database()
     [row] = SkippedMail.select()
     Pop3Seen.create(channel=Channel.get(), uidl=row.uid)
-    db.close_database()
+    connection.close_database()
     edit(desk, inbox, SMALL_LIMIT, DELETE)
     _, served = polled(desk, inbox)
     assert served["dele"] == 0
@@ -162,7 +162,7 @@ def test_deletes_lost_by_a_failed_run_are_made_by_the_next(
     inbox.append(SUPPORT, make_mail("First"))
     inbox.append(SUPPORT, make_mail("Second"))
     monkeypatch.setattr(pop3_sync, "BATCH", 1)
-    db.open_database()
+    connection.open_database()
     channel = Channel.get()
     endpoint = channels.endpoint(channel, "inbound")
     client = pop3_conn.connect(endpoint)
@@ -176,7 +176,7 @@ def test_deletes_lost_by_a_failed_run_are_made_by_the_next(
             pop3_sync.sync(channel, client, Counts(), progress=connection_drops)
     finally:
         client.close()
-        db.close_database()
+        connection.close_database()
     # No QUIT: Dovecot dropped the delete of the committed first mail.
     assert subjects(inbox) == ["First", "Second"]
     assert [c["subject"] for c in desk.json("conversations")] == ["First"]
@@ -205,9 +205,9 @@ def test_mail_outside_the_window_is_left_alone_until_widened(
     assert run["fetched"] == 1
     assert [c["subject"] for c in desk.json("conversations")] == ["Fresh"]
     assert subjects(inbox) == ["Old news"]  # not deleted with the fetched one
-    db.open_database()
+    connection.open_database()
     assert Pop3Seen.select().count() == 1  # not recorded: a wider window takes it
-    db.close_database()
+    connection.close_database()
 
     edit(desk, inbox, DELETE)  # no window
     run = poll(desk)
@@ -229,13 +229,13 @@ def test_mail_without_a_readable_date_is_fetched(desk: Desk, inbox) -> None:
 def test_the_window_counts_back_from_the_first_sync(desk: Desk, inbox) -> None:
     add_pop3(desk, inbox, "max_age_days = 5")
     poll(desk)
-    db.open_database()
+    connection.open_database()
     [state] = FolderState.select()
     assert (state.folder, state.first_sync_on) == ("INBOX", date.today())
     # The desk first synced 60 days ago, then stopped; this mail came in meanwhile.
     state.first_sync_on = date.today() - timedelta(days=60)
     state.save()
-    db.close_database()
+    connection.close_database()
     inbox.append(SUPPORT, make_mail("While we were away", date=days_ago(30)))
     assert poll(desk)["ingested"] == 1
 
@@ -258,7 +258,7 @@ def test_a_refused_command_in_a_pipeline_does_not_derail_the_others(desk: Desk, 
     add_pop3(desk, inbox)
     for n in range(3):
         inbox.append(SUPPORT, make_mail(f"Message {n}"))
-    db.open_database()
+    connection.open_database()
     endpoint = channels.endpoint(Channel.get(), "inbound")
     client = pop3_conn.connect(endpoint)
     try:
@@ -275,7 +275,7 @@ def test_a_refused_command_in_a_pipeline_does_not_derail_the_others(desk: Desk, 
         assert client.noop().startswith(b"+OK")  # the session is still in step
     finally:
         client.close()  # no QUIT: nothing is deleted
-        db.close_database()
+        connection.close_database()
 
 
 def test_a_copy_of_mail_once_too_large_is_ingested_when_it_fits(desk: Desk, inbox) -> None:

@@ -20,7 +20,7 @@ from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Fetched, Ingestor, Outcome
 from deskterm.mail.parse import parse
 from deskterm.outbound import outbox
-from deskterm.store import db, migrations
+from deskterm.store import connection, migrations
 from deskterm.store.models import (
     ALL_MODELS,
     Channel,
@@ -93,13 +93,13 @@ def pg(pg_desk_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """This test's desk is a fresh database on the suite's PostgreSQL."""
     monkeypatch.setenv("DESKTERM_DATABASE_URL", pg_desk_url)
     yield pg_desk_url
-    db.close_database()  # before the database is dropped
+    connection.close_database()  # before the database is dropped
 
 
 @pytest.fixture
 def channel(pg: str, desk: Desk) -> Channel:
     desk.add_channel(DRAFT_CHANNEL)  # through the CLI, into PostgreSQL
-    db.open_database()
+    connection.open_database()
     return Channel.get(Channel.name == "support")
 
 
@@ -115,7 +115,7 @@ def two(channel: Channel) -> tuple[int, int]:
 
 
 def test_migrations_reach_the_latest_version_and_reopening_keeps_the_data(pg: str) -> None:
-    database = db.open_database()
+    database = connection.open_database()
     assert isinstance(database, peewee.PostgresqlDatabase)
     assert migrations.current_version(database) == len(migrations.MIGRATIONS) == 5
     # The SQLite-only parts (FTS5 table, triggers, search switch) are skipped by design.
@@ -134,24 +134,24 @@ def test_migrations_reach_the_latest_version_and_reopening_keeps_the_data(pg: st
     assert "html" not in {c.name for c in database.get_columns("message")}
     assert not paths.database_file().exists()  # nothing went to an embedded desk
     Channel.create(name="support", settings={"name": "support"})
-    db.close_database()
+    connection.close_database()
 
-    database = db.open_database()
+    database = connection.open_database()
     assert migrations.migrate(database) == 5
     assert [c.name for c in Channel.select()] == ["support"]
     assert [v.version for v in migrations.SchemaVersion.select()] == [5]
 
 
 def test_upgrading_a_version_1_desk_keeps_its_mail_and_leaves_no_backup_file(pg: str) -> None:
-    database = db.open_database(migrate=False)
+    database = connection.open_database(migrate=False)
     assert migrations.migrate(database, migrations.MIGRATIONS[:1]) == 1
     database.execute_sql('ALTER TABLE "message" ADD COLUMN "html" TEXT')  # as old desks had it
     channel = Channel.create(name="support", settings={})
     conversation = Conversation.create(channel=channel, subject="Printer on fire")
     Message.create(conversation=conversation, direction="in", text="smoke", dedup_key="k1")
-    db.close_database()
+    connection.close_database()
 
-    database = db.open_database()
+    database = connection.open_database()
     assert migrations.current_version(database) == 5
     assert "html" not in {c.name for c in database.get_columns("message")}
     assert "conversation_list_order" in {i.name for i in database.get_indexes("conversation")}
@@ -161,7 +161,7 @@ def test_upgrading_a_version_1_desk_keeps_its_mail_and_leaves_no_backup_file(pg:
 
 def test_no_text_column_has_a_length_limit(pg: str) -> None:
     """SQLite ignores VARCHAR(255); PostgreSQL enforces it, so the desk asks for TEXT."""
-    database = db.open_database()
+    database = connection.open_database()
     limited = database.execute_sql(
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = 'public' AND character_maximum_length IS NOT NULL"
@@ -504,7 +504,7 @@ def test_a_reply_is_queued_in_the_outbox_and_not_sent(two: tuple[int, int]) -> N
 
 def test_the_cli_reads_and_writes_the_postgresql_desk(two: tuple[int, int], desk: Desk) -> None:
     printer_id, kettle_id = two
-    db.close_database()
+    connection.close_database()
     rows = desk.json("conversations")
     assert rows == [
         {

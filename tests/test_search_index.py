@@ -6,7 +6,7 @@ import pytest
 
 from deskterm.inbound.ingest import Fetched, Ingestor
 from deskterm.mail.parse import parse
-from deskterm.store import db, search_index
+from deskterm.store import connection, db, search_index
 from deskterm.store.models import Channel, Conversation, Message
 from tests.mailfactory import make_mail
 
@@ -37,7 +37,7 @@ def _batch(words: list[str]) -> list[Fetched]:
 
 @pytest.fixture
 def channel() -> Channel:
-    db.open_database()
+    connection.open_database()
     return Channel.create(name="support", settings={"inbound": {"folders": ["INBOX"]}})
 
 

@@ -19,7 +19,7 @@ from deskterm.app import DeskApp
 from deskterm.demo import desk as demo
 from deskterm.desk import queries
 from deskterm.screens.conversations import SEARCH_DELAY
-from deskterm.store import db
+from deskterm.store import connection, db
 from deskterm.store.models import Contact, Conversation, Message
 from deskterm.widgets.filter_bar import FilterBar
 from tests.test_app import drive, screen_text, settle, the_list
@@ -126,7 +126,7 @@ def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None
         except Exception as exc:
             outcome.append(exc)
         finally:
-            db.close_database()  # this thread's connection
+            connection.close_database()  # this thread's connection
 
     thread = threading.Thread(target=endless)
     thread.start()

@@ -12,12 +12,12 @@ import pytest
 from deskterm import paths
 from deskterm.errors import DeskError
 from deskterm.inbound.ingest import MESSAGE_COLUMNS
-from deskterm.store import db, migrations
+from deskterm.store import bulk, connection, migrations
 from deskterm.store.models import Channel, Contact, ContactAlias, Conversation, FolderState, Message
 
 
 def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> None:
-    database = db.open_database()
+    database = connection.open_database()
     assert Path(database.database) == desk_home / "desk.sqlite3"
     assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -25,7 +25,7 @@ def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> 
 
 
 def test_every_table_of_the_model_exists() -> None:
-    database = db.open_database()
+    database = connection.open_database()
     tables = set(database.get_tables())
     assert {
         "channel",
@@ -42,22 +42,22 @@ def test_every_table_of_the_model_exists() -> None:
 
 
 def test_opening_again_keeps_the_data() -> None:
-    db.open_database()
+    connection.open_database()
     Channel.create(name="support", settings={"name": "support"})
-    db.close_database()
-    db.open_database()
+    connection.close_database()
+    connection.open_database()
     assert [c.name for c in Channel.select()] == ["support"]
 
 
 def test_a_desk_from_a_newer_deskterm_is_refused() -> None:
-    database = db.open_database()
+    database = connection.open_database()
     migrations.SchemaVersion.update(version=99).execute()
     with pytest.raises(DeskError, match="newer deskterm"):
         migrations.migrate(database)
 
 
 def test_an_upgrade_keeps_data_and_leaves_a_backup() -> None:
-    database = db.open_database()
+    database = connection.open_database()
     channel = Channel.create(name="support", settings={})
     contact = Contact.create(email="jane@example.com", name="Jane")
     Conversation.create(channel=channel, contact=contact, subject="Printer on fire")
@@ -78,7 +78,7 @@ def test_an_upgrade_keeps_data_and_leaves_a_backup() -> None:
 
 
 def test_a_failing_migration_changes_nothing() -> None:
-    database = db.open_database()
+    database = connection.open_database()
     Channel.create(name="support", settings={})
 
     def next_broken(database: peewee.Database) -> None:
@@ -95,12 +95,12 @@ def test_a_failing_migration_changes_nothing() -> None:
 def test_a_bad_database_url_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESKTERM_DATABASE_URL", "nosuchdb://x")
     with pytest.raises(DeskError, match="DESKTERM_DATABASE_URL could not be used"):
-        db.open_database()
+        connection.open_database()
 
 
 def test_upgrading_a_version_1_desk_adds_search_and_keeps_mail() -> None:
 
-    database = db.open_database(migrate=False)
+    database = connection.open_database(migrate=False)
     assert migrations.migrate(database, migrations.MIGRATIONS[:1]) == 1
     channel = Channel.create(name="support", settings={})
     conversation = Conversation.create(channel=channel, subject="Printer on fire")
@@ -120,7 +120,7 @@ def test_upgrading_a_version_1_desk_adds_search_and_keeps_mail() -> None:
 
 def test_upgrading_a_version_2_desk_drops_the_stored_html_and_keeps_mail() -> None:
 
-    database = db.open_database(migrate=False)
+    database = connection.open_database(migrate=False)
     assert migrations.migrate(database, migrations.MIGRATIONS[:2]) == 2
     database.execute_sql('ALTER TABLE "message" ADD COLUMN "html" TEXT')  # as v2 desks had it
     channel = Channel.create(name="support", settings={})
@@ -137,7 +137,7 @@ def test_upgrading_a_version_2_desk_drops_the_stored_html_and_keeps_mail() -> No
 
 
 def test_upgrading_a_version_3_desk_adds_aliases_notes_and_the_window_anchor() -> None:
-    database = db.open_database(migrate=False)
+    database = connection.open_database(migrate=False)
     assert migrations.migrate(database, migrations.MIGRATIONS[:3]) == 3
     for statement in (  # as v3 desks were: v1 builds its tables from today's models
         'ALTER TABLE "message" DROP COLUMN "notes"',
@@ -162,14 +162,14 @@ def test_upgrading_a_version_3_desk_adds_aliases_notes_and_the_window_anchor() -
 
 
 def test_the_bulk_writer_stores_what_the_orm_reads_back() -> None:
-    db.open_database()
+    connection.open_database()
     row_writer_round_trip(Channel.create(name="support", settings={}))
 
 
 def row_writer_round_trip(channel: Channel) -> None:
     """The bulk writer's ids and rows, read back through the ORM (shared with test_postgres)."""
     conversation = Conversation.create(channel=channel, subject="x")
-    writer = db.RowWriter(Message, MESSAGE_COLUMNS)
+    writer = bulk.RowWriter(Message, MESSAGE_COLUMNS)
     when = datetime(2025, 3, 3, 8, 30)
     row = {
         "conversation": conversation.id,
@@ -216,7 +216,7 @@ def row_writer_round_trip(channel: Channel) -> None:
         {"id": second + 1, **row, "dedup_key": "k3"},
         {"id": second + 2, **row, "dedup_key": "k4", "notes": None},
     ]
-    assert db.select_in(
+    assert bulk.select_in(
         Message, ["dedup_key"], "id", [second + 2, first, 999], order_by_id=True
     ) == [
         ("k1",),

@@ -6,12 +6,12 @@ import pytest
 
 from deskterm.desk import templates
 from deskterm.errors import ConfigError, NotFound
-from deskterm.store import db
+from deskterm.store import connection
 
 
 @pytest.fixture(autouse=True)
 def desk() -> None:
-    db.open_database()
+    connection.open_database()
 
 
 @pytest.mark.parametrize("name", ["", "   ", "two\nlines", " padded "])

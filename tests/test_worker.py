@@ -15,7 +15,7 @@ import pytest
 from deskterm.channels.health import channel_state, in_skip_window
 from deskterm.engine.worker import Event, Worker
 from deskterm.secrets.store import open_secret_store
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation, JobRun
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -37,7 +37,7 @@ def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypa
     mail_servers.clear(SUPPORT)
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # only IDLE can bring mail in time
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     events: list[Event] = []
     worker = Worker(store=open_secret_store(), on_event=events.append)
     thread = threading.Thread(target=worker.run_forever, daemon=True)
@@ -67,7 +67,7 @@ def test_sigterm_ends_the_worker_cleanly_and_one_worker_per_desk(desk: Desk, mai
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        db.open_database()
+        connection.open_database()
         wait_for(lambda: Conversation.select().count() == 1)
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
         assert second.returncode == 1
@@ -94,7 +94,7 @@ def test_channel_states_say_why(desk: Desk) -> None:
     from tests.test_channel_config import CONTRACT
 
     desk.add_channel(CONTRACT)
-    db.open_database()
+    connection.open_database()
     channel = Channel.get()
     assert channel_state(channel)[0] == "new"
     channel.paused = True

@@ -21,7 +21,7 @@ import pytest
 
 from deskterm.engine.worker import INTERRUPTED, POOL_DIED, Event, Worker
 from deskterm.secrets.store import open_secret_store
-from deskterm.store import db
+from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation, JobRun, Message
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -118,11 +118,11 @@ def poll_process(home: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def finished_runs() -> int:
-    db.open_database()
+    connection.open_database()
     try:
         return JobRun.select().where(JobRun.finished_at.is_null(False)).count()
     finally:
-        db.close_database()
+        connection.close_database()
 
 
 # --- 1. IDLE across a server restart -----------------------------------------------------------
@@ -134,7 +134,7 @@ def test_idle_reconnects_after_a_server_restart_without_spinning(
     mail_servers.clear(SUPPORT)
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # only IDLE can bring mail in time
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     with Running() as running:
         wait_for(lambda: running.idle("IDLE connected"), what="IDLE connected")
         [idle_thread] = [t for t in threading.enumerate() if t.name == "idle-support"]
@@ -201,7 +201,7 @@ def test_a_server_without_idle_is_asked_once_until_the_channel_changes(
         assert "IDLE" not in conn.capability()[1][0].decode().split()
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")
     desk.add_channel(channel_toml(servers), inbound=servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     before = servers.connections()
     with Running() as running:
         wait_for(lambda: running.idle("IDLE is not offered"), what="IDLE found missing")
@@ -233,7 +233,7 @@ def test_a_killed_pool_process_does_not_break_the_next_large_run(
 ) -> None:
     mail_servers.clear(SUPPORT)
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     worker = Worker(store=open_secret_store())
     try:
         [pid] = {worker.pool.submit(os.getpid).result() for _ in range(3)}
@@ -258,7 +258,7 @@ def test_a_pool_process_dying_mid_run_fails_only_that_run_in_one_sentence(
     mail_servers.clear(SUPPORT)
     load(mail_servers, [make_mail(f"M {i}", message_id=f"<mid{i}@x.example>") for i in range(300)])
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
-    db.open_database()
+    connection.open_database()
     killed: list[int] = []
 
     def kill_the_pool() -> None:
@@ -304,11 +304,11 @@ def test_poll_once_is_refused_while_another_worker_runs(
         assert result.stderr.count("\n") == 1  # one sentence, no traceback
         # No failed run, and nothing counted toward max_tries: the old `--once` polled beside
         # the worker and could fail on the database ("deskterm failed while polling").
-        db.open_database()
+        connection.open_database()
         assert [run.error for run in JobRun.select() if run.error] == []
         channel = Channel.get()
         assert (channel.fail_count, channel.last_error) == (0, None)
-        db.close_database()
+        connection.close_database()
     finally:
         holder.send_signal(signal.SIGTERM)
         holder.communicate(timeout=30)
@@ -347,7 +347,7 @@ def test_a_run_cut_by_sigkill_is_closed_by_the_next_worker(
     load(mail_servers, corpus()[:600])
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
     victim = poll_process(desk.home, "--once")
-    db.open_database()
+    connection.open_database()
     try:
         wait_for(lambda: JobRun.select().count() == 1, timeout=30, what="the run started")
         assert victim.poll() is None, "the run finished before it could be killed"
@@ -358,9 +358,9 @@ def test_a_run_cut_by_sigkill_is_closed_by_the_next_worker(
     finally:
         if victim.poll() is None:
             os.killpg(victim.pid, signal.SIGKILL)
-        db.close_database()
+        connection.close_database()
     desk.run("poll", "--once")
-    db.open_database()
+    connection.open_database()
     cut = JobRun.get_by_id(cut.id)
     assert cut.finished_at is not None
     assert cut.error == INTERRUPTED

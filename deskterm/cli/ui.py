@@ -31,7 +31,7 @@ def register(main: click.Group) -> None:
     def demo(home: Path | None, no_ui: bool, extra: int) -> None:
         """Open a demo desk filled with sample conversations (no mail server needed)."""
         from deskterm.demo.desk import add_synthetic, build_demo
-        from deskterm.store import db
+        from deskterm.store import connection
 
         throwaway = home is None and not no_ui
         where = Path(tempfile.mkdtemp(prefix="deskterm-demo-")) if home is None else home
@@ -50,11 +50,11 @@ def register(main: click.Group) -> None:
                     f"`DESKTERM_HOME={os.environ['DESKTERM_HOME']} deskterm`."
                 )
                 return
-            db.close_database()
+            connection.close_database()
             from deskterm.app import run_app
 
             run_app()
         finally:
-            db.close_database()
+            connection.close_database()
             if throwaway:
                 shutil.rmtree(where, ignore_errors=True)

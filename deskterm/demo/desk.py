@@ -27,8 +27,9 @@ from deskterm.desk import triage
 from deskterm.errors import DeskError
 from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
 from deskterm.mail.parse import env_limits
-from deskterm.store import db
-from deskterm.store.db import RowWriter, database
+from deskterm.store import connection
+from deskterm.store.bulk import RowWriter
+from deskterm.store.db import database
 from deskterm.store.models import Channel, Contact, Conversation, Message
 
 ANCHOR = datetime(2024, 3, 11, 12, 0, tzinfo=UTC)
@@ -83,7 +84,7 @@ def build_demo(now: datetime | None = None) -> DemoDesk:
     keeps a demo desk between runs); a desk with other channels is refused, so the demo
     never mixes sample mail into a real desk.
     """
-    db.open_database()
+    connection.open_database()
     existing = channels.all_channels()
     if any(c.name == CHANNEL for c in existing):
         return DemoDesk(created=False)

@@ -6,12 +6,12 @@ import logging
 from logging.handlers import RotatingFileHandler
 
 from deskterm import paths
-from deskterm.store import db
+from deskterm.store import connection
 
 
 def open_desk() -> None:
     """Open the database (migrating it) and send details to the desk's log file."""
-    db.open_database()
+    connection.open_database()
     _log_to_file()
 
 

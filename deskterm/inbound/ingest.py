@@ -27,7 +27,8 @@ from deskterm.mail.automail import automated_reason, filter_reason
 from deskterm.mail.parse import ParsedMail, parse
 from deskterm.outbound import outbox
 from deskterm.store import blobs, search_index
-from deskterm.store.db import RowWriter, database, is_sqlite, select_in, utcnow
+from deskterm.store.bulk import RowWriter, select_in
+from deskterm.store.db import database, is_sqlite, utcnow
 from deskterm.store.models import (
     Attachment,
     Channel,

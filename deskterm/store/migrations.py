@@ -1,17 +1,19 @@
 """Schema versions, so that upgrading deskterm never loses a desk.
 
 Each migration brings the schema from version N-1 to N inside one transaction. The embedded
-SQLite file is copied aside first (see `db.backup_before_upgrade`). A desk written by a newer
+SQLite file is copied aside first (see `backup_before_upgrade`). A desk written by a newer
 deskterm is refused rather than guessed at.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date
 
 import peewee
 
+from deskterm import paths
 from deskterm.errors import DeskError
 from deskterm.store import db as dbmod
 
@@ -184,10 +186,27 @@ def migrate(database: peewee.Database, migrations: Sequence[Migration] = MIGRATI
     if version == latest:
         return version
     if version > 0:
-        dbmod.backup_before_upgrade(database, version)
+        backup_before_upgrade(database, version)
     for number in range(version + 1, latest + 1):
         with database.atomic():
             migrations[number - 1](database)
             SchemaVersion.delete().execute()
             SchemaVersion.create(version=number)
     return latest
+
+
+def backup_before_upgrade(db: peewee.Database, from_version: int) -> str | None:
+    """Copy an embedded desk aside before its schema changes, so an upgrade never loses it.
+
+    Returns the backup's path, or None where the engine has its own backups (PostgreSQL).
+    """
+    if not isinstance(db, peewee.SqliteDatabase) or db.database == ":memory:":
+        return None
+    target = f"{db.database}.v{from_version}.bak"
+    paths.private_file(target)  # a whole copy of the desk: as private as the desk
+    dest = sqlite3.connect(target)
+    try:
+        db.connection().backup(dest)
+    finally:
+        dest.close()
+    return target
