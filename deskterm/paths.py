@@ -17,13 +17,13 @@ from pathlib import Path
 
 import platformdirs
 
+from deskterm import settings
 from deskterm.errors import ConfigError
 
 
 def home() -> Path:
     """The desk's home directory, created on first use with owner-only permissions."""
-    override = os.environ.get("DESKTERM_HOME")
-    path = Path(override).expanduser() if override else Path(platformdirs.user_data_dir("deskterm"))
+    path = settings.current().home or Path(platformdirs.user_data_dir("deskterm"))
     if path not in _existing:
         if path.is_dir():
             _refuse_shared(path)

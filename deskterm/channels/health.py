@@ -5,23 +5,17 @@ One rule read by the worker (which channels to poll, how often), `deskterm jobs`
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
-from deskterm.errors import ConfigError
+from deskterm import settings
 from deskterm.store.db import iso, utcnow
 from deskterm.store.models import Channel
 
 
 def poll_interval(channel: Channel) -> float:
-    override = os.environ.get("DESKTERM_POLL_INTERVAL")
-    if override:
-        try:
-            return max(1.0, float(override))
-        except ValueError:
-            raise ConfigError(
-                f"DESKTERM_POLL_INTERVAL is {override!r}; set it to a number of seconds."
-            ) from None
+    override = settings.current().poll_interval
+    if override is not None:
+        return override
     return float(channel.settings["inbound"].get("poll_interval", 60))
 
 

@@ -10,7 +10,6 @@ allow-list of classes, and anything else falls back to deskterm's encrypted vaul
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 from collections.abc import Callable
@@ -21,13 +20,13 @@ import keyring
 from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 
-from deskterm import paths
+from deskterm import paths, settings
 from deskterm.errors import SecretError
 from deskterm.process import child_env
 from deskterm.secrets.vault import PassphraseProvider, VaultKeyring
 
 SERVICE = "deskterm"
-BACKEND_ENV = "DESKTERM_SECRET_BACKEND"
+BACKEND_ENV = settings.SECRET_BACKEND
 # How long one OS keyring call may take. Long enough for a person to answer a desktop unlock
 # prompt, short enough that a keyring that will never answer does not freeze the app.
 KEYRING_TIMEOUT = 30.0
@@ -113,13 +112,7 @@ def open_secret_store(passphrase_provider: PassphraseProvider | None = None) -> 
     asks in its own dialog. Open one store per run: the vault asks for its passphrase once per
     store.
     """
-    raw = os.environ.get(BACKEND_ENV, "")
-    choice = raw.strip().lower()
-    if choice not in ("", "keyring", "vault"):
-        raise SecretError(
-            f"{BACKEND_ENV} is {raw!r}, which is not a secret backend; set it to keyring or "
-            f"vault, or unset it to choose automatically."
-        )
+    choice = settings.current().secret_backend
     vault_path = paths.vault_file()
     if choice == "vault":
         return _vault_store(

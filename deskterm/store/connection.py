@@ -7,12 +7,10 @@ names (PostgreSQL for a shared team desk). Everything else talks to peewee model
 
 from __future__ import annotations
 
-import os
-
 import peewee
 from playhouse.db_url import connect
 
-from deskterm import paths
+from deskterm import paths, settings
 from deskterm.errors import ConfigError
 from deskterm.store import migrations
 from deskterm.store.db import database
@@ -29,7 +27,7 @@ SQLITE_PRAGMAS = {
 
 
 def database_url() -> str | None:
-    return os.environ.get("DESKTERM_DATABASE_URL") or None
+    return settings.current().database_url
 
 
 def open_database(*, migrate: bool = True) -> peewee.Database:
