@@ -1,7 +1,7 @@
-"""`python -m deskterm.cli.main`: the same as the `deskterm` command."""
+"""`python -m deskterm.cli`: the same as the `deskterm` command."""
 
 import sys
 
-from deskterm.cli.main.main import main
+from deskterm.cli.main import main
 
 sys.exit(main())

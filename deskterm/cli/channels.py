@@ -1,0 +1,205 @@
+"""`deskterm channel ...`: define, inspect, test and trust email channels."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deskterm.channels import config as channel_config
+from deskterm.channels import registry as channels
+from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.cli.secrets import secret_store
+from deskterm.engine.startup import open_desk
+from deskterm.errors import DeskError
+from deskterm.net.steps import StepResult
+
+
+@click.group("channel")
+def channel() -> None:
+    """Define, inspect and test email channels."""
+
+
+@channel.command("add")
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def channel_add(file: Path) -> None:
+    """Add a channel from a TOML file (keys in README.md)."""
+    config = channel_config.parse_channel_file(file)
+    open_desk()
+    channels.add(config)
+    say(
+        f"Channel {config['name']!r} added ({config['status']}). Set its password with "
+        f"`deskterm channel secret {config['name']} --inbound --stdin`, then run "
+        f"`deskterm channel test {config['name']}`."
+    )
+
+
+@channel.command("edit")
+@click.argument("name")
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def channel_edit(name: str, file: Path) -> None:
+    """Replace a channel's settings with those in a TOML file."""
+    config = channel_config.parse_channel_file(file)
+    open_desk()
+    channels.edit(name, config)
+    say(f"Channel {config['name']!r} updated.")
+
+
+@channel.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@handle_errors
+def channel_remove(name: str, yes: bool) -> None:
+    """Remove a channel, its conversations and its stored secrets."""
+    open_desk()
+    channel_row = channels.get(name)
+    count = channel_row.conversations.count()
+    if not yes:
+        if not sys.stdin.isatty():
+            raise DeskError(f"Removing {name!r} needs confirmation; add --yes to confirm.")
+        click.confirm(
+            f"Remove channel {name!r} and its {count} conversations?", abort=True, default=False
+        )
+    channels.remove(name, store=_store_or_none())
+    say(f"Channel {name!r} removed.")
+
+
+def _store_or_none() -> Any | None:
+    try:
+        return secret_store()
+    except DeskError as exc:
+        say(f"deskterm: the channel's secrets were left in place: {exc}", err=True)
+        return None
+
+
+@channel.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def channel_list(as_json: bool) -> None:
+    """List channels."""
+    open_desk()
+    rows = channels.all_channels()
+    if as_json:
+        echo_json([channels.describe(c) for c in rows])
+        return
+    if not rows:
+        say("No channels yet; add one with `deskterm channel add --file channel.toml`.")
+    for row in rows:
+        inbound = row.settings["inbound"]
+        say(
+            f"{row.name:<20} {row.status:<9} {inbound['protocol']} "
+            f"{inbound['username']}@{inbound['host']}:{inbound['port']}"
+        )
+
+
+@channel.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def channel_show(name: str, as_json: bool) -> None:
+    """Show one channel's settings (never its secrets)."""
+    open_desk()
+    data = channels.describe(channels.get(name))
+    if as_json:
+        echo_json(data)
+        return
+    _print_tree(data)
+
+
+def _print_tree(data: dict[str, Any], indent: str = "") -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            say(f"{indent}{key}:")
+            _print_tree(value, indent + "  ")
+        else:
+            say(f"{indent}{key}: {json.dumps(value, ensure_ascii=False)}")
+
+
+@channel.command("secret")
+@click.argument("name")
+@click.option("--inbound", "side", flag_value="inbound", help="The mailbox (IMAP/POP3) password.")
+@click.option("--outbound", "side", flag_value="outbound", help="The SMTP password.")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the secret from standard input.")
+@handle_errors
+def channel_secret(name: str, side: str | None, from_stdin: bool) -> None:
+    """Store a channel's password in the secret store (never on the command line)."""
+    if side is None:
+        raise DeskError("Say which password this is with --inbound or --outbound.")
+    open_desk()
+    channel_row = channels.get(name)
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        secret = click.prompt(
+            f"{side} password for {name}", hide_input=True, confirmation_prompt=True
+        )
+    else:
+        raise DeskError("No terminal to ask on; pipe the secret in with --stdin.")
+    if not secret:
+        raise DeskError("The secret is empty; nothing was stored.")
+    store = secret_store()
+    store.set(channels.secret_key(channel_row, side), secret)
+    say(f"The {side} password of {name!r} is stored ({store.status.name}).")
+
+
+@channel.command("test")
+@click.argument("name")
+@click.option("--send-to", help="Also send a test email to this address.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def channel_test(name: str, send_to: str | None, as_json: bool) -> None:
+    """Test a channel step by step: connect, TLS, login, folders, SMTP, AUTH."""
+    from deskterm.channels import check as conntest
+
+    open_desk()
+    channel_row = channels.get(name)
+    store = secret_store()
+    results = conntest.run(
+        channel_row, store, send_to=send_to, on_step=None if as_json else _print_step
+    )
+    ok = bool(results) and all(r.ok for r in results)
+    if as_json:
+        echo_json({"channel": name, "ok": ok, "steps": [dataclasses.asdict(r) for r in results]})
+    else:
+        say("All steps passed." if ok else "The test failed.")
+    sys.exit(0 if ok else 1)
+
+
+def _print_step(result: StepResult) -> None:
+    mark = "PASS" if result.ok else "FAIL"
+    say(f"{mark}  {result.name:<22} {result.seconds * 1000:7.0f} ms  {result.detail}")
+    if result.warning:
+        say(f"WARN  {result.name:<22}             {result.warning}")
+
+
+@channel.command("trust")
+@click.argument("name")
+@click.option("--inbound", "sides", flag_value="inbound", multiple=True)
+@click.option("--outbound", "sides", flag_value="outbound", multiple=True)
+@click.option("--yes", is_flag=True, help="Trust what the server presents without asking.")
+@handle_errors
+def channel_trust(name: str, sides: tuple[str, ...], yes: bool) -> None:
+    """Pin the certificate a self-signed server presents now (after it changed)."""
+    from deskterm.channels import check as conntest
+
+    open_desk()
+    channel_row = channels.get(name)
+    for side in channels.trust_sides(channel_row, sides):
+        found = conntest.presented(channel_row, side)
+        say(f"{side}: the server presents SHA-256 {found.seen}")
+        say(f"{side}: pinned until now:       {found.pinned or '(nothing)'}")
+        if found.trusted:
+            say(f"{side}: already trusted.")
+            continue
+        if not yes:
+            if not sys.stdin.isatty():
+                raise DeskError("Trusting a certificate needs confirmation; add --yes to confirm.")
+            click.confirm(f"Trust this {side} certificate?", abort=True, default=False)
+        channels.trust(channel_row, side, found.seen)
+        say(f"{side}: certificate pinned.")

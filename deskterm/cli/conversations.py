@@ -1,0 +1,66 @@
+"""`deskterm conversations` and `deskterm show`: the desk's conversations, read from the CLI."""
+
+from __future__ import annotations
+
+import click
+
+from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.engine.startup import open_desk
+from deskterm.sanitize import clean, one_line
+
+
+@click.command("conversations")
+@click.option(
+    "--status", default="open", show_default=True, help="open, pending, resolved, closed or all."
+)
+@click.option("--channel", "channel_name")
+@click.option("--search")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def conversations(status: str, channel_name: str | None, search: str | None, as_json: bool) -> None:
+    """List conversations, newest activity first."""
+    from deskterm.desk import queries
+
+    open_desk()
+    rows = queries.list_conversations(status, channel_name, search)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        say(
+            f"#{row['id']:<6} {row['status']:<8} {row['priority']:<6} "
+            f"{one_line(row['contact'] or '-')[:28]:<28} {one_line(row['subject'])[:60]}"
+        )
+
+
+@click.command("show")
+@click.argument("conversation_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def show(conversation_id: int, as_json: bool) -> None:
+    """Show a conversation's messages, oldest first."""
+    from deskterm.desk import queries
+
+    open_desk()
+    data = queries.conversation_detail(conversation_id)
+    if as_json:
+        echo_json(data)
+        return
+    say(f"#{data['id']} {one_line(data['subject'])}")
+    say(f"{data['status']}, {data['priority']} priority, {data['channel']}")
+    say(f"Replies go to {one_line(data['contact'] or '(no contact)')}")
+    if data["reply_to"]:
+        say(
+            f"The last mail asks for replies to {one_line(data['reply_to'])} instead; "
+            f"reply with --to-reply-to to use it."
+        )
+    for message in data["messages"]:
+        arrow = "<-" if message["direction"] == "in" else "->"
+        say(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
+        if message["notes"].get("outsider"):
+            say("   (not a participant: joined by its headers alone)")
+        for attachment in message["attachments"]:
+            say(f"   [{one_line(attachment['filename'])}, {attachment['size']} bytes]")
+        # Every line of the text indented: a body cannot draw a message header of its own.
+        text = clean(message["text"]).rstrip()
+        say("\n".join(f"   {line}" if line else "" for line in text.split("\n")))

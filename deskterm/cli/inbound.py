@@ -1,0 +1,138 @@
+"""`deskterm poll`, `jobs` and `skipped`: mail coming in, the runs that fetched it, and the
+mail set aside."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.cli.secrets import secret_store
+from deskterm.engine.startup import open_desk
+from deskterm.errors import DeskError
+from deskterm.sanitize import clean, one_line
+
+if TYPE_CHECKING:
+    from deskterm.engine.events import Event
+
+
+@click.command("poll")
+@click.option("--once", is_flag=True, help="Run one cycle and exit (non-zero if a channel failed).")
+@click.option("--channel", "channel_name", help="Only this channel (with --once).")
+@handle_errors
+def poll(once: bool, channel_name: str | None) -> None:
+    """Run the worker: fetch mail into conversations until stopped (Ctrl+C)."""
+    import signal
+
+    store = secret_store()
+    store.unlock_ahead()  # the vault's key is derived while the rest starts up
+    from deskterm.engine.worker import Flag, Worker
+
+    open_desk()
+    report = ProgressReport(sys.stderr.isatty())
+    # A Flag, not a plain threading.Event: the signal handlers below set it (see Flag).
+    worker = Worker(store=store, on_event=report, stop=Flag())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: worker.request_stop())  # ends the sleep at once
+    if not once:
+        if channel_name:
+            raise DeskError("--channel works with --once; the worker polls every active channel.")
+        say("deskterm: polling; stop with Ctrl+C.", err=True)
+        worker.run_forever()
+        return
+    try:
+        # The same lock as the long-running worker, `deskterm send` and the app: a cron run
+        # overlapping one of them is refused in one sentence instead of failing on the
+        # database and counting toward the channel's max_tries.
+        with worker.claim_desk(channel_name):
+            runs = worker.run_once(channel_name)
+    finally:
+        worker.close()
+    sys.exit(1 if any(run.error for run in runs) else 0)
+
+
+class ProgressReport:
+    """Worker events for a person: one live line on a terminal, plain log lines otherwise."""
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+        self.started: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        import time
+
+        from deskterm.engine.events import DeliveryResult, Note, RunFinished, SyncProgress
+
+        match event:
+            case SyncProgress(channel=channel, folder=folder, done=done, total=total):
+                key = f"{channel}/{folder}"
+                start = self.started.setdefault(key, time.monotonic())
+                rate = done / max(time.monotonic() - start, 1e-6)
+                line = f"{channel} {one_line(folder)}: {done}/{total} ({rate:.0f} msg/s)"
+                if self.live:
+                    click.echo(f"\r{clean(line)}\x1b[K", nl=False, err=True)  # ours: \r, erase
+                elif done in (0, total) or done % 2000 < 500:
+                    say(line, err=True)
+            case RunFinished(channel=channel, run=run):
+                if self.live:
+                    click.echo("\r\x1b[K", nl=False, err=True)
+                outcome = f"error: {run.error}" if run.error else "ok"
+                say(
+                    f"{channel}: fetched {run.fetched}, ingested {run.ingested}, skipped "
+                    f"{run.skipped}, failed {run.failed}; {outcome}",
+                    err=True,
+                )
+            case DeliveryResult():
+                say(f"#{event.conversation_id}: {event.summary}", err=True)
+            case Note(channel=channel, message=message) if message:
+                say(f"{channel}: {message}", err=True)
+
+
+@click.command("jobs")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=20, show_default=True)
+@handle_errors
+def jobs(as_json: bool, limit: int) -> None:
+    """Recent poll runs and each channel's state."""
+    from deskterm.desk import queries
+
+    open_desk()
+    report = queries.job_report(limit)
+    if as_json:
+        echo_json(report)
+        return
+    for row in report["channels"]:
+        say(f"{row['name']:<20} {row['state']:<12} {one_line(row['detail'])}")
+    if report["runs"]:
+        say("")
+    for run in report["runs"]:
+        error = f"  error: {one_line(run['error'])}" if run["error"] else ""
+        say(
+            f"{run['started_at']}  {run['channel'] or '-':<16} fetched {run['fetched']:>5}  "
+            f"ingested {run['ingested']:>5}  skipped {run['skipped']:>4}  failed "
+            f"{run['failed']:>3}{error}"
+        )
+
+
+@click.command("skipped")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=100, show_default=True)
+@handle_errors
+def skipped(as_json: bool, limit: int) -> None:
+    """Mail fetched but not turned into a conversation message, with the reason."""
+    from deskterm.desk import queries
+
+    open_desk()
+    rows = queries.skipped_list(limit)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        twin = row["twin_message"]
+        reason = f"{row['reason']} of message {twin}" if twin else row["reason"]
+        say(
+            f"{row['channel']:<12} {one_line(reason)[:34]:<34} "
+            f"{one_line(row['from'])[:28]:<28} {one_line(row['subject'])[:50]}"
+        )

@@ -1,0 +1,155 @@
+"""`deskterm reply`, `send` and `outbox ...`: replies from queued to delivered."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from deskterm.cli.console import echo_json, handle_errors, read_text, say
+from deskterm.cli.secrets import secret_store
+from deskterm.engine.startup import open_desk
+from deskterm.errors import DeskError
+from deskterm.sanitize import one_line
+
+
+@click.command("reply")
+@click.argument("conversation_id", type=int)
+@click.option("--body-file", type=click.Path(path_type=Path), help="The reply's text ('-': stdin).")
+@click.option("--template", "template_name", help="Start from this template ($variables filled).")
+@click.option("--attach", "attachments", multiple=True, type=click.Path(path_type=Path))
+@click.option("--cc", "cc", multiple=True)
+@click.option(
+    "--to-reply-to",
+    is_flag=True,
+    help="Send to the Reply-To of the last mail instead of the contact (`show` lists it).",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["open", "pending", "resolved", "closed"]),
+    default="pending",
+    show_default=True,
+    help="The conversation's status afterwards.",
+)
+@handle_errors
+def reply(
+    conversation_id: int,
+    body_file: Path | None,
+    template_name: str | None,
+    attachments: tuple[Path, ...],
+    cc: tuple[str, ...],
+    to_reply_to: bool,
+    status: str,
+) -> None:
+    """Queue a reply in the outbox; `deskterm poll` or `deskterm send` delivers it.
+
+    It goes to the conversation's contact; a different Reply-To is used only with --to-reply-to.
+    """
+    from deskterm.desk import templates
+    from deskterm.outbound import outbox
+    from deskterm.store.models import Conversation
+
+    open_desk()
+    parts = []
+    if template_name:
+        conversation = Conversation.get_or_none(Conversation.id == conversation_id)
+        if conversation is None:
+            raise DeskError(f"There is no conversation #{conversation_id}.")
+        parts.append(
+            templates.render(
+                templates.get(template_name).body, outbox.template_values(conversation)
+            )
+        )
+    if body_file is not None:
+        parts.append(read_text(body_file))
+    if not parts:
+        raise DeskError(
+            "Give the reply's text with --body-file FILE (or - for stdin) or --template."
+        )
+    message = outbox.queue_reply(
+        conversation_id,
+        "\n\n".join(parts),
+        attachments=list(attachments),
+        cc=list(cc),
+        status=status,
+        to_reply_to=to_reply_to,
+    )
+    recipients = one_line(", ".join([*message.to, *message.cc]))
+    say(
+        f"Reply to #{conversation_id} queued for {recipients} ({message.message_id}); "
+        "it is sent by `deskterm poll` or `deskterm send`."
+    )
+
+
+@click.command("send")
+@click.option("--channel", "channel_name")
+@click.option("--now", "force", is_flag=True, help="Also send what waits for a retry time.")
+@handle_errors
+def send(channel_name: str | None, force: bool) -> None:
+    """Deliver the outbox once (exit 1 if anything could not be sent)."""
+    from deskterm.engine.lock import worker_lock
+    from deskterm.outbound import outbox
+
+    open_desk()
+    with worker_lock():  # `deskterm poll` sends by itself; never two senders at once
+        outbox.recover_interrupted()
+        results = outbox.flush(secret_store(), channel_name=channel_name, force=force)
+    for result in results:
+        say(
+            f"#{result.conversation_id} (outbox {result.outbox_id}): {result.state}"
+            f"{': ' + one_line(result.detail) if result.detail else ''}"
+        )
+    if not results:
+        say("Nothing to send.")
+    sys.exit(0 if all(r.state == "sent" for r in results) else 1)
+
+
+@click.group("outbox", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "include_sent", is_flag=True, help="Include sent and cancelled items.")
+@click.pass_context
+@handle_errors
+def outbox(ctx: click.Context, as_json: bool, include_sent: bool) -> None:
+    """Queued and failed replies; `outbox retry ID` and `outbox cancel ID` act on one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from deskterm.outbound import outbox as engine
+
+    open_desk()
+    rows = engine.listing(include_sent)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        say("The outbox is empty.")
+    for row in rows:
+        error = f"  {one_line(row['error'])}" if row["error"] else ""
+        say(
+            f"{row['id']:>5} #{row['conversation']:<6} {row['state']:<9} "
+            f"{row['attempts']} tries  {one_line(row['subject'])[:40]}{error}"
+        )
+
+
+@outbox.command("retry")
+@click.argument("outbox_id", type=int)
+@handle_errors
+def outbox_retry(outbox_id: int) -> None:
+    """Queue a failed item again, now."""
+    from deskterm.outbound import outbox as engine
+
+    open_desk()
+    engine.retry(outbox_id)
+    say(f"Outbox item {outbox_id} is queued again.")
+
+
+@outbox.command("cancel")
+@click.argument("outbox_id", type=int)
+@handle_errors
+def outbox_cancel(outbox_id: int) -> None:
+    """Never send this item."""
+    from deskterm.outbound import outbox as engine
+
+    open_desk()
+    engine.cancel(outbox_id)
+    say(f"Outbox item {outbox_id} is cancelled.")
