@@ -17,11 +17,11 @@ import peewee
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state
 from deskterm.desk import recipients
+from deskterm.desk import status as lifecycle
 from deskterm.errors import ConfigError, NotFound
 from deskterm.store import blobs
 from deskterm.store.db import is_sqlite, iso
 from deskterm.store.models import (
-    CONVERSATION_STATUSES,
     Attachment,
     Channel,
     Contact,
@@ -379,7 +379,7 @@ def status_counts(channel: str | None = None) -> dict[str, int]:
     query = Conversation.select(Conversation.status, peewee.fn.COUNT(Conversation.id))
     if channel:
         query = query.where(Conversation.channel == channels.get(channel))
-    counts = dict.fromkeys(CONVERSATION_STATUSES, 0)
+    counts = dict.fromkeys(lifecycle.STATUSES, 0)
     counts.update(dict(query.group_by(Conversation.status).tuples()))
     counts["all"] = sum(counts.values())
     return counts
@@ -397,11 +397,7 @@ def _narrowed(
     """The list's filters: a status (or all), a channel, an assignee (as typed, any case), a
     tag, and a search over subject, contact, message text and `#id`.
     """
-    if status != "all":
-        if status not in CONVERSATION_STATUSES:
-            raise ConfigError(
-                f"Status {status!r} is not known; use {', '.join(CONVERSATION_STATUSES)} or all."
-            )
+    if lifecycle.checked(status, or_all=True) != "all":
         query = query.where(Conversation.status == status)
     if channel:
         query = query.where(Conversation.channel == channels.get(channel))

@@ -9,30 +9,26 @@ list, so triaging a conversation must not make it jump to the top under the agen
 
 from __future__ import annotations
 
+from deskterm.desk import status as lifecycle
 from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
-from deskterm.store.models import CONVERSATION_STATUSES, PRIORITIES, Conversation, ConversationTag
+from deskterm.store.models import PRIORITIES, Conversation, ConversationTag
 
-# The order `s` and `p` step through: the usual life of a ticket, and from the usual priority
-# up first (raising is what an agent does most).
-STATUS_CYCLE = CONVERSATION_STATUSES
+# The order `p` steps through: from the usual priority up first (raising is what an agent does
+# most). The statuses' cycle is the lifecycle's (desk/status.py).
 PRIORITY_CYCLE = ("normal", "high", "low")
 MAX_NAME = 100
 
 
 def set_status(conversation_id: int, status: str) -> str:
-    if status not in CONVERSATION_STATUSES:
-        raise ConfigError(
-            f"Status {status!r} is not known; use {', '.join(CONVERSATION_STATUSES)}."
-        )
-    _update(conversation_id, status=status)
+    _update(conversation_id, status=lifecycle.checked(status))
     return status
 
 
 def cycle_status(conversation_id: int) -> str:
     """Move to the next status (open -> pending -> resolved -> closed -> open)."""
-    return set_status(conversation_id, _next(STATUS_CYCLE, _get(conversation_id).status))
+    return set_status(conversation_id, lifecycle.next_status(_get(conversation_id).status))
 
 
 def set_priority(conversation_id: int, priority: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from deskterm import paths
 from deskterm.channels import registry as channels
+from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
 from deskterm.mail import authresults
 from deskterm.mail.automail import automated_reason, filter_reason
@@ -351,7 +352,7 @@ class Ingestor:
             "email_subject": mail.subject,
             "priority": mail.priority,
             "thread_message_id": mail.message_id,
-            "status": "open",
+            "status": lifecycle.customer_wrote(None),
             "unread": True,
             "message_count": 0,
             "references": [],
@@ -465,8 +466,7 @@ class Ingestor:
                 participants.append(address)
                 known.add(address)
         state["cc"] = sorted(participants)
-        if state["status"] in ("pending", "resolved", "closed"):  # the customer answered
-            state["status"] = "open"
+        state["status"] = lifecycle.customer_wrote(state["status"])  # the customer answered
         if mail.priority == "high":
             state["priority"] = "high"
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from deskterm import paths
 from deskterm.desk import recipients, templates
+from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError, NotFound
 from deskterm.mail import addresses, compose
 from deskterm.outbound import outbox
@@ -44,7 +45,6 @@ from deskterm.store.models import Conversation
 
 log = logging.getLogger("deskterm.outbound.drafts")
 
-STATUSES = ("pending", "resolved")  # what a conversation becomes once the reply is queued
 SAVE_EVERY = 1.0  # seconds: the most typing a crash can cost
 COMPLETION_SCAN_LIMIT = 2000  # directory entries looked at per completion (huge folders)
 # Debian's `editor` alternative is what the admin chose; then the usual suspects.
@@ -66,7 +66,7 @@ class Draft:
     body: str = ""
     cc: str = ""
     attachments: list[str] = field(default_factory=list)
-    status: str = "pending"
+    status: str = lifecycle.DEFAULT_AFTER_REPLY  # what the conversation becomes once queued
     to_reply_to: bool = False  # the agent chose the answered mail's Reply-To over the contact
 
     def is_empty(self) -> bool:
@@ -101,13 +101,13 @@ def load(conversation_id: int) -> Draft:
     except (OSError, ValueError) as exc:
         raise _unreadable(path, exc) from None
     try:
-        status = data.get("status", "pending")
+        status = data.get("status", lifecycle.DEFAULT_AFTER_REPLY)
         draft = Draft(
             conversation_id=conversation_id,
             body=str(data.get("body", "")),
             cc=str(data.get("cc", "")),
             attachments=[str(p) for p in data.get("attachments", [])],
-            status=status if status in STATUSES else "pending",
+            status=status if status in lifecycle.AFTER_REPLY else lifecycle.DEFAULT_AFTER_REPLY,
             to_reply_to=data.get("to_reply_to") is True,
         )
     except (AttributeError, TypeError) as exc:
@@ -380,8 +380,8 @@ class Queued:
 
 def send(draft: Draft) -> Queued:
     """Queue the draft in the outbox (no network I/O), then forget the draft."""
-    if draft.status not in STATUSES:
-        raise OutboxError(f"A reply leaves the conversation {' or '.join(STATUSES)}.")
+    if draft.status not in lifecycle.AFTER_REPLY:
+        raise OutboxError(f"A reply leaves the conversation {' or '.join(lifecycle.AFTER_REPLY)}.")
     message = outbox.queue_reply(
         draft.conversation_id,
         draft.body,

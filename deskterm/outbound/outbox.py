@@ -26,9 +26,11 @@ import aiosmtplib
 
 from deskterm.channels import registry as channels
 from deskterm.desk import recipients, templates
+from deskterm.desk import status as lifecycle
 from deskterm.errors import AuthError, DeskError, SecretError
 from deskterm.mail import addresses, compose
 from deskterm.mail.automail import automated_reason
+from deskterm.mail.message_ids import trim_references
 from deskterm.net import imap as imap_conn
 from deskterm.net import smtp as smtp_conn
 from deskterm.net.tls import CertificateError, explain
@@ -69,7 +71,7 @@ def queue_reply(
     *,
     attachments: list[Path] | None = None,
     cc: list[str] | None = None,
-    status: str | None = "pending",
+    status: str | None = lifecycle.DEFAULT_AFTER_REPLY,
     automatic: bool = False,
     to_reply_to: bool = False,
 ) -> Message:
@@ -124,7 +126,7 @@ def queue_reply(
             direction="out",
             message_id=str(message["Message-ID"]),
             in_reply_to=reply.in_reply_to,
-            references=compose.trim_references(reply.references),
+            references=trim_references(reply.references, compose.REFERENCES_SENT),
             from_addr=sender[1],
             from_name=sender[0],
             to=[to],
@@ -159,8 +161,7 @@ def queue_reply(
         conversation.message_count += 1
         conversation.unread = conversation.unread and automatic  # a human reply reads it
         conversation.updated_at = utcnow()
-        if status:
-            conversation.status = status
+        conversation.status = lifecycle.agent_replied(conversation.status, status)
         conversation.save()
     return stored
 

@@ -33,6 +33,7 @@ from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
 from deskterm.outbound import drafts
 from deskterm.sanitize import one_line
@@ -182,7 +183,7 @@ class ComposeScreen(DeskScreen):
         yield AttachmentList(id="attachments")
         with Horizontal(classes="row"):
             yield Label(Content("Then"))
-            yield StatusChoice(drafts.STATUSES, self.draft.status, id="status")
+            yield StatusChoice(lifecycle.AFTER_REPLY, self.draft.status, id="status")
         yield TextArea(self.draft.body, id="body", placeholder="Write the reply here.")
         yield Static(Content(""), id="note")
         yield StatusBar("^s send  ^t template  ^g editor  esc close  f1 keys")

@@ -15,7 +15,6 @@ import peewee
 
 from deskterm.store.db import database, utcnow
 
-CONVERSATION_STATUSES = ("open", "pending", "resolved", "closed")
 PRIORITIES = ("high", "normal", "low")
 
 

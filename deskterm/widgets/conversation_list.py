@@ -33,8 +33,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from deskterm.desk import queries
+from deskterm.desk import status as lifecycle
 from deskterm.sanitize import one_line
-from deskterm.store.models import CONVERSATION_STATUSES
 
 log = logging.getLogger("deskterm.ui")
 
@@ -296,7 +296,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         return self.get_component_rich_style(f"conversation-list--{name}", partial=True)
 
     def _column_style(self, key: str, row: dict[str, Any]) -> Style:
-        if key == "status" and row["status"] in CONVERSATION_STATUSES:
+        if key == "status" and row["status"] in lifecycle.STATUSES:
             return self._style(row["status"])
         if key == "priority" and row["priority"] in ("high", "low"):
             return self._style(row["priority"])
