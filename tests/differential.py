@@ -24,6 +24,9 @@ from typing import Any
 
 from deskterm.mail import html_text
 from deskterm.mail import parse as mailparse
+from deskterm.mail.parse.context import Attachment, Ctx
+from deskterm.mail.parse.mime import eml_name
+from deskterm.mail.parse.names import name_attachments
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
@@ -180,23 +183,14 @@ def _names(
     found: list[tuple[str, str, bytes, str | None]], html: str
 ) -> list[tuple[str, str, bytes]]:
     """Names as deskterm gives them (`<subject>.eml`, Content-ID, type), with its own helpers:
-    in production the candidate would feed the same naming code. Private helpers of a module
-    being changed, so a plain fallback keeps the experiment running if they move."""
-    try:
-        ctx = mailparse._Ctx(min_attachment=MIN_ATTACHMENT)
-        atts = []
-        for name, ctype, data, cid in found:
-            if ctype in ("message/rfc822", "message/global"):
-                name = mailparse._eml_name(data, ctx) or name
-            atts.append(mailparse._Attachment(name, ctype, data, cid, ""))
-        return [
-            (a.filename, a.content_type, a.data) for a in mailparse._name_attachments(atts, html)
-        ]
-    except AttributeError:
-        return [
-            (name or f"attachment-{i}", ctype, data)
-            for i, (name, ctype, data, _) in enumerate(found, 1)
-        ]
+    in production the candidate would feed the same naming code."""
+    ctx = Ctx(min_attachment=MIN_ATTACHMENT)
+    atts = []
+    for name, ctype, data, cid in found:
+        if ctype in ("message/rfc822", "message/global"):
+            name = eml_name(data, ctx) or name
+        atts.append(Attachment(name, ctype, data, cid, ""))
+    return [(a.filename, a.content_type, a.data) for a in name_attachments(atts, html)]
 
 
 def compare(stdlib: dict[str, Any], candidate: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

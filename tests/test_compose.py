@@ -12,6 +12,7 @@ import pytest
 from deskterm.desk import templates
 from deskterm.errors import ConfigError
 from deskterm.mail import compose
+from deskterm.mail.message_ids import trim_references
 
 
 @pytest.mark.parametrize(
@@ -30,10 +31,10 @@ def test_reply_subject_has_one_re_and_one_token(subject: str, expected: str) -> 
 
 def test_long_reference_chains_keep_root_and_newest() -> None:
     chain = [f"<{i}@x>" for i in range(30)]
-    trimmed = compose.trim_references(chain)
+    trimmed = trim_references(chain, compose.REFERENCES_SENT)
     assert len(trimmed) == compose.REFERENCES_SENT
     assert trimmed[0] == "<0@x>" and trimmed[-1] == "<29@x>"
-    assert compose.trim_references(["<a@x>", "<a@x>", "<b@x>"]) == ["<a@x>", "<b@x>"]
+    assert trim_references(["<a@x>", "<a@x>", "<b@x>"], 10) == ["<a@x>", "<b@x>"]
 
 
 def test_thread_index_starts_a_thread_and_extends_the_customers() -> None:

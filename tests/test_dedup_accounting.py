@@ -1,8 +1,8 @@
 """No mail merged away, none unaccounted for (issue 11, part 1), through the real Dovecot.
 
-The dedup key is over the mail's content (mailparse.content_key): the headers that make a mail
-and its whole body. Every fetched mail (folder + UIDVALIDITY + UID) ends in exactly one place,
-a message or a skipped row, and the run's counts are what `deskterm skipped` lists.
+The dedup key is over the mail's content (deskterm.mail.parse.content_key): the headers that
+make a mail and its whole body. Every fetched mail (folder + UIDVALIDITY + UID) ends in exactly
+one place, a message or a skipped row, and the run's counts are what `deskterm skipped` lists.
 """
 
 from __future__ import annotations

@@ -14,19 +14,15 @@ from email.mime.image import MIMEImage
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, getaddresses
+from email.utils import getaddresses
 from pathlib import Path
 
 import pytest
 
 from deskterm.errors import ConfigError
-from deskterm.mail import parse as mailparse
-from deskterm.mail.parse import (
-    ParsedMail,
-    env_limits,
-    normalize_message_id,
-    parse,
-)
+from deskterm.mail.message_ids import normalize_message_id
+from deskterm.mail.parse import ParsedMail, assembly, env_limits, parse
+from deskterm.mail.parse.address_lists import simple_addresses
 
 GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
 PNG_LOGO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8  # 2 KB: kept, unlike a tracking pixel
@@ -271,12 +267,12 @@ def test_common_address_shapes_are_read_as_the_stdlib_reads_them() -> None:
     """The fast reader answers for the common shapes only, and then exactly like getaddresses."""
     common = ["a@b.c", "Jane Doe <jane@x.org>", "<a@b>", "x <a@b>, y <c@d>, e@f.g"]
     for text in common:
-        assert mailparse._simple_addresses(text) == getaddresses([text])
+        assert simple_addresses(text) == getaddresses([text])
     rng = random.Random(5)
     answered = 0
     for _ in range(20_000):
         text = "".join(rng.choice(_ADDRESS_TOKENS) for _ in range(rng.randrange(1, 8)))
-        fast = mailparse._simple_addresses(text)
+        fast = simple_addresses(text)
         if fast is not None:
             answered += 1
             assert fast == getaddresses([text]), text
@@ -731,7 +727,7 @@ def test_last_resort_when_even_the_headers_cannot_be_read(
     def explode(*_: object, **__: object) -> ParsedMail:
         raise RecursionError("boom")
 
-    monkeypatch.setattr(mailparse, "_parse", explode)
+    monkeypatch.setattr(assembly, "_parse", explode)
     raw = b"Subject: x\r\n\r\nsome body"
     mail = parse(raw)
     assert mail.defects == ["unparseable message (RecursionError)"]
@@ -846,67 +842,6 @@ def test_fuzz_parse_never_raises() -> None:
     for _ in range(2000):
         mail = parse(_mutate(rng.choice(seeds), rng), max_body_bytes=rng.choice([50, 100_000]))
         _assert_clean(mail)
-
-
-def _realistic_mix(count: int) -> list[bytes]:
-    """Plain replies, HTML newsletters, mails with a PDF, Japanese mail, forwarded mail."""
-    rng = random.Random(7)
-    mails = []
-    for i in range(count):
-        kind = i % 5
-        headers = [
-            f"Received: from mx{i}.example.net by mail.desk.test; Tue, 2 Jan 2024 10:00:00 +0000",
-            f"From: {formataddr(('Customer ' + str(i), f'c{i}@example.com'))}",
-            "To: support@desk.test",
-            f"Subject: =?utf-8?Q?Order_{i}_=E2=80=93_question?=",
-            "Date: Tue, 02 Jan 2024 10:00:00 +0100",
-            f"Message-ID: <{i}.{rng.randrange(10**9)}@example.com>",
-            f"In-Reply-To: <{i - 1}@desk.test>",
-            "MIME-Version: 1.0",
-        ]
-        text = ("Hello, I have a question about my order. " * rng.randrange(3, 40)) + "\n"
-        if kind == 0:
-            body = text.encode()
-            headers.append("Content-Type: text/plain; charset=utf-8")
-            mails.append(raw_mail(*headers, body=body))
-            continue
-        if kind == 1:
-            msg = MIMEMultipart("alternative")
-            msg.attach(MIMEText(text, "plain", "utf-8"))
-            msg.attach(MIMEText(f"<html><body><p>{text}</p><table><tr><td>x</td></tr></table>"
-                                "</body></html>", "html", "utf-8"))  # fmt: skip
-        elif kind == 2:
-            msg = MIMEMultipart()
-            msg.attach(MIMEText(text, "plain", "utf-8"))
-            pdf = MIMEApplication(PDF * rng.randrange(1, 25), "pdf")
-            pdf.add_header("Content-Disposition", "attachment", filename="invoice.pdf")
-            msg.attach(pdf)
-        elif kind == 3:
-            newsletter = "".join(
-                f'<tr><td><a href="https://shop.example/{j}">Offer {j}</a></td>'
-                f'<td><img src="https://img.example/{j}.png"></td></tr>'
-                for j in range(rng.randrange(10, 200))
-            )
-            msg = MIMEText(f"<html><body><table>{newsletter}</table></body></html>", "html")
-        else:
-            msg = MIMEText("日本語のお問い合わせです。\n" * 20, "plain", "iso-2022-jp")
-        head = b"\r\n".join(h.encode() for h in headers) + b"\r\n"
-        mails.append(head + msg.as_bytes())
-    return mails
-
-
-def test_parse_speed_report(capsys: pytest.CaptureFixture[str]) -> None:
-    mails = _realistic_mix(1000)
-    started = time.perf_counter()
-    for raw in mails:
-        parse(raw)
-    elapsed = time.perf_counter() - started
-    with capsys.disabled():
-        print(
-            f"\n[mailparse] {len(mails)} realistic messages "
-            f"({sum(map(len, mails)) / 1e6:.1f} MB) in {elapsed:.2f} s: "
-            f"{len(mails) / elapsed:.0f} messages/s"
-        )
 
 
 # --------------------------------------------------------------------------- configuration

@@ -15,6 +15,7 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from deskterm.mail import addresses
 from deskterm.mail.parse import ParsedMail
 
 _PRECEDENCE_AUTOMATED = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -187,10 +188,8 @@ def _domain(address: str) -> str:
 def _normal_domain(domain: str) -> str:
     """Lower-case, without "@" or dots at the ends, IDNs as punycode so both spellings match."""
     domain = domain.strip().lstrip("@").strip(".").lower()
-    if domain.isascii():
-        return domain
     try:
-        return domain.encode("idna").decode("ascii")
+        return addresses.ascii_domain(domain)
     except UnicodeError:
         return domain
 

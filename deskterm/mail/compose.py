@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from deskterm.errors import DeskError
 from deskterm.mail import addresses
-from deskterm.mail.parse import is_message_id
+from deskterm.mail.message_ids import is_message_id, trim_references
 from deskterm.sanitize import one_line
 
 REFERENCES_SENT = 10  # like RT: the root plus the newest ids keep every client threading
@@ -77,14 +77,6 @@ def new_message_id(conversation_id: int, from_address: str) -> str:
     """A fresh id on our own domain (IDNA, so it is a valid msg-id whatever the domain)."""
     domain = addresses.ascii_domain(from_address.rpartition("@")[2]) or "deskterm.invalid"
     return f"<deskterm.{conversation_id}.{secrets.token_hex(8)}@{domain}>"
-
-
-def trim_references(chain: list[str], limit: int = REFERENCES_SENT) -> list[str]:
-    """Keep the thread's root and the newest ids; very long headers break some servers."""
-    unique = list(dict.fromkeys(chain))
-    if len(unique) <= limit:
-        return unique
-    return [unique[0], *unique[-(limit - 1) :]]
 
 
 def thread_index(parent: str | None, conversation_id: int, now: datetime) -> str:
@@ -174,7 +166,7 @@ def build(reply: Reply) -> EmailMessage:
     in_reply_to = [i for i in [reply.in_reply_to] if i and is_message_id(i)]
     if in_reply_to:
         message["In-Reply-To"] = _Written.ids("In-Reply-To", in_reply_to)
-    references = trim_references([i for i in reply.references if is_message_id(i)])
+    references = trim_references([i for i in reply.references if is_message_id(i)], REFERENCES_SENT)
     if references:
         message["References"] = _Written.ids("References", references)
     message["MIME-Version"] = _Written.text("MIME-Version", "1.0")

@@ -16,7 +16,7 @@ output, so here:
 - Whatever was bounded or replaced is returned as a note, which the parser keeps among the
   mail's repairs so the agent can see why the text looks plainer than the sender's layout.
 
-`to_text` never raises on any markup. Callers cap the HTML they pass (mailparse cuts bodies at
+`to_text` never raises on any markup. Callers cap the HTML they pass (the parser cuts bodies at
 `max_body_bytes` first): the work here is linear in the input and bounded by `max_chars`.
 """
 
@@ -46,7 +46,7 @@ from lxml.etree import ParserError
 from lxml.html import document_fromstring
 
 MAX_INDENT = 32  # columns of indentation from nesting: 8 list levels, 16 divs
-DEFAULT_MAX_CHARS = 1_000_000  # characters the layout may write (mailparse passes its own)
+DEFAULT_MAX_CHARS = 1_000_000  # characters the layout may write (the parser passes its own)
 LINE_COST = 8  # what a line costs beyond its characters, in characters
 
 NOTE_TOO_BIG = "HTML layout would exceed {n} characters of text; tags stripped instead"

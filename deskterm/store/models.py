@@ -131,7 +131,7 @@ class Message(BaseModel):
     notes = JSONField(null=True)
     raw_path = peewee.CharField(null=True)  # relative to paths.mail_dir()
     size = peewee.IntegerField(default=0)
-    # mailparse.content_key: the same content (headers that make it, the whole body).
+    # deskterm.mail.parse.content_key: the same content (headers that make it, the whole body).
     dedup_key = peewee.CharField(unique=True)
     source = peewee.CharField(null=True, index=True)  # ingest.source_of: the fetch it was
     state = peewee.CharField(default="received")  # received | queued | sending | sent | failed
