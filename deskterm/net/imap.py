@@ -13,7 +13,7 @@ import imap_tools
 from imap_tools.errors import MailboxLoginError
 
 from deskterm.net import tls
-from deskterm.net.steps import Preconnected, Steps, open_line_protocol, wrong_login
+from deskterm.net.steps import Preconnected, Steps, login_step, open_line_protocol
 from deskterm.net.tls import Endpoint
 
 
@@ -51,12 +51,8 @@ def login(
     password: str,
     steps: Steps | None = None,
 ) -> None:
-    steps = steps or Steps()
-    with steps.step("login", endpoint) as found:
-        try:
-            mailbox.login(username, password, initial_folder=None)
-        except MailboxLoginError:
-            raise wrong_login(endpoint, username) from None
+    with login_step(steps, endpoint, username, MailboxLoginError) as found:
+        mailbox.login(username, password, initial_folder=None)
         refresh_capabilities(mailbox.client)
         found.detail = f"logged in as {username}"
 

@@ -8,8 +8,8 @@ import socket
 from collections.abc import Iterator, Sequence
 
 from deskterm.net import tls
-from deskterm.net.steps import Preconnected, Steps, open_line_protocol, wrong_login
-from deskterm.net.tls import Endpoint
+from deskterm.net.steps import Preconnected, Steps, login_step, open_line_protocol
+from deskterm.net.tls import Endpoint, explain
 
 # poplib refuses any line over 2048 bytes. Mail has longer ones (a careless mailer's unfolded
 # header, a hostile one on purpose), and a poll that fails on one message fails on it at every
@@ -60,14 +60,13 @@ def login(
     password: str,
     steps: Steps | None = None,
 ) -> None:
-    steps = steps or Steps()
-    with steps.step("login", endpoint) as found:
+    with login_step(steps, endpoint, username, poplib.error_proto) as found:
+        client.user(username)
+        client.pass_(password)
         try:
-            client.user(username)
-            client.pass_(password)
-        except poplib.error_proto:
-            raise wrong_login(endpoint, username) from None
-        count, _size = client.stat()
+            count, _size = client.stat()
+        except poplib.error_proto as exc:  # logged in: whatever fails now is not the password
+            raise explain(exc, endpoint) from None
         found.detail = f"logged in as {username}, {count} messages"
 
 

@@ -8,15 +8,13 @@ import aiosmtplib
 
 from deskterm.errors import AuthError
 from deskterm.net import tls
-from deskterm.net.steps import Steps, wrong_login
+from deskterm.net.steps import Steps, login_step, open_tcp
 from deskterm.net.tls import Endpoint
 
 
 async def connect(endpoint: Endpoint, steps: Steps | None = None) -> aiosmtplib.SMTP:
     steps = steps or Steps()
-    with steps.step("connect", endpoint) as found:
-        sock = tls.open_socket(endpoint)
-        found.detail = f"TCP connection to {endpoint.where}"
+    sock = open_tcp(endpoint, steps)
     context = tls.client_context(endpoint)
     smtp = aiosmtplib.SMTP(
         hostname=endpoint.host,
@@ -52,18 +50,23 @@ async def login(
     password: str,
     steps: Steps | None = None,
 ) -> None:
-    steps = steps or Steps()
-    with steps.step("AUTH", endpoint) as found:
+    refused = aiosmtplib.SMTPAuthenticationError
+    with login_step(steps, endpoint, username, refused, name="AUTH", reason=_said) as found:
         try:
             await smtp.login(username, password)
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise wrong_login(endpoint, username, f"{exc.code} {exc.message.strip()}") from None
+        except refused:
+            raise  # the credentials: login_step's sentence
         except aiosmtplib.SMTPException as exc:
             raise AuthError(
                 f"The SMTP server {endpoint.where} did not accept a login ({exc}); check that "
                 "security is starttls or ssl, since most servers only offer AUTH over TLS."
             ) from None
         found.detail = f"authenticated as {username}"
+
+
+def _said(exc: aiosmtplib.SMTPAuthenticationError) -> str:
+    """The server's own reply to a refused AUTH, for the end of the sentence."""
+    return f"{exc.code} {exc.message.strip()}"
 
 
 def _check(endpoint: Endpoint, smtp: aiosmtplib.SMTP) -> str:

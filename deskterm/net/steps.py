@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from deskterm.errors import AuthError
 from deskterm.net import tls
@@ -99,9 +99,7 @@ def open_line_protocol(
 ) -> C:
     """TCP, implicit TLS or STARTTLS (pin checked before any credential), and the greeting:
     the same steps for IMAP and POP3, each timed and explained when it fails."""
-    with steps.step("connect", endpoint) as found:
-        sock = tls.open_socket(endpoint)
-        found.detail = f"TCP connection to {endpoint.where}"
+    sock = open_tcp(endpoint, steps)
     try:
         if endpoint.security == "ssl":
             with steps.step("TLS handshake", endpoint) as found:
@@ -119,6 +117,37 @@ def open_line_protocol(
         sock.close()
         raise
     return client
+
+
+def open_tcp(endpoint: Endpoint, steps: Steps) -> socket.socket:
+    """The first step of every protocol: DNS and TCP."""
+    with steps.step("connect", endpoint) as found:
+        sock = tls.open_socket(endpoint)
+        found.detail = f"TCP connection to {endpoint.where}"
+    return sock
+
+
+@contextmanager
+def login_step(
+    steps: Steps | None,
+    endpoint: Endpoint,
+    username: str,
+    refused: type[Exception],
+    *,
+    name: str = "login",
+    reason: Callable[[Any], str] | None = None,
+) -> Iterator[Step]:
+    """The last step of every protocol: the body logs in and says so (`Step.detail`).
+
+    `refused` is what the protocol's library raises when the server refuses the credentials;
+    it becomes the one sentence that says how to set them again (`wrong_login`), with the
+    server's own `reason` where the protocol gives one.
+    """
+    with (steps or Steps()).step(name, endpoint) as found:
+        try:
+            yield found
+        except refused as exc:
+            raise wrong_login(endpoint, username, reason(exc) if reason else "") from None
 
 
 def wrong_login(endpoint: Endpoint, username: str, reason: str = "") -> AuthError:
