@@ -7,7 +7,6 @@ anything else is a bug and says so in one line (with the traceback only under DE
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from deskterm import settings
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line, safe_json
 
@@ -38,7 +38,7 @@ def handle_errors(func: F) -> F:
             say("deskterm: interrupted.", err=True)
             sys.exit(130)
         except Exception as exc:
-            if os.environ.get("DESKTERM_DEBUG"):
+            if settings.current().debug:
                 raise
             say(
                 f"deskterm: unexpected error ({type(exc).__name__}); this is a bug, please "
