@@ -27,6 +27,7 @@ from deskterm.mail import parse as mailparse
 from deskterm.mail.parse.context import Attachment, Ctx
 from deskterm.mail.parse.mime import eml_name
 from deskterm.mail.parse.names import name_attachments
+from deskterm.settings import DEFAULT_MIN_ATTACHMENT_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
@@ -34,7 +35,7 @@ DEMO = ROOT / "deskterm" / "demo_mail"
 EXPECTED = CORPUS / "differential_expected.json"
 BENCH_MAILS = 200  # the first N mails of the benchmark mailbox (seed 1)
 MUTATION_SEED = 11
-MIN_ATTACHMENT = mailparse.DEFAULT_MIN_ATTACHMENT_BYTES
+MIN_ATTACHMENT = DEFAULT_MIN_ATTACHMENT_BYTES
 TEXT_COMPARED = 20_000  # characters of normalised text compared (the desk caps at 100 KB)
 
 FIELDS = ("raises", "subject", "from_addr", "from_name", "to", "cc", "text", "attachments")

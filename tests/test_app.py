@@ -23,7 +23,9 @@ from deskterm.demo import desk as demo
 from deskterm.desk import triage
 from deskterm.engine.worker import Event, worker_lock
 from deskterm.errors import NotFound
-from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare_batch
+from deskterm.inbound.stages import Fetched
 from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.prompt import PromptScreen

@@ -16,7 +16,9 @@ from textual.widgets import DataTable, Static
 from deskterm import paths
 from deskterm.app import DeskApp
 from deskterm.desk import queries
-from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare_batch
+from deskterm.inbound.stages import Fetched
 from deskterm.screens import skipped
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.skipped import SkippedMailScreen, SkippedScreen

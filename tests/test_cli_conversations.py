@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from deskterm.inbound.ingest import Fetched, Ingestor
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm.inbound.ingest import Fetched, Ingestor, Outcome
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.stages import Fetched, Outcome
 from deskterm.mail.parse import parse
 from deskterm.store import connection
 from deskterm.store.models import (

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from deskterm import settings
 from deskterm.inbound import imap_sync
 from deskterm.inbound.parse_guard import ParseGuard
-from deskterm.mail.parse import env_limits
 from tests.mailfactory import make_mail
 
 MB = 1024 * 1024
@@ -125,7 +125,7 @@ def test_the_fetch_loop_never_reads_ahead_past_the_budget(monkeypatch) -> None:
             limit,
             lambda: pool,
             None,
-            env_limits(),
+            settings.current().parse_limits,
             ParseGuard(1, "INBOX", "1"),
         )
         seen = []

@@ -14,7 +14,8 @@ import aiosmtplib
 import pytest
 
 from deskterm.desk import triage
-from deskterm.inbound.ingest import Fetched, Ingestor
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.stages import Fetched
 from deskterm.mail import compose
 from deskterm.mail.parse import parse
 from deskterm.outbound import outbox

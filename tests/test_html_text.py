@@ -16,9 +16,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare_batch
+from deskterm.inbound.stages import Fetched
 from deskterm.mail import html_text
-from deskterm.mail.parse import DEFAULT_MAX_BODY_BYTES, TRUNCATION_MARKER, parse
+from deskterm.mail.parse import TRUNCATION_MARKER, parse
+from deskterm.settings import DEFAULT_MAX_BODY_BYTES
 from deskterm.store.models import Channel, Message
 from tests.mailfactory import make_mail
 

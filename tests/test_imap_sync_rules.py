@@ -9,7 +9,7 @@ import pytest
 from deskterm.errors import DeskError
 from deskterm.inbound import window as sync_window
 from deskterm.inbound.imap_sync import PROCESSED, _settle, _uid_set, processed_flag, search_criteria
-from deskterm.inbound.ingest import Outcome
+from deskterm.inbound.stages import Outcome
 from deskterm.store.models import Channel
 
 

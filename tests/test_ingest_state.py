@@ -16,7 +16,9 @@ import pytest
 
 from deskterm import paths
 from deskterm.desk import queries, triage
-from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare_batch
+from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import blobs
 from deskterm.store.models import Attachment, Channel, Conversation, Message, SkippedMail

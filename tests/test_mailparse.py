@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from deskterm import settings
 from deskterm.errors import ConfigError
 from deskterm.mail.message_ids import normalize_message_id
-from deskterm.mail.parse import ParsedMail, assembly, env_limits, parse
+from deskterm.mail.parse import ParsedMail, assembly, parse
 from deskterm.mail.parse.address_lists import simple_addresses
 
 GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -847,13 +848,13 @@ def test_fuzz_parse_never_raises() -> None:
 # --------------------------------------------------------------------------- configuration
 
 
-def test_env_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parse_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DESKTERM_MAX_BODY_BYTES", raising=False)
     monkeypatch.delenv("DESKTERM_MIN_ATTACHMENT_BYTES", raising=False)
-    assert env_limits() == (100_000, 1024)
+    assert settings.current().parse_limits == (100_000, 1024)
     monkeypatch.setenv("DESKTERM_MAX_BODY_BYTES", " 250000 ")
     monkeypatch.setenv("DESKTERM_MIN_ATTACHMENT_BYTES", "0")
-    assert env_limits() == (250_000, 0)
+    assert settings.current().parse_limits == (250_000, 0)
 
 
 @pytest.mark.parametrize(
@@ -865,10 +866,10 @@ def test_env_limits(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DESKTERM_MIN_ATTACHMENT_BYTES", "-1", "at least 0"),
     ],
 )
-def test_env_limits_refuse_bad_values(
+def test_parse_limits_refuse_bad_values(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message) as caught:
-        env_limits()
+        settings.current().parse_limits  # noqa: B018
     assert name in str(caught.value)

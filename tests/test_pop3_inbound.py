@@ -19,7 +19,7 @@ import pytest
 
 from deskterm.channels import registry as channels
 from deskterm.inbound import pop3_sync
-from deskterm.inbound.ingest import Counts
+from deskterm.inbound.stages import Counts
 from deskterm.net import pop3 as pop3_conn
 from deskterm.store import connection
 from deskterm.store.models import Channel, FolderState, Pop3Seen, SkippedMail

@@ -17,7 +17,8 @@ import pytest
 from deskterm import paths
 from deskterm.desk import queries, triage
 from deskterm.errors import ConfigError, NotFound
-from deskterm.inbound.ingest import Fetched, Ingestor, Outcome
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.stages import Fetched, Outcome
 from deskterm.mail.parse import parse
 from deskterm.outbound import outbox
 from deskterm.store import connection, migrations

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm.inbound.ingest import Fetched, Ingestor
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection, db, search_index
 from deskterm.store.models import Channel, Conversation, Message

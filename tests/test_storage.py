@@ -11,7 +11,7 @@ import pytest
 
 from deskterm import paths
 from deskterm.errors import DeskError
-from deskterm.inbound.ingest import MESSAGE_COLUMNS
+from deskterm.inbound.columns import MESSAGE_COLUMNS
 from deskterm.store import bulk, connection, migrations
 from deskterm.store.models import Channel, Contact, ContactAlias, Conversation, FolderState, Message
 

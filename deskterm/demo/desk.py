@@ -21,12 +21,14 @@ from importlib import resources
 
 import peewee
 
+from deskterm import settings
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
 from deskterm.desk import triage
 from deskterm.errors import DeskError
-from deskterm.inbound.ingest import Fetched, Ingestor, prepare_batch
-from deskterm.mail.parse import env_limits
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare_batch
+from deskterm.inbound.stages import Fetched
 from deskterm.store import connection
 from deskterm.store.bulk import RowWriter
 from deskterm.store.db import database
@@ -96,7 +98,7 @@ def build_demo(now: datetime | None = None) -> DemoDesk:
     shift = _shift(now)
     mail = demo_mail()
     items = [Fetched(name, _moved(raw, shift)) for name, raw in mail]
-    max_body, min_attachment = env_limits()
+    max_body, min_attachment = settings.current().parse_limits
     prepare_batch(items, None, max_body, min_attachment)()
     # The demo's mail arrives at its own "now", which tests set in the future.
     arrival = (ANCHOR + shift).replace(tzinfo=None)

@@ -34,7 +34,7 @@ from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state, eligible, poll_interval
 from deskterm.errors import AuthError, DeskError
 from deskterm.inbound import imap_sync, pop3_sync
-from deskterm.inbound.ingest import Counts
+from deskterm.inbound.stages import Counts
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
 from deskterm.net.tls import Endpoint, explain

@@ -25,20 +25,13 @@ from typing import TypeVar
 
 from imap_tools.utils import encode_folder
 
-from deskterm import paths
+from deskterm import paths, settings
 from deskterm.errors import DeskError
 from deskterm.inbound import window as sync_window
-from deskterm.inbound.ingest import (
-    Counts,
-    Fetched,
-    Ingestor,
-    Outcome,
-    prepare,
-    prepare_batch,
-    unfetched,
-)
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare, prepare_batch
+from deskterm.inbound.stages import Counts, Fetched, Outcome, Progress, unfetched
 from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
-from deskterm.mail.parse import env_limits
 from deskterm.net import imap as imap_conn
 from deskterm.net.imap import DeskMailBox
 from deskterm.net.tls import Endpoint
@@ -66,7 +59,6 @@ HEADERS_ONLY = f"BODY.PEEK[HEADER]<0.{HEADER_BYTES}>"  # what names a message to
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
-Progress = Callable[[str, int, int], None]  # folder, done, total
 T = TypeVar("T")
 
 
@@ -145,7 +137,9 @@ def sync_folder(
     if progress:
         progress(folder, 0, total)
     guard = ParseGuard(channel.id, folder, str(uidvalidity))
-    batches = _batches(client, folder, uids, sizes, limit, pool, source, env_limits(), guard)
+    batches = _batches(
+        client, folder, uids, sizes, limit, pool, source, settings.current().parse_limits, guard
+    )
     try:
         for batch, items in batches:
             with database.atomic():

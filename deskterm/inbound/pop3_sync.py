@@ -23,11 +23,14 @@ import poplib
 import threading
 from datetime import date, datetime, time, timedelta
 
+from deskterm import settings
 from deskterm.inbound import window as sync_window
-from deskterm.inbound.imap_sync import BATCH, BATCH_BYTES, Progress, folder_state, plan_batches
-from deskterm.inbound.ingest import Counts, Fetched, Ingestor, prepare_batch, unfetched
+from deskterm.inbound.imap_sync import BATCH, BATCH_BYTES, folder_state, plan_batches
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare_batch
+from deskterm.inbound.stages import Counts, Fetched, Progress, unfetched
 from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
-from deskterm.mail.parse import ParsedMail, env_limits, parse
+from deskterm.mail.parse import ParsedMail, parse
 from deskterm.net import pop3 as pop3_conn
 from deskterm.store import blobs
 from deskterm.store.db import database
@@ -75,7 +78,7 @@ def sync(
     new, oversize = _in_window(channel, client, unseen, sizes, limit, window, depth, stop)
     if stop is not None and stop.is_set():
         return
-    max_body, min_attachment = env_limits()
+    max_body, min_attachment = settings.current().parse_limits
     # Bounded by bytes (LIST's sizes) as well as by count: a batch's raw mail is all held at
     # once until it is parsed. Mail too large to fetch weighs nothing; a big one goes alone.
     weights = [0 if sizes.get(n, 0) > limit else sizes.get(n, 0) for n, _ in new]

@@ -18,31 +18,24 @@ Why it is built this way:
 - Nothing here sanitises for display: Rich markup and escape sequences stay as data, and the one
   display sanitiser (see STYLE.md) strips them before anything reaches the terminal.
 
-The modules, each importing only those listed before it: `limits` (the bounds and the two
-tunable ones), `context` (the state of one parse), `charsets`, `headers` (header values and
-MIME parameters), `address_lists` and `fields` (what the desk reads from the headers), `mime`
-(the walk), `parsed` (the result types), `names` (attachment names), `bodies` (the text shown),
-`dedup` (the dedup key) and `assembly` (`parse` itself). What a Message-ID is, and what an
-address is, are the desk's rules in `deskterm.mail.message_ids` and `deskterm.mail.addresses`.
+The modules, each importing only those listed before it: `limits` (the bounds), `context` (the
+state of one parse), `charsets`, `headers` (header values and MIME parameters), `address_lists`
+and `fields` (what the desk reads from the headers), `mime` (the walk), `parsed` (the result
+types), `names` (attachment names), `bodies` (the text shown), `dedup` (the dedup key) and
+`assembly` (`parse` itself). What a Message-ID is, and what an address is, are the desk's rules
+in `deskterm.mail.message_ids` and `deskterm.mail.addresses`; the body and attachment limits an
+operator sets are read by deskterm.settings (`parse_limits`) and passed to `parse`.
 """
 
 from deskterm.mail.parse.assembly import parse
 from deskterm.mail.parse.bodies import TRUNCATION_MARKER
 from deskterm.mail.parse.dedup import content_key
-from deskterm.mail.parse.limits import (
-    DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MIN_ATTACHMENT_BYTES,
-    env_limits,
-)
 from deskterm.mail.parse.parsed import ParsedAttachment, ParsedMail
 
 __all__ = [
-    "DEFAULT_MAX_BODY_BYTES",
-    "DEFAULT_MIN_ATTACHMENT_BYTES",
     "TRUNCATION_MARKER",
     "ParsedAttachment",
     "ParsedMail",
     "content_key",
-    "env_limits",
     "parse",
 ]

@@ -18,10 +18,10 @@ from deskterm.mail.parse.charsets import decode
 from deskterm.mail.parse.context import Ctx
 from deskterm.mail.parse.dedup import content_key
 from deskterm.mail.parse.headers import header_text, one_line, params
-from deskterm.mail.parse.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MIN_ATTACHMENT_BYTES
 from deskterm.mail.parse.mime import Part, Piece, content_type, walk
 from deskterm.mail.parse.names import name_attachments
 from deskterm.mail.parse.parsed import ParsedMail
+from deskterm.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MIN_ATTACHMENT_BYTES
 
 
 def parse(
