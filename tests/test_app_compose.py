@@ -22,7 +22,7 @@ from deskterm.app import REFRESH_DELAY, DeskApp
 from deskterm.demo import desk as demo
 from deskterm.desk import templates
 from deskterm.engine.worker import Event
-from deskterm.outbound import drafts, outbox
+from deskterm.outbound import delivery, drafts, outbox, replies
 from deskterm.screens.compose import CloseDraftScreen, ComposeScreen, InsertScreen, StatusChoice
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
@@ -506,7 +506,7 @@ def test_r_is_in_the_help_and_the_palette_of_the_list_and_the_thread() -> None:
 def test_the_outbox_lists_replies_and_retries_and_cancels_them() -> None:
     queued = drafts.send(drafts.Draft(HOSTILE, body="We do not click links."))
     item = Outbox.get(Outbox.message == queued.message_id)
-    outbox._set_state(item, "failed", last_error="The SMTP server answered 550 \x1b[31mno\x1b[0m.")
+    outbox.set_state(item, "failed", last_error="The SMTP server answered 550 \x1b[31mno\x1b[0m.")
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("O")
@@ -568,13 +568,13 @@ def test_in_the_demo_the_running_worker_leaves_the_reply_queued(
 ) -> None:
     """The demo's worker runs (as `deskterm demo` starts it) and finds nothing to send."""
     flushed = []
-    real_flush = outbox.flush
+    real_flush = delivery.flush
 
     def counting_flush(*args: object, **kwargs: object) -> object:
         flushed.append(real_flush(*args, **kwargs))  # type: ignore[arg-type]
         return flushed[-1]
 
-    monkeypatch.setattr(outbox, "flush", counting_flush)
+    monkeypatch.setattr(delivery, "flush", counting_flush)
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await until(pilot, lambda: app.worker_state == "on")
@@ -612,7 +612,7 @@ def test_the_thread_and_the_outbox_follow_a_reply_from_queued_to_failed_live() -
 
     def flush_in_the_engine(app: DeskApp) -> threading.Thread:
         def run() -> None:
-            outbox.flush(
+            delivery.flush(
                 OneSecret(),
                 force=True,
                 on_delivery=lambda d: app._heard(
@@ -711,7 +711,7 @@ def test_outbox(snap_compare) -> None:
 
 def _asks_for_reply_to(address: str) -> None:
     """The customer's last mail in #4 names another address in its Reply-To."""
-    last = outbox.last_inbound(Conversation.get_by_id(EXPORT))
+    last = replies.last_inbound(Conversation.get_by_id(EXPORT))
     assert last is not None
     last.reply_to = address
     last.save()

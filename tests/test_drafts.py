@@ -18,7 +18,7 @@ import pytest
 from deskterm.demo import desk as demo
 from deskterm.desk import templates
 from deskterm.errors import DeskError
-from deskterm.outbound import drafts, outbox
+from deskterm.outbound import delivery, drafts
 from deskterm.outbound.outbox import OutboxError
 from deskterm.store import blobs
 from deskterm.store.models import Channel, Conversation, Message, Outbox
@@ -280,7 +280,7 @@ def test_a_draft_channel_sends_nothing_its_replies_wait(demo_desk: None) -> None
         def get(self, key: str) -> str:
             raise AssertionError("a draft channel must not even look for its password")
 
-    assert outbox.flush(NoStore(), force=True) == []
+    assert delivery.flush(NoStore(), force=True) == []
     item = Outbox.get(Outbox.message == queued.message_id)
     assert (item.state, item.attempts, item.last_error) == ("queued", 0, None)
 

@@ -18,7 +18,7 @@ from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail import compose
 from deskterm.mail.parse import parse
-from deskterm.outbound import outbox
+from deskterm.outbound import acks
 from deskterm.store import connection, db
 from deskterm.store.models import Channel, Conversation
 from tests.conftest import Desk, channel_toml
@@ -155,7 +155,7 @@ def test_acknowledgements_go_to_the_sender_and_count_that_address(
 def test_the_desk_sends_at_most_so_many_acknowledgements_an_hour(
     desk: Desk, boxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(outbox, "DESK_ACKS_PER_HOUR", 3)
+    monkeypatch.setattr(acks, "DESK_ACKS_PER_HOUR", 3)
     with_ack(desk, boxes, tmp_path)
     for i in range(5):
         boxes.deliver(raw(f"From: s{i}@elsewhere.example", f"To: {SUPPORT}", "Subject: Q"), SUPPORT)

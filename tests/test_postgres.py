@@ -20,7 +20,7 @@ from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched, Outcome
 from deskterm.mail.parse import parse
-from deskterm.outbound import outbox
+from deskterm.outbound import outbox, replies
 from deskterm.store import connection, migrations
 from deskterm.store.models import (
     ALL_MODELS,
@@ -458,7 +458,7 @@ def test_triage_changes_status_assignee_and_tags(two: tuple[int, int]) -> None:
 
 def test_a_reply_is_queued_in_the_outbox_and_not_sent(two: tuple[int, int]) -> None:
     printer_id, _ = two
-    message = outbox.queue_reply(printer_id, "We are on our way with an extinguisher.")
+    message = replies.queue_reply(printer_id, "We are on our way with an extinguisher.")
     stored = Message.get_by_id(message.id)
     assert (stored.direction, stored.state, stored.to, stored.in_reply_to) == (
         "out",

@@ -47,7 +47,7 @@ def reply(
     It goes to the conversation's contact; a different Reply-To is used only with --to-reply-to.
     """
     from deskterm.desk import templates
-    from deskterm.outbound import outbox
+    from deskterm.outbound import replies
     from deskterm.store.models import Conversation
 
     open_desk()
@@ -58,7 +58,7 @@ def reply(
             raise DeskError(f"There is no conversation #{conversation_id}.")
         parts.append(
             templates.render(
-                templates.get(template_name).body, outbox.template_values(conversation)
+                templates.get(template_name).body, templates.values_for(conversation)
             )
         )
     if body_file is not None:
@@ -67,7 +67,7 @@ def reply(
         raise DeskError(
             "Give the reply's text with --body-file FILE (or - for stdin) or --template."
         )
-    message = outbox.queue_reply(
+    message = replies.queue_reply(
         conversation_id,
         "\n\n".join(parts),
         attachments=list(attachments),
@@ -89,12 +89,12 @@ def reply(
 def send(channel_name: str | None, force: bool) -> None:
     """Deliver the outbox once (exit 1 if anything could not be sent)."""
     from deskterm.engine.lock import worker_lock
-    from deskterm.outbound import outbox
+    from deskterm.outbound import delivery, outbox
 
     open_desk()
     with worker_lock():  # `deskterm poll` sends by itself; never two senders at once
         outbox.recover_interrupted()
-        results = outbox.flush(secret_store(), channel_name=channel_name, force=force)
+        results = delivery.flush(secret_store(), channel_name=channel_name, force=force)
     for result in results:
         say(
             f"#{result.conversation_id} (outbox {result.outbox_id}): {result.state}"

@@ -21,7 +21,7 @@ class NoRecipient(DeskError):
 
 def newest_first(message: Message) -> tuple[bool, datetime, int]:
     """The order a conversation's mail is answered in: newest Date first, then newest id,
-    mail without a Date last (as the query in `outbox.last_inbound` orders it)."""
+    mail without a Date last (as the query in `replies.last_inbound` orders it)."""
     return (message.date is not None, message.date or datetime.min, message.id)
 
 

@@ -6,15 +6,18 @@ refused when the template is saved, so a reply never goes out with a silent blan
 
 from __future__ import annotations
 
+import getpass
+import os
 import string
 from typing import Any
 
 import peewee
 
 from deskterm.errors import ConfigError, NotFound
+from deskterm.mail import compose
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
-from deskterm.store.models import Template
+from deskterm.store.models import Contact, Conversation, Template
 
 VARIABLES = {
     "contact_name": "the customer's name (or address when no name is known)",
@@ -91,3 +94,20 @@ def all_templates() -> list[Template]:
 
 def render(body: str, values: dict[str, Any]) -> str:
     return string.Template(body).substitute({k: str(values.get(k, "")) for k in VARIABLES})
+
+
+def values_for(conversation: Conversation, agent: str | None = None) -> dict[str, Any]:
+    """What each of VARIABLES stands for in a reply to this conversation."""
+    contact: Contact | None = conversation.contact
+    return {
+        "contact_name": (contact.name or contact.email) if contact else "",
+        "contact_email": contact.email if contact else "",
+        "conversation_id": conversation.id,
+        "subject": compose.base_subject(conversation.subject),
+        "agent_name": agent or agent_name(),
+        "channel_name": conversation.channel.name,
+    }
+
+
+def agent_name() -> str:
+    return os.environ.get("DESKTERM_AGENT_NAME") or getpass.getuser()

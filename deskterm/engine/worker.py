@@ -38,7 +38,7 @@ from deskterm.inbound.stages import Counts
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
 from deskterm.net.tls import Endpoint, explain
-from deskterm.outbound import notify, outbox
+from deskterm.outbound import delivery, notify, outbox
 from deskterm.sanitize import one_line
 from deskterm.store.db import iso, utcnow
 from deskterm.store.models import Channel, JobRun
@@ -188,7 +188,7 @@ class Worker:
 
     def send(self, name: str | None = None) -> None:
         """Deliver the outbox's due replies; each result becomes an event."""
-        outbox.flush(
+        delivery.flush(
             self.store,
             channel_name=name,
             on_delivery=lambda d: self.on_event(

@@ -26,7 +26,7 @@ from deskterm.errors import DeskError
 from deskterm.mail import authresults
 from deskterm.mail.automail import automated_reason, filter_reason
 from deskterm.mail.parse import ParsedMail, parse
-from deskterm.outbound import outbox
+from deskterm.outbound import acks
 from deskterm.store import blobs, search_index
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import database, is_sqlite, utcnow
@@ -180,7 +180,7 @@ class Ingestor:
         # and never fails the batch, which would stop the channel at every poll.
         for conversation_id, message_id, mail in work.created:
             try:
-                outbox.queue_auto_ack(conversation_id, mail)
+                acks.queue_auto_ack(conversation_id, mail)
             except Exception as exc:
                 _note_ack_failure(message_id, exc)
         return outcomes

@@ -5,7 +5,7 @@ temporary file in the same folder, fsync, `os.replace`), so a crash or a dropped
 leaves either the previous draft or the new one, never half a file, and never loses more
 than the last second of typing (`Autosaver` writes at most once per `SAVE_EVERY` seconds while
 the agent types, and once more when the composer closes). Sending queues the reply through
-`outbox.queue_reply` and only then deletes the draft.
+`replies.queue_reply` and only then deletes the draft.
 
 The rest is the composer's logic kept out of the UI so it is tested without a terminal: the
 reply's headers as they will go out (`reply_context`), templates with their `$variables`
@@ -37,7 +37,7 @@ from deskterm.desk import recipients, templates
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError, NotFound
 from deskterm.mail import addresses, compose
-from deskterm.outbound import outbox
+from deskterm.outbound import replies
 from deskterm.outbound.outbox import OutboxError
 from deskterm.process import child_env
 from deskterm.sanitize import clean, one_line
@@ -245,7 +245,7 @@ def reply_context(conversation_id: int) -> ReplyContext:
     channel = conversation.channel
     settings = channel.settings.get("outbound") or {}
     # The outbox's own rules for whom a reply goes to; one place decides.
-    answered = outbox.last_inbound(conversation)
+    answered = replies.last_inbound(conversation)
     problem = None
     try:
         to: str | None = recipients.reply_address(conversation, answered)
@@ -295,7 +295,7 @@ def template_text(conversation_id: int, name: str) -> str:
     """A template with its `$variables` filled for this conversation, safe to show."""
     conversation = _conversation(conversation_id)
     body = templates.get(name).body
-    return clean(templates.render(body, outbox.template_values(conversation)))
+    return clean(templates.render(body, templates.values_for(conversation)))
 
 
 def quote_text(conversation_id: int) -> str:
@@ -311,10 +311,10 @@ def quote_text(conversation_id: int) -> str:
             f"Channel {conversation.channel.name} already quotes the customer's last mail below "
             "every reply (quote_previous), so it is not inserted a second time."
         )
-    answered = outbox.last_inbound(conversation)
+    answered = replies.last_inbound(conversation)
     if answered is None or not answered.text.strip():
         raise OutboxError(f"Conversation #{conversation_id} has no customer mail to quote.")
-    return clean(compose.quoted(answered.text, outbox.quote_header(answered))) + "\n\n"
+    return clean(compose.quoted(answered.text, replies.quote_header(answered))) + "\n\n"
 
 
 # --- attachments and Cc ---------------------------------------------------------------------
@@ -334,7 +334,7 @@ def attachment_sizes(draft: Draft) -> list[tuple[str, int]]:
 def add_attachment(draft: Draft, typed: str, limit: int) -> Path:
     """Attach a file to the draft, or say in one sentence why not (nothing changes then).
 
-    The same checks and words as `outbox.queue_reply`, made as the file is added rather
+    The same checks and words as `replies.queue_reply`, made as the file is added rather
     than when the agent presses send.
     """
     typed = typed.strip()
@@ -344,7 +344,7 @@ def add_attachment(draft: Draft, typed: str, limit: int) -> Path:
     path = path if path.is_absolute() else Path.cwd() / path
     if str(path) in draft.attachments:
         raise OutboxError(f"{path.name} is already attached.")
-    outbox.check_attachments([*(Path(p) for p in draft.attachments), path], limit)
+    replies.check_attachments([*(Path(p) for p in draft.attachments), path], limit)
     draft.attachments.append(str(path))
     return path
 
@@ -364,7 +364,7 @@ def cc_addresses(typed: str) -> list[str]:
             f"{one_line(typed.strip())!r} in Cc is not a list of addresses; separate them "
             "with commas, like a@example.com, Bo <b@example.com>."
         )
-    outbox.check_cc(found)
+    replies.check_cc(found)
     return found
 
 
@@ -382,7 +382,7 @@ def send(draft: Draft) -> Queued:
     """Queue the draft in the outbox (no network I/O), then forget the draft."""
     if draft.status not in lifecycle.AFTER_REPLY:
         raise OutboxError(f"A reply leaves the conversation {' or '.join(lifecycle.AFTER_REPLY)}.")
-    message = outbox.queue_reply(
+    message = replies.queue_reply(
         draft.conversation_id,
         draft.body,
         attachments=[Path(p) for p in draft.attachments],
