@@ -19,13 +19,13 @@ import argparse
 import json
 import random
 import sys
-import time
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr
 
 from bench import stdlib_parse
+from bench.parser_compare import cpu_seconds
 from deskterm.mail.parse import parse
 
 PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * 256
@@ -78,14 +78,6 @@ def realistic_mix(count: int) -> list[bytes]:
     return mails
 
 
-def deskterm_parse_all(mails: list[bytes]) -> float:
-    """CPU seconds for deskterm's parse of every mail."""
-    start = time.process_time()
-    for raw in mails:
-        parse(raw)
-    return time.process_time() - start
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.parse_speed")
     parser.add_argument("--messages", type=int, default=1000)
@@ -94,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     mails = realistic_mix(args.messages)
     deskterm = stdlib = float("inf")
     for _ in range(max(1, args.rounds)):
-        deskterm = min(deskterm, deskterm_parse_all(mails))
+        deskterm = min(deskterm, cpu_seconds(parse, mails))
         stdlib = min(stdlib, stdlib_parse.parse_all(mails))
     print(
         json.dumps(
