@@ -29,9 +29,9 @@ from deskterm import paths, settings
 from deskterm.errors import DeskError
 from deskterm.inbound import window as sync_window
 from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
 from deskterm.inbound.prepare import prepare, prepare_batch
 from deskterm.inbound.stages import Counts, Fetched, Outcome, Progress, unfetched
-from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
 from deskterm.net import imap as imap_conn
 from deskterm.net.imap import DeskMailBox
 from deskterm.net.tls import Endpoint

@@ -1,4 +1,4 @@
-"""Turning fetched mail into conversations: dedup, filters, threading, contacts, storage.
+"""Turning fetched mail into conversations: dedup, filters, storage (threading in threader).
 
 A whole batch is applied in one transaction, and only after it commits does the caller mark
 the batch processed on the server. Whatever happens between the two, the next fetch of the
@@ -11,95 +11,31 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from deskterm import paths
 from deskterm.channels import registry as channels
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
-from deskterm.mail import authresults
+from deskterm.inbound import columns
+from deskterm.inbound.senders import Senders
+from deskterm.inbound.stages import Fetched, Outcome
+from deskterm.inbound.threader import Threader, existing_threads
 from deskterm.mail.automail import automated_reason, filter_reason
-from deskterm.mail.parse import ParsedMail, parse
+from deskterm.mail.parse import ParsedMail
 from deskterm.outbound import acks
-from deskterm.store import blobs, search_index
+from deskterm.store import search_index
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import database, is_sqlite, utcnow
-from deskterm.store.models import (
-    Attachment,
-    Channel,
-    Contact,
-    ContactAlias,
-    Conversation,
-    Message,
-    OrganizationDomain,
-    SkippedMail,
-)
+from deskterm.store.models import Attachment, Channel, Conversation, Message, SkippedMail
 
 log = logging.getLogger(__name__)
 
-SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
-TOKENS_LOOKED_AT = 3  # a subject can hold thousands of [#id]s; the first few distinct ones count
 REFERENCES_KEPT = 50
 MAX_PARTICIPANTS = 100  # Cc'd people a conversation keeps (its contact aside)
 FUTURE_DATE_SLACK = timedelta(minutes=15)  # clocks differ; beyond this a Date is not believed
-
-
-@dataclass
-class Fetched:
-    """One message as fetched from a server, parsed (possibly in another process)."""
-
-    uid: str
-    raw: bytes
-    mail: ParsedMail | None = None
-    error: str | None = None  # why it cannot be ingested (e.g. over the size limit)
-    raw_path: str | None = None  # set once the raw bytes are stored (see prepare)
-    attachments: list[tuple[str, int]] = field(default_factory=list)  # (sha256, size) stored
-
-
-def unfetched(uid: str, headers: bytes | None, reason: str) -> Fetched:
-    """Mail that cannot be ingested (too large to fetch), named by its headers where we have
-    them, so its SkippedMail row says who sent what.
-
-    The header-only parse's dedup key is not the message's (the preview it hashes is empty):
-    recorded, it could make a later complete copy of a mail without text look already
-    recorded, so none is kept.
-    """
-    mail = dataclasses.replace(parse(headers), dedup_key="") if headers else None
-    return Fetched(uid, b"", mail, reason)
-
-
-@dataclass
-class Outcome:
-    uid: str
-    kind: str  # ingested | skipped | failed
-    reason: str = ""
-    conversation_id: int | None = None
-    again: bool = False  # this very fetch (folder + UID) is on record already: nothing written
-
-
-@dataclass
-class Counts:
-    """A run's tally. `skipped` and `failed` count the rows the run wrote, so they equal what
-    `deskterm skipped` lists for it; mail fetched again that is on record already (a flag or
-    move that did not stick) is counted in `fetched` and `again` only."""
-
-    fetched: int = 0
-    ingested: int = 0
-    skipped: int = 0
-    failed: int = 0
-    again: int = 0
-
-    def add(self, outcomes: list[Outcome]) -> None:
-        self.fetched += len(outcomes)
-        for outcome in outcomes:
-            kind = "again" if outcome.again else outcome.kind
-            setattr(self, kind, getattr(self, kind) + 1)
 
 
 class Ingestor:
@@ -120,16 +56,13 @@ class Ingestor:
         self.authserv_id: str | None = self.reading.get("authserv_id")
         self.own_addresses = channels.own_addresses(settings)
         self.acknowledges = bool((settings.get("outbound") or {}).get("auto_ack_template"))
-        self._contacts: dict[str, int] = {}  # email -> contact id
-        self._emails: dict[int | None, str] = {}  # and back
-        self._messages = RowWriter(Message, MESSAGE_COLUMNS)
-        self._conversations = RowWriter(Conversation, CONVERSATION_COLUMNS)
-        self._conversation_updates = RowWriter(Conversation, CONVERSATION_STATE)
-        self._attachments = RowWriter(Attachment, ATTACHMENT_COLUMNS)
-        self._skipped = RowWriter(SkippedMail, SKIPPED_COLUMNS)
-        self._contact_rows = RowWriter(Contact, ["email", "name", "organization", "created_at"])
-        self._domains: dict[str, int] | None = None
-        self._organizations: dict[int, int | None] = {}  # contact id -> organization id
+        self._senders = Senders()
+        self._threader = Threader(channel.id, self.authserv_id, self._senders)
+        self._messages = RowWriter(Message, columns.MESSAGE_COLUMNS)
+        self._conversations = RowWriter(Conversation, columns.CONVERSATION_COLUMNS)
+        self._conversation_updates = RowWriter(Conversation, columns.CONVERSATION_STATE)
+        self._attachments = RowWriter(Attachment, columns.ATTACHMENT_COLUMNS)
+        self._skipped = RowWriter(SkippedMail, columns.SKIPPED_COLUMNS)
 
     def apply(self, batch: list[Fetched], folder: str = "", epoch: str = "") -> list[Outcome]:
         """Apply one batch in one transaction. `folder` and `epoch` (IMAP's UIDVALIDITY) with
@@ -160,10 +93,10 @@ class Ingestor:
         if not self.accept_automated:
             rows = select_in(Message, ["message_id"], "message_id", ids, where=("direction", "out"))
             sent = {i for (i,) in rows}
-        threads = _existing_threads(
+        threads = existing_threads(
             [i for m in mails for i in (m.in_reply_to, *m.references) if i], self.channel.id
         )
-        self._load_contacts({m.from_addr for m in mails if m.from_addr})
+        self._senders.load({m.from_addr for m in mails if m.from_addr})
         work = _Batch(known, threads, on_record, same_id, sent)
         self._load_states(list(threads.values()), work)
         outcomes = []
@@ -210,7 +143,9 @@ class Ingestor:
         if reason is not None:
             work.skip(self.channel.id, item, folder, source, raw_rel, reason)
             return Outcome(item.uid, "skipped", reason)
-        conversation_id, outsider = self._thread(mail, work)
+        conversation_id, outsider = self._threader.conversation_of(
+            mail, work.threads, lambda conversation: self._state(conversation, work)
+        )
         created = conversation_id is None
         if conversation_id is None:
             conversation_id = self._new_conversation(mail, work)
@@ -241,113 +176,12 @@ class Ingestor:
         if self.reading.get("customer_from") == "reply-to" and mail.reply_to:
             mail.from_addr, mail.from_name = mail.reply_to, ""
 
-    # --- threading -------------------------------------------------------------------------
-
-    def _thread(self, mail: ParsedMail, work: _Batch) -> tuple[int | None, bool]:
-        """(the conversation this mail belongs to, whether its sender is an outsider there).
-
-        Only conversations of this channel. In-Reply-To/References join anyone's mail (they
-        are how replies thread), but a sender who is not a participant is an outsider: the
-        message is marked and changes nothing else. A `[#id]` subject token is trusted only
-        from the conversation's own people, and only the first few distinct tokens are read.
-        """
-        for ref in (mail.in_reply_to, *reversed(mail.references)):
-            if ref and ref in work.threads:
-                conversation_id = work.threads[ref]
-                state = self._state(conversation_id, work)
-                return conversation_id, not self._is_participant(state, mail)
-        tokens = list(dict.fromkeys(int(m) for m in SUBJECT_TOKEN.findall(mail.subject)))
-        tokens = tokens[:TOKENS_LOOKED_AT]
-        if tokens:
-            ours = {
-                i
-                for (i,) in select_in(
-                    Conversation, ["id"], "id", tokens, where=("channel", self.channel.id)
-                )
-            }
-            for conversation_id in (t for t in tokens if t in ours):
-                if self._is_participant(self._state(conversation_id, work), mail):
-                    return conversation_id, False
-        return None, False
-
-    def _is_participant(self, state: dict[str, Any], mail: ParsedMail) -> bool:
-        """The conversation's contact (or an alias), someone on its Cc, or the contact's
-        organization (by domain); where the channel names its receiving server
-        (`authserv_id`), only when that server verified the From (a From can be forged)."""
-        address = mail.from_addr
-        if not address:
-            return False
-        if self.authserv_id and not authresults.sender_verified(
-            mail.headers.get("authentication-results"),
-            self.authserv_id,
-            address.rpartition("@")[2],
-        ):
-            return False
-        # The batch's senders are mapped to their contacts already, aliases included.
-        contact_id = state["contact"]
-        if contact_id is not None and self._contacts.get(address) == contact_id:
-            return True
-        if address in (state["cc"] or []):
-            return True
-        if contact_id is None:
-            return False
-        if contact_id not in self._organizations:
-            row = Contact.get_or_none(Contact.id == contact_id)
-            self._organizations[contact_id] = row.organization_id if row else None
-        organization = self._organizations[contact_id]
-        if organization is None:
-            return False
-        return (
-            OrganizationDomain.select()
-            .where(
-                OrganizationDomain.domain == address.rpartition("@")[2],
-                OrganizationDomain.organization == organization,
-            )
-            .exists()
-        )
-
     # --- storing ---------------------------------------------------------------------------
-
-    def _load_contacts(self, addresses: set[str]) -> None:
-        """The batch's senders' contacts; an alias address stands for its primary contact."""
-        missing = [a for a in addresses if a not in self._contacts]
-        for contact_id, email in select_in(Contact, ["id", "email"], "email", missing):
-            self._contacts[email] = contact_id
-            self._emails[contact_id] = email
-        aliases = dict(select_in(ContactAlias, ["email", "contact"], "email", missing))
-        primaries = select_in(Contact, ["id", "email"], "id", list(aliases.values()))
-        for contact_id, email in primaries:
-            self._emails[contact_id] = email
-        for alias, contact_id in aliases.items():
-            self._contacts[alias] = contact_id
-
-    def _contact(self, mail: ParsedMail) -> int | None:
-        address = mail.from_addr
-        if not address:
-            return None
-        if address not in self._contacts:
-            if self._domains is None:  # a small table: read once per ingestor
-                self._domains = dict(
-                    OrganizationDomain.select(
-                        OrganizationDomain.domain, OrganizationDomain.organization
-                    ).tuples()
-                )
-            contact_id = self._contact_rows.insert(
-                {
-                    "email": address,
-                    "name": mail.from_name,
-                    "organization": self._domains.get(address.rpartition("@")[2]),
-                    "created_at": utcnow(),
-                }
-            )
-            self._contacts[address] = contact_id
-            self._emails[contact_id] = address
-        return self._contacts[address]
 
     def _new_conversation(self, mail: ParsedMail, work: _Batch) -> int:
         when = mail.date or utcnow()
         state = {
-            "contact": self._contact(mail),
+            "contact": self._senders.contact(mail),
             "subject": mail.subject or "(no subject)",
             "email_subject": mail.subject,
             "priority": mail.priority,
@@ -362,7 +196,7 @@ class Ingestor:
         }
         self._add_to_state(state, mail)  # inserted as its first message leaves it: no update
         conversation_id = self._conversations.insert({**state, "channel": self.channel.id})
-        work.conversations[conversation_id] = {k: state[k] for k in CONVERSATION_STATE}
+        work.conversations[conversation_id] = {k: state[k] for k in columns.CONVERSATION_STATE}
         return conversation_id
 
     def _state(self, conversation_id: int, work: _Batch) -> dict[str, Any]:
@@ -372,10 +206,10 @@ class Ingestor:
 
     def _load_states(self, ids: list[int], work: _Batch) -> None:
         """Conversation state for a batch's replies, read in one query per 500."""
-        fields = [Conversation._meta.fields[name] for name in CONVERSATION_STATE]
+        fields = [Conversation._meta.fields[name] for name in columns.CONVERSATION_STATE]
         missing = [i for i in ids if i not in work.conversations]
         for conversation_id, *values in select_in(
-            Conversation, ["id", *CONVERSATION_STATE], "id", missing
+            Conversation, ["id", *columns.CONVERSATION_STATE], "id", missing
         ):
             work.conversations[conversation_id] = {
                 f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)
@@ -453,8 +287,8 @@ class Ingestor:
         if outsider:
             return
         if state["contact"] is None and mail.from_addr:
-            state["contact"] = self._contact(mail)
-        contact_email = self._emails.get(state["contact"])
+            state["contact"] = self._senders.contact(mail)
+        contact_email = self._senders.emails.get(state["contact"])
         # The people on the conversation, up to MAX_PARTICIPANTS: the first ones stay, and a
         # mail with a thousand Cc addresses cannot make the list (rewritten per batch) grow.
         participants = list(state["cc"] or [])
@@ -501,80 +335,6 @@ def message_notes(
     if same_id_as is not None:  # another mail carries this Message-ID: both are kept
         notes["same_message_id_as"] = same_id_as
     return notes or None
-
-
-MESSAGE_COLUMNS = [
-    "conversation",
-    "direction",
-    "message_id",
-    "in_reply_to",
-    "references",
-    "from_addr",
-    "from_name",
-    "to",
-    "cc",
-    "reply_to",
-    "subject",
-    "date",
-    "text",
-    "headers",
-    "notes",
-    "raw_path",
-    "size",
-    "dedup_key",
-    "source",
-    "state",
-    "created_at",
-]
-CONVERSATION_COLUMNS = [
-    "channel",
-    "contact",
-    "subject",
-    "email_subject",
-    "priority",
-    "thread_message_id",
-    "status",
-    "unread",
-    "message_count",
-    "references",
-    "cc",
-    "created_at",
-    "updated_at",
-]
-# What applying a message changes on its conversation, written once per batch.
-CONVERSATION_STATE = [
-    "contact",
-    "status",
-    "priority",
-    "unread",
-    "message_count",
-    "references",
-    "cc",
-    "updated_at",
-]
-ATTACHMENT_COLUMNS = [
-    "message",
-    "filename",
-    "content_type",
-    "size",
-    "sha256",
-    "content_id",
-    "inline",
-]
-SKIPPED_COLUMNS = [
-    "channel",
-    "folder",
-    "uid",
-    "message_id",
-    "dedup_key",
-    "from_addr",
-    "subject",
-    "reason",
-    "source",
-    "twin_message",
-    "raw_path",
-    "created_at",
-]
 
 
 @dataclass
@@ -646,69 +406,3 @@ def _without_nul(value: Any) -> Any:
         for f in dataclasses.fields(value):
             setattr(value, f.name, _without_nul(getattr(value, f.name)))
     return value
-
-
-def _existing_threads(message_ids: list[str], channel_id: int) -> dict[str, int]:
-    """Stored (or sent) Message-ID -> its conversation of this channel (the newest such
-    message's): threading never crosses channels."""
-    columns = ["message_id", "conversation"]
-    rows = select_in(Message, columns, "message_id", message_ids, order_by_id=True)
-    found = {str(m): int(str(c)) for m, c in rows}
-    ours = {
-        i
-        for (i,) in select_in(
-            Conversation, ["id"], "id", list(set(found.values())), where=("channel", channel_id)
-        )
-    }
-    return {m: c for m, c in found.items() if c in ours}
-
-
-def prepare_batch(
-    items: list[Fetched], pool: Executor | None, max_body: int, min_att: int
-) -> Callable[[], None]:
-    """Parse and store what was fetched; returns the call that waits for it to be done.
-
-    With a pool the work runs in other processes while the caller goes on, and those
-    processes also write the raw messages and attachments, so only small results travel
-    back. The files land before the batch is committed, as safety requires.
-    """
-    todo = [item for item in items if item.error is None]
-    size = max(1, -(-len(todo) // 2)) if pool is not None else len(todo) or 1
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    jobs = [
-        ([i.raw for i in chunk], max_body, min_att, paths.mail_dir(), paths.attachments_dir())
-        for chunk in chunks
-    ]
-    for item in todo:
-        item.raw = b""  # the bytes now belong to the job; keep memory flat on big syncs
-    results: Iterator[list[Prepared]]
-    results = pool.map(prepare, jobs) if pool is not None else map(prepare, jobs)
-
-    def finish() -> None:
-        for chunk, prepared in zip(chunks, results, strict=True):
-            for item, (mail, raw_path, stored) in zip(chunk, prepared, strict=True):
-                item.mail, item.raw_path, item.attachments = mail, raw_path, stored
-
-    return finish
-
-
-Prepared = tuple[ParsedMail, str, list[tuple[str, int]]]
-PrepareJob = tuple[list[bytes], int, int, Path, Path]
-
-
-def prepare(job: PrepareJob) -> list[Prepared]:
-    """Parse messages and store their raw bytes and attachments (runs in worker processes)."""
-    raws, max_body, min_att, mail_dir, attachments_dir = job
-    refs = blobs.store_pack(raws, mail_dir) if raws else []
-    prepared = []
-    for raw, ref in zip(raws, refs, strict=True):
-        mail = parse(raw, max_body_bytes=max_body, min_attachment_bytes=min_att)
-        stored = [
-            (blobs.store_attachment(part.data, attachments_dir), len(part.data))
-            for part in mail.attachments
-        ]
-        for part in mail.attachments:
-            part.data = b""  # stored: only its sha256 travels back
-        mail.html = None  # its text is in mail.text; the markup stays in the raw message
-        prepared.append((mail, ref, stored))
-    return prepared

@@ -27,9 +27,9 @@ from deskterm import settings
 from deskterm.inbound import window as sync_window
 from deskterm.inbound.imap_sync import BATCH, BATCH_BYTES, folder_state, plan_batches
 from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
 from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Counts, Fetched, Progress, unfetched
-from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
 from deskterm.mail.parse import ParsedMail, parse
 from deskterm.net import pop3 as pop3_conn
 from deskterm.store import blobs
