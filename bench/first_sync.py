@@ -49,8 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus
-from tests.mailservers import DAEMON_ENV, DOMAIN, MailServers, start_for_session
+from tests.mailservers import DOMAIN, MailServers, start_for_session
 from tests.proctree import descendants, status_kb
+from tests.serverhost import DAEMON_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = f"support@{DOMAIN}"

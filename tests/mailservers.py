@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
-import glob
 import hashlib
 import imaplib
 import os
@@ -42,10 +40,8 @@ import secrets
 import shutil
 import signal
 import smtplib
-import socket
 import ssl
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -53,6 +49,24 @@ from typing import TypeVar
 
 import pytest
 from imap_tools.imap_utf7 import utf7_encode
+
+from tests.proctree import all_pids, command_line, environ, group, running, stat
+from tests.serverhost import (
+    DAEMON_ENV,
+    ServerError,
+    ServerUnavailable,
+    checked_state_dir,
+    free_ports,
+    install,
+    new_state_dir,
+    reap_stale_state_dirs,
+    require,
+    run_logged,
+    serve,
+    system_user,
+    tail,
+    unreachable_parent,
+)
 
 DOMAIN = "desk.test"
 USER_NAMES = ("support", "customer", "sink")
@@ -71,53 +85,13 @@ STATE_PREFIX = "deskterm-mailservers-"  # the fixture's state dirs: $TMPDIR/desk
 DOVECOT = "/usr/sbin/dovecot"
 POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
-# Daemons get a small, fixed environment: nothing of the caller's (SSLKEYLOGFILE, proxies...)
-# leaks into them, and /usr/sbin is on PATH even where the caller's PATH lacks it.
-DAEMON_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
-# State dirs go unquoted into dovecot.conf and main.cf, quoted into postgresql.conf.
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")
 
 
-class MailServersError(RuntimeError):
+class MailServersError(ServerError):
     """The servers could not be installed, started or stopped; the message has the logs."""
 
 
-class MailServersUnavailable(MailServersError):
-    """This machine cannot run the servers at all (not root, not Debian): tests should skip."""
-
-
-# --- processes, seen through /proc (no extra tools, works in a bare container) ------------
-
-
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, process group, start time) of pid, or None if it does not exist."""
-    try:
-        data = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    rest = data[data.rindex(")") + 2 :].split()  # the command name may contain spaces
-    return rest[0], int(rest[2]), int(rest[19])
-
-
-def _alive(pid: int) -> bool:
-    """True if pid runs. A zombie counts as gone: init may take seconds to reap orphans."""
-    st = _stat(pid)
-    return st is not None and st[0] not in "ZX"
-
-
-def _all_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _group(pgrp: int) -> list[int]:
-    """Live members of process group pgrp. Both masters lead their own group, and every
-    child they fork stays in it, so this is "the daemon and all its workers"."""
-    out = []
-    for pid in _all_pids():
-        st = _stat(pid)
-        if st is not None and st[1] == pgrp and st[0] not in "ZX":
-            out.append(pid)
-    return out
+# --- sockets and daemons, seen through /proc -----------------------------------------------
 
 
 def _read_pid(pid_file: Path) -> int | None:
@@ -125,22 +99,6 @@ def _read_pid(pid_file: Path) -> int | None:
         return int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _environ(pid: int) -> dict[str, str]:
-    try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return {}
-    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
-    return {k: v for k, _, v in pairs}
 
 
 def _listening_inodes(port: int) -> set[int]:
@@ -189,43 +147,27 @@ def _terminate(master: int, what: str, timeout: float = STOP_TIMEOUT) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(master, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(master) and time.monotonic() < deadline:
+    while running(master) and time.monotonic() < deadline:
         time.sleep(0.02)
-    for pid in _group(master):
+    for pid in group(master):
         if pid != master:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-    while _group(master) and time.monotonic() < deadline:
+    while group(master) and time.monotonic() < deadline:
         time.sleep(0.02)
-    left = _group(master)
+    left = group(master)
     if not left:
         return
-    names = ", ".join(f"{pid} {_cmdline(pid).strip()!r}" for pid in left)
+    names = ", ".join(f"{pid} {command_line(pid).strip()!r}" for pid in left)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 2
-    while _group(master) and time.monotonic() < deadline:
+    while group(master) and time.monotonic() < deadline:
         time.sleep(0.02)
     raise MailServersError(
         f"{what} (pid {master}) still running {timeout:.0f} s after SIGTERM, killed: {names}"
     )
-
-
-def free_ports(count: int) -> list[int]:
-    """count distinct free TCP ports on 127.0.0.1. All sockets are held open together so the
-    kernel cannot hand out a port twice; they are closed before the daemons bind, which
-    leaves a small race with other processes (accepted: start fails loudly if it is lost)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 # --- packages and the mail user -------------------------------------------------------------
@@ -264,38 +206,6 @@ def unavailable_reason() -> str | None:
     return "Dovecot and Postfix need root to start (they bind, then drop privileges)"
 
 
-@contextlib.contextmanager
-def _machine_lock() -> Iterator[None]:
-    """Serialises package installation and useradd between concurrent test sessions (two
-    sessions sharing one policy-rc.d guard could let one of them start system daemons)."""
-    with open(
-        "/run/lock/deskterm-mailservers.lock"
-        if Path("/run/lock").is_dir()
-        else "/tmp/deskterm-mailservers.lock",
-        "w",
-    ) as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _run_logged(cmd: Sequence[str], log: Path, env: dict[str, str], **kw: object) -> int:
-    with log.open("ab") as out:
-        out.write(f"$ {' '.join(cmd)}\n".encode())
-        out.flush()
-        return subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            check=False,
-            **kw,  # type: ignore[arg-type]
-        ).returncode
-
-
 def install_packages(log: Path) -> float:
     """Install whatever REQUIRED_PACKAGES are missing; returns the seconds it took.
 
@@ -303,90 +213,15 @@ def install_packages(log: Path) -> float:
     `apt_get_install`, which keeps the package scripts from starting the *system* dovecot and
     postfix (they would listen on 0.0.0.0:25/143/993...).
     """
-    t0 = time.monotonic()
-    with _machine_lock():
-        missing = missing_packages()
-        if not missing:
-            return 0.0
-        if os.geteuid() != 0:
-            raise MailServersUnavailable(f"packages missing ({' '.join(missing)}), not root")
-        env = {**DAEMON_ENV, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(
-            ["debconf-set-selections"],
-            input=b"postfix postfix/main_mailer_type select No configuration\n",
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        rc = apt_get_install(missing, log, env)
-        if rc != 0 or missing_packages():
-            raise MailServersError(
-                f"installing {' '.join(missing)} failed (rc {rc}):\n{_tail(log, 30)}"
-            )
-    return time.monotonic() - t0
-
-
-def apt_get_install(packages: list[str], log: Path, env: dict[str, str]) -> int:
-    """`apt-get install` (no recommends) with the package scripts kept from starting the
-    *system* services they install (a temporary /usr/sbin/policy-rc.d that exits 101: they
-    would listen on the machine's own ports); `apt-get update` only when the package lists
-    are missing, or once more when the install failed on stale lists. Returns apt's code.
-    The caller holds the machine lock, so two installs never fight over dpkg's."""
-    guard = Path("/usr/sbin/policy-rc.d")
-    created_guard = False
-    if not guard.exists():
-        guard.write_text("#!/bin/sh\nexit 101\n")
-        guard.chmod(0o755)
-        created_guard = True
-    try:
-        updated = False
-        if not glob.glob("/var/lib/apt/lists/*_Packages"):
-            _run_logged(["apt-get", "update", "-qq"], log, env)
-            updated = True
-        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
-        install += ["-o", "DPkg::Lock::Timeout=300", *packages]
-        rc = _run_logged(install, log, env)
-        if rc != 0 and not updated:  # stale lists give 404s: refresh once and retry
-            _run_logged(["apt-get", "update", "-qq"], log, env)
-            rc = _run_logged(install, log, env)
-    finally:
-        if created_guard:
-            guard.unlink(missing_ok=True)
-    return rc
+    return install(
+        missing_packages, log, b"postfix postfix/main_mailer_type select No configuration\n"
+    )
 
 
 def ensure_mail_user() -> tuple[int, int]:
-    """uid/gid of MAIL_USER, creating it (system user, no home, no shell) if absent."""
-    with _machine_lock():
-        try:
-            pw = pwd.getpwnam(MAIL_USER)
-        except KeyError:
-            subprocess.run(
-                [
-                    "useradd",
-                    "--system",
-                    "--no-create-home",
-                    "--home-dir",
-                    "/nonexistent",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                    MAIL_USER,
-                ],
-                env=DAEMON_ENV,
-                check=True,
-                capture_output=True,
-            )
-            pw = pwd.getpwnam(MAIL_USER)
+    """uid/gid of MAIL_USER, the owner of every Maildir (created if absent)."""
+    pw = system_user(MAIL_USER)
     return pw.pw_uid, pw.pw_gid
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"  ({path.name}: none)"
-    shown = "\n".join(f"  {path.name}: {line}" for line in text[-lines:])
-    return shown or f"  ({path.name}: empty)"
 
 
 def _ssha512(password: str) -> str:
@@ -411,17 +246,6 @@ def _check(result: tuple[str, list], what: str) -> list:
 
 
 # --- the servers ------------------------------------------------------------------------------
-
-
-def checked_state_dir(state_dir: Path, max_chars: int) -> Path:
-    """A server's state dir made absolute, refused if it could break the configuration files
-    it is written into (odd characters) or the unix sockets under it (too long)."""
-    state_dir = Path(state_dir).absolute()
-    if not _SAFE_PATH.match(str(state_dir)):
-        raise ValueError(f"state_dir must match {_SAFE_PATH.pattern}: {state_dir}")
-    if len(str(state_dir)) > max_chars:
-        raise ValueError(f"state_dir too long for unix socket paths (max {max_chars}): {state_dir}")
-    return state_dir
 
 
 class MailServers:
@@ -498,7 +322,7 @@ class MailServers:
             return
         ports = {"IMAP": self.imap_port, "IMAPS": self.imaps_port, "POP3S": self.pop3s_port}
         self._check_free(ports)
-        rc = _run_logged(
+        rc = run_logged(
             [DOVECOT, "-c", str(self.dovecot_conf)],
             self.log_dir / "dovecot-start.log",
             DAEMON_ENV,
@@ -533,7 +357,7 @@ class MailServers:
         conf = ["-c", str(self.postfix_conf)]
         # `start` creates missing queue dirs itself (post-install create-missing); an extra
         # `set-permissions`, as the test bed runs, would cost 2.7 s and change nothing here.
-        rc = _run_logged([POSTFIX, *conf, "start"], log, DAEMON_ENV, start_new_session=True)
+        rc = run_logged([POSTFIX, *conf, "start"], log, DAEMON_ENV, start_new_session=True)
         if rc != 0:
             raise MailServersError(f"postfix start exited with {rc}\n{self.log_tail()}")
         self._masters.add(
@@ -554,24 +378,28 @@ class MailServers:
         """Live pids of every daemon process of this instance (empty once stopped)."""
         marker = f"dovecot-{self.instance}/"
         found = []
-        for pid in _all_pids():
-            st = _stat(pid)
-            if st is None or st[0] in "ZX":
+        for pid in all_pids():
+            st = stat(pid)
+            if st is None or st.state in "ZX":
                 continue
             if (
-                st[1] in self._masters
-                or _cmdline(pid).startswith(marker)
-                or str(self.dovecot_conf) in _cmdline(pid)
-                or _environ(pid).get("MAIL_CONFIG") == str(self.postfix_conf)
+                st.group in self._masters
+                or command_line(pid).startswith(marker)
+                or str(self.dovecot_conf) in command_line(pid)
+                or environ(pid).get("MAIL_CONFIG") == str(self.postfix_conf)
             ):
                 found.append(pid)
         return sorted(found)
+
+    def log_files(self) -> list[Path]:
+        """Every log of this instance (kept by the session fixture when it ends)."""
+        return sorted(p for p in self.log_dir.glob("*") if p.is_file())
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines of every log, for error messages."""
         names = ("dovecot-start.log", "dovecot.log", "postfix-start.log", "postfix.log", "apt.log")
         return "\n".join(
-            _tail(self.log_dir / n, lines) for n in names if (self.log_dir / n).exists()
+            tail(self.log_dir / n, lines) for n in names if (self.log_dir / n).exists()
         )
 
     # -- TLS and IMAP ------------------------------------------------------------------------
@@ -706,7 +534,7 @@ class MailServers:
 
     def flush_queue(self) -> None:
         """Retry every deferred message now (after Dovecot comes back)."""
-        _run_logged(
+        run_logged(
             [POSTQUEUE, "-c", str(self.postfix_conf), "-f"],
             self.log_dir / "postfix-start.log",
             DAEMON_ENV,
@@ -718,16 +546,16 @@ class MailServers:
         """The running Dovecot master named in our pid file. The command line must name our
         config, so a stale pid file can never get another process signalled."""
         pid = _read_pid(self.dovecot_base / "master.pid")
-        if pid is None or not _alive(pid) or str(self.dovecot_conf) not in _cmdline(pid):
+        if pid is None or not running(pid) or str(self.dovecot_conf) not in command_line(pid):
             return None
         return pid
 
     def _postfix_pid(self) -> int | None:
         """The running Postfix master of this instance (its MAIL_CONFIG is our config dir)."""
         pid = _read_pid(self.postfix_queue / "pid" / "master.pid")
-        if pid is None or not _alive(pid):
+        if pid is None or not running(pid):
             return None
-        if _environ(pid).get("MAIL_CONFIG") != str(self.postfix_conf):
+        if environ(pid).get("MAIL_CONFIG") != str(self.postfix_conf):
             return None
         return pid
 
@@ -745,7 +573,7 @@ class MailServers:
         while True:
             pid = _read_pid(pid_file)
             pending = dict(ports)
-            if pid is not None and _alive(pid):
+            if pid is not None and running(pid):
                 mine = _socket_inodes(pid)
                 pending = {n: p for n, p in ports.items() if not _listening_inodes(p) & mine}
                 missing = [p.name for p in paths if not p.exists()]
@@ -765,7 +593,7 @@ class MailServers:
             return
         reason = unavailable_reason()
         if reason:
-            raise MailServersUnavailable(reason)
+            raise ServerUnavailable(reason)
         d = self.state_dir
         for sub in (
             "etc",
@@ -797,7 +625,8 @@ class MailServers:
         postfix_pw = pwd.getpwnam("postfix")
         os.chown(d / "postfix" / "data", postfix_pw.pw_uid, 0)  # master.lock, TLS caches
         (d / "postfix" / "data").chmod(0o700)
-        self._check_traversable()
+        if (complaint := unreachable_parent(d)) is not None:
+            raise MailServersError(complaint)
         self._write_cert()
         self._write_dovecot_conf(uid, gid)
         self._write_postfix_conf()
@@ -823,18 +652,6 @@ class MailServers:
                 p.mkdir(mode=0o700, exist_ok=True)
                 os.chown(p, uid, gid)
         self._prepared = True
-
-    def _check_traversable(self) -> None:
-        """The daemons drop to postfix/dovecot/desktermtest and open absolute paths here, so
-        every parent must be searchable by others. pytest's tmp_path is not (0700, and each
-        pytest start re-chmods its root to 0700), which is why the fixture uses $TMPDIR."""
-        for parent in self.state_dir.parents:
-            if not parent.stat().st_mode & 0o001:
-                raise MailServersError(
-                    f"{parent} is not searchable by other users (mode "
-                    f"{oct(parent.stat().st_mode & 0o777)}); the mail daemons could not reach "
-                    f"{self.state_dir}"
-                )
 
     def _write_cert(self) -> None:
         """Self-signed cert for localhost / 127.0.0.1 / mail.desk.test, kept across restarts."""
@@ -1064,41 +881,12 @@ postlog   unix-dgram n - n - 1 postlogd
 # --- pytest -----------------------------------------------------------------------------------
 
 
-def new_state_dir(prefix: str) -> Path:
-    """A fresh $TMPDIR/<prefix>* dir, marked with its owner (this process and its start time),
-    so that a later session can tell it was left behind (see `stale_state_dirs`)."""
-    state_dir = Path(tempfile.mkdtemp(prefix=prefix))
-    st = _stat(os.getpid())
-    (state_dir / "owner").write_text(f"{os.getpid()} {st[2] if st else 0}")
-    return state_dir
-
-
-def stale_state_dirs(prefix: str, root: Path | None = None) -> list[Path]:
-    """The state dirs of earlier sessions that died without teardown (SIGKILL, CI timeout): the
-    process that wrote their `owner` file is gone. Live sessions' dirs are never listed."""
-    stale = []
-    for d in Path(root or tempfile.gettempdir()).glob(f"{prefix}*"):
-        try:
-            pid_text, start = (d / "owner").read_text().split()
-        except (OSError, ValueError):
-            continue
-        st = _stat(int(pid_text))
-        if st is None or str(st[2]) != start or st[0] in "ZX":
-            stale.append(d)
-    return stale
-
-
-def reap_stale_state_dirs(root: Path | None = None) -> list[Path]:
-    """Stop the servers left by dead sessions and delete their state dirs."""
-    reaped = stale_state_dirs(STATE_PREFIX, root)
-    for d in reaped:
-        old = MailServers(d)
-        for pid in (old._postfix_pid(), old._dovecot_pid()):
-            if pid is not None:
-                with contextlib.suppress(MailServersError):
-                    _terminate(pid, "stale mail server")
-        shutil.rmtree(d, ignore_errors=True)
-    return reaped
+def _stop_leftovers(state_dir: Path) -> None:
+    old = MailServers(state_dir)
+    for pid in (old._postfix_pid(), old._dovecot_pid()):
+        if pid is not None:
+            with contextlib.suppress(MailServersError):
+                _terminate(pid, "stale mail server")
 
 
 ServersT = TypeVar("ServersT", bound="MailServers")
@@ -1109,11 +897,10 @@ def private_dovecot(kind: type[ServersT]) -> Iterator[ServersT]:
     """A Dovecot of its own (a subclass changing its configuration) for one test module.
 
     Its state dir has the suite's prefix and owner mark, so a later session reaps it if this
-    one dies without tearing down. Skips the test where the servers cannot run here.
+    one dies without tearing down. Skips the test where the servers cannot run here (fails
+    it under CI).
     """
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    require(unavailable_reason())
     servers = kind(new_state_dir(STATE_PREFIX))
     try:
         servers.start_dovecot()
@@ -1126,33 +913,21 @@ def private_dovecot(kind: type[ServersT]) -> Iterator[ServersT]:
 
 
 def start_for_session(keep_logs: Callable[[], Path] | None = None) -> Iterator[MailServers]:
-    """Generator behind the fixture (usable without pytest): start in a fresh state dir,
-    yield, stop, copy the logs to keep_logs() and delete the state dir."""
-    reap_stale_state_dirs()
-    state_dir = new_state_dir(STATE_PREFIX)
-    servers = MailServers(state_dir)
-    try:
-        servers.start()
-        yield servers
-    finally:
-        try:
-            servers.stop()
-        finally:
-            if keep_logs is not None and (state_dir / "log").is_dir():
-                shutil.copytree(state_dir / "log", keep_logs(), dirs_exist_ok=True)
-            shutil.rmtree(state_dir, ignore_errors=True)
+    """Generator behind the fixture (usable without pytest): reap what dead sessions left,
+    then `serve` a MailServers in a fresh state dir."""
+    reap_stale_state_dirs(STATE_PREFIX, _stop_leftovers)
+    yield from serve(MailServers(new_state_dir(STATE_PREFIX)), keep_logs)
 
 
 @pytest.fixture(scope="session")
 def mail_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServers]:
-    """Running Dovecot + Postfix for the whole session; skipped where they cannot run.
+    """Running Dovecot + Postfix for the whole session; skipped where they cannot run, and
+    failed there under CI (`serverhost.cannot_run`).
 
     The state dir is a fresh $TMPDIR/deskterm-mailservers-* rather than a tmp_path: the
     daemons run as other users and must traverse to it, and pytest keeps its temp root at
     0700 (re-applied by every pytest start, so loosening it would break a concurrent
     session). The logs are copied into tmp_path_factory's "mailservers-logs" at the end.
     """
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    require(unavailable_reason())
     yield from start_for_session(lambda: tmp_path_factory.mktemp("mailservers-logs"))

@@ -33,7 +33,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,17 +40,22 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.mailservers import (
+from tests.proctree import running
+from tests.serverhost import (
     DAEMON_ENV,
-    _alive,
-    _machine_lock,
-    _run_logged,
-    _tail,
-    apt_get_install,
+    ServerError,
+    ServerUnavailable,
     checked_state_dir,
     free_ports,
+    install,
     new_state_dir,
-    stale_state_dirs,
+    reap_stale_state_dirs,
+    require,
+    run_logged,
+    serve,
+    system_user,
+    tail,
+    unreachable_parent,
 )
 
 REQUIRED_PACKAGE = "postgresql"  # Debian's metapackage: the supported major version
@@ -66,12 +70,8 @@ READY_TIMEOUT = 30  # seconds for pg_ctl start/stop
 START_ATTEMPTS = 3  # a free port taken by someone else between picking and binding: retry
 
 
-class PgServerError(RuntimeError):
+class PgServerError(ServerError):
     """The server could not be installed, started or stopped; the message has the log."""
-
-
-class PgServerUnavailable(PgServerError):
-    """This machine cannot run the server at all (not root and not installed): skip."""
 
 
 # --- the programs -----------------------------------------------------------------------------
@@ -117,24 +117,8 @@ def unavailable_reason() -> str | None:
 
 
 def install_postgresql(log: Path) -> float:
-    """apt-get install Debian's `postgresql` when initdb/pg_ctl are missing; returns seconds.
-
-    With the mail servers' `apt_get_install` (the package scripts would otherwise start the
-    *system* cluster on port 5432) and under their machine lock.
-    """
-    t0 = time.monotonic()
-    with _machine_lock():
-        if find_bindir() is not None:
-            return 0.0
-        if os.geteuid() != 0:
-            raise PgServerUnavailable("PostgreSQL is not installed and not root to install it")
-        env = {**DAEMON_ENV, "DEBIAN_FRONTEND": "noninteractive"}
-        rc = apt_get_install([REQUIRED_PACKAGE], log, env)
-        if rc != 0 or find_bindir() is None:
-            raise PgServerError(
-                f"installing {REQUIRED_PACKAGE} failed (rc {rc}):\n{_tail(log, 30)}"
-            )
-    return time.monotonic() - t0
+    """apt-get install Debian's `postgresql` when initdb/pg_ctl are missing; returns seconds."""
+    return install(lambda: [] if find_bindir() else [REQUIRED_PACKAGE], log)
 
 
 def server_user() -> pwd.struct_passwd | None:
@@ -142,26 +126,7 @@ def server_user() -> pwd.struct_passwd | None:
     where the package did not make one) when we are root; None = ourselves otherwise."""
     if os.geteuid() != 0:
         return None
-    with _machine_lock():
-        for name in (SERVER_USER, DEDICATED_USER):
-            with contextlib.suppress(KeyError):
-                return pwd.getpwnam(name)
-        subprocess.run(
-            [
-                "useradd",
-                "--system",
-                "--no-create-home",
-                "--home-dir",
-                "/nonexistent",
-                "--shell",
-                "/usr/sbin/nologin",
-                DEDICATED_USER,
-            ],
-            env=DAEMON_ENV,
-            check=True,
-            capture_output=True,
-        )
-        return pwd.getpwnam(DEDICATED_USER)
+    return system_user(SERVER_USER, DEDICATED_USER)
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -200,12 +165,13 @@ class PgServer:
         t0 = time.monotonic()
         reason = unavailable_reason()
         if reason:
-            raise PgServerUnavailable(reason)
+            raise ServerUnavailable(reason)
         self.install_seconds = install_postgresql(self.state_dir / "apt.log")
         self.bindir = find_bindir()
         assert self.bindir is not None
         self._user = server_user()
-        self._check_traversable()
+        if self._user is not None and (complaint := unreachable_parent(self.state_dir)):
+            raise PgServerError(complaint)
         self.state_dir.chmod(0o700)
         if self._user is not None:
             os.chown(self.state_dir, self._user.pw_uid, self._user.pw_gid)
@@ -215,8 +181,8 @@ class PgServer:
             self._write_settings()
             if self._pg_ctl("start", "-l", str(self.log_file)) == 0:
                 break
-            if attempt == START_ATTEMPTS - 1 or "in use" not in _tail(self.log_file, 20):
-                raise PgServerError(f"pg_ctl start failed\n{_tail(self.log_file, 30)}")
+            if attempt == START_ATTEMPTS - 1 or "in use" not in tail(self.log_file, 20):
+                raise PgServerError(f"pg_ctl start failed\n{tail(self.log_file, 30)}")
         self._create_desk()
         self.start_seconds = time.monotonic() - t0
 
@@ -225,15 +191,15 @@ class PgServer:
         pid = self.postmaster_pid()
         if pid is None:
             return
-        if self._pg_ctl("stop", "-m", "fast") == 0 and not _alive(pid):
+        if self._pg_ctl("stop", "-m", "fast") == 0 and not running(pid):
             return
         for sig in (signal.SIGQUIT, signal.SIGKILL):  # immediate shutdown, then the hammer
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
             deadline = time.monotonic() + 5
-            while _alive(pid) and time.monotonic() < deadline:
+            while running(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if not _alive(pid):
+            if not running(pid):
                 break
         raise PgServerError(f"postgres (pid {pid}) did not stop on pg_ctl stop\n{self.log_tail()}")
 
@@ -244,7 +210,7 @@ class PgServer:
             pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return None
-        if not _alive(pid):
+        if not running(pid):
             return None
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -252,8 +218,12 @@ class PgServer:
             return None
         return pid if str(self.data_dir).encode() in cmdline else None
 
+    def log_files(self) -> list[Path]:
+        """Every log of this cluster (kept by the session fixture when it ends)."""
+        return sorted(self.state_dir.glob("*.log"))
+
     def log_tail(self, lines: int = 30) -> str:
-        return _tail(self.log_file, lines)
+        return tail(self.log_file, lines)
 
     # -- databases ---------------------------------------------------------------------------
 
@@ -280,7 +250,7 @@ class PgServer:
         if self._user is not None:
             extra.update(user=self._user.pw_uid, group=self._user.pw_gid, extra_groups=[])
         env = {**DAEMON_ENV, "HOME": str(self.state_dir)}
-        return _run_logged(args, self.state_dir / log_name, env, cwd=self.state_dir, **extra)
+        return run_logged(args, self.state_dir / log_name, env, cwd=self.state_dir, **extra)
 
     def _pg_ctl(self, action: str, *args: str) -> int:
         assert self.bindir is not None
@@ -315,7 +285,7 @@ class PgServer:
         finally:
             pwfile.unlink(missing_ok=True)
         if rc != 0:
-            raise PgServerError(f"initdb failed (rc {rc})\n{_tail(self.state_dir / 'initdb.log')}")
+            raise PgServerError(f"initdb failed (rc {rc})\n{tail(self.state_dir / 'initdb.log')}")
 
     def _write_settings(self) -> None:
         """Our settings, last in postgresql.conf so they win over initdb's."""
@@ -347,18 +317,6 @@ class PgServer:
         finally:
             conn.close()
 
-    def _check_traversable(self) -> None:
-        """The server runs as another user and must reach state_dir through its parents."""
-        if self._user is None:
-            return
-        for parent in self.state_dir.parents:
-            if not parent.stat().st_mode & 0o001:
-                raise PgServerError(
-                    f"{parent} is not searchable by other users (mode "
-                    f"{oct(parent.stat().st_mode & 0o777)}); {self._user.pw_name} could not "
-                    f"reach {self.state_dir}"
-                )
-
 
 # --- per-test databases -----------------------------------------------------------------------
 
@@ -388,49 +346,29 @@ def fresh_database(url: str) -> Iterator[str]:
 # --- pytest -----------------------------------------------------------------------------------
 
 
-def reap_stale_state_dirs(root: Path | None = None) -> list[Path]:
-    """Stop the servers left by dead sessions and delete their state dirs."""
-    reaped = stale_state_dirs(STATE_PREFIX, root)
-    for d in reaped:
-        old = PgServer(d)
-        pid = old.postmaster_pid()
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGQUIT)  # immediate shutdown; the files go next anyway
-            deadline = time.monotonic() + 5
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        shutil.rmtree(d, ignore_errors=True)
-    return reaped
+def _stop_leftovers(state_dir: Path) -> None:
+    pid = PgServer(state_dir).postmaster_pid()
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGQUIT)  # immediate shutdown; the files go next anyway
+        deadline = time.monotonic() + 5
+        while running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
-def start_for_session(keep_log: Callable[[], Path] | None = None) -> Iterator[PgServer]:
-    """Generator behind the fixture (usable without pytest): start in a fresh state dir,
-    yield, stop, copy the logs to keep_log() and delete the state dir."""
-    reap_stale_state_dirs()
-    state_dir = new_state_dir(STATE_PREFIX)
-    server = PgServer(state_dir)
-    try:
-        server.start()
-        yield server
-    finally:
-        try:
-            server.stop()
-        finally:
-            if keep_log is not None:
-                target = keep_log()
-                for log in state_dir.glob("*.log"):
-                    shutil.copy(log, target / log.name)
-            shutil.rmtree(state_dir, ignore_errors=True)
+def start_for_session(keep_logs: Callable[[], Path] | None = None) -> Iterator[PgServer]:
+    """Generator behind the fixture (usable without pytest): reap what dead sessions left,
+    then `serve` a PgServer in a fresh state dir."""
+    reap_stale_state_dirs(STATE_PREFIX, _stop_leftovers)
+    yield from serve(PgServer(new_state_dir(STATE_PREFIX)), keep_logs)
 
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     """A running PostgreSQL for the whole session; skipped only where it cannot run at all
-    (not installed and not root). The logs are kept in tmp_path_factory's "pgserver-logs"."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    (not installed and not root), and failed there under CI (`serverhost.cannot_run`). The
+    logs are kept in tmp_path_factory's "pgserver-logs"."""
+    require(unavailable_reason())
     yield from start_for_session(lambda: tmp_path_factory.mktemp("pgserver-logs"))
 
 

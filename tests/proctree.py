@@ -1,5 +1,6 @@
-"""The processes below a process, read from /proc: what a test of `deskterm poll` measures
-(memory of the whole tree) or expects to end with it (nothing left after a SIGKILL)."""
+"""Processes read from /proc (no extra tools, works in a bare container): what a test of
+`deskterm poll` measures (memory of the whole tree) or expects to end with it (nothing left
+after a SIGKILL), and how the suite's server fixtures find and stop their own daemons."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -18,37 +20,77 @@ class Proc:
     command: str
 
 
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, parent pid, start time in clock ticks), or None if there is no such process."""
+class Stat(NamedTuple):
+    """The fields of /proc/<pid>/stat the tests read."""
+
+    state: str  # R, S, D, Z (zombie), X (dead)...
+    parent: int
+    group: int  # process group
+    started: int  # start time in clock ticks since boot
+
+
+def stat(pid: int) -> Stat | None:
+    """The process's stat fields, or None if there is no such process."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return fields[0], int(fields[1]), int(fields[19])
+    fields = text.rsplit(")", 1)[1].split()  # the command name may hold spaces and ")"
+    return Stat(fields[0], int(fields[1]), int(fields[2]), int(fields[19]))
 
 
-def _command(pid: int) -> str:
+def running(pid: int) -> bool:
+    """True if pid runs. A zombie counts as gone: init may take seconds to reap orphans."""
+    st = stat(pid)
+    return st is not None and st.state not in "ZX"
+
+
+def all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def group(pgrp: int) -> list[int]:
+    """Live members of process group pgrp: a daemon that leads its own group and every child
+    it forked."""
+    return [
+        pid
+        for pid in all_pids()
+        if (st := stat(pid)) is not None and st.group == pgrp and st.state not in "ZX"
+    ]
+
+
+def command_line(pid: int) -> str:
+    """The process's arguments joined by spaces; empty once it is gone."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return "?"
-    return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()[:200]
+        return ""
+    return raw.replace(b"\0", b" ").decode("utf-8", "replace")
+
+
+def environ(pid: int) -> dict[str, str]:
+    """The environment the process started with (empty once it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {k: v for k, _, v in pairs}
 
 
 def descendants(pid: int) -> list[Proc]:
     """The processes below pid: children, their children, and so on."""
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
-            children.setdefault(stat[1], []).append(int(entry))
+    for entry in all_pids():
+        if (st := stat(entry)) is not None:
+            children.setdefault(st.parent, []).append(entry)
     found: list[Proc] = []
     todo = list(children.get(pid, []))
     while todo:
         child = todo.pop()
-        stat = _stat(child)
-        if stat is not None:
-            found.append(Proc(child, stat[2], _command(child)))
+        st = stat(child)
+        if st is not None:
+            found.append(Proc(child, st.started, command_line(child).strip()[:200] or "?"))
         todo.extend(children.get(child, []))
     return found
 
@@ -56,8 +98,8 @@ def descendants(pid: int) -> list[Proc]:
 def alive(proc: Proc) -> bool:
     """Whether this very process still runs (a zombie has ended: it only waits to be reaped
     by whoever inherited it)."""
-    stat = _stat(proc.pid)
-    return stat is not None and stat[2] == proc.started and stat[0] != "Z"
+    st = stat(proc.pid)
+    return st is not None and st.started == proc.started and st.state != "Z"
 
 
 def survivors(procs: list[Proc], within: float) -> list[Proc]:

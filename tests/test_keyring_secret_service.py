@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.serverhost import cannot_run, install
+
 TOOLS = {"gnome-keyring-daemon": "gnome-keyring", "dbus-run-session": "dbus"}
 SECRET = "pw-via-secret-service-5e2b"
 
@@ -40,24 +42,18 @@ print(json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def secret_service_tools() -> None:
-    """Install gnome-keyring and dbus from Debian when missing; skip only when we cannot."""
-    missing = sorted({pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None})
-    if not missing:
+def secret_service_tools(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Install gnome-keyring and dbus from Debian when missing; skip only when we cannot (fail
+    under CI: `serverhost.cannot_run`)."""
+    if not missing_packages():
         return
-    if os.geteuid() != 0:
-        pytest.skip(f"needs Debian packages {', '.join(missing)} (install them as root)")
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    # Always refresh the lists first: missing or stale lists make the install fail.
-    for command in (
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--no-install-recommends", *missing],
-    ):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    still_missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    assert not still_missing, f"installed {missing} but {still_missing} are still missing"
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        cannot_run(f"needs Debian packages {', '.join(missing_packages())} (install them as root)")
+    install(missing_packages, tmp_path_factory.mktemp("secret-service") / "apt.log")
+
+
+def missing_packages() -> list[str]:
+    return sorted({pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None})
 
 
 @pytest.mark.timeout(900)
