@@ -18,7 +18,7 @@ import pytest
 from deskterm.demo import desk as demo
 from deskterm.desk import templates
 from deskterm.errors import DeskError
-from deskterm.outbound import delivery, drafts
+from deskterm.outbound import composer, delivery, drafts, editor
 from deskterm.outbound.outbox import OutboxError
 from deskterm.store import blobs
 from deskterm.store.models import Channel, Conversation, Message, Outbox
@@ -142,7 +142,7 @@ def test_a_failed_autosave_stays_pending_and_is_tried_again() -> None:
 
 
 def test_the_reply_context_names_subject_recipient_and_why_it_waits(demo_desk: None) -> None:
-    context = drafts.reply_context(EXPORT)
+    context = composer.reply_context(EXPORT)
     assert context.subject == "Re: Dashboard export times out [#4]"
     assert context.to == "lukas.schmidt@kestrel-analytics.example"
     assert context.sender == "Acme Support <support@acme.example>"
@@ -153,7 +153,7 @@ def test_the_reply_context_names_subject_recipient_and_why_it_waits(demo_desk: N
         "made active."
     )
     with pytest.raises(DeskError, match=r"There is no conversation #999\."):
-        drafts.reply_context(999)
+        composer.reply_context(999)
 
 
 def test_a_template_is_filled_for_the_conversation_and_made_safe(
@@ -163,49 +163,49 @@ def test_a_template_is_filled_for_the_conversation_and_made_safe(
     templates.save(
         "thanks", "Hello $contact_name,\nabout $subject (#$conversation_id).\n$agent_name"
     )
-    assert drafts.template_names() == ["thanks"]
-    assert drafts.template_text(EXPORT, "thanks") == (
+    assert composer.template_names() == ["thanks"]
+    assert composer.template_text(EXPORT, "thanks") == (
         "Hello Lukas Schmidt,\nabout Dashboard export times out (#4).\nKim"
     )
-    hostile = drafts.template_text(HOSTILE, "thanks")
+    hostile = composer.template_text(HOSTILE, "thanks")
     assert "\x1b" not in hostile and "\x07" not in hostile
     assert hostile.startswith("Hello [@click=app.quit]Mallory [2J[b],")
     with pytest.raises(DeskError, match="no template named 'nope'"):
-        drafts.template_text(EXPORT, "nope")
+        composer.template_text(EXPORT, "nope")
 
 
 def test_the_quote_is_offered_only_where_the_channel_does_not_add_it(demo_desk: None) -> None:
     with pytest.raises(OutboxError, match="already quotes the customer's last mail"):
-        drafts.quote_text(EXPORT)
+        composer.quote_text(EXPORT)
     outbound_setting(quote_previous=False)
-    quote = drafts.quote_text(EXPORT)
+    quote = composer.quote_text(EXPORT)
     assert quote.startswith("On ") and "Lukas Schmidt wrote:\n> " in quote
-    assert drafts.quote_text(HOSTILE).count("\x1b") == 0
+    assert composer.quote_text(HOSTILE).count("\x1b") == 0
 
 
 def test_attachments_are_checked_as_they_are_added(demo_desk: None, tmp_path: Path) -> None:
     draft = drafts.Draft(EXPORT)
     small = tmp_path / "log.txt"
     small.write_bytes(b"x" * 600)
-    added = drafts.add_attachment(draft, str(small), limit=1000)
+    added = composer.add_attachment(draft, str(small), limit=1000)
     assert added == small and draft.attachments == [str(small)]
     with pytest.raises(OutboxError, match=r"^log.txt is already attached.$"):
-        drafts.add_attachment(draft, str(small), limit=1000)
+        composer.add_attachment(draft, str(small), limit=1000)
     missing = tmp_path / "nope.pdf"
     with pytest.raises(OutboxError) as caught:
-        drafts.add_attachment(draft, str(missing), limit=1000)
+        composer.add_attachment(draft, str(missing), limit=1000)
     assert str(caught.value) == f"Cannot read the attachment {missing}; check the path."
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * 500)
     with pytest.raises(OutboxError) as caught:
-        drafts.add_attachment(draft, str(big), limit=1000)
+        composer.add_attachment(draft, str(big), limit=1000)
     assert str(caught.value) == (
         "The attachments add up to 1,100 bytes, over this channel's limit of 1,000; send fewer "
         "or smaller files."
     )
     assert draft.attachments == [str(small)]  # a refused file changes nothing
     with pytest.raises(OutboxError, match="Type the path"):
-        drafts.add_attachment(draft, "  ", limit=1000)
+        composer.add_attachment(draft, "  ", limit=1000)
 
 
 def test_relative_and_home_paths_are_made_absolute(
@@ -215,21 +215,21 @@ def test_relative_and_home_paths_are_made_absolute(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     draft = drafts.Draft(1)
-    drafts.add_attachment(draft, "a.txt", limit=0)
+    composer.add_attachment(draft, "a.txt", limit=0)
     with pytest.raises(OutboxError, match="already attached"):
-        drafts.add_attachment(draft, "~/a.txt", limit=0)
+        composer.add_attachment(draft, "~/a.txt", limit=0)
     assert draft.attachments == [str(tmp_path / "a.txt")]
 
 
 def test_the_cc_line_is_split_and_checked() -> None:
-    assert drafts.cc_addresses("") == []
-    assert drafts.cc_addresses("a@x.example, Bo Li <b@y.example>; c@z.example") == [
+    assert composer.cc_addresses("") == []
+    assert composer.cc_addresses("a@x.example, Bo Li <b@y.example>; c@z.example") == [
         "a@x.example",
         "Bo Li <b@y.example>",
         "c@z.example",
     ]
     with pytest.raises(OutboxError, match="'bob' in Cc is not an email address"):
-        drafts.cc_addresses("a@x.example, bob")
+        composer.cc_addresses("a@x.example, bob")
 
 
 def test_sending_queues_the_reply_with_its_headers_and_forgets_the_draft(
@@ -289,8 +289,8 @@ def test_a_draft_channel_sends_nothing_its_replies_wait(demo_desk: None) -> None
 
 
 def test_the_editor_is_visual_then_editor_then_a_fallback(tmp_path: Path) -> None:
-    assert drafts.editor_command({"VISUAL": "code --wait", "EDITOR": "vim"}) == ["code", "--wait"]
-    assert drafts.editor_command({"VISUAL": " ", "EDITOR": "'my editor' -n"}) == [
+    assert editor.editor_command({"VISUAL": "code --wait", "EDITOR": "vim"}) == ["code", "--wait"]
+    assert editor.editor_command({"VISUAL": " ", "EDITOR": "'my editor' -n"}) == [
         "my editor",
         "-n",
     ]
@@ -298,14 +298,14 @@ def test_the_editor_is_visual_then_editor_then_a_fallback(tmp_path: Path) -> Non
     bin_dir.mkdir()
     nano = editor_script(bin_dir, "")
     nano.rename(bin_dir / "nano")
-    assert drafts.editor_command({"PATH": str(bin_dir)}) == [str(bin_dir / "nano")]
+    assert editor.editor_command({"PATH": str(bin_dir)}) == [str(bin_dir / "nano")]
     with pytest.raises(DeskError) as caught:
-        drafts.editor_command({"PATH": str(tmp_path / "empty")})
+        editor.editor_command({"PATH": str(tmp_path / "empty")})
     assert str(caught.value) == (
         "No editor was found; set $EDITOR (for example `export EDITOR=nano`) or install nano or vi."
     )
     with pytest.raises(DeskError, match="fix its quotes"):
-        drafts.editor_command({"EDITOR": "'unclosed"})
+        editor.editor_command({"EDITOR": "'unclosed"})
 
 
 def test_the_editor_edits_a_private_file_that_is_removed_after(
@@ -318,7 +318,7 @@ def test_the_editor_edits_a_private_file_that_is_removed_after(
         f"open({str(seen)!r}, 'w').write(oct(stat.S_IMODE(os.stat(sys.argv[1]).st_mode)))\n"
         "open(sys.argv[1], 'a').write('Added in the editor.\\n')",
     )
-    edited = drafts.edit_externally("Hello", 4, command=[str(script)])
+    edited = editor.edit_externally("Hello", 4, command=[str(script)])
     assert edited == "Hello\nAdded in the editor."
     assert seen.read_text() == "0o600"
     assert list(drafts.drafts_dir().iterdir()) == []
@@ -329,12 +329,12 @@ def test_an_editor_that_fails_or_is_missing_leaves_the_text(
 ) -> None:
     failing = editor_script(tmp_path, "open(sys.argv[1], 'w').write('lost'); sys.exit(3)")
     with pytest.raises(DeskError) as caught:
-        drafts.edit_externally("Hello", 4, command=[str(failing)])
+        editor.edit_externally("Hello", 4, command=[str(failing)])
     assert str(caught.value) == (
         "The editor fake-editor exited with status 3; the reply was left as it was."
     )
     with pytest.raises(DeskError) as caught:
-        drafts.edit_externally("Hello", 4, command=[str(tmp_path / "no-such-editor")])
+        editor.edit_externally("Hello", 4, command=[str(tmp_path / "no-such-editor")])
     assert str(caught.value) == (
         f"Cannot run the editor '{tmp_path / 'no-such-editor'}' (No such file or directory); "
         "set $EDITOR to an editor that is installed."
@@ -350,22 +350,22 @@ def test_paths_complete_like_a_shell(tmp_path: Path, monkeypatch: pytest.MonkeyP
         (tmp_path / name).write_text("x")
     (tmp_path / "scans").mkdir()
     base = f"{tmp_path}/"
-    assert drafts.complete_path(base + "rep") == base + "report-202"
-    assert drafts.complete_path(base + "report-202") == base + "report-2024.pdf"
-    assert drafts.complete_path(base + "n") == base + "notes.txt"
-    assert drafts.complete_path(base + "s") == base + "scans/"
-    assert drafts.complete_path(base + ".h") == base + ".hidden"
-    assert drafts.complete_path(base + "zzz") is None
-    assert drafts.complete_path(base + "notes.txt") is None  # complete already
-    assert drafts.complete_path(str(tmp_path / "missing" / "x")) is None
-    assert drafts.complete_path("") is None
+    assert composer.complete_path(base + "rep") == base + "report-202"
+    assert composer.complete_path(base + "report-202") == base + "report-2024.pdf"
+    assert composer.complete_path(base + "n") == base + "notes.txt"
+    assert composer.complete_path(base + "s") == base + "scans/"
+    assert composer.complete_path(base + ".h") == base + ".hidden"
+    assert composer.complete_path(base + "zzz") is None
+    assert composer.complete_path(base + "notes.txt") is None  # complete already
+    assert composer.complete_path(str(tmp_path / "missing" / "x")) is None
+    assert composer.complete_path("") is None
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert drafts.complete_path("~/no") == "~/notes.txt"  # the ~ stays as typed
+    assert composer.complete_path("~/no") == "~/notes.txt"  # the ~ stays as typed
     monkeypatch.chdir(tmp_path)
-    assert drafts.complete_path("sc") == "scans/"
+    assert composer.complete_path("sc") == "scans/"
 
 
 def test_a_cc_line_the_stdlib_misreads_is_quoted_as_typed() -> None:
     """`a@x b@x` reads as the address `@x`: the refusal names what the agent typed."""
     with pytest.raises(OutboxError, match=r"'tim@x\.example concierge@x\.example' in Cc is not a"):
-        drafts.cc_addresses("tim@x.example concierge@x.example")
+        composer.cc_addresses("tim@x.example concierge@x.example")

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from deskterm import settings
+from deskterm.inbound import batches as planning
 from deskterm.inbound import imap_sync
 from deskterm.inbound.parse_guard import ParseGuard
 from tests.mailfactory import make_mail
@@ -23,7 +24,7 @@ MB = 1024 * 1024
 def check_plan(sizes: list[int], budget: int, count: int) -> list[list[int]]:
     """plan_batches over mails 0..n-1; asserts what any plan must hold and returns it."""
     mails = list(range(len(sizes)))
-    batches = imap_sync.plan_batches(mails, sizes, budget, count)
+    batches = planning.plan_batches(mails, sizes, budget, count)
     assert [m for batch in batches for m in batch] == mails  # all of them, in order
     for batch in batches:
         assert 1 <= len(batch) <= count
@@ -34,12 +35,12 @@ def check_plan(sizes: list[int], budget: int, count: int) -> list[list[int]]:
 
 def test_twenty_mails_of_21_mb_are_never_fetched_together_beyond_the_budget() -> None:
     """The case of the review: 20 x 21 MB, in one batch of 500 before."""
-    budget = imap_sync.BATCH_BYTES
-    assert imap_sync.FETCH_BUDGET <= 64 * MB
-    assert 2 * budget <= imap_sync.FETCH_BUDGET  # a batch and the one read ahead fit
+    budget = planning.BATCH_BYTES
+    assert planning.FETCH_BUDGET <= 64 * MB
+    assert 2 * budget <= planning.FETCH_BUDGET  # a batch and the one read ahead fit
     # Mail whose size is not asked (at most SMALL_MAIL each) fills no more than a batch.
-    assert budget >= imap_sync.SMALL_MAIL * imap_sync.BATCH
-    batches = check_plan([21 * MB] * 20, budget, imap_sync.BATCH)
+    assert budget >= planning.SMALL_MAIL * planning.BATCH
+    batches = check_plan([21 * MB] * 20, budget, planning.BATCH)
     assert max(len(b) for b in batches) == max(1, budget // (21 * MB))
 
 
@@ -117,17 +118,16 @@ def test_the_fetch_loop_never_reads_ahead_past_the_budget(monkeypatch) -> None:
     sizes = {uid: n for uid, n in size.items() if n > imap_sync.SMALL_MAIL}
     server = FakeImap(mails)
     with ThreadPoolExecutor(2) as pool:
-        batches = imap_sync._batches(
+        fetch = imap_sync.FolderFetch(
             server,  # type: ignore[arg-type]
             "INBOX",
-            sorted(mails),
-            sizes,
             limit,
-            lambda: pool,
-            None,
             settings.current().parse_limits,
             ParseGuard(1, "INBOX", "1"),
+            lambda: pool,
+            None,
         )
+        batches = imap_sync._batches(fetch, sorted(mails), sizes)
         seen = []
         for uids, items in batches:
             assert [int(i.uid) for i in items] == uids

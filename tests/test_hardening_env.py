@@ -87,15 +87,15 @@ def test_a_password_command_inherits_no_secret() -> None:
 
 @pytest.mark.usefixtures("secrets_in_env", "desk_home")
 def test_the_editor_inherits_no_secret(tmp_path: Path) -> None:
-    from deskterm.outbound import drafts
+    from deskterm.outbound import editor
 
-    editor = tmp_path / "fake-editor"
-    editor.write_text(
+    program = tmp_path / "fake-editor"
+    program.write_text(
         f"#!{sys.executable}\nimport json, os, sys\n"
         "open(sys.argv[1], 'w').write(json.dumps(sorted(os.environ)))\n"
     )
-    editor.chmod(0o755)
-    inherited(json.loads(drafts.edit_externally("Hello", 4, command=[str(editor)])))
+    program.chmod(0o755)
+    inherited(json.loads(editor.edit_externally("Hello", 4, command=[str(program)])))
 
 
 @pytest.mark.usefixtures("secrets_in_env", "desk_home")

@@ -8,8 +8,9 @@ import pytest
 
 from deskterm.errors import DeskError
 from deskterm.inbound import window as sync_window
-from deskterm.inbound.imap_sync import PROCESSED, _settle, _uid_set, processed_flag, search_criteria
+from deskterm.inbound.imap_sync import PROCESSED, _settle, processed_flag, search_criteria
 from deskterm.inbound.stages import Outcome
+from deskterm.net.imap import uid_set
 from deskterm.store.models import Channel
 
 
@@ -34,8 +35,8 @@ def test_search_criteria() -> None:
 
 
 def test_uid_sets_compress_runs() -> None:
-    assert _uid_set([1, 2, 3, 7, 9, 10]) == "1:3,7,9:10"
-    assert _uid_set([5]) == "5"
+    assert uid_set([1, 2, 3, 7, 9, 10]) == "1:3,7,9:10"
+    assert uid_set([5]) == "5"
 
 
 def test_age_window(monkeypatch) -> None:

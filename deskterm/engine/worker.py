@@ -33,7 +33,7 @@ from deskterm import paths, process
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state, eligible, poll_interval
 from deskterm.errors import AuthError, DeskError
-from deskterm.inbound import imap_sync, pop3_sync
+from deskterm.inbound import imap_remote, imap_sync, pop3_sync
 from deskterm.inbound.stages import Counts
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
@@ -259,7 +259,7 @@ class Worker:
         try:
             secret = channels.password(channel, "inbound", self.store)
             imap_conn.login(mailbox, endpoint, inbound["username"], secret)
-            source = imap_sync.Source(
+            source = imap_remote.Source(
                 dataclasses.replace(endpoint, on_pin=None), inbound["username"], secret
             )
             imap_sync.sync(

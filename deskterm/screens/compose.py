@@ -35,7 +35,7 @@ from textual.worker import Worker, WorkerState
 
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
-from deskterm.outbound import drafts
+from deskterm.outbound import composer, drafts, editor
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.widgets.message_view import human_size
@@ -142,7 +142,7 @@ class ComposeScreen(DeskScreen):
     """
 
     class ContextLoaded(Message):
-        def __init__(self, context: drafts.ReplyContext) -> None:
+        def __init__(self, context: composer.ReplyContext) -> None:
             super().__init__()
             self.context = context
 
@@ -159,7 +159,7 @@ class ComposeScreen(DeskScreen):
     def __init__(self, conversation_id: int) -> None:
         super().__init__()
         self.conversation_id = conversation_id
-        self.context: drafts.ReplyContext | None = None
+        self.context: composer.ReplyContext | None = None
         self.sending = False
         self._load_problem: str | None = None
         try:
@@ -221,7 +221,7 @@ class ComposeScreen(DeskScreen):
         description="reading the conversation",
     )
     def _load_context(self) -> None:
-        self.post_message(self.ContextLoaded(drafts.reply_context(self.conversation_id)))
+        self.post_message(self.ContextLoaded(composer.reply_context(self.conversation_id)))
 
     def on_compose_screen_context_loaded(self, message: ContextLoaded) -> None:
         context = self.context = message.context
@@ -407,7 +407,7 @@ class ComposeScreen(DeskScreen):
     def _add_attachment(self, event: Input.Submitted) -> None:
         limit = self.context.attachment_limit if self.context else 0
         with self.desk.reporting("attach the file"):
-            path = drafts.add_attachment(self.draft, event.value, limit)
+            path = composer.add_attachment(self.draft, event.value, limit)
             event.input.value = ""
             self._show_attachments()
             self.save_now()
@@ -423,7 +423,7 @@ class ComposeScreen(DeskScreen):
     def _show_attachments(self) -> None:
         listing = self.query_one(AttachmentList)
         listing.clear_options()
-        for path, size in drafts.attachment_sizes(self.draft):
+        for path, size in composer.attachment_sizes(self.draft):
             where = Path(path)
             listing.add_option(
                 Option(
@@ -437,7 +437,7 @@ class ComposeScreen(DeskScreen):
 
     def action_insert(self) -> None:
         with self.desk.reporting("list the templates"):
-            names = drafts.template_names()
+            names = composer.template_names()
             quote_ok = not (self.context and self.context.quote_previous)
             self.app.push_screen(InsertScreen(names, quote_ok), self._insert)
 
@@ -446,9 +446,9 @@ class ComposeScreen(DeskScreen):
             return
         with self.desk.reporting("insert the text"):
             if choice == InsertScreen.QUOTE:
-                text = drafts.quote_text(self.conversation_id)
+                text = composer.quote_text(self.conversation_id)
             else:
-                text = drafts.template_text(self.conversation_id, choice)
+                text = composer.template_text(self.conversation_id, choice)
             self.body.insert(text)
         self.body.focus()
 
@@ -460,7 +460,7 @@ class ComposeScreen(DeskScreen):
         try:
             with self.app.suspend():
                 try:  # nothing may escape here: the terminal must be given back to the app
-                    outcome = drafts.edit_externally(body.text, self.conversation_id)
+                    outcome = editor.edit_externally(body.text, self.conversation_id)
                 except Exception as exc:
                     outcome = exc
         except SuspendNotSupported:

@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from deskterm.channels import registry as channels
-from deskterm.outbound import drafts, outbox
+from deskterm.outbound import composer, outbox
 from deskterm.sanitize import one_line
 from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar
@@ -109,7 +109,7 @@ class OutboxScreen(TableScreen):
         rows = outbox.listing(include_sent=True)[-SHOWN:][::-1]
         waiting = {}
         for channel in channels.all_channels():
-            reason = drafts.waiting_reason(channel.name, channel.status)
+            reason = composer.waiting_reason(channel.name, channel.status)
             if reason:
                 waiting[channel.name] = reason
         self.post_message(self.Loaded(rows, waiting))

@@ -1,6 +1,6 @@
 """A one-line field for a file's path that completes like a shell: Tab takes the suggestion.
 
-The completion itself is `drafts.complete_path` (plain Python, tested without a terminal);
+The completion itself is `composer.complete_path` (plain Python, tested without a terminal);
 it reads the file system, so it runs in a thread and never holds the UI up on a slow or
 network mount. Results are not cached: the folder may change while the composer is open.
 """
@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.suggester import Suggester
 from textual.widgets import Input
 
-from deskterm.outbound import drafts
+from deskterm.outbound import composer
 
 
 class PathSuggester(Suggester):
@@ -22,7 +22,7 @@ class PathSuggester(Suggester):
         super().__init__(use_cache=False, case_sensitive=True)
 
     async def get_suggestion(self, value: str) -> str | None:
-        return await asyncio.to_thread(drafts.complete_path, value)
+        return await asyncio.to_thread(composer.complete_path, value)
 
 
 class PathInput(Input):
