@@ -32,7 +32,9 @@ from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
 from deskterm.desk import attachments, queries, triage
-from deskterm.engine.worker import Event, Worker, worker_running
+from deskterm.engine.events import DeliveryResult, Event, Note, RunFinished, SyncProgress
+from deskterm.engine.lock import worker_running
+from deskterm.engine.worker import Worker
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.conversations import ConversationsScreen
@@ -156,13 +158,19 @@ class DeskApp(App[None]):
             return
         if again:
             self._tell(self.notify, "The vault is unlocked.")
+        self.recheck_channels()
+
+    def recheck_channels(self) -> None:
+        """The engine running here, if any, reads the channels again now rather than at its
+        next pass (a channel was resumed or activated, trusts a new pin, or can be signed in
+        to now). Safe from any thread."""
         if self.engine is not None:
-            self.engine.wake.set()
+            self.engine.recheck()
 
     def stop_engine(self) -> None:
         self._stop.set()
         if self.engine is not None:
-            self.engine.wake.set()
+            self.engine.request_stop()
 
     def poll_now(self) -> None:
         if self.engine is None:
@@ -194,32 +202,32 @@ class DeskApp(App[None]):
         log.info("engine not started: %s", message)
 
     def _on_engine_event(self, event: Event) -> None:
-        channel = one_line(event.channel)
-        if event.kind == "progress":
-            self.activity = f"{channel} {one_line(event.folder)} {event.done}/{event.total}"
-            if event.done:
-                self.schedule_refresh()  # a batch was committed
-        elif event.kind == "run":
-            self.activity = ""
-            if event.message:
+        match event:
+            case SyncProgress(channel=channel, folder=folder, done=done, total=total):
+                self.activity = f"{one_line(channel)} {one_line(folder)} {done}/{total}"
+                if done:
+                    self.schedule_refresh()  # a batch was committed
+            case RunFinished(channel=channel, run=run):
+                self.activity = ""
+                if run.error:
+                    self.notify(
+                        f"{one_line(channel)}: {one_line(run.error)}",
+                        severity="error",
+                        markup=False,
+                        timeout=10,
+                    )
+                self.schedule_refresh()
+                self.read_channels()
+            case DeliveryResult():  # a reply left the outbox (or failed to)
                 self.notify(
-                    f"{channel}: {one_line(event.message)}",
-                    severity="error",
+                    f"Reply to #{event.conversation_id}: {one_line(event.summary)}",
+                    severity="error" if event.state != "sent" else "information",
                     markup=False,
-                    timeout=10,
                 )
-            self.schedule_refresh()
-            self.read_channels()
-        elif event.kind == "delivery":  # a reply left the outbox (or failed to)
-            failed = not event.message.startswith("sent")
-            self.notify(
-                f"Reply to {channel}: {one_line(event.message)}",
-                severity="error" if failed else "information",
-                markup=False,
-            )
-            self.schedule_refresh()
-        elif event.message:  # idle, notice, skipped: worth a glance, not a pop-up
-            self.activity = f"{channel}: {one_line(event.message)}"
+                self.schedule_refresh()
+            case Note(channel=channel, message=message) if message:
+                # idle, notice, skipped: worth a glance, not a pop-up
+                self.activity = f"{one_line(channel)}: {one_line(message)}"
 
     def notify(
         self,

@@ -21,7 +21,8 @@ from textual.worker import WorkerState
 from deskterm.app import REFRESH_DELAY, DeskApp
 from deskterm.demo import desk as demo
 from deskterm.desk import triage
-from deskterm.engine.worker import Event, worker_lock
+from deskterm.engine.events import SyncProgress
+from deskterm.engine.lock import worker_lock
 from deskterm.errors import NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.prepare import prepare_batch
@@ -392,7 +393,7 @@ def test_the_worker_runs_in_the_app_and_its_events_refresh_the_list(demo_desk: N
         assert app.engine is not None
         deliver("Brand new question")
         # The engine calls back from its own thread, as after a committed batch.
-        event = Event("progress", demo.CHANNEL, "INBOX", 1, 1)
+        event = SyncProgress(demo.CHANNEL, "INBOX", 1, 1)
         thread = threading.Thread(target=app.engine.on_event, args=(event,))
         thread.start()
         await until(pilot, lambda: not thread.is_alive())

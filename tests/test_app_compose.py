@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Input, TextArea
 from deskterm.app import REFRESH_DELAY, DeskApp
 from deskterm.demo import desk as demo
 from deskterm.desk import templates
-from deskterm.engine.worker import Event
+from deskterm.engine.events import DeliveryResult
 from deskterm.outbound import delivery, drafts, outbox, replies
 from deskterm.screens.compose import CloseDraftScreen, ComposeScreen, InsertScreen, StatusChoice
 from deskterm.screens.conversations import ConversationsScreen
@@ -616,7 +616,7 @@ def test_the_thread_and_the_outbox_follow_a_reply_from_queued_to_failed_live() -
                 OneSecret(),
                 force=True,
                 on_delivery=lambda d: app._heard(
-                    Event("delivery", f"#{d.conversation_id}", message=f"{d.state}: {d.detail}")
+                    DeliveryResult(d.conversation_id, d.state, d.detail)
                 ),
             )
 

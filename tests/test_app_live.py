@@ -8,7 +8,7 @@ import time
 import pytest
 
 from deskterm.app import DeskApp
-from deskterm.engine.worker import Event
+from deskterm.engine.events import Event, Note
 from deskterm.store import connection
 from deskterm.store.models import JobRun
 from tests.conftest import Desk, channel_toml
@@ -33,7 +33,8 @@ def test_a_delivered_mail_appears_in_the_open_app_within_two_seconds(
     original = DeskApp._heard
 
     def listen(self: DeskApp, event: Event) -> None:
-        heard.append(event.message)
+        if isinstance(event, Note):
+            heard.append(event.message)
         original(self, event)
 
     monkeypatch.setattr(DeskApp, "_heard", listen)

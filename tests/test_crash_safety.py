@@ -197,7 +197,8 @@ def test_sigkill_of_the_worker_ends_its_parsing_processes(desk: Desk, mail_serve
 
 def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> None:
     """Dovecot goes away after the first batch: the run says so, the next one finishes."""
-    from deskterm.engine.worker import Event, Worker
+    from deskterm.engine.events import Event, SyncProgress
+    from deskterm.engine.worker import Worker
     from deskterm.secrets.store import open_secret_store
 
     mail_servers.clear(SUPPORT)
@@ -207,7 +208,7 @@ def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> No
     stopped = []
 
     def on_event(event: Event) -> None:
-        if event.kind == "progress" and event.done >= 500 and not stopped:
+        if isinstance(event, SyncProgress) and event.done >= 500 and not stopped:
             mail_servers.stop_dovecot()
             stopped.append(event.done)
 

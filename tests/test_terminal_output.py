@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
-from deskterm.engine.worker import Event
+from deskterm.engine.events import DeliveryResult
 from tests.conftest import Desk, channel_toml
 from tests.test_app import drive
 
@@ -79,7 +79,7 @@ def test_every_toast_is_shown_clean(demo_desk: None) -> None:
         # A screen's toast quoting an address (the composer's "queued for ..."), and a
         # delivery event carrying the SMTP server's answer: both become toasts via the app.
         app.screen.notify(f"Reply to #1 queued for a{HOSTILE}@x.example.")
-        app._on_engine_event(Event("delivery", "support", message=f"sent: 250 ok {HOSTILE}"))
+        app._on_engine_event(DeliveryResult(1, "sent", f"250 ok {HOSTILE}"))
         await pilot.pause()
         shown = [str(n.message) for n in app._notifications]
         assert len(shown) == 2

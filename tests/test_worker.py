@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -13,7 +14,9 @@ from datetime import datetime
 import pytest
 
 from deskterm.channels.health import channel_state, in_skip_window
-from deskterm.engine.worker import Event, Worker
+from deskterm.engine.events import Event, IdleChanged
+from deskterm.engine.pool import FORKSERVER_PRELOAD
+from deskterm.engine.worker import Worker
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation, JobRun
@@ -43,15 +46,18 @@ def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypa
     thread = threading.Thread(target=worker.run_forever, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: any(e.kind == "idle" and e.message == "IDLE connected" for e in events))
+        wait_for(
+            lambda: any(
+                isinstance(e, IdleChanged) and e.message == "IDLE connected" for e in events
+            )
+        )
         wait_for(lambda: JobRun.select().count() >= 1)
         mail_servers.deliver(make_mail("Arrives while idling"), SUPPORT)
         delay = wait_for(lambda: Conversation.select().count() == 1, timeout=10)
         assert delay < 5
         assert Conversation.get().subject == "Arrives while idling"
     finally:
-        worker.stop.set()
-        worker.wake.set()
+        worker.request_stop()
         thread.join(timeout=15)
     assert not thread.is_alive()
 
@@ -102,3 +108,10 @@ def test_channel_states_say_why(desk: Desk) -> None:
     channel.paused = False
     channel.status = "disabled"
     assert channel_state(channel)[0] == "disabled"
+
+
+@pytest.mark.parametrize("module", FORKSERVER_PRELOAD)
+def test_the_forkserver_preloads_modules_that_exist(module: str) -> None:
+    """multiprocessing skips a preload that fails to import without a word: a module moved or
+    renamed would leave every parsing process importing the parser itself."""
+    importlib.import_module(module)

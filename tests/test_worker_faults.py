@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from deskterm.engine.worker import INTERRUPTED, POOL_DIED, Event, Worker
+from deskterm.engine.events import Event, IdleChanged, RunFinished, SyncProgress
+from deskterm.engine.pool import POOL_DIED
+from deskterm.engine.worker import INTERRUPTED, Worker
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation, JobRun, Message
@@ -98,11 +100,13 @@ class Running:
         self.thread.join(timeout=30)
         assert not self.thread.is_alive()
 
-    def idle(self, message: str) -> list[Event]:
-        return [e for e in self.events if e.kind == "idle" and e.message.startswith(message)]
+    def idle(self, message: str) -> list[IdleChanged]:
+        return [
+            e for e in self.events if isinstance(e, IdleChanged) and e.message.startswith(message)
+        ]
 
-    def runs_after(self, moment: float) -> list[Event]:
-        return [e for e in self.events if e.kind == "run" and e.at > moment]
+    def runs_after(self, moment: float) -> list[RunFinished]:
+        return [e for e in self.events if isinstance(e, RunFinished) and e.at > moment]
 
 
 def poll_process(home: Path, *args: str) -> subprocess.Popen[str]:
@@ -153,7 +157,7 @@ def test_idle_reconnects_after_a_server_restart_without_spinning(
         assert f"127.0.0.1:{mail_servers.imaps_port}" in lost.message
         wait_for(lambda: len(running.idle("IDLE connected")) == 2, what="IDLE reconnected")
         assert idle_thread.is_alive()
-        assert running.worker.idle_status[Channel.get().id] == "connected"
+        assert running.worker.idle_status(Channel.get().id) == "connected"
         # Reconnecting polls once (mail may have come while IDLE was away); after that only
         # IDLE can bring a new mail within the hour-long interval.
         again = running.idle("IDLE connected")[-1].at
@@ -209,7 +213,7 @@ def test_a_server_without_idle_is_asked_once_until_the_channel_changes(
         # One poll, one look for IDLE; the old worker connected again every 5 s.
         assert servers.connections() - before == 2
         channel_id = Channel.get().id
-        assert running.worker.idle_status[channel_id] == "not offered by the server"
+        assert running.worker.idle_status(channel_id) == "not offered by the server"
         assert len(running.idle("IDLE is not offered")) == 1
 
         # Edited settings (another server, maybe) are worth one more look.
@@ -236,7 +240,7 @@ def test_a_killed_pool_process_does_not_break_the_next_large_run(
     connection.open_database()
     worker = Worker(store=open_secret_store())
     try:
-        [pid] = {worker.pool.submit(os.getpid).result() for _ in range(3)}
+        [pid] = {worker.pool.executor().submit(os.getpid).result() for _ in range(3)}
         os.kill(pid, signal.SIGKILL)  # as the OOM killer would
         wait_for(lambda: not live(pid), what="the pool process gone")
         # New mail, enough for the parsing processes (imap_sync.LOCAL_POOL_THRESHOLD).
@@ -271,12 +275,12 @@ def test_a_pool_process_dying_mid_run_fails_only_that_run_in_one_sentence(
         """The run has its pool in hand right after this event and fetches for a while before
         handing the batch over: the processes die idle (one killed while it writes a result
         would hang concurrent.futures), and the run meets a pool that broke under it."""
-        if event.kind == "progress" and event.done == 0 and not killed:
+        if isinstance(event, SyncProgress) and event.done == 0 and not killed:
             threading.Timer(0.01, kill_the_pool).start()
 
     worker = Worker(store=open_secret_store(), on_event=soon_after_the_search)
     try:
-        worker.pool.submit(os.getpid).result()  # the pool is running when the run starts
+        worker.pool.executor().submit(os.getpid).result()  # the pool runs when the run starts
         [failed] = worker.run_once()
         assert killed
         [second] = worker.run_once()

@@ -1,4 +1,4 @@
-"""Imported first by the forkserver of deskterm's parsing processes (worker.Worker.pool).
+"""Imported first by the forkserver of deskterm's parsing processes (engine.pool.ParsingPool).
 
 The forkserver is started by exec, which makes a process dumpable again; it forks every
 parsing process, which hold customers' mail. Importing this makes it undumpable like the

@@ -544,9 +544,7 @@ class ChannelFormScreen(DeskScreen):
         self.query_one("#title", Static).update(Content(self._title()))
         self.check()
         self.desk.read_channels()
-        engine = self.desk.engine
-        if engine is not None:
-            engine.wake.set()  # an activated channel is polled without waiting
+        self.desk.recheck_channels()  # an activated channel is polled without waiting
         if message.error:
             self.notify(one_line(message.error), severity="error", markup=False, timeout=10)
             return

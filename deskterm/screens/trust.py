@@ -260,9 +260,7 @@ class TrustScreen(ModalScreen[bool]):
         self.notify(
             f"The {which} certificate{plural} pinned for {self.channel_name!r}.", markup=False
         )
-        engine = self.desk.engine
-        if engine is not None:
-            engine.wake.set()  # a channel cooling off on the old pin is tried again now
+        self.desk.recheck_channels()  # a channel cooling off on the old pin is tried again now
         self.dismiss(True)
 
     def action_cancel(self) -> None:

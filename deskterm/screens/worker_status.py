@@ -1,6 +1,6 @@
 """Worker status: each channel's state, its IDLE session and next poll, and the recent runs.
 
-The rows come from the engine (`worker.status_rows`, `queries.job_report`), read in a thread.
+The rows come from the engine (`status.status_rows`, `queries.job_report`), read in a thread.
 The screen follows the worker through the app's reactives (state, activity, channel summary,
 desk version), each change coalesced into one reload, and a slow timer keeps "next poll"
 counting down. `p` pauses or resumes the highlighted channel (stored in the database, so a
@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Static
 
 from deskterm.channels import registry as channels
 from deskterm.desk import queries
-from deskterm.engine.worker import status_rows
+from deskterm.engine.status import status_rows
 from deskterm.sanitize import one_line
 from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar
@@ -215,9 +215,7 @@ class WorkerStatusScreen(TableScreen):
     @work(thread=True, exclusive=True, group="pause", exit_on_error=False, description="pausing")
     def _pause(self, name: str, paused: bool) -> None:
         channels.set_paused(name, paused)
-        engine = self.desk.engine
-        if engine is not None:
-            engine.wake.set()  # a resumed channel is polled when due, without waiting
+        self.desk.recheck_channels()  # a resumed channel is polled when due, without waiting
         note = (
             f"{name} is paused: it is not polled until you resume it (p)."
             if paused

@@ -1,0 +1,39 @@
+"""The worker as the UI's worker screen shows it: each channel's state, IDLE and next poll.
+
+A read model over the channels and, when this process runs one, its worker; the screen reads
+it in a thread and never touches the worker itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from deskterm.channels import registry as channels
+from deskterm.channels.health import channel_state, eligible
+
+if TYPE_CHECKING:  # the screen reads rows without loading the worker's IMAP, POP3 and SMTP
+    from deskterm.engine.worker import Worker
+
+
+def status_rows(engine: Worker | None) -> list[dict[str, object]]:
+    """Each channel as the UI's worker screen shows it: its state, IDLE and next poll.
+
+    `engine` is the worker running in this process, if any; without it (a separate
+    `deskterm poll` does the work) IDLE and the next poll are unknown (None).
+    """
+    rows: list[dict[str, object]] = []
+    for channel in channels.all_channels():
+        state, detail = channel_state(channel)
+        known = engine is not None
+        rows.append(
+            {
+                "id": channel.id,
+                "name": channel.name,
+                "state": state,
+                "detail": detail,
+                "paused": channel.paused,
+                "idle": engine.idle_status(channel.id) if known else None,
+                "next_run": engine.next_run(channel.id) if known and eligible(channel) else None,
+            }
+        )
+    return rows
