@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 
 from deskterm import settings
 from deskterm.inbound import window as sync_window
-from deskterm.inbound.imap_sync import BATCH, BATCH_BYTES, folder_state, plan_batches
+from deskterm.inbound.batches import BATCH, BATCH_BYTES, plan_batches
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
 from deskterm.inbound.prepare import prepare_batch
@@ -61,8 +61,8 @@ def sync(
     inbound = channel.settings["inbound"]
     ingestor = Ingestor(channel)
     depth = pop3_conn.pipeline_depth(client)
-    listing = _listing(client)
-    sizes = _sizes(client)
+    listing = pop3_conn.listing(client)
+    sizes = pop3_conn.sizes(client)
     seen = {row.uidl for row in Pop3Seen.select(Pop3Seen.uidl).where(Pop3Seen.channel == channel)}
     failed = _failed(channel)
     deleting = inbound["delete_after_fetch"]
@@ -71,7 +71,7 @@ def sync(
         # before the setting was turned on. Never mail recorded as failed: it is only there.
         committed = sorted(n for u, n in listing.items() if u in seen and u not in failed)
         pop3_conn.delete(client, committed, depth)
-    anchor = folder_state(channel, STATE_FOLDER).first_sync_on
+    anchor = sync_window.folder_state(channel, STATE_FOLDER).first_sync_on
     window = sync_window.since(inbound, anchor=anchor)
     limit = inbound["max_message_bytes"]
     unseen = sorted((n, u) for u, n in listing.items() if u not in seen and u not in failed)
@@ -122,23 +122,6 @@ def sync(
             progress("POP3", done, len(new))
         if stop is not None and stop.is_set():
             break
-
-
-def _listing(client: poplib.POP3) -> dict[str, int]:
-    """UIDL -> message number in this session."""
-    listing = {}
-    for line in client.uidl()[1]:
-        number, _, uidl = line.decode("ascii", "replace").partition(" ")
-        listing[uidl.strip()] = int(number)
-    return listing
-
-
-def _sizes(client: poplib.POP3) -> dict[int, int]:
-    sizes = {}
-    for line in client.list()[1]:
-        number, _, size = line.decode("ascii", "replace").partition(" ")
-        sizes[int(number)] = int(size.split()[0]) if size.strip() else 0
-    return sizes
 
 
 def _failed(channel: Channel) -> set[str]:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from deskterm.errors import ConfigError
+from deskterm.store.models import Channel, FolderState
 
 
 def max_age_days(inbound: dict[str, Any]) -> int:
@@ -56,3 +57,14 @@ def imap_date(day: date) -> str:
     """IMAP's date format (RFC 3501), independent of the locale."""
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     return f"{day.day:02d}-{months[day.month - 1]}-{day.year}"
+
+
+def folder_state(channel: Channel, folder: str) -> FolderState:
+    """A folder's sync state; `first_sync_on` (the age window's anchor) is set on first use."""
+    state, _ = FolderState.get_or_create(
+        channel=channel, folder=folder, defaults={"first_sync_on": date.today()}
+    )
+    if state.first_sync_on is None:  # the column is nullable: a row emptied by hand
+        state.first_sync_on = date.today()
+        state.save()
+    return state

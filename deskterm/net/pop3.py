@@ -80,6 +80,24 @@ def pipeline_depth(client: poplib.POP3) -> int:
     return PIPELINE if "PIPELINING" in capabilities else 1
 
 
+def listing(client: poplib.POP3) -> dict[str, int]:
+    """UIDL -> message number in this session."""
+    found = {}
+    for line in client.uidl()[1]:
+        number, _, uidl = line.decode("ascii", "replace").partition(" ")
+        found[uidl.strip()] = int(number)
+    return found
+
+
+def sizes(client: poplib.POP3) -> dict[int, int]:
+    """Message number -> size in bytes (`LIST`)."""
+    found = {}
+    for line in client.list()[1]:
+        number, _, size = line.decode("ascii", "replace").partition(" ")
+        found[int(number)] = int(size.split()[0]) if size.strip() else 0
+    return found
+
+
 def headers(client: poplib.POP3, numbers: Sequence[int], depth: int) -> dict[int, bytes]:
     """The header block of each message (`TOP n 0`), without reading any body.
 
