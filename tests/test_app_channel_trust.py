@@ -23,7 +23,8 @@ from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
 from deskterm.demo import desk as demo
 from deskterm.net import tls
-from deskterm.screens.channels import ChannelFormScreen, ChannelsScreen
+from deskterm.screens.channel_form import ChannelFormScreen
+from deskterm.screens.channels import ChannelsScreen
 from deskterm.screens.trust import TrustScreen, fingerprint_lines
 from deskterm.screens.unlock import UnlockScreen
 from deskterm.secrets.store import open_secret_store

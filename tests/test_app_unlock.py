@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from deskterm.app import DeskApp
 from deskterm.channels import registry as channels
 from deskterm.errors import SecretError
-from deskterm.screens.channels import ChannelFormScreen
+from deskterm.screens.channel_form import ChannelFormScreen
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.unlock import LOCKED, UnlockScreen
 from deskterm.secrets.store import open_secret_store

@@ -1,0 +1,365 @@
+"""The channel form: every key of the channel file, checked as you type.
+
+The form is the channel file in another shape. `channel_fields.form_fields` lists its keys;
+as the user types, the form builds the dict a TOML file would hold (`from_form`) and runs the
+engine's own `validate` on it, so the one-sentence error shown is exactly the one
+`deskterm channel add --file` would print, and Save stays off until there is none.
+
+Passwords are typed into password inputs, kept only in those widgets until Save, then
+stored through the app's secret store (`channels.save`) and never shown back. Test runs the
+same `conntest.run` as `deskterm channel test` on the form's current values (saved or not),
+in a thread, each step appended the moment it completes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static, Switch
+
+from deskterm.channels import check as conntest
+from deskterm.channels import config as channel_config
+from deskterm.channels import registry as channels
+from deskterm.errors import ConfigError, SecretError
+from deskterm.net.steps import StepResult
+from deskterm.sanitize import one_line
+from deskterm.screens import channel_fields
+from deskterm.screens.base import DeskScreen
+from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField
+from deskterm.store.models import Channel
+from deskterm.widgets.status_bar import StatusBar
+from deskterm.widgets.step_list import StepList
+
+
+def field_id(path: str) -> str:
+    """A widget id for a dotted key (`inbound.port` -> `f-inbound--port`)."""
+    return "f-" + path.replace(".", "--")
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+class ChannelFormScreen(DeskScreen):
+    """Add a channel (`channel` None) or edit one; `test_now` starts the Test at once."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="channel.save"),
+        Binding("ctrl+t", "test", "Test the connection", id="channel.test"),
+        Binding("escape", "back", "Back (twice to drop changes)", id="channel.back"),
+    ]
+    DEFAULT_CSS = """
+    ChannelFormScreen #form { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
+    ChannelFormScreen .group { height: 1; margin-top: 1; color: $accent; text-style: bold; }
+    ChannelFormScreen .group.-first { margin-top: 0; }
+    ChannelFormScreen .row { height: 1; }
+    ChannelFormScreen .row > Label { width: 24; color: $text-muted; }
+    ChannelFormScreen .row.-invalid > Label { color: $error; text-style: bold; }
+    ChannelFormScreen .row > Input, ChannelFormScreen .row > Select { width: 1fr; }
+    ChannelFormScreen .row > Switch { height: 1; border: none; padding: 0 1; width: auto; }
+    ChannelFormScreen .row > Switch:focus { background: $accent; }
+    ChannelFormScreen .row > .state { width: auto; margin-left: 1; }
+    ChannelFormScreen .row:disabled > Label { color: $text-disabled; }
+    ChannelFormScreen #hint { height: 1; padding: 0 1; color: $text-muted; background: $boost; }
+    ChannelFormScreen #problem { height: auto; max-height: 3; padding: 0 1; }
+    ChannelFormScreen #buttons { height: 1; padding: 0 1; }
+    ChannelFormScreen #buttons > Button { margin-right: 2; }
+    """
+
+    class Saved(Message):
+        def __init__(self, name: str, error: str | None) -> None:
+            super().__init__()
+            self.name = name
+            self.error = error
+
+    class Tested(Message):
+        def __init__(self, trial: Channel | None, ok: bool) -> None:
+            super().__init__()
+            self.trial = trial
+            self.ok = ok
+
+    def __init__(self, channel: Channel | None, *, test_now: bool = False) -> None:
+        super().__init__()
+        self.original = channel.name if channel is not None else None
+        self.initial = channel_fields.form_values(channel.settings if channel else None)
+        self.fields = channel_fields.form_fields()
+        self.test_now = test_now
+        self.config: dict[str, Any] | None = None  # the validated settings, None while invalid
+        self.problem = ""
+        self.testing = False
+        self.saving = False
+        self._tested: Channel | None = None
+
+    # --- building the form -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self._title()), id="title")
+        with VerticalScroll(id="form"):
+            table = None
+            for field in self.fields:
+                if field.table != table and field.path != OUTBOUND_SWITCH:
+                    table = field.table
+                    classes = "group -first" if table == "" else "group"
+                    yield Static(Content(channel_fields.GROUPS[table]), classes=classes)
+                yield self._row(field)
+                if field.key == "username" and field.table in channels.SIDES:
+                    yield self._password_row(field.table)
+        yield Static(Content(""), id="hint")
+        yield Static(Content(""), id="problem")
+        yield StepList(id="steps")
+        with Horizontal(id="buttons"):
+            yield Button("Save", id="save", variant="primary", compact=True)
+            yield Button("Test", id="test", compact=True)
+            yield Button("Back", id="back", compact=True)
+        yield StatusBar("ctrl+s save  ctrl+t test  esc back", id="status")
+
+    def _title(self) -> str:
+        if self.original is None:
+            return "New channel"
+        return f"Channel {self.original}"
+
+    def _row(self, field: FormField) -> Widget:
+        value = self.initial[field.path]
+        control: Widget
+        wid = field_id(field.path)
+        if field.kind == "bool":
+            control = Switch(value=bool(value), id=wid, animate=False)
+        elif field.kind == "choice":
+            control = Select(
+                [(choice, choice) for choice in field.choices],
+                value=value,
+                allow_blank=False,
+                compact=True,
+                id=wid,
+            )
+        else:
+            control = Input(value=value, placeholder=field.hint, compact=True, id=wid)
+        label = "send replies" if field.path == OUTBOUND_SWITCH else field.key
+        widgets = [Label(Content(label)), control]
+        if field.kind == "bool":  # the slider is colour only: say it in words too
+            widgets.append(Label(Content(_yes_no(bool(value))), classes="state"))
+        return Horizontal(*widgets, classes="row", id=f"row-{wid}")
+
+    def _password_row(self, side: str) -> Widget:
+        placeholder = (
+            "stored; type a new one to replace it"
+            if self.original
+            else "stored on Save, never shown"
+        )
+        control = Input(password=True, placeholder=placeholder, compact=True, id=f"pw-{side}")
+        return Horizontal(Label(Content("password")), control, classes="row", id=f"row-pw-{side}")
+
+    def on_mount(self) -> None:
+        self.check()
+        first = self.query_one(f"#{field_id('name')}", Input)
+        first.focus()
+        if self.test_now:
+            self.call_after_refresh(self.action_test)
+
+    # --- reading and checking ----------------------------------------------------------
+
+    def control(self, path: str) -> Input | Select[str] | Switch:
+        return self.query_one(f"#{field_id(path)}")  # type: ignore[return-value]
+
+    def values(self) -> dict[str, Any]:
+        """The form as `channel_fields.from_form` reads it: text, choices and switches."""
+        return {field.path: self.control(field.path).value for field in self.fields}
+
+    def passwords(self) -> dict[str, str]:
+        typed = {side: self.query_one(f"#pw-{side}", Input).value for side in channels.SIDES}
+        if not self.control(OUTBOUND_SWITCH).value:
+            typed["outbound"] = ""
+        return typed
+
+    def check(self) -> None:
+        """Validate the form as a channel file: show the one sentence, mark its field."""
+        values = self.values()
+        try:
+            self.config = channel_config.validate(channel_fields.from_form(values))
+            self.problem = ""
+        except ConfigError as exc:
+            self.config = None
+            self.problem = one_line(str(exc))
+        for side in channels.SIDES:
+            port = channel_fields.default_port(values, side)
+            self.control(f"{side}.port").placeholder = f"empty: {port}" if port else ""  # type: ignore[union-attr]
+        outbound_on = bool(values[OUTBOUND_SWITCH])
+        for row in self.query(".row"):
+            row.remove_class("-invalid")
+            if row.id and row.id.startswith(("row-f-outbound--", "row-pw-outbound")):
+                row.disabled = not outbound_on
+        named = channel_fields.field_in_error(self.problem) if self.problem else None
+        if named:
+            self.query_one(f"#row-{field_id(named)}").add_class("-invalid")
+        line = (
+            Content.assemble(("✗ ", "bold $error"), self.problem)
+            if self.problem
+            else Content.styled("✓ Every setting is valid.", "$success")
+        )
+        self.query_one("#problem", Static).update(line)
+        self.query_one("#save", Button).disabled = self.config is None or self.saving
+
+    @property
+    def dirty(self) -> bool:
+        return self.values() != self.initial or any(self.passwords().values())
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Switch.Changed)
+    def _changed(self, event: Message) -> None:
+        if isinstance(event, Switch.Changed) and event.switch.parent is not None:
+            event.switch.parent.query_one(".state", Label).update(Content(_yes_no(event.value)))
+        self._leave_armed = False
+        self.check()
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        """Enter in a field moves on, as Tab does (Enter on a button presses it)."""
+        event.stop()
+        self.focus_next()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The hint line explains the focused field (README's comment for that key)."""
+        hint = ""
+        wid = event.widget.id or ""
+        if wid.startswith("pw-"):
+            hint = f"the {wid[3:]} password, kept in the secret store, never in the database"
+        for field in self.fields:
+            if field_id(field.path) == wid:
+                hint = f"{field.path}: {field.hint}" if field.hint else field.path
+        self.query_one("#hint", Static).update(Content(hint))
+
+    # --- buttons -----------------------------------------------------------------------
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#test")
+    def _test_pressed(self) -> None:
+        self.action_test()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    def action_back(self) -> None:
+        if not self.warned_before_leaving(self.dirty):
+            self.app.pop_screen()
+
+    def action_save(self) -> None:
+        if self.config is None:
+            self.notify(f"Not saved: {self.problem}", severity="error", markup=False)
+            return
+        if self.saving:
+            return
+        self.saving = True
+        self.query_one("#save", Button).disabled = True
+        self._save(self.config, self.original, self.passwords(), self._tested)
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="saving")
+    def _save(
+        self,
+        config: dict[str, Any],
+        original: str | None,
+        passwords: dict[str, str],
+        tested: Channel | None,
+    ) -> None:
+        try:
+            channel = channels.save(
+                config,
+                original=original,
+                passwords=passwords,
+                store=self.desk.secrets,
+                tested=tested,
+            )
+        except SecretError as exc:  # the settings are saved, the password is not
+            self.post_message(self.Saved(config["name"], str(exc)))
+            return
+        except BaseException:
+            self.post_message(self.Saved("", "-"))  # unlock the Save button; the error is
+            raise  # reported by the worker's handler
+        self.post_message(self.Saved(channel.name, None))
+
+    def on_channel_form_screen_saved(self, message: Saved) -> None:
+        self.saving = False
+        if message.error == "-":
+            self.check()
+            return
+        self.original = message.name
+        self.initial = self.values()
+        for side in channels.SIDES:
+            self.query_one(f"#pw-{side}", Input).value = ""
+        self.query_one("#title", Static).update(Content(self._title()))
+        self.check()
+        self.desk.read_channels()
+        self.desk.recheck_channels()  # an activated channel is polled without waiting
+        if message.error:
+            self.notify(one_line(message.error), severity="error", markup=False, timeout=10)
+            return
+        self.notify(f"Channel {message.name!r} saved.", markup=False)
+        self.app.pop_screen()
+
+    # --- the connection test -----------------------------------------------------------
+
+    def action_test(self) -> None:
+        if self.testing:
+            self.notify("The test is still running.", markup=False)
+            return
+        if self.config is None:
+            self.notify(f"Cannot test yet: {self.problem}", severity="error", markup=False)
+            return
+        self.testing = True
+        button = self.query_one("#test", Button)
+        button.disabled = True
+        button.label = "Testing…"
+        unsaved = " (unsaved settings)" if self.original is None or self.dirty else ""
+        self.query_one(StepList).clear(f"Connection test of {self.config['name']}{unsaved}:")
+        self._run_test(self.config, self.original, self.passwords())
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="conntest",
+        exit_on_error=False,
+        description="testing the connection",
+    )
+    def _run_test(
+        self, config: dict[str, Any], original: str | None, typed: dict[str, str]
+    ) -> None:
+        trial = None
+        ok = False
+        try:
+            trial = channels.trial(config, original)
+            store = channels.TypedPasswords(trial, typed, self.desk.secrets)
+            results = conntest.run(trial, store, on_step=lambda r: self._tell(self._step, r))
+            ok = bool(results) and all(r.ok for r in results)
+        finally:
+            self.post_message(self.Tested(trial, ok))
+
+    def _tell(self, callback: Callable[..., None], *args: Any) -> None:
+        """From the test's thread: run `callback` on the UI thread, now (each step as it ends)."""
+        with contextlib.suppress(RuntimeError):  # the app has stopped
+            self.app.call_from_thread(callback, *args)
+
+    def _step(self, result: StepResult) -> None:
+        if self.is_attached:
+            self.query_one(StepList).add(result)
+
+    def on_channel_form_screen_tested(self, message: Tested) -> None:
+        self.testing = False
+        button = self.query_one("#test", Button)
+        button.disabled = False
+        button.label = "Test"
+        self._tested = message.trial
+        steps = self.query_one(StepList)
+        steps.finish("All steps passed." if message.ok else "The test failed.", message.ok)
