@@ -26,6 +26,7 @@ from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
 from deskterm.desk import triage
 from deskterm.errors import DeskError
+from deskterm.inbound import columns
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Fetched
@@ -190,8 +191,11 @@ def add_synthetic(count: int, now: datetime | None = None, seed: int = 7) -> Non
         ]
         _bulk(
             Contact,
-            ["id", "email", "name", "created_at"],
-            [[*contact, str(end)] for contact in contacts],
+            columns.CONTACT_COLUMNS,
+            [
+                {"id": number, "email": email, "name": name, "created_at": str(end)}
+                for number, email, name in contacts
+            ],
         )
         top_conversation = Conversation.select(peewee.fn.MAX(Conversation.id)).scalar() or 0
         top_message = Message.select(peewee.fn.MAX(Message.id)).scalar() or 0
@@ -202,85 +206,51 @@ def add_synthetic(count: int, now: datetime | None = None, seed: int = 7) -> Non
             subject = rng.choice(SYNTHETIC_TOPICS).format(n=10000 + number)
             contact_id, email, name = rng.choice(contacts)
             conversations.append(
-                [
-                    number,
-                    channel.id,
-                    contact_id,
-                    subject,
-                    subject,
-                    rng.choice(SYNTHETIC_PRIORITIES),
-                    rng.choice(SYNTHETIC_STATUSES),
-                    rng.random() < 0.3,
-                    1,
-                    "[]",
-                    "[]",
-                    when,
-                    when,
-                ]
+                {
+                    "id": number,
+                    "channel": channel.id,
+                    "contact": contact_id,
+                    "subject": subject,
+                    "email_subject": subject,
+                    "priority": rng.choice(SYNTHETIC_PRIORITIES),
+                    "status": rng.choice(SYNTHETIC_STATUSES),
+                    "unread": rng.random() < 0.3,
+                    "message_count": 1,
+                    "references": "[]",
+                    "cc": "[]",
+                    "created_at": when,
+                    "updated_at": when,
+                }
             )
             messages.append(
-                [
-                    top_message + i,
-                    number,
-                    "in",
-                    email,
-                    name,
-                    "[]",
-                    "[]",
-                    "[]",
-                    "{}",
-                    0,
-                    "received",
-                    subject,
-                    when,
-                    f"Hello, this is about: {subject}\nPlease help.\n",
-                    f"synthetic-{number}",
-                    when,
-                ]
+                {
+                    "id": top_message + i,
+                    "conversation": number,
+                    "direction": "in",
+                    "from_addr": email,
+                    "from_name": name,
+                    "to": "[]",
+                    "cc": "[]",
+                    "references": "[]",
+                    "headers": "{}",
+                    "size": 0,
+                    "state": "received",
+                    "subject": subject,
+                    "date": when,
+                    "text": f"Hello, this is about: {subject}\nPlease help.\n",
+                    "dedup_key": f"synthetic-{number}",
+                    "created_at": when,
+                }
             )
-        _bulk(
-            Conversation,
-            [
-                "id",
-                "channel",
-                "contact",
-                "subject",
-                "email_subject",
-                "priority",
-                "status",
-                "unread",
-                "message_count",
-                "references",
-                "cc",
-                "created_at",
-                "updated_at",
-            ],
-            conversations,
-        )
-        _bulk(
-            Message,
-            [
-                "id",
-                "conversation",
-                "direction",
-                "from_addr",
-                "from_name",
-                "to",
-                "cc",
-                "references",
-                "headers",
-                "size",
-                "state",
-                "subject",
-                "date",
-                "text",
-                "dedup_key",
-                "created_at",
-            ],
-            messages,
-        )
+        _bulk(Conversation, columns.CONVERSATION_COLUMNS, conversations)
+        _bulk(Message, columns.MESSAGE_COLUMNS, messages)
 
 
-def _bulk(model: type[peewee.Model], columns: list[str], rows: list[list[object]]) -> None:
+def _bulk(model: type[peewee.Model], names: list[str], rows: list[dict[str, object]]) -> None:
+    """Insert rows given by id and the columns ingest writes (`names`); a column a row leaves
+    out is NULL."""
     if rows:
-        database.cursor().executemany(RowWriter(model, columns).insert_sql, rows)
+        writer = RowWriter(model, ["id", *names])
+        database.cursor().executemany(
+            writer.insert_sql, [[row.get(name) for name in writer.names] for row in rows]
+        )

@@ -77,3 +77,4 @@ SKIPPED_COLUMNS = [
     "raw_path",
     "created_at",
 ]
+CONTACT_COLUMNS = ["email", "name", "organization", "created_at"]

@@ -6,6 +6,7 @@ organization its domain belongs to (OrganizationDomain).
 
 from __future__ import annotations
 
+from deskterm.inbound.columns import CONTACT_COLUMNS
 from deskterm.mail.parse import ParsedMail
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import utcnow
@@ -18,7 +19,7 @@ class Senders:
     def __init__(self) -> None:
         self.contacts: dict[str, int] = {}  # email -> contact id
         self.emails: dict[int | None, str] = {}  # and back
-        self._rows = RowWriter(Contact, ["email", "name", "organization", "created_at"])
+        self._rows = RowWriter(Contact, CONTACT_COLUMNS)
         self._domains: dict[str, int] | None = None
 
     def load(self, addresses: set[str]) -> None:
