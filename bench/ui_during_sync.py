@@ -48,7 +48,7 @@ from bench.first_sync import BenchError, Clients, clear_processed, load_mailbox
 from bench.frames import Frames, log, median, p95, send_key, until
 from bench.ui_list import KEYS
 from deskterm.app import DeskApp
-from deskterm.desk import queries
+from deskterm.desk import list_index
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.store import connection
 from deskterm.store.models import JobRun
@@ -167,7 +167,7 @@ async def one_round(gap: float, expected: int) -> dict[str, Any]:
             if run.error or run.failed or run.ingested + run.skipped != expected:
                 raise BenchError(f"the first sync in the app: {counts}, error {run.error!r}")
             # The list refreshes by itself: it shows every open conversation of the desk.
-            wanted = queries.status_counts()["open"]
+            wanted = list_index.status_counts()["open"]
             await until(lambda: len(listing.ids) == wanted, timeout=30)
             out["rows"] = len(listing.ids)
             await pilot.pause(1.0)  # let the last refreshes land

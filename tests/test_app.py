@@ -420,13 +420,13 @@ def test_with_a_separate_poll_process_the_app_watches_the_database(demo_desk: No
 def test_conversations_reading_failure_does_not_crash(
     demo_desk: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from deskterm.desk import queries
+    from deskterm.desk import list_index
 
     def unreadable(ids: list[int]) -> list[dict[str, object]]:
         raise OSError("disk gone")
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        monkeypatch.setattr(queries, "conversation_rows", unreadable)
+        monkeypatch.setattr(list_index, "conversation_rows", unreadable)
         await pilot.press("5")
         await settle(pilot)
         assert notices(app) == [

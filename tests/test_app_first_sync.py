@@ -30,7 +30,7 @@ from textual.widgets import Input
 
 from bench.first_sync import load_mailbox
 from deskterm.app import DeskApp
-from deskterm.desk import queries
+from deskterm.desk import list_index
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.store import connection
 from deskterm.store.models import Conversation, JobRun, Message
@@ -178,7 +178,7 @@ def test_keys_work_while_a_10000_message_first_sync_runs(
                 timeout=60,
             )
             found = list(listing.ids)
-            rows = queries.conversation_rows(found)
+            rows = list_index.conversation_rows(found)
             assert found and len(rows) == len(found)
             assert all("coffee" in row["subject"] for row in rows), rows[:3]
             assert len(found) < Conversation.select().count()

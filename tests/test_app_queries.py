@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deskterm.desk import queries, triage
+from deskterm.desk import list_index, queries, triage
 from deskterm.errors import ConfigError
 from deskterm.store.models import Conversation
 
@@ -13,28 +13,28 @@ pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
 def test_ids_are_newest_activity_first_and_match_the_cli_listing() -> None:
     for status in ("open", "pending", "all"):
-        assert queries.conversation_ids(status) == [
+        assert list_index.conversation_ids(status) == [
             row["id"] for row in queries.list_conversations(status)
         ]
 
 
 def test_search_looks_at_subject_contact_text_and_number() -> None:
-    assert queries.conversation_ids("all", search="VAT number") == [3]  # subject
-    assert queries.conversation_ids("all", search="kestrel-analytics") == [4]  # contact
-    assert queries.conversation_ids("all", search="Amélie") == [6]  # contact name
-    assert queries.conversation_ids("all", search="Vodafone") == [12]  # message text
-    assert queries.conversation_ids("all", search="#15") == [15]  # closed, by number
-    assert queries.conversation_ids("open", search="#15") == []
-    assert queries.conversation_ids("all", search="   ") == queries.conversation_ids("all")
+    assert list_index.conversation_ids("all", search="VAT number") == [3]  # subject
+    assert list_index.conversation_ids("all", search="kestrel-analytics") == [4]  # contact
+    assert list_index.conversation_ids("all", search="Amélie") == [6]  # contact name
+    assert list_index.conversation_ids("all", search="Vodafone") == [12]  # message text
+    assert list_index.conversation_ids("all", search="#15") == [15]  # closed, by number
+    assert list_index.conversation_ids("open", search="#15") == []
+    assert list_index.conversation_ids("all", search="   ") == list_index.conversation_ids("all")
 
 
 def test_an_unknown_status_is_refused() -> None:
     with pytest.raises(ConfigError, match="Status 'later' is not known"):
-        queries.conversation_ids("later")
+        list_index.conversation_ids("later")
 
 
 def test_rows_come_in_the_order_asked_and_skip_missing_ids() -> None:
-    rows = queries.conversation_rows([3, 999, 1])
+    rows = list_index.conversation_rows([3, 999, 1])
     assert [r["id"] for r in rows] == [3, 1]
     assert rows[0] == {
         "id": 3,
@@ -49,15 +49,15 @@ def test_rows_come_in_the_order_asked_and_skip_missing_ids() -> None:
         "contact": "accounts@lumenfoods.example",
         "contact_name": "Claire Martin",
     }
-    assert queries.conversation_rows([]) == []
+    assert list_index.conversation_rows([]) == []
 
 
 def test_status_counts_follow_triage() -> None:
-    assert queries.status_counts()["open"] == 17
+    assert list_index.status_counts()["open"] == 17
     triage.set_status(1, "closed")
-    counts = queries.status_counts()
+    counts = list_index.status_counts()
     assert (counts["open"], counts["closed"], counts["all"]) == (16, 2, 22)
-    assert queries.status_counts("demo") == counts
+    assert list_index.status_counts("demo") == counts
 
 
 def test_the_desk_signature_changes_with_new_mail() -> None:

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
 from deskterm.demo import desk as demo
-from deskterm.desk import queries
+from deskterm.desk import list_index
 from deskterm.screens.thread import ThreadScreen
 from deskterm.widgets.conversation_list import PAGE, PAGES_KEPT, fit
 from tests.test_app import drive, screen_text, settle, the_list
@@ -21,7 +21,7 @@ COUNT = 100_000
 def test_a_desk_of_100000_conversations_opens_and_scrolls() -> None:
     demo.build_demo(now=demo.ANCHOR)
     demo.add_synthetic(COUNT, now=demo.ANCHOR)
-    expected = queries.status_counts()["open"]
+    expected = list_index.status_counts()["open"]
     assert expected > COUNT // 2
 
     def visible_subject(index: int, app: DeskApp) -> str:

@@ -10,7 +10,7 @@ import pytest
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
 from deskterm.demo import desk as demo
-from deskterm.desk import queries
+from deskterm.desk import list_index, queries
 from deskterm.errors import DeskError
 from deskterm.store.models import Conversation, Message
 from tests.conftest import Desk
@@ -29,7 +29,7 @@ def test_the_demo_desk_is_built_through_the_inbound_pipeline() -> None:
     channel = channels.get(demo.CHANNEL)
     assert channel.status == "draft"  # never polled
     assert channel.settings["inbound"]["host"].endswith(".invalid")
-    assert queries.status_counts() == {
+    assert list_index.status_counts() == {
         "open": 17,
         "pending": 2,
         "resolved": 2,
@@ -99,12 +99,12 @@ def test_building_twice_keeps_the_desk_and_a_real_desk_is_refused(desk: Desk) ->
 def test_synthetic_conversations_for_scale() -> None:
     demo.build_demo(now=demo.ANCHOR)
     demo.add_synthetic(500, now=demo.ANCHOR)
-    assert queries.status_counts()["all"] == 522
-    ids = queries.conversation_ids("all")
+    assert list_index.status_counts()["all"] == 522
+    ids = list_index.conversation_ids("all")
     assert len(ids) == 522 and len(set(ids)) == 522
     synthetic = [i for i in ids if i > 22]
     assert len(synthetic) == 500
-    [row] = queries.conversation_rows([synthetic[0]])
+    [row] = list_index.conversation_rows([synthetic[0]])
     assert row["contact"].endswith("@synthetic.example")
     detail = queries.conversation_detail(row["id"])
     assert detail["messages"][0]["text"].startswith("Hello, this is about:")

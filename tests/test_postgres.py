@@ -15,7 +15,7 @@ import peewee
 import pytest
 
 from deskterm import paths
-from deskterm.desk import queries, triage
+from deskterm.desk import list_index, queries, triage
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched, Outcome
@@ -398,21 +398,21 @@ def test_the_list_filters_by_status_and_searches_with_like(two: tuple[int, int])
     assert queries.list_conversations("all", search="nothing like it") == []
     assert queries.list_conversations("all", limit=1) == [row]
 
-    assert queries.conversation_ids("all") == [printer_id, kettle_id]
-    assert queries.conversation_ids("pending") == [kettle_id]
-    assert queries.conversation_ids("all", search="smoke") == [printer_id]
-    assert queries.conversation_ids("all", search=f"#{kettle_id}") == [kettle_id]
-    assert queries.conversation_ids("open", search=f"#{kettle_id}") == []
-    assert queries.conversation_ids("all", search="Jane Doe") == [printer_id]  # contact name
-    assert queries.conversation_ids("all", channel="support") == [printer_id, kettle_id]
-    assert queries.status_counts() == {
+    assert list_index.conversation_ids("all") == [printer_id, kettle_id]
+    assert list_index.conversation_ids("pending") == [kettle_id]
+    assert list_index.conversation_ids("all", search="smoke") == [printer_id]
+    assert list_index.conversation_ids("all", search=f"#{kettle_id}") == [kettle_id]
+    assert list_index.conversation_ids("open", search=f"#{kettle_id}") == []
+    assert list_index.conversation_ids("all", search="Jane Doe") == [printer_id]  # contact name
+    assert list_index.conversation_ids("all", channel="support") == [printer_id, kettle_id]
+    assert list_index.status_counts() == {
         "open": 1,
         "pending": 1,
         "resolved": 0,
         "closed": 0,
         "all": 2,
     }
-    assert [r["id"] for r in queries.conversation_rows([kettle_id, 999, printer_id])] == [
+    assert [r["id"] for r in list_index.conversation_rows([kettle_id, 999, printer_id])] == [
         kettle_id,
         printer_id,
     ]
@@ -444,12 +444,12 @@ def test_triage_changes_status_assignee_and_tags(two: tuple[int, int]) -> None:
     )
     assert conversation.updated_at == before  # triage never reorders the list
     assert Conversation.get_by_id(kettle_id).unread is False
-    assert queries.conversation_ids("all", tag="URGENT") == [printer_id, kettle_id]
-    assert queries.conversation_ids("all", tag="vip") == [printer_id]
-    assert queries.conversation_ids("all", assignee="alice agent") == [printer_id]
-    assert queries.conversation_ids("all", assignee="alice agent", tag="vip") == [printer_id]
+    assert list_index.conversation_ids("all", tag="URGENT") == [printer_id, kettle_id]
+    assert list_index.conversation_ids("all", tag="vip") == [printer_id]
+    assert list_index.conversation_ids("all", assignee="alice agent") == [printer_id]
+    assert list_index.conversation_ids("all", assignee="alice agent", tag="vip") == [printer_id]
     assert triage.assign(printer_id, None) is None
-    assert queries.conversation_ids("all", assignee="alice agent") == []
+    assert list_index.conversation_ids("all", assignee="alice agent") == []
     with pytest.raises(NotFound, match="There is no conversation #999"):
         triage.set_status(999, "open")
     with pytest.raises(ConfigError, match="Status 'done' is not known"):

@@ -16,8 +16,9 @@ import pytest
 from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
+from deskterm.channels import registry as channels
 from deskterm.demo import desk as demo
-from deskterm.desk import queries
+from deskterm.desk import list_index
 from deskterm.screens.conversations import SEARCH_DELAY
 from deskterm.store import connection, db
 from deskterm.store.models import Contact, Conversation, Message
@@ -55,7 +56,7 @@ def reference_ids(status: str, search: str, channel: str | None = None) -> list[
     if status != "all":
         query = query.where(Conversation.status == status)
     if channel:
-        query = query.where(Conversation.channel == queries.channels.get(channel))
+        query = query.where(Conversation.channel == channels.get(channel))
     search = search.strip()
     if re.fullmatch(r"#\d{1,12}", search):
         query = query.where(Conversation.id == int(search[1:]))
@@ -93,22 +94,22 @@ def big_desk() -> None:
 def test_the_same_matches_in_the_same_order(status: str) -> None:
     for search in SEARCHES:
         expected = reference_ids(status, search)
-        assert queries.conversation_ids(status, search=search) == expected, search
-        head = queries.first_conversation_ids(50, status, search=search)
+        assert list_index.conversation_ids(status, search=search) == expected, search
+        head = list_index.first_conversation_ids(50, status, search=search)
         if head is not None:  # only ever the list's exact start, and enough of it
             assert len(head) >= 50 and head == expected[: len(head)], search
-    assert queries.conversation_ids(status, "demo", search="order") == reference_ids(
+    assert list_index.conversation_ids(status, "demo", search="order") == reference_ids(
         status, "order", channel="demo"
     )
 
 
 @pytest.mark.usefixtures("big_desk")
 def test_a_broad_search_has_its_first_rows_early_and_a_narrow_one_does_not() -> None:
-    assert queries.first_conversation_ids(64, "open", search="o") is not None
-    assert queries.first_conversation_ids(64, "open", search="refund 12") is None
-    assert queries.first_conversation_ids(64, "open", search="#12") is None
-    assert queries.first_conversation_ids(64, "open", search="") is None
-    head = queries.first_conversation_ids(64, "open", search="o", tag="nothing-has-it")
+    assert list_index.first_conversation_ids(64, "open", search="o") is not None
+    assert list_index.first_conversation_ids(64, "open", search="refund 12") is None
+    assert list_index.first_conversation_ids(64, "open", search="#12") is None
+    assert list_index.first_conversation_ids(64, "open", search="") is None
+    head = list_index.first_conversation_ids(64, "open", search="o", tag="nothing-has-it")
     assert head is None
 
 
@@ -117,7 +118,7 @@ def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None
     outcome: list[BaseException] = []
 
     def endless() -> None:
-        stops.put(queries.interrupter())
+        stops.put(list_index.interrupter())
         try:
             db.database.execute_sql(
                 "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
@@ -137,9 +138,9 @@ def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None
         thread.join(0.05)
     thread.join(10)
     assert not thread.is_alive()
-    assert len(outcome) == 1 and queries.was_interrupted(outcome[0])
-    assert not queries.was_interrupted(ValueError("interrupted"))
-    assert queries.conversation_ids("open")  # other connections are untouched
+    assert len(outcome) == 1 and list_index.was_interrupted(outcome[0])
+    assert not list_index.was_interrupted(ValueError("interrupted"))
+    assert list_index.conversation_ids("open")  # other connections are untouched
 
 
 @pytest.mark.usefixtures("big_desk")

@@ -18,7 +18,8 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from deskterm.channels import registry as channels
-from deskterm.desk import queries, triage
+from deskterm.desk import list_index, triage
+from deskterm.desk.filters import FILTER_KEYS, parse_filters
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
@@ -90,7 +91,7 @@ class ConversationsScreen(DeskScreen):
         super().__init__()
         self.status = "open"
         self.search = ""
-        self.filters: dict[str, str] = {}  # channel, assignee, tag (queries.parse_filters)
+        self.filters: dict[str, str] = {}  # channel, assignee, tag (filters.parse_filters)
         self.generation = 0
         self.shown = 0  # the generation whose list is on screen, maybe only its first rows
         self.loaded = 0  # the generation wholly on screen, counts too (tests wait on it)
@@ -146,7 +147,7 @@ class ConversationsScreen(DeskScreen):
     def _load(
         self, generation: int, status: str, search: str, filters: dict[str, str], rows: int
     ) -> None:
-        interrupt = queries.interrupter()
+        interrupt = list_index.interrupter()
         if interrupt is not None:
             running = self._load_running
             if running is None or running[0] < generation:
@@ -157,15 +158,15 @@ class ConversationsScreen(DeskScreen):
         chosen = {"assignee": filters.get("assignee"), "tag": filters.get("tag")}
         try:
             # A search matching much of the desk: its first rows now, the whole list next.
-            head = queries.first_conversation_ids(rows, *narrowed, **chosen) if search else None
+            head = list_index.first_conversation_ids(rows, *narrowed, **chosen) if search else None
             if head is not None:
                 self.post_message(self.Loaded(generation, head, whole=False))
             self.post_message(
-                self.Loaded(generation, queries.conversation_ids(*narrowed, **chosen))
+                self.Loaded(generation, list_index.conversation_ids(*narrowed, **chosen))
             )
-            counts = queries.status_counts()
+            counts = list_index.status_counts()
         except Exception as exc:
-            if queries.was_interrupted(exc) and self.generation != generation:
+            if list_index.was_interrupted(exc) and self.generation != generation:
                 return  # stopped by `reload`: a newer load is on its way
             raise
         self.post_message(self.Loaded(generation, None, counts))
@@ -195,16 +196,14 @@ class ConversationsScreen(DeskScreen):
         self.action_filter(FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)])
 
     def filter_text(self) -> str:
-        return " ".join(
-            f"{key}:{self.filters[key]}" for key in queries.FILTER_KEYS if key in self.filters
-        )
+        return " ".join(f"{key}:{self.filters[key]}" for key in FILTER_KEYS if key in self.filters)
 
     def action_filter_more(self) -> None:
         def answered(answer: str | None) -> None:
             if answer is None:
                 return
             with self.desk.reporting("filter the list"):
-                filters = queries.parse_filters(answer)
+                filters = parse_filters(answer)
                 if "channel" in filters:
                     channels.get(filters["channel"])  # an unknown name: one sentence, now
                 self.filters = filters

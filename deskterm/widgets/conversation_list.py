@@ -32,7 +32,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from deskterm.desk import queries
+from deskterm.desk import list_index
 from deskterm.desk import status as lifecycle
 from deskterm.sanitize import one_line
 
@@ -258,7 +258,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
     def _fetch(self, number: int) -> dict[int, dict[str, Any]]:
         wanted = self.ids[number * PAGE : (number + 1) * PAGE]
         try:
-            return {row["id"]: row for row in queries.conversation_rows(wanted)}
+            return {row["id"]: row for row in list_index.conversation_rows(wanted)}
         except Exception as exc:  # a locked or vanished database must not kill the app
             log.exception("reading conversations failed")
             if not self._failed:

@@ -1,0 +1,110 @@
+"""The conversation list's filters: a status, a channel, an assignee, a tag and a search.
+
+One definition for the UI's list (`list_index`) and the CLI's (`queries.list_conversations`),
+so a filter means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+import peewee
+
+from deskterm.channels import registry as channels
+from deskterm.desk import status as lifecycle
+from deskterm.errors import ConfigError
+from deskterm.store.db import is_sqlite
+from deskterm.store.models import Contact, Conversation, ConversationTag, Message
+
+FILTER_KEYS = ("channel", "assignee", "tag")
+
+
+def parse_filters(text: str) -> dict[str, str]:
+    """`channel:NAME assignee:NAME tag:NAME` (any subset, any order) as a dict; empty text is
+    no filter. A value may not hold spaces; an unknown key or a bare word is refused."""
+    found: dict[str, str] = {}
+    for word in text.split():
+        key, colon, value = word.partition(":")
+        key = key.lower()
+        if not colon or key not in FILTER_KEYS or not value:
+            raise ConfigError(
+                f"{word!r} is not a filter; use channel:NAME, assignee:NAME or tag:NAME."
+            )
+        found[key] = value
+    return found
+
+
+def narrowed(
+    query: peewee.ModelSelect,
+    status: str,
+    channel: str | None,
+    search: str | None,
+    *,
+    assignee: str | None = None,
+    tag: str | None = None,
+) -> peewee.ModelSelect:
+    """The list's filters: a status (or all), a channel, an assignee (as typed, any case), a
+    tag, and a search over subject, contact, message text and `#id`.
+    """
+    if lifecycle.checked(status, or_all=True) != "all":
+        query = query.where(Conversation.status == status)
+    if channel:
+        query = query.where(Conversation.channel == channels.get(channel))
+    if assignee:
+        query = query.where(peewee.fn.LOWER(Conversation.assignee) == assignee.lower())
+    if tag:
+        tagged = ConversationTag.select(ConversationTag.conversation).where(
+            ConversationTag.tag == tag.lower()
+        )
+        query = query.where(Conversation.id.in_(tagged))
+    search = (search or "").strip()
+    if re.fullmatch(r"#\d{1,12}", search):
+        return query.where(Conversation.id == int(search[1:]))  # a conversation by number
+    if search:
+        query = query.where(search_condition(search))
+    return query
+
+
+def search_condition(search: str, within: peewee.ModelSelect | None = None) -> peewee.Expression:
+    """Conversations whose contact (address or name), messages (subject, sender, text), or
+    number match; only among the ids `within` selects, when given.
+
+    The matches are gathered first, each by its own index (contacts by a scan of the small
+    contact table, their conversations by contact, messages by FTS5), and the list's index is
+    then walked once, each row looked up in that set. Testing every conversation's contact
+    with LIKE instead (a JOIN per row) cost 60-70 ms at 100,000 conversations even when
+    nothing matched.
+    """
+    contacts = Contact.select(Contact.id).where(
+        Contact.email.contains(search) | Contact.name.contains(search)
+    )
+    by_contact = Conversation.select(Conversation.id).where(Conversation.contact.in_(contacts))
+    by_text = messages_matching(search)
+    if within is not None:
+        by_contact = by_contact.where(Conversation.id.in_(within))
+        # The window's messages by their conversation's index, each looked up in the set of
+        # text matches (`messages_matching(..., by_id=False)`), not every text match by id
+        # to see whether it is in the window: 16 ms for one letter.
+        by_text = messages_matching(search, by_id=False).where(Message.conversation.in_(within))
+    condition = Conversation.id.in_(by_contact + by_text)
+    number = search.removeprefix("#")
+    if number.isdigit() and len(number) <= 12:
+        condition |= Conversation.id == int(number)
+    return condition
+
+
+def messages_matching(search: str, *, by_id: bool = True) -> peewee.ModelSelect:
+    """Conversations whose messages match: FTS5 (prefix match per word) where the desk has
+    it, a LIKE scan over subjects and bodies elsewhere. With `by_id` False, SQLite may not
+    reach the messages through the matches' ids (the caller narrows them otherwise)."""
+    database = Message._meta.database
+    words = re.findall(r"\w+", search)
+    if words and is_sqlite(database.obj):
+        match = " ".join(f'"{word}"*' for word in words)
+        hits = peewee.SQL("(SELECT rowid FROM message_fts WHERE message_fts MATCH ?)", [match])
+        # `+ 0`: the same ids, but no longer the table's key, so not a way into the table.
+        column = Message.id if by_id else Message.id + 0
+        return Message.select(Message.conversation).where(column.in_(hits))
+    return Message.select(Message.conversation).where(
+        Message.subject.contains(search) | Message.text.contains(search)
+    )
