@@ -28,7 +28,8 @@ def poll(once: bool, channel_name: str | None) -> None:
 
     store = secret_store()
     store.unlock_ahead()  # the vault's key is derived while the rest starts up
-    from deskterm.engine.worker import Flag, Worker
+    from deskterm.engine.flag import Flag
+    from deskterm.engine.worker import Worker
 
     open_desk()
     report = ProgressReport(sys.stderr.isatty())

@@ -30,6 +30,7 @@ from deskterm.engine.events import (
     SyncProgress,
 )
 from deskterm.engine.faults import NETWORK_ERRORS
+from deskterm.engine.flag import Flag
 from deskterm.engine.idle import IdleWatchers
 from deskterm.engine.lock import worker_lock
 from deskterm.engine.pool import POOL_DIED, ParsingPool
@@ -48,40 +49,6 @@ log = logging.getLogger("deskterm.engine.worker")
 # Written into a run that a killed worker left open: the next worker holds the lock, so no
 # other run can still be going on.
 INTERRUPTED = "The run was interrupted (the worker was killed) before it finished."
-
-
-class Flag(threading.Event):
-    """A `threading.Event` over a re-entrant lock, for events a signal handler sets.
-
-    A handler runs in the main thread between two bytecodes, possibly while that thread holds
-    the event's own lock (inside `wait` or `clear`); with threading.Event's plain lock the
-    handler's `set` would then wait for itself forever. Here it gets the lock again, and at
-    worst a wake-up that lands in `wait`'s first bytecodes is noticed one sleep later. Every
-    method is overridden, so nothing depends on threading.Event's internals.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._reentrant = threading.Condition(threading.RLock())
-        self._set = False
-
-    def is_set(self) -> bool:
-        return self._set
-
-    def set(self) -> None:
-        with self._reentrant:
-            self._set = True
-            self._reentrant.notify_all()
-
-    def clear(self) -> None:
-        with self._reentrant:
-            self._set = False
-
-    def wait(self, timeout: float | None = None) -> bool:
-        with self._reentrant:
-            if not self._set:
-                self._reentrant.wait(timeout)
-            return self._set
 
 
 class Worker:
