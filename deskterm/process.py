@@ -26,7 +26,7 @@ def without_secrets() -> Iterator[None]:
     """This process's environment without the secrets while helper processes are started
     that inherit it (multiprocessing's forkserver and resource tracker start from os.environ,
     not from an env= of ours). Secrets are read before any such start (the vault's
-    passphrase, SMTP_PASS), and the pool starts in one place (worker.Worker.pool)."""
+    passphrase, SMTP_PASS), and the pool starts in one place (engine.pool.ParsingPool)."""
     saved = {name: os.environ.pop(name) for name in SECRET_ENV if name in os.environ}
     try:
         yield

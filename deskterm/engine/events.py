@@ -25,20 +25,25 @@ class EngineEvent:
 
 
 @dataclass(frozen=True)
-class SyncProgress(EngineEvent):
-    """A poll's progress in one folder: `done` of `total` mails (0 right after the search)."""
+class ChannelEvent(EngineEvent):
+    """An event about one channel, named as the admin named it (shown through one_line)."""
 
     channel: str
+
+
+@dataclass(frozen=True)
+class SyncProgress(ChannelEvent):
+    """A poll's progress in one folder: `done` of `total` mails (0 right after the search)."""
+
     folder: str
     done: int
     total: int
 
 
 @dataclass(frozen=True)
-class RunFinished(EngineEvent):
+class RunFinished(ChannelEvent):
     """A poll ended; its record says what it fetched, and `run.error` why it failed, if so."""
 
-    channel: str
     run: JobRun
 
 
@@ -56,10 +61,9 @@ class DeliveryResult(EngineEvent):
 
 
 @dataclass(frozen=True)
-class Note(EngineEvent):
+class Note(ChannelEvent):
     """A sentence about a channel, worth a glance and no more (the kinds below)."""
 
-    channel: str
     message: str
 
 
