@@ -56,11 +56,7 @@ def reply(
         conversation = Conversation.get_or_none(Conversation.id == conversation_id)
         if conversation is None:
             raise DeskError(f"There is no conversation #{conversation_id}.")
-        parts.append(
-            templates.render(
-                templates.get(template_name).body, templates.values_for(conversation)
-            )
-        )
+        parts.append(templates.fill(template_name, conversation))
     if body_file is not None:
         parts.append(read_text(body_file))
     if not parts:

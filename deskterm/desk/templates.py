@@ -96,7 +96,13 @@ def render(body: str, values: dict[str, Any]) -> str:
     return string.Template(body).substitute({k: str(values.get(k, "")) for k in VARIABLES})
 
 
-def values_for(conversation: Conversation, agent: str | None = None) -> dict[str, Any]:
+def fill(name: str, conversation: Conversation, agent: str | None = None) -> str:
+    """The template `name` with its variables filled for a reply to this conversation, signed
+    by `agent` (the replying agent when not given)."""
+    return render(get(name).body, _values(conversation, agent))
+
+
+def _values(conversation: Conversation, agent: str | None) -> dict[str, Any]:
     """What each of VARIABLES stands for in a reply to this conversation."""
     contact: Contact | None = conversation.contact
     return {

@@ -44,8 +44,5 @@ def queue_auto_ack(conversation_id: int, mail: Any) -> Message | None:
         return None
     if acks.count() >= DESK_ACKS_PER_HOUR:
         return None
-    body = templates.render(
-        templates.get(name).body,
-        templates.values_for(conversation, agent=parseaddr(outbound["from"])[0] or channel.name),
-    )
+    body = templates.fill(name, conversation, agent=parseaddr(outbound["from"])[0] or channel.name)
     return queue_reply(conversation_id, body, status=None, automatic=True)

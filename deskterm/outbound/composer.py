@@ -113,8 +113,7 @@ def template_names() -> list[str]:
 def template_text(conversation_id: int, name: str) -> str:
     """A template with its `$variables` filled for this conversation, safe to show."""
     conversation = _conversation(conversation_id)
-    body = templates.get(name).body
-    return clean(templates.render(body, templates.values_for(conversation)))
+    return clean(templates.fill(name, conversation))
 
 
 def quote_text(conversation_id: int) -> str:
