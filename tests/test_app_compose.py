@@ -23,14 +23,16 @@ from deskterm.demo import desk as demo
 from deskterm.desk import templates
 from deskterm.engine.events import DeliveryResult
 from deskterm.outbound import delivery, drafts, outbox, replies
-from deskterm.screens.compose import CloseDraftScreen, ComposeScreen, InsertScreen, StatusChoice
+from deskterm.screens.compose import ComposeScreen
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.outbox import OutboxScreen
+from deskterm.screens.reply_dialogs import CloseDraftScreen, InsertScreen
 from deskterm.screens.thread import ThreadScreen
 from deskterm.store import blobs
 from deskterm.store.models import Channel, Conversation, Message, Outbox
 from deskterm.widgets.message_view import MessageView
+from deskterm.widgets.status_choice import StatusChoice
 from tests.test_app import (
     HOSTILE,
     drive,

@@ -1,7 +1,8 @@
 """What every deskterm screen shares: a typed handle on the app, and worker failures reported.
 
-Textual does not bubble `Worker.StateChanged`, so each screen hears only its own workers; this
-base turns any of their errors into one notification instead of a traceback.
+Textual does not bubble `Worker.StateChanged`, so each screen hears only its own workers;
+`OnTheDesk` (the base of every screen and dialog) turns any of their errors into one
+notification instead of a traceback.
 """
 
 from __future__ import annotations
@@ -14,18 +15,31 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from deskterm.app import DeskApp
 
 
-class DeskScreen(Screen[None]):
-    DEFAULT_CSS = """
-    DeskScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
-    """
-    _stale = False
+class OnTheDesk:
+    """For a screen (full or a dialog): the app as the `DeskApp` it is, and its workers'
+    failures reported through it."""
+
+    app: App[None]
 
     @property
     def desk(self) -> DeskApp:
         return self.app  # type: ignore[return-value]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.desk.report(event.worker.error, event.worker.description)
+
+
+class DeskScreen(OnTheDesk, Screen[None]):
+    DEFAULT_CSS = """
+    DeskScreen #title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
+    """
+    _stale = False
 
     def follow_desk(self) -> None:
         """Reload whenever the desk changes (new mail, a reply's state): at once while this
@@ -61,10 +75,6 @@ class DeskScreen(Screen[None]):
             )
             return True
         return False
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.desk.report(event.worker.error, event.worker.description)
 
 
 class ReadingScreen(DeskScreen):

@@ -23,14 +23,10 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.reactive import reactive
-from textual.screen import ModalScreen
-from textual.widget import Widget
-from textual.widgets import Input, Label, OptionList, Static, TextArea
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from deskterm.desk import status as lifecycle
@@ -38,75 +34,13 @@ from deskterm.errors import DeskError
 from deskterm.outbound import composer, drafts, editor
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.widgets.message_view import human_size
+from deskterm.screens.reply_dialogs import CloseDraftScreen, InsertScreen
+from deskterm.widgets.attachment_list import AttachmentList
 from deskterm.widgets.path_input import PathInput
 from deskterm.widgets.status_bar import StatusBar
+from deskterm.widgets.status_choice import StatusChoice
 
 AUTOSAVE_TICK = 0.25  # seconds: how often a change held back by the throttle is checked
-
-
-class StatusChoice(Widget, can_focus=True):
-    """One line, "(•) pending  ( ) resolved": what the conversation becomes once queued.
-
-    Drawn as text rather than radio buttons so the choice reads the same without colour.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,right,h,l,space", "next", "Pending or resolved", id="compose.choice"),
-    ]
-    DEFAULT_CSS = """
-    StatusChoice { height: 1; width: 1fr; padding: 0 1; }
-    StatusChoice:focus { background: $boost; }
-    """
-
-    value: reactive[str] = reactive("pending")
-
-    class Changed(Message):
-        def __init__(self, value: str) -> None:
-            super().__init__()
-            self.value = value
-
-    def __init__(self, choices: tuple[str, ...], value: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.choices = choices
-        self.set_reactive(StatusChoice.value, value if value in choices else choices[0])
-
-    def render(self) -> Content:
-        parts: list[str | tuple[str, str]] = []
-        for choice in self.choices:
-            on = choice == self.value
-            parts += [("(•) " if on else "( ) ", "bold $accent" if on else "dim"), choice, "   "]
-        return Content.assemble(*parts)
-
-    def watch_value(self, value: str) -> None:
-        self.post_message(self.Changed(value))
-
-    def action_next(self) -> None:
-        index = self.choices.index(self.value)
-        self.value = self.choices[(index + 1) % len(self.choices)]
-
-    def on_click(self) -> None:
-        self.action_next()
-
-
-class AttachmentList(OptionList):
-    """The files attached so far; Delete removes the highlighted one."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("delete,backspace,x", "remove", "Remove the attachment", id="compose.detach"),
-    ]
-
-    def on_focus(self) -> None:
-        if self.highlighted is None and self.option_count:
-            self.highlighted = 0  # Delete must act on something visible
-
-    def action_remove(self) -> None:
-        screen = self.screen
-        if isinstance(screen, ComposeScreen) and self.highlighted is not None:
-            index = self.highlighted
-            screen.remove_attachment(index)
-            if self.option_count:
-                self.highlighted = min(index, self.option_count - 1)
 
 
 class ComposeScreen(DeskScreen):
@@ -180,7 +114,7 @@ class ComposeScreen(DeskScreen):
         with Horizontal(classes="row"):
             yield Label(Content("Attach"))
             yield PathInput(placeholder="a file's path: tab completes, enter adds", id="attach")
-        yield AttachmentList(id="attachments")
+        yield AttachmentList(self.remove_attachment, id="attachments")
         with Horizontal(classes="row"):
             yield Label(Content("Then"))
             yield StatusChoice(lifecycle.AFTER_REPLY, self.draft.status, id="status")
@@ -421,19 +355,7 @@ class ComposeScreen(DeskScreen):
             self.notify(f"Removed {one_line(Path(removed).name)}.", markup=False)
 
     def _show_attachments(self) -> None:
-        listing = self.query_one(AttachmentList)
-        listing.clear_options()
-        for path, size in composer.attachment_sizes(self.draft):
-            where = Path(path)
-            listing.add_option(
-                Option(
-                    Content.assemble(
-                        (one_line(where.name), "underline"),
-                        (f" ({human_size(size)})  {one_line(str(where.parent))}", "dim"),
-                    )
-                )
-            )
-        listing.set_class(not self.draft.attachments, "-empty")
+        self.query_one(AttachmentList).show(composer.attachment_sizes(self.draft))
 
     def action_insert(self) -> None:
         with self.desk.reporting("list the templates"):
@@ -477,86 +399,3 @@ class ComposeScreen(DeskScreen):
             body.move_cursor(body.document.end)
             self.save_now()
         body.focus()
-
-
-class InsertScreen(ModalScreen[str | None]):
-    """Pick a template (its $variables filled for the conversation) or the customer's quote."""
-
-    QUOTE = "\x00quote"  # no template name can be this (names are printable)
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="insert.cancel"),
-    ]
-    DEFAULT_CSS = """
-    InsertScreen { align: center middle; }
-    InsertScreen > Vertical {
-        width: 64; max-width: 100%; height: auto; max-height: 80%;
-        border: round $primary; background: $surface; padding: 0 1;
-    }
-    InsertScreen OptionList { height: auto; max-height: 12; }
-    InsertScreen OptionList, InsertScreen OptionList:focus { border: none; padding: 0; }
-    InsertScreen .hint { color: $text-muted; }
-    """
-
-    def __init__(self, names: list[str], quote_ok: bool) -> None:
-        super().__init__()
-        self.names = names
-        self.quote_ok = quote_ok
-
-    def compose(self) -> ComposeResult:
-        options = [Option(Content(one_line(name)), id=name) for name in self.names]
-        if not options:
-            options.append(
-                Option(
-                    Content("No templates: add one with `deskterm template add`."),
-                    disabled=True,
-                )
-            )
-        quote = "The customer's last mail, quoted (answer between its lines)"
-        if not self.quote_ok:
-            quote = "Quote: the channel adds it below every reply"
-        options.append(Option(Content(quote), id=self.QUOTE, disabled=not self.quote_ok))
-        with Vertical() as box:
-            box.border_title = "Insert at the cursor"
-            yield OptionList(*options)
-            yield Static(Content("Enter inserts, esc cancels."), classes="hint")
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class CloseDraftScreen(ModalScreen[str | None]):
-    """Esc on a reply that has text: keep the draft (the default), discard it, or go back."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("k,enter", "answer('keep')", "Keep the draft and close", id="close.keep"),
-        Binding("d", "answer('discard')", "Discard the draft", id="close.discard"),
-        Binding("escape", "answer(None)", "Back to the reply", id="close.back"),
-    ]
-    DEFAULT_CSS = """
-    CloseDraftScreen { align: center middle; }
-    CloseDraftScreen > Static {
-        width: 60; max-width: 100%; height: auto; border: round $warning;
-        background: $surface; padding: 0 1;
-    }
-    """
-
-    def compose(self) -> ComposeResult:
-        yield Static(
-            Content.assemble(
-                ("Close this reply? ", "bold"),
-                "The draft is saved; r opens it again.\n\n",
-                ("k", "bold $accent"),
-                " keep it and close   ",
-                ("d", "bold $accent"),
-                " discard it   ",
-                ("esc", "bold $accent"),
-                " back",
-            )
-        )
-
-    def action_answer(self, answer: str | None) -> None:
-        self.dismiss(answer)

@@ -12,8 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
+
+from deskterm.screens.dialog import Dialog
 
 
 def binding_rows(screen: Screen[object]) -> list[tuple[str, str]]:
@@ -35,16 +37,12 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str]]:
     return [(", ".join(keys), description) for (_action, description), keys in rows.items()]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close help", id="help.close"),
     ]
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 64; max-width: 100%; height: auto; max-height: 90%;
-        border: round $primary; background: $surface; padding: 0 1;
-    }
+    HelpScreen > .box { width: 64; max-height: 90%; }
     """
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
@@ -57,6 +55,6 @@ class HelpScreen(ModalScreen[None]):
             Content.assemble((keys.ljust(width), "bold $accent"), "  ", description)
             for keys, description in self.rows
         ]
-        with VerticalScroll() as box:
+        with VerticalScroll(classes="box") as box:
             box.border_title = "Keys (esc closes)"
             yield Static(Content("\n").join(lines))

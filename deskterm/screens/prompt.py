@@ -9,23 +9,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from deskterm.screens.dialog import Dialog
 
-class PromptScreen(ModalScreen[str | None]):
+
+class PromptScreen(Dialog[str | None]):
     """Returns the text typed (maybe empty), or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
     ]
     DEFAULT_CSS = """
-    PromptScreen { align: center middle; }
-    PromptScreen > Vertical {
-        width: 60; max-width: 100%; height: auto; border: round $primary;
-        background: $surface; padding: 0 1;
-    }
-    PromptScreen .hint { color: $text-muted; }
+    PromptScreen > .box { width: 60; }
     """
 
     def __init__(self, question: str, value: str = "", hint: str = "") -> None:
@@ -35,7 +31,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.hint = hint
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="box"):
             yield Static(Content(self.question))
             yield Input(value=self.value, id="answer")
             if self.hint:

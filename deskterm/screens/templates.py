@@ -24,13 +24,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static, TextArea
 
 from deskterm.desk import templates
 from deskterm.errors import ConfigError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.dialog import Confirmation
 from deskterm.screens.table import TableScreen
 from deskterm.widgets.status_bar import StatusBar
 
@@ -192,43 +192,31 @@ class TemplatesScreen(TableScreen):
         self.reload()
 
 
-class ConfirmRemoveScreen(ModalScreen[bool]):
+class ConfirmRemoveScreen(Confirmation[bool]):
     """y removes the template, n or Esc keeps it (the default: nothing is lost by a slip)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Remove it", id="template_remove.yes"),
         Binding("n,escape", "answer(False)", "Keep it", id="template_remove.no"),
     ]
-    DEFAULT_CSS = """
-    ConfirmRemoveScreen { align: center middle; }
-    ConfirmRemoveScreen > Static {
-        width: 60; max-width: 100%; height: auto; border: round $warning;
-        background: $surface; padding: 0 1;
-    }
-    """
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.template_name = name
 
-    def compose(self) -> ComposeResult:
-        yield Static(
-            Content.assemble(
-                ("Remove template ", "bold"),
-                (repr(one_line(self.template_name)), "bold"),
-                ("?", "bold"),
-                " This cannot be undone.\n\n",
-                ("y", "bold $accent"),
-                " remove it   ",
-                ("n", "bold $accent"),
-                " or ",
-                ("esc", "bold $accent"),
-                " keep it",
-            )
+    def question(self) -> Content:
+        return Content.assemble(
+            ("Remove template ", "bold"),
+            (repr(one_line(self.template_name)), "bold"),
+            ("?", "bold"),
+            " This cannot be undone.\n\n",
+            ("y", "bold $accent"),
+            " remove it   ",
+            ("n", "bold $accent"),
+            " or ",
+            ("esc", "bold $accent"),
+            " keep it",
         )
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class TemplateFormScreen(DeskScreen):

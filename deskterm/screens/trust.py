@@ -12,7 +12,7 @@ Fingerprints and server answers are remote text: shown as `Content`, never marku
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,17 +20,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
-from textual.worker import Worker, WorkerState
 
 from deskterm.channels import check as conntest
 from deskterm.channels import registry as channels
 from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
-
-if TYPE_CHECKING:
-    from deskterm.app import DeskApp
+from deskterm.screens.dialog import Dialog
 
 PAIRS_PER_LINE = 16  # a SHA-256 fingerprint is 32 hex pairs: two lines of 47 characters
 
@@ -96,7 +92,7 @@ def pin_certificates(name: str, shown: list[SideCertificate]) -> list[str]:
     return pinned
 
 
-class TrustScreen(ModalScreen[bool]):
+class TrustScreen(Dialog[bool]):
     """Returns True when a certificate was pinned."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -104,11 +100,7 @@ class TrustScreen(ModalScreen[bool]):
         Binding("escape,n,q", "cancel", "Leave the pins as they are", id="trust.cancel"),
     ]
     DEFAULT_CSS = """
-    TrustScreen { align: center middle; }
-    TrustScreen > Vertical {
-        width: 64; max-width: 100%; height: auto; max-height: 100%;
-        border: round $primary; background: $surface; padding: 0 1;
-    }
+    TrustScreen > .box { width: 64; max-height: 100%; }
     TrustScreen #sides { height: auto; max-height: 16; }
     TrustScreen .note { padding-left: 2; }
     TrustScreen #question { margin-top: 1; }
@@ -134,15 +126,11 @@ class TrustScreen(ModalScreen[bool]):
         self.pinning = False
 
     @property
-    def desk(self) -> DeskApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def changed(self) -> list[SideCertificate]:
         return [side for side in self.sides or [] if side.changed]
 
     def compose(self) -> ComposeResult:
-        with Vertical() as box:
+        with Vertical(classes="box") as box:
             box.border_title = Content(f"Trust the certificates of {self.channel_name}")
             with VerticalScroll(id="sides"):
                 yield Static(Content("Asking the servers for their certificates…"))
@@ -265,7 +253,3 @@ class TrustScreen(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.desk.report(event.worker.error, event.worker.description)

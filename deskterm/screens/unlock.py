@@ -21,12 +21,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from deskterm import paths
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
+from deskterm.screens.dialog import Dialog
 from deskterm.secrets.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
 
 if TYPE_CHECKING:
@@ -46,20 +46,16 @@ class UnlockCancelled(SecretError):
     """Esc in the passphrase dialog."""
 
 
-class UnlockScreen(ModalScreen[str | None]):
+class UnlockScreen(Dialog[str | None]):
     """Returns the passphrase typed, or None (Esc). A new vault's passphrase is typed twice."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Continue without the vault", id="unlock.cancel"),
     ]
     DEFAULT_CSS = """
-    UnlockScreen { align: center middle; }
-    UnlockScreen > Vertical {
-        width: 64; max-width: 100%; height: auto; border: round $primary;
-        background: $surface; padding: 0 1;
-    }
+    UnlockScreen > .box { width: 64; }
     UnlockScreen Input { margin-top: 1; }
-    UnlockScreen .hint { color: $text-muted; margin-top: 1; }
+    UnlockScreen .hint { margin-top: 1; }
     UnlockScreen #problem { color: $error; }
     """
 
@@ -69,7 +65,7 @@ class UnlockScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         where = one_line(str(paths.vault_file()))
-        with Vertical() as box:
+        with Vertical(classes="box") as box:
             if self.creating:
                 box.border_title = "New vault"
                 yield Static(
