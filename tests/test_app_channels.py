@@ -435,15 +435,26 @@ def test_channel_form_snapshot(snap_compare, demo_desk: None) -> None:
 
 
 def test_the_app_exits_cleanly_with_the_form_open(demo_desk: None) -> None:
+    """ctrl+q in a half-filled channel form quits the app at once, with code 0 (nothing asks,
+    nothing fails), and the form saves nothing on the way out."""
+    app = make_app()
+    quit_with: list[int | None] = []
+
     async def main() -> None:
-        app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await open_form(pilot, "a")
+            await type_into(pilot, "name", "half-typed")
+            assert app.return_code is None
             await pilot.press("ctrl+q")
-            await asyncio.sleep(0)
+            await pilot.pause()
+            # Read before leaving run_test, which would end the app itself.
+            quit_with.append(app.return_code)
 
     asyncio.run(main())
+    assert quit_with == [0]
+    assert not app.is_running
+    assert [channel.name for channel in Channel.select()] == ["demo"]
 
 
 def test_j_k_move_and_a_reload_keeps_the_same_channel_highlighted(demo_desk: None) -> None:

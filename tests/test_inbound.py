@@ -297,10 +297,25 @@ def test_skip_window_and_disabled_channels_are_not_polled(desk: Desk, inbox) -> 
     end = (now + timedelta(minutes=2)).strftime("%H:%M")
     toml = channel_toml(inbox, inbound_extra=f'skip_windows = ["{start}-{end}"]')
     desk.add_channel(toml, inbound=password)
+    # A disabled channel on another mailbox, complete and working in every other respect.
+    customer = "customer@desk.test"
+    inbox.clear(customer)
+    disabled = (
+        channel_toml(inbox, name="retired")
+        .replace('status = "active"', 'status = "disabled"')
+        .replace(SUPPORT, customer)
+    )
+    desk.add_channel(disabled, inbound=inbox.users[customer])
     inbox.append(SUPPORT, make_mail("Waits"))
+    inbox.append(customer, make_mail("Waits too"))
     desk.run("poll", "--once")
+    desk.run("poll", "--once", "--channel", "retired")
     assert desk.json("jobs")["runs"] == []
-    assert desk.json("jobs")["channels"][0]["state"] == "skip window"
+    states = {c["name"]: c["state"] for c in desk.json("jobs")["channels"]}
+    assert states == {"support": "skip window", "retired": "disabled"}
+    assert desk.json("conversations", "--status", "all") == []
+    assert "$DeskProcessed" not in flags(inbox)[0]
+    assert "$DeskProcessed" not in flags(inbox, customer)[0]
 
 
 def test_malformed_mail_is_stored_safely(channel: Desk, inbox) -> None:
