@@ -1,8 +1,5 @@
-"""Threading: which conversation an incoming mail joins, and whether its sender belongs there.
-
-Threading never crosses channels. In-Reply-To/References join anyone's mail (they are how
-replies thread), but a sender who is not a participant is an outsider there; a `[#id]`
-subject token is trusted only from the conversation's own people.
+"""Threading: which conversation of its channel an incoming mail joins, and whether its
+sender is one of that conversation's people (an outsider's mail joins but changes nothing).
 """
 
 from __future__ import annotations
