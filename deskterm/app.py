@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
+from deskterm import settings
 from deskterm.desk import attachments, queries, triage
 from deskterm.engine.events import DeliveryResult, Event, Note, RunFinished, SyncProgress
 from deskterm.engine.lock import worker_running
@@ -317,7 +318,7 @@ class DeskApp(App[None]):
         try:
             yield
         except Exception as exc:
-            if os.environ.get("DESKTERM_DEBUG") and not isinstance(exc, DeskError):
+            if settings.current().debug and not isinstance(exc, DeskError):
                 raise
             self.report(exc, f"trying to {doing}")
 

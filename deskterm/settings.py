@@ -67,13 +67,13 @@ _SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 
 @dataclass(frozen=True)
 class Notifications:
-    """Where system notifications go and through which SMTP server (not a channel's)."""
+    """The SMTP server system notifications go through (not a channel's); `notify_to` says
+    who receives them."""
 
     host: str
     port: int
     secure: str  # ssl | starttls | none
     sender: str | None
-    to: str | None
     user: str | None
     ca_file: str | None
     allow_insecure: bool
@@ -161,15 +161,22 @@ class Settings:
 
     @cached_property
     def agent_name(self) -> str | None:
+        """The name replies are signed with ($agent_name), else the login name."""
         return self._env.get(AGENT_NAME) or None
 
     @cached_property
     def debug(self) -> bool:
+        """Unexpected errors raise with their traceback instead of becoming a sentence."""
         return bool(self._env.get(DEBUG))
 
     @cached_property
+    def notify_to(self) -> str | None:
+        """The agent address that receives system notifications."""
+        return self._env.get(NOTIFY_TO) or None
+
+    @cached_property
     def notify_configured(self) -> bool:
-        return bool(self._env.get(SMTP_HOST) and self._env.get(NOTIFY_TO))
+        return bool(self._env.get(SMTP_HOST) and self.notify_to)
 
     @cached_property
     def notifications(self) -> Notifications:
@@ -191,7 +198,6 @@ class Settings:
             port=port,
             secure=secure,
             sender=self._env.get(SMTP_FROM) or None,
-            to=self._env.get(NOTIFY_TO) or None,
             user=self._env.get(SMTP_USER) or None,
             ca_file=self._env.get(SMTP_CA_FILE) or None,
             allow_insecure=(self._env.get(SMTP_ALLOW_INSECURE) or "").strip().lower() in _YES,

@@ -7,12 +7,12 @@ refused when the template is saved, so a reply never goes out with a silent blan
 from __future__ import annotations
 
 import getpass
-import os
 import string
 from typing import Any
 
 import peewee
 
+from deskterm import settings
 from deskterm.errors import ConfigError, NotFound
 from deskterm.mail import compose
 from deskterm.sanitize import one_line
@@ -116,4 +116,4 @@ def _values(conversation: Conversation, agent: str | None) -> dict[str, Any]:
 
 
 def agent_name() -> str:
-    return os.environ.get("DESKTERM_AGENT_NAME") or getpass.getuser()
+    return settings.current().agent_name or getpass.getuser()

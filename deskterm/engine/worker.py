@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import BrokenExecutor
 from datetime import timedelta
 
+from deskterm import settings
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state, eligible, poll_interval
 from deskterm.engine.events import (
@@ -227,7 +228,7 @@ class Worker:
 
     def _warn_failing(self, channel: Channel, error: str) -> None:
         """Tell the agent by mail (system SMTP) that a channel stopped working."""
-        if not notify.configured():
+        if not settings.current().notify_configured:
             return
         try:
             notify.send_notification(

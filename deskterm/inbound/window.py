@@ -8,28 +8,17 @@ is never left out, however long the desk was not polling.
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from typing import Any
 
-from deskterm.errors import ConfigError
+from deskterm import settings
 from deskterm.store.models import Channel, FolderState
 
 
 def max_age_days(inbound: dict[str, Any]) -> int:
-    override = os.environ.get("DESKTERM_MAX_AGE_DAYS")
-    if override is None or override.strip() == "":
-        return int(inbound.get("max_age_days", 5))
-    try:
-        value = int(override)
-    except ValueError:
-        raise ConfigError(
-            f"DESKTERM_MAX_AGE_DAYS is {override!r}; set it to a whole number of days "
-            "(0 = no limit)."
-        ) from None
-    if value < 0:
-        raise ConfigError("DESKTERM_MAX_AGE_DAYS must not be negative (0 means no limit).")
-    return value
+    """The channel's history window in days, unless DESKTERM_MAX_AGE_DAYS overrides it."""
+    override = settings.current().max_age_days
+    return int(inbound.get("max_age_days", 5)) if override is None else override
 
 
 def since(
