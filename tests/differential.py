@@ -31,7 +31,7 @@ from deskterm.settings import DEFAULT_MIN_ATTACHMENT_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
-DEMO = ROOT / "deskterm" / "demo_mail"
+DEMO = ROOT / "deskterm" / "demo" / "mail"
 EXPECTED = CORPUS / "differential_expected.json"
 BENCH_MAILS = 200  # the first N mails of the benchmark mailbox (seed 1)
 MUTATION_SEED = 11

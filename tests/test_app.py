@@ -38,7 +38,7 @@ from tests.mailfactory import make_mail
 
 NOW = demo.ANCHOR.replace(tzinfo=None)  # naive UTC, like the desk's timestamps
 OPEN_IDS_TOP = [4, 12, 1, 10, 2]  # the open conversations, newest activity first
-HOSTILE = 10  # the conversation of demo_mail/14-hostile.eml
+HOSTILE = 10  # the conversation of deskterm/demo/mail/14-hostile.eml
 
 Scenario = Callable[[DeskApp, Pilot[None]], Awaitable[None]]
 

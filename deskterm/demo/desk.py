@@ -1,6 +1,6 @@
 """A demo desk: sample mail run through the real inbound pipeline, no mail server needed.
 
-The bundled `.eml` files (in `demo_mail/`) are parsed, stored and threaded exactly as polled
+The bundled `.eml` files (in `mail/` beside this module) are parsed, stored and threaded exactly as polled
 mail is (`prepare_batch` then `Ingestor.apply`), so the demo shows what the desk really makes
 of orders, logins, invoices, an HTML-only mail, attachments, encoded non-ASCII headers, a
 thread with References, an auto-reply (skipped, with its reason) and one hostile mail whose
@@ -75,7 +75,7 @@ class DemoDesk:
 
 def demo_mail() -> list[tuple[str, bytes]]:
     """The bundled sample mail, (file name, raw bytes), in file-name order."""
-    folder = resources.files("deskterm") / "demo_mail"
+    folder = resources.files("deskterm.demo") / "mail"
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".eml")), key=lambda f: f.name)
     return [(f.name, f.read_bytes()) for f in files]
 
