@@ -32,16 +32,15 @@ from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
 from deskterm import settings
-from deskterm.desk import attachments, queries, triage
+from deskterm.desk import attachments, queries
 from deskterm.engine.events import DeliveryResult, Event, Note, RunFinished, SyncProgress
 from deskterm.engine.lock import worker_running
 from deskterm.engine.worker import Worker
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line
+from deskterm.screens.base import DeskScreen
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
-from deskterm.screens.prompt import PromptScreen
-from deskterm.screens.thread import ThreadScreen
 from deskterm.screens.unlock import TuiSecrets
 from deskterm.store import connection, db
 
@@ -322,78 +321,6 @@ class DeskApp(App[None]):
                 raise
             self.report(exc, f"trying to {doing}")
 
-    # --- dialogs shared by screens -----------------------------------------------------
-
-    def ask_assignee(
-        self, conversation_id: int, current: str | None, then: Callable[[], None]
-    ) -> None:
-        def assign(answer: str) -> str:
-            who = triage.assign(conversation_id, answer)
-            return f"assigned to {who}" if who else "unassigned"
-
-        prompt = PromptScreen(
-            f"Assign #{conversation_id} to:",
-            one_line(current or ""),
-            "A name or address; leave empty for nobody. Esc cancels.",
-        )
-        self._ask(prompt, "assign the conversation", conversation_id, assign, then)
-
-    def ask_tags(self, conversation_id: int, then: Callable[[], None]) -> None:
-        def change(answer: str) -> str:
-            now = triage.change_tags(conversation_id, answer)
-            return f"tagged {', '.join(now)}" if now else "untagged"
-
-        with self.reporting("read the tags"):
-            current = triage.tags(conversation_id)
-            prompt = PromptScreen(
-                f"Tags of #{conversation_id}: {', '.join(current) or 'none'}",
-                "",
-                "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels.",
-            )
-            self._ask(prompt, "change the tags", conversation_id, change, then)
-
-    def ask_aliases(self, contact: str, then: Callable[[], None]) -> None:
-        """The contact's other addresses: add (merging) or remove them, as `contact alias`."""
-        from deskterm.desk import contacts
-
-        def answered(answer: str | None) -> None:
-            if answer is None:
-                return
-            with self.reporting("change the contact's addresses"):
-                now = contacts.change_aliases(contact, answer)
-                said = ", ".join(one_line(a) for a in now) if now else "no other address"
-                self.notify(f"{one_line(contact)}: {said}.", markup=False)
-                then()
-
-        with self.reporting("read the contact"):
-            current = contacts.describe(contact)["aliases"]
-            prompt = PromptScreen(
-                f"Other addresses of {one_line(contact)}: {', '.join(current) or 'none'}",
-                "",
-                "+address adds one (its mail and conversations join this contact), "
-                "-address removes one. Esc cancels.",
-            )
-            self.push_screen(prompt, answered)
-
-    def _ask(
-        self,
-        prompt: PromptScreen,
-        doing: str,
-        conversation_id: int,
-        change: Callable[[str], str],
-        then: Callable[[], None],
-    ) -> None:
-        """Ask, apply the answer (Esc: nothing), and say what the conversation is now."""
-
-        def answered(answer: str | None) -> None:
-            if answer is None:
-                return
-            with self.reporting(doing):
-                self.notify(f"#{conversation_id} is now {change(answer)}.", markup=False)
-                then()
-
-        self.push_screen(prompt, answered)
-
     def action_channels(self) -> None:
         from deskterm.screens.channels import ChannelsScreen
 
@@ -434,30 +361,8 @@ class DeskApp(App[None]):
             )
         if self.engine is not None:
             yield SystemCommand("Poll now", "Fetch new mail from every channel", self.poll_now)
-        if isinstance(screen, ConversationsScreen):
-            for status in ("open", "pending", "resolved", "closed", "all"):
-                yield SystemCommand(
-                    f"Show {status} conversations",
-                    f"Filter the list to {status}",
-                    lambda status=status: screen.action_filter(status),  # type: ignore[misc]
-                )
-            yield SystemCommand(
-                "Search conversations", "Narrow the list as you type", screen.action_search
-            )
-            yield SystemCommand(
-                "Skipped mail", "Mail that did not become a message, and why", screen.action_skipped
-            )
-            yield SystemCommand("Reply", "Answer the selected conversation", screen.action_reply)
-            yield SystemCommand("Outbox", "Replies queued, sent and failed", screen.action_outbox)
-        if isinstance(screen, ThreadScreen):
-            yield SystemCommand(
-                "Show or hide quoted text", "Fold the quoted history", screen.action_toggle_quotes
-            )
-            yield SystemCommand(
-                "Change status", "open, pending, resolved, closed", screen.action_cycle_status
-            )
-            yield SystemCommand("Assign", "Give the conversation to someone", screen.action_assign)
-            yield SystemCommand("Reply", "Answer this conversation", screen.action_reply)
+        if isinstance(screen, DeskScreen):
+            yield from screen.palette_commands()
 
 
 def summarize(states: list[dict[str, str]]) -> str:

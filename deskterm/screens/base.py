@@ -7,8 +7,10 @@ notification instead of a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
 from textual.screen import Screen
@@ -59,6 +61,10 @@ class DeskScreen(OnTheDesk, Screen[None]):
 
     def reload(self) -> None:
         """Read what the screen shows again (screens that follow the desk define it)."""
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """What this screen adds to the command palette (ctrl+p), after the app's own."""
+        return ()
 
     _leave_armed = False  # a form's first Esc with unsaved changes only warned
 

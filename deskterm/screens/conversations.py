@@ -7,11 +7,11 @@ superseded search can never overwrite a newer one. Triage keys call `deskterm.de
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
@@ -22,6 +22,7 @@ from deskterm.desk import list_index, triage
 from deskterm.desk.filters import FILTER_KEYS, parse_filters
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.triage_prompts import ask_assignee, ask_tags
 from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
 from deskterm.widgets.status_bar import StatusBar
@@ -301,12 +302,12 @@ class ConversationsScreen(DeskScreen):
         conversation_id = self._current()
         if conversation_id is not None:
             row = self.conversations.row(self.conversations.cursor) or {}
-            self.desk.ask_assignee(conversation_id, row.get("assignee"), self.reload)
+            ask_assignee(self.desk, conversation_id, row.get("assignee"), self.reload)
 
     def action_tags(self) -> None:
         conversation_id = self._current()
         if conversation_id is not None:
-            self.desk.ask_tags(conversation_id, self.reload)
+            ask_tags(self.desk, conversation_id, self.reload)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen
@@ -327,3 +328,19 @@ class ConversationsScreen(DeskScreen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        for status in ("open", "pending", "resolved", "closed", "all"):
+            yield SystemCommand(
+                f"Show {status} conversations",
+                f"Filter the list to {status}",
+                lambda status=status: self.action_filter(status),  # type: ignore[misc]
+            )
+        yield SystemCommand(
+            "Search conversations", "Narrow the list as you type", self.action_search
+        )
+        yield SystemCommand(
+            "Skipped mail", "Mail that did not become a message, and why", self.action_skipped
+        )
+        yield SystemCommand("Reply", "Answer the selected conversation", self.action_reply)
+        yield SystemCommand("Outbox", "Replies queued, sent and failed", self.action_outbox)

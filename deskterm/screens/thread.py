@@ -7,11 +7,11 @@ per message are fine here (the list is where counts get large).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -22,6 +22,7 @@ from deskterm.desk import attachments, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.triage_prompts import ask_aliases, ask_assignee, ask_tags
 from deskterm.widgets.message_view import MessageView, human_size
 from deskterm.widgets.status_bar import StatusBar
 
@@ -148,7 +149,7 @@ class ThreadScreen(ReadingScreen):
 
     def action_assign(self) -> None:
         current = self.detail.get("assignee") if self.detail else None
-        self.desk.ask_assignee(self.conversation_id, current, self.reload)
+        ask_assignee(self.desk, self.conversation_id, current, self.reload)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen
@@ -156,14 +157,24 @@ class ThreadScreen(ReadingScreen):
         self.app.push_screen(ComposeScreen(self.conversation_id))
 
     def action_tags(self) -> None:
-        self.desk.ask_tags(self.conversation_id, self.reload)
+        ask_tags(self.desk, self.conversation_id, self.reload)
 
     def action_aliases(self) -> None:
         contact = self.detail.get("contact") if self.detail else None
         if not contact:
             self.notify("This conversation has no contact.", markup=False)
             return
-        self.desk.ask_aliases(contact, self.reload)
+        ask_aliases(self.desk, contact, self.reload)
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Show or hide quoted text", "Fold the quoted history", self.action_toggle_quotes
+        )
+        yield SystemCommand(
+            "Change status", "open, pending, resolved, closed", self.action_cycle_status
+        )
+        yield SystemCommand("Assign", "Give the conversation to someone", self.action_assign)
+        yield SystemCommand("Reply", "Answer this conversation", self.action_reply)
 
     # --- attachments -------------------------------------------------------------------
 
