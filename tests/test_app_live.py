@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -20,15 +19,16 @@ pytestmark = pytest.mark.mailserver
 SUPPORT = "support@desk.test"
 
 
-def test_a_delivered_mail_appears_in_the_open_app_within_two_seconds(
+def test_a_delivered_mail_appears_in_the_open_app_by_itself(
     desk: Desk, mail_servers, monkeypatch
 ) -> None:
+    """Through IDLE: the next poll is an hour away. How quickly: `bench.idle_latency`."""
     mail_servers.clear(SUPPORT)
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # only IDLE can be this quick
     desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
     connection.open_database()
     app = DeskApp()
-    seen: dict[str, float] = {}
+    seen: dict[str, int] = {}
     heard: list[str] = []
     original = DeskApp._heard
 
@@ -43,12 +43,9 @@ def test_a_delivered_mail_appears_in_the_open_app_within_two_seconds(
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: "IDLE connected" in heard, timeout=20)
             await until(pilot, lambda: JobRun.select().count() >= 1, timeout=20)
-            start = time.monotonic()
             mail_servers.deliver(make_mail("The coffee machine is leaking"), SUPPORT)
             await until(pilot, lambda: "coffee machine" in screen_text(app), timeout=10)
-            seen["delay"] = time.monotonic() - start
             seen["rows"] = len(the_list(app).ids)
 
     asyncio.run(main())
-    assert seen["delay"] < 2.0, seen
     assert seen["rows"] == 1

@@ -194,18 +194,14 @@ def test_the_list_is_capped_and_says_so(demo_desk: None, monkeypatch: pytest.Mon
     total = many + 1  # and the demo's auto-reply
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        started = time.monotonic()
         screen = await open_skipped(pilot)
-        assert time.monotonic() - started < 5
-        assert table(app).row_count == skipped.SHOWN
+        assert table(app).row_count == skipped.SHOWN  # not 5001 rows: why it opens at once
         assert screen.rows[0]["subject"] == f"Newsletter {many - 1}"
         assert (
             f"{total} skipped mails; the newest {skipped.SHOWN} are listed (UTC). `deskterm "
             f"skipped --json --limit {total}` lists them all."
         ) in str(screen.query_one("#count", Static).content)
-        started = time.monotonic()
         await pilot.press("G", "k", "g", "j")
-        assert time.monotonic() - started < 2
         assert screen.current_id == screen.rows[1]["id"]
 
     drive(scenario)

@@ -193,7 +193,7 @@ def test_a_silent_server_times_out(desk: Desk, mail_servers, password, silent_po
     step = failed_step(report)
     assert step["name"] == "IMAP TLS handshake"
     assert "did not answer within 1 s" in step["detail"]
-    assert 0.9 < step["seconds"] < 5
+    assert step["seconds"] >= 0.9  # it waited out the timeout (a busy machine only adds to it)
 
 
 def test_missing_folder_is_named(desk: Desk, mail_servers, password) -> None:

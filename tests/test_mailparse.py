@@ -7,7 +7,6 @@ import glob
 import pickle
 import random
 import sys
-import time
 from datetime import datetime
 from email.mime.application import MIMEApplication
 from email.mime.image import MIMEImage
@@ -461,7 +460,8 @@ def test_base64_with_sloppy_transfer_encoding_header_is_decoded() -> None:
     assert mail.text.strip() == "Grüße"
 
 
-def test_huge_body_is_truncated_quickly_on_a_character_boundary() -> None:
+def test_huge_body_is_truncated_on_a_character_boundary() -> None:
+    """How quickly: `bench.parse_worst_cases`."""
     line = "Grüße ✓ " * 10 + "\n"  # multi-byte characters make the cut point matter
     text = line * (5_000_000 // len(line.encode()))
     raw = simple(
@@ -470,9 +470,7 @@ def test_huge_body_is_truncated_quickly_on_a_character_boundary() -> None:
         "Content-Transfer-Encoding: base64",
         body=base64.encodebytes(text.encode()),
     )
-    started = time.perf_counter()
     mail = parse(raw, max_body_bytes=100_000)
-    elapsed = time.perf_counter() - started
     assert mail.truncated
     body, marker = mail.text.rstrip("\n").rsplit("\n", 1)
     shown = len(body.rstrip("\n").encode())
@@ -481,20 +479,17 @@ def test_huge_body_is_truncated_quickly_on_a_character_boundary() -> None:
         f"[... message truncated by deskterm: {len(text.encode()) - shown} bytes not shown ...]"
     )
     assert text.startswith(body.rstrip("\n"))
-    assert elapsed < 5, elapsed
 
 
-def test_huge_html_with_many_links_converts_quickly() -> None:
+def test_huge_html_with_many_links_is_cut_to_the_limit() -> None:
+    """How quickly: `bench.parse_worst_cases`."""
     links = "".join(f'<a href="https://example.com/{i}">link {i}</a><br>' for i in range(60_000))
     raw = simple("links", "Content-Type: text/html; charset=utf-8", body=links.encode())
-    started = time.perf_counter()
     mail = parse(raw, max_body_bytes=100_000)
-    elapsed = time.perf_counter() - started
     assert mail.truncated
     assert mail.html is not None and len(mail.html.encode()) <= 100_000
     assert "link 0" in mail.text
     assert "message truncated by deskterm" in mail.text
-    assert elapsed < 5, elapsed
 
 
 # --------------------------------------------------------------------------- attachments

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from deskterm.store import connection
+from deskterm.store.db import utcnow
 from deskterm.store.models import Outbox
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
@@ -130,6 +131,15 @@ def test_wrong_smtp_password_fails_permanently_with_a_clear_reason(desk: Desk, b
     assert "wrong-password" not in result.output
 
 
+def wait_until_due() -> None:
+    """Until the queued reply's next attempt: the backoff the desk chose has passed."""
+    connection.open_database()
+    due = Outbox.get().next_attempt_at
+    connection.close_database()
+    while utcnow() < due:
+        time.sleep(0.05)
+
+
 def test_server_down_is_retried_and_delivered_once(desk: Desk, boxes) -> None:
     add_desk(desk, boxes)
     boxes.append(SUPPORT, make_mail("Question"))
@@ -143,10 +153,10 @@ def test_server_down_is_retried_and_delivered_once(desk: Desk, boxes) -> None:
         assert "was refused" in item["error"]
     finally:
         boxes.start_postfix()
-    time.sleep(1.2)  # retry_base_seconds = 1
+    assert desk.run("send").stdout == "Nothing to send.\n"  # not due yet: it backs off
+    wait_until_due()
     desk.run("send")
-    boxes.wait_for_messages(CUSTOMER, 1)
-    time.sleep(0.5)
+    boxes.wait_until_queue_empty()
     assert len(boxes.messages(CUSTOMER)) == 1
     assert desk.json("outbox", "--all")[0]["state"] == "sent"
 
@@ -272,7 +282,7 @@ def test_two_desks_acknowledging_each_other_stop(tmp_path, boxes, monkeypatch) -
         for home in homes.values():
             monkeypatch.setenv("DESKTERM_HOME", str(home))
             Desk(home).run("poll", "--once")
-        time.sleep(0.3)
+            boxes.wait_until_queue_empty()  # what it sent has arrived before the next poll
     assert len(boxes.messages(SUPPORT)) == 1  # B never answered A's acknowledgement
     [only] = boxes.messages(CUSTOMER)  # A acknowledged the human once
     assert message_from_bytes(only)["Auto-Submitted"] == "auto-replied"

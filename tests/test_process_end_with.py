@@ -15,13 +15,23 @@ import pytest
 
 from deskterm import process
 
+# Says "checked" at each look (without pidfds), or "waiting" and its timeout as it blocks on
+# the pidfd, so the test knows the watch is under way instead of sleeping a guess first.
 WATCHER = """
-import os, sys, time
+import os, select, sys, time
+from deskterm import process
 if sys.argv[2] == "poll":
     del os.pidfd_open  # as on a kernel without pidfds
-from deskterm.process import end_with
-end_with(int(sys.argv[1]), poll_seconds=0.1)
-print("watching", flush=True)
+running, wait = process._running, select.select
+def checked(pid):
+    alive = running(pid)
+    print("checked", flush=True)
+    return alive
+def waiting(*args):
+    print("waiting", args[3] if len(args) > 3 else None, flush=True)
+    return wait(*args)
+process._running, select.select = checked, waiting
+process.end_with(int(sys.argv[1]), poll_seconds=0.1)
 time.sleep(60)
 """
 
@@ -39,8 +49,10 @@ def test_a_watching_process_ends_when_the_watched_one_is_killed(how: str) -> Non
     child = watcher(served.pid, how)
     try:
         assert child.stdout is not None
-        assert child.stdout.readline() == "watching\n"
-        time.sleep(0.3)
+        if how == "poll":  # three looks, each finding the served process alive
+            assert [child.stdout.readline() for _ in range(3)] == ["checked\n"] * 3
+        else:
+            assert child.stdout.readline() == "waiting None\n"  # for as long as it takes
         assert child.poll() is None  # it keeps running while the process it serves does
         served.kill()  # SIGKILL; left a zombie (not reaped yet): it has ended all the same
         started = time.monotonic()

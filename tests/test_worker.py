@@ -53,8 +53,8 @@ def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypa
         )
         wait_for(lambda: JobRun.select().count() >= 1)
         mail_servers.deliver(make_mail("Arrives while idling"), SUPPORT)
-        delay = wait_for(lambda: Conversation.select().count() == 1, timeout=10)
-        assert delay < 5
+        # The next poll is an hour away: only IDLE brings it (how quickly: bench.idle_latency).
+        wait_for(lambda: Conversation.select().count() == 1, timeout=10)
         assert Conversation.get().subject == "Arrives while idling"
     finally:
         worker.request_stop()
