@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from deskterm import paths
 from deskterm.channels import registry as channels
@@ -25,14 +24,8 @@ from deskterm.channels.health import channel_state
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
 from deskterm.screens.channel_form import ChannelFormScreen
-from deskterm.screens.table import TableScreen
+from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
-
-
-def _text(value: Any) -> Text:
-    """A table cell: our own text or a server's, never markup."""
-    return Text(one_line(str(value)))
-
 
 # Any key makes the vault decrypt itself: reading one tells whether the app's store is open.
 STATUS_PROBE = "deskterm/status-probe"
@@ -107,13 +100,10 @@ class ChannelsScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content("Channels"), id="title")
         yield Static(Content("Secrets: looking…"), id="secrets")
-        table: DataTable[Text] = DataTable(cursor_type="row", id="channels")
-        table.add_column("Channel", width=14)
-        table.add_column("Status", width=8)
-        table.add_column("State", width=11)
-        table.add_column("Inbound", width=19)
-        table.add_column("Outbound", width=14)
-        yield table
+        yield row_table(
+            (("Channel", 14), ("Status", 8), ("State", 11), ("Inbound", 19), ("Outbound", 14)),
+            id="channels",
+        )
         yield Static(Content(""), id="empty")
         yield StatusBar("a add  e edit  t test  P trust  d remove  esc back", id="status")
 
@@ -169,18 +159,11 @@ class ChannelsScreen(TableScreen):
         self.post_message(self.Loaded(rows))
 
     def on_channels_screen_loaded(self, message: Loaded) -> None:
-        current = self.current  # before the new rows: the same channel stays highlighted
-        self.rows = message.rows
-        table = self.table
-        table.clear()
-        for row in message.rows:
-            table.add_row(
-                *(_text(row[k]) for k in ("name", "status", "state", "inbound", "outbound")),
-                key=row["name"],
-            )
-        names = [row["name"] for row in message.rows]
-        if current is not None and current["name"] in names:
-            table.move_cursor(row=names.index(current["name"]))
+        self.fill(
+            message.rows,
+            lambda row: [cell(row[k]) for k in ("name", "status", "state", "inbound", "outbound")],
+            "name",
+        )
         self.query_one("#empty", Static).update(
             Content("")
             if message.rows

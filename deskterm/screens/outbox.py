@@ -20,12 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from deskterm.channels import registry as channels
 from deskterm.outbound import composer, outbox
 from deskterm.sanitize import one_line
-from deskterm.screens.table import TableScreen
+from deskterm.screens.table import TableScreen, row_table
 from deskterm.widgets.status_bar import StatusBar
 
 SHOWN = 1000  # the newest items drawn; the whole history is in `deskterm outbox --all --json`
@@ -83,17 +83,9 @@ class OutboxScreen(TableScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Outbox (newest first)"), id="title")
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
-        for label, key, width in (
-            ("id", "id", 5),
-            ("#", "conversation", 5),
-            ("state", "state", 9),
-            ("tries", "attempts", 5),
-            ("subject", "subject", 28),
-            ("detail", "detail", None),
-        ):
-            table.add_column(label, key=key, width=width)
-        yield table
+        yield row_table(
+            (("id", 5), ("#", 5), ("state", 9), ("tries", 5), ("subject", 28), ("detail", None))
+        )
         yield Static(Content("loading…"), id="empty")
         yield Static(Content(""), id="detail")
         yield StatusBar("r retry  c cancel  enter open  esc back  ? help")
@@ -115,33 +107,24 @@ class OutboxScreen(TableScreen):
         self.post_message(self.Loaded(rows, waiting))
 
     def on_outbox_screen_loaded(self, message: Loaded) -> None:
-        table = self.table
-        current = self.current
-        self.rows = message.rows
-        table.clear()
-        for row in message.rows:
-            state = row["state"]
-            table.add_row(
-                Text(str(row["id"])),
-                Text(f"#{row['conversation']}"),
-                Text(state, style=STATE_STYLES.get(state, "")),
-                Text(str(row["attempts"])),
-                Text(one_line(row["subject"] or "(no subject)")),
-                Text(detail(row, message.waiting.get(row["channel"])), style="dim"),
-                key=str(row["id"]),
-            )
-        if current is not None and str(current["id"]) in table.rows:
-            table.move_cursor(row=table.get_row_index(str(current["id"])), animate=False)
+        self.waiting = message.waiting
+        self.fill(message.rows, self._cells, "id")
         empty = self.query_one("#empty", Static)
         empty.update(Content("The outbox is empty: no reply was queued yet."))
         empty.set_class(bool(message.rows), "-hidden")
-        self.waiting = message.waiting
-        self._show_detail()
 
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self._show_detail()
+    def _cells(self, row: dict[str, Any]) -> list[Text]:
+        state = row["state"]
+        return [
+            Text(str(row["id"])),
+            Text(f"#{row['conversation']}"),
+            Text(state, style=STATE_STYLES.get(state, "")),
+            Text(str(row["attempts"])),
+            Text(one_line(row["subject"] or "(no subject)")),
+            Text(detail(row, self.waiting.get(row["channel"])), style="dim"),
+        ]
 
-    def _show_detail(self) -> None:
+    def show_current(self) -> None:
         """The highlighted reply in full: the table cuts subjects and server answers short."""
         row = self.current
         text = Content("")

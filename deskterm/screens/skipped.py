@@ -21,12 +21,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from deskterm.desk import queries
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import ReadingScreen
-from deskterm.screens.table import TableScreen
+from deskterm.screens.table import TableScreen, row_table
 from deskterm.widgets.message_view import human_size
 from deskterm.widgets.status_bar import StatusBar
 
@@ -80,15 +80,7 @@ class SkippedScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content("Skipped mail: fetched, but not made a message"), id="title")
         yield Static(Content("loading…"), id="count")
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
-        for label, key, width in (
-            ("when", "at", 11),
-            ("reason", "reason", 20),
-            ("from", "from", 18),
-            ("subject", "subject", None),
-        ):
-            table.add_column(label, key=key, width=width)
-        yield table
+        yield row_table((("when", 11), ("reason", 20), ("from", 18), ("subject", None)))
         yield Static(Content(""), id="detail")
         yield StatusBar("enter details  j/k move  esc back  ? help")
 
@@ -103,34 +95,26 @@ class SkippedScreen(TableScreen):
         self.post_message(self.Loaded(queries.skipped_list(SHOWN), queries.skipped_count()))
 
     def on_skipped_screen_loaded(self, message: Loaded) -> None:
-        table = self.table
-        current = self.current_id
-        self.rows = message.rows
         self.total = max(message.total, len(message.rows))
-        table.clear()
-        for row in message.rows:
-            table.add_row(
-                Text(when(row["at"])),
-                Text(one_line(row["reason"] or ""), style="bold"),
-                Text(one_line(row["from"] or "(unknown)")),
-                Text(one_line(row["subject"] or "(no subject)")),
-                key=str(row["id"]),
-            )
-        if current is not None and str(current) in table.rows:
-            table.move_cursor(row=table.get_row_index(str(current)), animate=False)
-        table.set_class(not message.rows, "-empty")
+        self.fill(message.rows, self._cells, "id")
+        self.table.set_class(not message.rows, "-empty")
         self.query_one("#count", Static).update(Content(count_line(self.total, len(self.rows))))
-        self._show_detail()
+
+    @staticmethod
+    def _cells(row: dict[str, Any]) -> list[Text]:
+        return [
+            Text(when(row["at"])),
+            Text(one_line(row["reason"] or ""), style="bold"),
+            Text(one_line(row["from"] or "(unknown)")),
+            Text(one_line(row["subject"] or "(no subject)")),
+        ]
 
     @property
     def current_id(self) -> int | None:
         row = self.current
         return None if row is None else row["id"]
 
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self._show_detail()
-
-    def _show_detail(self) -> None:
+    def show_current(self) -> None:
         """The highlighted mail's fields uncut: the table's columns cut them short."""
         row = self.current
         text = Content("")

@@ -1,10 +1,11 @@
 """What the screens built around one table of rows share (outbox, skipped, templates, ...).
 
-Each of them reads its rows in its own thread worker (`_load`, in its own group) and fills the
-table itself, as only it knows its columns and which row to keep highlighted. What is the
-same everywhere is kept here once: the focused table, `rows` in the table's order, the
-highlighted row, the one sentence said when a key needs a row and there is none, what Enter
-or a click on a row does, and the cursor keys.
+Each of them reads its rows in its own thread worker (`_load`, in its own group) and says how
+a row is drawn, as only it knows its columns. What is the same everywhere is kept here once:
+building the table (`row_table`), filling it with the highlighted row kept highlighted
+(`fill`), the focused table, `rows` in the table's order, the highlighted row and the line
+that shows it in full (`show_current`), the one sentence said when a key needs a row and there
+is none, what Enter or a click on a row does, and the cursor keys.
 
 Textual calls every class's `on_mount` along the MRO, the screen's own first: a screen that
 follows more than the desk sets that up in its `on_mount`, and this one then loads the rows.
@@ -12,15 +13,37 @@ follows more than the desk sets that up in its `on_mount`, and this one then loa
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.widgets import DataTable
+from textual.widgets.data_table import CursorType
 from textual.worker import Worker
 
+from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
+
+
+def cell(value: Any, style: str = "") -> Text:
+    """A table cell: names, states and server errors are shown as text, never as markup."""
+    return Text(one_line(str(value)), style=style)
+
+
+def row_table(
+    columns: Iterable[tuple[str, int | None]],
+    *,
+    id: str | None = None,
+    cursor_type: CursorType = "row",
+    zebra_stripes: bool = False,
+) -> DataTable[Text]:
+    """A table with these (label, width) columns; a width of None takes the rest of the line."""
+    table: DataTable[Text] = DataTable(cursor_type=cursor_type, zebra_stripes=zebra_stripes, id=id)
+    for label, width in columns:
+        table.add_column(label, width=width)
+    return table
 
 
 class TableScreen(DeskScreen):
@@ -60,6 +83,29 @@ class TableScreen(DeskScreen):
     def action_reload(self) -> None:
         self.reload()
 
+    def fill(
+        self,
+        rows: list[dict[str, Any]],
+        cells: Callable[[dict[str, Any]], Iterable[Text]],
+        key: str,
+        select: str | None = None,
+    ) -> None:
+        """Show `rows`, one a line drawn by `cells`, each known by its `key` column.
+
+        The row that was highlighted stays highlighted wherever it moved (the rows are read
+        again while the agent looks at them), unless `select` names the key to highlight.
+        """
+        current = self.current  # before the new rows arrive
+        wanted = select if select is not None or current is None else str(current[key])
+        self.rows = rows
+        table = self.table
+        table.clear()
+        for row in rows:
+            table.add_row(*cells(row), key=str(row[key]))
+        if wanted is not None and wanted in table.rows:
+            table.move_cursor(row=table.get_row_index(wanted), animate=False)
+        self.show_current()
+
     @property
     def current(self) -> dict[str, Any] | None:
         """The highlighted row, or None; `rows` may be newer than the table while it refills."""
@@ -74,6 +120,14 @@ class TableScreen(DeskScreen):
         if row is None:
             self.notify(self.EMPTY_HINT, severity=self.EMPTY_SEVERITY, markup=False)
         return row
+
+    def show_current(self) -> None:
+        """Show the highlighted row in full, where the screen has a line for it (the table
+        cuts subjects and server answers short)."""
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table is self.table:
+            self.show_current()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row, or a click on the highlighted one: the table takes Enter before a

@@ -24,14 +24,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 
 from deskterm.desk import templates
 from deskterm.errors import ConfigError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.dialog import Confirmation
-from deskterm.screens.table import TableScreen
+from deskterm.screens.table import TableScreen, row_table
 from deskterm.widgets.status_bar import StatusBar
 
 
@@ -99,10 +99,7 @@ class TemplatesScreen(TableScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Templates"), id="title")
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
-        table.add_column("name", key="name", width=20)
-        table.add_column("first line", key="first")
-        yield table
+        yield row_table((("name", 20), ("first line", None)))
         yield Static(Content("loading…"), id="empty")
         yield Static(Content(""), id="preview")
         yield StatusBar("a add  enter edit  d remove  esc back  ? help")
@@ -119,28 +116,20 @@ class TemplatesScreen(TableScreen):
         self.post_message(self.Loaded(rows))
 
     def on_templates_screen_loaded(self, message: Loaded) -> None:
-        table = self.table
-        current = self.current
-        wanted = self._select or (current["name"] if current is not None else None)
-        self._select = None
-        self.rows = message.rows
-        table.clear()
-        for row in message.rows:
-            table.add_row(Text(one_line(row["name"])), Text(first_line(row["body"])))
-        names = [row["name"] for row in message.rows]
-        if wanted in names:
-            table.move_cursor(row=names.index(wanted), animate=False)
+        select, self._select = self._select, None
+        self.fill(
+            message.rows,
+            lambda row: (Text(one_line(row["name"])), Text(first_line(row["body"]))),
+            "name",
+            select,
+        )
         empty = self.query_one("#empty", Static)
         empty.update(
             Content("No templates yet: press a to add one (or use `deskterm template add`).")
         )
         empty.set_class(bool(message.rows), "-hidden")
-        self._show_preview()
 
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self._show_preview()
-
-    def _show_preview(self) -> None:
+    def show_current(self) -> None:
         """The highlighted template in full: the table shows only its first line."""
         row = self.current
         text = Content("")

@@ -23,7 +23,7 @@ from deskterm.channels import registry as channels
 from deskterm.desk import queries
 from deskterm.engine.status import status_rows
 from deskterm.sanitize import one_line
-from deskterm.screens.table import TableScreen
+from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
 
 RELOAD_DELAY = 0.3  # seconds: worker events within this window cause one reload
@@ -40,11 +40,6 @@ def next_poll_text(seconds: float | None) -> str:
     if seconds < 120:
         return f"in {seconds:.0f} s"
     return f"in {seconds / 60:.0f} min"
-
-
-def _cell(value: Any, style: str = "") -> Text:
-    """A table cell: channel names, states and server errors are shown as text, not markup."""
-    return Text(one_line(str(value)), style=style)
 
 
 STATE_STYLES = {
@@ -86,24 +81,26 @@ class WorkerStatusScreen(TableScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(""), id="heading", classes="title")
-        table: DataTable[Text] = DataTable(cursor_type="row", id="channels")
-        table.add_column("Channel", width=14)
-        table.add_column("State", width=11)
-        table.add_column("IDLE", width=12)
-        table.add_column("Next poll", width=9)
-        table.add_column("Paused", width=6)
-        yield table
+        yield row_table(
+            (("Channel", 14), ("State", 11), ("IDLE", 12), ("Next poll", 9), ("Paused", 6)),
+            id="channels",
+        )
         yield Static(Content(""), id="detail")
         yield Static(Content("Recent runs (newest first)"), classes="title")
-        runs: DataTable[Text] = DataTable(cursor_type="none", id="runs", zebra_stripes=True)
-        runs.add_column("Started (UTC)", width=14)
-        runs.add_column("Channel", width=10)
-        runs.add_column("Fetch", width=5)
-        runs.add_column("New", width=5)
-        runs.add_column("Skip", width=4)
-        runs.add_column("Fail", width=4)
-        runs.add_column("Error", width=max(16, self.app.size.width - 58))  # the rest
-        yield runs
+        yield row_table(
+            (
+                ("Started (UTC)", 14),
+                ("Channel", 10),
+                ("Fetch", 5),
+                ("New", 5),
+                ("Skip", 4),
+                ("Fail", 4),
+                ("Error", max(16, self.app.size.width - 58)),  # the rest
+            ),
+            id="runs",
+            cursor_type="none",
+            zebra_stripes=True,
+        )
         yield StatusBar("p pause/resume  n poll now  esc back", id="status")
 
     def on_mount(self) -> None:
@@ -140,39 +137,36 @@ class WorkerStatusScreen(TableScreen):
         self.post_message(self.Loaded(rows, runs))
 
     def on_worker_status_screen_loaded(self, message: Loaded) -> None:
-        self.rows, self.runs = message.rows, message.runs
+        rows, self.runs = message.rows, message.runs
         self._show_heading()
-        table = self.table
-        cursor = table.cursor_row
-        table.clear()
-        for row in self.rows:
-            table.add_row(
-                _cell(row["name"]),
-                _cell(row["state"], STATE_STYLES.get(str(row["state"]), "")),
-                _cell(self._idle_text(row)),
-                _cell(next_poll_text(row["next_run"])),
-                _cell("yes" if row["paused"] else ""),
-                key=str(row["id"]),
-            )
-        if self.rows:
-            table.move_cursor(row=min(cursor, len(self.rows) - 1))
-        self._show_detail()
+        # The highlighted line stays where it was (the channels' order does not change).
+        line = min(self.table.cursor_row, len(rows) - 1)
+        self.fill(rows, self._cells, "id", str(rows[line]["id"]) if rows else None)
         runs = self.query_one("#runs", DataTable)
         runs.clear()
         for run in self.runs:
             started = (run["started_at"] or "")[5:19].replace("T", " ")
             runs.add_row(
-                _cell(started),
-                _cell(run["channel"] or "-"),
-                _cell(run["fetched"]),
-                _cell(run["ingested"]),
-                _cell(run["skipped"]),
-                _cell(run["failed"]),
-                _cell(
+                cell(started),
+                cell(run["channel"] or "-"),
+                cell(run["fetched"]),
+                cell(run["ingested"]),
+                cell(run["skipped"]),
+                cell(run["failed"]),
+                cell(
                     run["error"] or ("running" if not run["finished_at"] else "ok"),
                     "red" if run["error"] else "",
                 ),
             )
+
+    def _cells(self, row: dict[str, Any]) -> list[Text]:
+        return [
+            cell(row["name"]),
+            cell(row["state"], STATE_STYLES.get(str(row["state"]), "")),
+            cell(self._idle_text(row)),
+            cell(next_poll_text(row["next_run"])),
+            cell("yes" if row["paused"] else ""),
+        ]
 
     def _idle_text(self, row: dict[str, Any]) -> str:
         idle = row["idle"]
@@ -192,11 +186,7 @@ class WorkerStatusScreen(TableScreen):
             where = f"Worker {state}: this app polls nothing"
         self.query_one("#heading", Static).update(Content(one_line(where)))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "channels":
-            self._show_detail()
-
-    def _show_detail(self) -> None:
+    def show_current(self) -> None:
         row = self.current
         text = ""
         if row is not None:
