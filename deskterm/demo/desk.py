@@ -1,7 +1,8 @@
 """A demo desk: sample mail run through the real inbound pipeline, no mail server needed.
 
-The bundled `.eml` files (in `mail/` beside this module) are parsed, stored and threaded exactly as polled
-mail is (`prepare_batch` then `Ingestor.apply`), so the demo shows what the desk really makes
+The bundled `.eml` files (in `mail/` beside this module) are parsed, stored and threaded
+exactly as polled mail is (`prepare_batch` then `Ingestor.apply`), so the demo shows what the
+desk really makes
 of orders, logins, invoices, an HTML-only mail, attachments, encoded non-ASCII headers, a
 thread with References, an auto-reply (skipped, with its reason) and one hostile mail whose
 subject and sender carry markup and escape sequences.
