@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from deskterm.channels.typed import ReadingConfig
 from deskterm.mail.automail import automated_reason, filter_reason
 from deskterm.mail.parse import ParsedMail, parse
 
@@ -130,13 +131,18 @@ def test_mail_without_message_id_or_sender() -> None:
 # --------------------------------------------------------------------------- channel filters
 
 
+def filters(reading: dict[str, Any]) -> ReadingConfig:
+    """A channel's [reading] table as the desk reads it back (unset keys: the defaults)."""
+    return ReadingConfig.from_settings(reading)
+
+
 def test_no_settings_means_everything_is_read() -> None:
-    assert filter_reason(mail(), {}) is None
-    assert filter_reason(mail(), {"allowed_domains": [], "exclude_subjects": []}) is None
+    assert filter_reason(mail(), filters({})) is None
+    assert filter_reason(mail(), filters({"allowed_domains": [], "exclude_subjects": []})) is None
 
 
 def test_allowed_domains() -> None:
-    reading = {"allowed_domains": ["example.com", "partner.org"]}
+    reading = filters({"allowed_domains": ["example.com", "partner.org"]})
     assert filter_reason(mail(), reading) is None
     assert filter_reason(mail(sender="a@eu.Example.COM"), reading) is None
     assert filter_reason(mail(sender="a@badexample.com"), reading) == "domain not allowed"
@@ -145,18 +151,18 @@ def test_allowed_domains() -> None:
 
 
 def test_allowed_domains_match_internationalised_names() -> None:
-    reading = {"allowed_domains": ["xn--mnchen-3ya.de"]}
+    reading = filters({"allowed_domains": ["xn--mnchen-3ya.de"]})
     assert filter_reason(mail(sender="a@münchen.de"), reading) is None
 
 
 def test_excluded_subjects() -> None:
-    reading = {"exclude_subjects": ["", "Newsletter", "WHERE IS MY"]}
+    reading = filters({"exclude_subjects": ["", "Newsletter", "WHERE IS MY"]})
     assert filter_reason(mail(), reading) == "excluded subject: WHERE IS MY"
-    assert filter_reason(mail(), {"exclude_subjects": ["invoice"]}) is None
+    assert filter_reason(mail(), filters({"exclude_subjects": ["invoice"]})) is None
 
 
 def test_excluded_from_domains() -> None:
-    reading = {"exclude_from_domains": ["spam.example", "Example.com"]}
+    reading = filters({"exclude_from_domains": ["spam.example", "Example.com"]})
     assert filter_reason(mail(), reading) == "excluded from-domain: Example.com"
     assert filter_reason(mail(sender="x@mx.example.com"), reading) == (
         "excluded from-domain: Example.com"
@@ -165,7 +171,9 @@ def test_excluded_from_domains() -> None:
 
 
 def test_excluded_from_addresses_are_globs() -> None:
-    reading = {"exclude_from_addresses": ["noreply@*", "*-bounces@lists.example.org", "a?c@x.io"]}
+    reading = filters(
+        {"exclude_from_addresses": ["noreply@*", "*-bounces@lists.example.org", "a?c@x.io"]}
+    )
     assert filter_reason(mail(sender="NoReply@shop.example"), reading) == (
         "excluded from-address: noreply@*"
     )
@@ -177,7 +185,7 @@ def test_excluded_from_addresses_are_globs() -> None:
 
 
 def test_allowed_domain_is_checked_before_exclusions() -> None:
-    reading = {"allowed_domains": ["partner.org"], "exclude_subjects": ["order"]}
+    reading = filters({"allowed_domains": ["partner.org"], "exclude_subjects": ["order"]})
     assert filter_reason(mail(), reading) == "domain not allowed"
 
 
@@ -188,4 +196,4 @@ def test_malformed_settings_do_not_crash() -> None:
         "exclude_from_domains": [None, 3],
         "exclude_from_addresses": 42,
     }
-    assert filter_reason(mail(), reading) == "excluded subject: order"
+    assert filter_reason(mail(), filters(reading)) == "excluded subject: order"

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from deskterm.channels.typed import InboundConfig
 from deskterm.errors import DeskError
 from deskterm.inbound import window as sync_window
 from deskterm.inbound.imap_sync import PROCESSED, _settle, processed_flag, search_criteria
@@ -39,24 +40,29 @@ def test_uid_sets_compress_runs() -> None:
     assert uid_set([5]) == "5"
 
 
+def window(**inbound: object) -> InboundConfig:
+    """An [inbound] table with these keys (the rest: the defaults)."""
+    return InboundConfig.from_settings(inbound)
+
+
 def test_age_window(monkeypatch) -> None:
-    inbound = {"max_age_days": 5, "sync_start_date": "2024-02-01"}
+    inbound = window(max_age_days=5, sync_start_date="2024-02-01")
     assert sync_window.since(inbound, today=date(2024, 3, 1)) == date(2024, 2, 25)
     assert sync_window.since(inbound, today=date(2024, 2, 3)) == date(2024, 2, 1)
     monkeypatch.setenv("DESKTERM_MAX_AGE_DAYS", "0")
-    assert sync_window.since({"max_age_days": 5}, today=date(2024, 3, 1)) is None
+    assert sync_window.since(window(max_age_days=5), today=date(2024, 3, 1)) is None
     assert sync_window.imap_date(date(2024, 12, 9)) == "09-Dec-2024"
 
 
 def test_age_window_counts_back_from_the_first_sync() -> None:
-    inbound = {"max_age_days": 5}
+    inbound = window(max_age_days=5)
     first = date(2024, 2, 20)  # first synced then; not polled since
     assert sync_window.since(inbound, today=date(2024, 3, 1), anchor=first) == date(2024, 2, 15)
     # An anchor in the future (a clock set back) never narrows the window below today's.
     assert sync_window.since(inbound, today=date(2024, 3, 1), anchor=date(2024, 4, 1)) == date(
         2024, 2, 25
     )
-    start = {**inbound, "sync_start_date": "2024-02-18"}
+    start = window(max_age_days=5, sync_start_date="2024-02-18")
     assert sync_window.since(start, today=date(2024, 3, 1), anchor=first) == date(2024, 2, 18)
 
 

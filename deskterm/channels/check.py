@@ -15,6 +15,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 from deskterm.channels import registry as channels
+from deskterm.channels.typed import ChannelConfig, ConnectionConfig, OutboundConfig
 from deskterm.errors import DeskError
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
@@ -34,7 +35,7 @@ def run(
     steps = Steps(on_step=on_step)
     with contextlib.suppress(DeskError):
         _inbound(channel, store, steps)
-    if channel.settings.get("outbound"):
+    if ChannelConfig.of(channel).outbound is not None:
         with contextlib.suppress(DeskError):
             asyncio.run(_outbound(channel, store, steps, send_to))
     elif send_to:
@@ -50,14 +51,14 @@ def run(
 
 
 def _inbound(channel: Channel, store: Any, steps: Steps) -> None:
-    settings = channels.side_settings(channel, "inbound")
+    settings = channels.side_config(channel, "inbound")
     endpoint = channels.endpoint(channel, "inbound")
     _warn_cleartext(steps, endpoint)
-    if settings["protocol"] == "pop3":
+    if settings.protocol == "pop3":
         client = pop3_conn.connect(endpoint, steps)
         try:
             secret = _secret(steps, endpoint, settings, channel, store, "inbound")
-            pop3_conn.login(client, endpoint, settings["username"], secret, steps)
+            pop3_conn.login(client, endpoint, settings.username, secret, steps)
         finally:
             with contextlib.suppress(Exception):
                 client.quit()
@@ -65,11 +66,11 @@ def _inbound(channel: Channel, store: Any, steps: Steps) -> None:
     mailbox = imap_conn.connect(endpoint, steps)
     try:
         secret = _secret(steps, endpoint, settings, channel, store, "inbound")
-        imap_conn.login(mailbox, endpoint, settings["username"], secret, steps)
+        imap_conn.login(mailbox, endpoint, settings.username, secret, steps)
         with steps.step("folders", endpoint) as found:
             existing = {f.name for f in mailbox.folder.list()}
-            wanted = list(settings["folders"])
-            wanted += [f for f in (settings["move_on_success"], settings["move_on_failure"]) if f]
+            wanted = list(settings.folders)
+            wanted += [f for f in (settings.move_on_success, settings.move_on_failure) if f]
             missing = [f for f in wanted if f not in existing]
             if missing:
                 raise DeskError(
@@ -83,13 +84,13 @@ def _inbound(channel: Channel, store: Any, steps: Steps) -> None:
 
 
 async def _outbound(channel: Channel, store: Any, steps: Steps, send_to: str | None) -> None:
-    settings = channels.side_settings(channel, "outbound")
+    settings = channels.side_config(channel, "outbound")
     endpoint = channels.endpoint(channel, "outbound")
     _warn_cleartext(steps, endpoint)
     smtp = await smtp_conn.connect(endpoint, steps)
     try:
         secret = _secret(steps, endpoint, settings, channel, store, "outbound")
-        await smtp_conn.login(smtp, endpoint, settings["username"], secret, steps)
+        await smtp_conn.login(smtp, endpoint, settings.username, secret, steps)
         if send_to:
             with steps.step("send test email", endpoint) as found:
                 message = test_message(channel, settings, send_to)
@@ -103,20 +104,20 @@ async def _outbound(channel: Channel, store: Any, steps: Steps, send_to: str | N
 def _secret(
     steps: Steps,
     endpoint: Endpoint,
-    settings: dict[str, Any],
+    settings: ConnectionConfig,
     channel: Channel,
     store: Any,
     side: str,
 ) -> str:
     with steps.step("credentials", endpoint) as found:
-        if settings["auth"] == "oauth2":
+        if settings.auth == "oauth2":
             raise DeskError(
                 f"Channel {channel.name!r} uses OAuth2, which this version of deskterm cannot "
                 'sign in with yet; use auth = "password" for now.'
             )
         secret = channels.password(channel, side, store)
         found.detail = (
-            "from password_command" if settings.get("password_command") else "from the secret store"
+            "from password_command" if settings.password_command else "from the secret store"
         )
     return secret
 
@@ -131,13 +132,13 @@ def _warn_cleartext(steps: Steps, endpoint: Endpoint) -> None:
             found.detail = "no TLS"
 
 
-def test_message(channel: Channel, settings: dict[str, Any], send_to: str) -> EmailMessage:
+def test_message(channel: Channel, settings: OutboundConfig, send_to: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = settings["from"]
+    message["From"] = settings.sender
     message["To"] = send_to
     message["Subject"] = f"deskterm test message from channel {channel.name}"
     message["Date"] = formatdate(localtime=True)
-    domain = parseaddr(settings["from"])[1].rpartition("@")[2] or "deskterm.invalid"
+    domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "deskterm.invalid"
     message["Message-ID"] = make_msgid("deskterm-test", domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
@@ -171,13 +172,13 @@ def presented(channel: Channel, side: str) -> Presented:
 
 def nothing_to_pin(channel: Channel, side: str) -> str:
     """Why a side's certificate is never pinned ("" when it is: allow_self_signed over TLS)."""
-    settings = channels.side_settings(channel, side)
-    if settings["security"] == "none":
+    settings = channels.side_config(channel, side)
+    if settings.security == "none":
         return (
             f"The {side} server of {channel.name!r} uses no TLS (security = none), so it has no "
             "certificate to trust."
         )
-    if not settings["allow_self_signed"]:
+    if not settings.allow_self_signed:
         return (
             f"The {side} certificate of {channel.name!r} is verified against certificate "
             "authorities (allow_self_signed is off), so no pin is used."
@@ -187,14 +188,14 @@ def nothing_to_pin(channel: Channel, side: str) -> str:
 
 def presented_fingerprint(channel: Channel, side: str) -> str:
     """The fingerprint the server presents now, read without checking the pin or logging in."""
-    if channels.side_settings(channel, side)["security"] == "none":
+    if channels.side_config(channel, side).security == "none":
         raise DeskError(nothing_to_pin(channel, side))
     endpoint = dataclasses.replace(
         channels.endpoint(channel, side), allow_self_signed=True, pin=None, on_pin=None
     )
     if side == "outbound":
         return asyncio.run(_smtp_fingerprint(endpoint))
-    if channel.settings["inbound"]["protocol"] == "pop3":
+    if ChannelConfig.of(channel).inbound.protocol == "pop3":
         client = pop3_conn.connect(endpoint)
         client.close()
     else:

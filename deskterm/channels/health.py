@@ -5,9 +5,11 @@ One rule read by the worker (which channels to poll, how often), `deskterm jobs`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from deskterm import settings
+from deskterm.channels.typed import ChannelConfig
 from deskterm.store.db import iso, utcnow
 from deskterm.store.models import Channel
 
@@ -16,10 +18,10 @@ def poll_interval(channel: Channel) -> float:
     override = settings.current().poll_interval
     if override is not None:
         return override
-    return float(channel.settings["inbound"].get("poll_interval", 60))
+    return ChannelConfig.of(channel).inbound.poll_interval
 
 
-def in_skip_window(windows: list[str], now: datetime | None = None) -> str | None:
+def in_skip_window(windows: Iterable[str], now: datetime | None = None) -> str | None:
     """The window we are in (local time; a window may cross midnight), or None."""
     now = now or datetime.now()
     minute = now.hour * 60 + now.minute
@@ -40,7 +42,7 @@ def channel_state(channel: Channel, now: datetime | None = None) -> tuple[str, s
         return channel.status, f"the channel is {channel.status}; only active channels are polled"
     if channel.paused:
         return "paused", "polling is paused for this channel"
-    window = in_skip_window(channel.settings["inbound"].get("skip_windows", []))
+    window = in_skip_window(ChannelConfig.of(channel).inbound.skip_windows)
     if window:
         return "skip window", f"no polling during {window}"
     if channel.cool_off_until and channel.cool_off_until > now:

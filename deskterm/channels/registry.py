@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Literal, overload
 
 import peewee
 
+from deskterm.channels.typed import ChannelConfig, ConnectionConfig, InboundConfig, OutboundConfig
 from deskterm.errors import ConfigError, NotFound, SecretError
 from deskterm.mail import addresses
 from deskterm.net.tls import Endpoint
@@ -41,7 +42,7 @@ def edit(name: str, config: dict[str, Any]) -> Channel:
         ):
             raise ConfigError(f"Cannot rename {name!r}: a channel named {config['name']!r} exists.")
         for side in SIDES:
-            if _server(channel.settings.get(side)) != _server(config.get(side)):
+            if not _same_server(channel, config, side):
                 setattr(channel, f"{side}_pin", None)
         channel.name = config["name"]
         channel.status = config["status"]
@@ -77,9 +78,16 @@ def secret_key(channel: Channel, side: str, kind: str = "password") -> str:
     return f"channel/{channel.uid}/{side}/{kind}"
 
 
-def side_settings(channel: Channel, side: str) -> dict[str, Any]:
-    settings = channel.settings.get(side)
-    if not settings:
+@overload
+def side_config(channel: Channel, side: Literal["inbound"]) -> InboundConfig: ...
+@overload
+def side_config(channel: Channel, side: Literal["outbound"]) -> OutboundConfig: ...
+@overload
+def side_config(channel: Channel, side: str) -> ConnectionConfig: ...
+def side_config(channel: Channel, side: str) -> ConnectionConfig:
+    """A side's table; a channel without it (no [outbound]) is refused in one sentence."""
+    settings = ChannelConfig.of(channel).side(side)
+    if settings is None:
         raise ConfigError(
             f"Channel {channel.name!r} has no [{side}] settings; add them with "
             f"`deskterm channel edit {channel.name} --file ...`."
@@ -89,8 +97,8 @@ def side_settings(channel: Channel, side: str) -> dict[str, Any]:
 
 def endpoint(channel: Channel, side: str) -> Endpoint:
     """Where a channel's server is, with its pin; a first pin is saved as soon as it is seen."""
-    settings = side_settings(channel, side)
-    label = settings.get("protocol", "smtp").upper()
+    settings = side_config(channel, side)
+    label = settings.protocol if isinstance(settings, InboundConfig) else "smtp"
 
     def save_pin(fingerprint: str) -> None:
         if channel.id is not None:  # a `trial` channel (the form's Test) is never written
@@ -98,13 +106,13 @@ def endpoint(channel: Channel, side: str) -> Endpoint:
         setattr(channel, f"{side}_pin", fingerprint)
 
     return Endpoint(
-        label=label,
-        host=settings["host"],
-        port=settings["port"],
-        security=settings["security"],
-        timeout=settings["timeout"],
-        allow_self_signed=settings["allow_self_signed"],
-        tls_ca_file=settings["tls_ca_file"],
+        label=label.upper(),
+        host=settings.host,
+        port=settings.port,
+        security=settings.security,
+        timeout=settings.timeout,
+        allow_self_signed=settings.allow_self_signed,
+        tls_ca_file=settings.tls_ca_file,
         pin=getattr(channel, f"{side}_pin"),
         channel=channel.name,
         side=side,
@@ -116,9 +124,9 @@ def password(channel: Channel, side: str, store: Any) -> str:
     """The secret to log in with: from the password command if one is set, else the store."""
     from deskterm.secrets.store import run_password_command
 
-    settings = side_settings(channel, side)
-    if settings.get("password_command"):
-        return run_password_command(settings["password_command"])
+    settings = side_config(channel, side)
+    if settings.password_command:
+        return run_password_command(settings.password_command)
     secret = store.get(secret_key(channel, side))
     if not secret:
         raise SecretError(
@@ -130,7 +138,8 @@ def password(channel: Channel, side: str, store: Any) -> str:
 
 def trust_sides(channel: Channel, sides: Iterable[str] = ()) -> tuple[str, ...]:
     """The sides `channel trust` looks at: those asked for, else every side the channel has."""
-    return tuple(sides) or tuple(s for s in SIDES if channel.settings.get(s))
+    config = ChannelConfig.of(channel)
+    return tuple(sides) or tuple(s for s in SIDES if config.side(s) is not None)
 
 
 def trust(channel: Channel, side: str, fingerprint: str | None) -> None:
@@ -181,7 +190,7 @@ def save(
     if tested is not None:
         for side in SIDES:
             pin = getattr(tested, f"{side}_pin")
-            same = _server(tested.settings.get(side)) == _server(config.get(side))
+            same = _same_server(tested, config, side)
             if pin and same and getattr(channel, f"{side}_pin") is None:
                 trust(channel, side, pin)
     for side, secret in (passwords or {}).items():
@@ -212,7 +221,7 @@ def trial(config: dict[str, Any], original: str | None = None) -> Channel:
         stored = get(original)
         channel.uid = stored.uid
         for side in SIDES:
-            if _server(stored.settings.get(side)) == _server(config.get(side)):
+            if _same_server(stored, config, side):
                 setattr(channel, f"{side}_pin", getattr(stored, f"{side}_pin"))
     return channel
 
@@ -233,18 +242,26 @@ class TypedPasswords:
         return None if self._store is None else self._store.get(key)
 
 
-def own_addresses(settings: dict[str, Any]) -> set[str]:
+def own_addresses(config: ChannelConfig) -> set[str]:
     """The channel's own addresses: mail from them is a loop, and they are never Cc'd."""
-    found = {addresses.normal(a) for a in (settings.get("reading") or {}).get("aliases", [])}
-    for side, key in (("inbound", "username"), ("outbound", "username"), ("outbound", "from")):
-        value = (settings.get(side) or {}).get(key) or ""
-        address = addresses.normal(parseaddr(value)[1])
+    found = {addresses.normal(a) for a in config.reading.aliases}
+    outbound = config.outbound
+    mine = [config.inbound.username, *((outbound.username, outbound.sender) if outbound else ())]
+    for value in mine:
+        address = addresses.normal(parseaddr(value or "")[1])
         if "@" in address:
             found.add(address)
     return found
 
 
-def _server(settings: dict[str, Any] | None) -> tuple[Any, ...] | None:
-    if not settings:
+def _same_server(channel: Channel, config: dict[str, Any], side: str) -> bool:
+    """Whether a channel's side and the same side of new settings are the same server."""
+    return _server(ChannelConfig.of(channel).side(side)) == _server(
+        ChannelConfig.from_settings(config).side(side)
+    )
+
+
+def _server(settings: ConnectionConfig | None) -> tuple[Any, ...] | None:
+    if settings is None:
         return None
-    return (settings.get("host"), settings.get("port"), settings.get("security"))
+    return (settings.host, settings.port, settings.security)

@@ -12,6 +12,7 @@ import click
 
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
+from deskterm.channels.typed import ChannelConfig
 from deskterm.cli.console import echo_json, handle_errors, say
 from deskterm.cli.secrets import secret_store
 from deskterm.engine.startup import open_desk
@@ -91,10 +92,10 @@ def channel_list(as_json: bool) -> None:
     if not rows:
         say("No channels yet; add one with `deskterm channel add --file channel.toml`.")
     for row in rows:
-        inbound = row.settings["inbound"]
+        inbound = ChannelConfig.of(row).inbound
         say(
-            f"{row.name:<20} {row.status:<9} {inbound['protocol']} "
-            f"{inbound['username']}@{inbound['host']}:{inbound['port']}"
+            f"{row.name:<20} {row.status:<9} {inbound.protocol} "
+            f"{inbound.username}@{inbound.host}:{inbound.port}"
         )
 
 

@@ -8,13 +8,13 @@ after a growing wait. The threads never fetch: the poll loop does, one poll at a
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable
 
 from deskterm.channels import registry as channels
 from deskterm.channels.health import eligible
+from deskterm.channels.typed import ChannelConfig, InboundConfig
 from deskterm.engine.events import IdleChanged, Listener
 from deskterm.engine.faults import NETWORK_ERRORS
 from deskterm.errors import DeskError
@@ -51,16 +51,14 @@ class IdleWatchers:
         self.status: dict[int, str] = {}
         # Channels whose server does not offer IDLE, with the inbound settings they had then:
         # no new watcher (a TLS connection and a login) every loop pass, until they change.
-        self._no_idle: dict[int, str] = {}
+        self._no_idle: dict[int, InboundConfig] = {}
 
     def start(self) -> None:
         """A thread for each channel that wants IDLE and has none running (the loop's pass)."""
         for channel in channels.all_channels():
-            inbound = channel.settings["inbound"]
-            wanted = (
-                inbound["protocol"] == "imap" and inbound.get("idle", True) and eligible(channel)
-            )
-            if self._no_idle.get(channel.id) not in (None, _settings_key(channel)):
+            inbound = ChannelConfig.of(channel).inbound
+            wanted = inbound.protocol == "imap" and inbound.idle and eligible(channel)
+            if self._no_idle.get(channel.id) not in (None, inbound):
                 del self._no_idle[channel.id]  # edited (another server?): ask again
                 self.status.pop(channel.id, None)
             if channel.id in self._no_idle:
@@ -92,7 +90,7 @@ class IdleWatchers:
             try:
                 if self._session(channel) is False:
                     self.status[channel_id] = "not offered by the server"
-                    self._no_idle[channel_id] = _settings_key(channel)
+                    self._no_idle[channel_id] = ChannelConfig.of(channel).inbound
                     self._on_event(IdleChanged(channel.name, "IDLE is not offered by the server"))
                     return
                 backoff = 1.0
@@ -113,7 +111,7 @@ class IdleWatchers:
         False: the server does not offer IDLE. A lost connection raises (IdleLost, or the
         network error) so that _loop reconnects.
         """
-        inbound = channel.settings["inbound"]
+        inbound = ChannelConfig.of(channel).inbound
         endpoint = channels.endpoint(channel, "inbound")
         mailbox = imap_conn.connect(endpoint)
 
@@ -130,11 +128,11 @@ class IdleWatchers:
 
         try:
             secret = channels.password(channel, "inbound", self._store())
-            imap_conn.login(mailbox, endpoint, inbound["username"], secret)
+            imap_conn.login(mailbox, endpoint, inbound.username, secret)
             held = imap_idle.hold(
                 mailbox,
                 endpoint,
-                inbound["folders"][0],
+                inbound.folders[0],
                 stop=self._stop,
                 connected=connected,
                 arrived=lambda: self._poll_now(channel.id),
@@ -147,8 +145,3 @@ class IdleWatchers:
         finally:
             with contextlib.suppress(Exception):
                 mailbox.logout()
-
-
-def _settings_key(channel: Channel) -> str:
-    """The inbound settings as one comparable string (host, port, folders, ...)."""
-    return json.dumps(channel.settings.get("inbound", {}), sort_keys=True, default=str)

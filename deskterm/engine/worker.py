@@ -22,6 +22,7 @@ from datetime import timedelta
 from deskterm import settings
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state, eligible, poll_interval
+from deskterm.channels.typed import ChannelConfig
 from deskterm.engine.events import (
     ChannelSkipped,
     DeliveryResult,
@@ -163,9 +164,9 @@ class Worker:
         return run
 
     def _sync(self, channel: Channel, counts: Counts) -> None:
-        inbound = channels.side_settings(channel, "inbound")
+        inbound = channels.side_config(channel, "inbound")
         endpoint = channels.endpoint(channel, "inbound")
-        if inbound["auth"] == "oauth2":
+        if inbound.auth == "oauth2":
             raise AuthError(
                 f"Channel {channel.name!r} uses OAuth2, which this version cannot sign in with."
             )
@@ -175,11 +176,11 @@ class Worker:
         def progress(folder: str, done: int, total: int) -> None:
             self.on_event(SyncProgress(channel.name, folder, done, total))
 
-        if inbound["protocol"] == "pop3":
+        if inbound.protocol == "pop3":
             client = pop3_conn.connect(endpoint)
             try:
                 secret = channels.password(channel, "inbound", self.store)
-                pop3_conn.login(client, endpoint, inbound["username"], secret)
+                pop3_conn.login(client, endpoint, inbound.username, secret)
                 pop3_sync.sync(channel, client, counts, progress=progress, stop=self.stop)
                 client.quit()  # POP3 deletes take effect only here
             finally:
@@ -189,9 +190,9 @@ class Worker:
         mailbox = imap_conn.connect(endpoint)
         try:
             secret = channels.password(channel, "inbound", self.store)
-            imap_conn.login(mailbox, endpoint, inbound["username"], secret)
+            imap_conn.login(mailbox, endpoint, inbound.username, secret)
             source = imap_remote.Source(
-                dataclasses.replace(endpoint, on_pin=None), inbound["username"], secret
+                dataclasses.replace(endpoint, on_pin=None), inbound.username, secret
             )
             imap_sync.sync(
                 channel,
@@ -216,12 +217,12 @@ class Worker:
             channel.last_error = None
             channel.last_ok_at = now
         else:
-            inbound = channel.settings["inbound"]
+            inbound = ChannelConfig.of(channel).inbound
             channel.fail_count += 1
             channel.last_error = error
             channel.failing_since = channel.failing_since or now
-            if channel.fail_count >= inbound["max_tries"]:
-                channel.cool_off_until = now + timedelta(minutes=inbound["cool_off_minutes"])
+            if channel.fail_count >= inbound.max_tries:
+                channel.cool_off_until = now + timedelta(minutes=inbound.cool_off_minutes)
                 channel.fail_count = 0
                 self._warn_failing(channel, error)
         channel.save()
@@ -230,10 +231,11 @@ class Worker:
         """Tell the agent by mail (system SMTP) that a channel stopped working."""
         if not settings.current().notify_configured:
             return
+        tries = ChannelConfig.of(channel).inbound.max_tries
         try:
             notify.send_notification(
                 f"deskterm: channel {channel.name} is failing",
-                f"Channel {channel.name} failed {channel.settings['inbound']['max_tries']} times "
+                f"Channel {channel.name} failed {tries} times "
                 f"in a row and cools off until {iso(channel.cool_off_until)}.\n\n"
                 f"Last error: {error}\n",
             )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from deskterm import settings
+from deskterm.channels.typed import ChannelConfig
 from deskterm.errors import DeskError
 from deskterm.inbound import window as sync_window
 from deskterm.inbound.batches import BATCH, BATCH_BYTES, FETCH_BUDGET, SMALL_MAIL, plan_batches
@@ -100,7 +101,7 @@ def sync(
 ) -> None:
     """Sync every configured folder, adding to `counts` as batches commit (kept on failure)."""
     run = SyncRun(channel, mailbox, Ingestor(channel), counts, pool, progress, stop, source)
-    for folder in channel.settings["inbound"]["folders"]:
+    for folder in ChannelConfig.of(channel).inbound.folders:
         sync_folder(run, folder)
         if run.stopped:
             break
@@ -108,12 +109,12 @@ def sync(
 
 def sync_folder(run: SyncRun, folder: str) -> None:
     channel, client = run.channel, run.mailbox.client
-    inbound = channel.settings["inbound"]
+    inbound = ChannelConfig.of(channel).inbound
     try:
         selected = imap.select(client, folder)
     except imap.FolderRefused:
         raise FolderMissing(
-            f"Folder {folder!r} cannot be opened on {inbound['host']} (it may have been deleted "
+            f"Folder {folder!r} cannot be opened on {inbound.host} (it may have been deleted "
             f"or renamed); fix folders in the channel {channel.name!r}."
         ) from None
     uidvalidity = selected.uidvalidity
@@ -139,7 +140,7 @@ def sync_folder(run: SyncRun, folder: str) -> None:
     uids = imap.search(client, criteria)
     if not uids:
         return
-    limit = inbound["max_message_bytes"]
+    limit = inbound.max_message_bytes
     # The sizes batches are planned by: only of mail over SMALL_MAIL, found by the server
     # (cheaper than every message's size); the rest is counted as SMALL_MAIL each.
     big = min(limit, SMALL_MAIL)
@@ -286,14 +287,16 @@ def _settle(
     Runs only after the batch's commit, so whatever fails here loses nothing: the mail stays
     unmarked and the next poll fetches it again and recognises it by its dedup key.
     """
-    inbound = channel.settings["inbound"]
-    where = imap.Folder(inbound["host"], channel.name, folder)
+    inbound = ChannelConfig.of(channel).inbound
+    where = imap.Folder(inbound.host, channel.name, folder)
     done = sorted(int(o.uid) for o in outcomes if o.kind != "failed")
     failed = sorted(int(o.uid) for o in outcomes if o.kind == "failed")
-    for uids, setting in ((done, "move_on_success"), (failed, "move_on_failure")):
+    for uids, setting, target in (
+        (done, "move_on_success", inbound.move_on_success),
+        (failed, "move_on_failure", inbound.move_on_failure),
+    ):
         if not uids:
             continue
-        target = inbound[setting]
         if target:
             moving = imap.MoveTarget(target, setting, _WHAT_MOVES[setting])
             imap.move(mailbox.client, uids, keyword, where, moving)

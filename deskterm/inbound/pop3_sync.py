@@ -24,6 +24,7 @@ import threading
 from datetime import date, datetime, time, timedelta
 
 from deskterm import settings
+from deskterm.channels.typed import ChannelConfig
 from deskterm.inbound import window as sync_window
 from deskterm.inbound.batches import BATCH, BATCH_BYTES, plan_batches
 from deskterm.inbound.ingest import Ingestor
@@ -58,14 +59,14 @@ def sync(
     stop: threading.Event | None = None,
 ) -> None:
     """Fetch new mail in batches, each committed before its UIDLs are recorded or deleted."""
-    inbound = channel.settings["inbound"]
+    inbound = ChannelConfig.of(channel).inbound
     ingestor = Ingestor(channel)
     depth = pop3_conn.pipeline_depth(client)
     listing = pop3_conn.listing(client)
     sizes = pop3_conn.sizes(client)
     seen = {row.uidl for row in Pop3Seen.select(Pop3Seen.uidl).where(Pop3Seen.channel == channel)}
     failed = _failed(channel)
-    deleting = inbound["delete_after_fetch"]
+    deleting = inbound.delete_after_fetch
     if deleting:
         # Committed by an earlier run whose deletes were lost (it failed before QUIT), or
         # before the setting was turned on. Never mail recorded as failed: it is only there.
@@ -73,7 +74,7 @@ def sync(
         pop3_conn.delete(client, committed, depth)
     anchor = sync_window.folder_state(channel, STATE_FOLDER).first_sync_on
     window = sync_window.since(inbound, anchor=anchor)
-    limit = inbound["max_message_bytes"]
+    limit = inbound.max_message_bytes
     unseen = sorted((n, u) for u, n in listing.items() if u not in seen and u not in failed)
     new, oversize = _in_window(channel, client, unseen, sizes, limit, window, depth, stop)
     if stop is not None and stop.is_set():

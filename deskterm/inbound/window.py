@@ -9,20 +9,20 @@ is never left out, however long the desk was not polling.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from deskterm import settings
+from deskterm.channels.typed import InboundConfig
 from deskterm.store.models import Channel, FolderState
 
 
-def max_age_days(inbound: dict[str, Any]) -> int:
+def max_age_days(inbound: InboundConfig) -> int:
     """The channel's history window in days, unless DESKTERM_MAX_AGE_DAYS overrides it."""
     override = settings.current().max_age_days
-    return int(inbound.get("max_age_days", 5)) if override is None else override
+    return inbound.max_age_days if override is None else override
 
 
 def since(
-    inbound: dict[str, Any], today: date | None = None, anchor: date | None = None
+    inbound: InboundConfig, today: date | None = None, anchor: date | None = None
 ) -> date | None:
     """The first day in scope, or None for everything.
 
@@ -37,8 +37,8 @@ def since(
     days = max_age_days(inbound)
     if days > 0:
         bounds.append(start - timedelta(days=days))
-    if inbound.get("sync_start_date"):
-        bounds.append(date.fromisoformat(inbound["sync_start_date"]))
+    if inbound.sync_start_date:
+        bounds.append(date.fromisoformat(inbound.sync_start_date))
     return max(bounds) if bounds else None
 
 

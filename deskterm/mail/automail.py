@@ -13,7 +13,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from deskterm.mail import addresses
 from deskterm.mail.parse import ParsedMail
@@ -53,7 +53,23 @@ def automated_reason(
     return None
 
 
-def filter_reason(mail: ParsedMail, reading: dict[str, Any]) -> str | None:
+class Filters(Protocol):
+    """A channel's `[reading]` filters (deskterm.channels.typed.ReadingConfig holds them)."""
+
+    @property
+    def allowed_domains(self) -> Iterable[str]: ...
+
+    @property
+    def exclude_subjects(self) -> Iterable[str]: ...
+
+    @property
+    def exclude_from_domains(self) -> Iterable[str]: ...
+
+    @property
+    def exclude_from_addresses(self) -> Iterable[str]: ...
+
+
+def filter_reason(mail: ParsedMail, reading: Filters) -> str | None:
     """Why the channel's reading settings exclude `mail`, or None to ingest it.
 
     `allowed_domains` (empty = everyone) admits a domain and its subdomains; the exclusions are
@@ -61,18 +77,18 @@ def filter_reason(mail: ParsedMail, reading: dict[str, Any]) -> str | None:
     sender address pattern. The configured pattern is quoted back in the reason.
     """
     domain = _domain(mail.from_addr)
-    allowed = _strings(reading.get("allowed_domains"))
+    allowed = _strings(reading.allowed_domains)
     if allowed and not any(_in_domain(domain, d) for d in allowed):
         return "domain not allowed"
     subject = mail.subject.casefold()
-    for pattern in _strings(reading.get("exclude_subjects")):
+    for pattern in _strings(reading.exclude_subjects):
         if pattern.casefold() in subject:
             return f"excluded subject: {pattern}"
-    for excluded in _strings(reading.get("exclude_from_domains")):
+    for excluded in _strings(reading.exclude_from_domains):
         if _in_domain(domain, excluded):
             return f"excluded from-domain: {excluded}"
     address = mail.from_addr.lower()
-    for pattern in _strings(reading.get("exclude_from_addresses")):
+    for pattern in _strings(reading.exclude_from_addresses):
         if fnmatch.fnmatchcase(address, pattern.strip().lower()):
             return f"excluded from-address: {pattern}"
     return None

@@ -8,6 +8,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from deskterm.channels import registry as channels
+from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import templates
 from deskterm.mail.automail import automated_reason
 from deskterm.outbound.replies import queue_reply
@@ -30,19 +31,20 @@ def queue_auto_ack(conversation_id: int, mail: Any) -> Message | None:
     """
     conversation = Conversation.get_by_id(conversation_id)
     channel = conversation.channel
-    outbound = channel.settings.get("outbound") or {}
-    name = outbound.get("auto_ack_template")
-    if not name or conversation.contact_id is None:
+    config = ChannelConfig.of(channel)
+    outbound = config.outbound
+    name = outbound.auto_ack_template if outbound else None
+    if outbound is None or not name or conversation.contact_id is None:
         return None
     to = conversation.contact.email
-    own = channels.own_addresses(channel.settings)
+    own = channels.own_addresses(config)
     if to in own or mail.from_addr in own or automated_reason(mail, own) is not None:
         return None
     since = utcnow() - timedelta(hours=1)
     acks = Outbox.select().where(Outbox.kind == "ack", Outbox.created_at > since)
-    if acks.where(Outbox.recipient == to).count() >= outbound["auto_ack_per_hour"]:
+    if acks.where(Outbox.recipient == to).count() >= outbound.auto_ack_per_hour:
         return None
     if acks.count() >= DESK_ACKS_PER_HOUR:
         return None
-    body = templates.fill(name, conversation, agent=parseaddr(outbound["from"])[0] or channel.name)
+    body = templates.fill(name, conversation, agent=parseaddr(outbound.sender)[0] or channel.name)
     return queue_reply(conversation_id, body, status=None, automatic=True)

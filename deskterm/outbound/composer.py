@@ -17,6 +17,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import recipients, templates
 from deskterm.errors import NotFound
 from deskterm.mail import addresses, compose
@@ -61,7 +62,7 @@ def _conversation(conversation_id: int) -> Conversation:
 def reply_context(conversation_id: int) -> ReplyContext:
     conversation = _conversation(conversation_id)
     channel = conversation.channel
-    settings = channel.settings.get("outbound") or {}
+    outbound = ChannelConfig.of(channel).outbound
     # The outbox's own rules for whom a reply goes to; one place decides.
     answered = replies.last_inbound(conversation)
     problem = None
@@ -69,7 +70,7 @@ def reply_context(conversation_id: int) -> ReplyContext:
         to: str | None = recipients.reply_address(conversation, answered)
     except recipients.NoRecipient as exc:
         to, problem = None, str(exc)
-    if not settings:
+    if outbound is None:
         problem = (
             f"Channel {channel.name} has no [outbound] settings, so it cannot send replies; "
             f"add them with `deskterm channel edit {channel.name} --file ...`."
@@ -81,10 +82,10 @@ def reply_context(conversation_id: int) -> ReplyContext:
         ),
         to=to,
         reply_to=recipients.differing_reply_to(conversation, answered),
-        sender=settings.get("from", ""),
+        sender=outbound.sender if outbound else "",
         channel=channel.name,
-        attachment_limit=int(settings.get("max_attachment_bytes", 0)),
-        quote_previous=bool(settings.get("quote_previous", False)),
+        attachment_limit=outbound.max_attachment_bytes if outbound else 0,
+        quote_previous=outbound.quote_previous if outbound else False,
         answered_from=(answered.from_name or answered.from_addr) if answered else "",
         problem=problem,
         waiting=waiting_reason(channel.name, channel.status),
@@ -123,8 +124,8 @@ def quote_text(conversation_id: int) -> str:
     customer would get their mail twice.
     """
     conversation = _conversation(conversation_id)
-    settings = conversation.channel.settings.get("outbound") or {}
-    if settings.get("quote_previous"):
+    outbound = ChannelConfig.of(conversation.channel).outbound
+    if outbound is not None and outbound.quote_previous:
         raise OutboxError(
             f"Channel {conversation.channel.name} already quotes the customer's last mail below "
             "every reply (quote_previous), so it is not inserted a second time."

@@ -16,6 +16,7 @@ from typing import Any
 import aiosmtplib
 
 from deskterm.channels import registry as channels
+from deskterm.channels.typed import ChannelConfig, OutboundConfig
 from deskterm.errors import AuthError, DeskError, SecretError
 from deskterm.mail import addresses
 from deskterm.net import imap as imap_conn
@@ -86,7 +87,7 @@ async def _deliver(
     store: Any,
     on_delivery: Callable[[Delivery], None] | None,
 ) -> list[Delivery]:
-    outbound = channels.side_settings(channel, "outbound")
+    outbound = channels.side_config(channel, "outbound")
     endpoint = channels.endpoint(channel, "outbound")
     items = [item for item in items if outbox.claim(item)]
     results: list[Delivery] = []
@@ -96,7 +97,7 @@ async def _deliver(
     try:
         secret = channels.password(channel, "outbound", store)
         smtp = await smtp_conn.connect(endpoint)
-        await smtp_conn.login(smtp, endpoint, outbound["username"], secret)
+        await smtp_conn.login(smtp, endpoint, outbound.username, secret)
     except Exception as exc:
         for item in items:
             results.append(_failed(item, exc, endpoint, outbound))
@@ -104,7 +105,7 @@ async def _deliver(
             smtp.close()
         return _report(results, on_delivery)
     try:
-        sender = addresses.envelope(addresses.parse_one(outbound["from"])[1])
+        sender = addresses.envelope(addresses.parse_one(outbound.sender)[1])
         for item in items:
             message: Message = item.message
             try:
@@ -162,13 +163,13 @@ async def _reset(smtp: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP | None:
 
 
 async def _ready(
-    smtp: aiosmtplib.SMTP | None, endpoint: Any, outbound: dict, secret: str | None
+    smtp: aiosmtplib.SMTP | None, endpoint: Any, outbound: OutboundConfig, secret: str | None
 ) -> aiosmtplib.SMTP:
     """The session to send on: the open one, or a new one after a failure closed it."""
     if smtp is not None and smtp.is_connected:
         return smtp
     smtp = await smtp_conn.connect(endpoint)
-    await smtp_conn.login(smtp, endpoint, outbound["username"], secret)
+    await smtp_conn.login(smtp, endpoint, outbound.username, secret)
     return smtp
 
 
@@ -181,7 +182,7 @@ def _report(
     return results
 
 
-def _failed(item: Outbox, exc: BaseException, endpoint: Any, outbound: dict) -> Delivery:
+def _failed(item: Outbox, exc: BaseException, endpoint: Any, outbound: OutboundConfig) -> Delivery:
     state, detail = outbox.after_failure(item, *classify(exc, endpoint), outbound)
     return Delivery(item.id, item.message.conversation_id, state, detail)
 
@@ -204,18 +205,18 @@ def classify(exc: BaseException, endpoint: Any) -> tuple[bool, str]:
 
 def _copy_to_sent(channel: Channel, items: list[Outbox], store: Any) -> None:
     """Append sent replies to the mailbox's Sent folder, so other mail clients see them."""
-    inbound = channel.settings["inbound"]
-    outbound = channel.settings["outbound"]
-    if inbound["protocol"] != "imap":
+    config = ChannelConfig.of(channel)
+    inbound, outbound = config.inbound, config.outbound
+    if inbound.protocol != "imap" or outbound is None:
         return
     endpoint = channels.endpoint(channel, "inbound")
     try:
         mailbox = imap_conn.connect(endpoint)
         try:
             imap_conn.login(
-                mailbox, endpoint, inbound["username"], channels.password(channel, "inbound", store)
+                mailbox, endpoint, inbound.username, channels.password(channel, "inbound", store)
             )
-            folder = outbound["sent_folder"] or _special_sent(mailbox)
+            folder = outbound.sent_folder or _special_sent(mailbox)
             if folder is None:
                 raise DeskError("the mailbox has no folder marked \\Sent; set sent_folder")
             for item in items:

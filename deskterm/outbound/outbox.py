@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from deskterm.channels.typed import OutboundConfig
 from deskterm.errors import DeskError
 from deskterm.store.db import database, iso, utcnow
 from deskterm.store.models import Channel, Message, Outbox
@@ -66,11 +67,13 @@ def set_state(item: Outbox, state: str, **fields: Any) -> None:
         Message.update(state=state, error=error).where(Message.id == item.message_id).execute()
 
 
-def after_failure(item: Outbox, temporary: bool, detail: str, outbound: dict) -> tuple[str, str]:
+def after_failure(
+    item: Outbox, temporary: bool, detail: str, outbound: OutboundConfig
+) -> tuple[str, str]:
     """A failed attempt: queued again with exponential backoff while a temporary failure has
     attempts left, else failed; returns the new state and the sentence that says why."""
-    if temporary and item.attempts < outbound["max_attempts"]:
-        delay = min(outbound["retry_base_seconds"] * 2 ** (item.attempts - 1), BACKOFF_CAP_SECONDS)
+    if temporary and item.attempts < outbound.max_attempts:
+        delay = min(outbound.retry_base_seconds * 2 ** (item.attempts - 1), BACKOFF_CAP_SECONDS)
         when = utcnow() + timedelta(seconds=delay)
         set_state(item, "queued", next_attempt_at=when, last_error=detail)
         return "queued", f"{detail} (will retry at {when:%H:%M:%S} UTC)"

@@ -10,6 +10,7 @@ import mimetypes
 import os
 from pathlib import Path
 
+from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import recipients
 from deskterm.desk import status as lifecycle
 from deskterm.mail import addresses, compose
@@ -42,15 +43,15 @@ def queue_reply(
     if conversation is None:
         raise OutboxError(f"There is no conversation #{conversation_id}.")
     channel: Channel = conversation.channel
-    outbound = channel.settings.get("outbound")
-    if not outbound:
+    outbound = ChannelConfig.of(channel).outbound
+    if outbound is None:
         raise OutboxError(
             f"Channel {channel.name!r} has no [outbound] settings, so it cannot send replies; "
             f"add them with `deskterm channel edit {channel.name} --file ...`."
         )
     if not body.strip():
         raise OutboxError("The reply is empty; write something before sending.")
-    check_attachments(attachments, outbound["max_attachment_bytes"])
+    check_attachments(attachments, outbound.max_attachment_bytes)
     answered = last_inbound(conversation)
     to = recipients.reply_address(conversation, answered, to_reply_to=to_reply_to and not automatic)
     cc = [a.strip() for a in cc or [] if a.strip()]
@@ -58,10 +59,10 @@ def queue_reply(
 
     reply = compose.Reply(
         conversation_id=conversation.id,
-        from_header=outbound["from"],
+        from_header=outbound.sender,
         to=[to],
         cc=cc,
-        reply_to=outbound["reply_to"],
+        reply_to=outbound.reply_to,
         subject=conversation.email_subject or conversation.subject,
         body=body,
         in_reply_to=answered.message_id if answered else None,
@@ -70,12 +71,12 @@ def queue_reply(
         attachments=attachments,
         automatic=automatic,
     )
-    if answered is not None and outbound["quote_previous"] and not automatic:
+    if answered is not None and outbound.quote_previous and not automatic:
         reply.quote = answered.text
         reply.quote_header = quote_header(answered)
     message = compose.build(reply)  # raises UnsafeReply (a DeskError) rather than queue it
     raw = bytes(message)
-    sender = addresses.parse_one(outbound["from"]) or ("", "")
+    sender = addresses.parse_one(outbound.sender) or ("", "")
     with database.atomic():
         stored = Message.create(
             conversation=conversation,
@@ -87,7 +88,7 @@ def queue_reply(
             from_name=sender[0],
             to=[to],
             cc=[_cc_address(a) for a in cc],
-            reply_to=outbound["reply_to"],
+            reply_to=outbound.reply_to,
             subject=str(message["Subject"]),
             date=utcnow(),
             text=body,

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from deskterm import paths
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state
+from deskterm.channels.typed import ChannelConfig
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
 from deskterm.screens.channel_form import ChannelFormScreen
@@ -145,15 +146,15 @@ class ChannelsScreen(TableScreen):
     def _load(self) -> None:
         rows = []
         for channel in channels.all_channels():
-            inbound = channel.settings["inbound"]
-            outbound = channel.settings.get("outbound") or {}
+            config = ChannelConfig.of(channel)
+            inbound, outbound = config.inbound, config.outbound
             rows.append(
                 {
                     "name": channel.name,
                     "status": channel.status,
                     "state": channel_state(channel)[0],
-                    "inbound": f"{inbound['protocol']} {inbound['host']}:{inbound['port']}",
-                    "outbound": f"{outbound['host']}:{outbound['port']}" if outbound else "none",
+                    "inbound": f"{inbound.protocol} {inbound.host}:{inbound.port}",
+                    "outbound": f"{outbound.host}:{outbound.port}" if outbound else "none",
                 }
             )
         self.post_message(self.Loaded(rows))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -141,7 +141,7 @@ def open_secret_store(passphrase_provider: PassphraseProvider | None = None) -> 
     )
 
 
-def run_password_command(argv: list[str], timeout: float = 10.0) -> str:
+def run_password_command(argv: Sequence[str], timeout: float = 10.0) -> str:
     """Run a password command (like isync's PassCmd, e.g. `pass show mail/desk`): first line.
 
     No shell, so nothing in argv is interpreted; stdin is closed, so a command that wants to
