@@ -3,6 +3,8 @@
 The file's shape is a contract (scripts and other tools write it), so every key is checked:
 unknown keys, wrong types and impossible values are refused with a sentence naming the key,
 and a file holding a password is refused outright, since secrets belong in the secret store.
+The tables' `Field` defaults are the only ones: code reads the stored result back as typed
+values (channels.typed), which take a missing key's default from here.
 """
 
 from __future__ import annotations
