@@ -62,7 +62,8 @@ _YES = ("1", "true", "yes")
 # SMTP_SECURE as people write it: true/false for the implicit-TLS port or not.
 _SECURE_WORDS = {"true": "ssl", "1": "ssl", "yes": "ssl", "false": "starttls", "0": "starttls"}
 _SECURE_WORDS["no"] = "starttls"
-_SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+# The standard SMTP port for each security: system notifications' and a channel's [outbound].
+SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 
 
 @dataclass(frozen=True)
@@ -187,10 +188,10 @@ class Settings:
             )
         secure = (self._env.get(SMTP_SECURE) or "starttls").strip().lower()
         secure = _SECURE_WORDS.get(secure, secure)
-        if secure not in _SMTP_PORTS:
+        if secure not in SMTP_PORTS:
             raise ConfigError(f"{SMTP_SECURE} must be ssl, starttls or none.")
         try:
-            port = int(self._env.get(SMTP_PORT) or _SMTP_PORTS[secure])
+            port = int(self._env.get(SMTP_PORT) or SMTP_PORTS[secure])
         except ValueError:
             raise ConfigError(f"{SMTP_PORT} must be a port number.") from None
         return Notifications(

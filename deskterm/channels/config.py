@@ -20,6 +20,7 @@ from typing import Any
 
 from deskterm.errors import ConfigError
 from deskterm.mail import addresses
+from deskterm.settings import SMTP_PORTS
 
 STATUSES = ("draft", "active", "disabled")
 PROTOCOLS = ("imap", "pop3")
@@ -48,9 +49,7 @@ DEFAULT_PORTS = {
     ("pop3", "ssl"): 995,
     ("pop3", "starttls"): 110,
     ("pop3", "none"): 110,
-    ("smtp", "ssl"): 465,
-    ("smtp", "starttls"): 587,
-    ("smtp", "none"): 25,
+    **{("smtp", security): port for security, port in SMTP_PORTS.items()},
 }
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
