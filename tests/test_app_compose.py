@@ -745,3 +745,25 @@ def test_a_reply_to_is_shown_and_used_only_when_the_agent_picks_it(pick: bool) -
     drive(scenario, size=(120, 40))
     expected = "billing@elsewhere.example" if pick else "lukas.schmidt@kestrel-analytics.example"
     assert the_reply().to == [expected]
+
+
+def test_an_unexpected_failure_while_queueing_is_reported_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual calls the worker-state handler of every screen class in the MRO itself; a
+    handler that also calls super() reported each failure twice."""
+
+    def broken(draft: drafts.Draft) -> drafts.Queued:
+        raise RuntimeError("the queue broke")
+
+    monkeypatch.setattr(drafts, "send", broken)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_composer(pilot)
+        await pilot.press(*"Hi", "ctrl+s")
+        await settle(pilot)
+        failures = [n for n in notices(app) if "failed unexpectedly (RuntimeError)" in n]
+        assert len(failures) == 1, failures
+        assert composer(app).sending is False and not body(app).read_only
+
+    drive(scenario)

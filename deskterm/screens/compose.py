@@ -293,7 +293,8 @@ class ComposeScreen(DeskScreen):
         self.notify(one_line(message.reason), severity="error", markup=False, timeout=8)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        super().on_worker_state_changed(event)
+        # The base class's handler (reporting the error) runs too: Textual calls the handler
+        # of every class in the MRO, so calling super() here reported each failure twice.
         if event.worker.group == "send" and event.state in (
             WorkerState.ERROR,
             WorkerState.CANCELLED,

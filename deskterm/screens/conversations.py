@@ -123,9 +123,9 @@ class ConversationsScreen(DeskScreen):
         self.reload()
 
     def on_screen_resume(self) -> None:
+        # Textual then runs DeskScreen's handler too (every class in the MRO), which reloads.
         if self.loaded:  # back from a thread: its state may have changed
             self._stale = True
-        super().on_screen_resume()
 
     # --- loading -----------------------------------------------------------------------
 
