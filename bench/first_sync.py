@@ -20,7 +20,7 @@ the ratios deskterm/bare and deskterm/mbsync, since only ratios measured side by
 anything on a noisy machine. Before every deskterm first sync the desk is new and the keyword
 is removed from every message on the server.
 
-The servers are the suite's own Dovecot + Postfix (`tests.mailservers`) in a throwaway state
+The servers are the suite's own Dovecot + Postfix (`tests.servers.mailservers`) in a throwaway state
 dir on free ports; the mailbox (`bench.corpus`) is written straight into the Maildir and
 indexed by `doveadm`. Needs root (as the fixture does).
 
@@ -49,9 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus
-from tests.mailservers import DOMAIN, MailServers, start_for_session
-from tests.proctree import descendants, status_kb
-from tests.serverhost import DAEMON_ENV
+from tests.servers.mailservers import DOMAIN, MailServers, start_for_session
+from tests.servers.proctree import descendants, status_kb
+from tests.servers.serverhost import DAEMON_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = f"support@{DOMAIN}"

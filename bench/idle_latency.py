@@ -35,7 +35,7 @@ from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.store.models import Conversation
 from tests.mailfactory import make_mail
-from tests.mailservers import MailServers, start_for_session
+from tests.servers.mailservers import MailServers, start_for_session
 
 TIMEOUT = 30.0  # seconds a mail may take before the run is called failed
 

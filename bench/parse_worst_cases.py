@@ -3,7 +3,7 @@ the same bytes, in one process.
 
     uv run python -m bench.parse_worst_cases [--rounds 3]
 
-tests/test_mailparse.py checks what deskterm makes of these mails (the cut on a character
+tests/engine/test_mailparse.py checks what deskterm makes of these mails (the cut on a character
 boundary, the truncation marker); how long that takes is measured here, where a busy machine
 moves both numbers alike: a 5 MB base64 text body cut to 100 KB, and an HTML mail of 60,000
 links cut to 100 KB (the tests once asserted each took under 5 s of wall clock). For each,

@@ -1,7 +1,7 @@
 """Keystrokes in the conversation list during a 10,000-message first sync, against idle.
 
-Set-up, untimed: the suite's own Dovecot + Postfix (`tests.mailservers`, needs root) with the
-benchmark mailbox (`bench.corpus`, 10,000 messages, ~116 MB) written into support@'s INBOX
+Set-up, untimed: the suite's own Dovecot + Postfix (`tests.servers.mailservers`, needs root)
+with the benchmark mailbox (`bench.corpus`, 10,000 messages, ~116 MB) written into support@'s INBOX
 (`bench.first_sync.load_mailbox`), and per round a fresh desk with the channel added as an
 admin would (`bench.first_sync.Clients.new_desk`).
 
@@ -52,7 +52,7 @@ from deskterm.desk import list_index
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.store import connection
 from deskterm.store.models import JobRun
-from tests.mailservers import start_for_session
+from tests.servers.mailservers import start_for_session
 
 TARGET_MS = 50.0  # the issue's target per keystroke, during the sync
 WORD = "refund"  # typed into the search every third cycle of list keys

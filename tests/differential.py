@@ -1,6 +1,6 @@
 """Differential reading of mail: deskterm's parser against a fast-mail-parser candidate.
 
-Pure functions, no pytest: `tests/test_parser_differential.py` and `bench/parser_compare.py`
+Pure functions, no pytest: `tests/engine/test_parser_differential.py` and `bench/parser_compare.py`
 use them. For every mail of the corpus (tests/corpus/*, the demo mail, a slice of the
 benchmark mailbox and seeded mutations of them) both readings are reduced to the fields the
 desk stores (`fields`) and compared (`compare`); the differences are reviewed in

@@ -1,0 +1,1 @@
+"""Tests of the `deskterm` command as admins and scripts use it."""

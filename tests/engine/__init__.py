@@ -1,0 +1,1 @@
+"""Tests of the engine: mail, storage, inbound, outbound, secrets, the worker."""

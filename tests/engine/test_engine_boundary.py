@@ -1,0 +1,53 @@
+"""The engine never imports Textual: the CLI, scripts and the UI all drive the same code.
+
+import-linter checks the imports as written (pyproject's contracts); this checks what a real
+import loads, module by module in a fresh interpreter, which also catches an import made by
+a library on the engine's behalf.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import deskterm
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+    "contracts"
+]
+LAYERS = next(c for c in CONTRACTS if c["type"] == "layers")
+BELOW_UI = next(c for c in CONTRACTS if c["type"] == "forbidden")["source_modules"]
+
+
+def _below_ui() -> list[str]:
+    modules = []
+    for info in pkgutil.walk_packages(deskterm.__path__, "deskterm."):
+        if info.name.startswith(tuple(BELOW_UI)) and not info.name.endswith("__main__"):
+            modules.append(info.name)
+    return sorted(modules)
+
+
+@pytest.mark.parametrize("module", _below_ui())
+def test_engine_module_imports_no_ui(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') "
+        "or m.startswith(('deskterm.app', 'deskterm.screens', 'deskterm.widgets'))); print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_package_has_a_layer() -> None:
+    """A module outside the layers contract would escape it (and the UI boundary with it)."""
+    layered = {name.strip() for layer in LAYERS["layers"] for name in layer.split("|")}
+    top = {info.name for info in pkgutil.iter_modules(deskterm.__path__)} - {"__main__"}
+    assert top <= layered, f"add {sorted(top - layered)} to the layers contract in pyproject"
+    ui = {"cli", "app", "screens", "widgets"}
+    assert {f"deskterm.{name}" for name in layered - ui} == set(BELOW_UI)
