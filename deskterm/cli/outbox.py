@@ -9,6 +9,7 @@ import click
 
 from deskterm.cli.console import echo_json, handle_errors, read_text, say
 from deskterm.cli.secrets import secret_store
+from deskterm.desk import status as lifecycle
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
@@ -27,8 +28,8 @@ from deskterm.sanitize import one_line
 )
 @click.option(
     "--status",
-    type=click.Choice(["open", "pending", "resolved", "closed"]),
-    default="pending",
+    type=click.Choice(lifecycle.STATUSES),
+    default=lifecycle.DEFAULT_AFTER_REPLY,
     show_default=True,
     help="The conversation's status afterwards.",
 )

@@ -7,9 +7,10 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from deskterm.desk import status as lifecycle
 from deskterm.sanitize import one_line
 
-FILTERS = ("open", "pending", "resolved", "closed", "all")
+FILTERS = (*lifecycle.STATUSES, "all")
 
 
 class FilterBar(Widget):
