@@ -2,7 +2,7 @@
 
 A channel with `allow_self_signed = true` pins its server's certificate on first contact and
 refuses any other one afterwards. When the server's certificate really was replaced, this
-dialog reads the certificate each server presents now (`conntest.presented`, the same code as
+dialog reads the certificate each server presents now (`channels/trust.py`, on the same code as
 the CLI, in a thread: it is a TLS handshake, never a login), shows the pinned and presented
 SHA-256 fingerprints side by side, and pins the new ones only when the admin presses `y`.
 
@@ -11,7 +11,6 @@ Fingerprints and server answers are remote text: shown as `Content`, never marku
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
@@ -22,8 +21,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from deskterm.channels import check as conntest
-from deskterm.channels import registry as channels
+from deskterm.channels.trust import SideCertificate, pin_certificates, read_certificates
 from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
 from deskterm.screens.dialog import Dialog
@@ -31,65 +29,9 @@ from deskterm.screens.dialog import Dialog
 PAIRS_PER_LINE = 16  # a SHA-256 fingerprint is 32 hex pairs: two lines of 47 characters
 
 
-@dataclass(frozen=True)
-class SideCertificate:
-    """What the dialog shows for one side of the channel."""
-
-    side: str
-    where: str  # "IMAP 127.0.0.1:993"
-    pinned: str | None = None
-    seen: str | None = None  # None: not read (see note or error)
-    note: str = ""  # why nothing is pinned on this side (no TLS, CA-verified)
-    error: str = ""  # why the certificate could not be read
-
-    @property
-    def changed(self) -> bool:
-        return self.seen is not None and self.seen != self.pinned
-
-
 def fingerprint_lines(fingerprint: str) -> list[str]:
     pairs = fingerprint.split(":")
     return [":".join(pairs[i : i + PAIRS_PER_LINE]) for i in range(0, len(pairs), PAIRS_PER_LINE)]
-
-
-def read_certificates(name: str) -> list[SideCertificate]:
-    """For each side `channel trust` looks at: the pin, and what the server presents now."""
-    channel = channels.get(name)
-    found = []
-    for side in channels.trust_sides(channel):
-        endpoint = channels.endpoint(channel, side)
-        where = f"{endpoint.label} {endpoint.where}"
-        note = conntest.nothing_to_pin(channel, side)
-        if note:
-            found.append(SideCertificate(side, where, note=note))
-            continue
-        try:
-            presented = conntest.presented(channel, side)
-        except DeskError as exc:
-            found.append(SideCertificate(side, where, pinned=endpoint.pin, error=str(exc)))
-            continue
-        found.append(SideCertificate(side, where, presented.pinned, presented.seen))
-    return found
-
-
-def pin_certificates(name: str, shown: list[SideCertificate]) -> list[str]:
-    """Pin what the admin saw and confirmed; refuse if a pin moved since (another admin, the
-    CLI, or an edit of the server), rather than overwrite what they did not see."""
-    channel = channels.get(name)
-    pinned = []
-    for item in shown:
-        if not item.changed:
-            continue
-        if getattr(channel, f"{item.side}_pin") != item.pinned:
-            raise DeskError(
-                f"The {item.side} pin of {name!r} changed while this dialog was open; nothing "
-                "was pinned: press P again to see the new state."
-            )
-    for item in shown:
-        if item.changed:
-            channels.trust(channel, item.side, item.seen)
-            pinned.append(item.side)
-    return pinned
 
 
 class TrustScreen(Dialog[bool]):
