@@ -33,6 +33,7 @@ from deskterm.store import blobs
 from deskterm.store.models import Channel, Conversation, Message, Outbox
 from deskterm.widgets.message_view import MessageView
 from deskterm.widgets.status_choice import StatusChoice
+from tests.engine.test_drafts import outbound_setting
 from tests.tui.test_app import (
     HOSTILE,
     drive,
@@ -89,14 +90,6 @@ def reply_view(app: DeskApp) -> str:
 def cells(app: DeskApp, row: int = 0) -> list[str]:
     """One row of the outbox table, as the plain text of its cells."""
     return [str(cell) for cell in app.screen.query_one(DataTable).get_row_at(row)]
-
-
-def outbound_setting(**changes: object) -> None:
-    channel = Channel.get(Channel.name == demo.CHANNEL)
-    settings = channel.settings
-    settings["outbound"].update(changes)
-    channel.settings = settings
-    channel.save()
 
 
 async def open_composer(pilot: Pilot[None], from_thread: bool = False) -> None:
