@@ -149,12 +149,23 @@ def _v5_fetch_sources(database: peewee.Database) -> None:
         database.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_source" ON "{table}" ("source")')
 
 
+def _v6_oauth_token_record(database: peewee.Database) -> None:
+    """Each channel's record of its OAuth2 sign-ins (when a refresh token was stored and last
+    refreshed, never the token), so `channel show` can tell without opening the secret store."""
+    from deskterm.store.models import Channel
+
+    table = Channel._meta.table_name
+    if "oauth_tokens" not in {c.name for c in database.get_columns(table)}:  # v1 from models
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "oauth_tokens" TEXT')
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
     _v3_lighter_messages,
     _v4_aliases_and_window_anchor,
     _v5_fetch_sources,
+    _v6_oauth_token_record,
 )
 
 

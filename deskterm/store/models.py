@@ -54,6 +54,10 @@ class Channel(BaseModel):
     cool_off_until = peewee.DateTimeField(null=True)
     last_error = peewee.TextField(null=True)
     last_ok_at = peewee.DateTimeField(null=True)
+    # OAuth2 sign-ins, never a token: {"oauth2" | "inbound" | "outbound": {"stored_at": ISO
+    # time the refresh token was stored, "refreshed_at": ISO time it last gave an access
+    # token}} (channels.tokens writes it, `channel show` reads it without the secret store).
+    oauth_tokens = JSONField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
 

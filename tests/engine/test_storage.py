@@ -152,13 +152,26 @@ def test_upgrading_a_version_3_desk_adds_aliases_notes_and_the_window_anchor() -
     )
     conversation = Conversation.create(channel=channel, subject="Printer on fire")
     Message.create(conversation=conversation, direction="in", text="smoke", dedup_key="k1")
-    assert migrations.migrate(database) == 5
+    assert migrations.migrate(database) == len(migrations.MIGRATIONS)
     assert [(m.text, m.notes) for m in Message.select()] == [("smoke", None)]
     [state] = FolderState.select()
     assert (state.last_uid, state.first_sync_on) == (41, date.today())  # counts from today
     contact = Contact.create(email="jane@customer.example")
     ContactAlias.create(email="jane@home.example", contact=contact)
     assert [a.email for a in contact.aliases] == ["jane@home.example"]
+
+
+def test_upgrading_a_version_5_desk_adds_the_oauth_record_and_keeps_its_channels() -> None:
+    database = connection.open_database(migrate=False)
+    assert migrations.migrate(database, migrations.MIGRATIONS[:5]) == 5
+    database.execute_sql('ALTER TABLE "channel" DROP COLUMN "oauth_tokens"')  # as v5 desks were
+    channel = Channel.create(name="support", settings={"name": "support"})
+    assert migrations.migrate(database) == 6
+    [again] = Channel.select()
+    assert (again.id, again.name, again.oauth_tokens) == (channel.id, "support", None)
+    again.oauth_tokens = {"oauth2": {"stored_at": "2025-03-03T08:30:00+00:00"}}
+    again.save()
+    assert Channel.get_by_id(channel.id).oauth_tokens == again.oauth_tokens
 
 
 def test_the_bulk_writer_stores_what_the_orm_reads_back() -> None:
