@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from deskterm.cli.main import main
 from deskterm.store import connection, db
 
-pytest_plugins = ["tests.servers.mailservers", "tests.servers.pgserver"]
+pytest_plugins = ["tests.servers.mailservers", "tests.servers.oauth", "tests.servers.pgserver"]
 
 
 @pytest.fixture(autouse=True)

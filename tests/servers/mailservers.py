@@ -6,6 +6,10 @@ servers going away) only show up against a real implementation. Debian's own pac
 used, run as a private instance:
 
 * Dovecot: IMAP (STARTTLS offered), IMAPS, POP3S, and LMTP on a unix socket for Postfix.
+* OAuth2: given the URL of the suite's OAuth2 server (tests/servers/oauth.py; the session
+  fixture always is), Dovecot also offers XOAUTH2 and OAUTHBEARER and checks each token with
+  that server's introspection endpoint (RFC 7662), on IMAP, POP3 and, through Dovecot SASL,
+  Postfix's SMTP AUTH. Password logins (PLAIN, LOGIN) are unchanged.
 * Postfix: submission (STARTTLS required before AUTH), SMTPS (implicit TLS + AUTH), and an
   unauthenticated "MX" port that accepts only ``@desk.test`` recipients (simulates customers
   mailing support@). Every other recipient given to submission is rewritten to
@@ -18,7 +22,8 @@ shared fixed-port test bed) can run side by side. The recipe is copied from the 
 verified test bed; nothing here depends on it at run time.
 
 Use from pytest: ``pytest_plugins = ["tests.servers.mailservers"]`` (or import ``mail_servers``) and
-take the session fixture ``mail_servers``. Outside pytest::
+take the session fixture ``mail_servers`` (it starts the session's ``oauth_server`` first).
+Outside pytest::
 
     with MailServers(Path("/tmp/some-dir")) as ms:
         ms.deliver(raw, "support@desk.test")
@@ -45,7 +50,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from imap_tools.imap_utf7 import utf7_encode
@@ -67,6 +72,12 @@ from tests.servers.serverhost import (
     tail,
     unreachable_parent,
 )
+
+if TYPE_CHECKING:
+    from tests.servers.oauth import OAuthServer
+
+# The mail_servers fixture takes the session's oauth_server (its Dovecot checks those tokens).
+pytest_plugins = ["tests.servers.oauth"]
 
 DOMAIN = "desk.test"
 USER_NAMES = ("support", "customer", "sink")
@@ -253,12 +264,14 @@ class MailServers:
 
     Users support@, customer@ and sink@desk.test get fresh random passwords per instance
     (`users`). sink@ receives everything submitted for a non-desk.test address, plus
-    postmaster@/abuse@. `support+Folder@desk.test` is delivered into Folder.
+    postmaster@/abuse@. `support+Folder@desk.test` is delivered into Folder. With
+    `introspection_url` (an OAuth2 server's, tests/servers/oauth.py), IMAP, POP3 and SMTP AUTH
+    also take XOAUTH2 and OAUTHBEARER with the access tokens that server says are active.
     """
 
     host = "127.0.0.1"
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, introspection_url: str | None = None) -> None:
         # Dovecot's unix sockets live in run/dovecot; sun_path holds 107 bytes.
         self.state_dir = checked_state_dir(state_dir, 60)
         # The Dovecot instance name shows in every worker's title (dovecot-<name>/imap).
@@ -274,6 +287,7 @@ class MailServers:
         self.users: dict[str, str] = {
             f"{name}@{DOMAIN}": secrets.token_urlsafe(18) for name in USER_NAMES
         }
+        self.introspection_url = introspection_url
         self.cert_file = state_dir / "tls" / "cert.pem"
         self.key_file = state_dir / "tls" / "key.pem"
         self.log_dir = state_dir / "log"
@@ -699,6 +713,7 @@ class MailServers:
             f"  mailbox {name} {{\n    special_use = \\{name}\n    auto = subscribe\n  }}\n"
             for name in ("Drafts", "Sent", "Trash", "Junk")
         )
+        mechanisms, passdbs = self._passdbs(users)
         self.dovecot_conf.write_text(f"""\
 # written by tests/servers/mailservers.py; rewritten on every fresh start
 instance_name = {self.instance}
@@ -712,14 +727,10 @@ ssl = yes
 ssl_cert = <{self.cert_file}
 ssl_key = <{self.key_file}
 ssl_dh = </usr/share/dovecot/dh.pem
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 first_valid_uid = {uid}
 last_valid_uid = {uid}
-passdb {{
-  driver = passwd-file
-  args = scheme=SSHA512 username_format=%Lu {users}
-}}
-userdb {{
+{passdbs}userdb {{
   driver = passwd-file
   args = username_format=%Lu {users}
   default_fields = uid={uid} gid={gid} home={d}/mail/%Ld/%Ln
@@ -787,6 +798,34 @@ service anvil {{
   }}
 }}
 """)
+
+    def _passdbs(self, users: Path) -> tuple[str, str]:
+        """Dovecot's auth_mechanisms and passdb sections: the users file for passwords and,
+        with an introspection URL, the oauth2 passdb for tokens (written as the team's test
+        bed does; option names from Dovecot 2.3's dovecot-oauth2.conf.ext). Each passdb answers
+        only its own mechanisms, so a password never goes to the OAuth2 server and a token is
+        never compared with a password; "none" is a lookup without a login (doveadm)."""
+        passwords = f"  args = scheme=SSHA512 username_format=%Lu {users}\n"
+        if self.introspection_url is None:
+            return "plain login", f"passdb {{\n  driver = passwd-file\n{passwords}}}\n"
+        oauth2 = self.state_dir / "etc" / "dovecot-oauth2.conf.ext"
+        # A login succeeds only if the server says active=true and the username is the login
+        # name; with no auth cache an expired or revoked token stops working at once.
+        oauth2.write_text(f"""\
+# written by tests/servers/mailservers.py
+introspection_mode = post
+introspection_url = {self.introspection_url}
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+""")
+        oauth2.chmod(0o644)
+        return "plain login xoauth2 oauthbearer", (
+            f"passdb {{\n  driver = passwd-file\n  mechanisms = plain login none\n{passwords}}}\n"
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {oauth2}\n}}\n"
+        )
 
     def _write_postfix_conf(self) -> None:
         d, pf = self.state_dir, self.postfix_conf
@@ -912,17 +951,23 @@ def private_dovecot(kind: type[ServersT]) -> Iterator[ServersT]:
             shutil.rmtree(servers.state_dir, ignore_errors=True)
 
 
-def start_for_session(keep_logs: Callable[[], Path] | None = None) -> Iterator[MailServers]:
+def start_for_session(
+    keep_logs: Callable[[], Path] | None = None, introspection_url: str | None = None
+) -> Iterator[MailServers]:
     """Generator behind the fixture (usable without pytest): reap what dead sessions left,
     then `serve` a MailServers in a fresh state dir."""
     reap_stale_state_dirs(STATE_PREFIX, _stop_leftovers)
-    yield from serve(MailServers(new_state_dir(STATE_PREFIX)), keep_logs)
+    yield from serve(MailServers(new_state_dir(STATE_PREFIX), introspection_url), keep_logs)
 
 
 @pytest.fixture(scope="session")
-def mail_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServers]:
+def mail_servers(
+    tmp_path_factory: pytest.TempPathFactory, oauth_server: OAuthServer
+) -> Iterator[MailServers]:
     """Running Dovecot + Postfix for the whole session; skipped where they cannot run, and
-    failed there under CI (`serverhost.cannot_run`).
+    failed there under CI (`serverhost.cannot_run`). They take oauth_server's access tokens
+    (XOAUTH2, OAUTHBEARER) besides the users' passwords; that server is up before Dovecot
+    starts and stops after it.
 
     The state dir is a fresh $TMPDIR/deskterm-mailservers-* rather than a tmp_path: the
     daemons run as other users and must traverse to it, and pytest keeps its temp root at
@@ -930,4 +975,6 @@ def mail_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServe
     session). The logs are copied into tmp_path_factory's "mailservers-logs" at the end.
     """
     require(unavailable_reason())
-    yield from start_for_session(lambda: tmp_path_factory.mktemp("mailservers-logs"))
+    yield from start_for_session(
+        lambda: tmp_path_factory.mktemp("mailservers-logs"), oauth_server.introspection_url()
+    )
