@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import imaplib
+import ipaddress
 import poplib
 import socket
 import ssl
@@ -51,6 +52,18 @@ class Endpoint:
     @property
     def where(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a host no one else can answer for, so the one that may
+    be sent things in clear (an http:// token endpoint, a test server)."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def fingerprint(der: bytes) -> str:
