@@ -9,7 +9,6 @@ values (channels.typed), which take a missing key's default from here.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import tomllib
 from collections.abc import Callable
@@ -20,6 +19,9 @@ from typing import Any
 
 from deskterm.errors import ConfigError
 from deskterm.mail import addresses
+from deskterm.net.oauth2 import check_endpoint
+from deskterm.net.oauth2_providers import PROVIDERS, endpoints
+from deskterm.net.tls import is_loopback
 from deskterm.settings import SMTP_PORTS
 
 STATUSES = ("draft", "active", "disabled")
@@ -179,10 +181,33 @@ def _path(key: str, value: Any) -> str | None:
     return str(Path(text).expanduser()) if text else None
 
 
+def _endpoint(key: str, value: Any) -> str:
+    """An OAuth2 endpoint: https, or http only to this machine (net.oauth2's one rule)."""
+    return check_endpoint(_nonempty(key, value), key)
+
+
+def _opt_endpoint(key: str, value: Any) -> str | None:
+    return _endpoint(key, value) if _str(key, value).strip() else None
+
+
+# The channel's [oauth2] table: how both sides sign in when their auth is "oauth2". The
+# provider's presets (net.oauth2_providers) fill in what the table leaves out: the endpoints
+# (from tenant_id for microsoft) and the scope.
+CHANNEL_OAUTH2 = {
+    "provider": Field(_one_of(PROVIDERS), required=True),
+    "tenant_id": Field(_opt_str, default=None),  # microsoft: its id, a domain, "organizations"
+    "client_id": Field(_nonempty, required=True),
+    "scope": Field(_opt_str, default=None),  # None: the provider's default scope
+    "token_endpoint": Field(_opt_endpoint, default=None),  # None: the provider's
+    "device_endpoint": Field(_opt_endpoint, default=None),  # None: the provider's
+}
+
+# A side's own [inbound.oauth2] / [outbound.oauth2] table: that side signs in with it instead
+# of the channel's [oauth2] (another app or account), with a refresh token of its own.
 OAUTH2 = {
     "client_id": Field(_nonempty, required=True),
-    "token_url": Field(_nonempty, required=True),
-    "device_url": Field(_opt_str, default=None),
+    "token_url": Field(_endpoint, required=True),
+    "device_url": Field(_opt_endpoint, default=None),
     "scope": Field(_str, default=""),
 }
 
@@ -249,6 +274,8 @@ TOP = {
     "status": Field(_one_of(STATUSES), default="draft"),
 }
 
+TABLES = ("inbound", "outbound", "reading", "oauth2")  # the top level's tables
+
 
 def parse_channel_file(path: Path) -> dict[str, Any]:
     """Read and validate a channel file; the result is what the desk stores."""
@@ -276,8 +303,7 @@ def validate(raw: dict[str, Any]) -> dict[str, Any]:
     """Check a channel description (from TOML or JSON) and fill in every default."""
     name = raw.get("name") if isinstance(raw.get("name"), str) else "NAME"
     _refuse_secrets(raw, "", name)
-    known = {**TOP, "inbound": None, "outbound": None, "reading": None}
-    _refuse_unknown(raw, known, "")
+    _refuse_unknown(raw, {**TOP, **dict.fromkeys(TABLES)}, "")
     config = _table({k: v for k, v in raw.items() if k in TOP}, TOP, "")
     if not _valid_name(config["name"]):
         raise ConfigError(
@@ -291,7 +317,25 @@ def validate(raw: dict[str, Any]) -> dict[str, Any]:
     else:
         config["outbound"] = None
     config["reading"] = _table(_as_table(raw.get("reading", {}), "reading"), READING, "reading")
+    config["oauth2"] = _channel_oauth2(raw["oauth2"]) if "oauth2" in raw else None
+    for side in ("inbound", "outbound"):
+        table = config[side]
+        if table and table["auth"] == "oauth2" and not table["oauth2"] and not config["oauth2"]:
+            raise ConfigError(
+                f"{side}.auth is oauth2 but the channel has no [oauth2] table; add one "
+                "(provider, client_id, ...) as the channel file keys in README.md show."
+            )
     return config
+
+
+def _channel_oauth2(raw: Any) -> dict[str, Any]:
+    """The [oauth2] table, checked against its provider's presets (generic needs both
+    endpoints, microsoft its tenant)."""
+    table = _table(_as_table(raw, "oauth2"), CHANNEL_OAUTH2, "oauth2")
+    endpoints(
+        table["provider"], table["tenant_id"], table["token_endpoint"], table["device_endpoint"]
+    )
+    return table
 
 
 def _connection(raw: Any, spec: dict[str, Field], prefix: str, proto: str) -> dict[str, Any]:
@@ -304,8 +348,6 @@ def _connection(raw: Any, spec: dict[str, Field], prefix: str, proto: str) -> di
         table["oauth2"] = _table(
             _as_table(table["oauth2"], f"{prefix}.oauth2"), OAUTH2, f"{prefix}.oauth2"
         )
-    if table["auth"] == "oauth2" and table["oauth2"] is None:
-        raise ConfigError(f"{prefix}.auth is oauth2 but the [{prefix}.oauth2] table is missing.")
     allowed = plaintext_allowed(table["host"], table["allow_insecure"])
     if table["security"] == "none" and not allowed:
         raise ConfigError(
@@ -351,12 +393,26 @@ def _refuse_secrets(raw: Any, prefix: str, channel: str) -> None:
     for key, value in raw.items():
         name = f"{prefix}.{key}" if prefix else key
         if key.lower() in SECRET_KEYS:
-            side = "--outbound" if name.startswith("outbound") else "--inbound"
             raise ConfigError(
-                f"{name} holds a secret, and channel files must not: remove it and store it with "
-                f"`deskterm channel secret {channel} {side} --stdin`, or set password_command."
+                f"{name} holds a secret, and channel files must not: remove it and "
+                f"{_where_secrets_go(name, channel)}."
             )
         _refuse_secrets(value, name, channel)
+
+
+def _where_secrets_go(name: str, channel: str) -> str:
+    """The command that stores the secret a file's key held."""
+    key = name.rpartition(".")[2].lower()
+    side = next((f" --{s}" for s in ("inbound", "outbound") if name.startswith(f"{s}.")), "")
+    if key in ("client_secret", "refresh_token"):
+        flag = key.replace("_", "-")
+        return f"store it with `deskterm channel secret {channel}{side} --{flag} --stdin`"
+    if key in ("access_token", "token"):
+        return f"sign in with `deskterm channel auth {channel}{side}`"
+    side = side or " --inbound"
+    return (
+        f"store it with `deskterm channel secret {channel}{side} --stdin`, or set password_command"
+    )
 
 
 def _valid_name(name: str) -> bool:
@@ -366,16 +422,7 @@ def _valid_name(name: str) -> bool:
 def plaintext_allowed(host: str, allow_insecure: bool) -> bool:
     """Security "none" (a password in clear) only to this machine, or when explicitly allowed:
     the one rule for channels and system notifications (deskterm/outbound/notify.py)."""
-    return allow_insecure or _is_loopback(host)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return allow_insecure or is_loopback(host)
 
 
 def _kind(value: Any) -> str:

@@ -20,6 +20,16 @@ from deskterm.store.db import database, iso, utcnow
 from deskterm.store.models import Channel
 
 SIDES = ("inbound", "outbound")
+OAUTH2 = "oauth2"  # the owner of the channel's [oauth2] table's secrets (a side owns its own)
+# Every secret a channel may hold, by owner and kind: each side's password, and the OAuth2
+# refresh token and client secret of the channel's [oauth2] table ("oauth2") or of a side's
+# own [side.oauth2] table (see channels.tokens).
+SECRETS = tuple(
+    (owner, kind)
+    for owner in (*SIDES, OAUTH2)
+    for kind in ("password", "refresh_token", "client_secret")
+    if (owner, kind) != (OAUTH2, "password")
+)
 
 
 def add(config: dict[str, Any]) -> Channel:
@@ -56,8 +66,8 @@ def remove(name: str, store: Any | None = None) -> None:
     """Delete a channel, its conversations and, when a store is given, its secrets."""
     channel = get(name)
     if store is not None:
-        for side in SIDES:
-            store.delete(secret_key(channel, side))
+        for owner, kind in SECRETS:
+            store.delete(secret_key(channel, owner, kind))
     channel.delete_instance(recursive=True)
 
 

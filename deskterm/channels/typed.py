@@ -5,10 +5,10 @@ default filled in) as `Channel.settings`. Code reads it back through `ChannelCon
 frozen dataclasses, so `inbound.poll_interval` is a float and has one spelling.
 
 Each default lives in the file schema (`config.INBOUND`, `OUTBOUND`, `READING`, `OAUTH2`,
-`TOP`), and only there: a dict stored by an older desk, before a key existed, reads that key's
-default from the schema, so no use site restates one. A dataclass field is named after its
-key (`from` is `sender`, a Python keyword), and lists are tuples: the values compare equal
-when the settings do.
+`CHANNEL_OAUTH2`, `TOP`), and only there: a dict stored by an older desk, before a key
+existed, reads that key's default from the schema, so no use site restates one. A dataclass
+field is named after its key (`from` is `sender`, a Python keyword), and lists are tuples:
+the values compare equal when the settings do.
 """
 
 from __future__ import annotations
@@ -18,7 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from deskterm.channels.config import DEFAULT_PORTS, INBOUND, OAUTH2, OUTBOUND, READING, TOP, Field
+from deskterm.channels.config import (
+    CHANNEL_OAUTH2,
+    DEFAULT_PORTS,
+    INBOUND,
+    OAUTH2,
+    OUTBOUND,
+    READING,
+    TOP,
+    Field,
+)
 from deskterm.store.models import Channel
 
 
@@ -45,8 +54,23 @@ class Table:
 
 
 @dataclass(frozen=True)
+class ChannelOAuth2Config(Table):
+    """The channel's `[oauth2]` table, as the file has it: `channels.tokens.oauth2_of` fills
+    in the provider's endpoints and scope."""
+
+    SCHEMA = CHANNEL_OAUTH2
+
+    provider: str  # microsoft | google | generic
+    tenant_id: str | None
+    client_id: str
+    scope: str | None  # None: the provider's default
+    token_endpoint: str | None  # None: the provider's
+    device_endpoint: str | None  # None: the provider's
+
+
+@dataclass(frozen=True)
 class OAuth2Config(Table):
-    """A side's `[….oauth2]` table."""
+    """A side's own `[….oauth2]` table, used instead of the channel's `[oauth2]`."""
 
     SCHEMA = OAUTH2
 
@@ -149,6 +173,7 @@ class ChannelConfig(Table):
     inbound: InboundConfig = field(metadata={"table": True})
     outbound: OutboundConfig | None = field(metadata={"table": True})
     reading: ReadingConfig = field(metadata={"table": True})
+    oauth2: ChannelOAuth2Config | None = field(metadata={"table": True})
 
     @classmethod
     def of(cls, channel: Channel) -> Self:
@@ -158,12 +183,13 @@ class ChannelConfig(Table):
     @classmethod
     def from_settings(cls, stored: Mapping[str, Any]) -> Self:
         """The configuration in a validated (or stored) channel dict."""
-        outbound = stored.get("outbound")
+        outbound, oauth2 = stored.get("outbound"), stored.get("oauth2")
         return cls(
             **cls._values(stored),
             inbound=InboundConfig.from_settings(stored.get("inbound") or {}),
             outbound=OutboundConfig.from_settings(outbound) if outbound else None,
             reading=ReadingConfig.from_settings(stored.get("reading") or {}),
+            oauth2=ChannelOAuth2Config.from_settings(oauth2) if oauth2 else None,
         )
 
     def side(self, side: str) -> ConnectionConfig | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,14 @@ def channel_add(file: Path) -> None:
     config = channel_config.parse_channel_file(file)
     open_desk()
     channels.add(config)
+    name = config["name"]
+    if config["inbound"]["auth"] == "oauth2":
+        first = f"Sign it in with `deskterm channel auth {name}`"
+    else:
+        first = f"Set its password with `deskterm channel secret {name} --inbound --stdin`"
     say(
-        f"Channel {config['name']!r} added ({config['status']}). Set its password with "
-        f"`deskterm channel secret {config['name']} --inbound --stdin`, then run "
-        f"`deskterm channel test {config['name']}`."
+        f"Channel {name!r} added ({config['status']}). {first}, then run "
+        f"`deskterm channel test {name}`."
     )
 
 
@@ -105,8 +110,13 @@ def channel_list(as_json: bool) -> None:
 @handle_errors
 def channel_show(name: str, as_json: bool) -> None:
     """Show one channel's settings (never its secrets)."""
+    from deskterm.channels import tokens
+
     open_desk()
-    data = channels.describe(channels.get(name))
+    row = channels.get(name)
+    data = channels.describe(row)
+    if sign_ins := tokens.status(row):
+        data["oauth2_sign_in"] = sign_ins
     if as_json:
         echo_json(data)
         return
@@ -122,31 +132,122 @@ def _print_tree(data: dict[str, Any], indent: str = "") -> None:
             say(f"{indent}{key}: {json.dumps(value, ensure_ascii=False)}")
 
 
+SECRET_KINDS = {
+    "password": "password",
+    "client_secret": "OAuth2 client secret",
+    "refresh_token": "OAuth2 refresh token",
+}
+
+
 @channel.command("secret")
 @click.argument("name")
-@click.option("--inbound", "side", flag_value="inbound", help="The mailbox (IMAP/POP3) password.")
-@click.option("--outbound", "side", flag_value="outbound", help="The SMTP password.")
+@click.option("--inbound", "side", flag_value="inbound", help="The mailbox (IMAP/POP3) side.")
+@click.option("--outbound", "side", flag_value="outbound", help="The SMTP side.")
+@click.option(
+    "--client-secret",
+    "kind",
+    flag_value="client_secret",
+    help="The OAuth2 app's client secret (public clients have none).",
+)
+@click.option(
+    "--refresh-token",
+    "kind",
+    flag_value="refresh_token",
+    help="An OAuth2 refresh token obtained elsewhere (else use `channel auth`).",
+)
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the secret from standard input.")
 @handle_errors
-def channel_secret(name: str, side: str | None, from_stdin: bool) -> None:
-    """Store a channel's password in the secret store (never on the command line)."""
-    if side is None:
+def channel_secret(name: str, side: str | None, kind: str | None, from_stdin: bool) -> None:
+    """Store a channel's password, or its OAuth2 client secret or refresh token, in the secret
+    store (never on the command line). An OAuth2 secret belongs to the channel's [oauth2]
+    table, or with --inbound/--outbound to that side's own table."""
+    from deskterm.channels import authorize, tokens
+
+    kind = kind or "password"
+    if kind == "password" and side is None:
         raise DeskError("Say which password this is with --inbound or --outbound.")
     open_desk()
     channel_row = channels.get(name)
+    settings = None if kind == "password" else tokens.sign_in_settings(channel_row, side)
+    what = SECRET_KINDS[kind]
     if from_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
     elif sys.stdin.isatty():
         secret = click.prompt(
-            f"{side} password for {name}", hide_input=True, confirmation_prompt=True
+            f"{side or 'the'} {what} for {name}", hide_input=True, confirmation_prompt=True
         )
     else:
         raise DeskError("No terminal to ask on; pipe the secret in with --stdin.")
+    if settings is not None:
+        secret = secret.strip()  # pasted: a token or client secret never has spaces around
     if not secret:
         raise DeskError("The secret is empty; nothing was stored.")
     store = secret_store()
-    store.set(channels.secret_key(channel_row, side), secret)
-    say(f"The {side} password of {name!r} is stored ({store.status.name}).")
+    if settings is None:
+        assert side is not None
+        store.set(channels.secret_key(channel_row, side), secret)
+        say(f"The {side} password of {name!r} is stored ({store.status.name}).")
+        return
+    if kind == "refresh_token":
+        authorize.store_refresh_token(channel_row, settings, store, secret)
+    else:
+        store.set(tokens.secret_of(channel_row, settings, kind), secret)
+    table = "[oauth2]" if settings.owner == channels.OAUTH2 else f"[{settings.owner}.oauth2]"
+    say(f"The {what} of {name!r} ({table}) is stored ({store.status.name}).")
+
+
+@channel.command("auth")
+@click.argument("name")
+@click.option("--inbound", "side", flag_value="inbound", help="The [inbound.oauth2] table's.")
+@click.option("--outbound", "side", flag_value="outbound", help="The [outbound.oauth2] table's.")
+@handle_errors
+def channel_auth(name: str, side: str | None) -> None:
+    """Sign a channel in to its OAuth2 provider with a code entered in any browser (the
+    device grant), and store the refresh token it gives."""
+    from deskterm.channels import authorize
+    from deskterm.net.oauth2 import OAuthError
+
+    open_desk()
+    channel_row = channels.get(name)
+    store = secret_store()  # a vault asks for its passphrase now, not while the code runs
+    started = authorize.start(channel_row, store, side)
+    device = started.device
+    say(f"To sign in {name!r}, open {device.verification_uri} and enter the code:")
+    say(f"    {device.user_code}")
+    if device.verification_uri_complete:
+        say(f"(or open {device.verification_uri_complete}, which carries the code)")
+    minutes = max(1, round((device.expires_at - time.time()) / 60))
+    say(f"Waiting for the sign-in; the code expires in {minutes} min (Ctrl+C stops waiting).")
+    waiting = Countdown(device.expires_at) if sys.stdout.isatty() else None
+    try:
+        token = authorize.finish(started, store, sleep=waiting or time.sleep)
+    except OAuthError as exc:
+        raise exc.with_advice(f"run `{started.command}` to try again") from None
+    finally:
+        if waiting is not None:
+            waiting.clear()
+    left = max(0, round((token.expires_at - time.time()) / 60))
+    say(
+        f"Signed in: the refresh token of {name!r} is stored ({store.status.name}); "
+        f"the access token expires in {left} min and is renewed from it."
+    )
+
+
+class Countdown:
+    """The time a device code has left, rewritten on one terminal line while polling waits."""
+
+    def __init__(self, expires_at: float) -> None:
+        self.expires_at = expires_at
+
+    def __call__(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while (wait := until - time.monotonic()) > 0:
+            left = max(0, int(self.expires_at - time.time()))
+            click.echo(f"\rWaiting… {left // 60}:{left % 60:02d} left ", nl=False)
+            time.sleep(min(1.0, wait))
+
+    def clear(self) -> None:
+        click.echo("\r" + " " * 24 + "\r", nl=False)
 
 
 @channel.command("test")

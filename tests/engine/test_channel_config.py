@@ -181,7 +181,9 @@ def test_password_command_must_be_an_argument_list() -> None:
 
 def test_oauth2_needs_its_table() -> None:
     text = CONTRACT.replace('auth = "password"', 'auth = "oauth2"')
-    with pytest.raises(ConfigError, match=r"\[inbound.oauth2\] table is missing"):
+    with pytest.raises(
+        ConfigError, match=r"inbound.auth is oauth2 but the channel has no \[oauth2\]"
+    ):
         parse_channel_text(text)
     text = text.replace(
         "max_age_days = 0",
@@ -189,3 +191,109 @@ def test_oauth2_needs_its_table() -> None:
         'client_id = "deskterm"\ntoken_url = "https://login.example/token"',
     )
     assert parse_channel_text(text)["inbound"]["oauth2"]["client_id"] == "deskterm"
+
+
+# The issue's [oauth2] table, as a Microsoft 365 mailbox has it.
+OAUTH2_TABLE = """
+[oauth2]
+provider = "microsoft"
+tenant_id = "organizations"
+client_id = "0d9f7a4e-desk"
+scope = "https://outlook.office365.com/IMAP.AccessAsUser.All \
+https://outlook.office365.com/SMTP.Send offline_access"
+"""
+
+
+def with_oauth2(table: str = OAUTH2_TABLE, *, both: bool = True) -> str:
+    text = CONTRACT.replace('auth = "password"', 'auth = "oauth2"')
+    if both:
+        text = text.replace(
+            'username = "support@desk.test"\nfrom',
+            'username = "support@desk.test"\nauth = "oauth2"\nfrom',
+        )
+    return text + table
+
+
+def test_the_oauth2_table_serves_both_sides_as_written() -> None:
+    config = parse_channel_text(with_oauth2())
+    assert (config["inbound"]["auth"], config["outbound"]["auth"]) == ("oauth2", "oauth2")
+    assert config["inbound"]["oauth2"] is None and config["outbound"]["oauth2"] is None
+    assert config["oauth2"] == {
+        "provider": "microsoft",
+        "tenant_id": "organizations",
+        "client_id": "0d9f7a4e-desk",
+        "scope": "https://outlook.office365.com/IMAP.AccessAsUser.All "
+        "https://outlook.office365.com/SMTP.Send offline_access",
+        "token_endpoint": None,  # the provider's preset, filled in where it is used
+        "device_endpoint": None,
+    }
+
+
+def test_without_an_oauth2_table_a_channel_stores_none() -> None:
+    assert parse_channel_text(CONTRACT)["oauth2"] is None
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('[oauth2]\nprovider = "generic"\nclient_id = "x"', 'generic" needs token_endpoint'),
+        (
+            '[oauth2]\nprovider = "generic"\nclient_id = "x"\n'
+            'token_endpoint = "https://id.example/token"',
+            'generic" needs device_endpoint',
+        ),
+        ('[oauth2]\nprovider = "microsoft"\nclient_id = "x"', "needs tenant_id"),
+        ('[oauth2]\nprovider = "yahoo"\nclient_id = "x"', "oauth2.provider = 'yahoo' is not known"),
+        ('[oauth2]\nprovider = "google"', "oauth2.client_id is missing"),
+        ('[oauth2]\nclient_id = "x"', "oauth2.provider is missing"),
+        (
+            '[oauth2]\nprovider = "google"\nclient_id = "x"\nflavour = 1',
+            "unknown key flavour in [oauth2]",
+        ),
+        (
+            '[oauth2]\nprovider = "google"\nclient_id = "x"\n'
+            'token_endpoint = "http://id.example/token"',
+            "oauth2.token_endpoint = 'http://id.example/token' is plain http://",
+        ),
+        (
+            '[oauth2]\nprovider = "microsoft"\ntenant_id = "x/../evil"\nclient_id = "x"',
+            "tenant_id = 'x/../evil' is not a tenant",
+        ),
+    ],
+)
+def test_oauth2_table_mistakes_name_the_key(table: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_channel_text(with_oauth2(table))
+    assert expected in str(caught.value)
+
+
+def test_oauth2_endpoints_may_be_http_only_to_this_machine() -> None:
+    table = (
+        '[oauth2]\nprovider = "generic"\nclient_id = "deskterm-test"\n'
+        'token_endpoint = "http://127.0.0.1:8080/token"\n'
+        'device_endpoint = "http://localhost:8080/devicecode"'
+    )
+    config = parse_channel_text(with_oauth2(table))
+    assert config["oauth2"]["token_endpoint"] == "http://127.0.0.1:8080/token"
+    side = with_oauth2("", both=False).replace(
+        "max_age_days = 0",
+        'max_age_days = 0\n[inbound.oauth2]\nclient_id = "x"\ntoken_url = "http://login.example/t"',
+    )
+    with pytest.raises(ConfigError, match=r"inbound.oauth2.token_url = .* is plain http://"):
+        parse_channel_text(side)
+
+
+@pytest.mark.parametrize(
+    ("key", "command"),
+    [
+        ("client_secret", "deskterm channel secret support --client-secret --stdin"),
+        ("refresh_token", "deskterm channel secret support --refresh-token --stdin"),
+        ("access_token", "deskterm channel auth support"),
+    ],
+)
+def test_an_oauth2_secret_in_the_file_is_refused_with_where_it_goes(key: str, command: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_channel_text(with_oauth2(OAUTH2_TABLE + f'{key} = "s3cr3t-value"\n'))
+    assert f"oauth2.{key} holds a secret" in str(caught.value)
+    assert command in str(caught.value)
+    assert "s3cr3t-value" not in str(caught.value)

@@ -11,6 +11,7 @@ from deskterm.channels import config as schema
 from deskterm.channels.config import parse_channel_text
 from deskterm.channels.typed import (
     ChannelConfig,
+    ChannelOAuth2Config,
     InboundConfig,
     OAuth2Config,
     OutboundConfig,
@@ -44,6 +45,7 @@ TABLES = [
     (OutboundConfig, schema.OUTBOUND),
     (ReadingConfig, schema.READING),
     (OAuth2Config, schema.OAUTH2),
+    (ChannelOAuth2Config, schema.CHANNEL_OAUTH2),
 ]
 
 
@@ -58,7 +60,7 @@ def test_every_key_of_the_file_is_a_field_and_every_field_a_key(
 def test_the_whole_channel_is_its_top_keys_and_its_tables() -> None:
     assert ChannelConfig.SCHEMA is schema.TOP
     keys = {schema_key(f) for f in dataclasses.fields(ChannelConfig)}
-    assert keys == {*schema.TOP, "inbound", "outbound", "reading"}
+    assert keys == {*schema.TOP, *schema.TABLES}
 
 
 def test_a_validated_channel_reads_back_typed() -> None:
@@ -76,6 +78,13 @@ def test_a_validated_channel_reads_back_typed() -> None:
     assert config.reading.aliases == ("help@example.com",)
     assert config.reading.customer_from == "reply-to"
     assert config.side("outbound") is config.outbound
+    assert config.oauth2 is None
+
+
+def test_the_channels_oauth2_table_reads_back_typed() -> None:
+    text = FILE.replace("[reading]", '[oauth2]\nprovider = "google"\nclient_id = "desk"\n[reading]')
+    config = ChannelConfig.from_settings(parse_channel_text(text))
+    assert config.oauth2 == ChannelOAuth2Config("google", None, "desk", None, None, None)
 
 
 def test_a_channel_that_only_reads_has_no_outbound() -> None:
