@@ -18,6 +18,7 @@ from typing import Any
 
 from deskterm.channels.config import (
     AUTH,
+    CHANNEL_OAUTH2,
     DEFAULT_PORTS,
     INBOUND,
     OAUTH2,
@@ -42,6 +43,7 @@ GROUPS = {
     "reading": "Reading: which mail becomes conversations  [reading]",
     "outbound": "Outbound: the SMTP server replies go through  [outbound]",
     "outbound.oauth2": "Outbound OAuth2 (only with auth = oauth2)  [outbound.oauth2]",
+    "oauth2": "OAuth2 sign-in of both sides (with auth = oauth2)  [oauth2]",
 }
 
 _CHOICES = {"status": STATUSES, "protocol": PROTOCOLS, "security": SECURITY, "auth": AUTH}
@@ -93,6 +95,11 @@ _HINTS = {
     "auto_ack_template": "acknowledge new conversations with this template",
     "auto_ack_per_hour": "at most this many acknowledgements per sender and hour",
     "client_id": "only used with auth = oauth2",
+    "provider": "microsoft, google or generic",
+    "tenant_id": "microsoft: tenant id, domain or organizations",
+    "scope": "space-separated; empty in [oauth2]: the provider's",
+    "token_endpoint": "empty: the provider's (generic needs it)",
+    "device_endpoint": "empty: the provider's (generic needs it)",
     OUTBOUND_SWITCH: "off: this channel only reads mail",
 }
 
@@ -155,6 +162,7 @@ def form_fields() -> list[FormField]:
         FormField("", OUTBOUND_SWITCH, "bool", default=True, hint=_HINTS[OUTBOUND_SWITCH]),
         *_fields("outbound", OUTBOUND, ("host", "port", "security", "username", "auth", "from")),
         *_fields("outbound.oauth2", OAUTH2),
+        *_fields("oauth2", CHANNEL_OAUTH2),
     ]
 
 
@@ -210,8 +218,12 @@ def from_form(values: dict[str, Any]) -> dict[str, Any]:
         if table is None:
             continue
         oauth = table.get(name, {})
-        if table.get("auth") != "oauth2" and not any(oauth.values()):
+        if not any(oauth.values()):
             table.pop(name, None)  # not used: as if the file had no [side.oauth2] table
+    sides = [raw.get(side) or {} for side in ("inbound", "outbound")]
+    needed = any(side.get("auth") == "oauth2" and "oauth2" not in side for side in sides)
+    if not needed and not any(raw.get("oauth2", {}).values()):
+        raw.pop("oauth2", None)  # as if the file had no [oauth2] table
     return raw
 
 

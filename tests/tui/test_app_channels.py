@@ -23,6 +23,7 @@ from deskterm.app import DeskApp
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
 from deskterm.channels.config import parse_channel_text
+from deskterm.errors import ConfigError
 from deskterm.screens.channel_fields import OUTBOUND_SWITCH, form_fields, form_values, from_form
 from deskterm.screens.channel_form import ChannelFormScreen, field_id
 from deskterm.screens.channels import ChannelsScreen
@@ -108,6 +109,7 @@ def test_the_form_has_every_key_of_the_channel_file() -> None:
         ("reading", channel_config.READING),
         ("inbound.oauth2", channel_config.OAUTH2),
         ("outbound.oauth2", channel_config.OAUTH2),
+        ("oauth2", channel_config.CHANNEL_OAUTH2),
     ):
         expected |= {f"{table}.{key}" for key in spec if key != "oauth2"}
     assert paths == expected
@@ -137,6 +139,27 @@ exclude_from_addresses = ["*@noreply.example.com"]
     assert values["inbound.password_command"] == "pass show 'mail/my box'"
     assert values["outbound"] is False
     assert channel_config.validate(from_form(values)) == config
+
+
+def test_the_oauth2_table_round_trips_through_the_form() -> None:
+    toml = """
+name = "m365"
+[inbound]
+host = "outlook.office365.com"
+username = "support@example.com"
+auth = "oauth2"
+[oauth2]
+provider = "microsoft"
+tenant_id = "organizations"
+client_id = "desk-app"
+"""
+    config = parse_channel_text(toml)
+    values = form_values(config)
+    assert (values["oauth2.provider"], values["oauth2.scope"]) == ("microsoft", "")
+    assert channel_config.validate(from_form(values)) == config
+    values["oauth2.provider"] = ""  # emptied while a side still signs in with it
+    with pytest.raises(ConfigError, match=r"oauth2\.provider"):
+        channel_config.validate(from_form(values))
 
 
 # --- validation as you type (demo desk) ---------------------------------------------------------
