@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -216,6 +218,10 @@ def channel_auth(name: str, side: str | None) -> None:
     say(f"    {device.user_code}")
     if device.verification_uri_complete:
         say(f"(or open {device.verification_uri_complete}, which carries the code)")
+    if sys.stdout.isatty() and (
+        picture := qr_code(device.verification_uri_complete or device.verification_uri)
+    ):
+        click.echo(picture, nl=False)  # block characters only: nothing to sanitise
     minutes = max(1, round((device.expires_at - time.time()) / 60))
     say(f"Waiting for the sign-in; the code expires in {minutes} min (Ctrl+C stops waiting).")
     waiting = Countdown(device.expires_at) if sys.stdout.isatty() else None
@@ -231,6 +237,22 @@ def channel_auth(name: str, side: str | None) -> None:
         f"Signed in: the refresh token of {name!r} is stored ({store.status.name}); "
         f"the access token expires in {left} min and is renewed from it."
     )
+
+
+def qr_code(url: str, columns: int | None = None) -> str | None:
+    """The URL as a QR code drawn with half blocks (a phone's camera opens it), or None where
+    the terminal is too narrow or cannot print the blocks."""
+    import segno
+
+    code = segno.make(url, error="l", micro=False)
+    width, _ = code.symbol_size(border=2)
+    columns = columns or shutil.get_terminal_size().columns
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    if width > columns or not "\u2580\u2584\u2588".encode(encoding, "ignore"):
+        return None
+    out = io.StringIO()
+    code.terminal(out=out, compact=True, border=2)
+    return out.getvalue()
 
 
 class Countdown:

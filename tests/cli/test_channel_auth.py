@@ -7,15 +7,20 @@ at the browser would; a private server with 2-second device codes lets one expir
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+import segno
 
 from deskterm.channels import registry, tokens
+from deskterm.cli.channels import qr_code
 from deskterm.errors import AuthError
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
@@ -170,3 +175,45 @@ def test_a_password_channel_cannot_be_signed_in(desk: Desk) -> None:
         assert len(result.stderr.splitlines()) == 1
     shown = desk.json("channel", "show", "support")
     assert "oauth2_sign_in" not in shown
+
+
+def test_the_sign_in_url_as_a_qr_code_where_the_terminal_can_show_it() -> None:
+    url = "http://127.0.0.1:10080/approve?user_code=BCDF-GHJK"
+    size, _ = segno.make(url, error="l", micro=False).symbol_size(border=2)
+    picture = qr_code(url, columns=80)
+    assert picture is not None and set(picture) <= set("\u2580\u2584\u2588 \n")
+    lines = picture.splitlines()
+    assert len(lines) == (size + 1) // 2 and {len(line) for line in lines} == {size}
+    assert qr_code(url, columns=size - 1) is None  # too narrow: the URL and code only
+
+
+def test_on_a_terminal_the_sign_in_shows_a_qr_code_and_counts_down(
+    desk: Desk, oauth_server: OAuthServer
+) -> None:
+    add(desk, oauth_server)
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deskterm.cli", "channel", "auth", "support"],
+        stdin=subprocess.DEVNULL,
+        stdout=child,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "100", "LINES": "40"},
+    )
+    os.close(child)
+    seen = b""
+    while b" left" not in seen:  # the countdown has started
+        ready, _, _ = select.select([main], [], [], WAIT)
+        assert ready, seen.decode(errors="replace")
+        seen += os.read(main, 4096)
+    text = seen.decode()
+    code = re.search(r"enter the code:\r?\n\s+(\S+)\r?\n", text)
+    assert code, text
+    assert "\u2584" in text and "\u2580" in text  # the QR code's half blocks
+    assert re.search(r"\rWaiting… \d+:\d\d left", text)
+    oauth_server.approve(code.group(1))
+    assert process.wait(timeout=WAIT) == 0
+    with contextlib.suppress(OSError):  # the terminal is gone once the process is
+        while chunk := os.read(main, 4096):
+            seen += chunk
+    os.close(main)
+    assert "Signed in: the refresh token of 'support' is stored" in seen.decode()
