@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
+from deskterm.channels import advice, signin, tokens
 from deskterm.channels import registry as channels
-from deskterm.channels.typed import ChannelConfig, ConnectionConfig, OutboundConfig
+from deskterm.channels.typed import ChannelConfig, OutboundConfig
 from deskterm.errors import DeskError
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
 from deskterm.net import smtp as smtp_conn
+from deskterm.net.login import Credentials
 from deskterm.net.steps import StepResult, Steps
 from deskterm.net.tls import Endpoint
 from deskterm.store.models import Channel
@@ -33,11 +36,12 @@ def run(
 ) -> list[StepResult]:
     """Test the inbound server, then the outbound one; a failed step ends that side's test."""
     steps = Steps(on_step=on_step)
+    sign_in = _SignIn(channel, store, steps)
     with contextlib.suppress(DeskError):
-        _inbound(channel, store, steps)
+        _inbound(sign_in)
     if ChannelConfig.of(channel).outbound is not None:
         with contextlib.suppress(DeskError):
-            asyncio.run(_outbound(channel, store, steps, send_to))
+            asyncio.run(_outbound(sign_in, send_to))
     elif send_to:
         steps.record(
             StepResult(
@@ -50,23 +54,22 @@ def run(
     return steps.results
 
 
-def _inbound(channel: Channel, store: Any, steps: Steps) -> None:
+def _inbound(sign_in: _SignIn) -> None:
+    channel, steps = sign_in.channel, sign_in.steps
     settings = channels.side_config(channel, "inbound")
     endpoint = channels.endpoint(channel, "inbound")
     _warn_cleartext(steps, endpoint)
     if settings.protocol == "pop3":
         client = pop3_conn.connect(endpoint, steps)
         try:
-            secret = _secret(steps, endpoint, settings, channel, store, "inbound")
-            pop3_conn.login(client, endpoint, settings.username, secret, steps)
+            pop3_conn.login(client, endpoint, sign_in.credentials(endpoint), steps)
         finally:
             with contextlib.suppress(Exception):
                 client.quit()
         return
     mailbox = imap_conn.connect(endpoint, steps)
     try:
-        secret = _secret(steps, endpoint, settings, channel, store, "inbound")
-        imap_conn.login(mailbox, endpoint, settings.username, secret, steps)
+        imap_conn.login(mailbox, endpoint, sign_in.credentials(endpoint), steps)
         with steps.step("folders", endpoint) as found:
             existing = {f.name for f in mailbox.folder.list()}
             wanted = list(settings.folders)
@@ -83,14 +86,14 @@ def _inbound(channel: Channel, store: Any, steps: Steps) -> None:
             mailbox.logout()
 
 
-async def _outbound(channel: Channel, store: Any, steps: Steps, send_to: str | None) -> None:
+async def _outbound(sign_in: _SignIn, send_to: str | None) -> None:
+    channel, steps = sign_in.channel, sign_in.steps
     settings = channels.side_config(channel, "outbound")
     endpoint = channels.endpoint(channel, "outbound")
     _warn_cleartext(steps, endpoint)
     smtp = await smtp_conn.connect(endpoint, steps)
     try:
-        secret = _secret(steps, endpoint, settings, channel, store, "outbound")
-        await smtp_conn.login(smtp, endpoint, settings.username, secret, steps)
+        await smtp_conn.login(smtp, endpoint, sign_in.credentials(endpoint), steps)
         if send_to:
             with steps.step("send test email", endpoint) as found:
                 message = test_message(channel, settings, send_to)
@@ -101,25 +104,49 @@ async def _outbound(channel: Channel, store: Any, steps: Steps, send_to: str | N
             await smtp.quit()
 
 
-def _secret(
-    steps: Steps,
-    endpoint: Endpoint,
-    settings: ConnectionConfig,
-    channel: Channel,
-    store: Any,
-    side: str,
-) -> str:
-    with steps.step("credentials", endpoint) as found:
+class _SignIn:
+    """The step before each login: where the password comes from, or the OAuth2 token.
+
+    A token is refreshed for the test (it proves the stored refresh token still works), once
+    per OAuth2 table: a second side on the same table uses the token just obtained.
+    """
+
+    def __init__(self, channel: Channel, store: Any, steps: Steps) -> None:
+        self.channel = channel
+        self.store = store
+        self.steps = steps
+        self._refreshed: set[str] = set()  # the OAuth2 tables refreshed by this test
+
+    def credentials(self, endpoint: Endpoint) -> Credentials:
+        side = endpoint.side
+        settings = channels.side_config(self.channel, side)
         if settings.auth == "oauth2":
-            raise DeskError(
-                f"Channel {channel.name!r} uses OAuth2, which this version of deskterm cannot "
-                'sign in with yet; use auth = "password" for now.'
+            with self.steps.step("OAuth2 token", endpoint) as found:
+                table = tokens.oauth2_of(self.channel, side)
+                fresh = table is not None and table.owner not in self._refreshed
+                obtained = tokens.obtain(self.channel, side, self.store, force_refresh=fresh)
+                self._refreshed.add(obtained.settings.owner)
+                found.detail = _token_detail(obtained)
+                found.warning = advice.for_side(self.channel, side)
+            return signin.token_credentials(settings.username, obtained.token)
+        with self.steps.step("credentials", endpoint) as found:
+            credentials = signin.credentials(self.channel, side, self.store)
+            found.detail = (
+                "from password_command" if settings.password_command else "from the secret store"
             )
-        secret = channels.password(channel, side, store)
-        found.detail = (
-            "from password_command" if settings.password_command else "from the secret store"
-        )
-    return secret
+            found.warning = advice.for_side(self.channel, side)
+        return credentials
+
+
+def _token_detail(obtained: tokens.Obtained) -> str:
+    """What the token step found: refreshed or reused, how long it lasts, a rotation."""
+    minutes = max(0, round((obtained.token.expires_at - time.time()) / 60))
+    lasts = f"expires in {minutes} min"
+    if not obtained.refreshed:
+        return f"obtained (the one this test just refreshed), {lasts}"
+    if obtained.token.refresh_token:
+        return f"refreshed, {lasts}; the provider sent a new refresh token, now stored"
+    return f"refreshed with the stored refresh token, {lasts}"
 
 
 def _warn_cleartext(steps: Steps, endpoint: Endpoint) -> None:

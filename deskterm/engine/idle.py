@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from deskterm.channels import registry as channels
+from deskterm.channels import signin
 from deskterm.channels.health import eligible
 from deskterm.channels.typed import ChannelConfig, InboundConfig
 from deskterm.engine.events import IdleChanged, Listener
@@ -127,8 +128,9 @@ class IdleWatchers:
             return fresh is not None and eligible(fresh)
 
         try:
-            secret = channels.password(channel, "inbound", self._store())
-            imap_conn.login(mailbox, endpoint, inbound.username, secret)
+            credentials = signin.sign_in(
+                channel, "inbound", self._store(), lambda c: imap_conn.login(mailbox, endpoint, c)
+            )
             held = imap_idle.hold(
                 mailbox,
                 endpoint,
@@ -138,6 +140,7 @@ class IdleWatchers:
                 arrived=lambda: self._poll_now(channel.id),
                 wanted=still_wanted,
                 recheck_seconds=IDLE_RECHECK_SECONDS,
+                login_expires=signin.good_for(credentials),
             )
             if held:
                 self.status.pop(channel.id, None)

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from deskterm import settings
 from deskterm.channels import registry as channels
+from deskterm.channels import signin
 from deskterm.channels.health import channel_state, eligible, poll_interval
 from deskterm.channels.typed import ChannelConfig
 from deskterm.engine.events import (
@@ -36,7 +37,7 @@ from deskterm.engine.flag import Flag
 from deskterm.engine.idle import IdleWatchers
 from deskterm.engine.lock import worker_lock
 from deskterm.engine.pool import POOL_DIED, ParsingPool
-from deskterm.errors import AuthError, DeskError
+from deskterm.errors import DeskError
 from deskterm.inbound import imap_remote, imap_sync, pop3_sync
 from deskterm.inbound.stages import Counts
 from deskterm.net import imap as imap_conn
@@ -166,12 +167,9 @@ class Worker:
     def _sync(self, channel: Channel, counts: Counts) -> None:
         inbound = channels.side_config(channel, "inbound")
         endpoint = channels.endpoint(channel, "inbound")
-        if inbound.auth == "oauth2":
-            raise AuthError(
-                f"Channel {channel.name!r} uses OAuth2, which this version cannot sign in with."
-            )
         # The connection (TCP, TLS, greeting) is made before the secret is read: a vault's key
-        # (scrypt, 0.27 s) is then still being derived in the background (see cli.poll).
+        # (scrypt, 0.27 s) is then still being derived in the background (see cli.poll); an
+        # OAuth2 token is refreshed meanwhile as well.
 
         def progress(folder: str, done: int, total: int) -> None:
             self.on_event(SyncProgress(channel.name, folder, done, total))
@@ -179,8 +177,9 @@ class Worker:
         if inbound.protocol == "pop3":
             client = pop3_conn.connect(endpoint)
             try:
-                secret = channels.password(channel, "inbound", self.store)
-                pop3_conn.login(client, endpoint, inbound.username, secret)
+                signin.sign_in(
+                    channel, "inbound", self.store, lambda c: pop3_conn.login(client, endpoint, c)
+                )
                 pop3_sync.sync(channel, client, counts, progress=progress, stop=self.stop)
                 client.quit()  # POP3 deletes take effect only here
             finally:
@@ -189,11 +188,10 @@ class Worker:
             return
         mailbox = imap_conn.connect(endpoint)
         try:
-            secret = channels.password(channel, "inbound", self.store)
-            imap_conn.login(mailbox, endpoint, inbound.username, secret)
-            source = imap_remote.Source(
-                dataclasses.replace(endpoint, on_pin=None), inbound.username, secret
+            credentials = signin.sign_in(
+                channel, "inbound", self.store, lambda c: imap_conn.login(mailbox, endpoint, c)
             )
+            source = imap_remote.Source(dataclasses.replace(endpoint, on_pin=None), credentials)
             imap_sync.sync(
                 channel,
                 mailbox,

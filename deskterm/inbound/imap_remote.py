@@ -14,7 +14,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from deskterm import paths
@@ -23,6 +23,7 @@ from deskterm.inbound.prepare import prepare
 from deskterm.inbound.stages import Batches, Fetched
 from deskterm.net import imap
 from deskterm.net.imap import DeskMailBox
+from deskterm.net.login import Credentials
 from deskterm.net.tls import Endpoint
 
 REMOTE_AHEAD = 4  # tasks in flight while this process commits
@@ -33,8 +34,7 @@ class Source:
     """How a worker process reaches the mailbox itself (the secret travels only in the pipe)."""
 
     endpoint: Endpoint
-    username: str
-    password: str = field(repr=False)
+    credentials: Credentials
 
 
 def fetched(client: imaplib.IMAP4, uids: list[int], part: str = "BODY.PEEK[]") -> list[Fetched]:
@@ -113,14 +113,14 @@ def fetch_and_prepare(
 
 
 def _key(source: Source) -> tuple[str, int, str]:
-    return (source.endpoint.host, source.endpoint.port, source.username)
+    return (source.endpoint.host, source.endpoint.port, source.credentials.username)
 
 
 def _worker_mailbox(source: Source, folder: str) -> DeskMailBox:
     entry = _worker_mailboxes.get(_key(source))
     if entry is None:
         mailbox = imap.connect(source.endpoint)
-        imap.login(mailbox, source.endpoint, source.username, source.password)
+        imap.login(mailbox, source.endpoint, source.credentials)
         entry = (mailbox, [""])
         _worker_mailboxes[_key(source)] = entry
     mailbox, selected = entry

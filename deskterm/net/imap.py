@@ -18,7 +18,8 @@ from imap_tools.utils import encode_folder
 
 from deskterm.errors import DeskError
 from deskterm.net import tls
-from deskterm.net.steps import Preconnected, Steps, login_step, open_line_protocol
+from deskterm.net.login import Credentials, login_step, mechanism, responder
+from deskterm.net.steps import Preconnected, Steps, open_line_protocol
 from deskterm.net.tls import Endpoint
 from deskterm.sanitize import one_line
 
@@ -53,14 +54,35 @@ def connect(endpoint: Endpoint, steps: Steps | None = None) -> DeskMailBox:
 def login(
     mailbox: DeskMailBox,
     endpoint: Endpoint,
-    username: str,
-    password: str,
+    credentials: Credentials,
     steps: Steps | None = None,
 ) -> None:
-    with login_step(steps, endpoint, username, MailboxLoginError) as found:
-        mailbox.login(username, password, initial_folder=None)
+    refused = (MailboxLoginError, _TokenRefused)
+    why = str if credentials.oauth2 else None  # the server's words; a password's sentence says it
+    with login_step(steps, endpoint, credentials, refused, reason=why) as found:
+        if credentials.oauth2:
+            _authenticate(mailbox.client, endpoint, credentials)
+        else:
+            mailbox.login(credentials.username, credentials.secret, initial_folder=None)
         refresh_capabilities(mailbox.client)
-        found.detail = f"logged in as {username}"
+        found.detail = f"logged in as {credentials.username}"
+
+
+class _TokenRefused(Exception):
+    """AUTHENTICATE ended in NO or BAD (imaplib raises IMAP4.error, whose subclass abort is a
+    lost connection, not a refusal)."""
+
+
+def _authenticate(client: imaplib.IMAP4, endpoint: Endpoint, credentials: Credentials) -> None:
+    """AUTHENTICATE with the token (XOAUTH2, else OAUTHBEARER, as the server offers)."""
+    offered = {c[5:] for c in client.capabilities if c.startswith("AUTH=")}
+    name = mechanism(offered, endpoint)
+    try:
+        client.authenticate(name, responder(name, credentials, endpoint))
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        raise _TokenRefused(one_line(str(exc))[:200]) from None
 
 
 def refresh_capabilities(client: imaplib.IMAP4) -> None:

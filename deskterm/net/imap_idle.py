@@ -22,6 +22,9 @@ from deskterm.net.tls import Endpoint
 from deskterm.sanitize import one_line
 
 IDLE_RENEW_SECONDS = 24 * 60  # RFC 2177: servers may drop IDLE after 29 minutes
+# The least a session is held when its login expires sooner (an OAuth2 token with little time
+# left): a provider that issues short tokens must not have the watcher sign in every moment.
+IDLE_MIN_SECONDS = 5.0
 
 
 class IdleLost(DeskError):
@@ -38,14 +41,18 @@ def hold(
     arrived: Callable[[], None],
     wanted: Callable[[], bool],
     recheck_seconds: float,
+    login_expires: float | None = None,
 ) -> bool:
     """Hold IDLE on `folder` of a logged-in mailbox, until stop, renewal time, or not `wanted`.
 
     `connected` is called once IDLE runs, `arrived` on each untagged EXISTS/RECENT, `wanted`
-    every `recheck_seconds` (False: let go of the server). False: the server does not offer
-    IDLE. A lost connection raises (IdleLost, or the network error) so that the caller
-    reconnects; returning [] for it, as imap-tools' IdleManager.poll does, left the IDLE
-    thread spinning on a dead socket for 24 minutes.
+    every `recheck_seconds` (False: let go of the server). Renewal time comes sooner when the
+    login expires (`login_expires` seconds from now: an OAuth2 access token), so that the
+    caller signs in again with a fresh token before the server ends the session for it.
+
+    False: the server does not offer IDLE. A lost connection raises (IdleLost, or the network
+    error) so that the caller reconnects; returning [] for it, as imap-tools' IdleManager.poll
+    does, left the IDLE thread spinning on a dead socket for 24 minutes.
     """
     # After login: servers (Dovecot) list more then, and imap_conn.login reads it.
     if "IDLE" not in mailbox.client.capabilities:
@@ -54,7 +61,10 @@ def hold(
     mailbox.idle.start()
     connected()
     reader = _IdleReader(mailbox.client, endpoint)
-    renew_at = time.monotonic() + IDLE_RENEW_SECONDS
+    renew = IDLE_RENEW_SECONDS
+    if login_expires is not None:
+        renew = max(IDLE_MIN_SECONDS, min(renew, login_expires))
+    renew_at = time.monotonic() + renew
     recheck_at = time.monotonic() + recheck_seconds
     while not stop.is_set() and time.monotonic() < renew_at:
         responses = reader.read(timeout=2)

@@ -8,8 +8,10 @@ import socket
 from collections.abc import Iterator, Sequence
 
 from deskterm.net import tls
-from deskterm.net.steps import Preconnected, Steps, login_step, open_line_protocol
+from deskterm.net.login import Credentials, encoded, login_step, mechanism, responder
+from deskterm.net.steps import Preconnected, Steps, open_line_protocol
 from deskterm.net.tls import Endpoint, explain
+from deskterm.sanitize import one_line
 
 # poplib refuses any line over 2048 bytes. Mail has longer ones (a careless mailer's unfolded
 # header, a hostile one on purpose), and a poll that fails on one message fails on it at every
@@ -56,18 +58,50 @@ def connect(endpoint: Endpoint, steps: Steps | None = None) -> poplib.POP3:
 def login(
     client: poplib.POP3,
     endpoint: Endpoint,
-    username: str,
-    password: str,
+    credentials: Credentials,
     steps: Steps | None = None,
 ) -> None:
-    with login_step(steps, endpoint, username, poplib.error_proto) as found:
-        client.user(username)
-        client.pass_(password)
+    refused = poplib.error_proto
+    why = _refusal if credentials.oauth2 else None  # a password's sentence says it all
+    with login_step(steps, endpoint, credentials, refused, reason=why) as found:
+        if credentials.oauth2:
+            _authenticate(client, endpoint, credentials)
+        else:
+            client.user(credentials.username)
+            client.pass_(credentials.secret)
         try:
             count, _size = client.stat()
         except poplib.error_proto as exc:  # logged in: whatever fails now is not the password
             raise explain(exc, endpoint) from None
-        found.detail = f"logged in as {username}, {count} messages"
+        found.detail = f"logged in as {credentials.username}, {count} messages"
+
+
+def _authenticate(client: poplib.POP3, endpoint: Endpoint, credentials: Credentials) -> None:
+    """AUTH with the token (RFC 5034): the mechanism, the token at the server's "+ ", and to
+    the error challenge of a refused token ("+ " and base64 JSON, as Gmail and Dovecot send),
+    the answer that makes the server say -ERR; an -ERR raises poplib.error_proto, as PASS."""
+    try:
+        sasl = client.capa().get("SASL", [])
+    except (poplib.error_proto, ValueError):  # no CAPA: ask for XOAUTH2 anyway
+        sasl = []
+    name = mechanism({m.upper() for m in sasl}, endpoint)
+    answer = responder(name, credentials, endpoint)
+    client._putcmd(f"AUTH {name}")
+    line, _octets = client._getline()
+    for _round in range(2):  # the token, then the answer to an error challenge
+        if not (line.startswith(b"+ ") or line == b"+"):  # +OK or -ERR
+            break
+        client._putcmd(encoded(answer(line[2:])))
+        line, _octets = client._getline()
+    if not line.startswith(b"+OK"):
+        raise poplib.error_proto(line)
+
+
+def _refusal(exc: poplib.error_proto) -> str:
+    """The server's words after -ERR, for the end of the sentence."""
+    said = exc.args[0] if exc.args else b""
+    text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+    return one_line(text.removeprefix("-ERR").strip())[:200]
 
 
 def pipeline_depth(client: poplib.POP3) -> int:

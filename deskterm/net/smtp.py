@@ -8,7 +8,8 @@ import aiosmtplib
 
 from deskterm.errors import AuthError
 from deskterm.net import tls
-from deskterm.net.steps import Steps, login_step, open_tcp
+from deskterm.net.login import Credentials, encoded, login_step, mechanism, responder
+from deskterm.net.steps import Steps, open_tcp
 from deskterm.net.tls import Endpoint
 
 
@@ -46,14 +47,16 @@ async def connect(endpoint: Endpoint, steps: Steps | None = None) -> aiosmtplib.
 async def login(
     smtp: aiosmtplib.SMTP,
     endpoint: Endpoint,
-    username: str,
-    password: str,
+    credentials: Credentials,
     steps: Steps | None = None,
 ) -> None:
     refused = aiosmtplib.SMTPAuthenticationError
-    with login_step(steps, endpoint, username, refused, name="AUTH", reason=_said) as found:
+    with login_step(steps, endpoint, credentials, refused, name="AUTH", reason=_said) as found:
         try:
-            await smtp.login(username, password)
+            if credentials.oauth2:
+                await _authenticate(smtp, endpoint, credentials)
+            else:
+                await smtp.login(credentials.username, credentials.secret)
         except refused:
             raise  # the credentials: login_step's sentence
         except aiosmtplib.SMTPException as exc:
@@ -61,7 +64,29 @@ async def login(
                 f"The SMTP server {endpoint.where} did not accept a login ({exc}); check that "
                 "security is starttls or ssl, since most servers only offer AUTH over TLS."
             ) from None
-        found.detail = f"authenticated as {username}"
+        found.detail = f"authenticated as {credentials.username}"
+
+
+async def _authenticate(
+    smtp: aiosmtplib.SMTP, endpoint: Endpoint, credentials: Credentials
+) -> None:
+    """AUTH with the token (XOAUTH2, else OAUTHBEARER, as the server offers), its initial
+    response on the command line; to the error challenge (334) of a refused token comes the
+    answer that makes the server say 535, raised as SMTPAuthenticationError."""
+    if smtp.is_ehlo_or_helo_needed:
+        await smtp.ehlo()
+    if not smtp.supports_extension("auth"):
+        raise aiosmtplib.SMTPException("the server offers no AUTH here")
+    offered = {m.upper() for m in smtp.server_auth_methods}
+    name = mechanism(offered, endpoint)
+    answer = responder(name, credentials, endpoint)
+    response = await smtp.execute_command(
+        b"AUTH", name.encode(), encoded(answer(b"")).encode("ascii")
+    )
+    if response.code == aiosmtplib.SMTPStatus.auth_continue:
+        response = await smtp.execute_command(encoded(answer(b"")).encode("ascii"))
+    if response.code != aiosmtplib.SMTPStatus.auth_successful:
+        raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
 
 def _said(exc: aiosmtplib.SMTPAuthenticationError) -> str:

@@ -11,9 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from deskterm.errors import AuthError
 from deskterm.net import tls
 from deskterm.net.tls import Endpoint, explain
 
@@ -125,37 +124,3 @@ def open_tcp(endpoint: Endpoint, steps: Steps) -> socket.socket:
         sock = tls.open_socket(endpoint)
         found.detail = f"TCP connection to {endpoint.where}"
     return sock
-
-
-@contextmanager
-def login_step(
-    steps: Steps | None,
-    endpoint: Endpoint,
-    username: str,
-    refused: type[Exception],
-    *,
-    name: str = "login",
-    reason: Callable[[Any], str] | None = None,
-) -> Iterator[Step]:
-    """The last step of every protocol: the body logs in and says so (`Step.detail`).
-
-    `refused` is what the protocol's library raises when the server refuses the credentials;
-    it becomes the one sentence that says how to set them again (`wrong_login`), with the
-    server's own `reason` where the protocol gives one.
-    """
-    with (steps or Steps()).step(name, endpoint) as found:
-        try:
-            yield found
-        except refused as exc:
-            raise wrong_login(endpoint, username, reason(exc) if reason else "") from None
-
-
-def wrong_login(endpoint: Endpoint, username: str, reason: str = "") -> AuthError:
-    """The one sentence for refused credentials, naming the command that fixes them."""
-    side = "--outbound" if endpoint.side == "outbound" else "--inbound"
-    why = f" ({reason})" if reason else ""
-    return AuthError(
-        f"The {endpoint.label} server {endpoint.where} refused the login for {username}{why}: "
-        f"wrong user name or password; set it again with `deskterm channel secret "
-        f"{endpoint.channel} {side} --stdin`."
-    )

@@ -16,6 +16,7 @@ from typing import Any
 import aiosmtplib
 
 from deskterm.channels import registry as channels
+from deskterm.channels import signin
 from deskterm.channels.typed import ChannelConfig, OutboundConfig
 from deskterm.errors import AuthError, DeskError, SecretError
 from deskterm.mail import addresses
@@ -93,23 +94,20 @@ async def _deliver(
     results: list[Delivery] = []
     if not items:
         return results
-    smtp: aiosmtplib.SMTP | None = None
+    smtp: aiosmtplib.SMTP | None
     try:
-        secret = channels.password(channel, "outbound", store)
-        smtp = await smtp_conn.connect(endpoint)
-        await smtp_conn.login(smtp, endpoint, outbound.username, secret)
+        smtp = await _session(channel, endpoint, store)
     except Exception as exc:
         for item in items:
             results.append(_failed(item, exc, endpoint, outbound))
-        if smtp is not None:
-            smtp.close()
         return _report(results, on_delivery)
     try:
         sender = addresses.envelope(addresses.parse_one(outbound.sender)[1])
         for item in items:
             message: Message = item.message
             try:
-                smtp = await _ready(smtp, endpoint, outbound, secret)
+                if smtp is None or not smtp.is_connected:  # a failure closed it: a new one
+                    smtp = await _session(channel, endpoint, store)
                 recipients = [*message.to, *message.cc]
                 utf8 = any(addresses.needs_smtputf8(a) for a in recipients)
                 if utf8 and not smtp.supports_extension("smtputf8"):
@@ -162,14 +160,16 @@ async def _reset(smtp: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP | None:
         return None
 
 
-async def _ready(
-    smtp: aiosmtplib.SMTP | None, endpoint: Any, outbound: OutboundConfig, secret: str | None
-) -> aiosmtplib.SMTP:
-    """The session to send on: the open one, or a new one after a failure closed it."""
-    if smtp is not None and smtp.is_connected:
-        return smtp
+async def _session(channel: Channel, endpoint: Any, store: Any) -> aiosmtplib.SMTP:
+    """A new SMTP session, signed in (a refused OAuth2 token is refreshed and tried again)."""
     smtp = await smtp_conn.connect(endpoint)
-    await smtp_conn.login(smtp, endpoint, outbound.username, secret)
+    try:
+        await signin.sign_in_async(
+            channel, "outbound", store, lambda c: smtp_conn.login(smtp, endpoint, c)
+        )
+    except BaseException:
+        smtp.close()
+        raise
     return smtp
 
 
@@ -213,8 +213,8 @@ def _copy_to_sent(channel: Channel, items: list[Outbox], store: Any) -> None:
     try:
         mailbox = imap_conn.connect(endpoint)
         try:
-            imap_conn.login(
-                mailbox, endpoint, inbound.username, channels.password(channel, "inbound", store)
+            signin.sign_in(
+                channel, "inbound", store, lambda c: imap_conn.login(mailbox, endpoint, c)
             )
             folder = outbound.sent_folder or _special_sent(mailbox)
             if folder is None:

@@ -20,6 +20,7 @@ from deskterm import settings
 from deskterm.channels.config import plaintext_allowed
 from deskterm.errors import ConfigError
 from deskterm.net import smtp as smtp_conn
+from deskterm.net.login import Credentials
 from deskterm.net.tls import Endpoint
 
 
@@ -76,7 +77,8 @@ async def _send(message: EmailMessage) -> None:
     try:
         user = settings.current().notifications.user
         if user:  # SMTP_PASS is a secret, not a setting: read here, where it is used
-            await smtp_conn.login(smtp, target, user, os.environ.get("SMTP_PASS", ""))
+            secret = os.environ.get("SMTP_PASS", "")
+            await smtp_conn.login(smtp, target, Credentials(user, secret))
         await smtp.send_message(message)
     finally:
         smtp.close()

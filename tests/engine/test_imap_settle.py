@@ -20,6 +20,7 @@ import pytest
 
 from deskterm.channels import registry as channels
 from deskterm.net import imap as imap_conn
+from deskterm.net.login import Credentials
 from deskterm.net.steps import Steps
 from deskterm.store import connection
 from deskterm.store.models import Channel, FolderState
@@ -183,7 +184,7 @@ def test_capabilities_are_read_again_after_login(desk: Desk, inbox) -> None:
     mailbox = imap_conn.connect(endpoint)
     try:
         assert "MOVE" not in mailbox.client.capabilities  # Dovecot's greeting omits it
-        imap_conn.login(mailbox, endpoint, SUPPORT, inbox.users[SUPPORT], Steps())
+        imap_conn.login(mailbox, endpoint, Credentials(SUPPORT, inbox.users[SUPPORT]), Steps())
         assert {"MOVE", "UIDPLUS", "IDLE"} <= set(mailbox.client.capabilities)
     finally:
         mailbox.logout()

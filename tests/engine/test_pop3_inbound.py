@@ -21,6 +21,7 @@ from deskterm.channels import registry as channels
 from deskterm.inbound import pop3_sync
 from deskterm.inbound.stages import Counts
 from deskterm.net import pop3 as pop3_conn
+from deskterm.net.login import Credentials
 from deskterm.store import connection
 from deskterm.store.models import Channel, FolderState, Pop3Seen, SkippedMail
 from tests.conftest import Desk, channel_toml
@@ -171,7 +172,7 @@ def test_deletes_lost_by_a_failed_run_are_made_by_the_next(
         client.sock.shutdown(socket.SHUT_RDWR)  # after the first batch committed
 
     try:
-        pop3_conn.login(client, endpoint, SUPPORT, inbox.users[SUPPORT])
+        pop3_conn.login(client, endpoint, Credentials(SUPPORT, inbox.users[SUPPORT]))
         with pytest.raises((OSError, poplib.error_proto)):
             pop3_sync.sync(channel, client, Counts(), progress=connection_drops)
     finally:
@@ -262,7 +263,7 @@ def test_a_refused_command_in_a_pipeline_does_not_derail_the_others(desk: Desk, 
     endpoint = channels.endpoint(Channel.get(), "inbound")
     client = pop3_conn.connect(endpoint)
     try:
-        pop3_conn.login(client, endpoint, SUPPORT, inbox.users[SUPPORT])
+        pop3_conn.login(client, endpoint, Credentials(SUPPORT, inbox.users[SUPPORT]))
         depth = pop3_conn.pipeline_depth(client)
         assert depth == pop3_conn.PIPELINE  # Dovecot pipelines
         assert pop3_conn.delete(client, [2, 2], depth) == [2]  # already deleted: refused

@@ -1,0 +1,72 @@
+"""Signing a channel's side in: the credentials its `auth` asks for, and the one more try a
+refused OAuth2 token gets.
+
+A password comes from the password command or the secret store (`registry.password`); an
+OAuth2 access token from the token manager (`tokens.access_token`), which refreshes it shortly
+before it expires. A server may still refuse a token our clock thinks valid (revoked, expired
+early, the provider's clocks): then it is refreshed once and the login tried once more. What
+fails after that (a refresh the provider refuses, a token refused again) fails this channel
+alone, with the sentence that says what to run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from deskterm.channels import registry, tokens
+from deskterm.net.login import Credentials, TokenRefused
+from deskterm.net.oauth2 import Token
+from deskterm.store.models import Channel
+
+
+def credentials(
+    channel: Channel, side: str, store: object, *, force_refresh: bool = False
+) -> Credentials:
+    """Who the side signs in as, with its password or a current access token."""
+    settings = registry.side_config(channel, side)
+    if settings.auth == "oauth2":
+        obtained = tokens.obtain(channel, side, store, force_refresh=force_refresh)
+        return token_credentials(settings.username, obtained.token)
+    return Credentials(settings.username, registry.password(channel, side, store))
+
+
+def token_credentials(username: str, token: Token) -> Credentials:
+    """Signing in as `username` with an access token."""
+    return Credentials(username, token.access_token, oauth2=True, expires_at=token.expires_at)
+
+
+def sign_in(
+    channel: Channel, side: str, store: object, login: Callable[[Credentials], None]
+) -> Credentials:
+    """Run `login` with the side's credentials, once more with a refreshed token if the
+    server refuses the token; returns the credentials that worked."""
+    found = credentials(channel, side, store)
+    try:
+        login(found)
+    except TokenRefused:
+        found = credentials(channel, side, store, force_refresh=True)
+        login(found)
+    return found
+
+
+async def sign_in_async(
+    channel: Channel, side: str, store: object, login: Callable[[Credentials], Awaitable[None]]
+) -> Credentials:
+    """`sign_in` for a login that is a coroutine (SMTP)."""
+    found = credentials(channel, side, store)
+    try:
+        await login(found)
+    except TokenRefused:
+        found = credentials(channel, side, store, force_refresh=True)
+        await login(found)
+    return found
+
+
+def good_for(credentials: Credentials) -> float | None:
+    """Seconds a session signed in with these credentials may be held before it signs in
+    again with a refreshed token (servers such as Exchange Online end a session whose token
+    expired); None: a password's has no end."""
+    if credentials.expires_at is None:
+        return None
+    return credentials.expires_at - tokens.MARGIN - time.time()
