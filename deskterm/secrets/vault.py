@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,11 @@ from keyring.errors import PasswordDeleteError
 
 from deskterm import paths
 from deskterm.errors import SecretError
+
+try:
+    import fcntl
+except ImportError:  # Windows: only the writers of this process take turns
+    fcntl = None  # type: ignore[assignment]
 
 FORMAT_VERSION = 1
 PASSPHRASE_ENV = "DESKTERM_PASSPHRASE"
@@ -184,13 +189,17 @@ class _Derivation:
         return self._key
 
 
+_WRITERS = threading.Lock()  # see VaultKeyring._one_writer
+
+
 class VaultKeyring(KeyringBackend):
     """A keyring backend over one passphrase-encrypted file.
 
     The key, not the passphrase, is kept in the object once derived, so the passphrase is asked
     for once per object: open one store per run. Every read goes back to the file, so changes
-    made by another process are seen; writes are atomic but not locked against a concurrent
-    writer (the last one wins).
+    made by another process are seen; writes are atomic, and each read-modify-write takes its
+    turn (`_one_writer`), so a secret another thread or process wrote meanwhile (a refresh
+    token its provider just rotated) is never overwritten by an older copy of the file.
     """
 
     def __init__(
@@ -225,6 +234,10 @@ class VaultKeyring(KeyringBackend):
         return None if loaded is None else loaded[2].get(service, {}).get(username)
 
     def set_password(self, service: str, username: str, password: str) -> None:
+        with self._one_writer():
+            self._set(service, username, password)
+
+    def _set(self, service: str, username: str, password: str) -> None:
         loaded = self._load()
         if loaded is None:
             kdf = _Kdf(salt=os.urandom(SALT_BYTES))
@@ -241,6 +254,10 @@ class VaultKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         """Remove a secret; like every keyring backend, PasswordDeleteError when it is absent."""
+        with self._one_writer():
+            self._delete(service, username)
+
+    def _delete(self, service: str, username: str) -> None:
         loaded = self._load()
         if loaded is None or username not in loaded[2].get(service, {}):
             raise PasswordDeleteError("No such secret in the vault.")
@@ -269,6 +286,23 @@ class VaultKeyring(KeyringBackend):
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
         self._ahead = _Derivation(kdf, passphrase)
+
+    @contextlib.contextmanager
+    def _one_writer(self) -> Iterator[None]:
+        """One read-modify-write of the vault at a time: this process's threads take turns by
+        a lock, processes by an advisory lock on the vault's folder (no lock file is left)."""
+        with _WRITERS:
+            if fcntl is None:
+                yield
+                return
+            directory = self.path.parent
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(directory, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the lock
 
     def _passphrase(self, creating: bool) -> str:
         passphrase = self._provider(creating)

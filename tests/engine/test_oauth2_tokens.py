@@ -7,6 +7,8 @@ its state shows which tokens it holds valid. Secrets go to the test desk's real 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -309,3 +311,32 @@ def test_removing_the_channel_removes_its_oauth2_secrets(
     assert all(store.get(k) for k in keys)
     registry.remove("support", store=store)
     assert [store.get(k) for k in keys] == [None, None]
+
+
+# Each writer process stores its own secrets, as the worker saves a rotated refresh token
+# while `channel auth` (another process) stores a new one.
+WRITER = """
+import sys
+from deskterm.secrets.store import open_secret_store
+
+store = open_secret_store()
+for i in range(int(sys.argv[2])):
+    store.set(f"race/{sys.argv[1]}/{i}", f"value-{i}")
+"""
+
+
+def test_two_processes_writing_the_vault_at_once_lose_nothing(store: Any) -> None:
+    """The vault's writers take turns, so neither overwrites what the other wrote meanwhile
+    with its older copy of the file (a lost rotated refresh token is a lost sign-in)."""
+    store.set("race/first", "the vault exists, so no writer creates it")
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, name, "30"]) for name in ("a", "b", "c")
+    ]
+    assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0]
+    missing = [
+        f"{name}/{i}"
+        for name in ("a", "b", "c")
+        for i in range(30)
+        if store.get(f"race/{name}/{i}") != f"value-{i}"
+    ]
+    assert missing == []
