@@ -260,6 +260,38 @@ def test_refreshes_of_one_table_take_turns(
     assert found[-1] in live_access_tokens(oauth_server)
 
 
+class ReadBeforeTheOtherProcessWrote:
+    """The store as a refresh sees it when another process rotates the refresh token between
+    our read and our request: the first read returns the token that process just spent."""
+
+    def __init__(self, store: Any, key: str, spent: str) -> None:
+        self.store, self.key, self.spent = store, key, spent
+
+    def get(self, key: str) -> str | None:
+        if key == self.key and self.spent is not None:
+            spent, self.spent = self.spent, None
+            return spent
+        return self.store.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.store.set(key, value)
+
+
+def test_a_refresh_token_rotated_meanwhile_by_another_process_is_used(
+    channel: Channel, store: Any, oauth_server: OAuthServer
+) -> None:
+    spent = refresh_token_of(channel, store)
+    settings = tokens.sign_in_settings(channel)
+    other = oauth2.refresh(settings.endpoints, settings.client_id, spent, settings.scope)
+    assert other.refresh_token
+    store.set(registry.secret_key(channel, "oauth2", "refresh_token"), other.refresh_token)
+    key = registry.secret_key(channel, "oauth2", "refresh_token")
+    racing = ReadBeforeTheOtherProcessWrote(store, key, spent)
+    token = tokens.access_token(channel, "inbound", racing)
+    assert token in live_access_tokens(oauth_server)
+    assert refresh_token_of(channel, store) not in (spent, other.refresh_token)  # rotated again
+
+
 def test_a_revoked_sign_in_names_the_command_to_run(
     channel: Channel, store: Any, oauth_server: OAuthServer
 ) -> None:
