@@ -11,15 +11,31 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from deskterm.channels.fields import (
+    Field,
+    address,
+    boolean,
+    command,
+    day,
+    endpoint,
+    int_range,
+    kind,
+    lower_list,
+    nonempty,
+    number,
+    one_of,
+    opt_address,
+    opt_endpoint,
+    opt_text,
+    path,
+    string,
+    text_list,
+    windows,
+)
 from deskterm.errors import ConfigError
-from deskterm.mail import addresses
-from deskterm.net.oauth2 import check_endpoint
 from deskterm.net.oauth2_providers import PROVIDERS, endpoints
 from deskterm.net.tls import is_loopback
 from deskterm.settings import SMTP_PORTS
@@ -54,224 +70,88 @@ DEFAULT_PORTS = {
     **{("smtp", security): port for security, port in SMTP_PORTS.items()},
 }
 
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of a table: its check, and its default (None = required when the table exists)."""
-
-    check: Callable[[str, Any], Any]
-    default: Any = None
-    required: bool = False
-
-
-def _str(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{key} must be a string, not {_kind(value)}.")
-    return value
-
-
-def _nonempty(key: str, value: Any) -> str:
-    value = _str(key, value).strip()
-    if not value:
-        raise ConfigError(f"{key} must not be empty.")
-    return value
-
-
-def _bool(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, not {_kind(value)}.")
-    return value
-
-
-def _int_range(low: int, high: int) -> Callable[[str, Any], int]:
-    def check(key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} must be a whole number from {low} to {high}.")
-        if not low <= value <= high:
-            raise ConfigError(f"{key} = {value} is out of range; use {low} to {high}.")
-        return value
-
-    return check
-
-
-def _number(low: float, high: float) -> Callable[[str, Any], float]:
-    def check(key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key} must be a number of seconds from {low} to {high}.")
-        if not low <= value <= high:
-            raise ConfigError(f"{key} = {value} is out of range; use {low} to {high}.")
-        return float(value)
-
-    return check
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
-    def check(key: str, value: Any) -> str:
-        value = _str(key, value).strip().lower()
-        if value not in choices:
-            raise ConfigError(f"{key} = {value!r} is not known; use one of {', '.join(choices)}.")
-        return value
-
-    return check
-
-
-def _str_list(key: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ConfigError(f'{key} must be a list of non-empty strings, e.g. ["INBOX"].')
-    return [v.strip() for v in value]
-
-
-def _lower_list(key: str, value: Any) -> list[str]:
-    return [v.lower() for v in _str_list(key, value)]
-
-
-def _opt_str(key: str, value: Any) -> str | None:
-    value = _str(key, value).strip()
-    return value or None
-
-
-def _address(key: str, value: Any) -> str:
-    value = _nonempty(key, value)
-    if addresses.parse_one(value) is None:
-        raise ConfigError(
-            f'{key} = {value!r} is not an email address, e.g. "Support <help@x.com>".'
-        )
-    return value
-
-
-def _opt_address(key: str, value: Any) -> str | None:
-    return _address(key, value) if _str(key, value).strip() else None
-
-
-def _windows(key: str, value: Any) -> list[str]:
-    windows = _str_list(key, value)
-    for window in windows:
-        if not _WINDOW.match(window):
-            raise ConfigError(f'{key}: {window!r} is not a time window; write it as "02:00-04:00".')
-    return windows
-
-
-def _date(key: str, value: Any) -> str | None:
-    if isinstance(value, date):
-        return value.isoformat()
-    text = _str(key, value).strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ConfigError(f"{key} = {text!r} is not a date; write it as 2024-01-31.") from None
-
-
-def _command(key: str, value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        raise ConfigError(
-            f'{key} must be a list of arguments, e.g. ["pass", "show", "mail/support"] '
-            "(it is run without a shell)."
-        )
-    return _str_list(key, value) or None
-
-
-def _path(key: str, value: Any) -> str | None:
-    text = _str(key, value).strip()
-    if text and not Path(text).expanduser().is_file():
-        raise ConfigError(f"{key} = {text!r} is not a readable file.")
-    return str(Path(text).expanduser()) if text else None
-
-
-def _endpoint(key: str, value: Any) -> str:
-    """An OAuth2 endpoint: https, or http only to this machine (net.oauth2's one rule)."""
-    return check_endpoint(_nonempty(key, value), key)
-
-
-def _opt_endpoint(key: str, value: Any) -> str | None:
-    return _endpoint(key, value) if _str(key, value).strip() else None
-
-
 # The channel's [oauth2] table: how both sides sign in when their auth is "oauth2". The
 # provider's presets (net.oauth2_providers) fill in what the table leaves out: the endpoints
 # (from tenant_id for microsoft) and the scope.
 CHANNEL_OAUTH2 = {
-    "provider": Field(_one_of(PROVIDERS), required=True),
-    "tenant_id": Field(_opt_str, default=None),  # microsoft: its id, a domain, "organizations"
-    "client_id": Field(_nonempty, required=True),
-    "scope": Field(_opt_str, default=None),  # None: the provider's default scope
-    "token_endpoint": Field(_opt_endpoint, default=None),  # None: the provider's
-    "device_endpoint": Field(_opt_endpoint, default=None),  # None: the provider's
+    "provider": Field(one_of(PROVIDERS), required=True),
+    "tenant_id": Field(opt_text, default=None),  # microsoft: its id, a domain, "organizations"
+    "client_id": Field(nonempty, required=True),
+    "scope": Field(opt_text, default=None),  # None: the provider's default scope
+    "token_endpoint": Field(opt_endpoint, default=None),  # None: the provider's
+    "device_endpoint": Field(opt_endpoint, default=None),  # None: the provider's
 }
 
 # A side's own [inbound.oauth2] / [outbound.oauth2] table: that side signs in with it instead
 # of the channel's [oauth2] (another app or account), with a refresh token of its own.
 OAUTH2 = {
-    "client_id": Field(_nonempty, required=True),
-    "token_url": Field(_endpoint, required=True),
-    "device_url": Field(_opt_endpoint, default=None),
-    "scope": Field(_str, default=""),
+    "client_id": Field(nonempty, required=True),
+    "token_url": Field(endpoint, required=True),
+    "device_url": Field(opt_endpoint, default=None),
+    "scope": Field(string, default=""),
 }
 
 _CONNECTION = {
-    "host": Field(_nonempty, required=True),
-    "port": Field(_int_range(1, 65535)),
-    "security": Field(_one_of(SECURITY), default="ssl"),
-    "username": Field(_nonempty, required=True),
-    "auth": Field(_one_of(AUTH), default="password"),
-    "allow_self_signed": Field(_bool, default=False),
-    "allow_insecure": Field(_bool, default=False),
-    "tls_ca_file": Field(_path, default=None),
-    "timeout": Field(_number(1, 600), default=30.0),
-    "password_command": Field(_command, default=None),
+    "host": Field(nonempty, required=True),
+    "port": Field(int_range(1, 65535)),
+    "security": Field(one_of(SECURITY), default="ssl"),
+    "username": Field(nonempty, required=True),
+    "auth": Field(one_of(AUTH), default="password"),
+    "allow_self_signed": Field(boolean, default=False),
+    "allow_insecure": Field(boolean, default=False),
+    "tls_ca_file": Field(path, default=None),
+    "timeout": Field(number(1, 600), default=30.0),
+    "password_command": Field(command, default=None),
     "oauth2": Field(lambda k, v: v, default=None),  # checked as a table below
 }
 
 INBOUND = {
     **_CONNECTION,
-    "protocol": Field(_one_of(PROTOCOLS), default="imap"),
-    "folders": Field(_str_list, default=["INBOX"]),
-    "max_age_days": Field(_int_range(0, 36500), default=5),
-    "sync_start_date": Field(_date, default=None),
-    "max_tries": Field(_int_range(1, 100), default=3),
-    "cool_off_minutes": Field(_int_range(0, 10080), default=10),
-    "skip_windows": Field(_windows, default=[]),
-    "poll_interval": Field(_number(1, 86400), default=60.0),
-    "idle": Field(_bool, default=True),
-    "move_on_success": Field(_opt_str, default=None),
-    "move_on_failure": Field(_opt_str, default=None),
-    "delete_after_fetch": Field(_bool, default=False),
-    "max_message_bytes": Field(_int_range(1024, 2**31), default=50 * 1024 * 1024),
+    "protocol": Field(one_of(PROTOCOLS), default="imap"),
+    "folders": Field(text_list, default=["INBOX"]),
+    "max_age_days": Field(int_range(0, 36500), default=5),
+    "sync_start_date": Field(day, default=None),
+    "max_tries": Field(int_range(1, 100), default=3),
+    "cool_off_minutes": Field(int_range(0, 10080), default=10),
+    "skip_windows": Field(windows, default=[]),
+    "poll_interval": Field(number(1, 86400), default=60.0),
+    "idle": Field(boolean, default=True),
+    "move_on_success": Field(opt_text, default=None),
+    "move_on_failure": Field(opt_text, default=None),
+    "delete_after_fetch": Field(boolean, default=False),
+    "max_message_bytes": Field(int_range(1024, 2**31), default=50 * 1024 * 1024),
 }
 
 OUTBOUND = {
     **_CONNECTION,
-    "security": Field(_one_of(SECURITY), default="starttls"),
-    "from": Field(_address, required=True),
-    "reply_to": Field(_opt_address, default=None),
-    "sent_folder": Field(_opt_str, default=None),
-    "max_attachment_bytes": Field(_int_range(0, 2**31), default=25 * 1024 * 1024),
-    "quote_previous": Field(_bool, default=True),
-    "retry_base_seconds": Field(_number(1, 86400), default=60.0),
-    "max_attempts": Field(_int_range(1, 1000), default=10),
-    "auto_ack_template": Field(_opt_str, default=None),
-    "auto_ack_per_hour": Field(_int_range(1, 1000), default=3),
+    "security": Field(one_of(SECURITY), default="starttls"),
+    "from": Field(address, required=True),
+    "reply_to": Field(opt_address, default=None),
+    "sent_folder": Field(opt_text, default=None),
+    "max_attachment_bytes": Field(int_range(0, 2**31), default=25 * 1024 * 1024),
+    "quote_previous": Field(boolean, default=True),
+    "retry_base_seconds": Field(number(1, 86400), default=60.0),
+    "max_attempts": Field(int_range(1, 1000), default=10),
+    "auto_ack_template": Field(opt_text, default=None),
+    "auto_ack_per_hour": Field(int_range(1, 1000), default=3),
 }
 
 READING = {
-    "allowed_domains": Field(_lower_list, default=[]),
-    "accept_autogenerated": Field(_bool, default=False),
-    "aliases": Field(_lower_list, default=[]),
-    "exclude_subjects": Field(_str_list, default=[]),
-    "exclude_from_domains": Field(_lower_list, default=[]),
-    "exclude_from_addresses": Field(_lower_list, default=[]),
+    "allowed_domains": Field(lower_list, default=[]),
+    "accept_autogenerated": Field(boolean, default=False),
+    "aliases": Field(lower_list, default=[]),
+    "exclude_subjects": Field(text_list, default=[]),
+    "exclude_from_domains": Field(lower_list, default=[]),
+    "exclude_from_addresses": Field(lower_list, default=[]),
     # Web-form mailboxes mail from a no-reply address and put the customer in Reply-To.
-    "customer_from": Field(_one_of(("from", "reply-to")), default="from"),
+    "customer_from": Field(one_of(("from", "reply-to")), default="from"),
     # The receiving server whose Authentication-Results are believed (deskterm.mail.authresults).
-    "authserv_id": Field(_opt_str, default=None),
+    "authserv_id": Field(opt_text, default=None),
 }
 
 TOP = {
-    "name": Field(_nonempty, required=True),
-    "status": Field(_one_of(STATUSES), default="draft"),
+    "name": Field(nonempty, required=True),
+    "status": Field(one_of(STATUSES), default="draft"),
 }
 
 TABLES = ("inbound", "outbound", "reading", "oauth2")  # the top level's tables
@@ -374,7 +254,7 @@ def _table(raw: dict[str, Any], spec: dict[str, Field], prefix: str) -> dict[str
 
 def _as_table(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be a table ([{name}]), not {_kind(value)}.")
+        raise ConfigError(f"{name} must be a table ([{name}]), not {kind(value)}.")
     return value
 
 
@@ -423,14 +303,3 @@ def plaintext_allowed(host: str, allow_insecure: bool) -> bool:
     """Security "none" (a password in clear) only to this machine, or when explicitly allowed:
     the one rule for channels and system notifications (deskterm/outbound/notify.py)."""
     return allow_insecure or is_loopback(host)
-
-
-def _kind(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)

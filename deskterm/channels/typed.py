@@ -26,8 +26,8 @@ from deskterm.channels.config import (
     OUTBOUND,
     READING,
     TOP,
-    Field,
 )
+from deskterm.channels.fields import Field
 from deskterm.store.models import Channel
 
 

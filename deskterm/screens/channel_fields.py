@@ -28,8 +28,8 @@ from deskterm.channels.config import (
     SECURITY,
     STATUSES,
     TOP,
-    Field,
 )
+from deskterm.channels.fields import Field
 from deskterm.errors import ConfigError
 
 OUTBOUND_SWITCH = "outbound"  # the form's on/off for the optional [outbound] table
