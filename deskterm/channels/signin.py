@@ -70,3 +70,17 @@ def good_for(credentials: Credentials) -> float | None:
     if credentials.expires_at is None:
         return None
     return credentials.expires_at - tokens.MARGIN - time.time()
+
+
+def oauth2_tables(channel: Channel) -> list[str | None]:
+    """The OAuth2 tables a sign-in (`channel auth`, the UI's dialog) is needed for: None for
+    the channel's [oauth2], a side for that side's own table. A channel whose sides sign in
+    with passwords yet has an [oauth2] table may be signed in ahead; ConfigError without one."""
+    owners: list[str] = []
+    for side in registry.SIDES:
+        table = tokens.oauth2_of(channel, side)
+        if table is not None and table.owner not in owners:
+            owners.append(table.owner)
+    if not owners:
+        owners.append(tokens.sign_in_settings(channel).owner)
+    return [None if owner == registry.OAUTH2 else owner for owner in owners]

@@ -1,8 +1,10 @@
 """The channel list: every channel with its state, and where secrets are kept.
 
 The list's first line says where secrets are kept (the backend `deskterm secrets status`
-names, and whether the vault is unlocked), and `P` trusts a channel's changed self-signed
-certificate again (`screens/trust.py`, as `deskterm channel trust`).
+names, and whether the vault is unlocked), `P` trusts a channel's changed self-signed
+certificate again (`screens/trust.py`, as `deskterm channel trust`), and `O` signs an OAuth2
+channel in with a code entered in any browser (`screens/sign_in.py`, as `deskterm channel
+auth`).
 
 The form that adds and edits a channel is `screens/channel_form.py`.
 """
@@ -20,6 +22,7 @@ from textual.widgets import Static
 
 from deskterm import paths
 from deskterm.channels import registry as channels
+from deskterm.channels import signin
 from deskterm.channels.health import channel_state
 from deskterm.channels.typed import ChannelConfig
 from deskterm.errors import SecretError
@@ -71,6 +74,7 @@ class ChannelsScreen(TableScreen):
         Binding(
             "P", "trust", "Pin (trust) the certificate the server presents", id="channels.trust"
         ),
+        Binding("O", "sign_in", "Sign in with OAuth2 (a code for any browser)", id="channels.auth"),
         Binding("d,delete", "remove", "Remove", id="channels.remove"),
         Binding("W", "worker", "Worker status", id="channels.worker"),
         Binding("ctrl+r", "reload", "Reload", id="channels.reload"),
@@ -106,7 +110,9 @@ class ChannelsScreen(TableScreen):
             id="channels",
         )
         yield Static(Content(""), id="empty")
-        yield StatusBar("a add  e edit  t test  P trust  d remove  esc back", id="status")
+        yield StatusBar(
+            "a add  e edit  t test  P trust  O sign in  d remove  esc back", id="status"
+        )
 
     def on_screen_resume(self) -> None:
         self.reload()  # back from the form: a channel may have been added or changed
@@ -201,6 +207,24 @@ class ChannelsScreen(TableScreen):
         row = self._selected()
         if row is not None:
             self.app.push_screen(TrustScreen(row["name"]))
+
+    def action_sign_in(self) -> None:
+        """The device sign-in for each OAuth2 table the channel has (one, but two for sides
+        with tables of their own), one dialog after the other."""
+        from deskterm.screens.sign_in import SignInScreen
+
+        row = self._selected()
+        if row is None:
+            return
+        with self.desk.reporting("sign the channel in"):
+            tables = signin.oauth2_tables(channels.get(row["name"]))
+            name = row["name"]
+
+            def next_one(signed_in: bool | None = True) -> None:
+                if signed_in and tables:
+                    self.app.push_screen(SignInScreen(name, tables.pop(0)), next_one)
+
+            next_one()
 
     def action_remove(self) -> None:
         from deskterm.screens.prompt import PromptScreen

@@ -1,0 +1,157 @@
+"""`deskterm channel auth` in the terminal UI: O on the channel list signs a channel in.
+
+Against the suite's OAuth2 server (the device grant, approved or declined through its
+/approve page as a person would): the dialog shows the code and the URL, waits visibly, closes
+once the code is approved with the refresh token stored, says why when it is declined, and
+Esc cancels at once, storing nothing even if the code is approved afterwards.
+"""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from deskterm.app import DeskApp
+from deskterm.channels import registry as channels
+from deskterm.channels import tokens
+from deskterm.screens.channels import ChannelsScreen
+from deskterm.screens.sign_in import SignInScreen
+from deskterm.secrets.store import open_secret_store
+from deskterm.store import connection
+from tests.conftest import Desk
+from tests.servers.oauth import OAuthServer
+from tests.tui.test_app import drive, notices, screen_text, settle, until
+
+
+def oauth_channel(oauth: OAuthServer) -> str:
+    """A draft channel that signs in with the suite's OAuth2 server (never polled here)."""
+    return f"""
+name = "m365"
+[inbound]
+host = "127.0.0.1"
+port = 993
+username = "support@desk.test"
+auth = "oauth2"
+[oauth2]
+provider = "generic"
+client_id = "{oauth.client_id}"
+token_endpoint = "{oauth.token_url()}"
+device_endpoint = "{oauth.device_url()}"
+"""
+
+
+def stored_refresh_token() -> str | None:
+    connection.open_database()
+    try:
+        channel = channels.get("m365")
+        settings = tokens.sign_in_settings(channel)
+        return open_secret_store().get(tokens.secret_of(channel, settings, tokens.REFRESH_TOKEN))
+    finally:
+        connection.close_database()
+
+
+def dialog_text(app: DeskApp) -> str:
+    """What the dialog says, unwrapped."""
+    assert isinstance(app.screen, SignInScreen)
+    return "\n".join(str(widget.content) for widget in app.screen.query(Static))
+
+
+async def open_sign_in(pilot: Pilot[None]) -> SignInScreen:
+    """C for the channel list, O on its only channel; wait until the code is shown."""
+    await pilot.press("C")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ChannelsScreen)
+    await pilot.press("O")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, SignInScreen), notices(pilot.app)
+    await until(pilot, lambda: screen.device is not None, timeout=15)
+    await pilot.pause()
+    return screen
+
+
+def test_the_dialog_shows_the_code_and_completes_when_approved(
+    desk: Desk, oauth_server: OAuthServer
+) -> None:
+    desk.add_channel(oauth_channel(oauth_server))
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        dialog = await open_sign_in(pilot)
+        assert dialog.device is not None
+        code = dialog.device.user_code
+        text = dialog_text(app)
+        assert code in screen_text(app)
+        assert dialog.device.verification_uri in text
+        assert "Waiting for the sign-in; the code expires in" in text
+        assert "Esc cancels." in text
+        oauth_server.approve(code)
+        signed_in = "Channel 'm365' is signed in; it logs in with OAuth2 from now on."
+        await until(pilot, lambda: signed_in in notices(app), timeout=15)
+        await settle(pilot)
+        assert isinstance(app.screen, ChannelsScreen)
+
+    drive(scenario, size=(100, 30))
+    stored = stored_refresh_token()
+    assert stored and stored in oauth_server.state()["refresh"]
+    [sign_in] = desk.json("channel", "show", "m365")["oauth2_sign_in"].values()
+    assert sign_in["refresh_token"] == "stored"
+
+
+def test_a_declined_sign_in_says_so_and_stores_nothing(
+    desk: Desk, oauth_server: OAuthServer
+) -> None:
+    desk.add_channel(oauth_channel(oauth_server))
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        dialog = await open_sign_in(pilot)
+        assert dialog.device is not None
+        oauth_server.deny(dialog.device.user_code)
+        await until(pilot, lambda: bool(dialog.error), timeout=15)
+        await pilot.pause()
+        text = dialog_text(app)
+        assert "The sign-in was declined" in text and "press O to try again" in text
+        assert "Esc closes." in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ChannelsScreen)
+
+    drive(scenario, size=(100, 30))
+    assert stored_refresh_token() is None
+
+
+def test_esc_cancels_while_waiting(desk: Desk, oauth_server: OAuthServer) -> None:
+    desk.add_channel(oauth_channel(oauth_server))
+    codes: list[str] = []
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        dialog = await open_sign_in(pilot)
+        assert dialog.device is not None
+        code = dialog.device.user_code
+        codes.append(code)
+        await pilot.press("escape")
+        await settle(pilot)  # the waiting thread ended at once: nothing runs any more
+        assert isinstance(app.screen, ChannelsScreen)
+        oauth_server.approve(code)  # too late: nobody polls for it
+        await pilot.pause(2.5)  # past the server's 1 s poll interval, twice
+        assert not any("signed in" in notice for notice in notices(app))
+
+    drive(scenario, size=(100, 30))
+    assert stored_refresh_token() is None
+    [device] = [d for d in oauth_server.state()["device"].values() if d["user_code"] in codes]
+    assert device["status"] == "approved"  # approved, and never redeemed
+
+
+def test_a_channel_without_oauth2_is_told_so(desk: Desk) -> None:
+    from tests.conftest import DRAFT_CHANNEL
+
+    desk.add_channel(DRAFT_CHANNEL)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("C")
+        await settle(pilot)
+        await pilot.press("O")
+        await settle(pilot)
+        assert isinstance(app.screen, ChannelsScreen)
+        assert any("has no [oauth2] table" in notice for notice in notices(app))
+
+    drive(scenario, size=(100, 30))
