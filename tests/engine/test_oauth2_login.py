@@ -12,15 +12,12 @@ token in the database or the logs.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from deskterm.channels import tokens
-from deskterm.engine.events import Event, IdleChanged, RunFinished
 from deskterm.engine.worker import Worker
 from deskterm.errors import AuthError
 from deskterm.net import imap as imap_conn
@@ -31,6 +28,7 @@ from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation, JobRun, Outbox
 from tests.conftest import Desk, channel_toml
+from tests.engine.test_worker_faults import Running, wait_for
 from tests.mailfactory import make_mail
 from tests.servers.mailservers import MailServers, private_dovecot
 from tests.servers.oauth import OAuthServer
@@ -78,15 +76,6 @@ def add_oauth_channel(
     refresh_token = oauth.issue(user)
     desk.run("channel", "secret", name, "--refresh-token", "--stdin", input=refresh_token + "\n")
     return refresh_token
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what or 'condition'}")
 
 
 def runs(name: str) -> list[JobRun]:
@@ -227,32 +216,6 @@ def test_outbound_refresh_after_a_refused_token_sends(
 
 
 # --- IDLE across a token expiry -------------------------------------------------------------
-
-
-class Running:
-    """A Worker.run_forever in a thread, with the events it sent."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.worker = Worker(store=open_secret_store(), on_event=self.events.append)
-        self.thread = threading.Thread(target=self.worker.run_forever, daemon=True)
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.worker.request_stop()
-        self.thread.join(timeout=30)
-        assert not self.thread.is_alive()
-
-    def idle(self, message: str) -> list[IdleChanged]:
-        return [
-            e for e in self.events if isinstance(e, IdleChanged) and e.message.startswith(message)
-        ]
-
-    def runs_after(self, moment: float) -> list[RunFinished]:
-        return [e for e in self.events if isinstance(e, RunFinished) and e.at > moment]
 
 
 def test_idle_signs_in_with_a_fresh_token_after_the_server_dropped_it(

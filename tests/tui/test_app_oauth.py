@@ -8,12 +8,14 @@ Esc cancels at once, storing nothing even if the code is approved afterwards.
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from deskterm.app import DeskApp
 from deskterm.channels import registry as channels
 from deskterm.channels import tokens
+from deskterm.net.oauth2 import DeviceCode
 from deskterm.screens.channels import ChannelsScreen
 from deskterm.screens.sign_in import SignInScreen
 from deskterm.secrets.store import open_secret_store
@@ -56,7 +58,7 @@ def dialog_text(app: DeskApp) -> str:
     return "\n".join(str(widget.content) for widget in app.screen.query(Static))
 
 
-async def open_sign_in(pilot: Pilot[None]) -> SignInScreen:
+async def open_sign_in(pilot: Pilot[None]) -> tuple[SignInScreen, DeviceCode]:
     """C for the channel list, O on its only channel; wait until the code is shown."""
     await pilot.press("C")
     await settle(pilot)
@@ -67,24 +69,28 @@ async def open_sign_in(pilot: Pilot[None]) -> SignInScreen:
     assert isinstance(screen, SignInScreen), notices(pilot.app)
     await until(pilot, lambda: screen.device is not None, timeout=15)
     await pilot.pause()
-    return screen
+    assert screen.device is not None
+    return screen, screen.device
+
+
+@pytest.fixture
+def signs_in(desk: Desk, oauth_server: OAuthServer) -> Desk:
+    """A desk with channel m365, which signs in with the suite's OAuth2 server."""
+    desk.add_channel(oauth_channel(oauth_server))
+    return desk
 
 
 def test_the_dialog_shows_the_code_and_completes_when_approved(
-    desk: Desk, oauth_server: OAuthServer
+    signs_in: Desk, oauth_server: OAuthServer
 ) -> None:
-    desk.add_channel(oauth_channel(oauth_server))
-
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        dialog = await open_sign_in(pilot)
-        assert dialog.device is not None
-        code = dialog.device.user_code
+        _dialog, device = await open_sign_in(pilot)
         text = dialog_text(app)
-        assert code in screen_text(app)
-        assert dialog.device.verification_uri in text
+        assert device.user_code in screen_text(app)
+        assert device.verification_uri in text
         assert "Waiting for the sign-in; the code expires in" in text
         assert "Esc cancels." in text
-        oauth_server.approve(code)
+        oauth_server.approve(device.user_code)
         signed_in = "Channel 'm365' is signed in; it logs in with OAuth2 from now on."
         await until(pilot, lambda: signed_in in notices(app), timeout=15)
         await settle(pilot)
@@ -93,19 +99,16 @@ def test_the_dialog_shows_the_code_and_completes_when_approved(
     drive(scenario, size=(100, 30))
     stored = stored_refresh_token()
     assert stored and stored in oauth_server.state()["refresh"]
-    [sign_in] = desk.json("channel", "show", "m365")["oauth2_sign_in"].values()
+    [sign_in] = signs_in.json("channel", "show", "m365")["oauth2_sign_in"].values()
     assert sign_in["refresh_token"] == "stored"
 
 
 def test_a_declined_sign_in_says_so_and_stores_nothing(
-    desk: Desk, oauth_server: OAuthServer
+    signs_in: Desk, oauth_server: OAuthServer
 ) -> None:
-    desk.add_channel(oauth_channel(oauth_server))
-
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        dialog = await open_sign_in(pilot)
-        assert dialog.device is not None
-        oauth_server.deny(dialog.device.user_code)
+        dialog, device = await open_sign_in(pilot)
+        oauth_server.deny(device.user_code)
         await until(pilot, lambda: bool(dialog.error), timeout=15)
         await pilot.pause()
         text = dialog_text(app)
@@ -119,14 +122,12 @@ def test_a_declined_sign_in_says_so_and_stores_nothing(
     assert stored_refresh_token() is None
 
 
-def test_esc_cancels_while_waiting(desk: Desk, oauth_server: OAuthServer) -> None:
-    desk.add_channel(oauth_channel(oauth_server))
+def test_esc_cancels_while_waiting(signs_in: Desk, oauth_server: OAuthServer) -> None:
     codes: list[str] = []
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        dialog = await open_sign_in(pilot)
-        assert dialog.device is not None
-        code = dialog.device.user_code
+        _dialog, device = await open_sign_in(pilot)
+        code = device.user_code
         codes.append(code)
         await pilot.press("escape")
         await settle(pilot)  # the waiting thread ended at once: nothing runs any more
