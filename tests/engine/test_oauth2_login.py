@@ -6,7 +6,7 @@ Covered: a token the server no longer takes is refreshed once and the login trie
 revoked sign-in fails its own channel with the sentence naming `deskterm channel auth` while
 a password channel keeps polling; IDLE across a token expiry (the server dropping the
 session, and the watcher signing in again before expiry); `channel test`'s token step; no
-token in the database or the logs.
+token in the database or the logs, nor in the environment or arguments of a child process.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 from deskterm.channels import tokens
 from deskterm.engine.worker import Worker
 from deskterm.errors import AuthError
+from deskterm.inbound.imap_sync import LOCAL_POOL_THRESHOLD
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
 from deskterm.net.login import Credentials
@@ -28,10 +29,11 @@ from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation, JobRun, Outbox
 from tests.conftest import Desk, channel_toml
-from tests.engine.test_worker_faults import Running, wait_for
+from tests.engine.test_worker_faults import Running, poll_process, wait_for
 from tests.mailfactory import make_mail
 from tests.servers.mailservers import MailServers, private_dovecot
 from tests.servers.oauth import OAuthServer
+from tests.servers.proctree import command_line, descendants, environ
 
 pytestmark = pytest.mark.mailserver
 
@@ -374,3 +376,42 @@ def test_oauthbearer_is_used_where_xoauth2_is_not_offered(
             pop3_conn.login(client, pop3, Credentials(SUPPORT, "not-a-token", oauth2=True))
     finally:
         client.close()
+
+
+def test_no_token_reaches_a_child_process(
+    desk: Desk, boxes: MailServers, oauth_server: OAuthServer
+) -> None:
+    """Tokens stay in deskterm's memory and its secret store: neither the environment nor the
+    arguments of `deskterm poll` or of any process under it (the parsing pool a first sync of
+    a few hundred mails starts) hold one; both are readable through /proc."""
+    add_oauth_channel(desk, boxes, oauth_server)
+    with boxes.imap(SUPPORT) as conn:
+        for i in range(LOCAL_POOL_THRESHOLD + 20):  # enough for the parsing processes to start
+            mail = make_mail(f"Order {i}", message_id=f"<order-{i}@customer.example>")
+            assert conn.append("INBOX", None, None, mail)[0] == "OK"
+    poll = poll_process(desk.home)
+    try:
+        seen: dict[int, tuple[str, str]] = {}
+
+        def look() -> bool:
+            for pid in [poll.pid, *(p.pid for p in descendants(poll.pid))]:
+                seen[pid] = (
+                    command_line(pid),
+                    "\0".join(f"{k}={v}" for k, v in environ(pid).items()),
+                )
+            connection.open_database()
+            try:
+                return Conversation.select().count() == LOCAL_POOL_THRESHOLD + 20
+            finally:
+                connection.close_database()
+
+        wait_for(look, what="the first sync", timeout=120)
+    finally:
+        poll.terminate()
+        poll.wait(timeout=30)
+    assert len(seen) > 1, "the parsing processes never showed"
+    state = oauth_server.state()
+    issued = [*state.get("access", {}), *state.get("refresh", {})]
+    assert issued
+    for pid, (arguments, environment) in seen.items():
+        assert not [t for t in issued if t in arguments or t in environment], pid
