@@ -94,7 +94,10 @@ def store_refresh_token(
     channel: Channel, settings: OAuth2Settings, store: Any, value: str, *, refreshed: bool = False
 ) -> None:
     """Keep a refresh token for the table, and the time; access tokens from an older one
-    (maybe another account's) are forgotten."""
+    (maybe another account's) are forgotten. A channel cooling off after failed sign-ins is
+    polled again at the worker's next pass instead of waiting its cool-off out: the new
+    sign-in is what it was waiting for."""
     store.set(tokens.secret_of(channel, settings, REFRESH_TOKEN), value)
     tokens.forget_owner(channel, settings.owner)
     tokens.record(channel, settings.owner, stored=True, refreshed=refreshed)
+    Channel.update(cool_off_until=None).where(Channel.id == channel.id).execute()

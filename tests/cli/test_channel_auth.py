@@ -14,16 +14,18 @@ import re
 import select
 import subprocess
 import sys
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import segno
 
 from deskterm.channels import registry, tokens
+from deskterm.channels.health import channel_state
 from deskterm.cli.channels import qr_code
 from deskterm.errors import AuthError
 from deskterm.secrets.store import open_secret_store
-from deskterm.store import connection
+from deskterm.store import connection, db
 from deskterm.store.models import Channel
 from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.engine.test_oauth2_tokens import live_access_tokens, oauth_channel
@@ -217,3 +219,27 @@ def test_on_a_terminal_the_sign_in_shows_a_qr_code_and_counts_down(
             seen += chunk
     os.close(main)
     assert "Signed in: the refresh token of 'support' is stored" in seen.decode()
+
+
+def test_a_new_sign_in_ends_the_channels_cool_off(desk: Desk, oauth_server: OAuthServer) -> None:
+    """A channel that failed to sign in (revoked consent) cools off; once someone signs it in
+    again it is polled at the next pass, not after the cool-off."""
+    row = add(desk, oauth_server)
+    connection.open_database()
+    Channel.update(
+        status="active",
+        fail_count=3,
+        failing_since=db.utcnow(),
+        cool_off_until=db.utcnow() + timedelta(minutes=10),
+        last_error="The provider refused the sign-in; run `deskterm channel auth support`.",
+    ).where(Channel.id == row.id).execute()
+    assert channel_state(Channel.get_by_id(row.id))[0] == "cooling off"
+    connection.close_database()
+
+    pasted = oauth_server.issue()
+    desk.run("channel", "secret", "support", "--refresh-token", "--stdin", input=pasted + "\n")
+    connection.open_database()
+    try:
+        assert channel_state(Channel.get_by_id(row.id))[0] == "failing"  # due again, not cooling
+    finally:
+        connection.close_database()
