@@ -346,8 +346,10 @@ class DeskApp(App[None]):
     # --- command palette ---------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Not Textual's defaults (its own Keys panel, Theme, Maximize, Screenshot): the palette
+        # says what deskterm does, once, in deskterm's words (issue 14).
         yield SystemCommand("Keys", "Every key that works here", self.action_help)
+        yield SystemCommand("Quit", "Leave deskterm (ctrl+q)", self.action_quit)
         yield SystemCommand("Channels", "Add, edit and test channels", self.action_channels)
         yield SystemCommand(
             "Templates", "Canned replies with $variables: add, edit, remove", self.action_templates

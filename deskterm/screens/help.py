@@ -17,6 +17,16 @@ from textual.widgets import Static
 
 from deskterm.screens.dialog import Dialog
 
+# Textual's own bindings, in deskterm's words; the ones not here keep Textual's description.
+_TEXTUAL_WORDS = {
+    "command_palette": "Command palette: every action by name",
+    "app.focus_next": "Next field",
+    "app.focus_previous": "Previous field",
+}
+# Textual's bindings that say nothing an agent needs: the message text wraps, so it never
+# scrolls sideways (the tables have their own arrows).
+_TEXTUAL_HIDDEN = {"scroll_left", "scroll_right", "page_left", "page_right"}
+
 
 def binding_rows(screen: Screen[object]) -> list[tuple[str, str]]:
     """(keys, what they do) for every binding from the focused widget up to the app.
@@ -24,17 +34,33 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str]]:
     Walks the binding chain rather than `active_bindings`, which keeps one binding per key:
     Enter opens a conversation in the list and keeps the search in the search box, and both
     belong in the help.
+
+    One list, in deskterm's words (issue 14): every deskterm binding has an id and Textual's
+    have none, so a Textual default is left out where a deskterm binding already names one of
+    its keys (the thread's arrows and Home/End scroll either way, and the help says it once),
+    and Textual's system bindings (ctrl+c's "press ctrl+q to quit") are never listed. Rows
+    with the same description are one row (`q` and ctrl+q both quit).
     """
     app = screen.app
-    rows: dict[tuple[str, str], list[str]] = {}
-    for _node, bindings in screen._modal_binding_chain:
-        for _key, binding in bindings:
-            description = binding.description or binding.action.replace("_", " ")
-            keys = rows.setdefault((binding.action, description), [])
+    chain = [bindings for _node, bindings in screen._modal_binding_chain]
+    ours = {key for bindings in chain for key, binding in bindings if binding.id is not None}
+    rows: dict[str, list[str]] = {}
+    for bindings in chain:
+        for key, binding in bindings:
+            if binding.id is None and (
+                binding.system or key in ours or binding.action in _TEXTUAL_HIDDEN
+            ):
+                continue
+            description = (
+                (_TEXTUAL_WORDS.get(binding.action) if binding.id is None else None)
+                or binding.description
+                or binding.action.replace("_", " ")
+            )
+            keys = rows.setdefault(description, [])
             display = app.get_key_display(binding)
             if display not in keys:
                 keys.append(display)
-    return [(", ".join(keys), description) for (_action, description), keys in rows.items()]
+    return [(", ".join(keys), description) for description, keys in rows.items()]
 
 
 class HelpScreen(Dialog[None]):
