@@ -5,11 +5,16 @@ is refused the same way everywhere, with one sentence that says what is allowed.
 
 None of these touch `updated_at`: it means "the customer's latest activity" and orders the
 list, so triaging a conversation must not make it jump to the top under the agent's cursor.
+
+Given a `History` (desk/undo.py), each change records the value it replaced, and `undo` puts
+the latest one back: the app's `u` and any script undo through here, so this module stays the
+only one that writes a conversation's state.
 """
 
 from __future__ import annotations
 
 from deskterm.desk import status as lifecycle
+from deskterm.desk.undo import Change, FieldValue, History, describe
 from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
@@ -21,37 +26,41 @@ PRIORITY_CYCLE = ("normal", "high", "low")
 MAX_NAME = 100
 
 
-def set_status(conversation_id: int, status: str) -> str:
-    _update(conversation_id, status=lifecycle.checked(status))
+def set_status(conversation_id: int, status: str, *, history: History | None = None) -> str:
+    _change(conversation_id, "status", lifecycle.checked(status), history)
     return status
 
 
-def cycle_status(conversation_id: int) -> str:
+def cycle_status(conversation_id: int, *, history: History | None = None) -> str:
     """Move to the next status (open -> pending -> resolved -> closed -> open)."""
-    return set_status(conversation_id, lifecycle.next_status(_get(conversation_id).status))
+    status = lifecycle.next_status(_get(conversation_id).status)
+    return set_status(conversation_id, status, history=history)
 
 
-def set_priority(conversation_id: int, priority: str) -> str:
+def set_priority(conversation_id: int, priority: str, *, history: History | None = None) -> str:
     if priority not in PRIORITIES:
         raise ConfigError(f"Priority {priority!r} is not known; use {', '.join(PRIORITIES)}.")
-    _update(conversation_id, priority=priority)
+    _change(conversation_id, "priority", priority, history)
     return priority
 
 
-def cycle_priority(conversation_id: int) -> str:
+def cycle_priority(conversation_id: int, *, history: History | None = None) -> str:
     """Move to the next priority (normal -> high -> low -> normal)."""
-    return set_priority(conversation_id, _next(PRIORITY_CYCLE, _get(conversation_id).priority))
+    priority = _next(PRIORITY_CYCLE, _get(conversation_id).priority)
+    return set_priority(conversation_id, priority, history=history)
 
 
-def assign(conversation_id: int, assignee: str | None) -> str | None:
+def assign(
+    conversation_id: int, assignee: str | None, *, history: History | None = None
+) -> str | None:
     """Give the conversation to someone (a name or address as typed), or to nobody."""
     name = _name(assignee or "", "An assignee")
-    _update(conversation_id, assignee=name or None)
+    _change(conversation_id, "assignee", name or None, history)
     return name or None
 
 
-def mark_read(conversation_id: int, read: bool = True) -> None:
-    _update(conversation_id, unread=not read)
+def mark_read(conversation_id: int, read: bool = True, *, history: History | None = None) -> None:
+    _change(conversation_id, "unread", not read, history)
 
 
 def add_tag(conversation_id: int, tag: str) -> str:
@@ -70,7 +79,7 @@ def remove_tag(conversation_id: int, tag: str) -> None:
     ).execute()
 
 
-def change_tags(conversation_id: int, text: str) -> list[str]:
+def change_tags(conversation_id: int, text: str, *, history: History | None = None) -> list[str]:
     """Apply what an agent typed: `+word` or a plain word adds, `-word` removes (e.g.
     "+urgent -billing vip"). Every word is checked before any change; returns the tags now."""
     adds: list[str] = []
@@ -81,12 +90,16 @@ def change_tags(conversation_id: int, text: str) -> list[str]:
             raise ConfigError(f"{word!r} names no tag; write +tag to add or -tag to remove.")
         (removes if sign == "-" else adds).append(_name(name, "A tag"))
     _get(conversation_id)
+    before = tuple(tags(conversation_id))
     with database.atomic():
         for name in adds:
             add_tag(conversation_id, name)
         for name in removes:
             remove_tag(conversation_id, name)
-    return tags(conversation_id)
+    now = tags(conversation_id)
+    if history is not None:
+        history.record(Change(conversation_id, "tags", before, tuple(now)))
+    return now
 
 
 def tags(conversation_id: int) -> list[str]:
@@ -94,6 +107,48 @@ def tags(conversation_id: int) -> list[str]:
         ConversationTag.conversation == conversation_id
     )
     return sorted(tag for (tag,) in query.tuples())
+
+
+def undo(history: History) -> str | None:
+    """Put back what the latest recorded change replaced, and say so in one sentence ("#12 is
+    open again."); None when there is nothing to undo. A conversation changed since (the
+    customer wrote, another agent triaged it) is left as it is and the sentence says why."""
+    change = history.pop()
+    if change is None:
+        return None
+    cid, field = change.conversation_id, change.field
+    now = _value(cid, field)
+    if now != change.after:
+        raise ConfigError(
+            f"#{cid} changed since ({describe(field, now)} now, not "
+            f"{describe(field, change.after)}); nothing was undone."
+        )
+    if field == "tags":
+        before = change.before if isinstance(change.before, tuple) else ()
+        with database.atomic():
+            for tag in set(now or ()) - set(before):
+                remove_tag(cid, tag)
+            for tag in before:
+                add_tag(cid, tag)
+    else:
+        _update(cid, **{field: change.before})
+    return f"#{cid} is {describe(field, change.before)} again."
+
+
+def _value(conversation_id: int, field: str) -> FieldValue:
+    if field == "tags":
+        _get(conversation_id)
+        return tuple(tags(conversation_id))
+    value: FieldValue = getattr(_get(conversation_id), field)
+    return value
+
+
+def _change(conversation_id: int, field: str, value: FieldValue, history: History | None) -> None:
+    """Write one field, recording what it replaced when a history is kept."""
+    before = _value(conversation_id, field) if history is not None else None
+    _update(conversation_id, **{field: value})
+    if history is not None:
+        history.record(Change(conversation_id, field, before, value))
 
 
 def _get(conversation_id: int) -> Conversation:

@@ -2,7 +2,10 @@
 
 The matching ids are loaded by a thread worker (one query, even at 100,000 conversations) and
 handed to the list as a message; every load carries a generation number so that a slow,
-superseded search can never overwrite a newer one. Triage keys call `deskterm.desk.triage`.
+superseded search can never overwrite a newer one. Triage keys call `deskterm.desk.triage`
+(through screens/triage_prompts); the conversation the agent triaged stays under the cursor,
+marked, until they move, even when it no longer matches the filter, so the next key acts on it
+again and never on whichever conversation slid up into its place.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from deskterm.channels import registry as channels
-from deskterm.desk import list_index, triage
+from deskterm.desk import list_index
 from deskterm.desk.filters import FILTER_KEYS, parse_filters
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.prompt import PromptScreen
-from deskterm.screens.triage_prompts import ask_assignee, ask_tags
+from deskterm.screens.triage_prompts import (
+    ask_assignee,
+    ask_status,
+    ask_tags,
+    cycle_priority,
+    undo_last,
+)
 from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
 from deskterm.widgets.status_bar import StatusBar
@@ -45,7 +54,7 @@ class ConversationsScreen(DeskScreen):
         Binding(
             "escape", "clear_search", "Search: clear it", id="list.clear_search", priority=True
         ),
-        Binding("s", "cycle_status", "Status", id="conversation.status"),
+        Binding("s", "status", "Status (o/p/r/c)", id="conversation.status"),
         Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
@@ -58,6 +67,7 @@ class ConversationsScreen(DeskScreen):
         Binding("f", "next_filter", "Next filter", id="filter.next"),
         Binding("F", "filter_more", "Filter by channel, assignee, tag", id="filter.more"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
+        Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
         Binding("C", "app.channels", "Channels", id="list.channels"),
         Binding("M", "app.templates", "Templates (canned replies)", id="list.templates"),
@@ -191,6 +201,7 @@ class ConversationsScreen(DeskScreen):
 
     def action_filter(self, status: str) -> None:
         self.status = status
+        self.conversations.unpin()
         self.reload()
 
     def action_next_filter(self) -> None:
@@ -208,6 +219,7 @@ class ConversationsScreen(DeskScreen):
                 if "channel" in filters:
                     channels.get(filters["channel"])  # an unknown name: one sentence, now
                 self.filters = filters
+                self.conversations.unpin()
                 self.reload()
 
         self.app.push_screen(
@@ -258,7 +270,10 @@ class ConversationsScreen(DeskScreen):
         self._search_timer = self.set_timer(SEARCH_DELAY, self._run_search)
 
     def _run_search(self) -> None:
-        self.search = self.query_one("#search", Input).value.strip()
+        search = self.query_one("#search", Input).value.strip()
+        if search != self.search:
+            self.conversations.unpin()
+        self.search = search
         self.reload()
 
     def action_keep_search(self) -> None:
@@ -282,32 +297,46 @@ class ConversationsScreen(DeskScreen):
             self.notify("There is no conversation here.", severity="warning", markup=False)
         return conversation_id
 
-    def action_cycle_status(self) -> None:
+    def _triaged(self, conversation_id: int) -> Callable[[], None]:
+        """What runs after a triage change: the conversation stays under the cursor (marked
+        when it left the filter) until the agent moves, and the list and counts reload."""
+
+        def then() -> None:
+            self.conversations.pin(conversation_id)
+            self.reload()
+
+        return then
+
+    def _current_row(self) -> dict[str, object]:
+        return self.conversations.row(self.conversations.cursor) or {}
+
+    def action_status(self) -> None:
         conversation_id = self._current()
         if conversation_id is not None:
-            with self.desk.reporting("change the status"):
-                status = triage.cycle_status(conversation_id)
-                self.notify(f"#{conversation_id} is now {status}.", markup=False)
-                self.reload()
+            current = self._current_row().get("status")
+            ask_status(
+                self.desk, conversation_id, str(current or ""), self._triaged(conversation_id)
+            )
 
     def action_cycle_priority(self) -> None:
         conversation_id = self._current()
         if conversation_id is not None:
-            with self.desk.reporting("change the priority"):
-                priority = triage.cycle_priority(conversation_id)
-                self.notify(f"#{conversation_id} is now {priority} priority.", markup=False)
-                self.conversations.reload_rows()
+            cycle_priority(self.desk, conversation_id, self._triaged(conversation_id))
 
     def action_assign(self) -> None:
         conversation_id = self._current()
         if conversation_id is not None:
-            row = self.conversations.row(self.conversations.cursor) or {}
-            ask_assignee(self.desk, conversation_id, row.get("assignee"), self.reload)
+            current = self._current_row().get("assignee")
+            then = self._triaged(conversation_id)
+            ask_assignee(self.desk, conversation_id, str(current or ""), then)
 
     def action_tags(self) -> None:
         conversation_id = self._current()
         if conversation_id is not None:
-            ask_tags(self.desk, conversation_id, self.reload)
+            ask_tags(self.desk, conversation_id, self._triaged(conversation_id))
+
+    def action_undo(self) -> None:
+        undo_last(self.desk, self.reload)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen

@@ -22,7 +22,14 @@ from deskterm.desk import attachments, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.prompt import PromptScreen
-from deskterm.screens.triage_prompts import ask_aliases, ask_assignee, ask_tags
+from deskterm.screens.triage_prompts import (
+    ask_aliases,
+    ask_assignee,
+    ask_status,
+    ask_tags,
+    cycle_priority,
+    undo_last,
+)
 from deskterm.widgets.message_view import MessageView, human_size
 from deskterm.widgets.status_bar import StatusBar
 
@@ -34,11 +41,12 @@ class ThreadScreen(ReadingScreen):
         Binding("g,home", "scroll('home')", "First message", id="thread.first"),
         Binding("G,end", "scroll('end')", "Last message", id="thread.last"),
         Binding("t", "toggle_quotes", "Show/hide quoted text", id="thread.quotes"),
-        Binding("s", "cycle_status", "Status", id="conversation.status"),
+        Binding("s", "status", "Status (o/p/r/c)", id="conversation.status"),
         Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
+        Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
         Binding("c", "aliases", "Contact's other addresses", id="thread.aliases"),
         Binding("w", "save_attachment", "Save an attachment", id="thread.save_attachment"),
         Binding("o", "open_attachment", "Open an attachment", id="thread.open_attachment"),
@@ -135,17 +143,15 @@ class ThreadScreen(ReadingScreen):
         for view in self.query(MessageView):
             view.show_quotes(self.show_quotes)
 
-    def action_cycle_status(self) -> None:
-        with self.desk.reporting("change the status"):
-            status = triage.cycle_status(self.conversation_id)
-            self.notify(f"#{self.conversation_id} is now {status}.", markup=False)
-            self.reload()
+    def action_status(self) -> None:
+        current = self.detail.get("status") if self.detail else None
+        ask_status(self.desk, self.conversation_id, current, self.reload)
 
     def action_cycle_priority(self) -> None:
-        with self.desk.reporting("change the priority"):
-            priority = triage.cycle_priority(self.conversation_id)
-            self.notify(f"#{self.conversation_id} is now {priority} priority.", markup=False)
-            self.reload()
+        cycle_priority(self.desk, self.conversation_id, self.reload)
+
+    def action_undo(self) -> None:
+        undo_last(self.desk, self.reload)
 
     def action_assign(self) -> None:
         current = self.detail.get("assignee") if self.detail else None
@@ -170,9 +176,8 @@ class ThreadScreen(ReadingScreen):
         yield SystemCommand(
             "Show or hide quoted text", "Fold the quoted history", self.action_toggle_quotes
         )
-        yield SystemCommand(
-            "Change status", "open, pending, resolved, closed", self.action_cycle_status
-        )
+        yield SystemCommand("Change status", "open, pending, resolved, closed", self.action_status)
+        yield SystemCommand("Undo", "Undo the last triage change", self.action_undo)
         yield SystemCommand("Assign", "Give the conversation to someone", self.action_assign)
         yield SystemCommand("Reply", "Answer this conversation", self.action_reply)
 

@@ -1,29 +1,108 @@
-"""The questions the list and a thread both ask: who has a conversation, its tags, and the
-contact's other addresses.
+"""The questions the list and a thread both ask: a conversation's status, who has it, its
+tags, and the contact's other addresses; and `u`, which undoes the latest of these changes.
 
-Each is a one-line `PromptScreen`; Esc changes nothing, an answer goes to `deskterm.desk.triage`
-(or `contacts`) and the outcome is said in one sentence, after which `then` redraws the
-screen that asked. A refusal (an unknown tag syntax, ...) is the engine's own sentence.
+The status is a small menu answered by one key (o, p, r, c), so a second `s` can never step
+another conversation's status on; the others are a one-line `PromptScreen`. Esc changes
+nothing, an answer goes to `deskterm.desk.triage` (or `contacts`) and the outcome is said in
+one sentence, after which `then` redraws the screen that asked. A refusal (an unknown tag
+syntax, ...) is the engine's own sentence. Every triage change is recorded in the session's
+`History` (one per app), which `undo_last` takes back from, newest first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+from weakref import WeakKeyDictionary
 
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import Static
+
+from deskterm.desk import status as lifecycle
 from deskterm.desk import triage
+from deskterm.desk.undo import History
 from deskterm.sanitize import one_line
+from deskterm.screens.dialog import Dialog
 from deskterm.screens.prompt import PromptScreen
 
 if TYPE_CHECKING:
     from deskterm.app import DeskApp
+
+_histories: WeakKeyDictionary[DeskApp, History] = WeakKeyDictionary()
+
+
+def history(desk: DeskApp) -> History:
+    """The triage changes of this app session, for `u`."""
+    return _histories.setdefault(desk, History())
+
+
+class StatusMenu(Dialog[str | None]):
+    """Pick a status with its first letter; returns it, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(status[0], f"pick('{status}')", status.capitalize(), id=f"status.{status}")
+            for status in lifecycle.STATUSES
+        ),
+        Binding("escape", "pick(None)", "Cancel", id="status.cancel"),
+    ]
+    DEFAULT_CSS = """
+    StatusMenu > .box { width: 34; }
+    """
+
+    def __init__(self, conversation_id: int, current: str | None) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        lines: list[str | tuple[str, str]] = [f"Status of #{self.conversation_id}:\n"]
+        for status in lifecycle.STATUSES:
+            now = " (now)" if status == self.current else ""
+            lines += [(f"  {status[0]}", "bold"), f"  {status}{now}\n"]
+        lines.append(("Esc cancels.", "dim"))
+        yield Static(Content.assemble(*lines), classes="box")
+
+    def action_pick(self, status: str | None) -> None:
+        self.dismiss(status)
+
+
+def ask_status(
+    desk: DeskApp, conversation_id: int, current: str | None, then: Callable[[], None]
+) -> None:
+    def pick(answer: str) -> str:
+        return triage.set_status(conversation_id, answer, history=history(desk))
+
+    _ask(
+        desk, StatusMenu(conversation_id, current), "change the status", conversation_id, pick, then
+    )
+
+
+def cycle_priority(desk: DeskApp, conversation_id: int, then: Callable[[], None]) -> None:
+    with desk.reporting("change the priority"):
+        priority = triage.cycle_priority(conversation_id, history=history(desk))
+        desk.notify(f"#{conversation_id} is now {priority} priority.", markup=False)
+        then()
+
+
+def undo_last(desk: DeskApp, then: Callable[[], None]) -> None:
+    """`u`: put back what the latest triage change of this session replaced."""
+    with desk.reporting("undo the last change"):
+        said = triage.undo(history(desk))
+        if said is None:
+            desk.notify("There is no triage change to undo.", markup=False)
+            return
+        desk.notify(f"Undone: {said}", markup=False)
+        then()
 
 
 def ask_assignee(
     desk: DeskApp, conversation_id: int, current: str | None, then: Callable[[], None]
 ) -> None:
     def assign(answer: str) -> str:
-        who = triage.assign(conversation_id, answer)
+        who = triage.assign(conversation_id, answer, history=history(desk))
         return f"assigned to {who}" if who else "unassigned"
 
     prompt = PromptScreen(
@@ -36,7 +115,7 @@ def ask_assignee(
 
 def ask_tags(desk: DeskApp, conversation_id: int, then: Callable[[], None]) -> None:
     def change(answer: str) -> str:
-        now = triage.change_tags(conversation_id, answer)
+        now = triage.change_tags(conversation_id, answer, history=history(desk))
         return f"tagged {', '.join(now)}" if now else "untagged"
 
     with desk.reporting("read the tags"):
@@ -75,7 +154,7 @@ def ask_aliases(desk: DeskApp, contact: str, then: Callable[[], None]) -> None:
 
 def _ask(
     desk: DeskApp,
-    prompt: PromptScreen,
+    prompt: Dialog[str | None],
     doing: str,
     conversation_id: int,
     change: Callable[[str], str],

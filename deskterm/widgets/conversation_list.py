@@ -161,6 +161,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         "conversation-list--pending",
         "conversation-list--resolved",
         "conversation-list--closed",
+        "conversation-list--kept",
     }
     DEFAULT_CSS = """
     ConversationList {
@@ -182,6 +183,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
     ConversationList > .conversation-list--pending { color: $text-warning; }
     ConversationList > .conversation-list--resolved { color: $text-muted; }
     ConversationList > .conversation-list--closed { color: $text-muted; }
+    /* Triaged out of the filter, kept under the cursor until the agent moves (see `pin`). */
+    ConversationList > .conversation-list--kept { color: $text-muted; text-style: italic; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -208,6 +211,10 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self._failed = False
         # Where the cursor was before a list shown only in part (see `show`).
         self._before: tuple[int | None, int] | None = None
+        # The conversation just triaged, held under the cursor until the agent moves (`pin`),
+        # and `kept`: that one when it no longer matches the list (shown marked).
+        self._pinned: int | None = None
+        self.kept: int | None = None
 
     # --- data --------------------------------------------------------------------------
 
@@ -218,6 +225,11 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         the next `show`: where the cursor was before this one is kept until then, so that it
         lands as if the whole list had come at once (unless the agent moves it meanwhile)."""
         current, index = self._before or (self.current_id, self.cursor)
+        self.kept = None
+        if self._pinned is not None and self._pinned not in ids:
+            ids = [*ids]
+            ids.insert(min(index, len(ids)), self._pinned)
+            self.kept = self._pinned
         self.ids = ids
         self._pages.clear()
         self._failed = False
@@ -230,6 +242,16 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = self._clamp(wanted)
         self._before = None if whole else (current, index)
         self.refresh()
+
+    def pin(self, conversation_id: int) -> None:
+        """Keep this conversation (the one just triaged) under the cursor through the next
+        loads until the agent moves, even once it no longer matches: the next key then acts
+        on it again, not on the conversation that would have slid into its place."""
+        self._pinned = conversation_id
+
+    def unpin(self) -> None:
+        """The list changes under the agent's hand (another filter, a search): hold nothing."""
+        self._pinned = None
 
     def reload_rows(self) -> None:
         """Draw rows afresh from the database (their content changed, not their order)."""
@@ -281,6 +303,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         if row is None:
             return Strip.blank(width, base)
         line_style = base + self._style("unread") if row["unread"] else base
+        if row["id"] == self.kept:
+            line_style += self._style("kept")
         # The cursor goes on top of every column's colour, as a selection does.
         cursor = self._style("cursor") if index == self.cursor else Style()
         segments = []
@@ -325,9 +349,20 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self._keep_visible()
 
     def _move(self, index: int) -> None:
-        """The agent moves the cursor: it stays where they put it."""
+        """The agent moves the cursor: it stays where they put it, and a conversation held
+        after triage (`pin`) is let go, leaving the list if it no longer matches."""
         self._before = None
-        self.cursor = self._clamp(index)
+        target = self._clamp(index)
+        if self._pinned is not None and target != self.cursor:
+            self._pinned = None
+            if self.kept is not None and self.kept in self.ids:
+                wanted = self.ids[target]
+                self.ids.remove(self.kept)
+                self.kept = None
+                self._pages.clear()
+                self.virtual_size = Size(0, len(self.ids))
+                target = self.ids.index(wanted) if wanted in self.ids else self._clamp(target)
+        self.cursor = target
 
     def action_cursor_down(self) -> None:
         self._move(self.cursor + 1)

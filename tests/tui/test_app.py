@@ -196,11 +196,13 @@ def test_attachments_are_listed_with_their_size(demo_desk: None) -> None:
 
 def test_s_changes_the_status_in_the_database(demo_desk: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        await pilot.press("s")
+        await pilot.press("s", "p")  # the status menu: p for pending
         await settle(pilot)
         assert status_of(4) == "pending"
-        assert 4 not in the_list(app).ids  # it left the open filter
         assert "1 Open 16" in screen_text(app)
+        await pilot.press("j")  # moving on lets it leave the open filter
+        await settle(pilot)
+        assert 4 not in the_list(app).ids
         await pilot.press("2")
         await settle(pilot)
         assert 4 in the_list(app).ids
@@ -212,7 +214,7 @@ def test_the_thread_view_triages_with_s_p_and_a(demo_desk: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("j", "j", "enter")  # #1, where is my order
         await settle(pilot)
-        await pilot.press("s", "p")
+        await pilot.press("s", "p", "p")  # the status menu's p (pending), then p priority
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
@@ -363,15 +365,15 @@ def test_question_mark_lists_every_key(demo_desk: None) -> None:
 def test_a_failing_action_is_one_notification_not_a_crash(
     demo_desk: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def gone(conversation_id: int) -> str:
+    def gone(conversation_id: int, *args: object, **kwargs: object) -> str:
         raise NotFound(f"There is no conversation #{conversation_id}.")
 
-    def broken(conversation_id: int) -> str:
+    def broken(conversation_id: int, *args: object, **kwargs: object) -> str:
         raise RuntimeError("boom")
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        monkeypatch.setattr(triage, "cycle_status", gone)
-        await pilot.press("s")
+        monkeypatch.setattr(triage, "set_status", gone)
+        await pilot.press("s", "p")
         await pilot.pause()
         assert notices(app) == ["There is no conversation #4."]
         assert "There is no conversation #4." in screen_text(app)
