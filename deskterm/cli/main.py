@@ -1,8 +1,8 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, outbox, templates, contacts, secrets, and ui for the commands that
-open the terminal UI), sharing console for what they print and how they fail.
+inbound, conversations, triage, outbox, templates, contacts, secrets, and ui for the commands
+that open the terminal UI), sharing console for what they print and how they fail.
 """
 
 from __future__ import annotations
@@ -10,7 +10,17 @@ from __future__ import annotations
 import click
 
 from deskterm import process
-from deskterm.cli import channels, contacts, conversations, inbound, outbox, secrets, templates, ui
+from deskterm.cli import (
+    channels,
+    contacts,
+    conversations,
+    inbound,
+    outbox,
+    secrets,
+    templates,
+    triage,
+    ui,
+)
 
 
 @click.group(invoke_without_command=True)
@@ -30,6 +40,9 @@ for command in (
     inbound.skipped,
     conversations.conversations,
     conversations.show,
+    triage.status,
+    triage.assign,
+    triage.tag,
     outbox.reply,
     outbox.send,
     outbox.outbox,

@@ -109,6 +109,19 @@ def tags(conversation_id: int) -> list[str]:
     return sorted(tag for (tag,) in query.tuples())
 
 
+def state(conversation_id: int) -> dict[str, object]:
+    """What triage decides about a conversation, as `deskterm status|assign|tag --json` print it."""
+    conversation = _get(conversation_id)
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "priority": conversation.priority,
+        "assignee": conversation.assignee,
+        "unread": bool(conversation.unread),
+        "tags": tags(conversation_id),
+    }
+
+
 def undo(history: History) -> str | None:
     """Put back what the latest recorded change replaced, and say so in one sentence ("#12 is
     open again."); None when there is nothing to undo. A conversation changed since (the
