@@ -63,6 +63,14 @@ def mark_read(conversation_id: int, read: bool = True, *, history: History | Non
     _change(conversation_id, "unread", not read, history)
 
 
+def toggle_unread(conversation_id: int, *, history: History | None = None) -> bool:
+    """Mark a read conversation unread again (to come back to it), an unread one read;
+    returns whether it is unread now."""
+    unread = not _get(conversation_id).unread
+    _change(conversation_id, "unread", unread, history)
+    return unread
+
+
 def add_tag(conversation_id: int, tag: str) -> str:
     tag = _name(tag, "A tag").lower()
     if not tag:

@@ -30,6 +30,7 @@ from deskterm.screens.triage_prompts import (
     ask_status,
     ask_tags,
     cycle_priority,
+    toggle_unread,
     undo_last,
 )
 from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
@@ -67,6 +68,7 @@ class ConversationsScreen(DeskScreen):
         Binding("f", "next_filter", "Next filter", id="filter.next"),
         Binding("F", "filter_more", "Filter by channel, assignee, tag", id="filter.more"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
+        Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
         Binding("C", "app.channels", "Channels", id="list.channels"),
@@ -335,6 +337,11 @@ class ConversationsScreen(DeskScreen):
         if conversation_id is not None:
             ask_tags(self.desk, conversation_id, self._triaged(conversation_id))
 
+    def action_toggle_unread(self) -> None:
+        conversation_id = self._current()
+        if conversation_id is not None:
+            toggle_unread(self.desk, conversation_id, self._triaged(conversation_id))
+
     def action_undo(self) -> None:
         undo_last(self.desk, self.reload)
 
@@ -372,4 +379,6 @@ class ConversationsScreen(DeskScreen):
             "Skipped mail", "Mail that did not become a message, and why", self.action_skipped
         )
         yield SystemCommand("Reply", "Answer the selected conversation", self.action_reply)
+        yield SystemCommand("Change status", "open, pending, resolved, closed", self.action_status)
+        yield SystemCommand("Undo", "Undo the last triage change", self.action_undo)
         yield SystemCommand("Outbox", "Replies queued, sent and failed", self.action_outbox)

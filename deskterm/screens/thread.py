@@ -28,6 +28,7 @@ from deskterm.screens.triage_prompts import (
     ask_status,
     ask_tags,
     cycle_priority,
+    toggle_unread,
     undo_last,
 )
 from deskterm.widgets.message_view import MessageView, human_size
@@ -46,6 +47,7 @@ class ThreadScreen(ReadingScreen):
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
+        Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
         Binding("c", "aliases", "Contact's other addresses", id="thread.aliases"),
         Binding("w", "save_attachment", "Save an attachment", id="thread.save_attachment"),
@@ -149,6 +151,9 @@ class ThreadScreen(ReadingScreen):
 
     def action_cycle_priority(self) -> None:
         cycle_priority(self.desk, self.conversation_id, self.reload)
+
+    def action_toggle_unread(self) -> None:
+        toggle_unread(self.desk, self.conversation_id, self.reload)
 
     def action_undo(self) -> None:
         undo_last(self.desk, self.reload)

@@ -87,6 +87,13 @@ def cycle_priority(desk: DeskApp, conversation_id: int, then: Callable[[], None]
         then()
 
 
+def toggle_unread(desk: DeskApp, conversation_id: int, then: Callable[[], None]) -> None:
+    with desk.reporting("mark the conversation"):
+        unread = triage.toggle_unread(conversation_id, history=history(desk))
+        desk.notify(f"#{conversation_id} is now {'unread' if unread else 'read'}.", markup=False)
+        then()
+
+
 def undo_last(desk: DeskApp, then: Callable[[], None]) -> None:
     """`u`: put back what the latest triage change of this session replaced."""
     with desk.reporting("undo the last change"):

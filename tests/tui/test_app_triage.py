@@ -150,3 +150,23 @@ def test_undo_leaves_a_conversation_changed_since_alone(demo_desk: None) -> None
         )
 
     drive(scenario)
+
+
+def test_n_marks_unread_in_the_thread_and_u_undoes_it(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("enter")  # opening reads it
+        await settle(pilot)
+        assert not Conversation.get_by_id(FIRST).unread
+        await pilot.press("N")
+        await settle(pilot)
+        assert Conversation.get_by_id(FIRST).unread
+        assert notices(app)[-1] == f"#{FIRST} is now unread."
+        await pilot.press("escape", "N")  # and read again, from the list
+        await settle(pilot)
+        assert not Conversation.get_by_id(FIRST).unread
+        await pilot.press("u")
+        await settle(pilot)
+        assert Conversation.get_by_id(FIRST).unread
+        assert notices(app)[-1] == f"Undone: #{FIRST} is unread again."
+
+    drive(scenario)
