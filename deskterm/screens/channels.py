@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -28,11 +29,12 @@ from deskterm.channels.typed import ChannelConfig
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
 from deskterm.screens.channel_form import ChannelFormScreen
-from deskterm.screens.table import TableScreen, cell, row_table
+from deskterm.screens.table import TableScreen, cell, endpoint_cell, row_table
 from deskterm.widgets.status_bar import StatusBar
 
 # Any key makes the vault decrypt itself: reading one tells whether the app's store is open.
 STATUS_PROBE = "deskterm/status-probe"
+INBOUND_WIDTH, OUTBOUND_WIDTH = 19, 14  # `imap host:port`, `host:port`: the host is cut first
 
 
 def secrets_status(store: Any) -> tuple[str, str]:
@@ -106,7 +108,13 @@ class ChannelsScreen(TableScreen):
         yield Static(Content("Channels"), id="title")
         yield Static(Content("Secrets: looking…"), id="secrets")
         yield row_table(
-            (("Channel", 14), ("Status", 8), ("State", 11), ("Inbound", 19), ("Outbound", 14)),
+            (
+                ("Channel", 14),
+                ("Status", 8),
+                ("State", 11),
+                ("Inbound", INBOUND_WIDTH),
+                ("Outbound", OUTBOUND_WIDTH),
+            ),
             id="channels",
         )
         yield Static(Content(""), id="empty")
@@ -159,8 +167,8 @@ class ChannelsScreen(TableScreen):
                     "name": channel.name,
                     "status": channel.status,
                     "state": channel_state(channel)[0],
-                    "inbound": f"{inbound.protocol} {inbound.host}:{inbound.port}",
-                    "outbound": f"{outbound.host}:{outbound.port}" if outbound else "none",
+                    "inbound": (f"{inbound.protocol} ", inbound.host, inbound.port),
+                    "outbound": ("", outbound.host, outbound.port) if outbound else None,
                 }
             )
         self.post_message(self.Loaded(rows))
@@ -168,7 +176,7 @@ class ChannelsScreen(TableScreen):
     def on_channels_screen_loaded(self, message: Loaded) -> None:
         self.fill(
             message.rows,
-            lambda row: [cell(row[k]) for k in ("name", "status", "state", "inbound", "outbound")],
+            self._cells,
             "name",
         )
         self.query_one("#empty", Static).update(
@@ -176,6 +184,15 @@ class ChannelsScreen(TableScreen):
             if message.rows
             else Content("No channels yet: press a to add one (or use `deskterm channel add`).")
         )
+
+    @staticmethod
+    def _cells(row: dict[str, Any]) -> list[Text]:
+        outbound = row["outbound"]
+        return [
+            *(cell(row[key]) for key in ("name", "status", "state")),
+            endpoint_cell(*row["inbound"], INBOUND_WIDTH),
+            endpoint_cell(*outbound, OUTBOUND_WIDTH) if outbound else cell("none"),
+        ]
 
     def action_add(self) -> None:
         self.app.push_screen(ChannelFormScreen(None))

@@ -25,7 +25,7 @@ from textual.widgets import Static
 from deskterm.channels import registry as channels
 from deskterm.outbound import composer, outbox
 from deskterm.sanitize import one_line
-from deskterm.screens.table import TableScreen, row_table
+from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
 
 SHOWN = 1000  # the newest items drawn; the whole history is in `deskterm outbox --all --json`
@@ -116,12 +116,12 @@ class OutboxScreen(TableScreen):
     def _cells(self, row: dict[str, Any]) -> list[Text]:
         state = row["state"]
         return [
-            Text(str(row["id"])),
-            Text(f"#{row['conversation']}"),
-            Text(state, style=STATE_STYLES.get(state, "")),
-            Text(str(row["attempts"])),
-            Text(one_line(row["subject"] or "(no subject)")),
-            Text(detail(row, self.waiting.get(row["channel"])), style="dim"),
+            cell(row["id"]),
+            cell(f"#{row['conversation']}"),
+            cell(state, STATE_STYLES.get(state, "")),
+            cell(row["attempts"]),
+            cell(row["subject"] or "(no subject)"),
+            cell(detail(row, self.waiting.get(row["channel"])), "dim"),
         ]
 
     def show_current(self) -> None:

@@ -26,7 +26,7 @@ from textual.widgets import Static
 from deskterm.desk import queries
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import ReadingScreen
-from deskterm.screens.table import TableScreen, row_table
+from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.message_view import human_size
 from deskterm.widgets.status_bar import StatusBar
 
@@ -103,10 +103,10 @@ class SkippedScreen(TableScreen):
     @staticmethod
     def _cells(row: dict[str, Any]) -> list[Text]:
         return [
-            Text(when(row["at"])),
-            Text(one_line(row["reason"] or ""), style="bold"),
-            Text(one_line(row["from"] or "(unknown)")),
-            Text(one_line(row["subject"] or "(no subject)")),
+            cell(when(row["at"])),
+            cell(row["reason"] or "", "bold"),
+            cell(row["from"] or "(unknown)"),
+            cell(row["subject"] or "(no subject)"),
         ]
 
     @property

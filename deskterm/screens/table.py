@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -28,8 +29,23 @@ from deskterm.screens.base import DeskScreen
 
 
 def cell(value: Any, style: str = "") -> Text:
-    """A table cell: names, states and server errors are shown as text, never as markup."""
-    return Text(one_line(str(value)), style=style)
+    """A table cell: names, states and server errors are shown as text, never as markup.
+
+    A value longer than its column ends in an ellipsis where the column cuts it, so that a
+    cut value never reads as another one (`127.0.0.1:1399` for port 13993).
+    """
+    return Text(one_line(str(value)), style=style, no_wrap=True, overflow="ellipsis", end="")
+
+
+def endpoint_cell(prefix: str, host: str, port: object, width: int) -> Text:
+    """`prefix host:port` in `width` cells: a long host is cut (with an ellipsis), the port
+    never is, as a port cut short is another port."""
+    tail = f":{port}"
+    room = width - cell_len(prefix) - cell_len(tail)
+    host = one_line(host)
+    if cell_len(host) > room:
+        host = set_cell_size(host, max(room - 1, 0)) + "…"
+    return cell(f"{prefix}{host}{tail}")
 
 
 def row_table(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -31,7 +30,7 @@ from deskterm.errors import ConfigError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.dialog import Confirmation
-from deskterm.screens.table import TableScreen, row_table
+from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
 
 
@@ -119,7 +118,7 @@ class TemplatesScreen(TableScreen):
         select, self._select = self._select, None
         self.fill(
             message.rows,
-            lambda row: (Text(one_line(row["name"])), Text(first_line(row["body"]))),
+            lambda row: (cell(row["name"]), cell(first_line(row["body"]))),
             "name",
             select,
         )

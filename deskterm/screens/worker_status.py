@@ -95,7 +95,7 @@ class WorkerStatusScreen(TableScreen):
                 ("New", 5),
                 ("Skip", 4),
                 ("Fail", 4),
-                ("Error", max(16, self.app.size.width - 58)),  # the rest
+                ("Result", max(16, self.app.size.width - 58)),  # the rest: "ok" or why not
             ),
             id="runs",
             cursor_type="none",

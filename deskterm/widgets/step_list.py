@@ -28,12 +28,18 @@ def step_line(result: StepResult) -> Content:
 
 
 class StepList(VerticalScroll):
-    """Steps appended as the test reports them; the newest stays in view."""
+    """Steps appended as the test reports them.
+
+    Every step is shown where the screen has room (the list grows up to most of it); where
+    it has not, the newest step stays in view until one fails, and from then on the failed
+    step does (highlighted), as it is the line the test was run to find.
+    """
 
     DEFAULT_CSS = """
-    StepList { height: auto; max-height: 8; padding: 0 1; background: $boost; }
+    StepList { height: auto; max-height: 70%; padding: 0 1; background: $boost; }
     StepList.-empty { display: none; }
     StepList > Static { width: 1fr; }
+    StepList > .-failed { background: $error 25%; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -50,13 +56,22 @@ class StepList(VerticalScroll):
 
     def add(self, result: StepResult) -> None:
         self.results.append(result)
-        self.mount(Static(step_line(result)))
-        self.scroll_end(animate=False)
+        line = Static(step_line(result), classes="" if result.ok else "-failed")
+        self.mount(line)
+        self._keep_in_view()
 
     def finish(self, verdict: str, ok: bool) -> None:
         self.verdict = verdict
         self.mount(Static(Content.styled(verdict, "bold $success" if ok else "bold $error")))
-        self.scroll_end(animate=False)
+        self._keep_in_view()
+
+    def _keep_in_view(self) -> None:
+        """The first failed step at the top once there is one, else the newest line."""
+        failed = self.query(".-failed")
+        if failed:
+            self.call_after_refresh(self.scroll_to_widget, failed.first(), animate=False, top=True)
+        else:
+            self.call_after_refresh(self.scroll_end, animate=False)
 
     @property
     def text(self) -> str:

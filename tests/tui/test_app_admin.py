@@ -1,0 +1,108 @@
+"""The admin's screens as a new admin reads them (issue 14): the channel Test shows the step
+that failed, the tables never cut a value into another value, and what the worker screen,
+the form and the toasts say agrees with itself, in plain words.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+
+from deskterm.app import DeskApp
+from deskterm.channels import registry as channels
+from deskterm.screens.channels import ChannelsScreen
+from deskterm.store import connection
+from deskterm.widgets.step_list import StepList
+from tests.conftest import Desk, channel_toml
+from tests.tui.test_app import drive, screen_text, settle, until
+from tests.tui.test_app_channels import SUPPORT, form, open_form, type_into
+
+# --- bug 4: a cut value ends in an ellipsis, and a port is never cut -----------------------
+
+
+def test_the_channel_list_never_cuts_a_port_into_another_port(demo_desk: None) -> None:
+    demo = channels.get("demo").settings
+    channels.add(
+        {
+            **demo,
+            "name": "long-host",
+            "inbound": {**demo["inbound"], "host": "127.0.0.1", "port": 13993},
+            "outbound": {**demo["outbound"], "host": "smtp.example.com", "port": 14587},
+        }
+    )
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("C")
+        await settle(pilot)
+        assert isinstance(app.screen, ChannelsScreen)
+        line = next(x for x in screen_text(app).splitlines() if "long-host" in x)
+        assert ":13993" in line, line
+        assert ":14587" in line, line
+        assert "1399 " not in line and "1399│" not in line
+        assert "…:14587" in line  # the host was cut, and says so
+
+    drive(scenario)
+
+
+def test_a_value_cut_by_its_column_ends_in_an_ellipsis(demo_desk: None) -> None:
+    demo = channels.get("demo").settings
+    channels.add({**demo, "name": "a-channel-name-far-too-long-for-its-column"})
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("C")
+        await settle(pilot)
+        line = next(x for x in screen_text(app).splitlines() if x.startswith(" a-channel"))
+        assert "a-channel-nam…" in line, line
+
+    drive(scenario)
+
+
+# --- bug 3: the failed step of a channel Test is shown, highlighted -------------------------
+
+
+@pytest.mark.mailserver
+@pytest.mark.parametrize("size", [(80, 24), (120, 60)])
+def test_a_failed_step_stays_in_view_and_is_highlighted(
+    desk: Desk, mail_servers, size: tuple[int, int]
+) -> None:
+    password = mail_servers.users[SUPPORT]
+    desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
+    connection.open_database()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_form(pilot, "enter")
+        await type_into(pilot, "pw-inbound", "wrong-" + password)
+        await pilot.press("ctrl+t")
+        steps = form(app).query_one(StepList)
+        await until(pilot, lambda: steps.verdict, timeout=30)
+        await pilot.pause()
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "FAIL  IMAP login" in shown, shown
+        failed = steps.query(".-failed")
+        assert len(failed) == 1 and "IMAP login" in str(failed.first().content)
+        if size[1] >= 60:  # room for every step: all of them are shown, and the verdict
+            for result in steps.results:
+                assert result.name in shown, result.name
+            assert "The test failed." in shown
+
+    drive(scenario, size=size)
+
+
+# --- bug 7: the worker screen agrees with itself ------------------------------------------
+
+
+def test_a_good_run_does_not_read_error_ok(demo_desk: None) -> None:
+    from deskterm.store import db
+    from deskterm.store.models import JobRun
+
+    JobRun.create(channel=channels.get("demo"), fetched=1, ingested=1, finished_at=db.utcnow())
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("W")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert " ok " in shown or shown.rstrip().endswith("ok"), shown
+        assert "Error" not in shown, shown
+
+    drive(scenario, size=(120, 40))
