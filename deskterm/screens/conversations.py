@@ -291,6 +291,8 @@ class ConversationsScreen(DeskScreen):
     def on_conversation_list_selected(self, message: ConversationList.Selected) -> None:
         from deskterm.screens.thread import ThreadScreen
 
+        # Triaged in the thread, it is still under the cursor when the agent comes back.
+        self.conversations.pin(message.conversation_id)
         self.app.push_screen(ThreadScreen(message.conversation_id))
 
     def _current(self) -> int | None:

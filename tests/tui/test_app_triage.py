@@ -137,6 +137,23 @@ def test_the_thread_picks_a_status_and_undoes_it(demo_desk: None) -> None:
     drive(scenario)
 
 
+def test_triaged_in_the_thread_it_is_still_under_the_cursor_back_in_the_list(
+    demo_desk: None,
+) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("s", "r", "escape")
+        await settle(pilot)
+        listing = the_list(app)
+        assert (listing.current_id, listing.kept) == (FIRST, FIRST)
+        await pilot.press("s", "c")
+        await settle(pilot)
+        assert (status_of(FIRST), status_of(SECOND)) == ("closed", "open")
+
+    drive(scenario)
+
+
 def test_undo_leaves_a_conversation_changed_since_alone(demo_desk: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("s", "p")
