@@ -3,6 +3,8 @@
 Everything shown here comes from a mail, so it is cleaned (`sanitize.clean`/`one_line`) and
 assembled as `Content` from plain strings: never parsed as markup, never able to emit escape
 sequences. Quote detection is a pure function (`split_quotes`) so it is tested without a UI.
+The text is re-flowed to the width it is drawn at (deskterm.mail.reflow, through the
+`Reflowed` visual): paragraphs fill the terminal, quoted lines keep their `>` when wrapped.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from textual.content import Content
+from textual.css.styles import RulesMap
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Static
 
+from deskterm.mail.reflow import MARK, reflow
 from deskterm.sanitize import clean, one_line
 
 # "On Fri, 8 Mar 2024 at 14:02, Sam <sam@x> wrote:" and its French and German cousins.
@@ -133,8 +140,30 @@ def note_lines(notes: dict[str, Any]) -> list[str]:
     return lines
 
 
-def message_content(message: dict[str, Any], show_quotes: bool) -> Content:
-    """The whole message as Content, built from plain strings and our own styles only."""
+def text_format(message: dict[str, Any]) -> tuple[bool, bool]:
+    """(flowed, delsp): how the sender's text/plain part said its lines break (RFC 3676),
+    as the ingest noted it."""
+    declared = str((message.get("notes") or {}).get("format") or "")
+    return declared.startswith("flowed"), declared == "flowed delsp"
+
+
+def reflowed(lines: list[str], width: int, style: str, how: tuple[bool, bool]) -> Content:
+    """Lines of the text re-flowed to `width` (deskterm.mail.reflow): quote markers on every
+    line of a quote, and mutt's `+` before a break the sender did not make."""
+    flowed, delsp = how
+    out = []
+    for line in reflow("\n".join(lines), width, flowed=flowed, delsp=delsp):
+        pieces: list[str | tuple[str, str]] = [(MARK, "bold $accent")] if line.wrapped else []
+        pieces += [(line.prefix, "dim"), (line.text, style)]
+        out.append(Content.assemble(*pieces))
+    return Content("\n").join(out)
+
+
+def message_content(
+    message: dict[str, Any], show_quotes: bool, width: int | None = None
+) -> Content:
+    """The whole message as Content, built from plain strings and our own styles only; with
+    a `width`, the text is re-flowed to it (without, it is as sent)."""
     incoming = message.get("direction") == "in"
     parts: list[str | tuple[str, str] | Content] = [
         ("▶ " if incoming else "◀ ", "bold $accent" if incoming else "bold $success"),
@@ -171,9 +200,44 @@ def message_content(message: dict[str, Any], show_quotes: bool) -> Content:
             count = len(block.lines)
             noun = "line" if count == 1 else "lines"
             parts += [(f"··· {count} quoted {noun} hidden (t shows them) ···", "dim italic"), "\n"]
-        else:
+        elif width is None:
             parts += [("\n".join(block.lines), "dim" if block.quoted else ""), "\n"]
+        else:
+            how = text_format(message)
+            parts += [reflowed(block.lines, width, "dim" if block.quoted else "", how), "\n"]
     return Content.assemble(*parts).rstrip()
+
+
+class Reflowed(Visual):
+    """A message laid out for the width it is drawn at: the text re-flows when the terminal
+    is resized (one layout per width, kept until the next)."""
+
+    def __init__(self, message: dict[str, Any], show_quotes: bool) -> None:
+        self.message = message
+        self.show_quotes = show_quotes
+        self._laid_out: tuple[int, Content] | None = None
+
+    def __str__(self) -> str:
+        """The text as last laid out (as sent before the first layout)."""
+        if self._laid_out is None:
+            return str(message_content(self.message, self.show_quotes))
+        return str(self._laid_out[1])
+
+    def at(self, width: int) -> Content:
+        if self._laid_out is None or self._laid_out[0] != width:
+            self._laid_out = (width, message_content(self.message, self.show_quotes, width))
+        return self._laid_out[1]
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        return self.at(width).render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return self.at(width).get_height(rules, width)
 
 
 class MessageView(Static):
@@ -184,8 +248,8 @@ class MessageView(Static):
     """
 
     def __init__(self, message: dict[str, Any], show_quotes: bool = False) -> None:
-        super().__init__(message_content(message, show_quotes), markup=False)
+        super().__init__(Reflowed(message, show_quotes), markup=False)
         self.message = message
 
     def show_quotes(self, show: bool) -> None:
-        self.update(message_content(self.message, show))
+        self.update(Reflowed(self.message, show))
