@@ -23,7 +23,7 @@ from deskterm.errors import ConfigError
 
 def home() -> Path:
     """The desk's home directory, created on first use with owner-only permissions."""
-    path = settings.current().home or Path(platformdirs.user_data_dir("deskterm"))
+    path = home_location()
     if path not in _existing:
         if path.is_dir():
             _refuse_shared(path)
@@ -32,6 +32,11 @@ def home() -> Path:
             path.chmod(0o700)  # mkdir's mode is masked by the umask; this one is not
         _existing.add(path)
     return path
+
+
+def home_location() -> Path:
+    """Where the desk's home is (DESKTERM_HOME or the platform's data dir), without making it."""
+    return settings.current().home or Path(platformdirs.user_data_dir("deskterm"))
 
 
 def database_file() -> Path:

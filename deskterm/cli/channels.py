@@ -8,6 +8,7 @@ import json
 import shutil
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import click
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
-from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, say
 from deskterm.cli.secrets import secret_store
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
@@ -28,11 +29,32 @@ def channel() -> None:
     """Define, inspect and test email channels."""
 
 
+CHANNEL_FILE = click.option(
+    "--file",
+    "file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The channel file (TOML; `deskterm channel example` prints one).",
+)
+
+
+@channel.command("example")
+def channel_example() -> None:
+    """Print a channel file with every key commented, to edit and pass to `channel add`:
+    `deskterm channel example > channel.toml`."""
+    click.echo(example_file(), nl=False)
+
+
+def example_file() -> str:
+    """The commented channel file shipped beside this module (the README shows the same)."""
+    return resources.files("deskterm.cli").joinpath("channel_example.toml").read_text("utf-8")
+
+
 @channel.command("add")
-@click.option("--file", "file", required=True, type=click.Path(path_type=Path))
+@CHANNEL_FILE
 @handle_errors
 def channel_add(file: Path) -> None:
-    """Add a channel from a TOML file (keys in README.md)."""
+    """Add a channel from a TOML file (`deskterm channel example` prints one to start from)."""
     config = channel_config.parse_channel_file(file)
     open_desk()
     channels.add(config)
@@ -49,7 +71,7 @@ def channel_add(file: Path) -> None:
 
 @channel.command("edit")
 @click.argument("name")
-@click.option("--file", "file", required=True, type=click.Path(path_type=Path))
+@CHANNEL_FILE
 @handle_errors
 def channel_edit(name: str, file: Path) -> None:
     """Replace a channel's settings with those in a TOML file."""
@@ -87,7 +109,7 @@ def _store_or_none() -> Any | None:
 
 
 @channel.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @handle_errors
 def channel_list(as_json: bool) -> None:
     """List channels."""
@@ -108,7 +130,7 @@ def channel_list(as_json: bool) -> None:
 
 @channel.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @handle_errors
 def channel_show(name: str, as_json: bool) -> None:
     """Show one channel's settings (never its secrets)."""
@@ -275,7 +297,7 @@ class Countdown:
 @channel.command("test")
 @click.argument("name")
 @click.option("--send-to", help="Also send a test email to this address.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @handle_errors
 def channel_test(name: str, send_to: str | None, as_json: bool) -> None:
     """Test a channel step by step: connect, TLS, login, folders, SMTP, AUTH."""
@@ -304,8 +326,20 @@ def _print_step(result: StepResult) -> None:
 
 @channel.command("trust")
 @click.argument("name")
-@click.option("--inbound", "sides", flag_value="inbound", multiple=True)
-@click.option("--outbound", "sides", flag_value="outbound", multiple=True)
+@click.option(
+    "--inbound",
+    "sides",
+    flag_value="inbound",
+    multiple=True,
+    help="The mailbox server's certificate.",
+)
+@click.option(
+    "--outbound",
+    "sides",
+    flag_value="outbound",
+    multiple=True,
+    help="The SMTP server's certificate.",
+)
 @click.option("--yes", is_flag=True, help="Trust what the server presents without asking.")
 @handle_errors
 def channel_trust(name: str, sides: tuple[str, ...], yes: bool) -> None:

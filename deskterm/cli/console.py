@@ -14,11 +14,16 @@ from typing import Any, TypeVar
 
 import click
 
-from deskterm import settings
+from deskterm import paths, settings
+from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line, safe_json
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of lines."
+)
 
 
 def handle_errors(func: F) -> F:
@@ -48,6 +53,21 @@ def handle_errors(func: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def open_existing_desk() -> None:
+    """Open the desk for a command that only reads it: a desk not made yet is said so (with how
+    to make one) rather than made empty as a side effect and listed as nothing."""
+    home = paths.home_location()
+    if home.is_dir():
+        paths.home()  # a home other users can enter is refused before anything else is said
+    if settings.current().database_url is None and not (home / "desk.sqlite3").exists():
+        raise DeskError(
+            f"There is no desk in {home} (DESKTERM_HOME) yet; make one by adding a channel: "
+            "`deskterm channel example > channel.toml`, edit it, then "
+            "`deskterm channel add --file channel.toml` (or try `deskterm demo`)."
+        )
+    open_desk()
 
 
 def echo_json(data: Any) -> None:

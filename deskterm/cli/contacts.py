@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, say
 from deskterm.engine.startup import open_desk
 from deskterm.sanitize import one_line
 
@@ -16,7 +16,7 @@ def contact() -> None:
 
 @contact.command("show")
 @click.argument("address")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @handle_errors
 def show(address: str, as_json: bool) -> None:
     """The contact an address belongs to (its own or an alias)."""

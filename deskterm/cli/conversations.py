@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, open_existing_desk, say
 from deskterm.engine.startup import open_desk
 from deskterm.sanitize import clean, one_line
 
@@ -13,15 +13,15 @@ from deskterm.sanitize import clean, one_line
 @click.option(
     "--status", default="open", show_default=True, help="open, pending, resolved, closed or all."
 )
-@click.option("--channel", "channel_name")
-@click.option("--search")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--channel", "channel_name", help="Only this channel's conversations.")
+@click.option("--search", help="Only those matching these words (as / in the desk).")
+@json_option
 @handle_errors
 def conversations(status: str, channel_name: str | None, search: str | None, as_json: bool) -> None:
     """List conversations, newest activity first."""
     from deskterm.desk import queries
 
-    open_desk()
+    open_existing_desk()
     rows = queries.list_conversations(status, channel_name, search)
     if as_json:
         echo_json(rows)
@@ -35,7 +35,7 @@ def conversations(status: str, channel_name: str | None, search: str | None, as_
 
 @click.command("show")
 @click.argument("conversation_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @handle_errors
 def show(conversation_id: int, as_json: bool) -> None:
     """Show a conversation's messages, oldest first."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, say
 from deskterm.cli.secrets import secret_store
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
@@ -92,8 +92,8 @@ class ProgressReport:
 
 
 @click.command("jobs")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", default=20, show_default=True)
+@json_option
+@click.option("--limit", default=20, show_default=True, help="Show the N most recent runs.")
 @handle_errors
 def jobs(as_json: bool, limit: int) -> None:
     """Recent poll runs and each channel's state."""
@@ -118,8 +118,8 @@ def jobs(as_json: bool, limit: int) -> None:
 
 
 @click.command("skipped")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", default=100, show_default=True)
+@json_option
+@click.option("--limit", default=100, show_default=True, help="Show the N most recent.")
 @handle_errors
 def skipped(as_json: bool, limit: int) -> None:
     """Mail fetched but not turned into a conversation message, with the reason."""

@@ -12,6 +12,7 @@ import click
 from deskterm import process
 from deskterm.cli import (
     channels,
+    completion,
     contacts,
     conversations,
     inbound,
@@ -27,7 +28,19 @@ from deskterm.cli import (
 @click.version_option(package_name="deskterm")
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """deskterm: a helpdesk in the terminal. Without a command, opens the desk."""
+    """deskterm: a helpdesk in the terminal. Without a command, opens the desk.
+
+    \b
+    Environment:
+      DESKTERM_HOME            the desk's folder (default: ~/.local/share/deskterm)
+      DESKTERM_PASSPHRASE      the secret vault's passphrase (else asked for)
+      DESKTERM_DATABASE_URL    a shared PostgreSQL desk instead of the folder's SQLite
+      DESKTERM_SECRET_BACKEND  keyring or vault, to force one
+      DESKTERM_DEBUG=1         the traceback of an unexpected error
+
+    Start with `deskterm demo`, or `deskterm channel example > channel.toml`, edit it, and
+    `deskterm channel add --file channel.toml`.
+    """
     process.harden_process()  # before anything is written or a secret is read (issue 10)
     if ctx.invoked_subcommand is None:
         ui.open_ui()
@@ -50,6 +63,7 @@ for command in (
     secrets.secrets,
     contacts.contact,
     ui.demo,
+    completion.completion,
 ):
     main.add_command(command)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, read_text, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, read_text, say
 from deskterm.cli.secrets import secret_store
 from deskterm.desk import status as lifecycle
 from deskterm.engine.startup import open_desk
@@ -19,8 +19,14 @@ from deskterm.sanitize import one_line
 @click.argument("conversation_id", type=int)
 @click.option("--body-file", type=click.Path(path_type=Path), help="The reply's text ('-': stdin).")
 @click.option("--template", "template_name", help="Start from this template ($variables filled).")
-@click.option("--attach", "attachments", multiple=True, type=click.Path(path_type=Path))
-@click.option("--cc", "cc", multiple=True)
+@click.option(
+    "--attach",
+    "attachments",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Attach this file (repeat for more).",
+)
+@click.option("--cc", "cc", multiple=True, help="Also send to this address (repeat for more).")
 @click.option(
     "--to-reply-to",
     is_flag=True,
@@ -80,7 +86,7 @@ def reply(
 
 
 @click.command("send")
-@click.option("--channel", "channel_name")
+@click.option("--channel", "channel_name", help="Only this channel's outbox.")
 @click.option("--now", "force", is_flag=True, help="Also send what waits for a retry time.")
 @handle_errors
 def send(channel_name: str | None, force: bool) -> None:
@@ -103,7 +109,7 @@ def send(channel_name: str | None, force: bool) -> None:
 
 
 @click.group("outbox", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.option("--all", "include_sent", is_flag=True, help="Include sent and cancelled items.")
 @click.pass_context
 @handle_errors

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, say
 
 
 def secret_store() -> Any:
@@ -23,7 +23,7 @@ def secrets() -> None:
 
 
 @secrets.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @handle_errors
 def secrets_status(as_json: bool) -> None:
     """Say which secret backend is in use, and why."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, read_text, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, read_text, say
 from deskterm.engine.startup import open_desk
 from deskterm.sanitize import clean, one_line
 
@@ -38,9 +38,10 @@ def template_add(name: str, file: Path) -> None:
 
 
 @template.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @handle_errors
 def template_list(as_json: bool) -> None:
+    """List the templates."""
     from deskterm.desk import templates
 
     open_desk()
@@ -56,6 +57,7 @@ def template_list(as_json: bool) -> None:
 @click.argument("name")
 @handle_errors
 def template_show(name: str) -> None:
+    """Print a template's text."""
     from deskterm.desk import templates
 
     open_desk()
@@ -66,6 +68,7 @@ def template_show(name: str) -> None:
 @click.argument("name")
 @handle_errors
 def template_remove(name: str) -> None:
+    """Remove a template."""
     from deskterm.desk import templates
 
     open_desk()

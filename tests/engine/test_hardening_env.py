@@ -131,7 +131,7 @@ def test_the_attachment_opener_inherits_no_secret(
 AFTER_A_COMMAND = """
 import ctypes, json, resource, sys
 from deskterm.cli.main import main
-main(["conversations", "--json"], standalone_mode=False)
+main(["channel", "list", "--json"], standalone_mode=False)
 libc = ctypes.CDLL(None, use_errno=True)
 PR_GET_DUMPABLE = 3
 print(json.dumps({

@@ -115,5 +115,5 @@ def test_a_private_existing_home_is_used(
     home = tmp_path / "private"
     home.mkdir(mode=0o700)
     monkeypatch.setenv("DESKTERM_HOME", str(home))
-    assert desk.json("conversations") == []
+    assert desk.json("channel", "list") == []
     assert paths.home() == home and (home / "desk.sqlite3").exists()

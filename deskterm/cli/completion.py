@@ -1,0 +1,27 @@
+"""`deskterm completion bash|zsh|fish`: click's own completion script, for one install line.
+
+The script is exactly what `_DESKTERM_COMPLETE=<shell>_source deskterm` prints; it asks
+`deskterm` itself for the completions at each Tab, so it never goes stale when commands change.
+"""
+
+from __future__ import annotations
+
+import click
+from click.shell_completion import get_completion_class
+
+SHELLS = ("bash", "zsh", "fish")
+COMPLETE_VAR = "_DESKTERM_COMPLETE"
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(SHELLS))
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> None:
+    """Print the shell completion script for SHELL. Install it with, for bash:
+    `deskterm completion bash > ~/.local/share/bash-completion/completions/deskterm`;
+    zsh: `deskterm completion zsh >> ~/.zshrc`;
+    fish: `deskterm completion fish > ~/.config/fish/completions/deskterm.fish`."""
+    cls = get_completion_class(shell)
+    assert cls is not None  # click ships all three
+    # As click prints it for `_DESKTERM_COMPLETE=<shell>_source deskterm`: as is.
+    click.echo(cls(ctx.find_root().command, {}, "deskterm", COMPLETE_VAR).source(), nl=False)
