@@ -331,6 +331,8 @@ def message_notes(
         notes["repairs"] = mail.defects
     if mail.truncated:
         notes["truncated"] = True
+    if mail.text_format:  # format=flowed: the view joins the soft line breaks (mail/reflow)
+        notes["format"] = mail.text_format
     if outsider:
         notes["outsider"] = True
     if same_id_as is not None:  # another mail carries this Message-ID: both are kept

@@ -58,3 +58,39 @@ def test_the_text_fills_a_wider_terminal(demo_desk: None) -> None:
         assert 'fails after about 30 seconds with "Request timed' in text
 
     drive(scenario, size=(120, 40))
+
+
+FLOWED = (
+    b"From: Jane Doe <jane@customer.example>\r\n"
+    b"To: support@acme.example\r\n"
+    b"Subject: Flowed reply\r\n"
+    b"Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
+    b"Message-ID: <flowed-1@customer.example>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\r\n"
+    b"\r\n"
+    b"Still fail \r\ning, sorry.\r\n"
+    b"\r\n"
+    b"> Since Friday every  \r\n"  # with DelSp=yes, the space that stays is the second
+    b"> CSV export  \r\n"
+    b"> fails.\r\n"
+)
+
+
+def test_format_flowed_is_joined_where_the_part_declares_it(demo_desk: None) -> None:
+    """The part's format=flowed and DelSp=yes reach the view (through the message's notes):
+    soft breaks are joined, the space before each is dropped, quotes join within a depth."""
+    item = Fetched("flowed-1", FLOWED)
+    prepare_batch([item], None, 100_000, 1024)()
+    Ingestor(Channel.get(Channel.name == demo.CHANNEL)).apply([item], "INBOX")
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        lines = [line.strip() for line in screen_text(app).split("\n")]
+        assert "Still failing, sorry." in lines
+        assert "> Since Friday every CSV export fails." in lines, "\n".join(lines)
+
+    drive(scenario, size=(80, 24))

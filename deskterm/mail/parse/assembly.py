@@ -104,6 +104,7 @@ def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> Parse
         truncated=body.truncated,
         defects=list(ctx.defects),
         remote_images=html_text.count_remote_images(body.html) if body.html else 0,
+        text_format=body.text_format,
     )
 
 

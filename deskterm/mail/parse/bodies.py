@@ -38,6 +38,7 @@ class Body:
     text: str
     html: str | None
     truncated: bool
+    text_format: str = ""  # "flowed" or "flowed delsp" when every text shown declared it
 
 
 def compose_body(pieces: list[Piece], limit: int, ctx: Ctx) -> Body:
@@ -53,6 +54,7 @@ def compose_body(pieces: list[Piece], limit: int, ctx: Ctx) -> Body:
     full_html = html_text.normalise_newlines("\n".join(htmls)) if htmls else None
     html, html_cut = truncate(full_html, limit) if full_html is not None else (None, 0)
     texts: list[str] = []
+    formats: set[str] = set()  # the text_format of each text shown ("html" for converted HTML)
     omitted = 0
     shown = 0  # characters of text so far: once past `limit` bytes, nothing more can show
     html_left = limit  # bytes of HTML that may still be converted
@@ -63,6 +65,7 @@ def compose_body(pieces: list[Piece], limit: int, ctx: Ctx) -> Body:
         if shown > limit:
             omitted += len((source if source is not None else piece.html or "").encode())
             continue
+        formats.add(piece.text_format if source is not None else "html")
         if source is not None:
             text = html_text.normalise_newlines(source)
         else:
@@ -84,4 +87,7 @@ def compose_body(pieces: list[Piece], limit: int, ctx: Ctx) -> Body:
     text, cut = truncate(joined, limit)
     omitted += cut
     marked = with_marker(text, omitted) if omitted else text
-    return Body(marked, html, bool(omitted or html_cut))
+    text_format = formats.pop() if len(formats) == 1 else ""
+    return Body(
+        marked, html, bool(omitted or html_cut), "" if text_format == "html" else text_format
+    )

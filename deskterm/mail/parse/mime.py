@@ -86,6 +86,7 @@ class Piece:
 
     plain: str | None = None
     html: str | None = None
+    text_format: str = ""  # of the plain text: "flowed" or "flowed delsp" (RFC 3676)
 
 
 def walk(part: Message, depth: int, ctx: Ctx) -> list[Piece]:
@@ -126,13 +127,23 @@ def _alternative(results: list[list[Piece]]) -> list[Piece]:
     if plain is None and html is None:
         return []
     plains = None if plain is None else [p.plain for p in plain if p.plain is not None]
+    formats = {p.text_format for p in plain or [] if p.plain is not None}
     htmls = None if html is None else [p.html for p in html if p.html is not None]
     return [
         Piece(
             plain=None if plains is None else "\n".join(plains),
             html=None if htmls is None else "\n".join(htmls),
+            text_format=formats.pop() if len(formats) == 1 else "",
         )
     ]
+
+
+def _text_format(cparams: dict[str, str]) -> str:
+    """How a text/plain part says its lines break: "flowed", "flowed delsp" (RFC 3676's
+    format=flowed and DelSp=yes), or "" (fixed lines), for the view to re-flow the text."""
+    if cparams.get("format", "").strip().lower() != "flowed":
+        return ""
+    return "flowed delsp" if cparams.get("delsp", "").strip().lower() == "yes" else "flowed"
 
 
 def _note_defects(part: Message, ctx: Ctx) -> None:
@@ -164,7 +175,11 @@ def _leaf(part: Message, ctype: str, ctx: Ctx) -> list[Piece]:
     if ctype in _BODY_TYPES and disposition != "attachment":
         charset = cparams.get("charset") or _sniff_charset(data, ctype)
         text = decode(data, charset, ctx, ctype).lstrip("\ufeff")
-        pieces.append(Piece(plain=text) if ctype == "text/plain" else Piece(html=text))
+        pieces.append(
+            Piece(plain=text, text_format=_text_format(cparams))
+            if ctype == "text/plain"
+            else Piece(html=text)
+        )
         first, ctx.body_seen = not ctx.body_seen, True
         if first or not name:
             return pieces

@@ -42,3 +42,4 @@ class ParsedMail:
     truncated: bool
     defects: list[str]
     remote_images: int
+    text_format: str = ""  # "flowed" or "flowed delsp": the text is format=flowed (RFC 3676)
