@@ -23,6 +23,14 @@ _TEXTUAL_WORDS = {
     "app.focus_next": "Next field",
     "app.focus_previous": "Previous field",
 }
+# Textual's actions that do what a deskterm binding on the same screen does: their keys join
+# that binding's row (the tables' arrows are j/k's "Next"/"Previous").
+_TEXTUAL_SAME_AS = {
+    "cursor_down": "cursor('down')",
+    "cursor_up": "cursor('up')",
+    "scroll_top": "cursor('top')",
+    "scroll_bottom": "cursor('bottom')",
+}
 # Textual's bindings that say nothing an agent needs: the message text wraps, so it never
 # scrolls sideways (the tables have their own arrows).
 _TEXTUAL_HIDDEN = {"scroll_left", "scroll_right", "page_left", "page_right"}
@@ -37,22 +45,41 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str]]:
 
     One list, in deskterm's words (issue 14): every deskterm binding has an id and Textual's
     have none, so a Textual default is left out where a deskterm binding already names one of
-    its keys (the thread's arrows and Home/End scroll either way, and the help says it once),
-    and Textual's system bindings (ctrl+c's "press ctrl+q to quit") are never listed. Rows
+    its keys (the thread's arrows and Home/End scroll either way, and the help says it once)
+    or another Textual binding nearer the focus already named (the composer's ctrl+c copies
+    once), Textual's system bindings (ctrl+c's "press ctrl+q to quit") are never listed, and
+    a Textual action that does what a deskterm binding does joins that binding's row. Rows
     with the same description are one row (`q` and ctrl+q both quit).
     """
     app = screen.app
     chain = [bindings for _node, bindings in screen._modal_binding_chain]
     ours = {key for bindings in chain for key, binding in bindings if binding.id is not None}
+    our_words = {
+        binding.action: binding.description
+        for bindings in chain
+        for _key, binding in bindings
+        if binding.id is not None and binding.description
+    }
     rows: dict[str, list[str]] = {}
+    textual_keys: set[str] = set()
     for bindings in chain:
         for key, binding in bindings:
-            if binding.id is None and (
-                binding.system or key in ours or binding.action in _TEXTUAL_HIDDEN
-            ):
-                continue
+            if binding.id is None:
+                if (
+                    binding.system
+                    or key in ours
+                    or key in textual_keys
+                    or binding.action in _TEXTUAL_HIDDEN
+                ):
+                    continue
+                textual_keys.add(key)
             description = (
-                (_TEXTUAL_WORDS.get(binding.action) if binding.id is None else None)
+                (
+                    _TEXTUAL_WORDS.get(binding.action)
+                    or our_words.get(_TEXTUAL_SAME_AS.get(binding.action, ""))
+                    if binding.id is None
+                    else None
+                )
                 or binding.description
                 or binding.action.replace("_", " ")
             )

@@ -58,3 +58,24 @@ def test_help_and_palette_list_each_key_and_action_once(demo_desk: None) -> None
         assert type(app.screen).__name__ == "ThreadScreen"
 
     drive(scenario)
+
+
+def test_the_tables_and_the_composer_list_each_key_once(demo_desk: None) -> None:
+    """The tables' arrows join j/k's rows; the composer's ctrl+c copies, once."""
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("C")  # the channel list, a table
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        _check_help(app)
+        assert ("↓, j", "Next") in app.screen.rows
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        await pilot.press("r")  # the composer: its text area has the focus
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        _check_help(app)
+
+    drive(scenario)
