@@ -23,12 +23,17 @@ QUOTED = (
 )
 
 
+def ingest(uid: str, raw: bytes) -> None:
+    """A mail through the real pipeline, as a poll would ingest it."""
+    item = Fetched(uid, raw)
+    prepare_batch([item], None, 100_000, 1024)()
+    Ingestor(Channel.get(Channel.name == demo.CHANNEL)).apply([item], "INBOX")
+
+
 def deliver_quote() -> None:
     """A customer answers above a quote the sender's client did not wrap (one long line)."""
     body = f"Any news on this?\n\nOn Monday, Acme Support wrote:\n{QUOTED}\n"
-    item = Fetched("quote-1", make_mail("Still failing", body=body))
-    prepare_batch([item], None, 100_000, 1024)()
-    Ingestor(Channel.get(Channel.name == demo.CHANNEL)).apply([item], "INBOX")
+    ingest("quote-1", make_mail("Still failing", body=body))
 
 
 def test_a_wrapped_quoted_line_keeps_its_marker_at_80_columns(demo_desk: None) -> None:
@@ -80,9 +85,7 @@ FLOWED = (
 def test_format_flowed_is_joined_where_the_part_declares_it(demo_desk: None) -> None:
     """The part's format=flowed and DelSp=yes reach the view (through the message's notes):
     soft breaks are joined, the space before each is dropped, quotes join within a depth."""
-    item = Fetched("flowed-1", FLOWED)
-    prepare_batch([item], None, 100_000, 1024)()
-    Ingestor(Channel.get(Channel.name == demo.CHANNEL)).apply([item], "INBOX")
+    ingest("flowed-1", FLOWED)
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("enter")
