@@ -34,6 +34,7 @@ from deskterm.screens.triage_prompts import (
     undo_last,
 )
 from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
+from deskterm.widgets.empty_desk import EmptyDeskHint
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
 from deskterm.widgets.status_bar import StatusBar
 
@@ -115,6 +116,7 @@ class ConversationsScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield FilterBar(id="filters")
         yield ColumnHeader()
+        yield EmptyDeskHint()
         yield ConversationList(self.desk.clock, id="conversations")
         yield Input(
             placeholder="search subject, contact, text or #id",
@@ -198,6 +200,7 @@ class ConversationsScreen(DeskScreen):
         if message.counts is not None:
             self.loaded = message.generation
             bar.counts = message.counts
+            self.query_one(EmptyDeskHint).check(message.counts)
 
     # --- filter and search -------------------------------------------------------------
 
