@@ -57,18 +57,12 @@ def _deskterm_on_path(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{exe.parent}{os.pathsep}{os.environ['PATH']}"}
 
 
-def test_bash_completes_a_subcommand_through_the_installed_script(
-    desk: Desk, tmp_path: Path
-) -> None:
-    """The script sourced into a real bash, its function called as bash calls it on Tab."""
-    script = tmp_path / "deskterm.bash"
-    script.write_text(desk.run("completion", "bash").stdout)
-    line = (
-        f"source {script}; COMP_WORDS=(deskterm chan); COMP_CWORD=1; "
-        '_deskterm_completion deskterm; printf "%s\\n" "${COMPREPLY[@]}"'
-    )
+def _in_shell(desk: Desk, tmp_path: Path, shell: str, argv: list[str]) -> list[str]:
+    """What `argv` prints, in words; `{script}` in it is the file of the printed script."""
+    script = tmp_path / f"deskterm.{shell}"
+    script.write_text(desk.run("completion", shell).stdout)
     done = subprocess.run(
-        ["bash", "--norc", "--noprofile", "-c", line],
+        [part.format(script=script) for part in argv],
         env=_deskterm_on_path(tmp_path),
         capture_output=True,
         text=True,
@@ -76,22 +70,25 @@ def test_bash_completes_a_subcommand_through_the_installed_script(
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["channel"]
+    return done.stdout.split()
+
+
+def test_bash_completes_a_subcommand_through_the_installed_script(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """The script sourced into a real bash, its function called as bash calls it on Tab."""
+    line = (
+        "source {script}; COMP_WORDS=(deskterm chan); COMP_CWORD=1; "
+        '_deskterm_completion deskterm; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    )
+    assert _in_shell(desk, tmp_path, "bash", ["bash", "--norc", "--noprofile", "-c", line]) == [
+        "channel"
+    ]
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_completes_a_subcommand_through_the_installed_script(
     desk: Desk, tmp_path: Path
 ) -> None:
-    script = tmp_path / "deskterm.fish"
-    script.write_text(desk.run("completion", "fish").stdout)
-    done = subprocess.run(
-        ["fish", "--no-config", "-c", f"source {script}; complete -C 'deskterm chan'"],
-        env=_deskterm_on_path(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[0] == "channel"
+    line = "source {script}; complete -C 'deskterm chan'"
+    assert _in_shell(desk, tmp_path, "fish", ["fish", "--no-config", "-c", line])[0] == "channel"
