@@ -37,6 +37,7 @@ from deskterm.engine.events import DeliveryResult, Event, Note, RunFinished, Syn
 from deskterm.engine.lock import worker_running
 from deskterm.engine.worker import Worker
 from deskterm.errors import DeskError
+from deskterm.outbound.delivery import in_plain_words
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.conversations import ConversationsScreen
@@ -52,6 +53,14 @@ ENGINE_NICENESS = 10  # how far below the UI the engine's thread and processes r
 
 class DeskApp(App[None]):
     TITLE = "deskterm"
+    # Toasts keep out of the thread's way at 80x24: no blank lines around their text, and all
+    # of them together take at most a third of the screen; an error goes after a short time.
+    CSS = """
+    Toast { padding: 0 1; margin-top: 0; max-width: 50%; }
+    ToastRack { max-height: 33%; }
+    """
+    NOTIFICATION_TIMEOUT = 4
+    ERROR_TIMEOUT: ClassVar[float] = 6
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Keys (help)", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
@@ -220,7 +229,8 @@ class DeskApp(App[None]):
                 self.read_channels()
             case DeliveryResult():  # a reply left the outbox (or failed to)
                 self.notify(
-                    f"Reply to #{event.conversation_id}: {one_line(event.summary)}",
+                    f"Reply to #{event.conversation_id}: "
+                    f"{in_plain_words(event.state, event.detail)}",
                     severity="error" if event.state != "sent" else "information",
                     markup=False,
                 )
@@ -242,8 +252,14 @@ class DeskApp(App[None]):
 
         Screens and widgets notify through the app, so this is the one place: text from mail
         or from a server (an address in "queued for ...", an SMTP reply) is shown without its
-        escape sequences, and never as markup (a subject `[@click=app.quit]` stays text).
+        escape sequences, and never as markup (a subject `[@click=app.quit]` stays text). An
+        error stays a few seconds, or until an action goes well (its notice clears it).
         """
+        if severity == "error":
+            timeout = min(timeout or self.ERROR_TIMEOUT, self.ERROR_TIMEOUT)
+        elif severity == "information":  # an action went well: the errors before it are old
+            for shown in [n for n in self._notifications if n.severity == "error"]:
+                self._unnotify(shown, refresh=False)
         super().notify(
             clean(str(message)),
             title=one_line(title),

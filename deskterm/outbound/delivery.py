@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,13 +30,27 @@ from deskterm.store import blobs
 from deskterm.store.db import utcnow
 from deskterm.store.models import Channel, JobRun, Message, Outbox
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Delivery:
     outbox_id: int
     conversation_id: int
     state: str  # sent | queued | failed
-    detail: str = ""
+    detail: str = ""  # the server's own reply when sent, the one sentence why when not
+
+
+def in_plain_words(state: str, detail: str) -> str:
+    """What an agent reads of a delivery: "sent" and that the server accepted it, not the
+    SMTP reply (`2.0.0 Ok: queued as ...`, kept in the log and `deskterm outbox`), or why not.
+    """
+    if state == "sent":
+        return "sent; the mail server accepted it."
+    why = one_line(detail).rstrip(".")
+    if state == "queued":
+        return f"not sent yet, it will be tried again: {why}." if why else "not sent yet."
+    return f"failed: {why}." if why else "failed."
 
 
 def flush(
@@ -133,6 +148,7 @@ async def _deliver(
                 smtp = await _reset(smtp)
                 continue
             outbox.set_state(item, "sent", sent_at=utcnow(), last_error=None)
+            log.info("reply %s sent; the server said %r", item.id, reply.strip())
             results.append(Delivery(item.id, message.conversation_id, "sent", reply.strip()))
     finally:
         if smtp is not None:

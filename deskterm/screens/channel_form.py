@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
+from deskterm import paths
 from deskterm.channels import check as conntest
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
@@ -47,6 +48,31 @@ def field_id(path: str) -> str:
 
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
+
+
+# What a saved channel's password box says, by whether the store holds one (None: unknown).
+PASSWORD_HINTS: dict[bool | None, str] = {
+    True: "stored; type a new one to replace it",
+    False: "none stored; type it to store it on Save",
+    None: "type one to replace the stored one, if any",
+}
+
+
+def password_stored(store: Any, key: str) -> bool | None:
+    """Whether the app's secret store holds `key`, as the channel list's Secrets line tells
+    it: a vault not made yet holds nothing; a locked vault and the OS keyring (never read
+    here, so that no desktop asks for its password) cannot say. Blocking: call from a thread.
+    """
+    from deskterm.secrets.store import open_secret_store
+
+    try:
+        if open_secret_store().status.kind == "keyring" or store.locked:
+            return None
+        if not paths.vault_file().exists():
+            return False
+        return store.get(key) is not None
+    except SecretError:
+        return None
 
 
 class ChannelFormScreen(DeskScreen):
@@ -150,20 +176,38 @@ class ChannelFormScreen(DeskScreen):
         return Horizontal(*widgets, classes="row", id=f"row-{wid}")
 
     def _password_row(self, side: str) -> Widget:
-        placeholder = (
-            "stored; type a new one to replace it"
-            if self.original
-            else "stored on Save, never shown"
-        )
+        placeholder = PASSWORD_HINTS[None] if self.original else "stored on Save, never shown"
         control = Input(password=True, placeholder=placeholder, compact=True, id=f"pw-{side}")
         return Horizontal(Label(Content("password")), control, classes="row", id=f"row-pw-{side}")
 
     def on_mount(self) -> None:
         self.check()
+        if self.original is not None:
+            self._read_stored(self.original)
         first = self.query_one(f"#{field_id('name')}", Input)
         first.focus()
         if self.test_now:
             self.call_after_refresh(self.action_test)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="stored-passwords",
+        exit_on_error=False,
+        description="asking the secret store which passwords it holds",
+    )
+    def _read_stored(self, name: str) -> None:
+        channel = channels.get(name)
+        stored = {
+            side: password_stored(self.desk.secrets, channels.secret_key(channel, side))
+            for side in channels.SIDES
+        }
+        self._tell(self._show_stored, stored)
+
+    def _show_stored(self, stored: dict[str, bool | None]) -> None:
+        if self.is_attached:
+            for side, known in stored.items():
+                self.query_one(f"#pw-{side}", Input).placeholder = PASSWORD_HINTS[known]
 
     # --- reading and checking ----------------------------------------------------------
 

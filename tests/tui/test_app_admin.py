@@ -14,7 +14,7 @@ from deskterm.screens.channels import ChannelsScreen
 from deskterm.store import connection
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
-from tests.tui.test_app import drive, screen_text, settle, until
+from tests.tui.test_app import drive, notices, screen_text, settle, until
 from tests.tui.test_app_channels import SUPPORT, form, open_form, type_into
 
 # --- bug 4: a cut value ends in an ellipsis, and a port is never cut -----------------------
@@ -106,3 +106,66 @@ def test_a_good_run_does_not_read_error_ok(demo_desk: None) -> None:
         assert "Error" not in shown, shown
 
     drive(scenario, size=(120, 40))
+
+
+# --- bug 7: toasts are small, errors do not linger, and say "sent" in plain words ----------
+
+
+def test_a_sent_reply_is_said_in_plain_words(demo_desk: None) -> None:
+    from deskterm.engine.events import DeliveryResult
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app._on_engine_event(DeliveryResult(12, "sent", "2.0.0 Ok: queued as 4fXyZ1"))
+        app._on_engine_event(DeliveryResult(4, "queued", "The SMTP server did not answer."))
+        await pilot.pause()
+        said = notices(app)
+        assert "Reply to #12: sent; the mail server accepted it." in said, said
+        assert not any("2.0.0" in n or "queued as" in n for n in said), said
+        assert (
+            "Reply to #4: not sent yet, it will be tried again: The SMTP server did not answer."
+        ) in said
+
+    drive(scenario)
+
+
+def test_toasts_are_small_at_80x24_and_an_error_goes_when_an_action_goes_well(
+    demo_desk: None,
+) -> None:
+    from textual.widgets._toast import Toast
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app.notify("The IMAP server refused the login.", severity="error", timeout=30)
+        await pilot.pause()
+        error = next(n for n in app._notifications if n.severity == "error")
+        assert error.timeout <= 6  # an error does not stay for the next half minute
+        toast = app.screen.query_one(Toast)
+        assert toast.outer_size.height <= 2, toast.outer_size  # one line of text, no blanks
+        app.notify("Reply queued for alice@example.com.")
+        await pilot.pause()
+        assert notices(app) == ["Reply queued for alice@example.com."]
+
+    drive(scenario)
+
+
+# --- bug 7: the form and the channel list agree on whether a password is stored ------------
+
+
+def test_the_demo_form_does_not_claim_a_password_the_list_says_is_not_there(
+    demo_desk: None,
+) -> None:
+    from textual.widgets import Input
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("C")
+        await settle(pilot)
+        listed = app.screen
+        assert isinstance(listed, ChannelsScreen)
+        assert listed.secrets_line.startswith("Secrets: the vault, not made yet")
+        await pilot.press("escape")
+        await open_form(pilot, "enter")  # the demo channel
+        await settle(pilot)
+        for side in ("inbound", "outbound"):
+            hint = app.screen.query_one(f"#pw-{side}", Input).placeholder
+            assert hint.startswith("none stored"), (side, hint)
+
+    drive(scenario)
