@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from deskterm.cli.console import echo_json, handle_errors, json_option, open_existing_desk, say
-from deskterm.engine.startup import open_desk
 from deskterm.sanitize import clean, one_line
 
 
@@ -41,7 +40,7 @@ def show(conversation_id: int, as_json: bool) -> None:
     """Show a conversation's messages, oldest first."""
     from deskterm.desk import queries
 
-    open_desk()
+    open_existing_desk()
     data = queries.conversation_detail(conversation_id)
     if as_json:
         echo_json(data)

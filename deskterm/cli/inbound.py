@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, json_option, say
+from deskterm.cli.console import echo_json, handle_errors, json_option, open_existing_desk, say
 from deskterm.cli.secrets import secret_store
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
@@ -99,7 +99,7 @@ def jobs(as_json: bool, limit: int) -> None:
     """Recent poll runs and each channel's state."""
     from deskterm.desk import queries
 
-    open_desk()
+    open_existing_desk()
     report = queries.job_report(limit)
     if as_json:
         echo_json(report)
@@ -125,7 +125,7 @@ def skipped(as_json: bool, limit: int) -> None:
     """Mail fetched but not turned into a conversation message, with the reason."""
     from deskterm.desk import queries
 
-    open_desk()
+    open_existing_desk()
     rows = queries.skipped_list(limit)
     if as_json:
         echo_json(rows)

@@ -5,8 +5,14 @@ from __future__ import annotations
 from tests.conftest import DRAFT_CHANNEL, Desk
 
 
-def test_conversations_on_a_desk_not_made_yet_says_how_to_make_one(desk: Desk) -> None:
-    for args in (["conversations"], ["conversations", "--json"]):
+def test_reading_a_desk_not_made_yet_says_how_to_make_one(desk: Desk) -> None:
+    for args in (
+        ["conversations"],
+        ["conversations", "--json"],
+        ["show", "1"],
+        ["jobs"],
+        ["skipped"],
+    ):
         result = desk.run(*args, ok=False)
         assert result.exit_code == 1
         assert result.stdout == ""
@@ -20,4 +26,5 @@ def test_conversations_on_a_desk_not_made_yet_says_how_to_make_one(desk: Desk) -
 def test_an_existing_empty_desk_lists_nothing(desk: Desk) -> None:
     desk.add_channel(DRAFT_CHANNEL)
     assert desk.json("conversations") == []
+    assert desk.json("skipped") == []
     assert desk.run("conversations").output == ""
