@@ -17,10 +17,14 @@ COMPLETE_VAR = "_DESKTERM_COMPLETE"
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
-    """Print the shell completion script for SHELL. Install it with, for bash:
-    `deskterm completion bash > ~/.local/share/bash-completion/completions/deskterm`;
-    zsh: `deskterm completion zsh >> ~/.zshrc`;
-    fish: `deskterm completion fish > ~/.config/fish/completions/deskterm.fish`."""
+    """Print the shell completion script for SHELL (click's own). Install it with one line
+    (make the folder first where it is missing):
+
+    \b
+      bash: deskterm completion bash > ~/.local/share/bash-completion/completions/deskterm
+      zsh:  deskterm completion zsh >> ~/.zshrc   (after compinit)
+      fish: deskterm completion fish > ~/.config/fish/completions/deskterm.fish
+    """
     cls = get_completion_class(shell)
     assert cls is not None  # click ships all three
     # As click prints it for `_DESKTERM_COMPLETE=<shell>_source deskterm`: as is.
