@@ -18,10 +18,10 @@ COMPLETE_VAR = "_DESKTERM_COMPLETE"
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
     """Print the shell completion script for SHELL (click's own). Install it with one line
-    (make the folder first where it is missing):
+    (for fish, make the folder first where it is missing):
 
     \b
-      bash: deskterm completion bash > ~/.local/share/bash-completion/completions/deskterm
+      bash: deskterm completion bash >> ~/.bashrc
       zsh:  deskterm completion zsh >> ~/.zshrc   (after compinit)
       fish: deskterm completion fish > ~/.config/fish/completions/deskterm.fish
     """
