@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
@@ -44,6 +44,7 @@ from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.unlock import TuiSecrets
 from deskterm.store import connection, db
+from deskterm.widgets.key_order import KeyOrderApp
 
 log = logging.getLogger("deskterm.ui")
 
@@ -51,7 +52,7 @@ REFRESH_DELAY = 0.5  # seconds: engine events within this window cause one list 
 ENGINE_NICENESS = 10  # how far below the UI the engine's thread and processes run
 
 
-class DeskApp(App[None]):
+class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
     TITLE = "deskterm"
     # Toasts keep out of the thread's way at 80x24: no blank lines around their text, and all
     # of them together take at most a third of the screen; an error goes after a short time.
