@@ -84,7 +84,8 @@ class OutboxScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content("Outbox (newest first)"), id="title")
         yield row_table(
-            (("id", 5), ("#", 5), ("state", 9), ("tries", 5), ("subject", 28), ("detail", None))
+            (("id", 5), ("#", 5), ("state", 9), ("tries", 5), ("subject", 28), ("detail", None)),
+            line=self.app.size.width,
         )
         yield Static(Content("loading…"), id="empty")
         yield Static(Content(""), id="detail")

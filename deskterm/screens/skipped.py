@@ -80,7 +80,10 @@ class SkippedScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content("Skipped mail: fetched, but not made a message"), id="title")
         yield Static(Content("loading…"), id="count")
-        yield row_table((("when", 11), ("reason", 20), ("from", 18), ("subject", None)))
+        yield row_table(
+            (("when", 11), ("reason", 20), ("from", 18), ("subject", None)),
+            line=self.app.size.width,
+        )
         yield Static(Content(""), id="detail")
         yield StatusBar("enter details  j/k move  esc back  ? help")
 

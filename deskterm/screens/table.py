@@ -27,6 +27,8 @@ from textual.worker import Worker
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
 
+MIN_REST = 16  # the narrowest "rest of the line" column
+
 
 def cell(value: Any, style: str = "") -> Text:
     """A table cell: names, states and server errors are shown as text, never as markup.
@@ -54,11 +56,20 @@ def row_table(
     id: str | None = None,
     cursor_type: CursorType = "row",
     zebra_stripes: bool = False,
+    line: int | None = None,
 ) -> DataTable[Text]:
-    """A table with these (label, width) columns; a width of None takes the rest of the line."""
+    """A table with these (label, width) columns; a width of None takes the rest of the line.
+
+    Given the `line`'s width (the app's), that rest is a width of its own, so a value longer
+    than it ends in an ellipsis (`cell`) rather than at the screen's edge, cut mid-word.
+    """
+    columns = list(columns)
+    fixed = sum(width for _label, width in columns if width is not None)
+    # Each column has a cell of padding either side; 2 more for the vertical scrollbar.
+    rest = None if line is None else max(MIN_REST, line - fixed - 2 * len(columns) - 2)
     table: DataTable[Text] = DataTable(cursor_type=cursor_type, zebra_stripes=zebra_stripes, id=id)
     for label, width in columns:
-        table.add_column(label, width=width)
+        table.add_column(label, width=rest if width is None else width)
     return table
 
 

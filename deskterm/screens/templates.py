@@ -98,7 +98,7 @@ class TemplatesScreen(TableScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Templates"), id="title")
-        yield row_table((("name", 20), ("first line", None)))
+        yield row_table((("name", 20), ("first line", None)), line=self.app.size.width)
         yield Static(Content("loading…"), id="empty")
         yield Static(Content(""), id="preview")
         yield StatusBar("a add  enter edit  d remove  esc back  ? help")

@@ -95,8 +95,9 @@ class WorkerStatusScreen(TableScreen):
                 ("New", 5),
                 ("Skip", 4),
                 ("Fail", 4),
-                ("Result", max(16, self.app.size.width - 58)),  # the rest: "ok" or why not
+                ("Result", None),  # the rest: "ok" or why not
             ),
+            line=self.app.size.width,
             id="runs",
             cursor_type="none",
             zebra_stripes=True,

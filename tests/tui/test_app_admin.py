@@ -57,6 +57,22 @@ def test_a_value_cut_by_its_column_ends_in_an_ellipsis(demo_desk: None) -> None:
     drive(scenario)
 
 
+def test_the_rest_of_the_line_is_cut_with_an_ellipsis_not_by_the_screen_edge(
+    demo_desk: None,
+) -> None:
+    from deskterm.outbound import drafts
+
+    drafts.send(drafts.Draft(4, body="Hello Lukas, fixed."))  # queued: the demo is a draft
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("O")
+        await settle(pilot)
+        line = next(x for x in screen_text(app).splitlines() if " #4 " in x)
+        assert line.rstrip().endswith("…"), line  # the detail column, its sentence cut
+
+    drive(scenario)
+
+
 # --- bug 3: the failed step of a channel Test is shown, highlighted -------------------------
 
 
