@@ -34,7 +34,7 @@ from deskterm.screens.conversations import SEARCH_DELAY
 from tests.servers.serverhost import cannot_run
 from tests.tui.test_app import drive, settle, the_list, until
 
-# What `paxx⌫⌫ss` means to find: words starting with "pass" (password, passwort...).
+# What `paxx⌫⌫ss` means to find: the conversations with a word starting with "pass".
 PASS_HITS = {2, 16, 19}
 BACKSPACE, LEFT, ENTER = "\x7f", "\x1b[D", "\r"
 
