@@ -372,6 +372,8 @@ class ComposeScreen(DeskScreen):
                 text = composer.quote_text(self.conversation_id)
             else:
                 text = composer.template_text(self.conversation_id, choice)
+            if not text.endswith("\n"):  # the agent goes on writing on a line of their own
+                text += "\n"
             self.body.insert(text)
         self.body.focus()
 

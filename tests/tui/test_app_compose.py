@@ -192,7 +192,7 @@ def test_a_hostile_conversation_stays_inert_in_the_composer() -> None:
         await settle(pilot)
         assert body(app).text == (
             "Hello [@click=app.quit]Mallory [2J[b], about [@click=app.quit] Refund [bold]NOW"
-            "[/bold] [31mURGENT[0m ]52;c;aGFja2Vk."
+            "[/bold] [31mURGENT[0m ]52;c;aGFja2Vk.\n"
         )
         text = screen_text(app)
         assert "Reply to #10  Re: [@click=app.quit] Refund [bold]NOW[/bold]" in text
@@ -226,12 +226,12 @@ def test_a_template_is_inserted_with_its_variables_filled(monkeypatch: pytest.Mo
         await pilot.press("down", "enter")
         await settle(pilot)
         assert body(app).text == (
-            'Hi Lukas Schmidt, about "Dashboard export times out" (#4).\n-- Kim'
+            'Hi Lukas Schmidt, about "Dashboard export times out" (#4).\n-- Kim\n'
         )
         assert body(app).has_focus
         await pilot.press("ctrl+t", "escape")  # cancelled: nothing inserted
         await settle(pilot)
-        assert body(app).text.endswith("-- Kim")
+        assert body(app).text.endswith("-- Kim\n")
 
     drive(scenario)
 
