@@ -226,6 +226,8 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
                         markup=False,
                         timeout=10,
                     )
+                else:  # the channel works again: its error toasts are old news
+                    self.drop_errors(f"{one_line(channel)}: ")
                 self.schedule_refresh()
                 self.read_channels()
             case DeliveryResult():  # a reply left the outbox (or failed to)
@@ -259,8 +261,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         if severity == "error":
             timeout = min(timeout or self.ERROR_TIMEOUT, self.ERROR_TIMEOUT)
         elif severity == "information":  # an action went well: the errors before it are old
-            for shown in [n for n in self._notifications if n.severity == "error"]:
-                self._unnotify(shown, refresh=False)
+            self.drop_errors(refresh=False)
         super().notify(
             clean(str(message)),
             title=one_line(title),
@@ -268,6 +269,14 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             timeout=timeout,
             markup=False,
         )
+
+    def drop_errors(self, starting: str = "", *, refresh: bool = True) -> None:
+        """Take the error toasts (those whose text starts with `starting`) off the screen."""
+        for shown in list(self._notifications):
+            if shown.severity == "error" and shown.message.startswith(starting):
+                self._unnotify(shown, refresh=False)
+        if refresh:
+            self._refresh_notifications()
 
     def schedule_refresh(self) -> None:
         """Reload the visible list soon, once for any number of events until then."""

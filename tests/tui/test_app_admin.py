@@ -185,3 +185,19 @@ def test_the_demo_form_does_not_claim_a_password_the_list_says_is_not_there(
             assert hint.startswith("none stored"), (side, hint)
 
     drive(scenario)
+
+
+def test_a_channel_that_works_again_takes_its_error_toast_away(demo_desk: None) -> None:
+    from deskterm.engine.events import RunFinished
+    from deskterm.store.models import JobRun
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app._on_engine_event(RunFinished("demo", JobRun(error="The IMAP server refused.")))
+        app._on_engine_event(RunFinished("other", JobRun(error="The server did not answer.")))
+        await pilot.pause()
+        assert len(notices(app)) == 2
+        app._on_engine_event(RunFinished("demo", JobRun(error=None)))  # the next poll went well
+        await pilot.pause()
+        assert notices(app) == ["other: The server did not answer."]
+
+    drive(scenario)
