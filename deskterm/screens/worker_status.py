@@ -44,6 +44,7 @@ def next_poll_text(seconds: float | None) -> str:
 
 STATE_STYLES = {
     "ok": "green",
+    "polling": "bold",
     "failing": "bold red",
     "cooling off": "bold yellow",
     "skip window": "yellow",
@@ -77,6 +78,7 @@ class WorkerStatusScreen(TableScreen):
     def __init__(self) -> None:
         super().__init__()
         self.runs: list[dict[str, Any]] = []
+        self.polling: set[str] = set()  # the channels whose poll is running now
         self._reload_pending = False
 
     def compose(self) -> ComposeResult:
@@ -139,6 +141,9 @@ class WorkerStatusScreen(TableScreen):
 
     def on_worker_status_screen_loaded(self, message: Loaded) -> None:
         rows, self.runs = message.rows, message.runs
+        self.polling = {
+            run["channel"] for run in self.runs if run["kind"] == "poll" and not run["finished_at"]
+        }
         self._show_heading()
         # The highlighted line stays where it was (the channels' order does not change).
         line = min(self.table.cursor_row, len(rows) - 1)
@@ -161,9 +166,15 @@ class WorkerStatusScreen(TableScreen):
             )
 
     def _cells(self, row: dict[str, Any]) -> list[Text]:
+        # A failing (or new) channel being polled right now says so: its IDLE session may
+        # already be signed in again while the poll that will clear "failing" still runs
+        # (the first sync of a big mailbox takes minutes).
+        state = str(row["state"])
+        if state in ("failing", "new") and row["name"] in self.polling:
+            state = "polling"
         return [
             cell(row["name"]),
-            cell(row["state"], STATE_STYLES.get(str(row["state"]), "")),
+            cell(state, STATE_STYLES.get(state, "")),
             cell(self._idle_text(row)),
             cell(next_poll_text(row["next_run"])),
             cell("yes" if row["paused"] else ""),

@@ -201,3 +201,23 @@ def test_a_channel_that_works_again_takes_its_error_toast_away(demo_desk: None) 
         assert notices(app) == ["other: The server did not answer."]
 
     drive(scenario)
+
+
+def test_a_failing_channel_being_polled_again_says_polling(demo_desk: None) -> None:
+    """IDLE signs in again (a fixed password) and polls at once: while that poll runs, the
+    row does not say "failing" beside "IDLE connected"."""
+    from deskterm.store import db
+    from deskterm.store.models import Channel, JobRun
+
+    Channel.update(
+        status="active", failing_since=db.utcnow(), last_error="The IMAP server refused."
+    ).where(Channel.name == "demo").execute()
+    JobRun.create(channel=channels.get("demo"), kind="poll")  # running: not finished
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("W")
+        await settle(pilot)
+        line = next(x for x in screen_text(app).splitlines() if x.startswith(" demo "))
+        assert "polling" in line and "failing" not in line, line
+
+    drive(scenario)
