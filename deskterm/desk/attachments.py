@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from deskterm import paths
 from deskterm.errors import ConfigError, DeskError, NotFound
 from deskterm.process import child_env
@@ -100,11 +102,23 @@ def _shortened(name: str) -> str:
     return f"{cut}{suffix}"
 
 
-def default_save_path(filename: str, home: Path | None = None, cwd: Path | None = None) -> Path:
-    """~/Downloads/<safe name>, or the current directory when there is no Downloads."""
-    downloads = (home or Path.home()) / "Downloads"
-    directory = downloads if downloads.is_dir() else (cwd or Path.cwd())
-    return directory / safe_filename(filename)
+def download_dir() -> Path:
+    """Where a saved attachment goes unless the agent types another place.
+
+    The XDG download directory (`$XDG_DOWNLOAD_DIR` or user-dirs.dirs, as `xdg-user-dir
+    DOWNLOAD` reads it, through platformdirs), else ~/Downloads, else the home directory:
+    never the working directory, which is wherever the app happened to be started.
+    """
+    home = Path.home()
+    for candidate in (Path(platformdirs.user_downloads_dir()), home / "Downloads"):
+        if candidate.is_dir():
+            return candidate
+    return home
+
+
+def default_save_path(filename: str) -> Path:
+    """The download directory (see `download_dir`) and the attachment's safe name."""
+    return download_dir() / safe_filename(filename)
 
 
 def blob_path(sha256: str) -> Path:
@@ -170,10 +184,15 @@ def open_with_system(sha256: str, filename: str) -> Path:
     opener = system_opener()
     if opener is None:
         raise ConfigError("There is no system opener (xdg-open or open) on this computer.")
-    directory = Path(tempfile.mkdtemp(dir=_own_opened_dir()))
-    path = save(sha256, directory / safe_filename(filename))
-    subprocess.Popen(  # no shell: a list of arguments, the path is ours
-        [opener, str(path)],
+    path = save(sha256, private_dir() / safe_filename(filename))
+    launch(opener, str(path))
+    return path
+
+
+def launch(opener: str, target: str) -> None:
+    """Start the system opener on one file or URL, detached, without a shell."""
+    subprocess.Popen(  # no shell: a list of arguments, one target
+        [opener, target],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -181,7 +200,6 @@ def open_with_system(sha256: str, filename: str) -> Path:
         close_fds=True,
         env=child_env(),  # the opener and what it starts get none of deskterm's secrets
     )
-    return path
 
 
 # --------------------------------------------------------------------------- opened copies
@@ -238,6 +256,11 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OverflowError, ValueError):
         return True  # someone else's process, or a name we did not make: leave it
     return True
+
+
+def private_dir() -> Path:
+    """A new directory (0700) for one opened copy, in this process's `opened` directory."""
+    return Path(tempfile.mkdtemp(dir=_own_opened_dir()))
 
 
 def _own_opened_dir() -> Path:

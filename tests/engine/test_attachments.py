@@ -63,12 +63,25 @@ def test_a_very_long_name_is_cut_but_keeps_its_extension() -> None:
     assert safe_filename("x" * 1000) == "x" * attachments.MAX_NAME_BYTES
 
 
-def test_the_default_path_is_downloads_or_the_current_directory(tmp_path: Path) -> None:
+def test_the_default_path_is_the_download_dir_or_downloads_or_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home, cwd = tmp_path / "home", tmp_path / "cwd"
     home.mkdir()
-    assert default_save_path("../a.pdf", home, cwd) == cwd / "_a.pdf"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    assert default_save_path("../a.pdf") == home / "_a.pdf"  # never the working directory
     (home / "Downloads").mkdir()
-    assert default_save_path("a/b.pdf", home, cwd) == home / "Downloads" / "a_b.pdf"
+    assert default_save_path("a/b.pdf") == home / "Downloads" / "a_b.pdf"
+    (home / ".config").mkdir()
+    (home / "Hämtningar").mkdir()  # the XDG download dir, as xdg-user-dirs-update writes it
+    (home / ".config" / "user-dirs.dirs").write_text('XDG_DOWNLOAD_DIR="$HOME/Hämtningar"\n')
+    assert default_save_path("c.pdf") == home / "Hämtningar" / "c.pdf"
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(cwd))
+    assert default_save_path("d.pdf") == cwd / "d.pdf"  # the variable wins, as for xdg-user-dir
 
 
 @pytest.fixture
