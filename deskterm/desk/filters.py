@@ -45,7 +45,14 @@ def narrowed(
 ) -> peewee.ModelSelect:
     """The list's filters: a status (or all), a channel, an assignee (as typed, any case), a
     tag, and a search over subject, contact, message text and `#id`.
+
+    A search that is only `#id` asks for that conversation: it is found whatever the status,
+    channel, assignee and tag filters are (the agent knows which one they want).
     """
+    search = (search or "").strip()
+    if re.fullmatch(r"#\d{1,12}", search):
+        lifecycle.checked(status, or_all=True)
+        return query.where(Conversation.id == int(search[1:]))  # a conversation by number
     if lifecycle.checked(status, or_all=True) != "all":
         query = query.where(Conversation.status == status)
     if channel:
@@ -57,9 +64,6 @@ def narrowed(
             ConversationTag.tag == tag.lower()
         )
         query = query.where(Conversation.id.in_(tagged))
-    search = (search or "").strip()
-    if re.fullmatch(r"#\d{1,12}", search):
-        return query.where(Conversation.id == int(search[1:]))  # a conversation by number
     if search:
         query = query.where(search_condition(search))
     return query

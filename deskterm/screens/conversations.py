@@ -66,6 +66,7 @@ class ConversationsScreen(DeskScreen):
         Binding("3", "filter('resolved')", "Show resolved", id="filter.resolved"),
         Binding("4", "filter('closed')", "Show closed", id="filter.closed"),
         Binding("5", "filter('all')", "Show all", id="filter.all"),
+        Binding("0", "clear_filters", "Clear every filter and the search", id="filter.clear"),
         Binding("f", "next_filter", "Next filter", id="filter.next"),
         Binding("F", "filter_more", "Filter by channel, assignee, tag", id="filter.more"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
@@ -206,6 +207,19 @@ class ConversationsScreen(DeskScreen):
 
     def action_filter(self, status: str) -> None:
         self.status = status
+        self.conversations.unpin()
+        self.reload()
+
+    def action_clear_filters(self) -> None:
+        """Back to the list as it opens: the Open tab, no channel/assignee/tag filter, no
+        search."""
+        box = self.query_one("#search", Input)
+        box.value = ""
+        box.add_class("-hidden")
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.set_focus(self.conversations)
+        self.status, self.search, self.filters = "open", "", {}
         self.conversations.unpin()
         self.reload()
 

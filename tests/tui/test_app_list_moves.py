@@ -1,0 +1,96 @@
+"""The conversation list's moves (issue 14): `#N` finds a conversation whatever the tab or
+filter, `0` clears every filter, and the header keeps the search term and its hit count whole
+at 80 columns even with 5-digit counts."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+
+from deskterm.app import DeskApp
+from deskterm.desk import list_index
+from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
+from deskterm.store.models import Conversation
+from deskterm.widgets.filter_bar import FilterBar
+from tests.tui.test_app import OPEN_IDS_TOP, drive, screen_text, settle, the_list
+
+
+def _closed_id() -> int:
+    return Conversation.get(Conversation.status == "closed").id
+
+
+def test_hash_number_finds_the_conversation_whatever_the_tab_or_filter(demo_desk: None) -> None:
+    closed = _closed_id()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        # The Open tab and a tag filter nobody has: #closed is still found.
+        screen = app.screen
+        assert isinstance(screen, ConversationsScreen)
+        screen.filters = {"tag": "nothing-has-this"}
+        screen.reload()
+        await settle(pilot)
+        assert the_list(app).ids == []
+        await pilot.press("slash", *f"#{closed}")
+        await pilot.pause(SEARCH_DELAY)
+        await settle(pilot)
+        assert the_list(app).ids == [closed]
+        assert f"/#{closed}: 1" in screen_text(app)
+
+    drive(scenario)
+
+
+def test_hash_number_ignores_the_filters_in_the_engine(demo_desk: None) -> None:
+    closed = _closed_id()
+    assert list_index.conversation_ids("open", search=f"#{closed}") == [closed]
+    assert list_index.conversation_ids("pending", tag="none", search=f"#{closed}") == [closed]
+    assert list_index.conversation_ids("open", search="#999999") == []
+
+
+def test_zero_clears_the_tab_the_filters_and_the_search(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        screen = app.screen
+        assert isinstance(screen, ConversationsScreen)
+        await pilot.press("4")
+        await settle(pilot)
+        screen.filters = {"assignee": "nobody"}
+        await pilot.press("slash", *"ord", "enter")
+        await pilot.pause(SEARCH_DELAY)
+        await settle(pilot)
+        assert the_list(app).ids == []
+        await pilot.press("0")
+        await settle(pilot)
+        assert (screen.status, screen.filters, screen.search) == ("open", {}, "")
+        assert the_list(app).ids[:5] == OPEN_IDS_TOP
+        assert len(the_list(app).ids) == 17
+        assert the_list(app).has_focus
+        text = screen_text(app)
+        assert "/ord" not in text and "assignee:" not in text
+
+    drive(scenario)
+
+
+def test_the_header_keeps_the_search_and_its_count_with_big_counts(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        bar = app.screen.query_one(FilterBar)
+        bar.counts = {
+            "open": 61234,
+            "pending": 12345,
+            "resolved": 23456,
+            "closed": 34567,
+            "all": 131602,
+        }
+        bar.filters = "channel:support tag:billing"
+        bar.search = "invoice refund"
+        bar.shown = 12345
+        await pilot.pause()
+        line = screen_text(app).splitlines()[0]
+        assert "/invoice refund: 12345" in line, line
+        assert "channel:support tag:billing" in line, line
+        assert "61234" in line  # the current tab's count stays
+        bar.search = ""
+        bar.filters = ""
+        bar.shown = None
+        await pilot.pause()
+        line = screen_text(app).splitlines()[0]
+        assert "1 Open 61234" in line and "…" not in line, line
+
+    drive(scenario)
