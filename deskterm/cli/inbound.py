@@ -117,12 +117,16 @@ def jobs(as_json: bool, limit: int) -> None:
         )
 
 
-@click.command("skipped")
+@click.group("skipped", invoke_without_command=True)
 @json_option
 @click.option("--limit", default=100, show_default=True, help="Show the N most recent.")
+@click.pass_context
 @handle_errors
-def skipped(as_json: bool, limit: int) -> None:
-    """Mail fetched but not turned into a conversation message, with the reason."""
+def skipped(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """Mail fetched but not turned into a conversation message, with the reason (its ID
+    first); `deskterm skipped ingest ID` ingests one anyway."""
+    if ctx.invoked_subcommand is not None:
+        return
     from deskterm.desk import queries
 
     open_existing_desk()
@@ -134,6 +138,33 @@ def skipped(as_json: bool, limit: int) -> None:
         twin = row["twin_message"]
         reason = f"{row['reason']} of message {twin}" if twin else row["reason"]
         say(
-            f"{row['channel']:<12} {one_line(reason)[:34]:<34} "
+            f"{row['id']:>6}  {row['channel']:<12} {one_line(reason)[:34]:<34} "
             f"{one_line(row['from'])[:28]:<28} {one_line(row['subject'])[:50]}"
         )
+
+
+@skipped.command("ingest")
+@click.argument("skipped_id", metavar="ID", type=int)
+@json_option
+@handle_errors
+def ingest_anyway(skipped_id: int, as_json: bool) -> None:
+    """Ingest skipped mail ID anyway (a real customer a filter took for a robot): threaded as
+    usual, no acknowledgement sent; it leaves the skipped list. Needs its raw message kept."""
+    from deskterm.inbound import rescue
+
+    open_existing_desk()
+    done = rescue.rescue(skipped_id)
+    if as_json:
+        echo_json(
+            {
+                "skipped_id": done.skipped_id,
+                "conversation_id": done.conversation_id,
+                "message_id": done.message_id,
+                "was_skipped_for": done.reason,
+            }
+        )
+        return
+    say(
+        f"Skipped mail {done.skipped_id} ingested as message {done.message_id} in conversation "
+        f"#{done.conversation_id} (it had been skipped: {one_line(done.reason)})."
+    )

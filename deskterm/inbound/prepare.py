@@ -55,13 +55,21 @@ def prepare(job: PrepareJob) -> list[Prepared]:
     refs = blobs.store_pack(raws, mail_dir) if raws else []
     prepared = []
     for raw, ref in zip(raws, refs, strict=True):
-        mail = parse(raw, max_body_bytes=max_body, min_attachment_bytes=min_att)
-        stored = [
-            (blobs.store_attachment(part.data, attachments_dir), len(part.data))
-            for part in mail.attachments
-        ]
-        for part in mail.attachments:
-            part.data = b""  # stored: only its sha256 travels back
-        mail.html = None  # its text is in mail.text; the markup stays in the raw message
-        prepared.append((mail, ref, stored))
+        prepared.append(prepare_stored(raw, ref, max_body, min_att, attachments_dir))
     return prepared
+
+
+def prepare_stored(
+    raw: bytes, ref: str, max_body: int, min_att: int, attachments_dir: Path
+) -> Prepared:
+    """Parse one message whose raw bytes are stored at `ref` already, and store its
+    attachments (also how a rescued skipped mail is read back, see inbound.rescue)."""
+    mail = parse(raw, max_body_bytes=max_body, min_attachment_bytes=min_att)
+    stored = [
+        (blobs.store_attachment(part.data, attachments_dir), len(part.data))
+        for part in mail.attachments
+    ]
+    for part in mail.attachments:
+        part.data = b""  # stored: only its sha256 travels back
+    mail.html = None  # its text is in mail.text; the markup stays in the raw message
+    return mail, ref, stored
