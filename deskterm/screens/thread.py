@@ -21,6 +21,7 @@ from textual.widgets import Static
 from deskterm.desk import attachments, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
+from deskterm.screens.message_tools import MessageTools
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.triage_prompts import (
     ask_aliases,
@@ -35,7 +36,7 @@ from deskterm.widgets.message_view import MessageView, human_size
 from deskterm.widgets.status_bar import StatusBar
 
 
-class ThreadScreen(ReadingScreen):
+class ThreadScreen(MessageTools, ReadingScreen):
     SCROLLER = "#messages"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="thread.back"),
@@ -52,6 +53,9 @@ class ThreadScreen(ReadingScreen):
         Binding("c", "aliases", "Contact's other addresses", id="thread.aliases"),
         Binding("w", "save_attachment", "Save an attachment", id="thread.save_attachment"),
         Binding("o", "open_attachment", "Open an attachment", id="thread.open_attachment"),
+        Binding("l", "links", "Links of the message (open one)", id="message.links"),
+        Binding("V", "source", "The message's source", id="message.source"),
+        Binding("H", "open_html", "The message's HTML in the browser", id="message.html"),
     ]
     DEFAULT_CSS = """
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }

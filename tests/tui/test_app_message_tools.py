@@ -1,0 +1,175 @@
+"""The thread's message tools (issue 14): a message's links listed and opened, its stored
+source shown, its HTML part opened in the browser; the system opener is a recording fake at
+the point where the desk starts it (`attachments.subprocess.Popen`)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from deskterm.app import DeskApp
+from deskterm.desk import attachments
+from deskterm.screens.message_tools import LinksScreen, SourceScreen
+from deskterm.screens.thread import ThreadScreen
+from deskterm.store.models import Message
+from tests.tui.test_app import drive, notices, screen_text, settle
+from tests.tui.test_reflow_view import ingest
+
+OPENER = "/usr/bin/xdg-open"
+
+MAIL = (
+    b"From: Jane Doe <jane@customer.example>\r\n"
+    b"To: support@acme.example\r\n"
+    b"Subject: Links inside\r\n"
+    b"Message-ID: <links-1@customer.example>\r\n"
+    b"Date: Fri, 04 Dec 2026 09:00:00 +0000\r\n"
+    b"X-Evil: \x1b]0;pwned\x07title\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b1"\r\n'
+    b"\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"See https://example.com/a?b=1, the docs (https://example.org/x) or write to\r\n"
+    b"mailto:help@example.com. Not these: javascript:alert(1) file:///etc/passwd\r\n"
+    b"ftp://example.net/f and again https://example.com/a?b=1.\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"<p>See <a href=3D'https://example.com/a'>this</a><script>alert(1)</script></p>\r\n"
+    b"--b1--\r\n"
+)
+LINKS = ["https://example.com/a?b=1", "https://example.org/x", "mailto:help@example.com"]
+
+
+@pytest.fixture
+def opener(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, Any]]]:
+    """The system opener, recorded instead of started."""
+    calls: list[tuple[list[str], dict[str, Any]]] = []
+    monkeypatch.setattr(attachments.shutil, "which", lambda name: OPENER)
+    monkeypatch.setattr(
+        attachments.subprocess, "Popen", lambda args, **kw: calls.append((args, kw))
+    )
+    return calls
+
+
+async def open_the_mail(pilot: Pilot[None]) -> None:
+    await pilot.press("enter")  # the newest conversation: the one just delivered
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ThreadScreen)
+    assert "Links inside" in screen_text(pilot.app)  # type: ignore[arg-type]
+
+
+def test_l_lists_the_links_numbered_and_opens_one(demo_desk: None, opener) -> None:
+    ingest("links-1", MAIL)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_the_mail(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, LinksScreen)
+        assert app.screen.urls == LINKS
+        shown = [str(o.prompt) for o in app.screen.query_one(OptionList).options]
+        assert shown == [f"{n} {url}" for n, url in enumerate(LINKS, start=1)]
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen)
+        [(args, kw)] = opener
+        assert args == [OPENER, "https://example.org/x"]
+        assert "shell" not in kw and "DESKTERM_PASSPHRASE" not in kw["env"]
+        assert notices(app)[-1] == "Opened https://example.org/x with the system opener."
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        assert opener[-1][0] == [OPENER, "mailto:help@example.com"]
+
+    drive(scenario, size=(80, 24))
+
+
+def test_v_shows_the_stored_source_without_control_sequences(demo_desk: None) -> None:
+    ingest("links-1", MAIL)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_the_mail(pilot)
+        await pilot.press("V")
+        await settle(pilot)
+        assert isinstance(app.screen, SourceScreen)
+        assert 'Content-Type: multipart/alternative; boundary="b1"' in app.screen.text
+        assert "X-Evil: ]0;pwnedtitle" in app.screen.text  # ESC and BEL dropped
+        assert "\x1b" not in app.screen.text and "\x07" not in app.screen.text
+        assert "Message-ID: <links-1@customer.example>" in screen_text(app)
+        await pilot.press("G")  # scrolls to the end of the source
+        await settle(pilot)
+        assert "--b1--" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen)
+
+    drive(scenario, size=(80, 24))
+
+
+def test_v_says_when_the_source_was_not_kept(demo_desk: None) -> None:
+    ingest("links-1", MAIL)
+    Message.update(raw_path=None).where(
+        Message.message_id == "<links-1@customer.example>"
+    ).execute()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_the_mail(pilot)
+        await pilot.press("V")
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen)
+        assert notices(app)[-1] == "The desk did not keep this message's source."
+
+    drive(scenario)
+
+
+def test_h_opens_the_html_part_from_a_private_file(demo_desk: None, opener) -> None:
+    ingest("links-1", MAIL)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_the_mail(pilot)
+        await pilot.press("H")
+        await settle(pilot)
+        [(args, kw)] = opener
+        assert args[0] == OPENER and "DESKTERM_PASSPHRASE" not in kw["env"]
+        path = Path(args[1])
+        assert path.name == "message.html"
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+        html = path.read_bytes()
+        assert b"Content-Security-Policy" in html and b"default-src 'none'" in html
+        assert b"<a href='https://example.com/a'>this</a>" in html
+        assert notices(app)[-1] == "Opened the HTML part with the system opener."
+
+    drive(scenario)
+
+
+def test_h_on_a_plain_mail_or_without_an_opener_says_so(
+    demo_desk: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest("links-1", MAIL)
+    monkeypatch.setattr(attachments.shutil, "which", lambda name: None)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_the_mail(pilot)
+        await pilot.press("H")
+        await settle(pilot)
+        assert "There is no system opener (xdg-open or open) on this computer." in notices(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # a demo conversation of plain text
+        await settle(pilot)
+        await pilot.press("G", "H")
+        await settle(pilot)
+        assert "This message has no HTML part." in notices(app)
+
+    drive(scenario)
