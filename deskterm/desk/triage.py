@@ -13,8 +13,11 @@ only one that writes a conversation's state.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+
 from deskterm.desk import status as lifecycle
-from deskterm.desk.undo import Change, FieldValue, History, describe
+from deskterm.desk.undo import Batch, Change, FieldValue, History, describe
 from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
@@ -130,30 +133,63 @@ def state(conversation_id: int) -> dict[str, object]:
     }
 
 
+def for_all(
+    conversation_ids: Iterable[int],
+    change: Callable[..., object],
+    *args: object,
+    history: History | None = None,
+) -> int:
+    """Apply one change (`set_status`, `set_priority`, `assign`, `change_tags`, `mark_read`,
+    with its arguments after the id) to every conversation given: all or none (one
+    transaction), recorded as one entry so that one undo takes the whole change back. Returns
+    how many conversations it was applied to."""
+    ids = list(dict.fromkeys(conversation_ids))
+    with database.atomic(), history.together() if history is not None else nullcontext():
+        for conversation_id in ids:
+            change(conversation_id, *args, history=history)
+    return len(ids)
+
+
 def undo(history: History) -> str | None:
     """Put back what the latest recorded change replaced, and say so in one sentence ("#12 is
     open again."); None when there is nothing to undo. A conversation changed since (the
-    customer wrote, another agent triaged it) is left as it is and the sentence says why."""
-    change = history.pop()
-    if change is None:
+    customer wrote, another agent triaged it) is left as it is and the sentence says why.
+    A bulk change (`for_all`) is undone whole, or not at all when any of its conversations
+    changed since."""
+    entry = history.pop()
+    if entry is None:
         return None
+    changes = entry.changes if isinstance(entry, Batch) else (entry,)
+    for change in changes:
+        cid, field = change.conversation_id, change.field
+        now = _value(cid, field)
+        if now != change.after:
+            raise ConfigError(
+                f"#{cid} changed since ({describe(field, now)} now, not "
+                f"{describe(field, change.after)}); nothing was undone."
+            )
+    with database.atomic():
+        for change in reversed(changes):
+            _restore(change)
+    if len(changes) == 1:
+        change = changes[0]
+        return f"#{change.conversation_id} is {describe(change.field, change.before)} again."
+    said = {describe(change.field, change.before) for change in changes}
+    back = f"{said.pop()} again" if len(said) == 1 else "as they were"
+    return f"{len(changes)} conversations are {back}."
+
+
+def _restore(change: Change) -> None:
     cid, field = change.conversation_id, change.field
-    now = _value(cid, field)
-    if now != change.after:
-        raise ConfigError(
-            f"#{cid} changed since ({describe(field, now)} now, not "
-            f"{describe(field, change.after)}); nothing was undone."
-        )
     if field == "tags":
+        now = _value(cid, field)
         before = change.before if isinstance(change.before, tuple) else ()
-        with database.atomic():
-            for tag in set(now or ()) - set(before):
-                remove_tag(cid, tag)
-            for tag in before:
-                add_tag(cid, tag)
+        for tag in set(now if isinstance(now, tuple) else ()) - set(before):
+            remove_tag(cid, tag)
+        for tag in before:
+            add_tag(cid, tag)
     else:
         _update(cid, **{field: change.before})
-    return f"#{cid} is {describe(field, change.before)} again."
 
 
 def _value(conversation_id: int, field: str) -> FieldValue:

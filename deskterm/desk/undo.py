@@ -12,6 +12,8 @@ moves, not an audit log, and it is bounded so that a day at the keyboard does no
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 KEPT = 100  # changes remembered; the oldest go first
@@ -25,6 +27,14 @@ class Change:
     field: str
     before: FieldValue
     after: FieldValue
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Changes made together (one bulk change over marked conversations): one undo takes
+    them all back."""
+
+    changes: tuple[Change, ...]
 
 
 def describe(field: str, value: FieldValue) -> str:
@@ -45,13 +55,36 @@ class History:
     """The changes of one session, newest last."""
 
     def __init__(self, kept: int = KEPT) -> None:
-        self._changes: deque[Change] = deque(maxlen=kept)
+        self._changes: deque[Change | Batch] = deque(maxlen=kept)
+        self._gathering: list[Change] | None = None
 
     def record(self, change: Change) -> None:
-        if change.before != change.after:  # setting what was already there changes nothing
+        if change.before == change.after:  # setting what was already there changes nothing
+            return
+        if self._gathering is not None:
+            self._gathering.append(change)
+        else:
             self._changes.append(change)
 
-    def pop(self) -> Change | None:
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """The changes recorded inside become one entry (a `Batch`), undone at once; none
+        when the block fails (its transaction is rolled back with it)."""
+        if self._gathering is not None:  # already inside one: the outer batch takes them
+            yield
+            return
+        self._gathering = []
+        try:
+            yield
+            gathered = tuple(self._gathering)
+        finally:
+            self._gathering = None
+        if len(gathered) == 1:
+            self._changes.append(gathered[0])
+        elif gathered:
+            self._changes.append(Batch(gathered))
+
+    def pop(self) -> Change | Batch | None:
         return self._changes.pop() if self._changes else None
 
     def __len__(self) -> int:
