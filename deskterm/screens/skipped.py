@@ -5,6 +5,8 @@ arrows move, g/G first/last), the highlighted one in full below it, and Enter op
 everything stored about it (`queries.skipped_detail`): its channel, folder and UID, when,
 Message-ID, dedup key, sender, subject, reason, and the raw message as fetched, whose start
 is shown. The list follows the desk: mail skipped while it is open appears without a key.
+`i` (in the list or the detail) ingests the mail anyway (`inbound.rescue`): a real customer a
+filter took for a robot becomes a message, threaded as usual, with no acknowledgement sent.
 
 A skipped mail is mail, so hostile: every field passes `one_line` (the raw message `clean`)
 and is drawn as `Content` or `rich.text.Text`, never markup.
@@ -24,8 +26,9 @@ from textual.message import Message
 from textual.widgets import Static
 
 from deskterm.desk import queries
+from deskterm.inbound import rescue
 from deskterm.sanitize import clean, one_line
-from deskterm.screens.base import ReadingScreen
+from deskterm.screens.base import OnTheDesk, ReadingScreen
 from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.message_view import human_size
 from deskterm.widgets.status_bar import StatusBar
@@ -54,6 +57,7 @@ class SkippedScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="skipped.back"),
         Binding("enter", "open", "Everything about this mail", id="skipped.open"),
+        Binding("i", "ingest", "Ingest anyway (a real customer)", id="skipped.ingest"),
         Binding("ctrl+r", "reload", "Reload", id="skipped.reload"),
     ]
     FOLLOWS_DESK = True
@@ -85,7 +89,7 @@ class SkippedScreen(TableScreen):
             line=self.app.size.width,
         )
         yield Static(Content(""), id="detail")
-        yield StatusBar("enter details  j/k move  esc back  ? help")
+        yield StatusBar("enter details  i ingest anyway  j/k move  esc back  ? help")
 
     @work(
         thread=True,
@@ -137,6 +141,25 @@ class SkippedScreen(TableScreen):
 
     open_row = action_open
 
+    def action_ingest(self) -> None:
+        row = self._selected()
+        if row is not None:
+            ingest_anyway(self, row["id"])
+
+
+def ingest_anyway(screen: OnTheDesk, skipped_id: int) -> bool:
+    """Rescue skipped mail `skipped_id` and say where it went (or why it cannot be)."""
+    with screen.desk.reporting("ingest the skipped mail"):
+        done = rescue.rescue(skipped_id)
+        screen.desk.desk_version += 1  # the lists (skipped, conversations) follow
+        screen.desk.notify(
+            f"Skipped mail {skipped_id} ingested into #{done.conversation_id}; no "
+            "acknowledgement was sent.",
+            markup=False,
+        )
+        return True
+    return False
+
 
 FIELDS = (
     ("channel", "channel"),
@@ -178,6 +201,7 @@ class SkippedMailScreen(ReadingScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="skipped_mail.back"),
+        Binding("i", "ingest", "Ingest anyway (a real customer)", id="skipped_mail.ingest"),
     ]
     DEFAULT_CSS = """
     SkippedMailScreen #body { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
@@ -204,7 +228,7 @@ class SkippedMailScreen(ReadingScreen):
             yield Vertical(Static(Content("loading…")), id="fields")
             yield Static(Content(""), id="raw-title")
             yield Static(Content(""), id="raw")
-        yield StatusBar("j/k scroll  esc back  ? help")
+        yield StatusBar("i ingest anyway  j/k scroll  esc back  ? help")
 
     def on_mount(self) -> None:
         self.query_one("#body").focus()
@@ -245,3 +269,7 @@ class SkippedMailScreen(ReadingScreen):
             title = "The raw message, as fetched (control characters removed):"
         self.query_one("#raw-title", Static).update(Content(title))
         self.query_one("#raw", Static).update(Content(clean(detail["raw_text"])))
+
+    def action_ingest(self) -> None:
+        if ingest_anyway(self, self.skipped_id):
+            self.app.pop_screen()

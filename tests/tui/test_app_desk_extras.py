@@ -11,9 +11,12 @@ from textual.pilot import Pilot
 from deskterm.app import DeskApp
 from deskterm.desk import templates
 from deskterm.screens.prompt import PromptScreen
-from tests.tui.test_app import drive, settle
+from deskterm.screens.skipped import SkippedMailScreen, SkippedScreen
+from deskterm.store.models import Message, Outbox, SkippedMail
+from tests.tui.test_app import drive, notices, settle
 from tests.tui.test_app_compose import body, open_composer
 from tests.tui.test_app_more import open_the_invoice
+from tests.tui.test_app_skipped import auto_reply, open_skipped, skip_mail, table
 
 pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
@@ -64,5 +67,59 @@ def test_w_proposes_the_xdg_download_dir_then_home_never_the_working_directory(
         assert await proposed(pilot) == str(xdg / "INV-2024-0312.pdf")
         monkeypatch.delenv("XDG_DOWNLOAD_DIR")  # no XDG dir and no ~/Downloads: home
         assert await proposed(pilot) == str(home / "INV-2024-0312.pdf")
+
+    drive(scenario)
+
+
+# --- skipped mail: ingest anyway ---------------------------------------------------------
+
+
+def newest_skipped() -> SkippedMail:
+    return SkippedMail.select().order_by(SkippedMail.id.desc()).get()
+
+
+def test_i_ingests_a_skipped_mail_anyway_and_it_leaves_the_list() -> None:
+    skip_mail(auto_reply("Login broken, please help", "Real Customer <real@customer.example>"))
+    row = newest_skipped()  # the list's first row: newest first
+    total, outbox_before = SkippedMail.select().count(), Outbox.select().count()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_skipped(pilot)
+        assert table(app).row_count == total
+        await pilot.press("i")
+        await settle(pilot)
+        message = Message.get(Message.from_addr == "real@customer.example")
+        assert notices(app)[-1] == (
+            f"Skipped mail {row.id} ingested into #{message.conversation_id}; no "
+            "acknowledgement was sent."
+        )
+        assert isinstance(app.screen, SkippedScreen)
+        assert table(app).row_count == total - 1
+        assert SkippedMail.get_or_none(SkippedMail.id == row.id) is None
+        assert message.notes["rescued_from"] == "auto-submitted: auto-replied"
+        assert Outbox.select().count() == outbox_before
+
+    drive(scenario)
+
+
+def test_i_on_a_row_whose_raw_message_was_not_kept_says_why() -> None:
+    skip_mail(auto_reply("Out of office"))
+    row = newest_skipped()
+    SkippedMail.update(raw_path=None).where(SkippedMail.id == row.id).execute()
+    total = SkippedMail.select().count()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_skipped(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SkippedMailScreen)
+        await pilot.press("i")
+        await settle(pilot)
+        assert isinstance(app.screen, SkippedMailScreen)  # still there
+        assert any(
+            f"Skipped mail {row.id} cannot be ingested: its raw message was not kept" in n
+            for n in notices(app)
+        )
+        assert SkippedMail.select().count() == total
 
     drive(scenario)
