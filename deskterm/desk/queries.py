@@ -112,6 +112,29 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
     }
 
 
+def other_conversations(conversation_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """The other conversations of this one's contact, newest activity first (what the thread
+    shows beside itself); none when it has no contact."""
+    contact = (
+        Conversation.select(Conversation.contact).where(Conversation.id == conversation_id).scalar()
+    )
+    if contact is None:
+        return []
+    query = (
+        Conversation.select(
+            Conversation.id, Conversation.subject, Conversation.status, Conversation.updated_at
+        )
+        .where((Conversation.contact == contact) & (Conversation.id != conversation_id))
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(limit)
+        .tuples()
+    )
+    return [
+        {"id": cid, "subject": subject, "status": status, "updated_at": iso(updated)}
+        for cid, subject, status, updated in query
+    ]
+
+
 def job_report(limit: int = 20) -> dict[str, Any]:
     runs = (
         JobRun.select(JobRun, Channel.name)

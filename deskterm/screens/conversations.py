@@ -24,6 +24,13 @@ from deskterm.channels import registry as channels
 from deskterm.desk import list_index
 from deskterm.desk.filters import FILTER_KEYS, parse_filters
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.bulk_prompts import (
+    bulk_assign,
+    bulk_priority,
+    bulk_status,
+    bulk_tags,
+    bulk_unread,
+)
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.triage_prompts import (
     ask_assignee,
@@ -57,7 +64,7 @@ class ConversationsScreen(DeskScreen):
             "escape", "clear_search", "Search: clear it", id="list.clear_search", priority=True
         ),
         Binding("s", "status", "Status (o/p/r/c)", id="conversation.status"),
-        Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
+        Binding("p,P", "cycle_priority", "Priority", id="conversation.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("O", "outbox", "Outbox", id="list.outbox"),
@@ -310,7 +317,20 @@ class ConversationsScreen(DeskScreen):
 
         # Triaged in the thread, it is still under the cursor when the agent comes back.
         self.conversations.pin(message.conversation_id)
-        self.app.push_screen(ThreadScreen(message.conversation_id))
+        self.app.push_screen(ThreadScreen(message.conversation_id, self._neighbour))
+
+    def _neighbour(self, conversation_id: int, step: int) -> int | None:
+        """For the thread's J/K: the conversation `step` away in this list (its order and
+        filter), put under the cursor and held there as an opened one is; None at an end."""
+        ids = self.conversations.ids
+        if conversation_id not in ids:
+            return None
+        index = ids.index(conversation_id) + step
+        if not 0 <= index < len(ids):
+            return None
+        self.conversations.cursor = index
+        self.conversations.pin(ids[index])
+        return ids[index]
 
     def _current(self) -> int | None:
         conversation_id = self.conversations.current_id
@@ -331,7 +351,19 @@ class ConversationsScreen(DeskScreen):
     def _current_row(self) -> dict[str, object]:
         return self.conversations.row(self.conversations.cursor) or {}
 
+    def _marked(self) -> list[int]:
+        """The marked conversations (for a bulk change), in the list's order where shown."""
+        marked = self.conversations.marked
+        order = {cid: index for index, cid in enumerate(self.conversations.ids)}
+        return sorted(marked, key=lambda cid: (order.get(cid, len(order)), cid))
+
+    def on_conversation_list_marks_changed(self, message: ConversationList.MarksChanged) -> None:
+        self.query_one(FilterBar).marked = len(self.conversations.marked)
+
     def action_status(self) -> None:
+        if marked := self._marked():
+            bulk_status(self.desk, marked, self.reload)
+            return
         conversation_id = self._current()
         if conversation_id is not None:
             current = self._current_row().get("status")
@@ -340,11 +372,17 @@ class ConversationsScreen(DeskScreen):
             )
 
     def action_cycle_priority(self) -> None:
+        if marked := self._marked():
+            bulk_priority(self.desk, marked, self.reload)
+            return
         conversation_id = self._current()
         if conversation_id is not None:
             cycle_priority(self.desk, conversation_id, self._triaged(conversation_id))
 
     def action_assign(self) -> None:
+        if marked := self._marked():
+            bulk_assign(self.desk, marked, self.reload)
+            return
         conversation_id = self._current()
         if conversation_id is not None:
             current = self._current_row().get("assignee")
@@ -352,11 +390,17 @@ class ConversationsScreen(DeskScreen):
             ask_assignee(self.desk, conversation_id, str(current or ""), then)
 
     def action_tags(self) -> None:
+        if marked := self._marked():
+            bulk_tags(self.desk, marked, self.reload)
+            return
         conversation_id = self._current()
         if conversation_id is not None:
             ask_tags(self.desk, conversation_id, self._triaged(conversation_id))
 
     def action_toggle_unread(self) -> None:
+        if marked := self._marked():
+            bulk_unread(self.desk, marked, self.reload)
+            return
         conversation_id = self._current()
         if conversation_id is not None:
             toggle_unread(self.desk, conversation_id, self._triaged(conversation_id))

@@ -3,6 +3,12 @@
 The thread is read by a thread worker (`queries.conversation_detail`) and shown as one
 `MessageView` per message; a conversation has tens of messages, not thousands, so widgets
 per message are fine here (the list is where counts get large).
+
+Moves (issue 14): J/K open the next/previous conversation of the list the thread was opened
+from (its order and filter, as mutt's), n/p scroll to the next/previous message. Mail that
+arrives while the thread is open is added below without moving what the agent reads, and a
+line above the status bar says so until they scroll to it. The contact's other conversations
+are listed under the header where the terminal has room (C picks one; a dialog at 80x24).
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from deskterm.screens.triage_prompts import (
     toggle_unread,
     undo_last,
 )
-from deskterm.widgets.message_view import MessageView, human_size
+from deskterm.widgets.message_view import MessageView, human_size, sender
+from deskterm.widgets.other_conversations import OtherConversations
 from deskterm.widgets.status_bar import StatusBar
 
 
@@ -44,7 +51,12 @@ class ThreadScreen(MessageTools, ReadingScreen):
         Binding("G,end", "scroll('end')", "Last message", id="thread.last"),
         Binding("t", "toggle_quotes", "Show/hide quoted text", id="thread.quotes"),
         Binding("s", "status", "Status (o/p/r/c)", id="conversation.status"),
-        Binding("p", "cycle_priority", "Priority", id="conversation.priority"),
+        Binding("n", "message(1)", "Next message", id="thread.next_message"),
+        Binding("p", "message(-1)", "Previous message", id="thread.previous_message"),
+        Binding("J", "neighbour(1)", "Next conversation of the list", id="thread.next"),
+        Binding("K", "neighbour(-1)", "Previous conversation of the list", id="thread.previous"),
+        Binding("C", "others", "Contact's other conversations", id="thread.others"),
+        Binding("P", "cycle_priority", "Priority", id="thread.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
@@ -60,7 +72,12 @@ class ThreadScreen(MessageTools, ReadingScreen):
     DEFAULT_CSS = """
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
     ThreadScreen #messages { height: 1fr; scrollbar-size-vertical: 1; }
+    ThreadScreen #others { height: auto; max-height: 4; border: none; padding: 0 1; }
+    ThreadScreen #others.-none { display: none; }
+    ThreadScreen #news { height: 1; padding: 0 1; background: $warning 30%; text-style: bold; }
+    ThreadScreen #news.-none { display: none; }
     """
+    WIDE = (100, 30)  # columns and lines from which the other conversations show beside
 
     class Loaded(Message):
         def __init__(
@@ -68,15 +85,24 @@ class ThreadScreen(MessageTools, ReadingScreen):
             detail: dict[str, Any],
             tags: list[str],
             files: list[attachments.StoredAttachment],
+            others: list[dict[str, Any]],
         ) -> None:
             super().__init__()
             self.detail = detail
             self.tags = tags
             self.files = files
+            self.others = others
 
-    def __init__(self, conversation_id: int) -> None:
+    def __init__(
+        self, conversation_id: int, neighbour: Callable[[int, int], int | None] | None = None
+    ) -> None:
+        """`neighbour(id, step)`: the conversation `step` (1 or -1) away from `id` in the list
+        the thread was opened from, or None at its end (J/K)."""
         super().__init__()
         self.conversation_id = conversation_id
+        self.neighbour = neighbour
+        self.others: list[dict[str, Any]] = []
+        self._mounted: int | None = None  # the conversation whose messages are on screen
         self.detail: dict[str, Any] | None = None
         self.tags: list[str] = []
         self.files: list[attachments.StoredAttachment] = []
@@ -86,11 +112,15 @@ class ThreadScreen(MessageTools, ReadingScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content(f"#{self.conversation_id}"), id="title")
         yield Static(Content("loading…"), id="meta")
+        yield OtherConversations(id="others", classes="-none")
         yield VerticalScroll(id="messages")
-        yield StatusBar("esc back  t quotes  s p a triage  ? help")
+        yield Static(id="news", classes="-none")
+        yield StatusBar("esc back  n p message  J K conversation  ? help")
 
     def on_mount(self) -> None:
-        self.query_one("#messages").focus()
+        box = self.query_one("#messages", VerticalScroll)
+        box.focus()
+        self.watch(box, "scroll_y", self._check_news, init=False)
         # A reply's state (queued -> sent/failed) changes under the view: follow it live.
         self.follow_desk()
         self.reload()
@@ -112,21 +142,78 @@ class ThreadScreen(MessageTools, ReadingScreen):
         detail = queries.conversation_detail(self.conversation_id)
         tags = triage.tags(self.conversation_id)
         files = attachments.of_conversation(self.conversation_id)
-        self.post_message(self.Loaded(detail, tags, files))
+        others = queries.other_conversations(self.conversation_id)
+        self.post_message(self.Loaded(detail, tags, files, others))
 
     async def on_thread_screen_loaded(self, message: Loaded) -> None:
-        detail = self.detail = message.detail
-        self.tags, self.files = message.tags, message.files
+        detail = message.detail
+        if detail["id"] != self.conversation_id:
+            return  # read before J/K moved on to another conversation
+        self.detail = detail
+        self.tags, self.files, self.others = message.tags, message.files, message.others
         self.query_one("#title", Static).update(
             Content(f"#{detail['id']} {one_line(detail['subject'] or '(no subject)')}")
         )
-        self.query_one("#meta", Static).update(Content(self._meta(detail, self.tags)))
+        self.query_one("#meta", Static).update(
+            Content(self._meta(detail, self.tags, len(self.others)))
+        )
+        self.query_one(OtherConversations).show(self.others)
+        self._place_others()
         box = self.query_one("#messages", VerticalScroll)
+        views = list(box.query(MessageView))
+        messages = detail["messages"]
+        if self._mounted == detail["id"] and [_key(v.message) for v in views] == [
+            _key(m) for m in messages[: len(views)]
+        ]:
+            # The same thread read again (new mail, a reply's state): what the agent reads
+            # stays where it is, changed messages are redrawn, new ones added below.
+            for view, fresh in zip(views, messages, strict=False):
+                if view.message != fresh:
+                    view.show_message(fresh, self.show_quotes)
+            added = messages[len(views) :]
+            if added:
+                await box.mount_all(MessageView(m, self.show_quotes) for m in added)
+                self._announce(added)
+            return
+        self._mounted = detail["id"]
+        self._show_news(None)
         await box.remove_children()
-        await box.mount_all(MessageView(m, self.show_quotes) for m in detail["messages"])
+        await box.mount_all(MessageView(m, self.show_quotes) for m in messages)
+        box.scroll_home(animate=False)
+
+    def on_resize(self) -> None:
+        self._place_others()
+
+    def _place_others(self) -> None:
+        """Beside the thread only where there is room for it and some to show."""
+        columns, lines = self.WIDE
+        wide = self.size.width >= columns and self.size.height >= lines
+        self.query_one(OtherConversations).set_class(not (wide and self.others), "-none")
+
+    # --- mail that arrives while the thread is open ---------------------------------------
+
+    def _announce(self, added: list[dict[str, Any]]) -> None:
+        incoming = [m for m in added if m.get("direction") == "in"]
+        if not incoming:
+            return
+        count = len(incoming)
+        what = "A new message" if count == 1 else f"{count} new messages"
+        self._show_news(f"{what} from {sender(incoming[-1])} below: press G (End) or n to see it.")
+        self.call_after_refresh(self._check_news)
+
+    def _show_news(self, text: str | None) -> None:
+        news = self.query_one("#news", Static)
+        news.update(Content(one_line(text or "")))
+        news.set_class(text is None, "-none")
+
+    def _check_news(self, _value: object = None) -> None:
+        """The announcement goes once the agent has scrolled to the end (or all fits)."""
+        box = self.query_one("#messages", VerticalScroll)
+        if box.scroll_y >= box.max_scroll_y:
+            self._show_news(None)
 
     @staticmethod
-    def _meta(detail: dict[str, Any], tags: list[str] | None = None) -> str:
+    def _meta(detail: dict[str, Any], tags: list[str] | None = None, others: int = 0) -> str:
         count = len(detail["messages"])
         parts = [
             detail["status"],
@@ -135,6 +222,7 @@ class ThreadScreen(MessageTools, ReadingScreen):
             *(["tags: " + ", ".join(tags)] if tags else []),
             f"{count} message{'s' if count != 1 else ''}",
             detail.get("contact") or "no contact",
+            *([f"{others} other conversation{'s' if others != 1 else ''} (C)"] if others else []),
             detail["channel"],
         ]
         return one_line(" · ".join(parts))
@@ -143,6 +231,70 @@ class ThreadScreen(MessageTools, ReadingScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_message(self, step: int) -> None:
+        """Scroll to the start of the next (1) or previous (-1) message."""
+        box = self.query_one("#messages", VerticalScroll)
+        tops = [view.virtual_region.y for view in box.query(MessageView)]
+        now = round(box.scroll_y)
+        if step > 0:
+            later = [top for top in tops if top > now]
+            if not later or now >= box.max_scroll_y:
+                self.notify("This is the last message.", markup=False)
+                return
+            box.scroll_to(y=later[0], animate=False)
+        else:
+            earlier = [top for top in tops if top < now]
+            if not earlier:
+                self.notify("This is the first message.", markup=False)
+                return
+            box.scroll_to(y=earlier[-1], animate=False)
+
+    def action_neighbour(self, step: int) -> None:
+        if self.neighbour is None:
+            self.notify("This thread was not opened from the list.", markup=False)
+            return
+        target = self.neighbour(self.conversation_id, step)
+        if target is None:
+            end = "last" if step > 0 else "first"
+            self.notify(f"This is the {end} conversation of the list.", markup=False)
+            return
+        self.show_conversation(target)
+
+    def show_conversation(self, conversation_id: int) -> None:
+        """Show another conversation in this screen (J/K), marked read as an opened one."""
+        self.conversation_id = conversation_id
+        self.detail, self.tags, self.files, self.others = None, [], [], []
+        self._first_load = True
+        self.query_one("#title", Static).update(Content(f"#{conversation_id}"))
+        self.query_one("#meta", Static).update(Content("loading…"))
+        self.reload()
+
+    def action_others(self) -> None:
+        """Pick one of the contact's other conversations: in the list beside the thread, or
+        in a dialog where there is no room for it."""
+        from deskterm.screens.other_conversations import OtherConversationsDialog
+
+        others = self.query_one(OtherConversations)
+        if not self.others:
+            self.notify("The contact has no other conversation.", markup=False)
+        elif others.has_class("-none"):
+            contact = self.detail.get("contact") if self.detail else None
+            self.app.push_screen(
+                OtherConversationsDialog(contact or "", self.others), self._open_other
+            )
+        elif others.has_focus:
+            self.query_one("#messages").focus()
+        else:
+            others.focus()
+
+    def on_other_conversations_chosen(self, event: OtherConversations.Chosen) -> None:
+        self._open_other(event.conversation_id)
+
+    def _open_other(self, conversation_id: int | None) -> None:
+        """Opened on top of this thread: Esc comes back here."""
+        if conversation_id is not None:
+            self.app.push_screen(ThreadScreen(conversation_id))
 
     def action_toggle_quotes(self) -> None:
         self.show_quotes = not self.show_quotes
@@ -278,3 +430,8 @@ class ThreadScreen(MessageTools, ReadingScreen):
                 self.notify(f"Opened {path.name} with the system opener.", markup=False)
 
         self._pick_file(open_it)
+
+
+def _key(message: dict[str, Any]) -> tuple[Any, ...]:
+    """What tells a message from another of the thread (an outgoing one may have no id)."""
+    return (message.get("message_id"), message.get("direction"), message.get("date"))

@@ -253,3 +253,8 @@ class MessageView(Static):
 
     def show_quotes(self, show: bool) -> None:
         self.update(Reflowed(self.message, show))
+
+    def show_message(self, message: dict[str, Any], show_quotes: bool) -> None:
+        """The same message read again with something changed (a reply's state)."""
+        self.message = message
+        self.update(Reflowed(message, show_quotes))

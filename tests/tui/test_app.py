@@ -210,11 +210,11 @@ def test_s_changes_the_status_in_the_database(demo_desk: None) -> None:
     drive(scenario)
 
 
-def test_the_thread_view_triages_with_s_p_and_a(demo_desk: None) -> None:
+def test_the_thread_view_triages_with_s_P_and_a(demo_desk: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("j", "j", "enter")  # #1, where is my order
         await settle(pilot)
-        await pilot.press("s", "p", "p")  # the status menu's p (pending), then p priority
+        await pilot.press("s", "p", "P")  # the status menu's p (pending), then P priority
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
