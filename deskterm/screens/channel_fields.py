@@ -299,3 +299,23 @@ def parse_list(key: str, text: str) -> list[Any]:
             ) from None
         return value if isinstance(value, list) else [value]
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+# The CLI command an engine sentence names, and what the TUI offers for it instead: the key
+# on the channel screen (C). The engine keeps the CLI's words (its tests and the CLI print
+# them); the TUI translates at the point it shows one.
+_TUI_WAYS = {
+    "secret": "the password box of the channel's form (e on the channel screen)",
+    "auth": "O on the channel screen",
+    "trust": "P on the channel screen",
+    "test": "t on the channel screen",
+    "edit": "the channel's form (e on the channel screen)",
+    "add": "a on the channel screen",
+    "list": "the channel screen (C)",
+}
+_CLI_COMMAND = re.compile(r"`deskterm channel (\w+)[^`]*`")
+
+
+def tui_words(sentence: str) -> str:
+    """An engine sentence with each `deskterm channel ...` command replaced by the TUI's key."""
+    return _CLI_COMMAND.sub(lambda m: _TUI_WAYS.get(m.group(1), m.group(0)), sentence)

@@ -14,6 +14,7 @@ in a thread, each step appended the moment it completes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -25,17 +26,19 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
+from textual.worker import Worker, WorkerState
 
 from deskterm import paths
 from deskterm.channels import check as conntest
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
-from deskterm.errors import ConfigError, SecretError
+from deskterm.errors import ConfigError, DeskError, SecretError
 from deskterm.net.steps import StepResult
 from deskterm.sanitize import one_line
 from deskterm.screens import channel_fields
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField
+from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField, tui_words
+from deskterm.screens.dialog import Confirmation
 from deskterm.store.models import Channel
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.step_list import StepList
@@ -73,6 +76,39 @@ def password_stored(store: Any, key: str) -> bool | None:
         return store.get(key) is not None
     except SecretError:
         return None
+
+
+class ConfirmRefusedPasswordScreen(Confirmation[bool]):
+    """y saves a password the form's Test just saw refused, n or Esc goes back to fix it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Save it anyway", id="channel_refused.yes"),
+        Binding("n,escape", "answer(False)", "Do not save", id="channel_refused.no"),
+    ]
+
+    def __init__(self, sides: list[str]) -> None:
+        super().__init__()
+        self.sides = sides
+
+    def question(self) -> Content:
+        which = " and ".join(self.sides)
+        return Content.assemble(
+            (f"The test refused this {which} password; save it anyway?", "bold"),
+            " (y/n)\n\n",
+            ("y", "bold $accent"),
+            " save it   ",
+            ("n", "bold $accent"),
+            " or ",
+            ("esc", "bold $accent"),
+            " go back to the form",
+        )
+
+
+def refused_side(result: StepResult) -> str | None:
+    """The side whose password a failed login step says the server refused, if any."""
+    if result.ok or "refused the login" not in result.detail:
+        return None
+    return "outbound" if result.name.startswith("SMTP") else "inbound"
 
 
 class ChannelFormScreen(DeskScreen):
@@ -124,6 +160,8 @@ class ChannelFormScreen(DeskScreen):
         self.testing = False
         self.saving = False
         self._tested: Channel | None = None
+        self._test_typed: dict[str, str] = {}  # the passwords the running test uses
+        self._refused: dict[str, str] = {}  # side -> the typed password its test refused
 
     # --- building the form -------------------------------------------------------------
 
@@ -232,7 +270,7 @@ class ChannelFormScreen(DeskScreen):
             self.problem = ""
         except ConfigError as exc:
             self.config = None
-            self.problem = one_line(str(exc))
+            self.problem = one_line(tui_words(str(exc)))
         for side in channels.SIDES:
             port = channel_fields.default_port(values, side)
             self.control(f"{side}.port").placeholder = f"empty: {port}" if port else ""  # type: ignore[union-attr]
@@ -282,6 +320,13 @@ class ChannelFormScreen(DeskScreen):
                 hint = f"{field.path}: {field.hint}" if field.hint else field.path
         self.query_one("#hint", Static).update(Content(hint))
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed save's sentence in the TUI's words (the key, not the CLI command)."""
+        error = event.worker.error
+        if event.state == WorkerState.ERROR and isinstance(error, DeskError):
+            event.prevent_default()  # not also reported by OnTheDesk, in the CLI's words
+            self.notify(one_line(tui_words(str(error))), severity="error", markup=False, timeout=8)
+
     # --- buttons -----------------------------------------------------------------------
 
     @on(Button.Pressed, "#save")
@@ -300,11 +345,21 @@ class ChannelFormScreen(DeskScreen):
         if not self.warned_before_leaving(self.dirty):
             self.app.pop_screen()
 
-    def action_save(self) -> None:
+    def action_save(self, confirmed: bool = False) -> None:
         if self.config is None:
             self.notify(f"Not saved: {self.problem}", severity="error", markup=False)
             return
         if self.saving:
+            return
+        typed = self.passwords()
+        refused = [s for s, pw in self._refused.items() if pw and typed.get(s) == pw]
+        if refused and not confirmed:
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.action_save(confirmed=True)
+
+            self.app.push_screen(ConfirmRefusedPasswordScreen(refused), answered)
             return
         self.saving = True
         self.query_one("#save", Button).disabled = True
@@ -327,7 +382,7 @@ class ChannelFormScreen(DeskScreen):
                 tested=tested,
             )
         except SecretError as exc:  # the settings are saved, the password is not
-            self.post_message(self.Saved(config["name"], str(exc)))
+            self.post_message(self.Saved(config["name"], tui_words(str(exc))))
             return
         except BaseException:
             self.post_message(self.Saved("", "-"))  # unlock the Save button; the error is
@@ -368,7 +423,9 @@ class ChannelFormScreen(DeskScreen):
         button.label = "Testing…"
         unsaved = " (unsaved settings)" if self.original is None or self.dirty else ""
         self.query_one(StepList).clear(f"Connection test of {self.config['name']}{unsaved}:")
-        self._run_test(self.config, self.original, self.passwords())
+        self._test_typed = self.passwords()
+        self._refused = {}
+        self._run_test(self.config, self.original, self._test_typed)
 
     @work(
         thread=True,
@@ -396,8 +453,13 @@ class ChannelFormScreen(DeskScreen):
             self.app.call_from_thread(callback, *args)
 
     def _step(self, result: StepResult) -> None:
+        side = refused_side(result)
+        if side is not None:
+            self._refused[side] = self._test_typed.get(side, "")
         if self.is_attached:
-            self.query_one(StepList).add(result)
+            self.query_one(StepList).add(
+                dataclasses.replace(result, detail=tui_words(result.detail))
+            )
 
     def on_channel_form_screen_tested(self, message: Tested) -> None:
         self.testing = False

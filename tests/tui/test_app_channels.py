@@ -389,7 +389,7 @@ def test_a_wrong_password_fails_the_test_in_one_sentence(desk: Desk, mail_server
             failed[0].detail.startswith("The IMAP server 127.0.0.1:")
             and (
                 "refused the login for support@desk.test: wrong user name or password; set it "
-                "again with `deskterm channel secret support --inbound --stdin`."
+                "again with the password box of the channel's form (e on the channel screen)."
             )
             in failed[0].detail
         )

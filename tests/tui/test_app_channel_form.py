@@ -1,0 +1,89 @@
+"""The channel form's friction (issue 14): a refused password is saved only when asked,
+errors name the TUI's keys instead of CLI commands, SMTP can take the inbound credentials,
+and the basic fields come first with the rest folded away."""
+
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+
+from deskterm.app import DeskApp
+from deskterm.channels import registry as channels
+from deskterm.screens.channel_fields import tui_words
+from deskterm.screens.channel_form import ChannelFormScreen, ConfirmRefusedPasswordScreen
+from deskterm.secrets.store import open_secret_store
+from deskterm.store import connection
+from deskterm.widgets.step_list import StepList
+from tests.conftest import Desk, channel_toml
+from tests.tui.test_app import drive, settle, until
+from tests.tui.test_app_channels import SUPPORT, form, open_form, type_into
+
+
+def test_engine_sentences_name_the_channel_screens_keys() -> None:
+    said = tui_words(
+        "refused the login: set it again with `deskterm channel secret support --inbound "
+        "--stdin`; or run `deskterm channel trust support`, `deskterm channel auth support`."
+    )
+    assert "deskterm channel" not in said
+    assert "the password box of the channel's form (e on the channel screen)" in said
+    assert "P on the channel screen" in said and "O on the channel screen" in said
+
+
+async def _refused_test(app: DeskApp, pilot: Pilot[None], wrong: str) -> StepList:
+    await open_form(pilot, "enter")
+    await type_into(pilot, "pw-inbound", wrong)
+    await pilot.press("ctrl+t")
+    steps = form(app).query_one(StepList)
+    await until(pilot, lambda: steps.verdict, timeout=30)
+    return steps
+
+
+@pytest.mark.mailserver
+def test_a_refused_login_in_the_form_names_the_tui_key(desk: Desk, mail_servers) -> None:
+    password = mail_servers.users[SUPPORT]
+    desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
+    connection.open_database()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        steps = await _refused_test(app, pilot, "wrong-" + password)
+        failed = [r for r in steps.results if not r.ok]
+        assert [r.name for r in failed] == ["IMAP login"]
+        assert "deskterm channel" not in steps.text
+        assert "set it again with the password box of the channel's form" in steps.text
+
+    drive(scenario, size=(120, 40))
+
+
+@pytest.mark.mailserver
+def test_saving_a_password_the_test_refused_asks_first(desk: Desk, mail_servers) -> None:
+    password = mail_servers.users[SUPPORT]
+    desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
+    connection.open_database()
+    wrong = "wrong-" + password
+    stored = []
+
+    def inbound_password() -> str | None:
+        channel = channels.get("support")
+        return open_secret_store().get(channels.secret_key(channel, "inbound"))
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await _refused_test(app, pilot, wrong)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmRefusedPasswordScreen)
+        assert "The test refused this inbound password; save it anyway?" in str(
+            app.screen.question()
+        )
+        await pilot.press("n")  # back to the form, nothing saved
+        await settle(pilot)
+        assert isinstance(app.screen, ChannelFormScreen)
+        stored.append(inbound_password())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("y")  # saved anyway, as asked
+        await settle(pilot)
+        await until(pilot, lambda: not isinstance(app.screen, ChannelFormScreen))
+
+    drive(scenario, size=(120, 40))
+    assert stored == [password]
+    assert inbound_password() == wrong
