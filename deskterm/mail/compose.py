@@ -57,6 +57,7 @@ class Reply:
     quote_header: str = ""
     attachments: list[Path] = field(default_factory=list)
     automatic: bool = False  # an auto-acknowledgement, not a human reply
+    subject_prefix: str = "Re"  # "Fwd" for a message forwarded (outbound.forward)
     date: datetime | None = None
     message_id: str | None = None
 
@@ -67,10 +68,10 @@ def base_subject(subject: str) -> str:
     return _PREFIX.sub("", subject).strip()
 
 
-def reply_subject(subject: str, conversation_id: int) -> str:
-    """`Re: <subject> [#id]`: one Re:, one token, whatever the thread did to the subject."""
+def reply_subject(subject: str, conversation_id: int, prefix: str = "Re") -> str:
+    """`Re: <subject> [#id]`: one Re: (or Fwd:), one token, whatever the thread did to it."""
     base = base_subject(subject)[:SUBJECT_CHARS] or "(no subject)"
-    return f"Re: {base} [#{conversation_id}]"
+    return f"{prefix}: {base} [#{conversation_id}]"
 
 
 def new_message_id(conversation_id: int, from_address: str) -> str:
@@ -158,7 +159,7 @@ def build(reply: Reply) -> EmailMessage:
     if reply.reply_to:
         reply_to = _mailbox(reply.reply_to, "Reply-To")
         message["Reply-To"] = _Written.addresses("Reply-To", [reply_to])
-    subject = reply_subject(reply.subject, reply.conversation_id)
+    subject = reply_subject(reply.subject, reply.conversation_id, reply.subject_prefix)
     message["Subject"] = _Written.text("Subject", subject)
     message["Date"] = _Written.text("Date", format_datetime(now))
     own_id = reply.message_id or new_message_id(reply.conversation_id, from_address)
