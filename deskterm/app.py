@@ -45,6 +45,7 @@ from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.unlock import TuiSecrets
 from deskterm.store import connection, db
 from deskterm.widgets.key_order import KeyOrderApp
+from deskterm.widgets.new_mail_bell import NewMailBell
 
 log = logging.getLogger("deskterm.ui")
 
@@ -102,6 +103,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         # The one secret store of this run, shared by the engine and the channel screens;
         # it unlocks the vault through a dialog (see screens/unlock.py).
         self.secrets = TuiSecrets(self, self._stop)
+        self.new_mail_bell = NewMailBell(self._to_terminal)  # DESKTERM_NEW_MAIL; off by default
 
     def get_default_screen(self) -> Screen[Any]:
         return ConversationsScreen()
@@ -228,6 +230,9 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
                     )
                 else:  # the channel works again: its error toasts are old news
                     self.drop_errors(f"{one_line(channel)}: ")
+                if run.ingested:
+                    with self.reporting("tell of the new mail"):
+                        self.new_mail_bell.heard(channel, run.ingested)
                 self.schedule_refresh()
                 self.read_channels()
             case DeliveryResult():  # a reply left the outbox (or failed to)
@@ -241,6 +246,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             case Note(channel=channel, message=message) if message:
                 # idle, notice, skipped: worth a glance, not a pop-up
                 self.activity = f"{one_line(channel)}: {one_line(message)}"
+
+    def _to_terminal(self, text: str) -> None:
+        """Write our own escape sequence (the new-mail bell's) straight to the terminal."""
+        if self._driver is not None and not self._driver.is_headless:
+            self._driver.write(text)
 
     def notify(
         self,

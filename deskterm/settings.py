@@ -29,6 +29,7 @@ SECRET_BACKEND = "DESKTERM_SECRET_BACKEND"
 AGENT_NAME = "DESKTERM_AGENT_NAME"
 DEBUG = "DESKTERM_DEBUG"
 NOTIFY_TO = "DESKTERM_NOTIFY_TO"
+NEW_MAIL = "DESKTERM_NEW_MAIL"
 SMTP_HOST = "SMTP_HOST"
 SMTP_PORT = "SMTP_PORT"
 SMTP_SECURE = "SMTP_SECURE"
@@ -47,6 +48,7 @@ NAMES = (
     AGENT_NAME,
     DEBUG,
     NOTIFY_TO,
+    NEW_MAIL,
     SMTP_HOST,
     SMTP_PORT,
     SMTP_SECURE,
@@ -56,6 +58,8 @@ NAMES = (
     SMTP_ALLOW_INSECURE,
 )
 
+# How the terminal app tells the agent of new mail (DESKTERM_NEW_MAIL); off unless asked for.
+NEW_MAIL_MODES = ("off", "bell", "osc9", "osc777")
 DEFAULT_MAX_BODY_BYTES = 100_000
 DEFAULT_MIN_ATTACHMENT_BYTES = 1024
 _YES = ("1", "true", "yes")
@@ -169,6 +173,18 @@ class Settings:
     def debug(self) -> bool:
         """Unexpected errors raise with their traceback instead of becoming a sentence."""
         return bool(self._env.get(DEBUG))
+
+    @cached_property
+    def new_mail(self) -> str:
+        """How the terminal app signals new mail: off (the default), bell (the terminal bell),
+        osc9 or osc777 (a desktop notification through the terminal's escape sequence)."""
+        raw = self._env.get(NEW_MAIL) or ""
+        choice = raw.strip().lower() or "off"
+        if choice not in NEW_MAIL_MODES:
+            raise ConfigError(
+                f"{NEW_MAIL} is {raw!r}; set it to bell, osc9 or osc777, or off (the default)."
+            )
+        return choice
 
     @cached_property
     def notify_to(self) -> str | None:

@@ -10,13 +10,17 @@ from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
 from deskterm.desk import templates
+from deskterm.engine.events import RunFinished
+from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.stages import Fetched
+from deskterm.mail.parse import parse
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.skipped import SkippedMailScreen, SkippedScreen
-from deskterm.store.models import Message, Outbox, SkippedMail
+from deskterm.store.models import Channel, JobRun, Message, Outbox, SkippedMail
 from tests.tui.test_app import drive, notices, settle
 from tests.tui.test_app_compose import body, open_composer
 from tests.tui.test_app_more import open_the_invoice
-from tests.tui.test_app_skipped import auto_reply, open_skipped, skip_mail, table
+from tests.tui.test_app_skipped import CHANNEL, auto_reply, open_skipped, skip_mail, table
 
 pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
@@ -123,3 +127,77 @@ def test_i_on_a_row_whose_raw_message_was_not_kept_says_why() -> None:
         assert SkippedMail.select().count() == total
 
     drive(scenario)
+
+
+# --- the new-mail bell -------------------------------------------------------------------
+
+HOSTILE_SUBJECT = (
+    b"Refund \x1b]52;c;aGFja2Vk\x07 now\x1b\\ \xc2\x9c\x1b]777;notify;x;pwned\x07 ok; done"
+)
+
+
+def new_mail(subject: bytes) -> None:
+    raw = (
+        b"From: Real Customer <real@customer.example>\r\nTo: support@acme.example\r\n"
+        b"Subject: " + subject + b"\r\nMessage-ID: <bell@customer.example>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n"
+    )
+    channel = Channel.get(Channel.name == CHANNEL)
+    [outcome] = Ingestor(channel).apply([Fetched("bell-1", b"", parse(raw))])
+    assert outcome.kind == "ingested"
+
+
+def rung(monkeypatch: pytest.MonkeyPatch, mode: str | None, ingested: int = 1) -> list[str]:
+    """What the app writes to the terminal when a poll of the demo channel ingested mail."""
+    if mode is None:
+        monkeypatch.delenv("DESKTERM_NEW_MAIL", raising=False)
+    else:
+        monkeypatch.setenv("DESKTERM_NEW_MAIL", mode)
+    written: list[str] = []
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app.new_mail_bell.write = written.append
+        app._on_engine_event(RunFinished(CHANNEL, run=JobRun(ingested=ingested)))
+        app._on_engine_event(RunFinished(CHANNEL, run=JobRun(ingested=0)))  # nothing new
+        await settle(pilot)
+
+    drive(scenario)
+    return written
+
+
+def test_new_mail_is_silent_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert rung(monkeypatch, None) == []
+    assert rung(monkeypatch, "off") == []
+
+
+def test_new_mail_rings_the_bell_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert rung(monkeypatch, "bell") == ["\a"]
+
+
+def test_a_desktop_notification_carries_no_sequence_from_the_mail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    new_mail(HOSTILE_SUBJECT)
+    safe = "a new mail on demo: Refund ]52 c aGFja2Vk now\\ ]777 notify x pwned ok done"
+    assert rung(monkeypatch, "osc9") == [f"\x1b]9;{safe}\x1b\\"]
+    [written] = rung(monkeypatch, "osc777", ingested=3)
+    assert written == (
+        "\x1b]777;notify;deskterm;3 new mails on demo: Refund ]52 c aGFja2Vk now\\ ]777 notify x "
+        "pwned ok done\x1b\\"
+    )
+    inner = written[len("\x1b]777;") : -2]
+    assert not any(ch in inner for ch in "\x07\x1b\x9c")
+
+
+def test_a_wrong_setting_is_said_in_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKTERM_NEW_MAIL", "loud")
+    written: list[str] = []
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app.new_mail_bell.write = written.append
+        app._on_engine_event(RunFinished(CHANNEL, run=JobRun(ingested=1)))
+        await settle(pilot)
+        assert any("DESKTERM_NEW_MAIL is 'loud'" in n for n in notices(app))
+
+    drive(scenario)
+    assert written == []
