@@ -57,8 +57,11 @@ class StatusMenu(Dialog[str | None]):
         self.conversation_id = conversation_id
         self.current = current
 
+    def heading(self) -> str:
+        return f"Status of #{self.conversation_id}:"
+
     def compose(self) -> ComposeResult:
-        lines: list[str | tuple[str, str]] = [f"Status of #{self.conversation_id}:\n"]
+        lines: list[str | tuple[str, str]] = [f"{self.heading()}\n"]
         for status in lifecycle.STATUSES:
             now = " (now)" if status == self.current else ""
             lines += [(f"  {status[0]}", "bold"), f"  {status}{now}\n"]

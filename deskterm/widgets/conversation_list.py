@@ -147,7 +147,9 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("k,up", "cursor_up", "Previous", id="list.up"),
         Binding("g,home", "first", "First", id="list.first"),
         Binding("G,end", "last", "Last", id="list.last"),
-        Binding("pagedown,space", "page_down", "Page down", id="list.page_down"),
+        Binding("pagedown", "page_down", "Page down", id="list.page_down"),
+        Binding("space,t", "toggle_mark", "Mark/unmark (then next)", id="list.mark"),
+        Binding("asterisk", "mark_all", "Mark all shown (again: unmark)", id="list.mark_all"),
         Binding("pageup", "page_up", "Page up", id="list.page_up"),
         Binding("enter", "open", "Open", id="list.open"),
     ]
@@ -162,6 +164,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         "conversation-list--resolved",
         "conversation-list--closed",
         "conversation-list--kept",
+        "conversation-list--marked",
     }
     DEFAULT_CSS = """
     ConversationList {
@@ -185,6 +188,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
     ConversationList > .conversation-list--closed { color: $text-muted; }
     /* Triaged out of the filter, kept under the cursor until the agent moves (see `pin`). */
     ConversationList > .conversation-list--kept { color: $text-muted; text-style: italic; }
+    /* Marked for a bulk change (space, t, *): the id column reads *123. */
+    ConversationList > .conversation-list--marked { color: $text-accent; text-style: bold; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -195,6 +200,9 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         def __init__(self, conversation_id: int) -> None:
             super().__init__()
             self.conversation_id = conversation_id
+
+    class MarksChanged(Message):
+        """The set of marked conversations changed (the header says how many)."""
 
     def __init__(
         self,
@@ -215,6 +223,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         # and `kept`: that one when it no longer matches the list (shown marked).
         self._pinned: int | None = None
         self.kept: int | None = None
+        # Marked for a bulk change; kept across filters and searches until unmarked.
+        self.marked: set[int] = set()
 
     # --- data --------------------------------------------------------------------------
 
@@ -305,13 +315,18 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         line_style = base + self._style("unread") if row["unread"] else base
         if row["id"] == self.kept:
             line_style += self._style("kept")
+        marked = row["id"] in self.marked
         # The cursor goes on top of every column's colour, as a selection does.
         cursor = self._style("cursor") if index == self.cursor else Style()
         segments = []
         values = cells(row, self.clock())
+        if marked:
+            values["id"] = f"*{values['id']}"
         for column in columns_for(width):
             text = fit(values[column.key], column.width, column.right)
             column_style = line_style + self._column_style(column.key, row) + cursor
+            if marked and column.key == "id":
+                column_style = line_style + self._style("marked") + cursor
             segments.append(Segment(text, column_style))
             segments.append(Segment(" ", line_style + cursor))
         return Strip(segments).crop_extend(0, width, line_style + cursor)
@@ -381,6 +396,33 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def action_page_up(self) -> None:
         self._move(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_toggle_mark(self) -> None:
+        """Mark the cursor's conversation (or unmark it), then go to the next one, so a run of
+        presses marks a run of rows."""
+        current = self.current_id
+        if current is None:
+            return
+        self.marked.symmetric_difference_update({current})
+        self.post_message(self.MarksChanged())
+        self.refresh()
+        self._move(self.cursor + 1)
+
+    def action_mark_all(self) -> None:
+        """Mark every conversation the list shows (its search and filters); when all are
+        marked already, unmark them."""
+        shown = set(self.ids)
+        if shown and shown <= self.marked:
+            self.marked -= shown
+        else:
+            self.marked |= shown
+        self.post_message(self.MarksChanged())
+        self.refresh()
+
+    def unmark_all(self) -> None:
+        self.marked.clear()
+        self.post_message(self.MarksChanged())
+        self.refresh()
 
     def action_open(self) -> None:
         if self.current_id is not None:

@@ -39,11 +39,14 @@ class FilterBar(Widget):
     filters: reactive[str] = reactive("")  # "channel:x tag:y", as the agent set them
     shown: reactive[int | None] = reactive(None)  # rows matching, when filtered or searching
     order: reactive[str] = reactive("")  # the list's sort, when not the default
+    marked: reactive[int] = reactive(0)  # conversations marked for a bulk change
 
     def tail(self) -> list[tuple[str, str]]:
         """What follows the tabs: the sort, the filters, the search and the hit count."""
         parts: list[tuple[str, str]] = []
         found = "" if self.shown is None else f": {self.shown}"
+        if self.marked:
+            parts.append((f"{self.marked} marked", "bold reverse"))
         if self.order:
             parts.append((f"↕{self.order}", "bold"))
         if self.filters:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
-from deskterm.desk import list_index
+from deskterm.desk import list_index, triage
 from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
 from deskterm.store.models import Conversation
 from deskterm.widgets.filter_bar import FilterBar
-from tests.tui.test_app import OPEN_IDS_TOP, drive, screen_text, settle, the_list
+from tests.tui.test_app import OPEN_IDS_TOP, drive, notices, screen_text, settle, the_list
 
 
 def _closed_id() -> int:
@@ -92,5 +92,76 @@ def test_the_header_keeps_the_search_and_its_count_with_big_counts(demo_desk: No
         await pilot.pause()
         line = screen_text(app).splitlines()[0]
         assert "1 Open 61234" in line and "…" not in line, line
+
+    drive(scenario)
+
+
+# --- bulk triage -----------------------------------------------------------------------------
+
+
+def _fields(ids: list[int], field: str) -> list[object]:
+    return [getattr(Conversation.get_by_id(cid), field) for cid in ids]
+
+
+def test_space_and_t_mark_and_s_then_one_u_changes_and_restores_them_all(
+    demo_desk: None,
+) -> None:
+    first, second, third = OPEN_IDS_TOP[:3]
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        listing = the_list(app)
+        await pilot.press("space", "t")  # marks #first, then #second (each moves on)
+        await settle(pilot)
+        assert listing.marked == {first, second}
+        assert listing.current_id == third
+        text = screen_text(app)
+        assert "2 marked" in text and f"*{first}" in text and f"*{second}" in text
+        await pilot.press("s", "p")
+        await settle(pilot)
+        assert _fields([first, second, third], "status") == ["pending", "pending", "open"]
+        assert notices(app)[-1] == "2 conversations now pending."
+        assigned = _fields([first, second], "assignee")  # #4 is sam's in the demo
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"kim", "enter")
+        await settle(pilot)
+        assert _fields([first, second], "assignee") == ["kim", "kim"]
+        await pilot.press("u")
+        await settle(pilot)
+        assert _fields([first, second], "assignee") == assigned
+        await pilot.press("u")  # ONE u undoes the whole bulk status change
+        await settle(pilot)
+        assert _fields([first, second, third], "status") == ["open", "open", "open"]
+        assert notices(app)[-1] == "Undone: 2 conversations are open again."
+
+    drive(scenario)
+
+
+def test_star_marks_what_the_search_matches_and_bulk_priority_and_tags(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        listing = the_list(app)
+        await pilot.press("5", "slash", *"ord", "enter")
+        await pilot.pause(SEARCH_DELAY)
+        await settle(pilot)
+        matching = set(listing.ids)
+        assert matching == {1, 14, 17, 22}
+        await pilot.press("asterisk")
+        await settle(pilot)
+        assert listing.marked == matching
+        await pilot.press("p", "l")
+        await settle(pilot)
+        assert set(_fields(sorted(matching), "priority")) == {"low"}
+        await pilot.press("T")
+        await settle(pilot)
+        await pilot.press(*"+refund", "enter")
+        await settle(pilot)
+        assert all("refund" in triage.tags(cid) for cid in matching)
+        await pilot.press("u")
+        await settle(pilot)
+        assert not any("refund" in triage.tags(cid) for cid in matching)
+        await pilot.press("asterisk")  # all marked already: unmarks them
+        await settle(pilot)
+        assert listing.marked == set()
+        assert "marked" not in screen_text(app).splitlines()[0]
 
     drive(scenario)

@@ -1,0 +1,129 @@
+"""The triage questions asked of several conversations at once (the marked ones on the list):
+the same status menu and prompts as for one (screens/triage_prompts), each answer applied to
+all of them through `triage.for_all`, so the change is all or nothing and one `u` undoes it
+whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import Static
+
+from deskterm.desk import triage
+from deskterm.desk.undo import describe
+from deskterm.sanitize import one_line
+from deskterm.screens.dialog import Dialog
+from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.triage_prompts import StatusMenu, history
+from deskterm.store.models import PRIORITIES
+
+if TYPE_CHECKING:
+    from deskterm.app import DeskApp
+
+
+def how_many(ids: list[int]) -> str:
+    return f"{len(ids)} conversation{'s' if len(ids) != 1 else ''}"
+
+
+class BulkStatusMenu(StatusMenu):
+    """The status menu, for the marked conversations."""
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(ids[0], None)
+        self.ids = ids
+
+    def heading(self) -> str:
+        return f"Status of {how_many(self.ids)}:"
+
+
+class PriorityMenu(Dialog[str | None]):
+    """Pick a priority with its first letter (n, h, l) for the marked conversations."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(name[0], f"pick('{name}')", name.capitalize(), id=f"priority.{name}")
+            for name in PRIORITIES
+        ),
+        Binding("escape", "pick(None)", "Cancel", id="priority.cancel"),
+    ]
+    DEFAULT_CSS = """
+    PriorityMenu > .box { width: 34; }
+    """
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__()
+        self.ids = ids
+
+    def compose(self) -> ComposeResult:
+        lines: list[str | tuple[str, str]] = [f"Priority of {how_many(self.ids)}:\n"]
+        for name in PRIORITIES:
+            lines += [(f"  {name[0]}", "bold"), f"  {name}\n"]
+        lines.append(("Esc cancels.", "dim"))
+        yield Static(Content.assemble(*lines), classes="box")
+
+    def action_pick(self, priority: str | None) -> None:
+        self.dismiss(priority)
+
+
+def _apply(
+    desk: DeskApp,
+    ids: list[int],
+    prompt: Dialog[str | None],
+    doing: str,
+    change: Callable[..., object],
+    field: str,
+    then: Callable[[], None],
+) -> None:
+    """Ask once, apply the answer to every marked conversation (Esc: nothing), say so."""
+
+    def answered(answer: str | None) -> None:
+        if answer is None:
+            return
+        with desk.reporting(doing):
+            triage.for_all(ids, change, answer, history=history(desk))
+            if field == "tags":
+                said = f"{how_many(ids)}: tags changed ({one_line(answer)})."
+            else:
+                said = f"{how_many(ids)} now {describe(field, one_line(answer) or None)}."
+            desk.notify(said, markup=False)
+            then()
+
+    desk.push_screen(prompt, answered)
+
+
+def bulk_status(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
+    _apply(desk, ids, BulkStatusMenu(ids), "change the status", triage.set_status, "status", then)
+
+
+def bulk_priority(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
+    prompt = PriorityMenu(ids)
+    _apply(desk, ids, prompt, "change the priority", triage.set_priority, "priority", then)
+
+
+def bulk_assign(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
+    prompt = PromptScreen(
+        f"Assign {how_many(ids)} to:", "", "A name or address; leave empty for nobody. Esc cancels."
+    )
+    _apply(desk, ids, prompt, "assign the conversations", triage.assign, "assignee", then)
+
+
+def bulk_tags(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
+    prompt = PromptScreen(
+        f"Tags of {how_many(ids)}:",
+        "",
+        "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels.",
+    )
+    _apply(desk, ids, prompt, "change the tags", triage.change_tags, "tags", then)
+
+
+def bulk_unread(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
+    """Mark them all unread (to come back to), or all read when they all are unread."""
+    with desk.reporting("mark the conversations"):
+        unread = not all(triage.state(cid)["unread"] for cid in ids)
+        triage.for_all(ids, triage.mark_read, not unread, history=history(desk))
+        desk.notify(f"{how_many(ids)} now {'unread' if unread else 'read'}.", markup=False)
+        then()
