@@ -38,6 +38,7 @@ def main(ctx: click.Context) -> None:
       DESKTERM_DATABASE_URL    a shared PostgreSQL desk instead of the folder's SQLite
       DESKTERM_SECRET_BACKEND  keyring or vault, to force one
       DESKTERM_DEBUG=1         the traceback of an unexpected error
+      DESKTERM_NEW_MAIL        bell, osc9 or osc777: the app tells of new mail
 
     Start with `deskterm demo`, or `deskterm channel example > channel.toml`, edit it, and
     `deskterm channel add --file channel.toml`.
