@@ -18,9 +18,11 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskterm.desk import message_tools as tools
+from deskterm.outbound import forward
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.dialog import Dialog
+from deskterm.screens.prompt import PromptScreen
 from deskterm.widgets.message_view import MessageView
 from deskterm.widgets.status_bar import StatusBar
 
@@ -109,7 +111,7 @@ class SourceScreen(ReadingScreen):
 
 class MessageTools:
     """The thread's actions on one message (the focused one, see `focused_message`): its
-    links, its source, its HTML part in the browser. Mixed into ThreadScreen."""
+    links, its source, its HTML part in the browser, a forward. Mixed into ThreadScreen."""
 
     SCROLLER: ClassVar[str]
 
@@ -182,3 +184,29 @@ class MessageTools:
         with screen.desk.reporting("open the HTML part"):
             tools.open_html(message_id)
             screen.notify("Opened the HTML part with the system opener.", markup=False)
+
+    def action_forward(self) -> None:
+        screen: Any = self
+        message_id = self._focused_id()
+        if message_id is None:
+            return
+
+        def answered(address: str | None) -> None:
+            if address is None or not address.strip():
+                return
+            with screen.desk.reporting("forward the message"):
+                queued = forward.queue_forward(message_id, address)
+                screen.notify(
+                    f"Forward to {one_line(', '.join(queued.to))} queued; the outbox sends it.",
+                    markup=False,
+                )
+                screen.desk.schedule_refresh()  # the thread shows the forward queued
+
+        screen.app.push_screen(
+            PromptScreen(
+                "Forward this message, with its attachments, to:",
+                "",
+                "An email address (name@example.com). Esc cancels.",
+            ),
+            answered,
+        )

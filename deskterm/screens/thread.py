@@ -68,6 +68,7 @@ class ThreadScreen(MessageTools, ReadingScreen):
         Binding("l", "links", "Links of the message (open one)", id="message.links"),
         Binding("V", "source", "The message's source", id="message.source"),
         Binding("H", "open_html", "The message's HTML in the browser", id="message.html"),
+        Binding("f", "forward", "Forward the message (and its attachments)", id="message.forward"),
     ]
     DEFAULT_CSS = """
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }

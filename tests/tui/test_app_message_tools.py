@@ -1,6 +1,6 @@
 """The thread's message tools (issue 14): a message's links listed and opened, its stored
-source shown, its HTML part opened in the browser; the system opener is a recording fake at
-the point where the desk starts it (`attachments.subprocess.Popen`)."""
+source shown, its HTML part opened in the browser, the message forwarded; the system opener
+is a recording fake at the point where the desk starts it (`attachments.subprocess.Popen`)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from textual.widgets import OptionList
 from deskterm.app import DeskApp
 from deskterm.desk import attachments
 from deskterm.screens.message_tools import LinksScreen, SourceScreen
+from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
-from deskterm.store.models import Message
+from deskterm.store.models import Message, Outbox
 from tests.tui.test_app import drive, notices, screen_text, settle
+from tests.tui.test_app_more import INVOICE, answer, open_the_invoice
 from tests.tui.test_reflow_view import ingest
 
 OPENER = "/usr/bin/xdg-open"
@@ -171,5 +173,30 @@ def test_h_on_a_plain_mail_or_without_an_opener_says_so(
         await pilot.press("G", "H")
         await settle(pilot)
         assert "This message has no HTML part." in notices(app)
+
+    drive(scenario)
+
+
+def test_f_forwards_the_message_with_its_attachment_to_the_address_typed(
+    demo_desk: None,
+) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_the_invoice(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptScreen)
+        await answer(pilot, "not an address")
+        assert isinstance(app.screen, ThreadScreen)
+        assert any("is not an email address" in n for n in notices(app))
+        assert Outbox.select().count() == 0
+        await pilot.press("f")
+        await settle(pilot)
+        await answer(pilot, "accounts@example.com")
+        assert notices(app)[-1] == "Forward to accounts@example.com queued; the outbox sends it."
+        [queued] = Outbox.select()
+        assert queued.kind == "forward" and queued.recipient == "accounts@example.com"
+        assert queued.message.conversation_id == INVOICE
+        assert queued.message.subject.startswith("Fwd: ")
+        assert [a.filename for a in queued.message.attachments] == ["INV-2024-0312.pdf"]
 
     drive(scenario)
