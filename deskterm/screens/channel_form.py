@@ -43,6 +43,8 @@ from deskterm.store.models import Channel
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.step_list import StepList
 
+SAME_AS_INBOUND = "same-as-inbound"  # the switch that copies the inbound credentials
+
 
 def field_id(path: str) -> str:
     """A widget id for a dotted key (`inbound.port` -> `f-inbound--port`)."""
@@ -174,6 +176,8 @@ class ChannelFormScreen(DeskScreen):
                     table = field.table
                     classes = "group -first" if table == "" else "group"
                     yield Static(Content(channel_fields.GROUPS[table]), classes=classes)
+                if field.path == "outbound.username":
+                    yield self._same_row()
                 yield self._row(field)
                 if field.key == "username" and field.table in channels.SIDES:
                     yield self._password_row(field.table)
@@ -217,6 +221,31 @@ class ChannelFormScreen(DeskScreen):
         placeholder = PASSWORD_HINTS[None] if self.original else "stored on Save, never shown"
         control = Input(password=True, placeholder=placeholder, compact=True, id=f"pw-{side}")
         return Horizontal(Label(Content("password")), control, classes="row", id=f"row-pw-{side}")
+
+    def _same_row(self) -> Widget:
+        """The switch that gives SMTP the inbound user name and password (and keeps them so)."""
+        control = Switch(value=False, id=SAME_AS_INBOUND, animate=False)
+        widgets = [
+            Label(Content("same as inbound")),
+            control,
+            Label(Content("no"), classes="state"),
+        ]
+        return Horizontal(*widgets, classes="row", id="row-pw-outbound-same")
+
+    @property
+    def same_as_inbound(self) -> bool:
+        return self.query_one(f"#{SAME_AS_INBOUND}", Switch).value
+
+    def _follow_inbound(self) -> None:
+        """With "same as inbound" on: the outbound user name and password are the inbound ones,
+        not typed (their boxes are off); with it off they are the user's again."""
+        same = self.same_as_inbound
+        username = self.query_one(f"#{field_id('outbound.username')}", Input)
+        password = self.query_one("#pw-outbound", Input)
+        username.disabled = password.disabled = same
+        if same:
+            username.value = self.query_one(f"#{field_id('inbound.username')}", Input).value
+            password.value = self.query_one("#pw-inbound", Input).value
 
     def on_mount(self) -> None:
         self.check()
@@ -301,6 +330,10 @@ class ChannelFormScreen(DeskScreen):
         if isinstance(event, Switch.Changed) and event.switch.parent is not None:
             event.switch.parent.query_one(".state", Label).update(Content(_yes_no(event.value)))
         self._leave_armed = False
+        follows = (f"#{SAME_AS_INBOUND}", f"#{field_id('inbound.username')}", "#pw-inbound")
+        control = getattr(event, "control", None)
+        if control is not None and any(control.id == f[1:] for f in follows):
+            self._follow_inbound()
         self.check()
 
     @on(Input.Submitted)
@@ -313,7 +346,9 @@ class ChannelFormScreen(DeskScreen):
         """The hint line explains the focused field (README's comment for that key)."""
         hint = ""
         wid = event.widget.id or ""
-        if wid.startswith("pw-"):
+        if wid == SAME_AS_INBOUND:
+            hint = "on: SMTP signs in with the inbound user name and password, kept in step"
+        elif wid.startswith("pw-"):
             hint = f"the {wid[3:]} password, kept in the secret store, never in the database"
         for field in self.fields:
             if field_id(field.path) == wid:

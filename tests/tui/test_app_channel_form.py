@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from deskterm.app import DeskApp
 from deskterm.channels import registry as channels
 from deskterm.screens.channel_fields import tui_words
-from deskterm.screens.channel_form import ChannelFormScreen, ConfirmRefusedPasswordScreen
+from deskterm.screens.channel_form import (
+    SAME_AS_INBOUND,
+    ChannelFormScreen,
+    ConfirmRefusedPasswordScreen,
+    field_id,
+)
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.widgets.step_list import StepList
@@ -87,3 +93,32 @@ def test_saving_a_password_the_test_refused_asks_first(desk: Desk, mail_servers)
     drive(scenario, size=(120, 40))
     assert stored == [password]
     assert inbound_password() == wrong
+
+
+def test_same_as_inbound_gives_smtp_the_inbound_credentials(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_form(pilot, "a")
+        screen = form(app)
+        username = screen.query_one(f"#{field_id('outbound.username')}", Input)
+        password = screen.query_one("#pw-outbound", Input)
+        await type_into(pilot, "inbound.username", "help@example.com")
+        await type_into(pilot, "pw-inbound", "s3cret")
+        assert (username.value, password.value) == ("", "")
+        screen.set_focus(screen.query_one(f"#{SAME_AS_INBOUND}"))
+        await pilot.press("space")
+        await pilot.pause()
+        assert (username.value, password.value) == ("help@example.com", "s3cret")
+        assert username.disabled and password.disabled
+        await type_into(pilot, "inbound.username", "desk@example.com")  # kept in step
+        await type_into(pilot, "pw-inbound", "other")
+        assert (username.value, password.value) == ("desk@example.com", "other")
+        assert screen.values()["outbound.username"] == "desk@example.com"
+        assert screen.passwords() == {"inbound": "other", "outbound": "other"}
+        screen.set_focus(screen.query_one(f"#{SAME_AS_INBOUND}"))
+        await pilot.press("space")  # off: the boxes are the user's again, values kept
+        await pilot.pause()
+        assert not username.disabled and not password.disabled
+        await type_into(pilot, "pw-inbound", "third")
+        assert password.value == "other"
+
+    drive(scenario)
