@@ -199,7 +199,7 @@ class ThreadScreen(MessageTools, ReadingScreen):
             return
         count = len(incoming)
         what = "A new message" if count == 1 else f"{count} new messages"
-        self._show_news(f"{what} from {sender(incoming[-1])} below: press G (End) or n to see it.")
+        self._show_news(f"{what} from {sender(incoming[-1])} below: press G (End) to see it.")
         self.call_after_refresh(self._check_news)
 
     def _show_news(self, text: str | None) -> None:
@@ -342,6 +342,21 @@ class ThreadScreen(MessageTools, ReadingScreen):
         yield SystemCommand("Undo", "Undo the last triage change", self.action_undo)
         yield SystemCommand("Assign", "Give the conversation to someone", self.action_assign)
         yield SystemCommand("Reply", "Answer this conversation", self.action_reply)
+        yield SystemCommand(
+            "Next conversation",
+            "Of the list the thread was opened from (J)",
+            lambda: self.action_neighbour(1),
+        )
+        yield SystemCommand(
+            "Previous conversation",
+            "Of the list the thread was opened from (K)",
+            lambda: self.action_neighbour(-1),
+        )
+        yield SystemCommand(
+            "Contact's other conversations",
+            "Open another of the contact's (C)",
+            self.action_others,
+        )
 
     # --- attachments -------------------------------------------------------------------
 

@@ -153,10 +153,10 @@ def test_a_message_arriving_in_the_open_thread_is_announced_and_the_view_stays(
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await open_thread(pilot, DASHBOARD)
         box = messages(app)
-        await pilot.press("n")
+        box.scroll_to(y=3, animate=False)
         await pilot.pause()
         where = box.scroll_y
-        assert where > 0 and news(app).display is False
+        assert where == 3 and news(app).display is False
         deliver_to_dashboard()
         app.desk_version += 1
         await settle(pilot)
@@ -165,7 +165,7 @@ def test_a_message_arriving_in_the_open_thread_is_announced_and_the_view_stays(
         assert news(app).display
         assert str(news(app).render()) == (
             "A new message from Lukas Schmidt <lukas.schmidt@kestrel-analytics.example> "
-            "below: press G (End) or n to see it."
+            "below: press G (End) to see it."
         )
         await pilot.press("G")
         await pilot.pause()
@@ -185,12 +185,7 @@ def test_the_contacts_other_conversations_beside_the_thread_at_120x40(demo_desk:
         assert "1 other conversation (C)" in str(app.screen.query_one("#meta", Static).render())
         await pilot.press("C")
         assert others.has_focus
-        await pilot.press("enter")
-        await settle(pilot)
-        assert thread(app).conversation_id == EMMA_THANKS
-        await pilot.press("escape")
-        await settle(pilot)
-        assert thread(app).conversation_id == EMMA
+        await enter_and_come_back(pilot)
 
     drive(scenario, size=(120, 40))
 
@@ -204,15 +199,21 @@ def test_at_80x24_C_shows_the_contacts_other_conversations_in_a_dialog(
         await pilot.press("C")
         await settle(pilot)
         assert isinstance(app.screen, OtherConversationsDialog)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert thread(app).conversation_id == EMMA_THANKS
-        await pilot.press("escape")
-        await settle(pilot)
-        assert thread(app).conversation_id == EMMA
+        await enter_and_come_back(pilot)
         await open_other_without_any(pilot)
 
     drive(scenario)
+
+
+async def enter_and_come_back(pilot: Pilot[None]) -> None:
+    """Enter opens Emma's other conversation over her thread; Esc comes back to it."""
+    app = pilot.app
+    await pilot.press("enter")
+    await settle(pilot)
+    assert thread(app).conversation_id == EMMA_THANKS
+    await pilot.press("escape")
+    await settle(pilot)
+    assert thread(app).conversation_id == EMMA
 
 
 async def open_other_without_any(pilot: Pilot[None]) -> None:
@@ -224,3 +225,17 @@ async def open_other_without_any(pilot: Pilot[None]) -> None:
     await pilot.pause()
     assert isinstance(app.screen, ThreadScreen)
     assert notices(app)[-1] == "The contact has no other conversation."
+
+
+def test_the_palette_offers_the_thread_moves(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_thread(pilot, OPEN_IDS_TOP[0])
+        commands = {c.title: c for c in thread(app).palette_commands()}
+        assert {"Next conversation", "Previous conversation", "Contact's other conversations"} <= (
+            set(commands)
+        )
+        commands["Next conversation"].callback()
+        await settle(pilot)
+        assert thread(app).conversation_id == OPEN_IDS_TOP[1]
+
+    drive(scenario)
