@@ -9,10 +9,13 @@ Security Policy that stops its scripts and remote loads (the desk never loads re
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+from collections.abc import Iterable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,16 +53,51 @@ def message_ids(conversation_id: int) -> list[int]:
     ]
 
 
-def links(text: str) -> list[str]:
-    """The message's http(s) and mailto links, in order of appearance, each once."""
+def links(text: str, hrefs: Iterable[str] = ()) -> list[str]:
+    """The http(s) and mailto links of a text (as urlview finds them), then of `hrefs`, in
+    order of appearance, each once."""
     found: list[str] = []
-    for match in _LINK.finditer(text or ""):
-        url = _trimmed(match.group())
-        if url not in found and len(url) <= MAX_URL_CHARS and _opens(url):
+    candidates = (_trimmed(m.group()) for m in _LINK.finditer(text or ""))
+    for url in itertools.chain(candidates, (h.strip() for h in hrefs)):
+        if url not in found and len(url) <= MAX_URL_CHARS and _openable(url):
             found.append(url)
-        if len(found) >= MAX_LINKS:
-            break
+            if len(found) >= MAX_LINKS:
+                break
     return found
+
+
+def message_links(message_id: int, text: str) -> list[str]:
+    """A stored message's links: those in its text, then those of its HTML part's <a href>s
+    (the text made from HTML shows a link's words, not where it goes)."""
+    return links(text, _hrefs(message_id))
+
+
+class _HrefParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("a", "area") and len(self.hrefs) < MAX_LINKS * 5:
+            self.hrefs.extend(value for name, value in attrs if name == "href" and value)
+
+
+def _hrefs(message_id: int) -> list[str]:
+    part = _html_body(message_id)
+    if part is None:
+        return []
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return []
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        html = payload.decode(charset, errors="replace")
+    except LookupError:
+        html = payload.decode("utf-8", errors="replace")
+    parser = _HrefParser()
+    parser.feed(html)
+    parser.close()
+    return parser.hrefs
 
 
 def _trimmed(url: str) -> str:
@@ -85,14 +123,14 @@ def _opens(url: str) -> bool:
     return bool(parts.hostname)
 
 
+def _openable(url: str) -> bool:
+    """An http(s) or mailto link with a host (or address), and no blank or control in it."""
+    return _LINK.fullmatch(url) is not None and _opens(url)
+
+
 def open_link(url: str) -> None:
     """Hand one link to the system opener; anything but http(s)/mailto is refused."""
-    if (
-        len(url) > MAX_URL_CHARS
-        or not _opens(url)
-        or _LINK.fullmatch(url) is None
-        or url.startswith("-")
-    ):
+    if len(url) > MAX_URL_CHARS or not _openable(url):
         raise ConfigError(
             f"deskterm opens only http, https and mailto links, not {one_line(url)!r}."
         )
@@ -129,8 +167,7 @@ def source(message_id: int) -> str | None:
     return text
 
 
-def html_part(message_id: int) -> bytes | None:
-    """The message's HTML body as its bytes, or None when it has none (or no stored source)."""
+def _html_body(message_id: int) -> EmailMessage | None:
     raw = _raw(message_id)
     if raw is None:
         return None
@@ -138,7 +175,15 @@ def html_part(message_id: int) -> bytes | None:
     if not isinstance(mail, EmailMessage):
         return None
     part = mail.get_body(preferencelist=("html",))
-    if part is None or part.get_content_type() != "text/html":
+    if not isinstance(part, EmailMessage) or part.get_content_type() != "text/html":
+        return None
+    return part
+
+
+def html_part(message_id: int) -> bytes | None:
+    """The message's HTML body as its bytes, or None when it has none (or no stored source)."""
+    part = _html_body(message_id)
+    if part is None:
         return None
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):

@@ -17,7 +17,7 @@ from deskterm.channels.typed import ChannelConfig
 from deskterm.desk.attachments import safe_filename
 from deskterm.mail import addresses, compose
 from deskterm.outbound.outbox import OutboxError
-from deskterm.outbound.replies import check_attachments
+from deskterm.outbound.replies import check_attachments, no_outbound
 from deskterm.sanitize import clean, one_line
 from deskterm.store import blobs
 from deskterm.store.db import database, utcnow
@@ -76,10 +76,7 @@ def queue_forward(reference: str | int, address: str, note: str = "") -> Message
     channel: Channel = conversation.channel
     outbound = ChannelConfig.of(channel).outbound
     if outbound is None:
-        raise OutboxError(
-            f"Channel {channel.name!r} has no [outbound] settings, so it cannot send mail; "
-            f"add them with `deskterm channel edit {channel.name} --file ...`."
-        )
+        raise OutboxError(no_outbound(channel, "forwards"))
     files = list(original.attachments.order_by(Attachment.id))
     body = forwarded_text(original, note)
     with tempfile.TemporaryDirectory(prefix="deskterm-forward-") as directory:

@@ -45,10 +45,7 @@ def queue_reply(
     channel: Channel = conversation.channel
     outbound = ChannelConfig.of(channel).outbound
     if outbound is None:
-        raise OutboxError(
-            f"Channel {channel.name!r} has no [outbound] settings, so it cannot send replies; "
-            f"add them with `deskterm channel edit {channel.name} --file ...`."
-        )
+        raise OutboxError(no_outbound(channel, "replies"))
     if not body.strip():
         raise OutboxError("The reply is empty; write something before sending.")
     check_attachments(attachments, outbound.max_attachment_bytes)
@@ -121,6 +118,14 @@ def queue_reply(
         conversation.status = lifecycle.agent_replied(conversation.status, status)
         conversation.save()
     return stored
+
+
+def no_outbound(channel: Channel, what: str) -> str:
+    """Why a channel without [outbound] settings cannot send `what`, and how to add them."""
+    return (
+        f"Channel {channel.name!r} has no [outbound] settings, so it cannot send {what}; "
+        f"add them with `deskterm channel edit {channel.name} --file ...`."
+    )
 
 
 def message_type(path: Path) -> str:

@@ -148,9 +148,10 @@ class MessageTools:
     def action_links(self) -> None:
         screen: Any = self
         focused = self.focused_message()
-        if focused is None:
+        message_id = self._focused_id()
+        if focused is None or message_id is None:
             return
-        urls = tools.links(focused[1].get("text") or "")
+        urls = tools.message_links(message_id, focused[1].get("text") or "")
         if not urls:
             screen.notify("This message has no links.", markup=False)
             return

@@ -14,7 +14,8 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from deskterm.app import DeskApp
-from deskterm.desk import attachments
+from deskterm.desk import attachments, message_tools
+from deskterm.errors import ConfigError
 from deskterm.screens.message_tools import LinksScreen, SourceScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
@@ -46,9 +47,17 @@ MAIL = (
     b"Content-Transfer-Encoding: quoted-printable\r\n"
     b"\r\n"
     b"<p>See <a href=3D'https://example.com/a'>this</a><script>alert(1)</script></p>\r\n"
+    b"<a href=3D'javascript:alert(1)'>x</a> <a href=3D'https://example.org/x'>y</a>\r\n"
+    b"<a href=3D'https://shop.example/?a=3D1&amp;b=3D2'>shop</a>\r\n"
     b"--b1--\r\n"
 )
-LINKS = ["https://example.com/a?b=1", "https://example.org/x", "mailto:help@example.com"]
+LINKS = [
+    "https://example.com/a?b=1",  # the text's, in order, each once
+    "https://example.org/x",
+    "mailto:help@example.com",
+    "https://example.com/a",  # then the HTML part's hrefs the text did not show
+    "https://shop.example/?a=1&b=2",
+]
 
 
 @pytest.fixture
@@ -200,3 +209,26 @@ def test_f_forwards_the_message_with_its_attachment_to_the_address_typed(
         assert [a.filename for a in queued.message.attachments] == ["INV-2024-0312.pdf"]
 
     drive(scenario)
+
+
+def test_links_of_hostile_text_are_only_web_and_mail_links_and_open_without_a_shell(
+    opener,
+) -> None:
+    text = (
+        "wiki https://en.wikipedia.org/wiki/Foo_(bar). esc https://evil.example/\x1b[31mred "
+        "(see https://a.example/x), bare https:// and http:///path, "
+        "JAVASCRIPT:alert(1) data:text/html,<b> file:///etc/passwd mailto: "
+        "http://b.example/$(rm -rf ~)"
+    )
+    assert message_tools.links(text) == [
+        "https://en.wikipedia.org/wiki/Foo_(bar)",
+        "https://evil.example/",
+        "https://a.example/x",
+        "http://b.example/$(rm",
+    ]
+    for bad in ("file:///etc/passwd", "javascript:alert(1)", "https://a.example/ x", "-x"):
+        with pytest.raises(ConfigError):
+            message_tools.open_link(bad)
+    message_tools.open_link("http://b.example/$(rm")
+    [(args, kw)] = opener
+    assert args == [OPENER, "http://b.example/$(rm"] and kw.get("shell") is not True
