@@ -21,8 +21,9 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from deskterm.channels import registry as channels
-from deskterm.desk import list_index
+from deskterm.desk import list_index, views
 from deskterm.desk.filters import FILTER_KEYS, parse_filters
+from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.bulk_prompts import (
     bulk_assign,
@@ -74,6 +75,9 @@ class ConversationsScreen(DeskScreen):
         Binding("4", "filter('closed')", "Show closed", id="filter.closed"),
         Binding("5", "filter('all')", "Show all", id="filter.all"),
         Binding("0", "clear_filters", "Clear every filter and the search", id="filter.clear"),
+        Binding("o", "next_order", "Sort: newest, oldest waiting, priority", id="list.order"),
+        Binding("v", "switch_view", "Switch to a saved view", id="list.view"),
+        Binding("V", "save_view", "Save search, filters and sort as a view", id="list.save_view"),
         Binding("f", "next_filter", "Next filter", id="filter.next"),
         Binding("F", "filter_more", "Filter by channel, assignee, tag", id="filter.more"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
@@ -114,6 +118,7 @@ class ConversationsScreen(DeskScreen):
         self.status = "open"
         self.search = ""
         self.filters: dict[str, str] = {}  # channel, assignee, tag (filters.parse_filters)
+        self.order = list_index.DEFAULT_ORDER  # one of list_index.ORDERS (`o` cycles)
         self.generation = 0
         self.shown = 0  # the generation whose list is on screen, maybe only its first rows
         self.loaded = 0  # the generation wholly on screen, counts too (tests wait on it)
@@ -158,7 +163,8 @@ class ConversationsScreen(DeskScreen):
             running[1]()  # its answer is no longer wanted: stop its query now
         # Enough first rows of a search for any screen, before the whole list is gathered.
         rows = max(PAGE, 2 * self.conversations.scrollable_content_region.height)
-        self._load(self.generation, self.status, self.search, dict(self.filters), rows)
+        chosen = {**self.filters, "order": self.order}
+        self._load(self.generation, self.status, self.search, chosen, rows)
 
     @work(
         thread=True,
@@ -179,13 +185,18 @@ class ConversationsScreen(DeskScreen):
                 return
         narrowed = (status, filters.get("channel"), search or None)
         chosen = {"assignee": filters.get("assignee"), "tag": filters.get("tag")}
+        order = filters.get("order", list_index.DEFAULT_ORDER)
         try:
-            # A search matching much of the desk: its first rows now, the whole list next.
-            head = list_index.first_conversation_ids(rows, *narrowed, **chosen) if search else None
+            # A search matching much of the desk: its first rows now, the whole list next
+            # (those first rows are the newest: in another order the whole list comes at once).
+            quick = search and order == list_index.DEFAULT_ORDER
+            head = list_index.first_conversation_ids(rows, *narrowed, **chosen) if quick else None
             if head is not None:
                 self.post_message(self.Loaded(generation, head, whole=False))
             self.post_message(
-                self.Loaded(generation, list_index.conversation_ids(*narrowed, **chosen))
+                self.Loaded(
+                    generation, list_index.conversation_ids(*narrowed, **chosen, order=order)
+                )
             )
             counts = list_index.status_counts()
         except Exception as exc:
@@ -203,6 +214,7 @@ class ConversationsScreen(DeskScreen):
             self.conversations.show(message.ids, whole=message.whole)
             bar.status, bar.search = self.status, self.search
             bar.filters = self.filter_text()
+            bar.order = "" if self.order == list_index.DEFAULT_ORDER else self.order_name()
             searched = self.search or self.filters
             bar.shown = len(message.ids) if searched and message.whole else None
         if message.counts is not None:
@@ -226,7 +238,70 @@ class ConversationsScreen(DeskScreen):
         if self._search_timer is not None:
             self._search_timer.stop()
         self.set_focus(self.conversations)
-        self.status, self.search, self.filters = "open", "", {}
+        self.status, self.search, self.filters = "open", "", {}  # the sort is kept
+        self.conversations.unpin()
+        self.reload()
+
+    def order_name(self) -> str:
+        return list_index.ORDERS[self.order]
+
+    def action_next_order(self) -> None:
+        orders = list(list_index.ORDERS)
+        self.order = orders[(orders.index(self.order) + 1) % len(orders)]
+        self.conversations.unpin()
+        self.notify(f"Sorted by {self.order_name()}.", markup=False)
+        self.reload()
+
+    def action_save_view(self) -> None:
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            with self.desk.reporting("save the view"):
+                view = views.View(self.status, self.search, dict(self.filters), self.order)
+                name = views.save(answer, view)
+                self.notify(f"View {name!r} saved.", markup=False)
+
+        self.app.push_screen(
+            PromptScreen(
+                "Save this search, filters and sort as the view:",
+                "",
+                "A name; a view of that name is replaced. v switches views. Esc cancels.",
+            ),
+            answered,
+        )
+
+    def action_switch_view(self) -> None:
+        with self.desk.reporting("read the views"):
+            saved = views.load()
+            if not saved:
+                self.notify("No view saved yet: V saves the list as it is.", markup=False)
+                return
+
+            def answered(answer: str | None) -> None:
+                if not answer:
+                    return
+                with self.desk.reporting("switch views"):
+                    self.show_view(views.get(answer.strip()))
+
+            self.app.push_screen(
+                PromptScreen(
+                    "Switch to the view:",
+                    "",
+                    f"Saved: {', '.join(one_line(name) for name in saved)}. Esc cancels.",
+                ),
+                answered,
+            )
+
+    def show_view(self, view: views.View) -> None:
+        """Show the list as a view says: its tab, filters, search and order."""
+        box = self.query_one("#search", Input)
+        box.value = view.search
+        box.set_class(not view.search, "-hidden")
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.set_focus(self.conversations)
+        self.status, self.search, self.filters = view.status, view.search, dict(view.filters)
+        self.order = view.order if view.order in list_index.ORDERS else list_index.DEFAULT_ORDER
         self.conversations.unpin()
         self.reload()
 

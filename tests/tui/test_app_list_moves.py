@@ -165,3 +165,61 @@ def test_star_marks_what_the_search_matches_and_bulk_priority_and_tags(demo_desk
         assert "marked" not in screen_text(app).splitlines()[0]
 
     drive(scenario)
+
+
+# --- sort and views ----------------------------------------------------------------------------
+
+
+def test_o_cycles_the_sort_and_the_header_names_it(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        listing = the_list(app)
+        assert listing.ids[:5] == OPEN_IDS_TOP
+        await pilot.press("o")
+        await settle(pilot)
+        assert listing.ids == list_index.conversation_ids("open", order="waiting")
+        assert listing.ids[-1] == OPEN_IDS_TOP[0]
+        assert "oldest waiting" in screen_text(app).splitlines()[0]
+        await pilot.press("o")
+        await settle(pilot)
+        assert listing.ids == list_index.conversation_ids("open", order="priority")
+        assert "priority" in screen_text(app).splitlines()[0]
+        await pilot.press("o")
+        await settle(pilot)
+        assert listing.ids[:5] == OPEN_IDS_TOP
+        assert "↕" not in screen_text(app).splitlines()[0]
+
+    drive(scenario)
+
+
+def test_v_saves_a_view_and_switches_back_to_it(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        screen = app.screen
+        assert isinstance(screen, ConversationsScreen)
+        listing = the_list(app)
+        await pilot.press("v")
+        await settle(pilot)
+        assert "No view saved yet" in notices(app)[-1]
+        await pilot.press("5", "o", "o", "slash", *"ord", "enter")
+        await pilot.pause(SEARCH_DELAY)
+        await settle(pilot)
+        wanted = list(listing.ids)
+        assert set(wanted) == {1, 14, 17, 22}
+        await pilot.press("V")
+        await settle(pilot)
+        await pilot.press(*"orders", "enter")
+        await settle(pilot)
+        assert notices(app)[-1] == "View 'orders' saved."
+        await pilot.press("0")
+        await settle(pilot)
+        assert len(listing.ids) == 17
+        await pilot.press("v")
+        await settle(pilot)
+        assert "Saved: orders" in screen_text(app)
+        await pilot.press(*"orders", "enter")
+        await settle(pilot)
+        assert (screen.status, screen.search, screen.order) == ("all", "ord", "priority")
+        assert listing.ids == wanted
+        line = screen_text(app).splitlines()[0]
+        assert "/ord: 4" in line and "priority" in line
+
+    drive(scenario)
