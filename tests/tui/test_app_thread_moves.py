@@ -13,10 +13,11 @@ from deskterm.demo import desk as demo
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Fetched
+from deskterm.outbound import replies
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.other_conversations import OtherConversationsDialog
 from deskterm.screens.thread import ThreadScreen
-from deskterm.store.models import Channel, Conversation
+from deskterm.store.models import Channel, Conversation, Message
 from deskterm.widgets.message_view import MessageView
 from deskterm.widgets.other_conversations import OtherConversations
 from tests.mailfactory import make_mail
@@ -237,5 +238,27 @@ def test_the_palette_offers_the_thread_moves(demo_desk: None) -> None:
         commands["Next conversation"].callback()
         await settle(pilot)
         assert thread(app).conversation_id == OPEN_IDS_TOP[1]
+
+    drive(scenario)
+
+
+def test_a_replys_new_state_is_redrawn_in_place(demo_desk: None) -> None:
+    """Queued, then sent: the reply's line changes and the view does not move."""
+    reply = replies.queue_reply(DASHBOARD, "We are on it.", status=None)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_thread(pilot, DASHBOARD)
+        box = messages(app)
+        views = list(box.query(MessageView))
+        assert "(queued)" in str(views[-1].render())
+        box.scroll_to(y=3, animate=False)
+        await pilot.pause()
+        Message.update(state="sent").where(Message.id == reply.id).execute()
+        app.desk_version += 1
+        await settle(pilot)
+        assert list(box.query(MessageView)) == views  # the same widgets, redrawn
+        assert "(sent)" in str(views[-1].render())
+        assert box.scroll_y == 3
+        assert news(app).display is False  # the agent's own reply is not announced
 
     drive(scenario)
