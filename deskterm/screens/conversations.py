@@ -514,6 +514,14 @@ class ConversationsScreen(DeskScreen):
             "Search conversations", "Narrow the list as you type", self.action_search
         )
         yield SystemCommand(
+            "Clear filters", "The Open tab, no filter, no search", self.action_clear_filters
+        )
+        yield SystemCommand(
+            "Sort the list", "Newest activity, oldest waiting, priority", self.action_next_order
+        )
+        yield SystemCommand("Save view", "This search, filters and sort", self.action_save_view)
+        yield SystemCommand("Switch view", "Show a saved view", self.action_switch_view)
+        yield SystemCommand(
             "Skipped mail", "Mail that did not become a message, and why", self.action_skipped
         )
         yield SystemCommand("Reply", "Answer the selected conversation", self.action_reply)
