@@ -8,17 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.content import Content
-from textual.widgets import Static
+from textual.binding import BindingType
 
 from deskterm.desk import triage
 from deskterm.desk.undo import describe
 from deskterm.sanitize import one_line
 from deskterm.screens.dialog import Dialog
 from deskterm.screens.prompt import PromptScreen
-from deskterm.screens.triage_prompts import StatusMenu, history
+from deskterm.screens.triage_prompts import (
+    LetterMenu,
+    StatusMenu,
+    ask_and_apply,
+    history,
+    letter_bindings,
+)
 from deskterm.store.models import PRIORITIES
 
 if TYPE_CHECKING:
@@ -40,33 +43,18 @@ class BulkStatusMenu(StatusMenu):
         return f"Status of {how_many(self.ids)}:"
 
 
-class PriorityMenu(Dialog[str | None]):
+class PriorityMenu(LetterMenu):
     """Pick a priority with its first letter (n, h, l) for the marked conversations."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *(
-            Binding(name[0], f"pick('{name}')", name.capitalize(), id=f"priority.{name}")
-            for name in PRIORITIES
-        ),
-        Binding("escape", "pick(None)", "Cancel", id="priority.cancel"),
-    ]
-    DEFAULT_CSS = """
-    PriorityMenu > .box { width: 34; }
-    """
+    CHOICES = PRIORITIES
+    BINDINGS: ClassVar[list[BindingType]] = letter_bindings("priority", PRIORITIES)
 
     def __init__(self, ids: list[int]) -> None:
-        super().__init__()
+        super().__init__(None)
         self.ids = ids
 
-    def compose(self) -> ComposeResult:
-        lines: list[str | tuple[str, str]] = [f"Priority of {how_many(self.ids)}:\n"]
-        for name in PRIORITIES:
-            lines += [(f"  {name[0]}", "bold"), f"  {name}\n"]
-        lines.append(("Esc cancels.", "dim"))
-        yield Static(Content.assemble(*lines), classes="box")
-
-    def action_pick(self, priority: str | None) -> None:
-        self.dismiss(priority)
+    def heading(self) -> str:
+        return f"Priority of {how_many(self.ids)}:"
 
 
 def _apply(
@@ -80,19 +68,13 @@ def _apply(
 ) -> None:
     """Ask once, apply the answer to every marked conversation (Esc: nothing), say so."""
 
-    def answered(answer: str | None) -> None:
-        if answer is None:
-            return
-        with desk.reporting(doing):
-            triage.for_all(ids, change, answer, history=history(desk))
-            if field == "tags":
-                said = f"{how_many(ids)}: tags changed ({one_line(answer)})."
-            else:
-                said = f"{how_many(ids)} now {describe(field, one_line(answer) or None)}."
-            desk.notify(said, markup=False)
-            then()
+    def apply(answer: str) -> str:
+        triage.for_all(ids, change, answer, history=history(desk))
+        if field == "tags":
+            return f"{how_many(ids)}: tags changed ({one_line(answer)})."
+        return f"{how_many(ids)} now {describe(field, one_line(answer) or None)}."
 
-    desk.push_screen(prompt, answered)
+    ask_and_apply(desk, prompt, doing, apply, then)
 
 
 def bulk_status(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:

@@ -38,38 +38,56 @@ def history(desk: DeskApp) -> History:
     return _histories.setdefault(desk, History())
 
 
-class StatusMenu(Dialog[str | None]):
-    """Pick a status with its first letter; returns it, or None when cancelled."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
+def letter_bindings(kind: str, choices: tuple[str, ...]) -> list[BindingType]:
+    """A menu's keys: each choice by its first letter, Esc to cancel."""
+    return [
         *(
-            Binding(status[0], f"pick('{status}')", status.capitalize(), id=f"status.{status}")
-            for status in lifecycle.STATUSES
+            Binding(name[0], f"pick('{name}')", name.capitalize(), id=f"{kind}.{name}")
+            for name in choices
         ),
-        Binding("escape", "pick(None)", "Cancel", id="status.cancel"),
+        Binding("escape", "pick(None)", "Cancel", id=f"{kind}.cancel"),
     ]
+
+
+class LetterMenu(Dialog[str | None]):
+    """Pick one of CHOICES with its first letter; returns it, or None when cancelled."""
+
+    CHOICES: ClassVar[tuple[str, ...]] = ()
     DEFAULT_CSS = """
-    StatusMenu > .box { width: 34; }
+    LetterMenu > .box { width: 34; }
     """
 
-    def __init__(self, conversation_id: int, current: str | None) -> None:
+    def __init__(self, current: str | None) -> None:
         super().__init__()
-        self.conversation_id = conversation_id
         self.current = current
 
     def heading(self) -> str:
-        return f"Status of #{self.conversation_id}:"
+        raise NotImplementedError
 
     def compose(self) -> ComposeResult:
         lines: list[str | tuple[str, str]] = [f"{self.heading()}\n"]
-        for status in lifecycle.STATUSES:
-            now = " (now)" if status == self.current else ""
-            lines += [(f"  {status[0]}", "bold"), f"  {status}{now}\n"]
+        for name in self.CHOICES:
+            now = " (now)" if name == self.current else ""
+            lines += [(f"  {name[0]}", "bold"), f"  {name}{now}\n"]
         lines.append(("Esc cancels.", "dim"))
         yield Static(Content.assemble(*lines), classes="box")
 
-    def action_pick(self, status: str | None) -> None:
-        self.dismiss(status)
+    def action_pick(self, choice: str | None) -> None:
+        self.dismiss(choice)
+
+
+class StatusMenu(LetterMenu):
+    """Pick a status with its first letter; returns it, or None when cancelled."""
+
+    CHOICES = lifecycle.STATUSES
+    BINDINGS: ClassVar[list[BindingType]] = letter_bindings("status", lifecycle.STATUSES)
+
+    def __init__(self, conversation_id: int, current: str | None) -> None:
+        super().__init__(current)
+        self.conversation_id = conversation_id
+
+    def heading(self) -> str:
+        return f"Status of #{self.conversation_id}:"
 
 
 def ask_status(
@@ -171,12 +189,26 @@ def _ask(
     then: Callable[[], None],
 ) -> None:
     """Ask, apply the answer (Esc: nothing), and say what the conversation is now."""
+    ask_and_apply(
+        desk, prompt, doing, lambda answer: f"#{conversation_id} is now {change(answer)}.", then
+    )
+
+
+def ask_and_apply(
+    desk: DeskApp,
+    prompt: Dialog[str | None],
+    doing: str,
+    change: Callable[[str], str],
+    then: Callable[[], None],
+) -> None:
+    """Ask; apply the answer with `change`, which returns the sentence to say (Esc: nothing);
+    a refusal is said as `doing` failed."""
 
     def answered(answer: str | None) -> None:
         if answer is None:
             return
         with desk.reporting(doing):
-            desk.notify(f"#{conversation_id} is now {change(answer)}.", markup=False)
+            desk.notify(change(answer), markup=False)
             then()
 
     desk.push_screen(prompt, answered)
