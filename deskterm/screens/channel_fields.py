@@ -46,6 +46,26 @@ GROUPS = {
     "oauth2": "OAuth2 sign-in of both sides (with auth = oauth2)  [oauth2]",
 }
 
+# The fields an admin fills for every channel (the address, the servers, the passwords beside
+# the user names), shown first; the form folds every other key away under "Advanced".
+BASIC = frozenset(
+    {
+        "name",
+        "status",
+        "inbound.protocol",
+        "inbound.host",
+        "inbound.port",
+        "inbound.security",
+        "inbound.username",
+        OUTBOUND_SWITCH,
+        "outbound.host",
+        "outbound.port",
+        "outbound.security",
+        "outbound.username",
+        "outbound.from",
+    }
+)
+
 _CHOICES = {"status": STATUSES, "protocol": PROTOCOLS, "security": SECURITY, "auth": AUTH}
 _INTS = {
     "port",

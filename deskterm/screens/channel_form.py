@@ -25,7 +25,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Collapsible, Input, Label, Select, Static, Switch
 from textual.worker import Worker, WorkerState
 
 from deskterm import paths
@@ -44,6 +44,9 @@ from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.step_list import StepList
 
 SAME_AS_INBOUND = "same-as-inbound"  # the switch that copies the inbound credentials
+
+
+ADVANCED = "Advanced: every other key of the channel file"
 
 
 def field_id(path: str) -> str:
@@ -125,6 +128,11 @@ class ChannelFormScreen(DeskScreen):
     ChannelFormScreen #form { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
     ChannelFormScreen .group { height: 1; margin-top: 1; color: $accent; text-style: bold; }
     ChannelFormScreen .group.-first { margin-top: 0; }
+    ChannelFormScreen #advanced {
+        margin-top: 1; padding: 0; border: none; background: transparent;
+    }
+    ChannelFormScreen #advanced > CollapsibleTitle { padding: 0; }
+    ChannelFormScreen #advanced > Contents { padding: 0; }
     ChannelFormScreen .row { height: 1; }
     ChannelFormScreen .row > Label { width: 24; color: $text-muted; }
     ChannelFormScreen .row.-invalid > Label { color: $error; text-style: bold; }
@@ -169,18 +177,11 @@ class ChannelFormScreen(DeskScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._title()), id="title")
+        basic = [f for f in self.fields if f.path in channel_fields.BASIC]
         with VerticalScroll(id="form"):
-            table = None
-            for field in self.fields:
-                if field.table != table and field.path != OUTBOUND_SWITCH:
-                    table = field.table
-                    classes = "group -first" if table == "" else "group"
-                    yield Static(Content(channel_fields.GROUPS[table]), classes=classes)
-                if field.path == "outbound.username":
-                    yield self._same_row()
-                yield self._row(field)
-                if field.key == "username" and field.table in channels.SIDES:
-                    yield self._password_row(field.table)
+            yield from self._rows(basic)
+            with Collapsible(title=ADVANCED, collapsed=True, id="advanced"):
+                yield from self._rows([f for f in self.fields if f not in basic])
         yield Static(Content(""), id="hint")
         yield Static(Content(""), id="problem")
         yield StepList(id="steps")
@@ -189,6 +190,21 @@ class ChannelFormScreen(DeskScreen):
             yield Button("Test", id="test", compact=True)
             yield Button("Back", id="back", compact=True)
         yield StatusBar("ctrl+s save  ctrl+t test  esc back", id="status")
+
+    def _rows(self, fields: list[FormField]) -> ComposeResult:
+        """The fields under their tables' headings, each password after its user name."""
+        table = None
+        for field in fields:
+            where = "outbound" if field.path == OUTBOUND_SWITCH else field.table
+            if where != table:
+                table = where
+                classes = "group -first" if table == "" else "group"
+                yield Static(Content(channel_fields.GROUPS[table]), classes=classes)
+            if field.path == "outbound.username":
+                yield self._same_row()
+            yield self._row(field)
+            if field.key == "username" and field.table in channels.SIDES:
+                yield self._password_row(field.table)
 
     def _title(self) -> str:
         if self.original is None:
@@ -310,7 +326,10 @@ class ChannelFormScreen(DeskScreen):
                 row.disabled = not outbound_on
         named = channel_fields.field_in_error(self.problem) if self.problem else None
         if named:
-            self.query_one(f"#row-{field_id(named)}").add_class("-invalid")
+            row = self.query_one(f"#row-{field_id(named)}")
+            row.add_class("-invalid")
+            if named not in channel_fields.BASIC:  # the field in error is never folded away
+                self.query_one("#advanced", Collapsible).collapsed = False
         line = (
             Content.assemble(("✗ ", "bold $error"), self.problem)
             if self.problem
@@ -346,6 +365,9 @@ class ChannelFormScreen(DeskScreen):
         """The hint line explains the focused field (README's comment for that key)."""
         hint = ""
         wid = event.widget.id or ""
+        advanced = self.query_one("#advanced", Collapsible)
+        if advanced.query_one(Collapsible.Contents) in event.widget.ancestors:
+            advanced.collapsed = False  # a folded field focused (by a click, a test): shown
         if wid == SAME_AS_INBOUND:
             hint = "on: SMTP signs in with the inbound user name and password, kept in step"
         elif wid.startswith("pw-"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Collapsible, Input
 
 from deskterm.app import DeskApp
 from deskterm.channels import registry as channels
@@ -21,7 +21,7 @@ from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
-from tests.tui.test_app import drive, settle, until
+from tests.tui.test_app import drive, screen_text, settle, until
 from tests.tui.test_app_channels import SUPPORT, form, open_form, type_into
 
 
@@ -121,4 +121,40 @@ def test_same_as_inbound_gives_smtp_the_inbound_credentials(demo_desk: None) -> 
         await type_into(pilot, "pw-inbound", "third")
         assert password.value == "other"
 
-    drive(scenario)
+    drive(scenario, size=(80, 40))
+
+
+def test_basic_fields_come_first_and_the_rest_is_folded(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_form(pilot, "enter")
+        screen = form(app)
+        advanced = screen.query_one("#advanced", Collapsible)
+        assert advanced.collapsed
+        text = screen_text(app)
+        for shown in ("name", "host", "username", "password", "from", "Advanced"):
+            assert shown in text
+        assert "password_command" not in text and "max_age_days" not in text
+        timeout = screen.query_one(f"#{field_id('inbound.timeout')}", Input)
+        # Tab from the basic fields reaches the fold's title, not the folded fields.
+        focused = []
+        screen.set_focus(screen.query_one(f"#{field_id('name')}"))
+        for _ in range(30):
+            await pilot.press("tab")
+            focused.append(app.focused)
+        assert timeout not in focused and advanced.collapsed
+        # A folded field in error is shown: a bad timeout unfolds the rest.
+        timeout.value = "soon"
+        await pilot.pause()
+        assert "inbound.timeout" in screen.problem
+        assert not advanced.collapsed
+        timeout.value = "30"
+        await pilot.pause()
+        advanced.collapsed = True
+        await pilot.pause()
+        # So is a folded field focused (a click on the title, then a field, or a search).
+        screen.set_focus(screen.query_one(f"#{field_id('inbound.max_age_days')}"))
+        await pilot.pause()
+        assert not advanced.collapsed
+        assert "max_age_days" in screen_text(app)
+
+    drive(scenario, size=(80, 40))
