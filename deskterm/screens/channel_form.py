@@ -28,7 +28,6 @@ from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Input, Label, Select, Static, Switch
 from textual.worker import Worker, WorkerState
 
-from deskterm import paths
 from deskterm.channels import check as conntest
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
@@ -38,7 +37,12 @@ from deskterm.sanitize import one_line
 from deskterm.screens import channel_fields
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField, tui_words
-from deskterm.screens.dialog import Confirmation
+from deskterm.screens.channel_passwords import (
+    PASSWORD_HINTS,
+    ConfirmRefusedPasswordScreen,
+    password_stored,
+    refused_side,
+)
 from deskterm.store.models import Channel
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.step_list import StepList
@@ -56,64 +60,6 @@ def field_id(path: str) -> str:
 
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
-
-
-# What a saved channel's password box says, by whether the store holds one (None: unknown).
-PASSWORD_HINTS: dict[bool | None, str] = {
-    True: "stored; type a new one to replace it",
-    False: "none stored; type it to store it on Save",
-    None: "type one to replace the stored one, if any",
-}
-
-
-def password_stored(store: Any, key: str) -> bool | None:
-    """Whether the app's secret store holds `key`, as the channel list's Secrets line tells
-    it: a vault not made yet holds nothing; a locked vault and the OS keyring (never read
-    here, so that no desktop asks for its password) cannot say. Blocking: call from a thread.
-    """
-    from deskterm.secrets.store import open_secret_store
-
-    try:
-        if open_secret_store().status.kind == "keyring" or store.locked:
-            return None
-        if not paths.vault_file().exists():
-            return False
-        return store.get(key) is not None
-    except SecretError:
-        return None
-
-
-class ConfirmRefusedPasswordScreen(Confirmation[bool]):
-    """y saves a password the form's Test just saw refused, n or Esc goes back to fix it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Save it anyway", id="channel_refused.yes"),
-        Binding("n,escape", "answer(False)", "Do not save", id="channel_refused.no"),
-    ]
-
-    def __init__(self, sides: list[str]) -> None:
-        super().__init__()
-        self.sides = sides
-
-    def question(self) -> Content:
-        which = " and ".join(self.sides)
-        return Content.assemble(
-            (f"The test refused this {which} password; save it anyway?", "bold"),
-            " (y/n)\n\n",
-            ("y", "bold $accent"),
-            " save it   ",
-            ("n", "bold $accent"),
-            " or ",
-            ("esc", "bold $accent"),
-            " go back to the form",
-        )
-
-
-def refused_side(result: StepResult) -> str | None:
-    """The side whose password a failed login step says the server refused, if any."""
-    if result.ok or "refused the login" not in result.detail:
-        return None
-    return "outbound" if result.name.startswith("SMTP") else "inbound"
 
 
 class ChannelFormScreen(DeskScreen):
