@@ -40,6 +40,7 @@ from deskterm.errors import DeskError
 from deskterm.outbound.delivery import in_plain_words
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.channel_fields import tui_words
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.unlock import TuiSecrets
@@ -223,7 +224,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
                 self.activity = ""
                 if run.error:
                     self.notify(
-                        f"{one_line(channel)}: {one_line(run.error)}",
+                        f"{one_line(channel)}: {one_line(tui_words(run.error))}",
                         severity="error",
                         markup=False,
                         timeout=10,

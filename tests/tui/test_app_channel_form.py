@@ -17,7 +17,7 @@ from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
-from tests.tui.test_app import drive, screen_text, settle, until
+from tests.tui.test_app import drive, notices, screen_text, settle, until
 from tests.tui.test_app_channels import SUPPORT, form, open_form, type_into
 
 
@@ -154,3 +154,24 @@ def test_basic_fields_come_first_and_the_rest_is_folded(demo_desk: None) -> None
         assert "max_age_days" in screen_text(app)
 
     drive(scenario, size=(80, 40))
+
+
+def test_a_polls_refused_login_toast_names_the_tui_key(demo_desk: None) -> None:
+    from deskterm.engine.events import RunFinished
+    from deskterm.store.models import JobRun
+
+    refused = (
+        "The IMAP server x refused the login for a@b.c: wrong user name or password; set it "
+        "again with `deskterm channel secret demo --inbound --stdin`."
+    )
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app._on_engine_event(RunFinished("demo", JobRun(error=refused)))
+        await pilot.pause()
+        assert notices(app) == [
+            "demo: The IMAP server x refused the login for a@b.c: wrong user name or "
+            "password; set it again with the password box of the channel's form (e on the "
+            "channel screen)."
+        ]
+
+    drive(scenario)
