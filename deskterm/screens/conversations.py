@@ -21,26 +21,12 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from deskterm.channels import registry as channels
-from deskterm.desk import list_index, views
+from deskterm.desk import list_index
 from deskterm.desk.filters import FILTER_KEYS, parse_filters
-from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.bulk_prompts import (
-    bulk_assign,
-    bulk_priority,
-    bulk_status,
-    bulk_tags,
-    bulk_unread,
-)
+from deskterm.screens.list_triage import ListTriage
+from deskterm.screens.list_views import ListViews
 from deskterm.screens.prompt import PromptScreen
-from deskterm.screens.triage_prompts import (
-    ask_assignee,
-    ask_status,
-    ask_tags,
-    cycle_priority,
-    toggle_unread,
-    undo_last,
-)
 from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
 from deskterm.widgets.empty_desk import EmptyDeskHint
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
@@ -49,7 +35,7 @@ from deskterm.widgets.status_bar import StatusBar
 SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs
 
 
-class ConversationsScreen(DeskScreen):
+class ConversationsScreen(ListViews, ListTriage, DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority bindings run as the app reads the key, before the keys queued behind it:
         # what is typed right after "/" (or after Enter, Esc) lands where the agent meant.
@@ -242,69 +228,6 @@ class ConversationsScreen(DeskScreen):
         self.conversations.unpin()
         self.reload()
 
-    def order_name(self) -> str:
-        return list_index.ORDERS[self.order]
-
-    def action_next_order(self) -> None:
-        orders = list(list_index.ORDERS)
-        self.order = orders[(orders.index(self.order) + 1) % len(orders)]
-        self.conversations.unpin()
-        self.notify(f"Sorted by {self.order_name()}.", markup=False)
-        self.reload()
-
-    def action_save_view(self) -> None:
-        def answered(answer: str | None) -> None:
-            if answer is None:
-                return
-            with self.desk.reporting("save the view"):
-                view = views.View(self.status, self.search, dict(self.filters), self.order)
-                name = views.save(answer, view)
-                self.notify(f"View {name!r} saved.", markup=False)
-
-        self.app.push_screen(
-            PromptScreen(
-                "Save this search, filters and sort as the view:",
-                "",
-                "A name; a view of that name is replaced. v switches views. Esc cancels.",
-            ),
-            answered,
-        )
-
-    def action_switch_view(self) -> None:
-        with self.desk.reporting("read the views"):
-            saved = views.load()
-            if not saved:
-                self.notify("No view saved yet: V saves the list as it is.", markup=False)
-                return
-
-            def answered(answer: str | None) -> None:
-                if not answer:
-                    return
-                with self.desk.reporting("switch views"):
-                    self.show_view(views.get(answer.strip()))
-
-            self.app.push_screen(
-                PromptScreen(
-                    "Switch to the view:",
-                    "",
-                    f"Saved: {', '.join(one_line(name) for name in saved)}. Esc cancels.",
-                ),
-                answered,
-            )
-
-    def show_view(self, view: views.View) -> None:
-        """Show the list as a view says: its tab, filters, search and order."""
-        box = self.query_one("#search", Input)
-        box.value = view.search
-        box.set_class(not view.search, "-hidden")
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self.set_focus(self.conversations)
-        self.status, self.search, self.filters = view.status, view.search, dict(view.filters)
-        self.order = view.order if view.order in list_index.ORDERS else list_index.DEFAULT_ORDER
-        self.conversations.unpin()
-        self.reload()
-
     def action_next_filter(self) -> None:
         self.action_filter(FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)])
 
@@ -412,76 +335,6 @@ class ConversationsScreen(DeskScreen):
         if conversation_id is None:
             self.notify("There is no conversation here.", severity="warning", markup=False)
         return conversation_id
-
-    def _triaged(self, conversation_id: int) -> Callable[[], None]:
-        """What runs after a triage change: the conversation stays under the cursor (marked
-        when it left the filter) until the agent moves, and the list and counts reload."""
-
-        def then() -> None:
-            self.conversations.pin(conversation_id)
-            self.reload()
-
-        return then
-
-    def _current_row(self) -> dict[str, object]:
-        return self.conversations.row(self.conversations.cursor) or {}
-
-    def _marked(self) -> list[int]:
-        """The marked conversations (for a bulk change), in the list's order where shown."""
-        marked = self.conversations.marked
-        order = {cid: index for index, cid in enumerate(self.conversations.ids)}
-        return sorted(marked, key=lambda cid: (order.get(cid, len(order)), cid))
-
-    def on_conversation_list_marks_changed(self, message: ConversationList.MarksChanged) -> None:
-        self.query_one(FilterBar).marked = len(self.conversations.marked)
-
-    def action_status(self) -> None:
-        if marked := self._marked():
-            bulk_status(self.desk, marked, self.reload)
-            return
-        conversation_id = self._current()
-        if conversation_id is not None:
-            current = self._current_row().get("status")
-            ask_status(
-                self.desk, conversation_id, str(current or ""), self._triaged(conversation_id)
-            )
-
-    def action_cycle_priority(self) -> None:
-        if marked := self._marked():
-            bulk_priority(self.desk, marked, self.reload)
-            return
-        conversation_id = self._current()
-        if conversation_id is not None:
-            cycle_priority(self.desk, conversation_id, self._triaged(conversation_id))
-
-    def action_assign(self) -> None:
-        if marked := self._marked():
-            bulk_assign(self.desk, marked, self.reload)
-            return
-        conversation_id = self._current()
-        if conversation_id is not None:
-            current = self._current_row().get("assignee")
-            then = self._triaged(conversation_id)
-            ask_assignee(self.desk, conversation_id, str(current or ""), then)
-
-    def action_tags(self) -> None:
-        if marked := self._marked():
-            bulk_tags(self.desk, marked, self.reload)
-            return
-        conversation_id = self._current()
-        if conversation_id is not None:
-            ask_tags(self.desk, conversation_id, self._triaged(conversation_id))
-
-    def action_toggle_unread(self) -> None:
-        if marked := self._marked():
-            bulk_unread(self.desk, marked, self.reload)
-            return
-        conversation_id = self._current()
-        if conversation_id is not None:
-            toggle_unread(self.desk, conversation_id, self._triaged(conversation_id))
-
-    def action_undo(self) -> None:
-        undo_last(self.desk, self.reload)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen
