@@ -23,6 +23,7 @@ from deskterm.channels import registry as channels
 from deskterm.desk import queries
 from deskterm.engine.status import status_rows
 from deskterm.sanitize import one_line
+from deskterm.screens.channel_fields import tui_words
 from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
 
@@ -160,7 +161,8 @@ class WorkerStatusScreen(TableScreen):
                 cell(run["skipped"]),
                 cell(run["failed"]),
                 cell(
-                    run["error"] or ("running" if not run["finished_at"] else "ok"),
+                    tui_words(run["error"] or "")
+                    or ("running" if not run["finished_at"] else "ok"),
                     "red" if run["error"] else "",
                 ),
             )
@@ -202,7 +204,7 @@ class WorkerStatusScreen(TableScreen):
         row = self.current
         text = ""
         if row is not None:
-            text = f"{row['name']}: {row['detail']}"
+            text = f"{row['name']}: {tui_words(str(row['detail']))}"
             if str(row["idle"] or "").startswith("lost"):
                 text += f"; IDLE {row['idle']}"
         self.query_one("#detail", Static).update(Content(one_line(text)))
@@ -236,7 +238,7 @@ class WorkerStatusScreen(TableScreen):
             return
         if row["state"] not in POLLABLE:
             self.notify(
-                f"{row['name']} is not polled now: {one_line(str(row['detail']))}.",
+                f"{row['name']} is not polled now: {one_line(tui_words(str(row['detail'])))}.",
                 severity="warning",
                 markup=False,
             )

@@ -175,3 +175,31 @@ def test_a_polls_refused_login_toast_names_the_tui_key(demo_desk: None) -> None:
         ]
 
     drive(scenario)
+
+
+def test_the_worker_screen_names_the_tui_key(demo_desk: None) -> None:
+    from datetime import timedelta
+
+    from deskterm.store import db
+    from deskterm.store.models import Channel, JobRun
+    from tests.tui.test_app_worker import active_demo, open_worker, worker_screen
+
+    refused = (
+        "refused the login; set it again with `deskterm channel secret demo --inbound --stdin`."
+    )
+    active_demo()
+    now = db.utcnow()
+    Channel.update(
+        failing_since=now, last_error=refused, fail_count=1, cool_off_until=now + timedelta(hours=1)
+    ).where(Channel.name == "demo").execute()
+    JobRun.create(channel=channels.get("demo"), finished_at=now, failed=1, error=refused)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_worker(pilot)
+        text = screen_text(app)
+        assert "deskterm channel" not in text
+        assert "the password box of the channel's form" in str(
+            worker_screen(app).query_one("#detail").content
+        )
+
+    drive(scenario, size=(160, 40))
