@@ -335,8 +335,8 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
     def report(self, error: BaseException, doing: str = "") -> None:
         """One sentence for any failure: the DeskError's own, or a bug report for the rest."""
-        if isinstance(error, DeskError):
-            self.notify(one_line(str(error)), severity="error", markup=False, timeout=8)
+        if isinstance(error, DeskError):  # in the TUI's words: keys, not CLI commands
+            self.notify(one_line(tui_words(str(error))), severity="error", markup=False, timeout=8)
             return
         log.error("%s failed", doing or "an action", exc_info=error)
         what = f"{doing[:1].upper()}{doing[1:]}" if doing else "That"

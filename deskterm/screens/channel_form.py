@@ -26,12 +26,11 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Input, Label, Select, Static, Switch
-from textual.worker import Worker, WorkerState
 
 from deskterm.channels import check as conntest
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
-from deskterm.errors import ConfigError, DeskError, SecretError
+from deskterm.errors import ConfigError, SecretError
 from deskterm.net.steps import StepResult
 from deskterm.sanitize import one_line
 from deskterm.screens import channel_fields
@@ -322,13 +321,6 @@ class ChannelFormScreen(DeskScreen):
             if field_id(field.path) == wid:
                 hint = f"{field.path}: {field.hint}" if field.hint else field.path
         self.query_one("#hint", Static).update(Content(hint))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed save's sentence in the TUI's words (the key, not the CLI command)."""
-        error = event.worker.error
-        if event.state == WorkerState.ERROR and isinstance(error, DeskError):
-            event.prevent_default()  # not also reported by OnTheDesk, in the CLI's words
-            self.notify(one_line(tui_words(str(error))), severity="error", markup=False, timeout=8)
 
     # --- buttons -----------------------------------------------------------------------
 

@@ -203,3 +203,23 @@ def test_the_worker_screen_names_the_tui_key(demo_desk: None) -> None:
         )
 
     drive(scenario, size=(160, 40))
+
+
+def test_a_refused_save_names_the_tui_key(demo_desk: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_form(pilot, "a")
+        await type_into(pilot, "name", "demo")  # taken: the registry refuses it on Save
+        await type_into(pilot, "inbound.host", "imap.example.com")
+        await type_into(pilot, "inbound.username", "help@example.com")
+        await type_into(pilot, "outbound.host", "smtp.example.com")
+        await type_into(pilot, "outbound.username", "help@example.com")
+        await type_into(pilot, "outbound.from", "help@example.com")
+        assert form(app).config is not None, form(app).problem
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        said = [n for n in notices(app) if "already exists" in n]
+        assert len(said) == 1, notices(app)
+        assert "deskterm channel" not in said[0]
+        assert "the channel's form (e on the channel screen)" in said[0]
+
+    drive(scenario)
