@@ -27,9 +27,10 @@ from deskterm.screens.base import DeskScreen
 from deskterm.screens.list_triage import ListTriage
 from deskterm.screens.list_views import ListViews
 from deskterm.screens.prompt import PromptScreen
-from deskterm.widgets.conversation_list import PAGE, ColumnHeader, ConversationList
+from deskterm.widgets.conversation_list import PAGE, ConversationList
 from deskterm.widgets.empty_desk import EmptyDeskHint
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
+from deskterm.widgets.list_columns import ColumnHeader
 from deskterm.widgets.status_bar import StatusBar
 
 SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs

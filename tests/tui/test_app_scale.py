@@ -12,7 +12,8 @@ from deskterm.app import DeskApp
 from deskterm.demo import desk as demo
 from deskterm.desk import list_index
 from deskterm.screens.thread import ThreadScreen
-from deskterm.widgets.conversation_list import PAGE, PAGES_KEPT, fit
+from deskterm.widgets.conversation_list import PAGE, PAGES_KEPT
+from deskterm.widgets.list_columns import fit
 from tests.tui.test_app import drive, screen_text, settle, the_list
 
 COUNT = 100_000

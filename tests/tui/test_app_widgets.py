@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from deskterm.widgets.conversation_list import age, cells, columns_for, fit, header_text
+from deskterm.widgets.list_columns import age, cells, columns_for, fit, header_text
 from deskterm.widgets.message_view import human_size, message_content, split_quotes
 
 NOW = datetime(2024, 3, 11, 12, 0)

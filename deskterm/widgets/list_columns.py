@@ -1,0 +1,111 @@
+"""The conversation list's columns: which fit a width, how each cell is cut, and the header
+line above them. Pure functions of a row and a width (plus the header widget), so the list's
+drawing stays about scrolling and the cursor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from textual.strip import Strip
+from textual.widget import Widget
+
+from deskterm.sanitize import one_line
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    right: bool = False
+
+
+def columns_for(width: int) -> list[Column]:
+    """The columns at this width: everything fits 80 columns, the subject takes what is left."""
+    wide = width >= 100
+    contact = 22 if wide else 14
+    channel = 12 if wide else 7
+    fixed = [
+        Column("unread", "", 1),
+        Column("id", "#", 6, right=True),
+        Column("status", "status", 8),
+        Column("priority", "pri", 4),
+        Column("contact", "contact", contact),
+    ]
+    tail = [
+        Column("age", "age", 4, right=True),
+        Column("messages", "msg", 3, right=True),
+        Column("channel", "channel", channel),
+    ]
+    used = sum(c.width for c in fixed + tail) + len(fixed + tail)  # one space after each
+    subject = Column("subject", "subject", max(8, width - used))
+    return [*fixed, subject, *tail]
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """Exactly `width` cells (wide characters counted twice), cut with an ellipsis."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if right else text + pad
+
+
+def age(updated_at: str | None, now: datetime) -> str:
+    """How long ago, in at most four cells: now, 12m, 5h, 3d, 6w, 11mo, 2y."""
+    if not updated_at:
+        return ""
+    then = datetime.fromisoformat(updated_at).replace(tzinfo=None)
+    seconds = (now.replace(tzinfo=None) - then).total_seconds()
+    minutes = int(seconds // 60)
+    for limit, unit, size in (
+        (60, "m", 1),
+        (60 * 24, "h", 60),
+        (60 * 24 * 14, "d", 60 * 24),
+        (60 * 24 * 61, "w", 60 * 24 * 7),
+        (60 * 24 * 365, "mo", 60 * 24 * 30),
+    ):
+        if minutes < limit:
+            return "now" if minutes < 1 else f"{minutes // size}{unit}"
+    return f"{minutes // (60 * 24 * 365)}y"
+
+
+def cells(row: dict[str, Any], now: datetime) -> dict[str, str]:
+    """The text of each column for one row; mail-borne strings made safe here, once."""
+    contact = row.get("contact_name") or row.get("contact") or "-"
+    return {
+        "unread": "●" if row["unread"] else " ",
+        "id": str(row["id"]),
+        "status": row["status"],
+        "priority": "" if row["priority"] == "normal" else row["priority"],
+        "contact": one_line(contact),
+        "subject": one_line(row["subject"] or "(no subject)"),
+        "age": age(row["updated_at"], now),
+        "messages": str(row["messages"]),
+        "channel": one_line(row["channel"] or ""),
+    }
+
+
+def header_text(width: int) -> str:
+    return " ".join(fit(c.title, c.width, c.right) for c in columns_for(width))[:width]
+
+
+class ColumnHeader(Widget):
+    """The titles above the list, laid out by the same `columns_for`."""
+
+    DEFAULT_CSS = """
+    ColumnHeader { height: 1; color: $text-muted; text-style: bold; padding-right: 1; }
+    """
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        return Strip([Segment(fit(header_text(width), width), self.rich_style)], width)
+
+
+# --- the list ----------------------------------------------------------------------------
