@@ -53,14 +53,14 @@ SEARCHES = (
 
 def reference_ids(status: str, search: str, channel: str | None = None) -> list[int]:
     query = Conversation.select(Conversation.id).join(Contact, peewee.JOIN.LEFT_OUTER)
+    search = search.strip()
+    if re.fullmatch(r"#\d{1,12}", search):  # that conversation, whatever the filters (issue 14)
+        return [row.id for row in query.where(Conversation.id == int(search[1:]))]
     if status != "all":
         query = query.where(Conversation.status == status)
     if channel:
         query = query.where(Conversation.channel == channels.get(channel))
-    search = search.strip()
-    if re.fullmatch(r"#\d{1,12}", search):
-        query = query.where(Conversation.id == int(search[1:]))
-    elif search:
+    if search:
         words = re.findall(r"\w+", search)
         if words:
             match = " ".join(f'"{word}"*' for word in words)
