@@ -62,12 +62,7 @@ def measure(servers: MailServers, mails: int, gap: float) -> list[dict[str, floa
     thread.start()
     samples = []
     try:
-        until(
-            lambda: any(
-                isinstance(e, IdleChanged) and e.message == "IDLE connected" for e in events
-            ),
-            "IDLE connected",
-        )
+        until(lambda: idle_connected(events), "IDLE connected")
         for number in range(1, mails + 1):
             time.sleep(gap)  # the IDLE session is waiting again, as between real mails
             raw = make_mail(f"Bench mail {number}", message_id=f"<idle-{number}@bench.example>")

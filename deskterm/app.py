@@ -227,7 +227,6 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
                         f"{one_line(channel)}: {one_line(tui_words(run.error))}",
                         severity="error",
                         markup=False,
-                        timeout=10,
                     )
                 else:  # the channel works again: its error toasts are old news
                     self.drop_errors(f"{one_line(channel)}: ")
@@ -267,7 +266,8 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         Screens and widgets notify through the app, so this is the one place: text from mail
         or from a server (an address in "queued for ...", an SMTP reply) is shown without its
         escape sequences, and never as markup (a subject `[@click=app.quit]` stays text). An
-        error stays a few seconds, or until an action goes well (its notice clears it).
+        error stays `ERROR_TIMEOUT` seconds at most (a longer `timeout` is cut to it), or until
+        an action goes well (its notice clears it).
         """
         if severity == "error":
             timeout = min(timeout or self.ERROR_TIMEOUT, self.ERROR_TIMEOUT)
@@ -336,7 +336,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
     def report(self, error: BaseException, doing: str = "") -> None:
         """One sentence for any failure: the DeskError's own, or a bug report for the rest."""
         if isinstance(error, DeskError):  # in the TUI's words: keys, not CLI commands
-            self.notify(one_line(tui_words(str(error))), severity="error", markup=False, timeout=8)
+            self.notify(one_line(tui_words(str(error))), severity="error", markup=False)
             return
         log.error("%s failed", doing or "an action", exc_info=error)
         what = f"{doing[:1].upper()}{doing[1:]}" if doing else "That"
@@ -345,7 +345,6 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             "report it (DESKTERM_DEBUG=1 shows details).",
             severity="error",
             markup=False,
-            timeout=10,
         )
 
     @contextlib.contextmanager

@@ -12,7 +12,9 @@ are made 0600 where they are created (see `private_file`, blobs, vault, drafts) 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -69,6 +71,23 @@ def private_file(path: Path | str) -> None:
                 os.fchmod(fd, mode & 0o700)
     finally:
         os.close(fd)
+
+
+def replace_private(target: Path, data: bytes) -> None:
+    """Write `target` whole (0600) or not at all: a temporary file beside it, flushed to disk,
+    then moved into place, so a crash or a full disk leaves the old file or the new one, never
+    half of either. OSError when it cannot be written (the old file is then untouched)."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")  # 0600
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())  # the rename must never expose an empty file
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _refuse_shared(path: Path) -> None:

@@ -24,7 +24,7 @@ from deskterm.net import pop3 as pop3_conn
 from deskterm.net import smtp as smtp_conn
 from deskterm.net.login import Credentials
 from deskterm.net.steps import StepResult, Steps
-from deskterm.net.tls import Endpoint
+from deskterm.net.tls import Endpoint, server_words
 from deskterm.store.models import Channel
 
 
@@ -98,7 +98,7 @@ async def _outbound(sign_in: _SignIn, send_to: str | None) -> None:
             with steps.step("send test email", endpoint) as found:
                 message = test_message(channel, settings, send_to)
                 _refused, reply = await smtp.send_message(message)
-                found.detail = f"accepted for {send_to}: {reply.strip()}"
+                found.detail = f"accepted for {send_to}: {server_words(reply)}"
     finally:
         with contextlib.suppress(Exception):
             await smtp.quit()

@@ -239,7 +239,8 @@ def trial(config: dict[str, Any], original: str | None = None) -> Channel:
 class TypedPasswords:
     """A secret store for testing a form: the passwords typed but not yet saved come first.
 
-    Anything else goes to the real store (None: there is none, so nothing is found).
+    Anything else goes to the real store (None: there is none, so nothing is found), and so
+    does what the test writes (a rotated refresh token, `set`).
     """
 
     def __init__(self, channel: Channel, typed: dict[str, str], store: Any | None) -> None:
@@ -250,6 +251,13 @@ class TypedPasswords:
         if key in self._typed:
             return self._typed[key]
         return None if self._store is None else self._store.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        """What a test stores: a refresh token its provider rotated while the test refreshed
+        the sign-in. The old one is spent by then, so this goes to the real store at once."""
+        if self._store is None:
+            raise SecretError("No secret store is open, so the new secret could not be stored.")
+        self._store.set(key, value)
 
 
 def own_addresses(config: ChannelConfig) -> set[str]:

@@ -21,12 +21,14 @@ from deskterm.store.models import Channel
 
 
 def credentials(
-    channel: Channel, side: str, store: object, *, force_refresh: bool = False
+    channel: Channel, side: str, store: object, *, refused: Credentials | None = None
 ) -> Credentials:
-    """Who the side signs in as, with its password or a current access token."""
+    """Who the side signs in as, with its password or a current access token (another than
+    the `refused` one's)."""
     settings = registry.side_config(channel, side)
     if settings.auth == "oauth2":
-        obtained = tokens.obtain(channel, side, store, force_refresh=force_refresh)
+        spent = refused.secret if refused is not None else None
+        obtained = tokens.obtain(channel, side, store, refused=spent)
         return token_credentials(settings.username, obtained.token)
     return Credentials(settings.username, registry.password(channel, side, store))
 
@@ -45,7 +47,7 @@ def sign_in(
     try:
         login(found)
     except TokenRefused:
-        found = credentials(channel, side, store, force_refresh=True)
+        found = credentials(channel, side, store, refused=found)
         login(found)
     return found
 
@@ -58,7 +60,7 @@ async def sign_in_async(
     try:
         await login(found)
     except TokenRefused:
-        found = credentials(channel, side, store, force_refresh=True)
+        found = credentials(channel, side, store, refused=found)
         await login(found)
     return found
 

@@ -7,12 +7,13 @@ secrets in the store (the refresh token, the optional client secret), its record
 database and the `deskterm channel auth` command that signs it in again.
 
 Access tokens live in this process's memory only, one per channel and owner (two sides on one
-table share it), and are refreshed when they are within `MARGIN` seconds of expiring, or when
-a caller forces it after a server refused the token. Refreshes of one owner take turns: with
-rotation, two at once would spend the same refresh token twice and the second would fail. A
-new (rotated) refresh token is written to the secret store before the access token it came
-with is returned, so a crash right after a refresh loses nothing. Tokens never leave here in
-a message, a log line or the database; the database only learns *when* (`Channel.oauth_tokens`).
+table share it), and are refreshed when they are within `MARGIN` seconds of expiring, when a
+server refused the one in memory (once, however many logins met the refusal), or when a caller
+forces it. Refreshes of one owner take turns: with rotation, two at once would spend the same
+refresh token twice and the second would fail. A new (rotated) refresh token is written to the
+secret store before the access token it came with is returned, so a crash right after a
+refresh loses nothing. Tokens never leave here in a message, a log line or the database; the
+database only learns *when* (`Channel.oauth_tokens`).
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ def secret_of(channel: Channel, settings: OAuth2Settings, kind: str) -> str:
 
 # --- access tokens --------------------------------------------------------------------------
 
-_cache: dict[tuple[str, OAuth2Settings], Token] = {}
+# By (channel uid, owner): the token, and the settings it was obtained with (a channel edited
+# meanwhile, another client or scope, needs a token of its own).
+_cache: dict[tuple[str, str], tuple[OAuth2Settings, Token]] = {}
 _turns: dict[tuple[str, str], threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -129,30 +132,48 @@ def access_token(channel: Channel, side: str, store: Any, *, force_refresh: bool
     return obtain(channel, side, store, force_refresh=force_refresh).token.access_token
 
 
-def obtain(channel: Channel, side: str, store: Any, *, force_refresh: bool = False) -> Obtained:
+def obtain(
+    channel: Channel,
+    side: str,
+    store: Any,
+    *,
+    force_refresh: bool = False,
+    refused: str | None = None,
+) -> Obtained:
     """The side's access token: the one in memory while it has over `MARGIN` seconds left
-    (and no refresh is forced), else a refreshed one. A refusal raises AuthError naming
-    `deskterm channel auth`; an unreachable server a DeskError (try again later)."""
+    (and no refresh is forced, and it is not the `refused` one), else a refreshed one.
+
+    `refused` is an access token a server refused: the sides and watchers that share a table
+    all meet the refusal, and only the first refreshes; the others get the token it obtained.
+    A refusal raises AuthError naming `deskterm channel auth`; an unreachable server a
+    DeskError (try again later)."""
     settings = oauth2_of(channel, side)
     if settings is None:
         raise ConfigError(
             f"The {side} side of channel {channel.name!r} signs in with a password, not OAuth2."
         )
-    key = (channel.uid, settings)
-    with _turn(channel, settings):
-        token = _cache.get(key)
-        if token is not None and not force_refresh and token.expires_at - time.time() > MARGIN:
+    key = (channel.uid, settings.owner)
+    with _turn(key):
+        obtained_with, token = _cache.get(key, (None, None))
+        if (
+            token is not None
+            and obtained_with == settings
+            and not force_refresh
+            and token.access_token != refused
+            and token.expires_at - time.time() > MARGIN
+        ):
             return Obtained(token, False, settings)
         _cache.pop(key, None)
         token = _refresh(channel, settings, store, side_config(channel, side).timeout)
-        _cache[key] = token
+        _cache[key] = (settings, token)
         return Obtained(token, True, settings)
 
 
 def remember(channel: Channel, settings: OAuth2Settings, token: Token) -> None:
     """Keep an access token just obtained by a sign-in, as a refresh would have."""
-    with _turn(channel, settings):
-        _cache[(channel.uid, settings)] = token
+    key = (channel.uid, settings.owner)
+    with _turn(key):
+        _cache[key] = (settings, token)
 
 
 def forget(channel: Channel, side: str | None = None) -> None:
@@ -166,13 +187,14 @@ def forget(channel: Channel, side: str | None = None) -> None:
 def forget_owner(channel: Channel, owner: str | None) -> None:
     """Drop the access tokens in memory of one table (None: of every table)."""
     for key in list(_cache):
-        if key[0] == channel.uid and (owner is None or key[1].owner == owner):
+        if key[0] == channel.uid and owner in (None, key[1]):
             _cache.pop(key, None)
 
 
-def _turn(channel: Channel, settings: OAuth2Settings) -> threading.Lock:
+def _turn(key: tuple[str, str]) -> threading.Lock:
+    """The lock a table's refreshes take turns by (see the module's docstring)."""
     with _guard:
-        return _turns.setdefault((channel.uid, settings.owner), threading.Lock())
+        return _turns.setdefault(key, threading.Lock())
 
 
 def _refresh(channel: Channel, settings: OAuth2Settings, store: Any, timeout: float) -> Token:

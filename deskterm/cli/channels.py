@@ -10,7 +10,7 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,7 +21,9 @@ from deskterm.cli.console import echo_json, handle_errors, json_option, say
 from deskterm.cli.secrets import secret_store
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
-from deskterm.net.steps import StepResult
+
+if TYPE_CHECKING:
+    from deskterm.net.steps import StepResult
 
 
 @click.group("channel")

@@ -7,7 +7,6 @@ The script is exactly what `_DESKTERM_COMPLETE=<shell>_source deskterm` prints; 
 from __future__ import annotations
 
 import click
-from click.shell_completion import get_completion_class
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_DESKTERM_COMPLETE"
@@ -25,6 +24,10 @@ def completion(ctx: click.Context, shell: str) -> None:
       zsh:  deskterm completion zsh >> ~/.zshrc   (after compinit)
       fish: deskterm completion fish > ~/.config/fish/completions/deskterm.fish
     """
+    # Here, not at the top: every `deskterm` imports this module (click loads its completion
+    # code by itself when a shell asks for completions).
+    from click.shell_completion import get_completion_class
+
     cls = get_completion_class(shell)
     assert cls is not None  # click ships all three
     # As click prints it for `_DESKTERM_COMPLETE=<shell>_source deskterm`: as is.

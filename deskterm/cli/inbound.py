@@ -12,7 +12,7 @@ from deskterm.cli.console import echo_json, handle_errors, json_option, open_exi
 from deskterm.cli.secrets import secret_store
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
-from deskterm.sanitize import clean, one_line
+from deskterm.sanitize import one_line
 
 if TYPE_CHECKING:
     from deskterm.engine.events import Event
@@ -55,7 +55,11 @@ def poll(once: bool, channel_name: str | None) -> None:
 
 
 class ProgressReport:
-    """Worker events for a person: one live line on a terminal, plain log lines otherwise."""
+    """Worker events for a person: one live line on a terminal, plain log lines otherwise.
+
+    Each event is one line: the server's words in it (an error, an SMTP reply) are folded by
+    one_line, so a reply spanning lines cannot print lines that look like the worker's own.
+    """
 
     def __init__(self, live: bool) -> None:
         self.live = live
@@ -71,24 +75,27 @@ class ProgressReport:
                 key = f"{channel}/{folder}"
                 start = self.started.setdefault(key, time.monotonic())
                 rate = done / max(time.monotonic() - start, 1e-6)
-                line = f"{channel} {one_line(folder)}: {done}/{total} ({rate:.0f} msg/s)"
+                line = f"{channel} {folder}: {done}/{total} ({rate:.0f} msg/s)"
                 if self.live:
-                    click.echo(f"\r{clean(line)}\x1b[K", nl=False, err=True)  # ours: \r, erase
+                    click.echo(f"\r{one_line(line)}\x1b[K", nl=False, err=True)  # ours: \r, erase
                 elif done in (0, total) or done % 2000 < 500:
-                    say(line, err=True)
+                    self._log(line)
             case RunFinished(channel=channel, run=run):
                 if self.live:
                     click.echo("\r\x1b[K", nl=False, err=True)
                 outcome = f"error: {run.error}" if run.error else "ok"
-                say(
+                self._log(
                     f"{channel}: fetched {run.fetched}, ingested {run.ingested}, skipped "
-                    f"{run.skipped}, failed {run.failed}; {outcome}",
-                    err=True,
+                    f"{run.skipped}, failed {run.failed}; {outcome}"
                 )
             case DeliveryResult():
-                say(f"#{event.conversation_id}: {event.summary}", err=True)
+                self._log(f"#{event.conversation_id}: {event.summary}")
             case Note(channel=channel, message=message) if message:
-                say(f"{channel}: {message}", err=True)
+                self._log(f"{channel}: {message}")
+
+    @staticmethod
+    def _log(line: str) -> None:
+        say(one_line(line), err=True)
 
 
 @click.command("jobs")

@@ -53,16 +53,13 @@ def reply(
 
     It goes to the conversation's contact; a different Reply-To is used only with --to-reply-to.
     """
-    from deskterm.desk import templates
+    from deskterm.desk import queries, templates
     from deskterm.outbound import replies
-    from deskterm.store.models import Conversation
 
     open_desk()
     parts = []
     if template_name:
-        conversation = Conversation.get_or_none(Conversation.id == conversation_id)
-        if conversation is None:
-            raise DeskError(f"There is no conversation #{conversation_id}.")
+        conversation = queries.get_conversation(conversation_id)
         parts.append(templates.fill(template_name, conversation))
     if body_file is not None:
         parts.append(read_text(body_file))

@@ -13,7 +13,9 @@ from deskterm.cli.console import echo_json, handle_errors, say
 from deskterm.engine.startup import open_desk
 from deskterm.errors import ConfigError
 
-JSON_HELP = "Print the conversation's new state as JSON."
+state_json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the conversation's new state as JSON."
+)
 
 
 def _done(conversation_id: int, said: str, as_json: bool) -> None:
@@ -28,7 +30,7 @@ def _done(conversation_id: int, said: str, as_json: bool) -> None:
 @click.command("status")
 @click.argument("conversation_id", type=int)
 @click.argument("status")
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@state_json_option
 @handle_errors
 def status(conversation_id: int, status: str, as_json: bool) -> None:
     """Set a conversation's status: open, pending, resolved or closed."""
@@ -42,7 +44,7 @@ def status(conversation_id: int, status: str, as_json: bool) -> None:
 @click.argument("conversation_id", type=int)
 @click.argument("agent", required=False)
 @click.option("--nobody", is_flag=True, help="Unassign the conversation (as an empty AGENT).")
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@state_json_option
 @handle_errors
 def assign(conversation_id: int, agent: str | None, nobody: bool, as_json: bool) -> None:
     """Give a conversation to AGENT (a name or address), or to nobody."""
@@ -60,7 +62,7 @@ def assign(conversation_id: int, agent: str | None, nobody: bool, as_json: bool)
 @click.command("tag", context_settings={"ignore_unknown_options": True})
 @click.argument("conversation_id", type=int)
 @click.argument("changes", nargs=-1, type=click.UNPROCESSED)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@state_json_option
 @handle_errors
 def tag(conversation_id: int, changes: tuple[str, ...], as_json: bool) -> None:
     """Change a conversation's tags: +tag (or tag) adds, -tag removes, e.g. `tag 42 +vip
@@ -69,9 +71,7 @@ def tag(conversation_id: int, changes: tuple[str, ...], as_json: bool) -> None:
 
     open_desk()
     now = triage.change_tags(conversation_id, " ".join(changes))
-    if as_json:
-        echo_json(triage.state(conversation_id))
-    elif not changes:
+    if not changes and not as_json:
         say(f"#{conversation_id} is {'tagged ' + ', '.join(now) if now else 'untagged'}.")
     else:
         _done(conversation_id, f"tagged {', '.join(now)}" if now else "untagged", as_json)

@@ -29,6 +29,7 @@ from deskterm.store.models import Attachment, Message
 FALLBACK_NAME = "attachment"
 MAX_NAME_BYTES = 200  # under every common filesystem's 255-byte limit, with room to spare
 OPENERS = ("xdg-open", "open")  # freedesktop, macOS
+NO_OPENER = "There is no system opener (xdg-open or open) on this computer."
 
 
 class FileExists(DeskError):
@@ -44,15 +45,20 @@ class StoredAttachment:
     sha256: str
 
 
-def of_conversation(conversation_id: int) -> list[StoredAttachment]:
-    """A conversation's attachments in the order the thread shows them."""
-    message_ids = [
+def thread_message_ids(conversation_id: int) -> list[int]:
+    """The conversation's message ids in the order the thread shows them (arrival)."""
+    return [
         m
         for (m,) in Message.select(Message.id)
         .where(Message.conversation == conversation_id)
         .order_by(Message.id)
         .tuples()
     ]
+
+
+def of_conversation(conversation_id: int) -> list[StoredAttachment]:
+    """A conversation's attachments in the order the thread shows them."""
+    message_ids = thread_message_ids(conversation_id)
     index = {message_id: i for i, message_id in enumerate(message_ids)}
     rows = (
         Attachment.select()
@@ -173,6 +179,14 @@ def system_opener() -> str | None:
     return None
 
 
+def required_opener() -> str:
+    """The system opener, or a ConfigError saying there is none."""
+    opener = system_opener()
+    if opener is None:
+        raise ConfigError(NO_OPENER)
+    return opener
+
+
 def open_with_system(sha256: str, filename: str) -> Path:
     """Copy the attachment to a private temporary directory under its safe name (so the
     opener sees its extension) and start the system opener on it, detached, without a shell.
@@ -181,9 +195,7 @@ def open_with_system(sha256: str, filename: str) -> Path:
     which is removed when the process exits; one left by a process that died is removed by
     the next one that opens an attachment.
     """
-    opener = system_opener()
-    if opener is None:
-        raise ConfigError("There is no system opener (xdg-open or open) on this computer.")
+    opener = required_opener()
     path = save(sha256, private_dir() / safe_filename(filename))
     launch(opener, str(path))
     return path

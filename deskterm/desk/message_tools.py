@@ -13,14 +13,14 @@ import itertools
 import os
 import re
 from collections.abc import Iterable
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deskterm import settings
 from deskterm.desk import attachments
 from deskterm.errors import ConfigError, NotFound
+from deskterm.mail.parse import parse
 from deskterm.sanitize import clean, one_line
 from deskterm.store import blobs
 from deskterm.store.models import Message
@@ -28,8 +28,8 @@ from deskterm.store.models import Message
 OPENED_SCHEMES = ("http", "https", "mailto")
 MAX_LINKS = 200
 MAX_URL_CHARS = 2000
-SOURCE_CHARS = 2_000_000  # a longer source is shown cut, with a line that says so
-NO_OPENER = "There is no system opener (xdg-open or open) on this computer."
+SOURCE_CHARS = 2_000_000  # bytes of a source shown (as many characters at most); a longer
+# one is shown cut, with a line that says so
 
 # A link as urlview finds one: a scheme we open, then anything up to a blank, a quote or
 # angle bracket (`<https://...>` in plain text), or a control character.
@@ -42,15 +42,7 @@ _CSP = (
 )
 
 
-def message_ids(conversation_id: int) -> list[int]:
-    """The conversation's message ids in the order the thread shows them (arrival)."""
-    return [
-        m
-        for (m,) in Message.select(Message.id)
-        .where(Message.conversation == conversation_id)
-        .order_by(Message.id)
-        .tuples()
-    ]
+message_ids = attachments.thread_message_ids  # the thread's order, as its attachments use
 
 
 def links(text: str, hrefs: Iterable[str] = ()) -> list[str]:
@@ -83,17 +75,9 @@ class _HrefParser(HTMLParser):
 
 
 def _hrefs(message_id: int) -> list[str]:
-    part = _html_body(message_id)
-    if part is None:
+    html = _html(message_id)
+    if html is None:
         return []
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return []
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        html = payload.decode(charset, errors="replace")
-    except LookupError:
-        html = payload.decode("utf-8", errors="replace")
     parser = _HrefParser()
     parser.feed(html)
     parser.close()
@@ -101,14 +85,18 @@ def _hrefs(message_id: int) -> list[str]:
 
 
 def _trimmed(url: str) -> str:
-    """Without the sentence's punctuation: a trailing `.` or a `)` that closes the text's `(`."""
-    while url:
-        last = url[-1]
-        if last in _TRAILING or (last in _PAIRS and url.count(last) > url.count(_PAIRS[last])):
-            url = url[:-1]
-        else:
+    """Without the sentence's punctuation: a trailing `.` or a `)` that closes the text's `(`.
+    One pass from the end, so a link followed by a run of `)))...` costs its length, once."""
+    counts = {c: url.count(c) for c in (*_PAIRS, *_PAIRS.values())}
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _PAIRS and counts[last] > counts[_PAIRS[last]]:
+            counts[last] -= 1
+        elif last not in _TRAILING:
             break
-    return url
+        end -= 1
+    return url[:end]
 
 
 def _opens(url: str) -> bool:
@@ -134,14 +122,7 @@ def open_link(url: str) -> None:
         raise ConfigError(
             f"deskterm opens only http, https and mailto links, not {one_line(url)!r}."
         )
-    attachments.launch(_opener(), url)
-
-
-def _opener() -> str:
-    opener = attachments.system_opener()
-    if opener is None:
-        raise ConfigError(NO_OPENER)
-    return opener
+    attachments.launch(attachments.required_opener(), url)
 
 
 def _raw(message_id: int) -> bytes | None:
@@ -161,36 +142,31 @@ def source(message_id: int) -> str | None:
     raw = _raw(message_id)
     if raw is None:
         return None
-    text = clean(raw.decode("utf-8", errors="replace"))
-    if len(text) > SOURCE_CHARS:
-        text = text[:SOURCE_CHARS] + f"\n[… cut: the source is {len(raw):,} bytes]\n"
+    # Cut before it is decoded and cleaned: a mail with large attachments is megabytes of
+    # base64 that would all be decoded and scanned only to be thrown away.
+    text = clean(raw[:SOURCE_CHARS].decode("utf-8", errors="replace"))
+    if len(raw) > SOURCE_CHARS:
+        text += f"\n[… cut: the source is {len(raw):,} bytes]\n"
     return text
 
 
-def _html_body(message_id: int) -> EmailMessage | None:
+def _html(message_id: int) -> str | None:
+    """The message's HTML body as the desk's parser reads it (every HTML part, charsets
+    repaired, cut at the operator's body limit); None when it has none or no stored source."""
     raw = _raw(message_id)
     if raw is None:
         return None
-    mail = message_from_bytes(raw, policy=policy.default)
-    if not isinstance(mail, EmailMessage):
-        return None
-    part = mail.get_body(preferencelist=("html",))
-    if not isinstance(part, EmailMessage) or part.get_content_type() != "text/html":
-        return None
-    return part
+    max_body_bytes, min_attachment_bytes = settings.current().parse_limits
+    return parse(raw, max_body_bytes=max_body_bytes, min_attachment_bytes=min_attachment_bytes).html
 
 
 def html_part(message_id: int) -> bytes | None:
-    """The message's HTML body as its bytes, or None when it has none (or no stored source)."""
-    part = _html_body(message_id)
-    if part is None:
+    """The message's HTML body as UTF-8 bytes behind the Content Security Policy, or None when
+    it has none (or no stored source)."""
+    html = _html(message_id)
+    if html is None:
         return None
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return None
-    charset = re.sub(r"[^A-Za-z0-9_.:-]", "", part.get_content_charset() or "")[:40]
-    head = f'<meta charset="{charset}">\n'.encode() if charset else b""
-    return _CSP + head + payload
+    return _CSP + b'<meta charset="utf-8">\n' + html.encode("utf-8", "replace")
 
 
 def open_html(message_id: int) -> Path:
@@ -198,7 +174,7 @@ def open_html(message_id: int) -> Path:
     html = html_part(message_id)
     if html is None:
         raise NotFound("This message has no HTML part.")
-    opener = _opener()
+    opener = attachments.required_opener()
     path = attachments.private_dir() / "message.html"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     with os.fdopen(fd, "wb") as out:

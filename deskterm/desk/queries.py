@@ -64,10 +64,17 @@ def list_conversations(
     ]
 
 
-def conversation_detail(conversation_id: int) -> dict[str, Any]:
-    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
-    if conversation is None:
+def get_conversation(conversation_id: int) -> Conversation:
+    """The conversation numbered so, or NotFound saying there is none: the one lookup the
+    desk's commands, triage and the outbox share."""
+    found = Conversation.get_or_none(Conversation.id == conversation_id)
+    if found is None:
         raise NotFound(f"There is no conversation #{conversation_id}.")
+    return found
+
+
+def conversation_detail(conversation_id: int) -> dict[str, Any]:
+    conversation = get_conversation(conversation_id)
     # Arrival order: Date headers come from many clocks (and lose sub-seconds).
     messages = list(conversation.messages.order_by(Message.id))
     attachments: dict[int, list[Attachment]] = {}

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 
 from deskterm.desk import status as lifecycle
+from deskterm.desk.queries import get_conversation as _get
 from deskterm.desk.undo import Batch, Change, FieldValue, History, describe
 from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
@@ -160,9 +161,12 @@ def undo(history: History) -> str | None:
     if entry is None:
         return None
     changes = entry.changes if isinstance(entry, Batch) else (entry,)
+    values = _values(changes)
     for change in changes:
         cid, field = change.conversation_id, change.field
-        now = _value(cid, field)
+        if cid not in values:
+            raise NotFound(f"There is no conversation #{cid}.")
+        now = values[cid][field]
         if now != change.after:
             raise ConfigError(
                 f"#{cid} changed since ({describe(field, now)} now, not "
@@ -180,16 +184,48 @@ def undo(history: History) -> str | None:
 
 
 def _restore(change: Change) -> None:
+    """Put one change back; `undo` has checked the field still holds `change.after`."""
     cid, field = change.conversation_id, change.field
     if field == "tags":
-        now = _value(cid, field)
         before = change.before if isinstance(change.before, tuple) else ()
-        for tag in set(now if isinstance(now, tuple) else ()) - set(before):
+        after = change.after if isinstance(change.after, tuple) else ()
+        for tag in set(after) - set(before):
             remove_tag(cid, tag)
-        for tag in before:
-            add_tag(cid, tag)
+        for tag in set(before) - set(after):
+            ConversationTag.insert(conversation=cid, tag=tag).on_conflict_ignore().execute()
     else:
         _update(cid, **{field: change.before})
+
+
+def _values(changes: tuple[Change, ...]) -> dict[int, dict[str, FieldValue]]:
+    """The fields the changes touched, as they are now, per conversation (missing ones left
+    out): two queries for a bulk change, not one or two per conversation."""
+    ids = list({change.conversation_id for change in changes})
+    found: dict[int, dict[str, FieldValue]] = {}
+    rows = Conversation.select(
+        Conversation.id,
+        Conversation.status,
+        Conversation.priority,
+        Conversation.assignee,
+        Conversation.unread,
+    ).where(Conversation.id.in_(ids))
+    for row in rows:
+        found[row.id] = {
+            "status": row.status,
+            "priority": row.priority,
+            "assignee": row.assignee,
+            "unread": row.unread,
+        }
+    if any(change.field == "tags" for change in changes):
+        tagged: dict[int, list[str]] = {cid: [] for cid in found}
+        query = ConversationTag.select(ConversationTag.conversation, ConversationTag.tag).where(
+            ConversationTag.conversation.in_(list(found))
+        )
+        for cid, tag in query.tuples():
+            tagged[cid].append(tag)
+        for cid, names in tagged.items():
+            found[cid]["tags"] = tuple(sorted(names))
+    return found
 
 
 def _value(conversation_id: int, field: str) -> FieldValue:
@@ -206,13 +242,6 @@ def _change(conversation_id: int, field: str, value: FieldValue, history: Histor
     _update(conversation_id, **{field: value})
     if history is not None:
         history.record(Change(conversation_id, field, before, value))
-
-
-def _get(conversation_id: int) -> Conversation:
-    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
-    if conversation is None:
-        raise NotFound(f"There is no conversation #{conversation_id}.")
-    return conversation
 
 
 def _update(conversation_id: int, **values: object) -> None:

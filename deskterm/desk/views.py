@@ -9,7 +9,6 @@ in the database: readable, editable by hand, and kept out of backups of the mail
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -80,7 +79,10 @@ def get(name: str) -> View:
 def _write(data: dict[str, object]) -> None:
     """Write the whole file anew and move it into place: never half a file."""
     path = views_file()
-    temporary = path.with_name(path.name + ".tmp")
-    paths.private_file(temporary)
-    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    try:
+        paths.replace_private(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"The views could not be saved in {path} ({exc.strerror or type(exc).__name__})."
+        ) from None

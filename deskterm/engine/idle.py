@@ -54,9 +54,10 @@ class IdleWatchers:
         # no new watcher (a TLS connection and a login) every loop pass, until they change.
         self._no_idle: dict[int, InboundConfig] = {}
 
-    def start(self) -> None:
-        """A thread for each channel that wants IDLE and has none running (the loop's pass)."""
-        for channel in channels.all_channels():
+    def start(self, rows: list[Channel]) -> None:
+        """A thread for each of the channels (the loop's pass has just read them all) that
+        wants IDLE and has none running."""
+        for channel in rows:
             inbound = ChannelConfig.of(channel).inbound
             wanted = inbound.protocol == "imap" and inbound.idle and eligible(channel)
             if self._no_idle.get(channel.id) not in (None, inbound):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from logging.handlers import RotatingFileHandler
 
 from deskterm import paths
 from deskterm.store import connection
@@ -17,6 +16,9 @@ def open_desk() -> None:
 
 def _log_to_file() -> None:
     """Details (tracebacks of bugs) go to the desk's log file, never to the user's screen."""
+    # Here, not at the top: `deskterm --version` and every Tab completion import this module.
+    from logging.handlers import RotatingFileHandler
+
     root = logging.getLogger("deskterm")
     if root.handlers:
         return

@@ -247,9 +247,10 @@ class Worker:
         with self.claim_desk():
             try:
                 while not self.stop.is_set():
-                    self.idle.start()
+                    rows = channels.all_channels()
+                    self.idle.start(rows)
                     now = time.monotonic()
-                    for channel in channels.all_channels():
+                    for channel in rows:
                         if self.stop.is_set():
                             break
                         if self._due.get(channel.id, 0) <= now and eligible(channel):

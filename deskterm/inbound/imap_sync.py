@@ -27,12 +27,11 @@ from deskterm.inbound import window as sync_window
 from deskterm.inbound.batches import BATCH, BATCH_BYTES, FETCH_BUDGET, SMALL_MAIL, plan_batches
 from deskterm.inbound.imap_remote import Source, fetched, remote_batches, warm
 from deskterm.inbound.ingest import Ingestor
-from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
+from deskterm.inbound.parse_guard import DEATHS, ParseGuard, set_aside
 from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Batches, Counts, Fetched, Outcome, Progress, unfetched
 from deskterm.net import imap
 from deskterm.net.imap import DeskMailBox
-from deskterm.store import blobs
 from deskterm.store.db import database
 from deskterm.store.models import Channel
 
@@ -194,8 +193,7 @@ def _batches(fetch: FolderFetch, uids: list[int], sizes: dict[int, int]) -> Batc
     for uid in sorted(suspects):
         items = fetched(client, [uid])
         if deaths >= DEATHS:
-            for item in items:  # the one that kills: kept whole, never parsed again
-                item.raw_path, item.raw, item.error = blobs.store_raw(item.raw), b"", KILLED
+            set_aside(items)  # the one that kills
         else:
             guard.parsing([uid], alone=True, deaths=deaths)
             prepare_batch(items, None, *fetch.limits)()

@@ -165,7 +165,7 @@ class Ingestor:
         if created and self.acknowledges:
             work.created.append((conversation_id, message_id, mail))
         work.known[mail.dedup_key] = message_id
-        return Outcome(item.uid, "ingested", conversation_id=conversation_id)
+        return Outcome(item.uid, "ingested", conversation_id=conversation_id, message_id=message_id)
 
     def _believe(self, mail: ParsedMail) -> None:
         """What of a mail's own claims the desk acts on.

@@ -23,12 +23,21 @@ import os
 from collections.abc import Iterable
 
 from deskterm import paths
+from deskterm.inbound.stages import Fetched
+from deskterm.store import blobs
 
 DEATHS = 2  # deaths while parsing one mail alone before it is set aside
 KILLED = (
     "the mail-parsing process died twice on this mail (likely out of memory); it is kept "
     "whole, unparsed: open the raw mail to read it"
 )
+
+
+def set_aside(items: list[Fetched]) -> None:
+    """The mail the parser died on alone `DEATHS` times: its raw bytes stored whole, never
+    parsed again, and recorded as failed (KILLED) when the batch is applied."""
+    for item in items:
+        item.raw_path, item.raw, item.error = blobs.store_raw(item.raw), b"", KILLED
 
 
 class ParseGuard:

@@ -1,11 +1,11 @@
 """One POP3 sync: UIDL tells what is new, commit, then (only if asked) delete on the server.
 
 POP3 has no flags, so the UIDLs we committed (Pop3Seen) are the record of what is ingested;
-they are written in the same transaction as the messages. Only mail stored here (ingested, or
-skipped after it was parsed and kept) goes into Pop3Seen, and only Pop3Seen mail is ever
-deleted on the server. Mail that could not be fetched (over `max_message_bytes`) is recorded
-once in SkippedMail, with the sender and subject read by `TOP n 0`, and stays on the server:
-there is no other copy of it.
+they are written in the same transaction as the messages. Only mail stored here (ingested,
+skipped after it was parsed and kept, or kept unparsed after it killed the parser) goes into
+Pop3Seen, and only Pop3Seen mail is ever deleted on the server. Mail that could not be
+fetched (over `max_message_bytes`) is recorded once in SkippedMail, with the sender and
+subject read by `TOP n 0`, and stays on the server: there is no other copy of it.
 
 DELE takes effect only at QUIT, so a run that fails loses its deletes. With
 `delete_after_fetch`, every run therefore deletes all listed mail already in Pop3Seen, not
@@ -28,12 +28,11 @@ from deskterm.channels.typed import ChannelConfig
 from deskterm.inbound import window as sync_window
 from deskterm.inbound.batches import BATCH, BATCH_BYTES, plan_batches
 from deskterm.inbound.ingest import Ingestor
-from deskterm.inbound.parse_guard import DEATHS, KILLED, ParseGuard
+from deskterm.inbound.parse_guard import DEATHS, ParseGuard, set_aside
 from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Counts, Fetched, Progress, unfetched
 from deskterm.mail.parse import ParsedMail, parse
 from deskterm.net import pop3 as pop3_conn
-from deskterm.store import blobs
 from deskterm.store.db import database
 from deskterm.store.models import Channel, Pop3Seen, SkippedMail
 
@@ -101,17 +100,18 @@ def sync(
             items.append(Fetched(uidl, pop3_conn.retrieve(client, number), None))
         alone = batch in suspects
         if alone and deaths >= DEATHS:
-            for item in items:
-                item.raw_path, item.raw, item.error = blobs.store_raw(item.raw), b"", KILLED
+            set_aside(items)
         else:
             guard.parsing([uidl for _, uidl in batch], alone=alone, deaths=deaths)
             prepare_batch(items, None, max_body, min_attachment)()
             guard.parsed()
         with database.atomic():
             outcomes = ingestor.apply(items, FOLDER)
-            # A failed message has no copy here: its SkippedMail row (no raw path) keeps it
-            # from being fetched again, and keeping it out of Pop3Seen keeps it from deletion.
-            stored = [o.uid for o in outcomes if o.kind != "failed"]
+            # Mail too large to fetch has no copy here: its SkippedMail row (no raw path)
+            # keeps it from being fetched again, and keeping it out of Pop3Seen keeps it from
+            # deletion. All the rest is kept here, including mail that killed the parser
+            # (failed, kept whole): recorded as seen, it is never fetched and parsed again.
+            stored = [item.uid for item in items if item.raw_path]
             if stored:
                 Pop3Seen.insert_many([{"channel": channel, "uidl": u} for u in stored]).execute()
         counts.add(outcomes)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from deskterm import paths, settings
 from deskterm.errors import DeskError
 from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.parse_guard import KILLED
 from deskterm.inbound.prepare import prepare_stored
 from deskterm.inbound.stages import Fetched
 from deskterm.store import blobs
@@ -46,6 +47,11 @@ def why_not(row: SkippedMail) -> str | None:
         return (
             f"Skipped mail {row.id} cannot be ingested: its raw message was not kept "
             f"({row.reason})."
+        )
+    if row.reason == KILLED:  # parsed here, it would take the desk down with it
+        return (
+            f"Skipped mail {row.id} cannot be ingested: the mail-parsing process died on it "
+            "twice; open the raw mail to read it."
         )
     return None
 
@@ -78,16 +84,11 @@ def rescue(skipped_id: int) -> Rescued:
     with database.atomic():
         row.delete_instance()  # its fetch identity passes to the message
         (outcome,) = Ingestor(row.channel, passed=True).apply([item], folder, epoch)
-        if outcome.kind != "ingested" or outcome.conversation_id is None:
+        if outcome.conversation_id is None or outcome.message_id is None:
             twin = Message.get_or_none(Message.dedup_key == mail.dedup_key)
             detail = f"message {twin.id} holds the same mail" if twin else outcome.reason
             raise _Refused(f"Skipped mail {skipped_id} was not ingested: {detail}.")
-        message = (
-            Message.select()
-            .where(Message.conversation == outcome.conversation_id, Message.raw_path == ref)
-            .order_by(Message.id.desc())
-            .get()
-        )
+        message = Message.get_by_id(outcome.message_id)
         message.notes = {**(message.notes or {}), "rescued_from": reason}
         message.save()
     return Rescued(skipped_id, outcome.conversation_id, message.id, reason)

@@ -41,20 +41,24 @@ class Senders:
         if not address:
             return None
         if address not in self.contacts:
-            if self._domains is None:  # a small table: read once per ingestor
-                self._domains = dict(
-                    OrganizationDomain.select(
-                        OrganizationDomain.domain, OrganizationDomain.organization
-                    ).tuples()
-                )
             contact_id = self._rows.insert(
                 {
                     "email": address,
                     "name": mail.from_name,
-                    "organization": self._domains.get(address.rpartition("@")[2]),
+                    "organization": self.organization_of(address),
                     "created_at": utcnow(),
                 }
             )
             self.contacts[address] = contact_id
             self.emails[contact_id] = address
         return self.contacts[address]
+
+    def organization_of(self, address: str) -> int | None:
+        """The organization the address's domain belongs to (OrganizationDomain), if any."""
+        if self._domains is None:  # a small table: read once per ingestor
+            self._domains = dict(
+                OrganizationDomain.select(
+                    OrganizationDomain.domain, OrganizationDomain.organization
+                ).tuples()
+            )
+        return self._domains.get(address.rpartition("@")[2])

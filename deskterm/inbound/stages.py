@@ -46,6 +46,7 @@ class Outcome:
     kind: str  # ingested | skipped | failed
     reason: str = ""
     conversation_id: int | None = None
+    message_id: int | None = None  # the message it became (ingested)
     again: bool = False  # this very fetch (folder + UID) is on record already: nothing written
 
 

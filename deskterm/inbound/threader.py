@@ -12,7 +12,7 @@ from deskterm.inbound.senders import Senders
 from deskterm.mail import authresults
 from deskterm.mail.parse import ParsedMail
 from deskterm.store.bulk import select_in
-from deskterm.store.models import Contact, Conversation, Message, OrganizationDomain
+from deskterm.store.models import Contact, Conversation, Message
 
 SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 TOKENS_LOOKED_AT = 3  # a subject can hold thousands of [#id]s; the first few distinct ones count
@@ -85,16 +85,7 @@ class Threader:
             row = Contact.get_or_none(Contact.id == contact_id)
             self._organizations[contact_id] = row.organization_id if row else None
         organization = self._organizations[contact_id]
-        if organization is None:
-            return False
-        return (
-            OrganizationDomain.select()
-            .where(
-                OrganizationDomain.domain == address.rpartition("@")[2],
-                OrganizationDomain.organization == organization,
-            )
-            .exists()
-        )
+        return organization is not None and self.senders.organization_of(address) == organization
 
 
 def existing_threads(message_ids: list[str], channel_id: int) -> dict[str, int]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-_COMMENT = re.compile(r"\([^()]*\)")
+from deskterm.mail.comments import strip_comments
+
 _RESULT = re.compile(r"^\s*([a-z0-9_-]+)\s*=\s*([a-z]+)\b(.*)$", re.I | re.S)
 _PROPERTY = re.compile(r"([a-z0-9_-]+\.[a-z0-9_-]+)\s*=\s*\"?([^\s\";]+)", re.I)
 
@@ -22,9 +23,7 @@ def sender_verified(header: str | None, authserv_id: str, from_domain: str) -> b
     the From domain passed DMARC, or passed DKIM with a signing domain aligned to it."""
     if not header or not from_domain:
         return False
-    text = header
-    for _ in range(5):  # comments may nest; they carry nothing we read
-        text = _COMMENT.sub(" ", text)
+    text = strip_comments(header)  # they carry nothing we read
     server, _, rest = text.partition(";")
     if server.lower().split()[:1] != [authserv_id.lower()]:  # "id" or "id version"
         return False

@@ -10,12 +10,12 @@ whatever a hostile sender put in the headers.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from deskterm.mail import addresses
+from deskterm.mail.comments import strip_comments
 from deskterm.mail.parse import ParsedMail
 
 _PRECEDENCE_AUTOMATED = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -28,7 +28,6 @@ _AUTOREPLY_PRESENT = (
 )
 _SUPPRESS_TOKENS = frozenset({"all", "autoreply", "oof"})
 _LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "feedback-id")
-_COMMENT = re.compile(r"\([^()]*\)")
 _BOUNCE_SENDERS = {"mailer-daemon": "bounce: mailer-daemon", "postmaster": "bounce: postmaster"}
 
 
@@ -122,7 +121,7 @@ def _auto_submitted(mail: ParsedMail, _own: _Own) -> str | None:
     value = mail.headers.get("auto-submitted")
     if value is None:
         return None
-    keyword = _COMMENT.sub(" ", value.split(";", 1)[0]).strip().lower()
+    keyword = strip_comments(value.split(";", 1)[0]).strip().lower()
     if keyword == "no":
         return None
     return f"auto-submitted: {keyword or '(empty)'}"

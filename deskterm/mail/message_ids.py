@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 
+from deskterm.mail.comments import strip_comments
+
 MAX_ID_CHARS = 998  # RFC 5322 line limit; a longer "Message-ID" is garbage
 
 _ID_IN_BRACKETS = re.compile(r"<([^<>]{0,4096})>")
-_COMMENT = re.compile(r"\([^()]*\)")
 
 # RFC 5322 msg-id: id-left "@" id-right, both dot-atom text (dots placed loosely, as old mailers
 # do), the right side also a no-fold-literal. Nothing else: an id is written back into the
@@ -39,7 +40,7 @@ def normalize_message_id(value: str | None) -> str | None:
     """
     if not value or not isinstance(value, str):
         return None
-    text = _strip_comments(value[:4096])
+    text = strip_comments(value[:4096])
     match = _ID_IN_BRACKETS.search(text)
     if match:
         return _clean_id(match.group(1))
@@ -67,15 +68,6 @@ def trim_references(chain: list[str], limit: int) -> list[str]:
     if len(unique) <= limit:
         return unique
     return [unique[0], *unique[-(limit - 1) :]]
-
-
-def _strip_comments(text: str) -> str:
-    for _ in range(20):  # nested comments come off one level per pass
-        stripped = _COMMENT.sub(" ", text)
-        if stripped == text:
-            break
-        text = stripped
-    return text
 
 
 def _clean_id(inner: str) -> str | None:

@@ -111,7 +111,8 @@ def _first_word(text: str) -> str:
 def _flowed_paragraphs(text: str, delsp: bool) -> list[_Paragraph]:
     """RFC 3676: soft breaks (a trailing space) joined within one quote depth."""
     paragraphs: list[_Paragraph] = []
-    pending: _Paragraph | None = None
+    pending: _Paragraph | None = None  # its text is `pieces`, joined once it ends (linear)
+    pieces: list[str] = []
     for raw in text.split("\n"):
         raw = raw.removesuffix("\r")
         depth = len(raw) - len(raw.lstrip(">"))
@@ -124,17 +125,20 @@ def _flowed_paragraphs(text: str, delsp: bool) -> list[_Paragraph]:
         soft = body.endswith(" ") and body != "-- "
         if soft and delsp:
             body = body[:-1]
-        if pending is not None and pending.depth == shown:
-            pending.text += body
-        else:
-            if pending is not None:
-                paragraphs.append(pending)
-            pending = _Paragraph(shown, prefix, body, prose=True)
+        if pending is not None and pending.depth != shown:
+            pending.text = "".join(pieces)
+            paragraphs.append(pending)
+            pending = None
+        if pending is None:
+            pending, pieces = _Paragraph(shown, prefix, "", prose=True), []
+        pieces.append(body)
         if not soft:
+            pending.text = "".join(pieces)
             pending.prose = body != "-- " and (pending.text != body or not _verbatim(body))
             paragraphs.append(pending)
             pending = None
     if pending is not None:
+        pending.text = "".join(pieces)
         paragraphs.append(pending)
     return paragraphs
 
@@ -158,7 +162,8 @@ def _plain_paragraphs(text: str) -> list[_Paragraph]:
     widths = _hard_wrap_widths(lines)
     paragraphs: list[_Paragraph] = []
     signature_depth: int | None = None  # after "-- ": kept as sent, at that depth
-    current: _Paragraph | None = None
+    current: _Paragraph | None = None  # its text is `pieces`, joined once it ends (linear)
+    pieces: list[str] = []
     tail = False  # the current paragraph's last line was a short tail joined to a long line
     last = ""  # the current paragraph's last line as sent
     for depth, prefix, body in lines:
@@ -180,14 +185,17 @@ def _plain_paragraphs(text: str) -> list[_Paragraph]:
                 )
             ):
                 tail = long_line and cells(last) * 10 >= width * 7 and cells(stripped) * 2 < width
-                current.text += " " + stripped
+                pieces.append(stripped)
                 last = stripped
                 continue
         if current is not None:
+            current.text = " ".join(pieces)
             paragraphs.append(current)
         current = _Paragraph(depth, prefix, stripped if not keep else body, prose=not keep)
+        pieces = [current.text]
         tail, last = False, stripped
     if current is not None:
+        current.text = " ".join(pieces)
         paragraphs.append(current)
     return paragraphs
 
@@ -254,9 +262,10 @@ def _wrap_verbatim(text: str, width: int, continued: int) -> list[tuple[str, boo
             space = text.rfind(" ", start, end)
             if space > start + (end - start) // 2:
                 end = space + 1
-        out.append((text[start:end].rstrip(), bool(out)))
+        piece = text[start:end].rstrip()
+        out.append((piece, bool(out)))
         start, room = end, continued
-        while out[-1][0].strip() and start < len(text) and text[start] == " ":
+        while piece and start < len(text) and text[start] == " ":
             start += 1
     return out
 

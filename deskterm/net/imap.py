@@ -20,8 +20,7 @@ from deskterm.errors import DeskError
 from deskterm.net import tls
 from deskterm.net.login import Credentials, login_step, mechanism, responder
 from deskterm.net.steps import Preconnected, Steps, open_line_protocol
-from deskterm.net.tls import Endpoint
-from deskterm.sanitize import one_line
+from deskterm.net.tls import Endpoint, server_words
 
 
 class _PreconnectedIMAP4(Preconnected, imaplib.IMAP4):
@@ -82,7 +81,7 @@ def _authenticate(client: imaplib.IMAP4, endpoint: Endpoint, credentials: Creden
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as exc:
-        raise _TokenRefused(one_line(str(exc))[:200]) from None
+        raise _TokenRefused(server_words(str(exc))) from None
 
 
 def refresh_capabilities(client: imaplib.IMAP4) -> None:
@@ -273,7 +272,7 @@ def _server_bytes(data: object) -> bytes:
 
 def _server_text(data: object) -> str:
     """The server's own words, short and printable, for the end of an error sentence."""
-    return one_line(_server_bytes(data).decode("utf-8", "replace"))[:200] or "no reason given"
+    return server_words(_server_bytes(data).decode("utf-8", "replace")) or "no reason given"
 
 
 def _response(client: imaplib.IMAP4, name: str) -> bytes | None:

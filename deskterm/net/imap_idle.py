@@ -18,13 +18,16 @@ from collections.abc import Callable
 
 from deskterm.errors import DeskError
 from deskterm.net.imap import DeskMailBox
-from deskterm.net.tls import Endpoint
-from deskterm.sanitize import one_line
+from deskterm.net.tls import Endpoint, server_words
 
 IDLE_RENEW_SECONDS = 24 * 60  # RFC 2177: servers may drop IDLE after 29 minutes
 # The least a session is held when its login expires sooner (an OAuth2 token with little time
 # left): a provider that issues short tokens must not have the watcher sign in every moment.
 IDLE_MIN_SECONDS = 5.0
+# What IDLE reads is short untagged lines ("* 23 EXISTS"): a server that sends a longer one is
+# not holding IDLE, and the session is ended as lost rather than buffered without end.
+MAX_IDLE_LINE = 64 * 1024
+MAX_DRAIN = 1024 * 1024  # bytes read per look at the socket; the rest waits for the next
 
 
 class IdleLost(DeskError):
@@ -54,7 +57,7 @@ def hold(
     error) so that the caller reconnects; returning [] for it, as imap-tools' IdleManager.poll
     does, left the IDLE thread spinning on a dead socket for 24 minutes.
     """
-    # After login: servers (Dovecot) list more then, and imap_conn.login reads it.
+    # After login: servers (Dovecot) list more then, and net.imap.login reads it again.
     if "IDLE" not in mailbox.client.capabilities:
         return False
     mailbox.folder.set(folder)
@@ -110,10 +113,12 @@ class _IdleReader:
                     raise self._lost("closed the connection")
                 return []
         *complete, self.partial = (self.partial + data).split(b"\n")
+        if len(self.partial) > MAX_IDLE_LINE:
+            raise self._lost("sent a line too long for IDLE")
         lines = [line.rstrip(b"\r") for line in complete]
         for line in lines:
             if line.startswith(b"* BYE"):
-                said = one_line(line[5:].decode("utf-8", "replace"))[:200]
+                said = server_words(line[5:].decode("utf-8", "replace"))
                 raise self._lost(f"ended the session ({said})" if said else "ended the session")
         return lines
 
@@ -121,9 +126,10 @@ class _IdleReader:
         """What can be read now, without waiting; b"" if nothing (or the end)."""
         previous = sock.gettimeout()
         sock.settimeout(0)
-        chunks = []
+        chunks: list[bytes] = []
+        size = 0
         try:
-            while True:
+            while size < MAX_DRAIN:
                 try:
                     chunk = self.client.file.read1(65536)
                 except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
@@ -131,6 +137,7 @@ class _IdleReader:
                 if not chunk:
                     break
                 chunks.append(chunk)
+                size += len(chunk)
         finally:
             with contextlib.suppress(OSError):
                 sock.settimeout(previous)

@@ -13,20 +13,24 @@ means.
 
 from __future__ import annotations
 
-import http.client
+import functools
 import json
 import re
 import socket
 import ssl
-import urllib.error
-import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from deskterm.errors import DeskError
 from deskterm.net import tls
 from deskterm.net.tls import CertificateError, is_loopback
 from deskterm.sanitize import one_line
+
+if TYPE_CHECKING:
+    import urllib.request
+
+# http.client and urllib.request (15 ms) are imported where a form is sent, not above: every
+# `deskterm` start imports this module (channels.fields checks endpoints with net.oauth2).
 
 MAX_RESPONSE = 1 << 20  # bytes
 DESCRIPTION_LIMIT = 160  # characters of the server's error_description a user sees
@@ -42,9 +46,15 @@ class Refused(Exception):
         self.code, self.description = code, description
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any) -> None:
-        return None  # urllib then raises the 3xx as an HTTPError
+@functools.cache
+def _no_redirect() -> type[urllib.request.HTTPRedirectHandler]:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None  # urllib then raises the 3xx as an HTTPError
+
+    return NoRedirect
 
 
 class Server:
@@ -56,9 +66,11 @@ class Server:
         self.host = parts.hostname or ""
         https = parts.scheme.lower() == "https"
         self.where = f"{self.host}:{parts.port or (443 if https else 80)}"
+        import urllib.request
+
         context = tls.client_context(tls.Endpoint("OAuth2", self.host, 443, "ssl"))
         handlers: list[urllib.request.BaseHandler] = [
-            _NoRedirect(),
+            _no_redirect()(),
             urllib.request.HTTPSHandler(context=context),
         ]
         if is_loopback(self.host):
@@ -68,6 +80,10 @@ class Server:
     def post(self, form: dict[str, str], secrets: tuple[str | None, ...]) -> dict[str, Any]:
         """The JSON answer to the form; `Refused` for an OAuth error answer. `secrets` (what
         the form carries) are cut out of any description the server sends back."""
+        import http.client
+        import urllib.error
+        import urllib.request
+
         request = urllib.request.Request(
             self.url,
             data=urlencode(form).encode(),
@@ -75,11 +91,7 @@ class Server:
             headers={"Accept": "application/json", "User-Agent": "deskterm"},
         )
         try:
-            with self.opener.open(request, timeout=self.timeout) as response:
-                status, body = response.status, self._read(response)
-        except urllib.error.HTTPError as answer:
-            with answer:
-                status, body = answer.code, self._read(answer)
+            status, body = self._exchange(request)
         except urllib.error.URLError as exc:
             reason = exc.reason if isinstance(exc.reason, BaseException) else exc
             raise self._explain(reason) from None
@@ -97,6 +109,18 @@ class Server:
         if status != 200 or data is None:
             raise self.malformed(f"with HTTP {status}")
         return data
+
+    def _exchange(self, request: urllib.request.Request) -> tuple[int, bytes]:
+        """The status and body of the answer, an HTTP error's (an OAuth error answer is a
+        400) read like any other, so that a failure while reading it is explained too."""
+        import urllib.error
+
+        try:
+            response = self.opener.open(request, timeout=self.timeout)
+        except urllib.error.HTTPError as answer:
+            response = answer
+        with response:
+            return response.status, self._read(response)
 
     def malformed(self, how: str) -> DeskError:
         return DeskError(

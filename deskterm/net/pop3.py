@@ -10,8 +10,7 @@ from collections.abc import Iterator, Sequence
 from deskterm.net import tls
 from deskterm.net.login import Credentials, encoded, login_step, mechanism, responder
 from deskterm.net.steps import Preconnected, Steps, open_line_protocol
-from deskterm.net.tls import Endpoint, explain
-from deskterm.sanitize import one_line
+from deskterm.net.tls import Endpoint, explain, server_words
 
 # poplib refuses any line over 2048 bytes. Mail has longer ones (a careless mailer's unfolded
 # header, a hostile one on purpose), and a poll that fails on one message fails on it at every
@@ -101,7 +100,7 @@ def _refusal(exc: poplib.error_proto) -> str:
     """The server's words after -ERR, for the end of the sentence."""
     said = exc.args[0] if exc.args else b""
     text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
-    return one_line(text.removeprefix("-ERR").strip())[:200]
+    return server_words(text.removeprefix("-ERR"))
 
 
 def pipeline_depth(client: poplib.POP3) -> int:

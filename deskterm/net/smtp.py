@@ -10,7 +10,7 @@ from deskterm.errors import AuthError
 from deskterm.net import tls
 from deskterm.net.login import Credentials, encoded, login_step, mechanism, responder
 from deskterm.net.steps import Steps, open_tcp
-from deskterm.net.tls import Endpoint
+from deskterm.net.tls import Endpoint, server_words
 
 
 async def connect(endpoint: Endpoint, steps: Steps | None = None) -> aiosmtplib.SMTP:
@@ -61,7 +61,8 @@ async def login(
             raise  # the credentials: login_step's sentence
         except aiosmtplib.SMTPException as exc:
             raise AuthError(
-                f"The SMTP server {endpoint.where} did not accept a login ({exc}); check that "
+                f"The SMTP server {endpoint.where} did not accept a login "
+                f"({server_words(str(exc))}); check that "
                 "security is starttls or ssl, since most servers only offer AUTH over TLS."
             ) from None
         found.detail = f"authenticated as {credentials.username}"
@@ -91,7 +92,7 @@ async def _authenticate(
 
 def _said(exc: aiosmtplib.SMTPAuthenticationError) -> str:
     """The server's own reply to a refused AUTH, for the end of the sentence."""
-    return f"{exc.code} {exc.message.strip()}"
+    return server_words(f"{exc.code} {exc.message}")
 
 
 def _check(endpoint: Endpoint, smtp: aiosmtplib.SMTP) -> str:

@@ -48,9 +48,7 @@ class Steps:
         start = time.perf_counter()
         try:
             yield found
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
-                raise
+        except Exception as exc:  # not Ctrl-C, exit, or an asyncio task's cancellation
             error = explain(exc, endpoint)
             self.record(
                 StepResult(

@@ -19,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from deskterm.errors import DeskError
+from deskterm.sanitize import one_line
+
+SAID_LIMIT = 200  # characters of a server's own words at the end of a sentence
 
 
 class CertificateError(DeskError):
@@ -140,6 +143,12 @@ def describe(endpoint: Endpoint, tls: ssl.SSLSocket | ssl.SSLObject | socket.soc
     else:
         trust = "self-signed, matches the pin"
     return f"{tls.version()}, certificate SHA-256 {fingerprint(der)} ({trust})"
+
+
+def server_words(text: str) -> str:
+    """A server's own words (a refusal, a BYE), for the end of a sentence: one line of
+    printable text, cut to SAID_LIMIT characters, whatever the server sent."""
+    return one_line(text)[:SAID_LIMIT]
 
 
 def explain(exc: BaseException, endpoint: Endpoint) -> DeskError:

@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING
 
 from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import recipients, templates
-from deskterm.errors import NotFound
+from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
 from deskterm.outbound import replies
 from deskterm.outbound.outbox import OutboxError
 from deskterm.sanitize import clean, one_line
-from deskterm.store.models import Conversation
 
 if TYPE_CHECKING:
     from deskterm.outbound.drafts import Draft
@@ -52,15 +51,8 @@ class ReplyContext:
     waiting: str | None = None  # why a queued reply will not leave yet
 
 
-def _conversation(conversation_id: int) -> Conversation:
-    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
-    if conversation is None:
-        raise NotFound(f"There is no conversation #{conversation_id}.")
-    return conversation
-
-
 def reply_context(conversation_id: int) -> ReplyContext:
-    conversation = _conversation(conversation_id)
+    conversation = get_conversation(conversation_id)
     channel = conversation.channel
     outbound = ChannelConfig.of(channel).outbound
     # The outbox's own rules for whom a reply goes to; one place decides.
@@ -71,10 +63,7 @@ def reply_context(conversation_id: int) -> ReplyContext:
     except recipients.NoRecipient as exc:
         to, problem = None, str(exc)
     if outbound is None:
-        problem = (
-            f"Channel {channel.name} has no [outbound] settings, so it cannot send replies; "
-            f"add them with `deskterm channel edit {channel.name} --file ...`."
-        )
+        problem = replies.no_outbound(channel, "replies")
     return ReplyContext(
         conversation_id=conversation.id,
         subject=compose.reply_subject(
@@ -113,7 +102,7 @@ def template_names() -> list[str]:
 
 def template_text(conversation_id: int, name: str) -> str:
     """A template with its `$variables` filled for this conversation, safe to show."""
-    conversation = _conversation(conversation_id)
+    conversation = get_conversation(conversation_id)
     return clean(templates.fill(name, conversation))
 
 
@@ -123,7 +112,7 @@ def quote_text(conversation_id: int) -> str:
     Refused when the channel quotes it below every reply anyway (`quote_previous`): the
     customer would get their mail twice.
     """
-    conversation = _conversation(conversation_id)
+    conversation = get_conversation(conversation_id)
     outbound = ChannelConfig.of(conversation.channel).outbound
     if outbound is not None and outbound.quote_previous:
         raise OutboxError(

@@ -68,7 +68,9 @@ def flush(
     """
     now = utcnow()
     query = (
-        Outbox.select()
+        Outbox.select(Outbox, Message)  # each item's message with it, not a query per reply
+        .join(Message)
+        .switch(Outbox)
         .join(Channel)
         .where(Outbox.state == "queued", Channel.status == "active")
         .order_by(Outbox.id)
@@ -154,9 +156,9 @@ async def _deliver(
         if smtp is not None:
             with contextlib.suppress(Exception):
                 await smtp.quit()
-    sent = [r for r in results if r.state == "sent"]
+    sent = {r.outbox_id for r in results if r.state == "sent"}
     if sent:
-        _copy_to_sent(channel, [Outbox.get_by_id(r.outbox_id) for r in sent], store)
+        _copy_to_sent(channel, [item for item in items if item.id in sent], store)
     return _report(results, on_delivery)
 
 

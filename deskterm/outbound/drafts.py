@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -115,19 +114,7 @@ def save(draft: Draft) -> None:
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     try:
-        handle, temporary = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp"
-        )  # mkstemp: mode 0600
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, ensure_ascii=False, indent=1)
-                out.flush()
-                os.fsync(out.fileno())  # the rename must never expose an empty file
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        paths.replace_private(target, json.dumps(data, ensure_ascii=False, indent=1).encode())
     except OSError as exc:
         raise DraftError(
             f"The draft for #{draft.conversation_id} could not be saved in {target.parent} "

@@ -10,6 +10,7 @@ conversation's status is left as it is.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from deskterm.channels.typed import ChannelConfig
 from deskterm.desk.attachments import safe_filename
 from deskterm.mail import addresses, compose
 from deskterm.outbound.outbox import OutboxError
-from deskterm.outbound.replies import check_attachments, no_outbound
+from deskterm.outbound.replies import check_attachments, check_total, no_outbound
 from deskterm.sanitize import clean, one_line
 from deskterm.store import blobs
 from deskterm.store.db import database, utcnow
@@ -78,6 +79,7 @@ def queue_forward(reference: str | int, address: str, note: str = "") -> Message
     if outbound is None:
         raise OutboxError(no_outbound(channel, "forwards"))
     files = list(original.attachments.order_by(Attachment.id))
+    check_total(sum(file.size for file in files), outbound.max_attachment_bytes)  # before copying
     body = forwarded_text(original, note)
     with tempfile.TemporaryDirectory(prefix="deskterm-forward-") as directory:
         paths = _copies(files, Path(directory))
@@ -144,6 +146,6 @@ def _copies(files: list[Attachment], directory: Path) -> list[Path]:
             raise OutboxError(
                 f"The attachment {one_line(file.filename)} is missing from the desk's storage."
             )
-        path.write_bytes(source.read_bytes())
+        shutil.copyfile(source, path)  # streamed: an attachment is not held in memory twice
         paths.append(path)
     return paths

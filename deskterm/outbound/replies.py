@@ -13,6 +13,7 @@ from pathlib import Path
 from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import recipients
 from deskterm.desk import status as lifecycle
+from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
 from deskterm.mail.message_ids import trim_references
 from deskterm.outbound.outbox import OutboxError
@@ -39,9 +40,7 @@ def queue_reply(
     answer silently. An automatic reply always goes to the contact.
     """
     attachments = [Path(p).expanduser() for p in attachments or []]
-    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
-    if conversation is None:
-        raise OutboxError(f"There is no conversation #{conversation_id}.")
+    conversation = get_conversation(conversation_id)
     channel: Channel = conversation.channel
     outbound = ChannelConfig.of(channel).outbound
     if outbound is None:
@@ -137,7 +136,11 @@ def check_attachments(paths: list[Path], limit: int) -> None:
     for path in paths:
         if not path.is_file() or not os.access(path, os.R_OK):
             raise OutboxError(f"Cannot read the attachment {path}; check the path.")
-    total = compose.attachment_total(paths)
+    check_total(compose.attachment_total(paths), limit)
+
+
+def check_total(total: int, limit: int) -> None:
+    """Attachments of `total` bytes within the channel's ceiling (0: none), or one sentence."""
     if limit and total > limit:
         raise OutboxError(
             f"The attachments add up to {total:,} bytes, over this channel's limit of "

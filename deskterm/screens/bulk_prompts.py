@@ -16,6 +16,8 @@ from deskterm.sanitize import one_line
 from deskterm.screens.dialog import Dialog
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.triage_prompts import (
+    ASSIGN_HINT,
+    TAGS_HINT,
     LetterMenu,
     StatusMenu,
     ask_and_apply,
@@ -32,29 +34,33 @@ def how_many(ids: list[int]) -> str:
     return f"{len(ids)} conversation{'s' if len(ids) != 1 else ''}"
 
 
-class BulkStatusMenu(StatusMenu):
-    """The status menu, for the marked conversations."""
+class BulkMenu(LetterMenu):
+    """A letter menu for the marked conversations (they have no one current value)."""
 
-    def __init__(self, ids: list[int]) -> None:
-        super().__init__(ids[0], None)
-        self.ids = ids
-
-    def heading(self) -> str:
-        return f"Status of {how_many(self.ids)}:"
-
-
-class PriorityMenu(LetterMenu):
-    """Pick a priority with its first letter (n, h, l) for the marked conversations."""
-
-    CHOICES = PRIORITIES
-    BINDINGS: ClassVar[list[BindingType]] = letter_bindings("priority", PRIORITIES)
+    WHAT: ClassVar[str]
 
     def __init__(self, ids: list[int]) -> None:
         super().__init__(None)
         self.ids = ids
 
     def heading(self) -> str:
-        return f"Priority of {how_many(self.ids)}:"
+        return f"{self.WHAT} of {how_many(self.ids)}:"
+
+
+class BulkStatusMenu(BulkMenu):
+    """The status menu (o, p, r, c), for the marked conversations."""
+
+    WHAT = "Status"
+    CHOICES = StatusMenu.CHOICES
+    BINDINGS = StatusMenu.BINDINGS
+
+
+class PriorityMenu(BulkMenu):
+    """Pick a priority with its first letter (n, h, l) for the marked conversations."""
+
+    WHAT = "Priority"
+    CHOICES = PRIORITIES
+    BINDINGS: ClassVar[list[BindingType]] = letter_bindings("priority", PRIORITIES)
 
 
 def _apply(
@@ -87,18 +93,12 @@ def bulk_priority(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> No
 
 
 def bulk_assign(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
-    prompt = PromptScreen(
-        f"Assign {how_many(ids)} to:", "", "A name or address; leave empty for nobody. Esc cancels."
-    )
+    prompt = PromptScreen(f"Assign {how_many(ids)} to:", "", ASSIGN_HINT)
     _apply(desk, ids, prompt, "assign the conversations", triage.assign, "assignee", then)
 
 
 def bulk_tags(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
-    prompt = PromptScreen(
-        f"Tags of {how_many(ids)}:",
-        "",
-        "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels.",
-    )
+    prompt = PromptScreen(f"Tags of {how_many(ids)}:", "", TAGS_HINT)
     _apply(desk, ids, prompt, "change the tags", triage.change_tags, "tags", then)
 
 

@@ -333,7 +333,9 @@ _TUI_WAYS = {
     "add": "a on the channel screen",
     "list": "the channel screen (C)",
 }
-_CLI_COMMAND = re.compile(r"`deskterm channel (\w+)[^`]*`")
+# The command name ends at a non-word character: \w+ cannot give back what [^`]* would take,
+# so a long unclosed "`deskterm channel xxx..." from a server costs linear, not quadratic, time.
+_CLI_COMMAND = re.compile(r"`deskterm channel (\w+)(?:[^`\w][^`]*)?`")
 
 
 def tui_words(sentence: str) -> str:

@@ -393,7 +393,7 @@ class ChannelFormScreen(ChannelTest, DeskScreen):
         self.desk.read_channels()
         self.desk.recheck_channels()  # an activated channel is polled without waiting
         if message.error:
-            self.notify(one_line(message.error), severity="error", markup=False, timeout=10)
+            self.notify(one_line(message.error), severity="error", markup=False)
             return
         self.notify(f"Channel {message.name!r} saved.", markup=False)
         self.app.pop_screen()

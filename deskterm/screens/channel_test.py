@@ -16,15 +16,8 @@ from deskterm.channels import check as conntest
 from deskterm.channels import registry as channels
 from deskterm.net.steps import StepResult
 from deskterm.screens.channel_fields import tui_words
-from deskterm.screens.channel_passwords import (
-    refused_side,
-)
+from deskterm.screens.channel_passwords import refused_side
 from deskterm.widgets.step_list import StepList
-
-SAME_AS_INBOUND = "same-as-inbound"  # the switch that copies the inbound credentials
-
-
-ADVANCED = "Advanced: every other key of the channel file"
 
 
 class ChannelTest:

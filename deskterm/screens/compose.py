@@ -133,7 +133,7 @@ class ComposeScreen(DeskScreen):
         body.move_cursor(body.document.end)
         self.set_interval(AUTOSAVE_TICK, self._autosave_tick)
         if self._load_problem:
-            self.notify(self._load_problem, severity="error", markup=False, timeout=10)
+            self.notify(self._load_problem, severity="error", markup=False)
         self._show_note()
         self._load_context()
 
@@ -247,7 +247,7 @@ class ComposeScreen(DeskScreen):
         except DeskError as exc:
             if not self._save_failed:  # once, not on every keystroke
                 self._save_failed = True
-                self.notify(str(exc), severity="error", markup=False, timeout=10)
+                self.notify(str(exc), severity="error", markup=False)
             return
         if written:
             self._save_failed = False
@@ -290,7 +290,7 @@ class ComposeScreen(DeskScreen):
 
     def on_compose_screen_not_queued(self, message: NotQueued) -> None:
         self._sent_or_not()
-        self.notify(one_line(message.reason), severity="error", markup=False, timeout=8)
+        self.notify(one_line(message.reason), severity="error", markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The base class's handler (reporting the error) runs too: Textual calls the handler

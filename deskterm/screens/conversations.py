@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from deskterm.channels import registry as channels
-from deskterm.desk import list_index
+from deskterm.desk import list_index, views
 from deskterm.desk.filters import FILTER_KEYS, parse_filters
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.list_triage import ListTriage
@@ -219,15 +219,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
     def action_clear_filters(self) -> None:
         """Back to the list as it opens: the Open tab, no channel/assignee/tag filter, no
         search."""
-        box = self.query_one("#search", Input)
-        box.value = ""
-        box.add_class("-hidden")
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self.set_focus(self.conversations)
-        self.status, self.search, self.filters = "open", "", {}  # the sort is kept
-        self.conversations.unpin()
-        self.reload()
+        self.show_view(views.View(order=self.order))  # the sort is kept
 
     def action_next_filter(self) -> None:
         self.action_filter(FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)])
@@ -358,7 +350,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         self.reload()
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        for status in ("open", "pending", "resolved", "closed", "all"):
+        for status in FILTERS:
             yield SystemCommand(
                 f"Show {status} conversations",
                 f"Filter the list to {status}",

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import ScrollableContainer, Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical
 from textual.content import Content
-from textual.widgets import OptionList, Static
+from textual.widgets import Log, OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskterm.desk import message_tools as tools
@@ -81,7 +81,12 @@ def _shown(url: str) -> str:
 
 
 class SourceScreen(ReadingScreen):
-    """A message's stored source, as plain text, scrolled with a pager's keys."""
+    """A message's stored source, as plain text, scrolled with a pager's keys.
+
+    Drawn by a `Log`, which lays out only the lines on screen (and never parses markup): a
+    source is up to `SOURCE_CHARS` long, and one `Static` of that much text took seconds to
+    wrap at every open and every resize. Lines are not wrapped (mail lines are short; left and
+    right scroll a longer one)."""
 
     SCROLLER = "#source"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -98,12 +103,13 @@ class SourceScreen(ReadingScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(one_line(self.title_text)), id="title")
-        with VerticalScroll(id="source"):
-            yield Static(Content(self.text), id="source-text")
+        yield Log(auto_scroll=False, id="source")
         yield StatusBar("esc back  j k space scroll  ? help")
 
     def on_mount(self) -> None:
-        self.query_one("#source").focus()
+        source = self.query_one("#source", Log)
+        source.write(self.text)
+        source.focus()
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -136,22 +142,28 @@ class MessageTools:
             )
         return index, views[index].message
 
-    def _focused_id(self) -> int | None:
+    def _focused(self) -> tuple[int, dict[str, Any]] | None:
+        """(stored id, message) of the message the agent is reading (see `focused_message`)."""
         screen: Any = self
         focused = self.focused_message()
         if focused is None:
             screen.notify("There is no message here.", markup=False)
             return None
+        index, message = focused
         ids = tools.message_ids(screen.conversation_id)
-        return ids[focused[0]] if focused[0] < len(ids) else None
+        return (ids[index], message) if index < len(ids) else None
+
+    def _focused_id(self) -> int | None:
+        focused = self._focused()
+        return focused[0] if focused is not None else None
 
     def action_links(self) -> None:
         screen: Any = self
-        focused = self.focused_message()
-        message_id = self._focused_id()
-        if focused is None or message_id is None:
+        focused = self._focused()
+        if focused is None:
             return
-        urls = tools.message_links(message_id, focused[1].get("text") or "")
+        message_id, message = focused
+        urls = tools.message_links(message_id, message.get("text") or "")
         if not urls:
             screen.notify("This message has no links.", markup=False)
             return

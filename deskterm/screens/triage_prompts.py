@@ -30,6 +30,10 @@ from deskterm.screens.prompt import PromptScreen
 if TYPE_CHECKING:
     from deskterm.app import DeskApp
 
+# The prompts' hints, the same for one conversation and for the marked ones (bulk_prompts).
+ASSIGN_HINT = "A name or address; leave empty for nobody. Esc cancels."
+TAGS_HINT = "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels."
+
 _histories: WeakKeyDictionary[DeskApp, History] = WeakKeyDictionary()
 
 
@@ -136,7 +140,7 @@ def ask_assignee(
     prompt = PromptScreen(
         f"Assign #{conversation_id} to:",
         one_line(current or ""),
-        "A name or address; leave empty for nobody. Esc cancels.",
+        ASSIGN_HINT,
     )
     _ask(desk, prompt, "assign the conversation", conversation_id, assign, then)
 
@@ -151,7 +155,7 @@ def ask_tags(desk: DeskApp, conversation_id: int, then: Callable[[], None]) -> N
         prompt = PromptScreen(
             f"Tags of #{conversation_id}: {', '.join(current) or 'none'}",
             "",
-            "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels.",
+            TAGS_HINT,
         )
         _ask(desk, prompt, "change the tags", conversation_id, change, then)
 

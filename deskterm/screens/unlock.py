@@ -233,6 +233,4 @@ class TuiSecrets:
 
     def _notify(self, sentence: str) -> None:
         with contextlib.suppress(RuntimeError):  # the app has stopped
-            self._app.call_from_thread(
-                self._app.notify, sentence, severity="error", markup=False, timeout=8
-            )
+            self._app.call_from_thread(self._app.notify, sentence, severity="error", markup=False)

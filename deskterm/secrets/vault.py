@@ -234,6 +234,7 @@ class VaultKeyring(KeyringBackend):
         return None if loaded is None else loaded[2].get(service, {}).get(username)
 
     def set_password(self, service: str, username: str, password: str) -> None:
+        self._unlock()
         with self._one_writer():
             self._set(service, username, password)
 
@@ -254,6 +255,7 @@ class VaultKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         """Remove a secret; like every keyring backend, PasswordDeleteError when it is absent."""
+        self._unlock()
         with self._one_writer():
             self._delete(service, username)
 
@@ -286,6 +288,14 @@ class VaultKeyring(KeyringBackend):
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
         self._ahead = _Derivation(kdf, passphrase)
+
+    def _unlock(self) -> None:
+        """Ask for the passphrase and derive the key before a write takes its turn: a person
+        at the prompt (or scrypt) must not hold up the other writers, such as a worker storing
+        the refresh token its provider just rotated. Only a vault still to be made asks in
+        its turn."""
+        if self._cached is None:
+            self._load()
 
     @contextlib.contextmanager
     def _one_writer(self) -> Iterator[None]:

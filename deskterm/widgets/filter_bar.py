@@ -8,6 +8,7 @@ room, and the term and count are never cut to make the tabs fit.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -58,7 +59,7 @@ class FilterBar(Widget):
     def render(self) -> Content:
         width = self.size.width
         tail = self.tail()
-        tail_width = sum(len(text) for text, _ in tail) + 2 * len(tail)
+        tail_width = sum(cell_len(text) for text, _ in tail) + 2 * len(tail)
         tabs: list[tuple[str, str]] = []
         # The widest tabs that leave the tail its room; at the last level only the current tab.
         for level, gap, every in ((0, "  ", True), (1, " ", True), (2, " ", True), (0, " ", False)):

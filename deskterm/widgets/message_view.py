@@ -16,6 +16,7 @@ from typing import Any
 
 from textual.content import Content
 from textual.css.styles import RulesMap
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
@@ -258,3 +259,8 @@ class MessageView(Static):
         """The same message read again with something changed (a reply's state)."""
         self.message = message
         self.update(Reflowed(message, show_quotes))
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The text selected with the mouse (to copy an order number, an address...): Textual
+        extracts it from a `Text` or `Content` only, so here from the layout on screen."""
+        return selection.extract(str(self.content)), "\n"

@@ -31,6 +31,7 @@ class Canned:
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.status, self.body, self.headers, self.delay = 200, b"{}", dict[str, str](), 0.0
+        self.body_delay = 0.0  # between the headers and the body
         self.forms: list[dict[str, str]] = []
         canned = self
 
@@ -45,6 +46,8 @@ class Canned:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(canned.body)))
                 self.end_headers()
+                self.wfile.flush()
+                time.sleep(canned.body_delay)
                 self.wfile.write(canned.body)
 
             def log_message(self, *args: Any) -> None:
@@ -203,6 +206,14 @@ def test_oversized_answer_is_refused(canned: Canned) -> None:
 def test_silent_server_times_out(canned: Canned) -> None:
     endpoints = canned.answer(200, GOOD)
     canned.delay = 2.0
+    with pytest.raises(DeskError, match=r"did not answer within 0.5 s"):
+        oauth2.refresh(endpoints, "cid", "rt", "", timeout=0.5)
+
+
+def test_error_answer_whose_body_never_comes_times_out(canned: Canned) -> None:
+    """An HTTP error's body is read as any other answer's: its timeout is a sentence too."""
+    endpoints = canned.answer(400, {"error": "invalid_grant"})
+    canned.body_delay = 2.0
     with pytest.raises(DeskError, match=r"did not answer within 0.5 s"):
         oauth2.refresh(endpoints, "cid", "rt", "", timeout=0.5)
 

@@ -219,6 +219,37 @@ def test_a_token_the_server_expired_is_refreshed_when_forced(
     assert forced.token.access_token in live_access_tokens(oauth_server)
 
 
+def test_a_token_refused_to_several_logins_is_refreshed_once(
+    channel: Channel, store: Any, oauth_server: OAuthServer
+) -> None:
+    """The IMAP poll, the IDLE watcher and SMTP of one table all meet a refused token: the
+    first refreshes it, the others sign in with what that refresh obtained."""
+    first = tokens.access_token(channel, "inbound", store)
+    oauth_server.expire_access()
+    again = tokens.obtain(channel, "inbound", store, refused=first)
+    assert again.refreshed and again.token.access_token in live_access_tokens(oauth_server)
+    rotated = refresh_token_of(channel, store)
+    other = tokens.obtain(channel, "outbound", store, refused=first)
+    assert not other.refreshed and other.token.access_token == again.token.access_token
+    assert refresh_token_of(channel, store) == rotated  # no second refresh was spent
+
+
+def test_the_forms_test_keeps_a_refresh_token_rotated_while_it_refreshed(
+    channel: Channel, store: Any, oauth_server: OAuthServer
+) -> None:
+    """The form's Test signs in through TypedPasswords: a provider that rotates has spent the
+    stored refresh token by then, so the new one must reach the real store."""
+    issued = refresh_token_of(channel, store)
+    trial = registry.trial(dict(channel.settings), channel.name)
+    typed = registry.TypedPasswords(trial, {}, store)
+    obtained = tokens.obtain(trial, "inbound", typed, force_refresh=True)
+    assert obtained.token.access_token in live_access_tokens(oauth_server)
+    rotated = refresh_token_of(channel, store)
+    assert rotated and rotated != issued
+    tokens.forget(channel)
+    assert tokens.access_token(channel, "inbound", store) in live_access_tokens(oauth_server)
+
+
 def test_a_rotated_refresh_token_is_saved_before_the_access_token_is_used(
     channel: Channel, store: Any, oauth_server: OAuthServer
 ) -> None:

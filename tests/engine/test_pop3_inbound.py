@@ -19,6 +19,7 @@ import pytest
 
 from deskterm.channels import registry as channels
 from deskterm.inbound import pop3_sync
+from deskterm.inbound.parse_guard import KILLED, ParseGuard
 from deskterm.inbound.stages import Counts
 from deskterm.net import pop3 as pop3_conn
 from deskterm.net.login import Credentials
@@ -151,6 +152,35 @@ def test_lines_longer_than_poplib_allows_do_not_stop_the_channel(desk: Desk, inb
     assert conversation["subject"] == long_subject
     [skipped] = desk.json("skipped")
     assert skipped["subject"] == long_subject  # read with TOP despite the long line
+
+
+def test_mail_that_killed_the_parser_is_kept_and_never_fetched_again(desk: Desk, inbox) -> None:
+    """Set aside after the parser died on it alone twice (deskterm.inbound.parse_guard), a
+    mail is recorded as failed with its raw bytes kept. It stayed out of Pop3Seen, so every
+    poll fetched and parsed it again, and a mail that kills the parser killed it again."""
+    add_pop3(desk, inbox)
+    inbox.append(SUPPORT, make_mail("Deadly"))
+    connection.open_database()
+    try:
+        channel = Channel.get()
+        endpoint = channels.endpoint(channel, "inbound")
+        client = pop3_conn.connect(endpoint)
+        pop3_conn.login(client, endpoint, Credentials(SUPPORT, inbox.users[SUPPORT]))
+        [uidl] = pop3_conn.listing(client)
+        client.quit()
+        guard = ParseGuard(channel.id, pop3_sync.FOLDER, "")
+        guard.parsing([uidl], alone=True, deaths=1)  # as a poll killed twice on it leaves it
+    finally:
+        connection.close_database()
+    run, served = polled(desk, inbox)
+    assert (run["fetched"], run["failed"], served["retr"]) == (1, 1, 1)
+    [skipped] = desk.json("skipped")
+    assert skipped["reason"] == KILLED
+
+    run, served = polled(desk, inbox)
+    assert run["fetched"] == 0
+    assert served["retr"] == 0  # not fetched (nor parsed) again
+    assert len(desk.json("skipped")) == 1
 
 
 # --- deletes lost with a failed run ---------------------------------------------------------

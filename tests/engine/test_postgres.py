@@ -17,6 +17,7 @@ import pytest
 
 from deskterm import paths
 from deskterm.desk import list_index, queries, triage
+from deskterm.desk.undo import History
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched, Outcome
@@ -456,6 +457,20 @@ def test_triage_changes_status_assignee_and_tags(two: tuple[int, int]) -> None:
         triage.set_status(999, "open")
     with pytest.raises(ConfigError, match="Status 'done' is not known"):
         triage.set_status(printer_id, "done")
+
+
+def test_a_bulk_change_is_undone_whole_on_postgresql(two: tuple[int, int]) -> None:
+    """`undo` reads a batch's conversations and tags in one query each (IN lists): the same
+    answer on PostgreSQL as on SQLite."""
+    printer_id, kettle_id = two
+    history = History()
+    triage.add_tag(kettle_id, "keep")
+    triage.for_all([printer_id, kettle_id], triage.change_tags, "+vip -keep", history=history)
+    triage.for_all([printer_id, kettle_id], triage.set_status, "closed", history=history)
+    assert triage.undo(history) == "2 conversations are open again."
+    assert triage.undo(history) == "2 conversations are as they were."
+    assert (triage.tags(printer_id), triage.tags(kettle_id)) == ([], ["keep"])
+    assert {Conversation.get_by_id(i).status for i in two} == {"open"}
 
 
 def test_a_reply_is_queued_in_the_outbox_and_not_sent(two: tuple[int, int]) -> None:

@@ -153,3 +153,14 @@ def test_hostile_input_is_bounded() -> None:
             assert all(cells(text) <= 80 for text in shown(lines))
     deep = reflow(">" * 200_000 + " deep", 80)
     assert deep[0].depth == 20 and len(deep[0].prefix) == 40
+
+
+def test_many_lines_are_joined_into_one_paragraph() -> None:
+    """A paragraph joined from many lines (soft breaks, or hard-wrapped prose) is built once:
+    appending each line to the text so far copied it per line, quadratic in the paragraph
+    (400,000 soft breaks took seconds; bench/hostile_text measures how the time grows)."""
+    flowed = "ab \n" * 400_000
+    line = " ".join(["word"] * 14)  # 69 cells: every line goes on in the next
+    prose = (line + "\n") * 40_000
+    assert shown(reflow(flowed, 80, flowed=True))[0] == " ".join(["ab"] * 27)
+    assert len(reflow(prose, 80)) > 30_000

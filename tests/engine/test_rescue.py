@@ -12,6 +12,7 @@ import pytest
 from deskterm.errors import DeskError
 from deskterm.inbound import rescue
 from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.parse_guard import KILLED
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import blobs, connection
@@ -98,6 +99,35 @@ def test_rows_without_their_raw_message_or_duplicates_say_why_not(channel: Chann
         rescue.rescue(skipped_row().id)
     with pytest.raises(DeskError, match="There is no skipped mail 999"):
         rescue.rescue(999)
+
+
+def test_a_mail_that_killed_the_parser_is_not_parsed_by_the_desk(channel: Channel) -> None:
+    """Set aside by the parse guard, it is kept whole; parsed again here, it would take the
+    desk (the UI or the CLI) down as it took the parsing process twice."""
+    ref = blobs.store_raw(make_mail("Deadly", JANE))
+    [outcome] = Ingestor(channel).apply(
+        [Fetched("8", b"", None, KILLED, raw_path=ref)], "INBOX", "7"
+    )
+    assert outcome.kind == "failed"
+    row = skipped_row()
+    with pytest.raises(DeskError, match="died on it twice"):
+        rescue.rescue(row.id)
+    assert SkippedMail.get_by_id(row.id).reason == KILLED  # still listed
+    assert Message.select().count() == 0
+
+
+def test_a_rescue_that_ingest_refuses_leaves_the_row_listed(channel: Channel) -> None:
+    """The same mail stored since under another fetch: ingest says duplicate, and the row
+    deleted in the rescue's transaction comes back (still exactly one place each)."""
+    mail = make_mail("Ping", JANE, headers=AUTO)
+    assert fetch(channel, mail, "9") == "skipped"
+    row = skipped_row()
+    copy = Fetched("10", b"", parse(mail), raw_path=blobs.store_raw(mail))
+    [outcome] = Ingestor(channel, passed=True).apply([copy], "INBOX", "7")
+    with pytest.raises(DeskError, match=f"message {outcome.message_id} holds the same mail"):
+        rescue.rescue(row.id)
+    assert SkippedMail.get_by_id(row.id).source == row.source
+    assert Message.select().where(Message.direction == "in").count() == 1
 
 
 def test_the_cli_ingests_a_skipped_mail_and_says_where_it_went(

@@ -386,3 +386,24 @@ def test_unlock_ahead_derives_the_key_once_in_the_background(
     wrong.unlock_ahead()
     with pytest.raises(SecretError, match="passphrase is wrong"):
         wrong.get_password("deskterm", "k")
+
+
+def test_the_passphrase_is_asked_before_a_write_takes_its_turn() -> None:
+    """A person at the prompt must not hold up the other writers (a worker storing the refresh
+    token its provider just rotated): the turn is free while an existing vault's passphrase
+    is asked for, and the write then uses the key without asking again."""
+    vault().set_password("deskterm", "k", "one")
+    from deskterm.secrets import vault as module
+
+    free: list[bool] = []
+
+    def give(creating: bool) -> str:
+        took = module._WRITERS.acquire(blocking=False)
+        if took:
+            module._WRITERS.release()
+        free.append(took)
+        return PASSPHRASE
+
+    VaultKeyring(passphrase_provider=give).set_password("deskterm", "k", "two")
+    assert free == [True]
+    assert vault().get_password("deskterm", "k") == "two"

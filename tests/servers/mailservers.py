@@ -55,7 +55,16 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 from imap_tools.imap_utf7 import utf7_encode
 
-from tests.servers.proctree import all_pids, command_line, environ, group, running, stat
+from tests.servers.proctree import (
+    all_pids,
+    command_line,
+    environ,
+    group,
+    read_pid,
+    running,
+    signal_and_wait,
+    stat,
+)
 from tests.servers.serverhost import (
     DAEMON_ENV,
     ServerError,
@@ -105,13 +114,6 @@ class MailServersError(ServerError):
 # --- sockets and daemons, seen through /proc -----------------------------------------------
 
 
-def _read_pid(pid_file: Path) -> int | None:
-    try:
-        return int(pid_file.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _listening_inodes(port: int) -> set[int]:
     """Socket inodes listening on 127.0.0.1:port, read from /proc/net/tcp: no test
     connection (which would show up in the servers' logs and counters), no `ss` needed."""
@@ -155,11 +157,8 @@ def _terminate(master: int, what: str, timeout: float = STOP_TIMEOUT) -> None:
     (an idle Postfix smtpd keeps its SASL connection to auth for up to 100 s). What is left
     after timeout gets SIGKILL, and that is reported as an error.
     """
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(master, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while running(master) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    signal_and_wait(master, signal.SIGTERM, timeout)
     for pid in group(master):
         if pid != master:
             with contextlib.suppress(ProcessLookupError):
@@ -559,14 +558,14 @@ class MailServers:
     def _dovecot_pid(self) -> int | None:
         """The running Dovecot master named in our pid file. The command line must name our
         config, so a stale pid file can never get another process signalled."""
-        pid = _read_pid(self.dovecot_base / "master.pid")
+        pid = read_pid(self.dovecot_base / "master.pid")
         if pid is None or not running(pid) or str(self.dovecot_conf) not in command_line(pid):
             return None
         return pid
 
     def _postfix_pid(self) -> int | None:
         """The running Postfix master of this instance (its MAIL_CONFIG is our config dir)."""
-        pid = _read_pid(self.postfix_queue / "pid" / "master.pid")
+        pid = read_pid(self.postfix_queue / "pid" / "master.pid")
         if pid is None or not running(pid):
             return None
         if environ(pid).get("MAIL_CONFIG") != str(self.postfix_conf):
@@ -585,7 +584,7 @@ class MailServers:
         sockets exist. Returns the master pid; raises with the logs after READY_TIMEOUT."""
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
-            pid = _read_pid(pid_file)
+            pid = read_pid(pid_file)
             pending = dict(ports)
             if pid is not None and running(pid):
                 mine = _socket_inodes(pid)

@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 
 from tests.servers.mailservers import ensure_mail_user
-from tests.servers.proctree import command_line, running
+from tests.servers.proctree import command_line, read_pid, running, signal_and_wait
 from tests.servers.serverhost import (
     DAEMON_ENV,
     ServerError,
@@ -241,27 +241,18 @@ class OAuthProcess:
     def stop(self) -> None:
         """Stop the server (SIGTERM; SIGKILL after STOP_TIMEOUT, reported). Keeps its state."""
         pid = self.pid()
-        if pid is not None:
+        if pid is not None and not signal_and_wait(pid, signal.SIGTERM, STOP_TIMEOUT):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while running(pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            if running(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                self._reap()
-                raise OAuthServerError(f"oauth server (pid {pid}) ignored SIGTERM, killed")
+                os.kill(pid, signal.SIGKILL)
+            self._reap()
+            raise OAuthServerError(f"oauth server (pid {pid}) ignored SIGTERM, killed")
         self._reap()
 
     def pid(self) -> int | None:
         """The running server named in our pid file. Its command line must name our copy of
         the script, so a stale pid file can never get another process signalled."""
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        if not running(pid) or str(self.script) not in command_line(pid):
+        pid = read_pid(self.pid_file)
+        if pid is None or not running(pid) or str(self.script) not in command_line(pid):
             return None
         return pid
 

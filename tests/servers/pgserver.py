@@ -40,7 +40,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.servers.proctree import running
+from tests.servers.proctree import read_pid, running, signal_and_wait
 from tests.servers.serverhost import (
     DAEMON_ENV,
     ServerError,
@@ -194,23 +194,15 @@ class PgServer:
         if self._pg_ctl("stop", "-m", "fast") == 0 and not running(pid):
             return
         for sig in (signal.SIGQUIT, signal.SIGKILL):  # immediate shutdown, then the hammer
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-            deadline = time.monotonic() + 5
-            while running(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not running(pid):
+            if signal_and_wait(pid, sig, within=5):
                 break
         raise PgServerError(f"postgres (pid {pid}) did not stop on pg_ctl stop\n{self.log_tail()}")
 
     def postmaster_pid(self) -> int | None:
         """The running postmaster of this cluster: the pid in its postmaster.pid, alive and
         started on our data directory (a reused pid is not ours)."""
-        try:
-            pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        if not running(pid):
+        pid = read_pid(self.data_dir / "postmaster.pid")
+        if pid is None or not running(pid):
             return None
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -349,11 +341,7 @@ def fresh_database(url: str) -> Iterator[str]:
 def _stop_leftovers(state_dir: Path) -> None:
     pid = PgServer(state_dir).postmaster_pid()
     if pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGQUIT)  # immediate shutdown; the files go next anyway
-        deadline = time.monotonic() + 5
-        while running(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        signal_and_wait(pid, signal.SIGQUIT, within=5)  # immediate shutdown; files go next
 
 
 def start_for_session(keep_logs: Callable[[], Path] | None = None) -> Iterator[PgServer]:

@@ -4,6 +4,7 @@ after a SIGKILL), and how the suite's server fixtures find and stop their own da
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -43,6 +44,26 @@ def running(pid: int) -> bool:
     """True if pid runs. A zombie counts as gone: init may take seconds to reap orphans."""
     st = stat(pid)
     return st is not None and st.state not in "ZX"
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The pid a daemon wrote to its pid file (its first word), or None without a readable
+    one. Whether that pid is still the daemon is the caller's to check."""
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def signal_and_wait(pid: int, sig: int, within: float) -> bool:
+    """Send sig to pid (gone already is fine) and wait up to `within` seconds for it to end.
+    True if it has ended."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + within
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not running(pid)
 
 
 def all_pids() -> list[int]:

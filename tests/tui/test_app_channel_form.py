@@ -15,10 +15,9 @@ from deskterm.screens.channel_form import SAME_AS_INBOUND, ChannelFormScreen, fi
 from deskterm.screens.channel_passwords import ConfirmRefusedPasswordScreen
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
-from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml
 from tests.tui.test_app import drive, notices, screen_text, settle, until
-from tests.tui.test_app_channels import SUPPORT, form, open_form, type_into
+from tests.tui.test_app_channels import SUPPORT, form, open_form, refused_test, type_into
 
 
 def test_engine_sentences_name_the_channel_screens_keys() -> None:
@@ -29,31 +28,6 @@ def test_engine_sentences_name_the_channel_screens_keys() -> None:
     assert "deskterm channel" not in said
     assert "the password box of the channel's form (e on the channel screen)" in said
     assert "P on the channel screen" in said and "O on the channel screen" in said
-
-
-async def _refused_test(app: DeskApp, pilot: Pilot[None], wrong: str) -> StepList:
-    await open_form(pilot, "enter")
-    await type_into(pilot, "pw-inbound", wrong)
-    await pilot.press("ctrl+t")
-    steps = form(app).query_one(StepList)
-    await until(pilot, lambda: steps.verdict, timeout=30)
-    return steps
-
-
-@pytest.mark.mailserver
-def test_a_refused_login_in_the_form_names_the_tui_key(desk: Desk, mail_servers) -> None:
-    password = mail_servers.users[SUPPORT]
-    desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
-    connection.open_database()
-
-    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        steps = await _refused_test(app, pilot, "wrong-" + password)
-        failed = [r for r in steps.results if not r.ok]
-        assert [r.name for r in failed] == ["IMAP login"]
-        assert "deskterm channel" not in steps.text
-        assert "set it again with the password box of the channel's form" in steps.text
-
-    drive(scenario, size=(120, 40))
 
 
 @pytest.mark.mailserver
@@ -69,7 +43,7 @@ def test_saving_a_password_the_test_refused_asks_first(desk: Desk, mail_servers)
         return open_secret_store().get(channels.secret_key(channel, "inbound"))
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        await _refused_test(app, pilot, wrong)
+        await refused_test(app, pilot, wrong)
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmRefusedPasswordScreen)

@@ -370,19 +370,27 @@ def test_the_test_button_passes_against_the_real_servers(desk: Desk, mail_server
     drive(scenario, size=(120, 40))
 
 
+async def refused_test(app: DeskApp, pilot: Pilot[None], wrong: str) -> StepList:
+    """Open the channel's form, type `wrong` as its inbound password (typed, not saved: the
+    test uses it) and run the test (ctrl+t) until it has a verdict."""
+    await open_form(pilot, "enter")
+    await type_into(pilot, "pw-inbound", wrong)
+    await pilot.press("ctrl+t")
+    steps = form(app).query_one(StepList)
+    await until(pilot, lambda: steps.verdict, timeout=30)
+    return steps
+
+
 @pytest.mark.mailserver
 def test_a_wrong_password_fails_the_test_in_one_sentence(desk: Desk, mail_servers) -> None:
+    """The sentence names the form's password box (the TUI's key), never a CLI command."""
     password = mail_servers.users[SUPPORT]
     desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
     connection.open_database()
     wrong = "wrong-" + password
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        await open_form(pilot, "enter")
-        await type_into(pilot, "pw-inbound", wrong)  # typed, not saved: the test uses it
-        await pilot.press("ctrl+t")
-        steps = form(app).query_one(StepList)
-        await until(pilot, lambda: steps.verdict, timeout=30)
+        steps = await refused_test(app, pilot, wrong)
         failed = [r for r in steps.results if not r.ok]
         assert [r.name for r in failed] == ["IMAP login"]
         assert (
@@ -395,6 +403,8 @@ def test_a_wrong_password_fails_the_test_in_one_sentence(desk: Desk, mail_server
         )
         assert steps.verdict == "The test failed."
         assert "FAIL  IMAP login" in steps.text
+        assert "deskterm channel" not in steps.text
+        assert "set it again with the password box of the channel's form" in steps.text
         assert any(r.name == "SMTP AUTH" and r.ok for r in steps.results)  # stored one
         assert wrong not in screen_text(app)
 

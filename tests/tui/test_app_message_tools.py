@@ -232,3 +232,23 @@ def test_links_of_hostile_text_are_only_web_and_mail_links_and_open_without_a_sh
     message_tools.open_link("http://b.example/$(rm")
     [(args, kw)] = opener
     assert args == [OPENER, "http://b.example/$(rm"] and kw.get("shell") is not True
+
+
+def test_links_trims_a_long_run_of_closing_brackets_in_one_pass() -> None:
+    """A stranger's `https://a.example/` followed by 200,000 `)` took ~25 s trimmed a
+    character at a time (each step counting the whole link again); one pass takes its length
+    (bench/hostile_text measures how the time grows)."""
+    assert message_tools.links("https://a.example/" + ")" * 200_000 + ".") == ["https://a.example/"]
+
+
+def test_a_long_source_is_cut_before_it_is_cleaned_and_says_its_size(
+    demo_desk: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest("links-1", MAIL)
+    monkeypatch.setattr(message_tools, "SOURCE_CHARS", 200)
+    stored = Message.get(Message.message_id == "<links-1@customer.example>")
+    text = message_tools.source(stored.id)
+    assert text is not None
+    shown, _, said = text.partition("\n[… cut: ")
+    assert len(shown) <= 200 and "\x1b" not in shown
+    assert said == f"the source is {stored.size:,} bytes]\n"

@@ -129,11 +129,16 @@ def test_esc_cancels_while_waiting(signs_in: Desk, oauth_server: OAuthServer) ->
         _dialog, device = await open_sign_in(pilot)
         code = device.user_code
         codes.append(code)
+        [poller] = [worker for worker in app.workers if worker.group == "sign-in"]
         await pilot.press("escape")
-        await settle(pilot)  # the waiting thread ended at once: nothing runs any more
+        await settle(pilot)
         assert isinstance(app.screen, ChannelsScreen)
+        # The waiting thread ends at once (no waiting out the 1 s poll interval), and no other
+        # sign-in started: nothing can poll for the code once it is approved.
+        await until(pilot, lambda: poller.is_finished, timeout=5)
+        assert not any(worker.group == "sign-in" for worker in app.workers)
         oauth_server.approve(code)  # too late: nobody polls for it
-        await pilot.pause(2.5)  # past the server's 1 s poll interval, twice
+        await settle(pilot)
         assert not any("signed in" in notice for notice in notices(app))
 
     drive(scenario, size=(100, 30))
