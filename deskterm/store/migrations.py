@@ -159,6 +159,35 @@ def _v6_oauth_token_record(database: peewee.Database) -> None:
         database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "oauth_tokens" TEXT')
 
 
+def _v7_team_desk(database: peewee.Database) -> None:
+    """The team desk: agents, internal notes and their mentions, who has a conversation open,
+    and which machine leads each channel. An older desk's assignees were free text: each
+    distinct one becomes an agent (its text the name, a handle made from it), and the
+    conversations it had are assigned to that agent's handle."""
+    from deskterm.store.models import Agent, ChannelLead, Conversation, Mention, Note, Presence
+
+    new = [Agent, Note, Mention, Presence, ChannelLead]
+    fresh = [m for m in new if not database.table_exists(m._meta.table_name)]
+    database.create_tables(fresh)
+    if fresh and not dbmod.is_sqlite(database):
+        _unbounded_text(database, fresh)
+    named = (
+        Conversation.select(Conversation.assignee)
+        .where(Conversation.assignee.is_null(False))
+        .distinct()
+    )
+    texts = [text for (text,) in named.tuples()]
+    # Texts that are already handles get them first, so a handle made for another text
+    # ("Sam" -> "sam-2") can never be a text not yet moved, and no two assignees merge.
+    texts.sort(key=lambda text: Agent.free_handle(text) != text)
+    for text in texts:
+        agent = Agent.create(handle=Agent.free_handle(text), name=text)
+        if agent.handle != text:
+            Conversation.update(assignee=agent.handle).where(
+                Conversation.assignee == text
+            ).execute()
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -166,6 +195,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v4_aliases_and_window_anchor,
     _v5_fetch_sources,
     _v6_oauth_token_record,
+    _v7_team_desk,
 )
 
 

@@ -13,7 +13,16 @@ from deskterm import paths
 from deskterm.errors import DeskError
 from deskterm.inbound.columns import MESSAGE_COLUMNS
 from deskterm.store import bulk, connection, migrations
-from deskterm.store.models import Channel, Contact, ContactAlias, Conversation, FolderState, Message
+from deskterm.store.models import (
+    Agent,
+    Channel,
+    Contact,
+    ContactAlias,
+    Conversation,
+    FolderState,
+    Message,
+    Note,
+)
 
 
 def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> None:
@@ -166,12 +175,39 @@ def test_upgrading_a_version_5_desk_adds_the_oauth_record_and_keeps_its_channels
     assert migrations.migrate(database, migrations.MIGRATIONS[:5]) == 5
     database.execute_sql('ALTER TABLE "channel" DROP COLUMN "oauth_tokens"')  # as v5 desks were
     channel = Channel.create(name="support", settings={"name": "support"})
-    assert migrations.migrate(database) == 6
+    assert migrations.migrate(database) == len(migrations.MIGRATIONS)
     [again] = Channel.select()
     assert (again.id, again.name, again.oauth_tokens) == (channel.id, "support", None)
     again.oauth_tokens = {"oauth2": {"stored_at": "2025-03-03T08:30:00+00:00"}}
     again.save()
     assert Channel.get_by_id(channel.id).oauth_tokens == again.oauth_tokens
+
+
+def test_upgrading_a_version_6_desk_turns_its_free_text_assignees_into_agents() -> None:
+    database = connection.open_database(migrate=False)
+    assert migrations.migrate(database, migrations.MIGRATIONS[:6]) == 6
+    for table in ("channel_lead", "presence", "mention", "note", "agent"):  # as v6 desks were
+        database.execute_sql(f'DROP TABLE "{table}"')
+    channel = Channel.create(name="support", settings={})
+    typed = ["Sam", "sam", "Ann Lee", "Ann Lee", None, "  ops@Desk.example "]
+    ids = [Conversation.create(channel=channel, assignee=a).id for a in typed]
+    assert migrations.migrate(database) == len(migrations.MIGRATIONS)
+    agents = {a.name: a.handle for a in Agent.select()}
+    assert agents == {
+        "Sam": "sam-2",  # "sam" was already a handle: it keeps it
+        "sam": "sam",
+        "Ann Lee": "ann-lee",
+        "  ops@Desk.example ": "ops-desk.example",
+    }
+    assert [Conversation.get_by_id(i).assignee for i in ids] == [
+        "sam-2",
+        "sam",
+        "ann-lee",
+        "ann-lee",
+        None,
+        "ops-desk.example",
+    ]
+    assert not Note.select().exists()  # the new tables are there, empty
 
 
 def test_the_bulk_writer_stores_what_the_orm_reads_back() -> None:
