@@ -26,7 +26,7 @@ MAX_AGE_DAYS = "DESKTERM_MAX_AGE_DAYS"
 MAX_BODY_BYTES = "DESKTERM_MAX_BODY_BYTES"
 MIN_ATTACHMENT_BYTES = "DESKTERM_MIN_ATTACHMENT_BYTES"
 SECRET_BACKEND = "DESKTERM_SECRET_BACKEND"
-AGENT_NAME = "DESKTERM_AGENT_NAME"
+AGENT = "DESKTERM_AGENT"
 DEBUG = "DESKTERM_DEBUG"
 NOTIFY_TO = "DESKTERM_NOTIFY_TO"
 NEW_MAIL = "DESKTERM_NEW_MAIL"
@@ -45,7 +45,7 @@ NAMES = (
     MAX_BODY_BYTES,
     MIN_ATTACHMENT_BYTES,
     SECRET_BACKEND,
-    AGENT_NAME,
+    AGENT,
     DEBUG,
     NOTIFY_TO,
     NEW_MAIL,
@@ -165,9 +165,9 @@ class Settings:
         return choice
 
     @cached_property
-    def agent_name(self) -> str | None:
-        """The name replies are signed with ($agent_name), else the login name."""
-        return self._env.get(AGENT_NAME) or None
+    def agent(self) -> str | None:
+        """The agent at this keyboard (a handle or an address; deskterm.desk.agents.current)."""
+        return (self._env.get(AGENT) or "").strip() or None
 
     @cached_property
     def debug(self) -> bool:

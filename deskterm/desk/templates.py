@@ -6,13 +6,12 @@ refused when the template is saved, so a reply never goes out with a silent blan
 
 from __future__ import annotations
 
-import getpass
 import string
 from typing import Any
 
 import peewee
 
-from deskterm import settings
+from deskterm.desk import agents
 from deskterm.errors import ConfigError, NotFound
 from deskterm.mail import compose
 from deskterm.sanitize import one_line
@@ -24,7 +23,7 @@ VARIABLES = {
     "contact_email": "the customer's address",
     "conversation_id": "the conversation number",
     "subject": "the conversation's subject",
-    "agent_name": "the replying agent (DESKTERM_AGENT_NAME, or the login name)",
+    "agent_name": "the replying agent's name (DESKTERM_AGENT, or the login name)",
     "channel_name": "the channel's name",
 }
 
@@ -110,10 +109,6 @@ def _values(conversation: Conversation, agent: str | None) -> dict[str, Any]:
         "contact_email": contact.email if contact else "",
         "conversation_id": conversation.id,
         "subject": compose.base_subject(conversation.subject),
-        "agent_name": agent or agent_name(),
+        "agent_name": agent or agents.display_name(),
         "channel_name": conversation.channel.name,
     }
-
-
-def agent_name() -> str:
-    return settings.current().agent_name or getpass.getuser()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from deskterm.demo import desk as demo
-from deskterm.desk import templates
+from deskterm.desk import agents, templates
 from deskterm.errors import DeskError
 from deskterm.outbound import composer, delivery, drafts, editor
 from deskterm.outbound.outbox import OutboxError
@@ -159,7 +159,8 @@ def test_the_reply_context_names_subject_recipient_and_why_it_waits(demo_desk: N
 def test_a_template_is_filled_for_the_conversation_and_made_safe(
     demo_desk: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DESKTERM_AGENT_NAME", "Kim")
+    agents.add("kim@desk.example", "Kim")  # $agent_name: the name of the agent at the keyboard
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
     templates.save(
         "thanks", "Hello $contact_name,\nabout $subject (#$conversation_id).\n$agent_name"
     )

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, TextArea
 
 from deskterm.app import REFRESH_DELAY, DeskApp
 from deskterm.demo import desk as demo
-from deskterm.desk import templates
+from deskterm.desk import agents, templates
 from deskterm.engine.events import DeliveryResult
 from deskterm.outbound import delivery, drafts, outbox, replies
 from deskterm.screens.compose import ComposeScreen
@@ -209,7 +209,8 @@ def test_a_hostile_conversation_stays_inert_in_the_composer() -> None:
 
 
 def test_a_template_is_inserted_with_its_variables_filled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DESKTERM_AGENT_NAME", "Kim")
+    agents.add("kim@desk.example", "Kim")  # $agent_name: the name of the agent at the keyboard
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
     templates.save("apology", "Sorry for the wait, $contact_name!\n")
     templates.save(
         "thanks", 'Hi $contact_name, about "$subject" (#$conversation_id).\n-- $agent_name'
