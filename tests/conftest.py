@@ -159,3 +159,11 @@ from = "Desk Support <support@desk.test>"
 {trust}
 timeout = 10
 """
+
+
+@pytest.fixture
+def pg(pg_desk_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """This test's desk is a fresh database on the suite's PostgreSQL."""
+    monkeypatch.setenv("DESKTERM_DATABASE_URL", pg_desk_url)
+    yield pg_desk_url
+    connection.close_database()  # before the database is dropped

@@ -9,7 +9,6 @@ CLI. Every test gets a fresh, empty database, connected to as an ordinary role.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import peewee
@@ -89,14 +88,6 @@ def fetched(*mails: bytes, first_uid: int = 1) -> list[Fetched]:
 
 def kinds(outcomes: list[Outcome]) -> list[tuple[str, str]]:
     return [(o.kind, o.reason) for o in outcomes]
-
-
-@pytest.fixture
-def pg(pg_desk_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """This test's desk is a fresh database on the suite's PostgreSQL."""
-    monkeypatch.setenv("DESKTERM_DATABASE_URL", pg_desk_url)
-    yield pg_desk_url
-    connection.close_database()  # before the database is dropped
 
 
 @pytest.fixture
