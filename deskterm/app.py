@@ -40,7 +40,7 @@ from deskterm.errors import DeskError
 from deskterm.outbound.delivery import in_plain_words
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import tui_words
+from deskterm.screens.channel_fields import tui_sentence, tui_words
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.unlock import TuiSecrets
@@ -148,7 +148,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         try:
             self.engine.run_forever()
         except DeskError as exc:  # a `deskterm poll` took the lock in the meantime
-            self._tell(self._engine_lost, str(exc))
+            self._tell(self._engine_lost, tui_sentence(exc))
         finally:
             connection.close_database()  # this thread's connection
 
@@ -336,7 +336,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
     def report(self, error: BaseException, doing: str = "") -> None:
         """One sentence for any failure: the DeskError's own, or a bug report for the rest."""
         if isinstance(error, DeskError):  # in the TUI's words: keys, not CLI commands
-            self.notify(one_line(tui_words(str(error))), severity="error", markup=False)
+            self.notify(tui_sentence(error), severity="error", markup=False)
             return
         log.error("%s failed", doing or "an action", exc_info=error)
         what = f"{doing[:1].upper()}{doing[1:]}" if doing else "That"

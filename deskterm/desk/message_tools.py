@@ -36,6 +36,7 @@ SOURCE_CHARS = 2_000_000  # bytes of a source shown (as many characters at most)
 _LINK = re.compile(r"(?:https?://|mailto:)[^\s<>\"'`\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
 _TRAILING = ".,;:!?*"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+_OPENERS = {opener: closer for closer, opener in _PAIRS.items()}
 _CSP = (
     b'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
     b"img-src data:; style-src 'unsafe-inline'\">\n"
@@ -85,8 +86,11 @@ def _hrefs(message_id: int) -> list[str]:
 
 
 def _trimmed(url: str) -> str:
-    """Without the sentence's punctuation: a trailing `.` or a `)` that closes the text's `(`.
-    One pass from the end, so a link followed by a run of `)))...` costs its length, once."""
+    """Without what is not the link's: from a closing bracket that opens nothing before it
+    (`[link=https://x.example]here`), then the sentence's punctuation (a trailing `.` or a
+    `)` that closes the text's `(`). Two linear passes, so a run of `)))...` costs its
+    length, once."""
+    url = url[: _unopened_closer(url)]
     counts = {c: url.count(c) for c in (*_PAIRS, *_PAIRS.values())}
     end = len(url)
     while end:
@@ -97,6 +101,19 @@ def _trimmed(url: str) -> str:
             break
         end -= 1
     return url[:end]
+
+
+def _unopened_closer(url: str) -> int:
+    """Where the first `)`, `]` or `}` that no bracket in the link opened stands (or the end)."""
+    depth = dict.fromkeys(_PAIRS, 0)
+    for at, char in enumerate(url):
+        if char in _PAIRS:
+            if not depth[char]:
+                return at
+            depth[char] -= 1
+        elif char in _OPENERS:
+            depth[_OPENERS[char]] += 1
+    return len(url)
 
 
 def _opens(url: str) -> bool:

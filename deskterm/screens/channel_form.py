@@ -30,7 +30,7 @@ from deskterm.errors import ConfigError, SecretError
 from deskterm.sanitize import one_line
 from deskterm.screens import channel_fields
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField, tui_words
+from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField, tui_sentence, tui_words
 from deskterm.screens.channel_passwords import (
     PASSWORD_HINTS,
     ConfirmRefusedPasswordScreen,
@@ -255,7 +255,7 @@ class ChannelFormScreen(ChannelTest, DeskScreen):
             self.problem = ""
         except ConfigError as exc:
             self.config = None
-            self.problem = one_line(tui_words(str(exc)))
+            self.problem = tui_sentence(exc)
         for side in channels.SIDES:
             port = channel_fields.default_port(values, side)
             self.control(f"{side}.port").placeholder = f"empty: {port}" if port else ""  # type: ignore[union-attr]

@@ -34,6 +34,7 @@ from deskterm.errors import DeskError
 from deskterm.outbound import composer, drafts, editor
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.reply_dialogs import CloseDraftScreen, InsertScreen
 from deskterm.widgets.attachment_list import AttachmentList
 from deskterm.widgets.path_input import PathInput
@@ -99,7 +100,7 @@ class ComposeScreen(DeskScreen):
         try:
             self.draft = drafts.load(conversation_id)
         except DeskError as exc:
-            self._load_problem = str(exc)
+            self._load_problem = tui_sentence(exc)
             self.draft = drafts.Draft(conversation_id)
         self.restored = not self.draft.is_empty()
         self.keeper = drafts.Autosaver(self.draft)
@@ -247,7 +248,7 @@ class ComposeScreen(DeskScreen):
         except DeskError as exc:
             if not self._save_failed:  # once, not on every keystroke
                 self._save_failed = True
-                self.notify(str(exc), severity="error", markup=False)
+                self.notify(tui_sentence(exc), severity="error", markup=False)
             return
         if written:
             self._save_failed = False
@@ -277,7 +278,7 @@ class ComposeScreen(DeskScreen):
         try:
             queued = drafts.send(draft)
         except DeskError as exc:
-            self.post_message(self.NotQueued(str(exc)))
+            self.post_message(self.NotQueued(tui_sentence(exc)))
             return
         self.post_message(self.Queued(queued))
 

@@ -42,7 +42,7 @@ class InsertScreen(Dialog[str | None]):
         if not options:
             options.append(
                 Option(
-                    Content("No templates: add one with `deskterm template add`."),
+                    Content("No templates yet: M in the list adds them."),
                     disabled=True,
                 )
             )

@@ -30,6 +30,7 @@ from deskterm.channels import registry as channels
 from deskterm.errors import DeskError
 from deskterm.net.oauth2 import DeviceCode, OAuthError
 from deskterm.sanitize import one_line
+from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Dialog
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -95,9 +96,9 @@ class SignInScreen(Dialog[bool]):
             self.post_message(self.Started(started.device))
             authorize.finish(started, store, sleep=self._cancel.wait, cancelled=self._cancel.is_set)
         except OAuthError as exc:
-            self.post_message(self.Ended(str(exc.with_advice("press O to try again"))))
+            self.post_message(self.Ended(tui_sentence(exc.with_advice("press O to try again"))))
         except DeskError as exc:
-            self.post_message(self.Ended(str(exc)))
+            self.post_message(self.Ended(tui_sentence(exc)))
         except BaseException:
             self.post_message(self.Ended("The sign-in failed unexpectedly."))
             raise  # reported by on_worker_state_changed

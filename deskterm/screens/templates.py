@@ -29,6 +29,7 @@ from deskterm.desk import templates
 from deskterm.errors import ConfigError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Confirmation
 from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
@@ -47,7 +48,7 @@ def name_problem(name: str, original: str | None, taken: set[str]) -> str:
     try:
         templates.check_name(name)
     except ConfigError as exc:
-        return str(exc)
+        return tui_sentence(exc)
     if name != original and name in taken:
         return f"There is already a template named {name!r}; edit that one or pick another name."
     return ""
@@ -58,7 +59,7 @@ def body_problem(body: str) -> str:
     try:
         templates.check(body)
     except ConfigError as exc:
-        return one_line(str(exc))
+        return tui_sentence(exc)
     return ""
 
 

@@ -24,6 +24,7 @@ from textual.widgets import Button, Static
 from deskterm.channels.trust import SideCertificate, pin_certificates, read_certificates
 from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
+from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Dialog
 
 PAIRS_PER_LINE = 16  # a SHA-256 fingerprint is 32 hex pairs: two lines of 47 characters
@@ -96,7 +97,7 @@ class TrustScreen(Dialog[bool]):
         try:
             self.post_message(self.Read(read_certificates(name)))
         except DeskError as exc:  # the channel was removed or its settings are incomplete
-            self.post_message(self.Read([], str(exc)))
+            self.post_message(self.Read([], tui_sentence(exc)))
 
     def on_trust_screen_read(self, message: Read) -> None:
         self.sides = message.sides

@@ -26,6 +26,7 @@ from textual.widgets import Input, Static
 from deskterm import paths
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
+from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Dialog
 from deskterm.secrets.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
 
@@ -197,7 +198,7 @@ class TuiSecrets:
             except SecretError as exc:
                 if not self._asked:
                     raise  # the vault is damaged or unreadable: asking again cannot help
-                self._notify(one_line(str(exc)))
+                self._notify(tui_sentence(exc))
                 continue
             self._unlocked = True
             return

@@ -244,7 +244,7 @@ def test_the_quote_can_be_inserted_where_the_channel_does_not_add_it() -> None:
         await open_composer(pilot)
         await pilot.press("ctrl+t")
         await settle(pilot)
-        assert "No templates: add one with `deskterm template add`." in screen_text(app)
+        assert "No templates yet: M in the list adds them." in screen_text(app)
         await pilot.press("enter")  # the only enabled option: the quote
         await settle(pilot)
         assert "Lukas Schmidt wrote:\n> " in body(app).text

@@ -234,6 +234,19 @@ def test_links_of_hostile_text_are_only_web_and_mail_links_and_open_without_a_sh
     assert args == [OPENER, "http://b.example/$(rm"] and kw.get("shell") is not True
 
 
+def test_a_link_ends_at_a_closing_bracket_that_opens_nothing_in_it() -> None:
+    """`[link=https://evil.example]here[/link]` showed "no links": the whole run was taken for
+    the link, and its `]` made it no URL at all."""
+    text = (
+        "or [link=https://evil.example]here[/link]. (https://a.example/w_(b)) {https://c.example}"
+    )
+    assert message_tools.links(text) == [
+        "https://evil.example",
+        "https://a.example/w_(b)",
+        "https://c.example",
+    ]
+
+
 def test_links_trims_a_long_run_of_closing_brackets_in_one_pass() -> None:
     """A stranger's `https://a.example/` followed by 200,000 `)` took ~25 s trimmed a
     character at a time (each step counting the whole link again); one pass takes its length

@@ -13,8 +13,9 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from deskterm.app import DeskApp
+from deskterm.channels import authorize, tokens
 from deskterm.channels import registry as channels
-from deskterm.channels import tokens
+from deskterm.errors import ConfigError
 from deskterm.net.oauth2 import DeviceCode
 from deskterm.screens.channels import ChannelsScreen
 from deskterm.screens.sign_in import SignInScreen
@@ -159,5 +160,35 @@ def test_a_channel_without_oauth2_is_told_so(desk: Desk) -> None:
         await settle(pilot)
         assert isinstance(app.screen, ChannelsScreen)
         assert any("has no [oauth2] table" in notice for notice in notices(app))
+
+    drive(scenario, size=(100, 30))
+
+
+def test_an_engine_sentence_naming_a_command_is_shown_in_the_tuis_keys(
+    signs_in: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine words its refusals for the CLI (`deskterm channel secret ...`); the dialog
+    shows the TUI's way to do the same instead."""
+
+    def refused(channel, store, side=None):
+        raise ConfigError(
+            f"Channel {channel.name!r} has no device sign-in endpoint; set device_url, or store "
+            f"a refresh token with `deskterm channel secret {channel.name} --refresh-token`."
+        )
+
+    monkeypatch.setattr(authorize, "start", refused)
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("C")
+        await settle(pilot)
+        await pilot.press("O")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SignInScreen), notices(app)
+        await until(pilot, lambda: bool(dialog.error), timeout=15)
+        text = dialog_text(app)
+        assert "has no device sign-in endpoint" in text
+        assert "the password box of the channel's form (e on the channel screen)" in text
+        assert "deskterm" not in text
 
     drive(scenario, size=(100, 30))

@@ -1,4 +1,6 @@
-"""What the desk looks like: SVG snapshots of the list and a thread at 80x24 and 120x40.
+"""What the desk looks like: SVG snapshots of the list and a thread at 80x24 and 120x40, and
+of the agent's moves at 80x24 (help, the status menu, a message's links, the contact's other
+conversations).
 
 The demo desk and the clock are fixed (ages are computed from the demo's anchor), and the
 worker is off, so the pictures only change when the UI does. After a deliberate change, look
@@ -47,3 +49,35 @@ def test_thread(snap_compare, size: tuple[int, int]) -> None:
 
 def test_hostile_thread(snap_compare) -> None:
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=hostile_thread_open)
+
+
+def pressing(*keys: str, opening: tuple[str, ...] = ()):
+    """A run_before that presses `opening` (to open a thread), then `keys`."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        if opening:
+            await pilot.press(*opening)
+            await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+
+    return run_before
+
+
+FIRST = ("enter",)  # the four-message thread
+HOSTILE = ("j", "j", "j", "enter")  # the one with links
+
+
+@pytest.mark.parametrize(
+    ("keys", "opening"),
+    [
+        pytest.param(("question_mark",), (), id="help"),
+        pytest.param(("s",), (), id="status_menu"),
+        pytest.param(("l",), HOSTILE, id="links"),
+        pytest.param(("C",), FIRST, id="other_conversations"),
+    ],
+)
+def test_moves(snap_compare, keys: tuple[str, ...], opening: tuple[str, ...]) -> None:
+    run_before = pressing(*keys, opening=opening)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)

@@ -16,3 +16,15 @@ def test_commands_with_and_without_arguments_are_replaced() -> None:
     said = tui_words("Run `deskterm channel auth`, then `deskterm channel test support --json`.")
     assert said == "Run O on the channel screen, then t on the channel screen."
     assert tui_words("`deskterm channel frobnicate x`") == "`deskterm channel frobnicate x`"
+
+
+def test_other_nouns_with_a_key_are_replaced_and_the_rest_kept() -> None:
+    said = tui_words(
+        "See `deskterm skipped --json`, `deskterm template list` and `deskterm agent list`."
+    )
+    assert said == (
+        "See the skipped-mail screen (S in the list), the templates screen (M in the list) "
+        "and the assign prompt (a)."
+    )
+    kept = "`deskterm template rename a b`, `deskterm poll --once`"
+    assert tui_words(kept) == kept  # no key for them: the command stays, whole
