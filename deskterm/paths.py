@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -41,8 +42,11 @@ def home_location() -> Path:
     return settings.current().home or Path(platformdirs.user_data_dir("deskterm"))
 
 
+DATABASE_NAME = "desk.sqlite3"  # the embedded desk's file in the home
+
+
 def database_file() -> Path:
-    return home() / "desk.sqlite3"
+    return home() / DATABASE_NAME
 
 
 def vault_file() -> Path:
@@ -51,12 +55,59 @@ def vault_file() -> Path:
 
 def mail_dir() -> Path:
     """Raw .eml files, kept whole whatever the parser made of them."""
-    return _subdir("mail")
+    return made_like_parent(blob_root() / "mail")
 
 
 def attachments_dir() -> Path:
     """Attachments stored content-addressed by sha256."""
-    return _subdir("attachments")
+    return made_like_parent(blob_root() / "attachments")
+
+
+def blob_root() -> Path:
+    """Where raw mail and attachments live: the home, or for a team the directory every
+    machine shares, `DESKTERM_BLOB_DIR`. That one may be shared with a group (its owner decides,
+    and what deskterm makes in it takes its group's permissions), never with everyone."""
+    shared = settings.current().blob_dir
+    if shared is None:
+        return home()
+    if shared not in _existing:
+        if not shared.is_dir():
+            raise ConfigError(
+                f"DESKTERM_BLOB_DIR is {shared}, which is not a directory; make it (shared by "
+                "every machine of the desk) or unset DESKTERM_BLOB_DIR."
+            )
+        if os.name == "posix" and shared.stat().st_mode & 0o007:
+            raise ConfigError(
+                f"DESKTERM_BLOB_DIR {shared} can be used by every user; take that away with "
+                f"`chmod -R o-rwx {shared}` and run deskterm again."
+            )
+        _existing.add(shared)
+    return shared
+
+
+def made_like_parent(path: Path) -> Path:
+    """A directory made once per process with its parent's group permissions (and set-group-ID
+    bit), never any for others: owner-only in the home (0700), and in a team's
+    DESKTERM_BLOB_DIR the group's, so every agent's account can read what the worker wrote.
+    The process's umask (077) would drop them, hence the chmod."""
+    if path not in _existing:
+        if not path.is_dir():
+            parent = made_like_parent(path.parent) if not path.parent.is_dir() else path.parent
+            inherited = parent.stat().st_mode & (0o070 | stat.S_ISGID)
+            try:
+                path.mkdir(mode=0o700)
+            except FileExistsError:
+                pass
+            else:
+                path.chmod(0o700 | inherited)
+        _existing.add(path)
+    return path
+
+
+def file_mode_in(directory: Path | str) -> int:
+    """A new file's mode in `directory`: the owner's, and group read where the directory's
+    group may read it (a shared DESKTERM_BLOB_DIR); 0600 in the home."""
+    return 0o600 | (os.stat(directory).st_mode & 0o040)
 
 
 def private_file(path: Path | str) -> None:
@@ -99,16 +150,4 @@ def _refuse_shared(path: Path) -> None:
         )
 
 
-def _subdir(name: str) -> Path:
-    return _made(home() / name)
-
-
-_existing: set[Path] = set()
-
-
-def _made(path: Path) -> Path:
-    """Create a directory once per process: the ingest path asks for it per message."""
-    if path not in _existing:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _existing.add(path)
-    return path
+_existing: set[Path] = set()  # directories known to exist: the ingest path asks per message

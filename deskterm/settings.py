@@ -21,6 +21,7 @@ from deskterm.errors import ConfigError, SecretError
 
 HOME = "DESKTERM_HOME"
 DATABASE_URL = "DESKTERM_DATABASE_URL"
+BLOB_DIR = "DESKTERM_BLOB_DIR"
 POLL_INTERVAL = "DESKTERM_POLL_INTERVAL"
 MAX_AGE_DAYS = "DESKTERM_MAX_AGE_DAYS"
 MAX_BODY_BYTES = "DESKTERM_MAX_BODY_BYTES"
@@ -40,6 +41,7 @@ SMTP_ALLOW_INSECURE = "SMTP_ALLOW_INSECURE"
 NAMES = (
     HOME,
     DATABASE_URL,
+    BLOB_DIR,
     POLL_INTERVAL,
     MAX_AGE_DAYS,
     MAX_BODY_BYTES,
@@ -102,6 +104,13 @@ class Settings:
     @cached_property
     def database_url(self) -> str | None:
         return self._env.get(DATABASE_URL) or None
+
+    @cached_property
+    def blob_dir(self) -> Path | None:
+        """Where raw mail and attachments live instead of the home: for a team, a directory
+        every machine of the desk shares (README, "A team desk")."""
+        value = self._text(BLOB_DIR)
+        return Path(value).expanduser() if value else None
 
     @cached_property
     def poll_interval(self) -> float | None:

@@ -61,7 +61,7 @@ def open_existing_desk() -> None:
     home = paths.home_location()
     if home.is_dir():
         paths.home()  # a home other users can enter is refused before anything else is said
-    if settings.current().database_url is None and not (home / "desk.sqlite3").exists():
+    if settings.current().database_url is None and not (home / paths.DATABASE_NAME).exists():
         raise DeskError(
             f"There is no desk in {home} (DESKTERM_HOME) yet; make one by adding a channel: "
             "`deskterm channel example > channel.toml`, edit it, then "

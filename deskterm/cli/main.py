@@ -1,7 +1,7 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, triage, outbox, templates, contacts, secrets, and ui for the commands
+inbound, conversations, triage, outbox, templates, contacts, secrets, db, and ui for the commands
 that open the terminal UI), sharing console for what they print and how they fail.
 """
 
@@ -15,6 +15,7 @@ from deskterm.cli import (
     completion,
     contacts,
     conversations,
+    db,
     forward,
     inbound,
     outbox,
@@ -36,6 +37,7 @@ def main(ctx: click.Context) -> None:
       DESKTERM_HOME            the desk's folder (default: ~/.local/share/deskterm)
       DESKTERM_PASSPHRASE      the secret vault's passphrase (else asked for)
       DESKTERM_DATABASE_URL    a shared PostgreSQL desk instead of the folder's SQLite
+      DESKTERM_BLOB_DIR        raw mail and attachments in a directory a team shares
       DESKTERM_SECRET_BACKEND  keyring or vault, to force one
       DESKTERM_DEBUG=1         the traceback of an unexpected error
       DESKTERM_NEW_MAIL        bell, osc9 or osc777: the app tells of new mail
@@ -65,6 +67,7 @@ for command in (
     templates.template,
     secrets.secrets,
     contacts.contact,
+    db.db,
     ui.demo,
     completion.completion,
 ):

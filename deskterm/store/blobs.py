@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from deskterm import paths
+from deskterm.errors import DeskError
 
 
 def _write_once(base: Path, digest: str, suffix: str, data: bytes) -> str:
@@ -20,9 +23,7 @@ def _write_once(base: Path, digest: str, suffix: str, data: bytes) -> str:
     target = os.path.join(base, relative)
     if not os.path.exists(target):
         directory = os.path.dirname(target)
-        if directory not in _made:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            _made.add(directory)
+        _make_dir(directory)
         tmp = f"{target}.{os.getpid()}.tmp"
         with _create_private(tmp) as handle:
             handle.write(data)
@@ -33,10 +34,21 @@ def _write_once(base: Path, digest: str, suffix: str, data: bytes) -> str:
 _made: set[str] = set()  # directories known to exist: a first sync writes thousands of files
 
 
+def _make_dir(directory: str) -> None:
+    if directory not in _made:
+        paths.made_like_parent(Path(directory))
+        _made.add(directory)
+
+
 def _create_private(path: str) -> BinaryIO:
-    """A new file for writing, owner-only (0600) whatever the umask: it holds customer mail."""
+    """A new file for writing, owner-only (0600) whatever the umask: it holds customer mail.
+    In a team's shared DESKTERM_BLOB_DIR its group may read it too (paths.file_mode_in)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-    return os.fdopen(os.open(path, flags, 0o600), "wb")
+    mode = paths.file_mode_in(os.path.dirname(path))
+    fd = os.open(path, flags, mode)
+    if mode != 0o600:
+        os.fchmod(fd, mode)  # the umask (077) took the group's read away
+    return os.fdopen(fd, "wb")
 
 
 def store_raw(raw: bytes, base: Path | None = None) -> str:
@@ -64,10 +76,7 @@ def store_pack(raws: list[bytes], base: Path | None = None) -> list[str]:
     base = base or paths.mail_dir()
     name = f"packs/{uuid.uuid4().hex}.pack"
     target = os.path.join(base, name)
-    directory = os.path.dirname(target)
-    if directory not in _made:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        _made.add(directory)
+    _make_dir(os.path.dirname(target))
     refs = []
     offset = 0
     tmp = f"{target}.tmp"
@@ -110,3 +119,45 @@ def describe_raw(ref: str) -> str:
 
 def attachment_path(sha256: str) -> Path:
     return paths.attachments_dir() / sha256[:2] / sha256
+
+
+@dataclass(frozen=True)
+class BlobCopy:
+    copied: int
+    present: int  # already there (the same name and size: names are contents or unique)
+
+
+def copy_blobs(shared: Path) -> BlobCopy:
+    """Copy the home's raw mail and attachments into a team's shared directory (what
+    `DESKTERM_BLOB_DIR` will name), keeping every file's relative path, which is what the
+    database refers to. Files already there are left alone, so running it again is harmless."""
+    home = paths.home()
+    if not shared.is_dir():
+        raise DeskError(
+            f"{shared} is not a directory; make the directory every machine of the desk shares "
+            "and name it again."
+        )
+    if shared.resolve() == home.resolve():
+        return BlobCopy(0, 0)
+    copied = present = 0
+    for name in ("mail", "attachments"):
+        origin = home / name
+        if not origin.is_dir():
+            continue
+        for folder, _, files in os.walk(origin):
+            relative = Path(folder).relative_to(home)
+            for file in files:
+                if file.endswith(".tmp"):  # a write that never finished
+                    continue
+                target = shared / relative / file
+                source = Path(folder) / file
+                if target.exists() and target.stat().st_size == source.stat().st_size:
+                    present += 1
+                    continue
+                _make_dir(str(target.parent))
+                tmp = f"{target}.{os.getpid()}.tmp"
+                with open(source, "rb") as src, _create_private(tmp) as out:
+                    shutil.copyfileobj(src, out)
+                os.replace(tmp, target)
+                copied += 1
+    return BlobCopy(copied, present)

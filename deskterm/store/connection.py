@@ -7,6 +7,8 @@ names (PostgreSQL for a shared team desk). Everything else talks to peewee model
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
 import peewee
 from playhouse.db_url import connect
 
@@ -33,24 +35,53 @@ def database_url() -> str | None:
 def open_database(*, migrate: bool = True) -> peewee.Database:
     """Connect the models to the desk's database and bring its schema up to date."""
     url = database_url()
-    if url:
-        try:
-            db = connect(url)
-        except Exception as exc:  # peewee raises assorted errors for bad URLs
-            raise ConfigError(
-                f"DESKTERM_DATABASE_URL could not be used ({type(exc).__name__}); "
-                "check it, e.g. postgresql://user@host/desk."
-            ) from None
-    else:
-        path = paths.database_file()
-        # Owner-only before SQLite opens it: its -wal, -shm and -journal files take its mode.
-        paths.private_file(path)
-        db = peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
+    db = url_database(url, "DESKTERM_DATABASE_URL") if url else sqlite_database()
     database.initialize(db)
     db.connect(reuse_if_open=True)
     if migrate:
         migrations.migrate(db)
     return db
+
+
+def url_database(url: str, named: str) -> peewee.Database:
+    """The database a URL names, not yet connected; `named` is how the user gave it (the
+    variable or option), for the one sentence a bad URL gets."""
+    try:
+        return connect(url)
+    except Exception as exc:  # peewee raises assorted errors for bad URLs
+        raise ConfigError(
+            f"{named} could not be used ({type(exc).__name__}); "
+            "check it, e.g. postgresql://user@host/desk."
+        ) from None
+
+
+def sqlite_database() -> peewee.SqliteDatabase:
+    """The home's embedded desk file, not yet connected."""
+    path = paths.database_file()
+    # Owner-only before SQLite opens it: its -wal, -shm and -journal files take its mode.
+    paths.private_file(path)
+    return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed or logged: without its password, in the user part
+    or as a `password=` parameter (a URL's password is a secret; libpq's ~/.pgpass is where it
+    should live)."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.partition(':')[0]}{at}{hostport}"
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair.partition("=")[0].lower() != "password"
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def url_password(url: str) -> str | None:
+    """The password a database URL carries (in its user part or as `password=`), if any: to
+    keep it out of what is shown."""
+    parts = urlsplit(url)
+    given = parse_qs(parts.query).get("password")
+    return parts.password or (given[0] if given else None)
 
 
 def close_database() -> None:
