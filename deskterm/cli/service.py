@@ -77,7 +77,7 @@ def install(
     """Write the systemd unit that runs `deskterm poll` for this desk (DESKTERM_HOME and the
     settings set now), and print the systemctl commands to run next. The unit holds no
     secret: on a server whose secrets are in the vault, write the passphrase into a file only
-    root can read (`install -m 0600 /dev/stdin /etc/deskterm/passphrase`) and give
+    root can read (`install -D -m 0600 /dev/stdin /etc/deskterm/passphrase`) and give
     --passphrase-file with it."""
     from deskterm.engine import service_unit
 
