@@ -4,7 +4,7 @@ mail set aside."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -29,18 +29,25 @@ def poll(once: bool, channel_name: str | None) -> None:
     store = secret_store()
     store.unlock_ahead()  # the vault's key is derived while the rest starts up
     from deskterm.engine.flag import Flag
+    from deskterm.engine.sd_notify import ServiceNotifier, heartbeat
     from deskterm.engine.worker import Worker
 
     open_desk()
-    report = ProgressReport(sys.stderr.isatty())
+    report = ProgressReport(live=ProgressReport.on_terminal(sys.stderr))
+    systemd = ServiceNotifier()  # a no-op unless run by a Type=notify unit (`service install`)
     # A Flag, not a plain threading.Event: the signal handlers below set it (see Flag).
-    worker = Worker(store=store, on_event=report, stop=Flag())
+    worker = Worker(store=store, on_event=heartbeat(systemd, report), stop=Flag())
+
+    def stop(*_: object) -> None:
+        systemd.stopping()
+        worker.request_stop()  # ends the sleep at once
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: worker.request_stop())  # ends the sleep at once
+        signal.signal(signum, stop)
     if not once:
         if channel_name:
             raise DeskError("--channel works with --once; the worker polls every active channel.")
-        say("deskterm: polling; stop with Ctrl+C.", err=True)
+        report.log("deskterm: polling" + ("; stop with Ctrl+C." if report.live else "."))
         worker.run_forever()
         return
     try:
@@ -54,21 +61,49 @@ def poll(once: bool, channel_name: str | None) -> None:
     sys.exit(1 if any(run.error for run in runs) else 0)
 
 
+# syslog levels (sd-daemon(3)'s SD_INFO, SD_NOTICE, SD_WARNING, SD_ERR), written `<N>` before
+# a line that is not for a terminal: journald files the line at that level.
+INFO, NOTICE, WARNING, ERROR = 6, 5, 4, 3
+
+
 class ProgressReport:
-    """Worker events for a person: one live line on a terminal, plain log lines otherwise.
+    """Worker events for a person: one live line on a terminal, log lines otherwise.
 
     Each event is one line: the server's words in it (an error, an SMTP reply) are folded by
     one_line, so a reply spanning lines cannot print lines that look like the worker's own.
+    Off a terminal (a log file, cron's mail, journald under `deskterm service install`) there
+    are no redraws, and each line starts with its syslog level as sd-daemon(3) writes it.
     """
 
     def __init__(self, live: bool) -> None:
         self.live = live
         self.started: dict[str, float] = {}
 
+    @staticmethod
+    def on_terminal(stream: TextIO) -> bool:
+        """Whether `stream` is a terminal a person watches. Under systemd, stderr is the
+        journal's socket, which JOURNAL_STREAM names (device:inode, as systemd.exec(5) says to
+        compare); that is never a terminal, and is checked as well in case isatty is fooled."""
+        import os
+
+        try:
+            if not stream.isatty():
+                return False
+            info = os.fstat(stream.fileno())
+        except (OSError, ValueError):
+            return False
+        return os.environ.get("JOURNAL_STREAM") != f"{info.st_dev}:{info.st_ino}"
+
     def __call__(self, event: Event) -> None:
         import time
 
-        from deskterm.engine.events import DeliveryResult, Note, RunFinished, SyncProgress
+        from deskterm.engine.events import (
+            DeliveryResult,
+            Note,
+            Notice,
+            RunFinished,
+            SyncProgress,
+        )
 
         match event:
             case SyncProgress(channel=channel, folder=folder, done=done, total=total):
@@ -79,23 +114,28 @@ class ProgressReport:
                 if self.live:
                     click.echo(f"\r{one_line(line)}\x1b[K", nl=False, err=True)  # ours: \r, erase
                 elif done in (0, total) or done % 2000 < 500:
-                    self._log(line)
+                    self.log(line)
             case RunFinished(channel=channel, run=run):
                 if self.live:
                     click.echo("\r\x1b[K", nl=False, err=True)
                 outcome = f"error: {run.error}" if run.error else "ok"
-                self._log(
+                self.log(
                     f"{channel}: fetched {run.fetched}, ingested {run.ingested}, skipped "
-                    f"{run.skipped}, failed {run.failed}; {outcome}"
+                    f"{run.skipped}, failed {run.failed}; {outcome}",
+                    ERROR if run.error else INFO,
                 )
-            case DeliveryResult():
-                self._log(f"#{event.conversation_id}: {event.summary}")
+            case DeliveryResult(state=state):
+                level = {"sent": INFO, "queued": WARNING}.get(state, ERROR)
+                self.log(f"#{event.conversation_id}: {event.summary}", level)
+            case Notice(channel=channel, message=message) if message:
+                self.log(f"{channel}: {message}", WARNING)
             case Note(channel=channel, message=message) if message:
-                self._log(f"{channel}: {message}")
+                self.log(f"{channel}: {message}", NOTICE)
 
-    @staticmethod
-    def _log(line: str) -> None:
-        say(one_line(line), err=True)
+    def log(self, line: str, level: int = INFO) -> None:
+        """One line on stderr; its level as a `<N>` prefix when not on a terminal."""
+        text = one_line(line)
+        say(text if self.live else f"<{level}>{text}", err=True)
 
 
 @click.command("jobs")

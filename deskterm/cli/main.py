@@ -1,8 +1,8 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, triage, outbox, templates, contacts, secrets, db, and ui for the commands
-that open the terminal UI), sharing console for what they print and how they fail.
+inbound, conversations, triage, outbox, templates, contacts, secrets, db, service, and ui for
+the commands that open the terminal UI), sharing console for what they print and how they fail.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from deskterm.cli import (
     inbound,
     outbox,
     secrets,
+    service,
     templates,
     triage,
     ui,
@@ -68,6 +69,7 @@ for command in (
     secrets.secrets,
     contacts.contact,
     db.db,
+    service.service,
     ui.demo,
     completion.completion,
 ):

@@ -61,6 +61,13 @@ class DeliveryResult(EngineEvent):
 
 
 @dataclass(frozen=True)
+class LoopPass(EngineEvent):
+    """The long-running loop came round (holding the desk), at the start of every pass: at
+    least every few seconds, so a service manager can tell a live worker from a hung one
+    (engine.sd_notify makes the first READY=1 and each WATCHDOG=1). Listeners may ignore it."""
+
+
+@dataclass(frozen=True)
 class Note(ChannelEvent):
     """A sentence about a channel, worth a glance and no more (the kinds below)."""
 
@@ -83,6 +90,6 @@ class Notice(Note):
 
 
 Event: TypeAlias = (
-    SyncProgress | RunFinished | DeliveryResult | IdleChanged | ChannelSkipped | Notice
+    SyncProgress | RunFinished | DeliveryResult | LoopPass | IdleChanged | ChannelSkipped | Notice
 )
 Listener = Callable[[Event], None]

@@ -28,6 +28,7 @@ from deskterm.engine.events import (
     ChannelSkipped,
     DeliveryResult,
     Listener,
+    LoopPass,
     Notice,
     RunFinished,
     SyncProgress,
@@ -247,6 +248,7 @@ class Worker:
         with self.claim_desk():
             try:
                 while not self.stop.is_set():
+                    self.on_event(LoopPass())  # alive, for systemd's watchdog (sd_notify)
                     rows = channels.all_channels()
                     self.idle.start(rows)
                     now = time.monotonic()

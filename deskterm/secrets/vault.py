@@ -36,6 +36,7 @@ from keyring.errors import PasswordDeleteError
 
 from deskterm import paths
 from deskterm.errors import SecretError
+from deskterm.secrets.passphrase import PASSPHRASE_CREDENTIAL, PASSPHRASE_ENV, given_passphrase
 
 try:
     import fcntl
@@ -43,7 +44,6 @@ except ImportError:  # Windows: only the writers of this process take turns
     fcntl = None  # type: ignore[assignment]
 
 FORMAT_VERSION = 1
-PASSPHRASE_ENV = "DESKTERM_PASSPHRASE"
 SALT_BYTES = 16
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -92,17 +92,19 @@ PassphraseProvider = Callable[[bool], str]
 
 
 def default_passphrase_provider(creating: bool) -> str:
-    """DESKTERM_PASSPHRASE if set, else ask on the terminal (twice when creating, to catch typos).
+    """The given passphrase (given_passphrase) if any, else ask on the terminal (twice when
+    creating, to catch typos).
 
     Without a terminal there is nobody to ask, so the failure says how to give it instead.
     A TUI must pass its own provider: getpass would write over its screen.
     """
-    if PASSPHRASE_ENV in os.environ:
-        return os.environ[PASSPHRASE_ENV]
+    given = given_passphrase()
+    if given is not None:
+        return given
     if sys.stdin is None or not sys.stdin.isatty():
         raise SecretError(
             f"The vault passphrase is needed but there is no terminal to ask for it; "
-            f"set {PASSPHRASE_ENV}."
+            f"set {PASSPHRASE_ENV} (or, for a service, the {PASSPHRASE_CREDENTIAL} credential)."
         )
     if not creating:
         return getpass.getpass("Vault passphrase: ")
@@ -270,15 +272,20 @@ class VaultKeyring(KeyringBackend):
         self._save(kdf, key, secrets)
 
     def unlock_ahead(self) -> None:
-        """Start deriving the key now, when the passphrase needs no asking (DESKTERM_PASSPHRASE).
+        """Start deriving the key now, when the passphrase needs no asking (given_passphrase).
 
         At today's cost the key takes about 0.27 s; a `deskterm poll` that starts it before it
         imports its modules, opens the desk and connects has it ready by the time it needs a
         password, instead of adding it to every run. Anything unusual (no file, a damaged
         header, a passphrase to ask for) is left for the first read to report in its words.
         """
-        passphrase = os.environ.get(PASSPHRASE_ENV)
-        if not passphrase or self._provider is not default_passphrase_provider:
+        if self._provider is not default_passphrase_provider:
+            return
+        try:
+            passphrase = given_passphrase()
+        except SecretError:
+            return  # the first read says so
+        if not passphrase:
             return
         if self._cached is not None or self._ahead is not None:
             return
