@@ -120,7 +120,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         yield EmptyDeskHint()
         yield ConversationList(self.desk.clock, id="conversations")
         yield Input(
-            placeholder="search subject, contact, text or #id",
+            placeholder="search subject, contact, text, notes or #id",
             id="search",
             classes="-hidden",
             select_on_focus=False,

@@ -11,13 +11,14 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from deskterm.desk import agents, notes, queries
+from deskterm.desk import agents, list_index, notes, queries
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.outbound import forward, replies
 from deskterm.store import blobs, connection
+from deskterm.store.db import is_sqlite
 from deskterm.store.models import Agent, Channel, Conversation, Mention, Message, Note
 from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.mailfactory import make_mail
@@ -258,3 +259,24 @@ def test_a_note_changes_the_desk_signature_other_apps_watch(printer: int) -> Non
     before = queries.desk_signature()
     notes.add(printer, "for the others")
     assert queries.desk_signature() != before
+
+
+def test_the_lists_search_finds_a_conversation_by_its_notes(
+    channel: Channel, printer: int, team: dict[str, Agent]
+) -> None:
+    """Every word searched in one note, as the mail's search wants every word; the list's
+    quick first rows (searched within a window) find it too."""
+    [other] = Ingestor(channel).apply(
+        fetched(make_mail("Kettle broken", "Bob <bob@other.example>"), first_uid=5)
+    )
+    notes.add(printer, "Toner vendor is Zanzibar Supplies")
+    notes.add(other.conversation_id, "zanzibar only")
+    assert list_index.conversation_ids("all", search="ZANZIBAR supplies") == [printer]
+    head = list_index.first_conversation_ids(1, "all", search="zanzibar supp")
+    assert head == ([printer] if is_sqlite(Note._meta.database.obj) else None)  # SQLite only
+    assert [r["id"] for r in queries.list_conversations("all", search="vendor")] == [printer]
+    assert list_index.conversation_ids("all", search="zanzibar") == [
+        other.conversation_id,
+        printer,
+    ]
+    assert list_index.conversation_ids("all", search="nowhere") == []
