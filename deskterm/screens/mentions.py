@@ -22,6 +22,7 @@ from textual.widgets import Static
 from deskterm.desk import notes
 from deskterm.errors import NotFound
 from deskterm.sanitize import clean, one_line
+from deskterm.screens.channel_fields import tui_words
 from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
 
@@ -80,7 +81,7 @@ class MentionsScreen(TableScreen):
     def on_mentions_screen_loaded(self, message: Loaded) -> None:
         self.fill(message.rows, self._cells, "id")
         empty = self.query_one("#empty", Static)
-        empty.update(Content(one_line(message.problem or self.EMPTY_HINT)))
+        empty.update(Content(one_line(tui_words(message.problem or self.EMPTY_HINT))))
         empty.set_class(bool(message.rows), "-hidden")
 
     @staticmethod

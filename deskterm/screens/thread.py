@@ -33,6 +33,7 @@ from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.message_tools import MessageTools
 from deskterm.screens.thread_attachments import ThreadAttachments
+from deskterm.screens.thread_notes import ThreadNotes
 from deskterm.screens.triage_prompts import (
     ask_aliases,
     ask_assignee,
@@ -48,7 +49,7 @@ from deskterm.widgets.other_conversations import OtherConversations
 from deskterm.widgets.status_bar import StatusBar
 
 
-class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
+class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
     SCROLLER = "#messages"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="thread.back"),
@@ -117,7 +118,6 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         self.files: list[attachments.StoredAttachment] = []
         self.show_quotes = False
         self._first_load = True
-        self._to_end = False  # after the agent's own note: scroll to it once it is shown
 
     def compose(self) -> ComposeResult:
         yield Static(Content(f"#{self.conversation_id}"), id="title")
@@ -213,12 +213,15 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
 
     def _announce(self, added: list[dict[str, Any]]) -> None:
         incoming = [m for m in added if m.get("direction") == "in"]
-        if not incoming:
-            return
-        count = len(incoming)
-        what = "A new message" if count == 1 else f"{count} new messages"
-        self._show_news(f"{what} from {sender(incoming[-1])} below: press G (End) to see it.")
-        self.call_after_refresh(self._check_news)
+        if incoming:
+            count = len(incoming)
+            what = "A new message" if count == 1 else f"{count} new messages"
+            news = f"{what} from {sender(incoming[-1])} below: press G (End) to see it."
+        else:
+            news = self.note_news(added)
+        if news:
+            self._show_news(news)
+            self.call_after_refresh(self._check_news)
 
     def _show_news(self, text: str | None) -> None:
         news = self.query_one("#news", Static)
@@ -338,17 +341,6 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
     def action_assign(self) -> None:
         current = self.detail.get("assignee") if self.detail else None
         ask_assignee(self.desk, self.conversation_id, current, self.reload)
-
-    def action_note(self) -> None:
-        from deskterm.screens.note_dialog import NoteDialog
-
-        def written(note_id: int | None) -> None:
-            if note_id is not None:
-                self._to_end = True
-                self.notify("Note saved: only agents see it.", markup=False)
-                self.reload()
-
-        self.app.push_screen(NoteDialog(self.conversation_id), written)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen

@@ -221,3 +221,42 @@ def test_the_help_lists_the_note_mentions_and_message_keys(team: None) -> None:
         assert (rows["Next message"], rows["Previous message"]) == ("]", "[")
 
     drive(scenario)
+
+
+def test_another_agents_note_arriving_is_announced_and_the_view_stays(
+    team: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_thread(pilot, DASHBOARD)
+        box = app.screen.query_one("#messages", VerticalScroll)
+        box.scroll_to(y=3, animate=False)
+        await pilot.pause()
+        monkeypatch.setenv("DESKTERM_AGENT", "sam")  # Sam writes it, elsewhere
+        notes.add(DASHBOARD, "@kim I called them")
+        monkeypatch.setenv("DESKTERM_AGENT", "kim")
+        app.desk_version += 1
+        await settle(pilot)
+        assert [type(v) for v in views(app)][-1] is NoteView
+        assert box.scroll_y == 3
+        news = app.screen.query_one("#news", Static)
+        assert news.display
+        assert str(news.render()) == "A new note by Sam Roe below: press G (End) to see it."
+
+    drive(scenario)
+
+
+def test_a_hostile_mention_is_listed_literally_and_stays_inert(
+    team: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes.add(DASHBOARD, "@sam " + HOSTILE_NOTE)
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_mentions(pilot)
+        assert "[@click=app.quit]Quit[/] ]52;c;aGk= [$accent]vars[/] evil" in screen_text(app)
+        assert_inert(app)
+        for y in range(2, 12):
+            await pilot.click(offset=(40, y))
+        assert app.is_running
+
+    drive(scenario, size=(120, 40))
