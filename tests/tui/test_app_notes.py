@@ -16,6 +16,7 @@ from deskterm.desk import agents, notes
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.mentions import MentionsScreen
+from deskterm.screens.message_tools import SourceScreen
 from deskterm.screens.note_dialog import NoteDialog
 from deskterm.screens.thread import ThreadScreen
 from deskterm.store.models import Mention, Message, Note
@@ -260,3 +261,29 @@ def test_a_hostile_mention_is_listed_literally_and_stays_inert(
         assert app.is_running
 
     drive(scenario, size=(120, 40))
+
+
+def test_brackets_stop_at_notes_and_message_keys_still_act_on_the_mail(team: None) -> None:
+    """A note is not a message to the message tools: `V` after `]` past a note shows the
+    source of the mail under the reader, not of the one before it."""
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        first, second = Message.select().where(Message.conversation == DASHBOARD)[:2]
+        note = notes.add(DASHBOARD, "between the first two")
+        between = first.created_at + (second.created_at - first.created_at) / 2
+        Note.update(created_at=between).where(Note.id == note.id).execute()
+        await open_thread(pilot, DASHBOARD)
+        box = app.screen.query_one("#messages", VerticalScroll)
+        tops = [v.virtual_region.y for v in views(app)]
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert box.scroll_y == tops[1]  # the note
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert box.scroll_y == tops[2]  # the second mail
+        await pilot.press("V")
+        await settle(pilot)
+        assert isinstance(app.screen, SourceScreen)
+        assert app.screen.title_text == f"Source of message {second.id}"
+
+    drive(scenario)
