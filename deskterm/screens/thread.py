@@ -193,7 +193,11 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         self._show_news(None)
         await box.remove_children()
         await box.mount_all(self._view(m) for m in messages)
-        box.scroll_home(animate=False)
+        if self._to_end:  # the agent's own note, in a thread read anew
+            self._to_end = False
+            box.scroll_end(animate=False)
+        else:
+            box.scroll_home(animate=False)
 
     def _view(self, message: dict[str, Any]) -> MessageView | NoteView:
         if message.get("direction") == "note":
