@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from deskterm.cli.console import echo_json, handle_errors, json_option, open_existing_desk, say
@@ -54,6 +56,9 @@ def show(conversation_id: int, as_json: bool) -> None:
             f"reply with --to-reply-to to use it."
         )
     for message in data["messages"]:
+        if message["direction"] == "note":
+            _say_note(message)
+            continue
         arrow = "<-" if message["direction"] == "in" else "->"
         say(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
         if message["notes"].get("outsider"):
@@ -63,3 +68,12 @@ def show(conversation_id: int, as_json: bool) -> None:
         # Every line of the text indented: a body cannot draw a message header of its own.
         text = clean(message["text"]).rstrip()
         say("\n".join(f"   {line}" if line else "" for line in text.split("\n")))
+
+
+def _say_note(note: dict[str, Any]) -> None:
+    """A note as no mail is printed: its own header, and every line behind a bar."""
+    by = one_line(note["author_name"] or "")
+    who = f"{by} (@{note['author']})" if by else "an agent"
+    say(f"\n== Note by {who} · internal, never sent  {note['date'] or ''}")
+    text = clean(note["text"]).rstrip()
+    say("\n".join(f"   | {line}" for line in text.split("\n")))

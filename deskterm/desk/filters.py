@@ -14,7 +14,7 @@ from deskterm.channels import registry as channels
 from deskterm.desk import status as lifecycle
 from deskterm.errors import ConfigError
 from deskterm.store.db import is_sqlite
-from deskterm.store.models import Contact, Conversation, ConversationTag, Message
+from deskterm.store.models import Contact, Conversation, ConversationTag, Message, Note
 
 FILTER_KEYS = ("channel", "assignee", "tag")
 
@@ -70,8 +70,8 @@ def narrowed(
 
 
 def search_condition(search: str, within: peewee.ModelSelect | None = None) -> peewee.Expression:
-    """Conversations whose contact (address or name), messages (subject, sender, text), or
-    number match; only among the ids `within` selects, when given.
+    """Conversations whose contact (address or name), messages (subject, sender, text),
+    internal notes, or number match; only among the ids `within` selects, when given.
 
     The matches are gathered first, each by its own index (contacts by a scan of the small
     contact table, their conversations by contact, messages by FTS5), and the list's index is
@@ -90,11 +90,34 @@ def search_condition(search: str, within: peewee.ModelSelect | None = None) -> p
         # text matches (`messages_matching(..., by_id=False)`), not every text match by id
         # to see whether it is in the window: 16 ms for one letter.
         by_text = messages_matching(search, by_id=False).where(Message.conversation.in_(within))
-    condition = Conversation.id.in_(by_contact + by_text)
+    found = by_contact + by_text
+    by_note = notes_matching(search)
+    if by_note is not None:
+        if within is not None:
+            by_note = by_note.where(Note.conversation.in_(within))
+        found += by_note
+    condition = Conversation.id.in_(found)
     number = search.removeprefix("#")
     if number.isdigit() and len(number) <= 12:
         condition |= Conversation.id == int(number)
     return condition
+
+
+def notes_matching(search: str) -> peewee.ModelSelect | None:
+    """Conversations with a note holding every word searched (None: no word to look for).
+
+    A LIKE scan of the notes, not a full-text index: notes are few beside the mail (a
+    handful per conversation at most), so the scan costs little, and they need no index kept
+    on every write. Unlike the mail's search, a word may match inside another word, and
+    accents count.
+    """
+    words = re.findall(r"\w+", search)
+    if not words:
+        return None
+    condition = Note.text.contains(words[0])
+    for word in words[1:]:
+        condition &= Note.text.contains(word)
+    return Note.select(Note.conversation).where(condition)
 
 
 def messages_matching(search: str, *, by_id: bool = True) -> peewee.ModelSelect:

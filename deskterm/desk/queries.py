@@ -19,12 +19,14 @@ from deskterm.errors import NotFound
 from deskterm.store import blobs
 from deskterm.store.db import iso
 from deskterm.store.models import (
+    Agent,
     Attachment,
     Channel,
     Contact,
     Conversation,
     JobRun,
     Message,
+    Note,
     SkippedMail,
 )
 
@@ -94,29 +96,76 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "assignee": conversation.assignee,
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
-        "messages": [
-            {
-                "direction": m.direction,
-                "from": m.from_addr,
-                "from_name": m.from_name,
-                "to": m.to,
-                "cc": m.cc,
-                "reply_to": m.reply_to,
-                "date": iso(m.date),
-                "subject": m.subject,
-                "message_id": m.message_id,
-                "in_reply_to": m.in_reply_to,
-                "text": m.text,
-                "notes": m.notes or {},
-                "state": m.state,
-                "attachments": [
-                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                    for a in attachments.get(m.id, [])
-                ],
-            }
-            for m in messages
+        "messages": _in_time_order(
+            [_message_item(m, attachments.get(m.id, [])) for m in messages],
+            [m.created_at for m in messages],
+            _notes(conversation.id),
+        ),
+    }
+
+
+def _message_item(m: Message, files: list[Attachment]) -> dict[str, Any]:
+    return {
+        "direction": m.direction,
+        "from": m.from_addr,
+        "from_name": m.from_name,
+        "to": m.to,
+        "cc": m.cc,
+        "reply_to": m.reply_to,
+        "date": iso(m.date),
+        "subject": m.subject,
+        "message_id": m.message_id,
+        "in_reply_to": m.in_reply_to,
+        "text": m.text,
+        "notes": m.notes or {},
+        "state": m.state,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in files
         ],
     }
+
+
+def note_item(note: Note) -> dict[str, Any]:
+    """A note as the thread and `show --json` give it, among the messages (`direction`
+    "note"); `author` is the agent's handle, None when written on a desk without agents."""
+    author: Agent | None = note.author if note.author_id is not None else None
+    return {
+        "direction": "note",
+        "id": note.id,
+        "author": author.handle if author else None,
+        "author_name": author.name if author else None,
+        "date": iso(note.created_at),
+        "text": note.text,
+    }
+
+
+def _notes(conversation_id: int) -> list[tuple[Any, dict[str, Any]]]:
+    query = (
+        Note.select(Note, Agent)
+        .join(Agent, peewee.JOIN.LEFT_OUTER, on=(Note.author == Agent.id))
+        .where(Note.conversation == conversation_id)
+        .order_by(Note.created_at, Note.id)
+    )
+    return [(note.created_at, note_item(note)) for note in query]
+
+
+def _in_time_order(
+    messages: list[dict[str, Any]], arrived: list[Any], notes: list[tuple[Any, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The messages in their arrival order, each note placed before the first message that
+    arrived after it was written: the messages' own order is never changed."""
+    merged: list[dict[str, Any]] = []
+    waiting = iter(notes)
+    pending = next(waiting, None)
+    for message, at in zip(messages, arrived, strict=True):
+        while pending is not None and pending[0] < at:
+            merged.append(pending[1])
+            pending = next(waiting, None)
+        merged.append(message)
+    while pending is not None:
+        merged.append(pending[1])
+        pending = next(waiting, None)
+    return merged
 
 
 def other_conversations(conversation_id: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -249,11 +298,13 @@ def skipped_detail(skipped_id: int, raw_limit: int = 65_536) -> dict[str, Any]:
 
 
 def desk_signature() -> tuple[Any, ...]:
-    """Changes whenever mail is ingested or a run recorded: what a UI watching a desk polled
-    by another process (`deskterm poll`) compares to know when to reload. Three index reads.
+    """Changes whenever mail is ingested, a run recorded or a note written: what a UI
+    watching a desk changed by another process (`deskterm poll`, another agent) compares to
+    know when to reload. Four index reads.
     """
     return (
         Message.select(peewee.fn.MAX(Message.id)).scalar(),
         JobRun.select(peewee.fn.MAX(JobRun.id)).scalar(),
         Conversation.select(peewee.fn.MAX(Conversation.updated_at)).scalar(),
+        Note.select(peewee.fn.MAX(Note.id)).scalar(),
     )

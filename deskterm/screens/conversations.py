@@ -56,6 +56,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("O", "outbox", "Outbox", id="list.outbox"),
+        Binding("at", "mentions", "Mentions of you in notes", id="list.mentions"),
         Binding("1", "filter('open')", "Show open", id="filter.open"),
         Binding("2", "filter('pending')", "Show pending", id="filter.pending"),
         Binding("3", "filter('resolved')", "Show resolved", id="filter.resolved"),
@@ -119,12 +120,12 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         yield EmptyDeskHint()
         yield ConversationList(self.desk.clock, id="conversations")
         yield Input(
-            placeholder="search subject, contact, text or #id",
+            placeholder="search subject, contact, text, notes or #id",
             id="search",
             classes="-hidden",
             select_on_focus=False,
         )
-        yield StatusBar("/ search  s status  enter open  ? help", id="status")
+        yield StatusBar("/ search  s status  @ mentions  enter open  ? help", id="status")
 
     @property
     def conversations(self) -> ConversationList:
@@ -341,6 +342,11 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
 
         self.app.push_screen(OutboxScreen())
 
+    def action_mentions(self) -> None:
+        from deskterm.screens.mentions import MentionsScreen
+
+        self.app.push_screen(MentionsScreen())
+
     def action_skipped(self) -> None:
         from deskterm.screens.skipped import SkippedScreen
 
@@ -374,3 +380,4 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         yield SystemCommand("Change status", "open, pending, resolved, closed", self.action_status)
         yield SystemCommand("Undo", "Undo the last triage change", self.action_undo)
         yield SystemCommand("Outbox", "Replies queued, sent and failed", self.action_outbox)
+        yield SystemCommand("Mentions", "Notes that mention you (@)", self.action_mentions)

@@ -5,10 +5,14 @@ The thread is read by a thread worker (`queries.conversation_detail`) and shown 
 per message are fine here (the list is where counts get large).
 
 Moves (issue 14): J/K open the next/previous conversation of the list the thread was opened
-from (its order and filter, as mutt's), n/p scroll to the next/previous message. Mail that
+from (its order and filter, as mutt's), ]/[ scroll to the next/previous message or note. Mail that
 arrives while the thread is open is added below without moving what the agent reads, and a
 line above the status bar says so until they scroll to it. The contact's other conversations
 are listed under the header where the terminal has room (C picks one; a dialog at 80x24).
+
+Internal notes (issue 15): `n` writes one (screens/note_dialog); notes are among the messages
+in time order as `NoteView`s, drawn apart from mail. Opening the thread marks the agent's
+mentions in it seen (deskterm.desk.notes).
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from deskterm.desk import attachments, queries, triage
+from deskterm.desk import attachments, notes, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.message_tools import MessageTools
 from deskterm.screens.thread_attachments import ThreadAttachments
+from deskterm.screens.thread_notes import ThreadNotes
 from deskterm.screens.triage_prompts import (
     ask_aliases,
     ask_assignee,
@@ -39,11 +44,12 @@ from deskterm.screens.triage_prompts import (
     undo_last,
 )
 from deskterm.widgets.message_view import MessageView, sender
+from deskterm.widgets.note_view import NoteView
 from deskterm.widgets.other_conversations import OtherConversations
 from deskterm.widgets.status_bar import StatusBar
 
 
-class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
+class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
     SCROLLER = "#messages"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="thread.back"),
@@ -51,8 +57,11 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         Binding("G,end", "scroll('end')", "Last message", id="thread.last"),
         Binding("t", "toggle_quotes", "Show/hide quoted text", id="thread.quotes"),
         Binding("s", "status", "Status (o/p/r/c)", id="conversation.status"),
-        Binding("n", "message(1)", "Next message", id="thread.next_message"),
-        Binding("p", "message(-1)", "Previous message", id="thread.previous_message"),
+        Binding("n", "note", "Write an internal note (@handle mentions)", id="thread.note"),
+        Binding("right_square_bracket", "message(1)", "Next message", id="thread.next_message"),
+        Binding(
+            "left_square_bracket", "message(-1)", "Previous message", id="thread.previous_message"
+        ),
         Binding("J", "neighbour(1)", "Next conversation of the list", id="thread.next"),
         Binding("K", "neighbour(-1)", "Previous conversation of the list", id="thread.previous"),
         Binding("C", "others", "Contact's other conversations", id="thread.others"),
@@ -116,7 +125,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         yield OtherConversations(id="others", classes="-none")
         yield VerticalScroll(id="messages")
         yield Static(id="news", classes="-none")
-        yield StatusBar("esc back  n p message  J K conversation  ? help")
+        yield StatusBar("esc back  n note  ] [ message  J K conv.  ? help")
 
     def on_mount(self) -> None:
         box = self.query_one("#messages", VerticalScroll)
@@ -140,6 +149,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
     def _load(self, mark_read: bool) -> None:
         if mark_read:
             triage.mark_read(self.conversation_id)
+            notes.opened(self.conversation_id)
         detail = queries.conversation_detail(self.conversation_id)
         tags = triage.tags(self.conversation_id)
         files = attachments.of_conversation(self.conversation_id)
@@ -161,7 +171,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         self.query_one(OtherConversations).show(self.others)
         self._place_others()
         box = self.query_one("#messages", VerticalScroll)
-        views = list(box.query(MessageView))
+        views = _views(box)
         messages = detail["messages"]
         if self._mounted == detail["id"] and [_key(v.message) for v in views] == [
             _key(m) for m in messages[: len(views)]
@@ -173,14 +183,26 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
                     view.show_message(fresh, self.show_quotes)
             added = messages[len(views) :]
             if added:
-                await box.mount_all(MessageView(m, self.show_quotes) for m in added)
+                await box.mount_all(self._view(m) for m in added)
                 self._announce(added)
+            if self._to_end:
+                self._to_end = False
+                box.scroll_end(animate=False)
             return
         self._mounted = detail["id"]
         self._show_news(None)
         await box.remove_children()
-        await box.mount_all(MessageView(m, self.show_quotes) for m in messages)
-        box.scroll_home(animate=False)
+        await box.mount_all(self._view(m) for m in messages)
+        if self._to_end:  # the agent's own note, in a thread read anew
+            self._to_end = False
+            box.scroll_end(animate=False)
+        else:
+            box.scroll_home(animate=False)
+
+    def _view(self, message: dict[str, Any]) -> MessageView | NoteView:
+        if message.get("direction") == "note":
+            return NoteView(message)
+        return MessageView(message, self.show_quotes)
 
     def on_resize(self) -> None:
         self._place_others()
@@ -195,12 +217,15 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
 
     def _announce(self, added: list[dict[str, Any]]) -> None:
         incoming = [m for m in added if m.get("direction") == "in"]
-        if not incoming:
-            return
-        count = len(incoming)
-        what = "A new message" if count == 1 else f"{count} new messages"
-        self._show_news(f"{what} from {sender(incoming[-1])} below: press G (End) to see it.")
-        self.call_after_refresh(self._check_news)
+        if incoming:
+            count = len(incoming)
+            what = "A new message" if count == 1 else f"{count} new messages"
+            news = f"{what} from {sender(incoming[-1])} below: press G (End) to see it."
+        else:
+            news = self.note_news(added)
+        if news:
+            self._show_news(news)
+            self.call_after_refresh(self._check_news)
 
     def _show_news(self, text: str | None) -> None:
         news = self.query_one("#news", Static)
@@ -215,13 +240,15 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
 
     @staticmethod
     def _meta(detail: dict[str, Any], tags: list[str] | None = None, others: int = 0) -> str:
-        count = len(detail["messages"])
+        count = sum(m.get("direction") != "note" for m in detail["messages"])
+        noted = len(detail["messages"]) - count
         parts = [
             detail["status"],
             f"{detail['priority']} priority",
             f"assigned to {detail['assignee']}" if detail.get("assignee") else "unassigned",
             *(["tags: " + ", ".join(tags)] if tags else []),
             f"{count} message{'s' if count != 1 else ''}",
+            *([f"{noted} note{'s' if noted != 1 else ''}"] if noted else []),
             detail.get("contact") or "no contact",
             *([f"{others} other conversation{'s' if others != 1 else ''} (C)"] if others else []),
             detail["channel"],
@@ -234,9 +261,9 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         self.app.pop_screen()
 
     def action_message(self, step: int) -> None:
-        """Scroll to the start of the next (1) or previous (-1) message."""
+        """Scroll to the start of the next (1) or previous (-1) message or note."""
         box = self.query_one("#messages", VerticalScroll)
-        tops = [view.virtual_region.y for view in box.query(MessageView)]
+        tops = [view.virtual_region.y for view in _views(box)]
         now = round(box.scroll_y)
         if step > 0:
             later = [top for top in tops if top > now]
@@ -342,6 +369,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         yield SystemCommand("Undo", "Undo the last triage change", self.action_undo)
         yield SystemCommand("Assign", "Give the conversation to someone", self.action_assign)
         yield SystemCommand("Reply", "Answer this conversation", self.action_reply)
+        yield SystemCommand("Write a note", "Internal: only agents see it (n)", self.action_note)
         yield SystemCommand(
             "Next conversation",
             "Of the list the thread was opened from (J)",
@@ -359,6 +387,13 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         )
 
 
+def _views(box: VerticalScroll) -> list[MessageView | NoteView]:
+    """The thread's messages and notes, in the order shown."""
+    return [view for view in box.children if isinstance(view, MessageView | NoteView)]
+
+
 def _key(message: dict[str, Any]) -> tuple[Any, ...]:
     """What tells a message from another of the thread (an outgoing one may have no id)."""
+    if message.get("direction") == "note":
+        return ("note", message.get("id"))
     return (message.get("message_id"), message.get("direction"), message.get("date"))

@@ -1,6 +1,6 @@
-"""Moving from inside a thread (issue 14): J/K to the list's next/previous conversation, n/p
-between messages, mail arriving while the thread is open announced, the contact's other
-conversations beside the thread."""
+"""Moving from inside a thread (issue 14): J/K to the list's next/previous conversation, ]/[
+between messages (n/p until issue 15 gave `n` to notes), mail arriving while the thread is
+open announced, the contact's other conversations beside the thread."""
 
 from __future__ import annotations
 
@@ -100,22 +100,22 @@ def test_J_follows_the_filter_the_thread_was_opened_from(demo_desk: None) -> Non
     drive(scenario)
 
 
-def test_n_and_p_scroll_to_the_next_and_previous_message(demo_desk: None) -> None:
+def test_brackets_scroll_to_the_next_and_previous_message(demo_desk: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await open_thread(pilot, DASHBOARD)
         box = messages(app)
         tops = [view.virtual_region.y for view in box.query(MessageView)]
         assert len(tops) == 4 and box.scroll_y == 0
-        await pilot.press("n")
+        await pilot.press("right_square_bracket")
         await pilot.pause()
         assert box.scroll_y == tops[1]
-        await pilot.press("n")
+        await pilot.press("right_square_bracket")
         await pilot.pause()
         assert box.scroll_y == min(tops[2], box.max_scroll_y)
-        await pilot.press("p")
+        await pilot.press("left_square_bracket")
         await pilot.pause()
         assert box.scroll_y == tops[1]
-        await pilot.press("p", "p")
+        await pilot.press("left_square_bracket", "left_square_bracket")
         await pilot.pause()
         assert box.scroll_y == 0
         assert notices(app)[-1] == "This is the first message."
