@@ -24,7 +24,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from deskterm.desk import attachments, queries, triage
+from deskterm.desk import attachments, presence, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.message_tools import MessageTools
@@ -40,6 +40,7 @@ from deskterm.screens.triage_prompts import (
 )
 from deskterm.widgets.message_view import MessageView, sender
 from deskterm.widgets.other_conversations import OtherConversations
+from deskterm.widgets.presence_line import PresenceLine
 from deskterm.widgets.status_bar import StatusBar
 
 
@@ -116,6 +117,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         yield OtherConversations(id="others", classes="-none")
         yield VerticalScroll(id="messages")
         yield Static(id="news", classes="-none")
+        yield PresenceLine(self.desk.presence, self.conversation_id, presence.VIEWING)
         yield StatusBar("esc back  n p message  J K conversation  ? help")
 
     def on_mount(self) -> None:
@@ -267,6 +269,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ReadingScreen):
         self.conversation_id = conversation_id
         self.detail, self.tags, self.files, self.others = None, [], [], []
         self._first_load = True
+        self.query_one(PresenceLine).follow(conversation_id)
         self.query_one("#title", Static).update(Content(f"#{conversation_id}"))
         self.query_one("#meta", Static).update(Content("loading…"))
         self.reload()
