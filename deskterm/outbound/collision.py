@@ -19,6 +19,7 @@ from datetime import datetime
 
 import peewee
 
+from deskterm.errors import NotFound
 from deskterm.outbound.outbox import OutboxError
 from deskterm.sanitize import one_line
 from deskterm.store.models import Message, Outbox
@@ -33,6 +34,7 @@ class Change:
     """One message that arrived or was queued after the reply was started."""
 
     message_id: int  # the desk's Message id
+    mail_id: str | None  # its Message-ID (`deskterm show` lists it as message_id)
     kind: str  # "message": the customer's (inbound) | "reply": an agent's reply
     who: str  # who wrote it: the sender's name or address, one plain line
     when: datetime | None  # when it reached the desk (naive UTC)
@@ -51,10 +53,14 @@ class ChangedSince(OutboxError):
         self.changes = changes
         self.newest = max(c.message_id for c in changes)
         first = changes[0].headline()
+        first = first[:1].lower() + first[1:]
         more = f" and {len(changes) - 1} more" if len(changes) > 1 else ""
+        newest = changes[-1].mail_id
+        again = f"with --seen '{one_line(newest)}'" if newest else "without --seen"
         super().__init__(
             f"Conversation #{conversation_id} changed since the reply was started "
-            f"({first}{more}); read it with `deskterm show {conversation_id}` and send again."
+            f"({first}{more}); read it with `deskterm show {conversation_id}`, then reply "
+            f"again {again} to send anyway."
         )
 
 
@@ -69,12 +75,29 @@ def latest_message(conversation_id: int) -> int:
     return int(newest or 0)
 
 
+def seen_upto_of(conversation_id: int, mail_id: str) -> int:
+    """The starting point named by a message's Message-ID (as `deskterm show` lists it):
+    what a script read before writing its reply."""
+    found = (
+        Message.select(peewee.fn.MAX(Message.id))
+        .where(Message.conversation == conversation_id, Message.message_id == mail_id.strip())
+        .scalar()
+    )
+    if found is None:
+        raise NotFound(
+            f"Conversation #{conversation_id} has no message {one_line(mail_id)!r}; "
+            f"`deskterm show {conversation_id}` lists each one's message_id."
+        )
+    return int(found)
+
+
 def changes_since(conversation_id: int, seen_upto: int) -> list[Change]:
     """Inbound messages and agents' replies of the conversation newer than `seen_upto`,
     oldest first."""
     rows = (
         Message.select(
             Message.id,
+            Message.message_id,
             Message.direction,
             Message.from_name,
             Message.from_addr,
@@ -93,6 +116,7 @@ def changes_since(conversation_id: int, seen_upto: int) -> list[Change]:
     return [
         Change(
             message_id=row["id"],
+            mail_id=row["message_id"],
             kind="message" if row["direction"] == "in" else "reply",
             who=one_line(row["from_name"] or row["from_addr"] or "someone")[:PREVIEW_CHARS],
             when=row["created_at"],
@@ -104,8 +128,8 @@ def changes_since(conversation_id: int, seen_upto: int) -> list[Change]:
 
 def check_unchanged(conversation_id: int, seen_upto: int | None) -> None:
     """Refuse (`ChangedSince`) when anything that matters came after `seen_upto`; None: no
-    check (a reply written without a starting point, as `deskterm reply` without
-    --seen-upto)."""
+    check (a reply written without a starting point: `deskterm reply` without --seen, an
+    acknowledgement)."""
     if seen_upto is None:
         return
     changes = changes_since(conversation_id, seen_upto)

@@ -9,6 +9,8 @@ from (its order and filter, as mutt's), n/p scroll to the next/previous message.
 arrives while the thread is open is added below without moving what the agent reads, and a
 line above the status bar says so until they scroll to it. The contact's other conversations
 are listed under the header where the terminal has room (C picks one; a dialog at 80x24).
+On a team desk a line above the status bar names the other agents viewing or replying here
+(`PresenceLine`, which also says so to them).
 """
 
 from __future__ import annotations

@@ -222,9 +222,11 @@ def test_a_new_customer_message_stops_the_reply_until_sent_anyway(
     assert change.headline() == "A new message from Jane Doe"
     assert caught.value.newest == collision.latest_message(conversation) == change.message_id
     assert str(caught.value) == (
-        f"Conversation #{conversation} changed since the reply was started (A new message "
-        f"from Jane Doe); read it with `deskterm show {conversation}` and send again."
+        f"Conversation #{conversation} changed since the reply was started (a new message "
+        f"from Jane Doe); read it with `deskterm show {conversation}`, then reply again with "
+        f"--seen '{change.mail_id}' to send anyway."
     )
+    assert collision.seen_upto_of(conversation, change.mail_id or "") == change.message_id
     assert replies_of(conversation) == [] and Outbox.select().count() == 0
     assert Conversation.get_by_id(conversation).message_count == count
     # Sent anyway: from what the agent was shown, so only later changes stop it again.
