@@ -127,6 +127,10 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
     def on_unmount(self) -> None:
         self.stop_engine()
+        try:  # this app's presence goes now, not when it turns stale for the others
+            self.presence.close_all()
+        except Exception:
+            log.warning("presence rows left to go stale", exc_info=True)
 
     # --- the engine worker -------------------------------------------------------------
 

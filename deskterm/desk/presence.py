@@ -225,3 +225,9 @@ class Tracker:
             agent = current_agent()
             if agent is not None:
                 enter(visit.conversation_id, still, agent, self.session)
+
+    def close_all(self) -> None:
+        """The app is quitting: every row of this session goes, whatever is still open."""
+        with self._lock:
+            self._visits.clear()
+            Presence.delete().where(Presence.session == self.session).execute()

@@ -53,6 +53,11 @@ def conversation(channel: Channel) -> int:
     return arrives(channel, "Smoke everywhere.\n")
 
 
+def arrives_elsewhere() -> int:
+    """A second conversation (another customer's first mail)."""
+    return arrives(Channel.get(Channel.name == "support"), "Another question.\n")
+
+
 @pytest.fixture
 def kim() -> Agent:
     return agents.add("kim@desk.example", "Kim Lee", handle="kim")
@@ -144,6 +149,14 @@ def test_the_tracker_keeps_one_row_as_strong_as_its_screens(
     mine.close(thread)  # twice: nothing more happens
     mine.beat(conversation)  # a beat after the close writes nothing back
     assert Presence.select().where(Presence.session == APP_A).count() == 0
+    mine.open(conversation, "viewing")
+    mine.open(arrives_elsewhere(), "replying")
+    mine.beat(conversation)
+    assert Presence.select().where(Presence.session == APP_A).count() == 2
+    mine.close_all()  # the app quits with both open
+    assert [r.session for r in Presence.select()] == [APP_B]
+    mine.beat(conversation)
+    assert [r.session for r in Presence.select()] == [APP_B]
 
 
 def test_a_beat_writes_back_a_row_swept_while_the_app_slept(

@@ -122,7 +122,9 @@ def test_the_composer_names_who_else_is_replying_and_replies_here() -> None:
     drive(scenario)
 
 
-def test_j_moves_this_apps_presence_to_the_next_conversation() -> None:
+def test_j_moves_this_apps_presence_and_quitting_takes_it_away() -> None:
+    kim_is("viewing")
+
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("enter")
         await settle(pilot)
@@ -132,8 +134,13 @@ def test_j_moves_this_apps_presence_to_the_next_conversation() -> None:
         second = app.screen.conversation_id  # type: ignore[attr-defined]
         assert second != first
         assert my_rows(app) == [(second, "viewing")]
+        await pilot.press("r")  # the composer over the thread, open as the app quits
+        await settle(pilot)
+        assert my_rows(app) == [(second, "replying")]
 
-    drive(scenario)
+    app = drive(scenario)
+    assert my_rows(app) == []  # gone with the app, not left to turn stale
+    assert [r.session for r in Presence.select()] == [KIMS_APP]
 
 
 def test_a_hostile_agent_name_is_shown_literally_and_stays_inert() -> None:
