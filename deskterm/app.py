@@ -32,7 +32,7 @@ from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
 from deskterm import settings
-from deskterm.desk import attachments, queries
+from deskterm.desk import attachments, presence, queries
 from deskterm.engine.events import DeliveryResult, Event, Note, RunFinished, SyncProgress
 from deskterm.engine.lock import worker_running
 from deskterm.engine.worker import Worker
@@ -105,6 +105,8 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         # it unlocks the vault through a dialog (see screens/unlock.py).
         self.secrets = TuiSecrets(self, self._stop)
         self.new_mail_bell = NewMailBell(self._to_terminal)  # DESKTERM_NEW_MAIL; off by default
+        # Which conversations this app has open, for the other agents' collision warnings.
+        self.presence = presence.Tracker()
 
     def get_default_screen(self) -> Screen[Any]:
         return ConversationsScreen()
@@ -125,6 +127,10 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
     def on_unmount(self) -> None:
         self.stop_engine()
+        try:  # this app's presence goes now, not when it turns stale for the others
+            self.presence.close_all()
+        except Exception:
+            log.warning("presence rows left to go stale", exc_info=True)
 
     # --- the engine worker -------------------------------------------------------------
 

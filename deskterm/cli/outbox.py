@@ -39,6 +39,12 @@ from deskterm.sanitize import one_line
     show_default=True,
     help="The conversation's status afterwards.",
 )
+@click.option(
+    "--seen",
+    metavar="MESSAGE_ID",
+    help="The newest message you read (its message_id in `show`): if the customer wrote or "
+    "an agent replied since, nothing is queued and the error says what came.",
+)
 @handle_errors
 def reply(
     conversation_id: int,
@@ -48,15 +54,18 @@ def reply(
     cc: tuple[str, ...],
     to_reply_to: bool,
     status: str,
+    seen: str | None,
 ) -> None:
     """Queue a reply in the outbox; `deskterm poll` or `deskterm send` delivers it.
 
     It goes to the conversation's contact; a different Reply-To is used only with --to-reply-to.
+    With --seen, it is refused if the customer wrote or an agent replied after that message.
     """
     from deskterm.desk import queries, templates
-    from deskterm.outbound import replies
+    from deskterm.outbound import collision, replies
 
     open_desk()
+    seen_upto = collision.seen_upto_of(conversation_id, seen) if seen else None
     parts = []
     if template_name:
         conversation = queries.get_conversation(conversation_id)
@@ -74,6 +83,7 @@ def reply(
         cc=list(cc),
         status=status,
         to_reply_to=to_reply_to,
+        seen_upto=seen_upto,
     )
     recipients = one_line(", ".join([*message.to, *message.cc]))
     say(

@@ -21,7 +21,7 @@ from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import recipients, templates
 from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
-from deskterm.outbound import replies
+from deskterm.outbound import collision, replies
 from deskterm.outbound.outbox import OutboxError
 from deskterm.sanitize import clean, one_line
 
@@ -47,6 +47,9 @@ class ReplyContext:
     attachment_limit: int
     quote_previous: bool  # the outbox quotes the answered mail below the reply by itself
     answered_from: str  # who wrote the mail being answered ("" when there is none)
+    # The newest message when the composer opened: sending asks first if anything that
+    # matters came after it (outbound.collision).
+    seen_upto: int
     problem: str | None = None  # why this reply cannot be queued at all
     waiting: str | None = None  # why a queued reply will not leave yet
 
@@ -76,6 +79,7 @@ def reply_context(conversation_id: int) -> ReplyContext:
         attachment_limit=outbound.max_attachment_bytes if outbound else 0,
         quote_previous=outbound.quote_previous if outbound else False,
         answered_from=(answered.from_name or answered.from_addr) if answered else "",
+        seen_upto=collision.latest_message(conversation.id),
         problem=problem,
         waiting=waiting_reason(channel.name, channel.status),
     )

@@ -188,8 +188,12 @@ class Queued:
     note: str  # one sentence for the agent
 
 
-def send(draft: Draft) -> Queued:
-    """Queue the draft in the outbox (no network I/O), then forget the draft."""
+def send(draft: Draft, seen_upto: int | None = None) -> Queued:
+    """Queue the draft in the outbox (no network I/O), then forget the draft.
+
+    `seen_upto`: the newest message id the composer opened on; a conversation that changed
+    since raises `collision.ChangedSince` and the draft stays (see `replies.queue_reply`).
+    """
     if draft.status not in lifecycle.AFTER_REPLY:
         raise OutboxError(f"A reply leaves the conversation {' or '.join(lifecycle.AFTER_REPLY)}.")
     message = replies.queue_reply(
@@ -199,6 +203,7 @@ def send(draft: Draft) -> Queued:
         cc=composer.cc_addresses(draft.cc),
         status=draft.status,
         to_reply_to=draft.to_reply_to,
+        seen_upto=seen_upto,
     )
     discard(draft.conversation_id)
     channel = message.conversation.channel

@@ -16,6 +16,7 @@ from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
 from deskterm.mail.message_ids import trim_references
+from deskterm.outbound import collision
 from deskterm.outbound.outbox import OutboxError
 from deskterm.sanitize import one_line
 from deskterm.store import blobs
@@ -32,12 +33,17 @@ def queue_reply(
     status: str | None = lifecycle.DEFAULT_AFTER_REPLY,
     automatic: bool = False,
     to_reply_to: bool = False,
+    seen_upto: int | None = None,
 ) -> Message:
     """Check, build and commit a reply to the outbox; no network I/O happens here.
 
     The reply goes to the conversation's contact. The Reply-To of the answered mail is used
     only when the agent asks for it (`to_reply_to`): a stranger's mail must not redirect the
     answer silently. An automatic reply always goes to the contact.
+
+    `seen_upto` is the newest message id the reply was written against (the composer's
+    `collision.latest_message` when it opened): if the customer wrote again or an agent
+    replied since, `collision.ChangedSince` says what changed and nothing is queued.
     """
     attachments = [Path(p).expanduser() for p in attachments or []]
     conversation = get_conversation(conversation_id)
@@ -74,6 +80,14 @@ def queue_reply(
     raw = bytes(message)
     sender = addresses.parse_one(outbound.sender) or ("", "")
     with database.atomic():
+        if seen_upto is not None:
+            # A no-op write takes the conversation's row lock (PostgreSQL) or the desk's
+            # write lock (SQLite) before the check: two agents sending at once are
+            # serialized here, and the second sees the first's reply as a change.
+            Conversation.update(message_count=Conversation.message_count).where(
+                Conversation.id == conversation.id
+            ).execute()
+            collision.check_unchanged(conversation.id, seen_upto)
         stored = Message.create(
             conversation=conversation,
             direction="out",

@@ -12,6 +12,10 @@ or failed, as the worker's delivery events arrive. `$EDITOR` takes over the term
 
 Text that comes from a mail (subject, names, a quote, a template's variables) is cleaned in
 `drafts` or here and shown as `Content`, never as markup.
+
+On a team desk the composer is also this agent's "replying" (a `PresenceLine` names the other
+agents replying here), and a conversation that changed since it opened asks before sending
+(`ReplyChanges`).
 """
 
 from __future__ import annotations
@@ -29,22 +33,25 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
+from deskterm.desk import presence
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
 from deskterm.outbound import composer, drafts, editor
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.channel_fields import tui_sentence
+from deskterm.screens.reply_changes import ReplyChanges
 from deskterm.screens.reply_dialogs import CloseDraftScreen, InsertScreen
 from deskterm.widgets.attachment_list import AttachmentList
 from deskterm.widgets.path_input import PathInput
+from deskterm.widgets.presence_line import PresenceLine
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.status_choice import StatusChoice
 
 AUTOSAVE_TICK = 0.25  # seconds: how often a change held back by the throttle is checked
 
 
-class ComposeScreen(DeskScreen):
+class ComposeScreen(ReplyChanges, DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "Send: queue the reply in the outbox", id="compose.send"),
         Binding("ctrl+t", "insert", "Insert a template (or the quote)", id="compose.insert"),
@@ -121,6 +128,9 @@ class ComposeScreen(DeskScreen):
             yield StatusChoice(lifecycle.AFTER_REPLY, self.draft.status, id="status")
         yield TextArea(self.draft.body, id="body", placeholder="Write the reply here.")
         yield Static(Content(""), id="note")
+        yield PresenceLine(
+            self.desk.presence, self.conversation_id, presence.REPLYING, shows=(presence.REPLYING,)
+        )
         yield StatusBar("^s send  ^t template  ^g editor  esc close  f1 keys")
 
     @property
@@ -160,6 +170,7 @@ class ComposeScreen(DeskScreen):
 
     def on_compose_screen_context_loaded(self, message: ContextLoaded) -> None:
         context = self.context = message.context
+        self.seen_upto = context.seen_upto
         self.query_one("#title", Static).update(
             Content(f"Reply to #{context.conversation_id}  {one_line(context.subject)}")
         )
@@ -267,6 +278,10 @@ class ComposeScreen(DeskScreen):
         self.body.read_only = True
         self._queue(draft)
 
+    def requeue(self) -> None:
+        """Send anyway, after the agent saw what changed (the composer is still sending)."""
+        self._queue(self.snapshot())
+
     @work(
         thread=True,
         exclusive=True,
@@ -276,11 +291,12 @@ class ComposeScreen(DeskScreen):
     )
     def _queue(self, draft: drafts.Draft) -> None:
         try:
-            queued = drafts.send(draft)
+            queued = self.send_checked(draft)
         except DeskError as exc:
             self.post_message(self.NotQueued(tui_sentence(exc)))
             return
-        self.post_message(self.Queued(queued))
+        if queued is not None:
+            self.post_message(self.Queued(queued))
 
     def on_compose_screen_queued(self, message: Queued) -> None:
         self.keeper.stop()
@@ -290,7 +306,7 @@ class ComposeScreen(DeskScreen):
             self.dismiss()
 
     def on_compose_screen_not_queued(self, message: NotQueued) -> None:
-        self._sent_or_not()
+        self.sent_or_not()
         self.notify(one_line(message.reason), severity="error", markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -300,9 +316,9 @@ class ComposeScreen(DeskScreen):
             WorkerState.ERROR,
             WorkerState.CANCELLED,
         ):
-            self._sent_or_not()
+            self.sent_or_not()
 
-    def _sent_or_not(self) -> None:
+    def sent_or_not(self) -> None:
         """Not queued after all: the composer is editable again and the draft kept."""
         self.sending = False
         self.body.read_only = False
@@ -320,11 +336,7 @@ class ComposeScreen(DeskScreen):
 
         def answered(answer: str | None) -> None:
             if answer == "keep":
-                self.save_now()
-                self.notify(
-                    f"Draft kept: r on #{self.conversation_id} opens it again.", markup=False
-                )
-                self.dismiss()
+                self.keep_and_close()
             elif answer == "discard":
                 self.keeper.stop()
                 drafts.discard(self.conversation_id)
@@ -332,6 +344,11 @@ class ComposeScreen(DeskScreen):
                 self.dismiss()
 
         self.app.push_screen(CloseDraftScreen(), answered)
+
+    def keep_and_close(self) -> None:
+        self.save_now()
+        self.notify(f"Draft kept: r on #{self.conversation_id} opens it again.", markup=False)
+        self.dismiss()
 
     def action_toggle_status(self) -> None:
         self.query_one(StatusChoice).action_next()

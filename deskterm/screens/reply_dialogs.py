@@ -1,6 +1,8 @@
-"""The composer's two dialogs: what to insert at the cursor, and what to do with a draft on Esc.
+"""The composer's dialogs: what to insert at the cursor, what to do with a draft on Esc, and
+whether to send on a conversation that changed since the reply was started.
 
-Template names were written by anyone with the CLI: shown through `one_line`, as `Content`.
+Template names were written by anyone with the CLI, a change's sender and lines come from a
+mail or another agent: all shown through `one_line`, as `Content`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from deskterm.outbound.collision import Change
 from deskterm.sanitize import one_line
 from deskterm.screens.dialog import Confirmation, Dialog
+from deskterm.store.db import iso
+from deskterm.widgets.message_view import when
 
 
 class InsertScreen(Dialog[str | None]):
@@ -83,3 +88,48 @@ class CloseDraftScreen(Confirmation[str | None]):
             ("esc", "bold $accent"),
             " back",
         )
+
+
+class ChangedSinceScreen(Confirmation[str | None]):
+    """Send on a conversation that changed since the composer opened: what changed (who,
+    when, its first lines), then send anyway, back to the reply (the default), or cancel
+    (the composer closes, the draft is kept: read the thread, then r)."""
+
+    SHOWN = 3  # changes listed; the rest are counted
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "answer('send')", "Send the reply anyway", id="changed.send"),
+        Binding("e,enter,escape", "answer('edit')", "Back to the reply", id="changed.edit"),
+        Binding(
+            "c", "answer('cancel')", "Close the reply (the draft is kept)", id="changed.cancel"
+        ),
+    ]
+    DEFAULT_CSS = """
+    ChangedSinceScreen > .box { width: 76; }
+    """
+
+    def __init__(self, conversation_id: int, changes: list[Change]) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.changes = changes
+
+    def question(self) -> Content:
+        parts: list[str | tuple[str, str]] = [
+            (f"#{self.conversation_id} changed since you started this reply:\n", "bold"),
+        ]
+        for change in self.changes[: self.SHOWN]:
+            moment = when(iso(change.when)) if change.when else "just now"
+            parts += [("\n" + one_line(change.headline()), "bold"), f", {moment}\n"]
+            parts += [f"  {one_line(line)}\n" for line in change.lines]
+        hidden = len(self.changes) - self.SHOWN
+        if hidden > 0:
+            parts.append(f"\nand {hidden} more in the thread.\n")
+        parts += [
+            "\n",
+            ("s", "bold $accent"),
+            " send anyway   ",
+            ("e", "bold $accent"),
+            " back to the reply   ",
+            ("c", "bold $accent"),
+            " close it (draft kept)",
+        ]
+        return Content.assemble(*parts)

@@ -13,6 +13,9 @@ are listed under the header where the terminal has room (C picks one; a dialog a
 Internal notes (issue 15): `n` writes one (screens/note_dialog); notes are among the messages
 in time order as `NoteView`s, drawn apart from mail. Opening the thread marks the agent's
 mentions in it seen (deskterm.desk.notes).
+
+On a team desk a line above the status bar names the other agents viewing or replying here
+(`PresenceLine`, which also says so to them).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from deskterm.desk import attachments, notes, queries, triage
+from deskterm.desk import attachments, notes, presence, queries, triage
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.message_tools import MessageTools
@@ -46,6 +49,7 @@ from deskterm.screens.triage_prompts import (
 from deskterm.widgets.message_view import MessageView, sender
 from deskterm.widgets.note_view import NoteView
 from deskterm.widgets.other_conversations import OtherConversations
+from deskterm.widgets.presence_line import PresenceLine
 from deskterm.widgets.status_bar import StatusBar
 
 
@@ -125,6 +129,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         yield OtherConversations(id="others", classes="-none")
         yield VerticalScroll(id="messages")
         yield Static(id="news", classes="-none")
+        yield PresenceLine(self.desk.presence, self.conversation_id, presence.VIEWING)
         yield StatusBar("esc back  n note  ] [ message  J K conv.  ? help")
 
     def on_mount(self) -> None:
@@ -294,6 +299,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         self.conversation_id = conversation_id
         self.detail, self.tags, self.files, self.others = None, [], [], []
         self._first_load = True
+        self.query_one(PresenceLine).follow(conversation_id)
         self.query_one("#title", Static).update(Content(f"#{conversation_id}"))
         self.query_one("#meta", Static).update(Content("loading…"))
         self.reload()

@@ -747,7 +747,7 @@ def test_an_unexpected_failure_while_queueing_is_reported_once(
     """Textual calls the worker-state handler of every screen class in the MRO itself; a
     handler that also calls super() reported each failure twice."""
 
-    def broken(draft: drafts.Draft) -> drafts.Queued:
+    def broken(draft: drafts.Draft, seen_upto: int | None = None) -> drafts.Queued:
         raise RuntimeError("the queue broke")
 
     monkeypatch.setattr(drafts, "send", broken)
