@@ -3,8 +3,8 @@
 Against the suite's real PostgreSQL: a second holder is refused, a killed holder's lock is
 taken over, a lost lock connection is noticed (by the next check and by the heartbeat), a
 machine without a channel's secrets never leads it, taking the lead tidies what the killed
-leader left, and the outbox's claim holds across connections (two senders on two machines
-never take the same reply). The whole thing with two real `deskterm poll` processes is in
+leader left (the outbox's claim across connections is tests/engine/test_send_once.py's).
+The whole thing with two real `deskterm poll` processes is in
 tests/engine/test_team_workers.py.
 """
 
@@ -261,35 +261,6 @@ def test_taking_the_lead_tidies_what_the_killed_leader_left(team) -> None:
     runs = {r.channel.name: r for r in JobRun.select()}
     assert runs["support"].error == INTERRUPTED and runs["support"].finished_at is not None
     assert runs["billing"].finished_at is None
-
-
-def test_two_senders_on_two_connections_never_claim_the_same_reply(team) -> None:
-    """The claim is a conditional UPDATE, so PostgreSQL itself decides: run by two threads,
-    each on its own connection (as two machines are), every reply is taken exactly once."""
-    conversation = Conversation.create(channel=team["support"], subject="Printer")
-    rows = []
-    for i in range(200):
-        message = Message.create(
-            conversation=conversation, direction="out", dedup_key=f"k{i}", raw_path="x"
-        )
-        rows.append(Outbox.create(message=message, channel=team["support"], state="queued"))
-    won: dict[str, list[int]] = {"a": [], "b": []}
-    start = threading.Barrier(2)
-
-    def sender(name: str) -> None:
-        start.wait()
-        for row in rows:
-            if outbox.claim(Outbox.get_by_id(row.id)):
-                won[name].append(row.id)
-        database.close()
-
-    threads = [threading.Thread(target=sender, args=(n,)) for n in won]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(won["a"] + won["b"]) == [r.id for r in rows]
-    assert Outbox.select().where(Outbox.state == "sending", Outbox.attempts == 1).count() == 200
 
 
 def test_the_lead_row_turns_stale_when_not_refreshed(team) -> None:
