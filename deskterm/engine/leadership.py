@@ -89,6 +89,10 @@ class Leadership:
         """Whether the lead taken is still held, asked right before fetching or sending."""
         return True
 
+    def holding(self, channel: Channel) -> bool:
+        """Whether this worker believes it leads the channel (no round trip: for the screens)."""
+        return True
+
     def why_not(self, channel: Channel) -> str:
         """Why `leads` said no, in one sentence for `deskterm poll --once` and `send`."""
         return ""
@@ -152,6 +156,9 @@ class ChannelLeads(Leadership):
                 )
             )
         return False
+
+    def holding(self, channel: Channel) -> bool:
+        return channel_key(channel.uid) in self.locks.held()
 
     def why_not(self, channel: Channel) -> str:
         if channel.status != "active":

@@ -140,7 +140,7 @@ class Worker:
         counts = Counts()
         error = None
         try:
-            self._sync(channel, counts, self.lead.stop_for(channel, self.stop))
+            self._sync(channel, counts)
         except DeskError as exc:
             error = str(exc)
         except BrokenExecutor:  # a parser process died (OOM killer): the pool is useless now
@@ -169,7 +169,9 @@ class Worker:
         self.on_event(RunFinished(channel.name, run))
         return run
 
-    def _sync(self, channel: Channel, counts: Counts, stop: threading.Event) -> None:
+    def _sync(self, channel: Channel, counts: Counts) -> None:
+        # Stops with the worker, and as soon as this worker no longer leads the channel.
+        stop = self.lead.stop_for(channel, self.stop)
         inbound = channels.side_config(channel, "inbound")
         endpoint = channels.endpoint(channel, "inbound")
         # The connection (TCP, TLS, greeting) is made before the secret is read: a vault's key

@@ -64,6 +64,7 @@ def test_a_leader_not_heard_from_is_stale_and_its_host_is_sanitised(team: Desk) 
     assert (shown["state"], shown["pid"]) == ("stale", 99)
     text = team.run("channel", "show", "support").stdout + team.run("channel", "list").stdout
     assert "\x1b" not in text and "\x07" not in text
-    assert "no leader (last: evil]52;c;aGk=host (pid 99), not seen since" in team.run(
-        "channel", "list"
-    ).stdout
+    assert (
+        "no leader (last: evil]52;c;aGk=host (pid 99), not seen since"
+        in team.run("channel", "list").stdout
+    )

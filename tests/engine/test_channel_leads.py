@@ -24,11 +24,10 @@ import pytest
 from deskterm.channels import leaders
 from deskterm.engine.events import Event, LeadChanged
 from deskterm.engine.leadership import INTERRUPTED, ChannelLeads
-from deskterm.outbound import outbox
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from deskterm.store.advisory import AdvisoryLocks, channel_key
-from deskterm.store.db import database, utcnow
+from deskterm.store.db import utcnow
 from deskterm.store.models import Channel, ChannelLead, Conversation, JobRun, Message, Outbox
 from tests.conftest import Desk
 
