@@ -102,7 +102,7 @@ def send(channel_name: str | None, force: bool) -> None:
     worker = Worker(store=secret_store(), on_event=heard)
     try:
         with worker.claim_desk(channel_name):
-            results = worker.send(channel_name, force=force)
+            results = worker.send(channel_name, force=force, tell_skipped=True)
     finally:
         worker.close()
     for result in results:

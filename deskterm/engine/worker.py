@@ -114,14 +114,19 @@ class Worker:
         self.send(name)
         return runs
 
-    def send(self, name: str | None = None, *, force: bool = False) -> list[delivery.Delivery]:
+    def send(
+        self, name: str | None = None, *, force: bool = False, tell_skipped: bool = False
+    ) -> list[delivery.Delivery]:
         """Deliver the due replies of the channels this worker leads (asked right before
-        each channel's: a lost lead sends nothing); each result becomes an event."""
+        each channel's: a lost lead sends nothing); each result becomes an event, and with
+        `tell_skipped` (`deskterm send`) so does each channel left to its leader (the loop
+        stays quiet about them: it would say so at every pass)."""
 
         def may_send(channel: Channel) -> bool:
             if self.lead.leads(channel):
                 return True
-            self.on_event(ChannelSkipped(channel.name, self.lead.why_not(channel)))
+            if tell_skipped:
+                self.on_event(ChannelSkipped(channel.name, self.lead.why_not(channel)))
             return False
 
         return delivery.flush(

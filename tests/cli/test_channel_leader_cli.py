@@ -17,7 +17,7 @@ from deskterm.channels import leaders
 from deskterm.engine.leadership import ChannelLeads
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
-from deskterm.store.models import Channel, ChannelLead
+from deskterm.store.models import Channel, ChannelLead, Conversation, JobRun, Message, Outbox
 from tests.conftest import Desk
 from tests.engine.test_channel_leads import ACTIVE
 
@@ -68,3 +68,35 @@ def test_a_leader_not_heard_from_is_stale_and_its_host_is_sanitised(team: Desk) 
         "no leader (last: evil]52;c;aGk=host (pid 99), not seen since"
         in team.run("channel", "list").stdout
     )
+
+
+def test_poll_once_and_send_leave_a_channel_another_worker_leads_alone(team: Desk) -> None:
+    """`deskterm poll --once` and `deskterm send` on a machine where another worker leads the
+    channel: nothing is fetched or sent from here (the channel's host is never contacted),
+    each says who leads it, and the reply stays queued for the leader."""
+    connection.open_database()
+    channel = Channel.get(Channel.name == "support")
+    conversation = Conversation.create(channel=channel, subject="Printer")
+    message = Message.create(
+        conversation=conversation, direction="out", dedup_key="k", raw_path="x"
+    )
+    item = Outbox.create(message=message, channel=channel)
+    locks = connection.channel_locks()
+    assert locks is not None
+    store = open_secret_store()
+    other = ChannelLeads(locks, lambda: store, lambda event: None)  # "another machine"
+    try:
+        assert other.leads(channel)
+        connection.close_database()
+        polled = team.run("poll", "--once")
+        assert "support: another worker leads it: " in polled.stderr
+        sent = team.run("send", "--now")
+        assert f"support: not sent from here: another worker leads it: {socket.gethostname()}" in (
+            sent.stdout
+        )
+        assert "Nothing to send." in sent.stdout
+    finally:
+        other.close()
+    connection.open_database()
+    assert Outbox.get_by_id(item.id).state == "queued"
+    assert JobRun.select().count() == 0  # no poll, no send was run from here
