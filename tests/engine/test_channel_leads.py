@@ -270,3 +270,22 @@ def test_the_lead_row_turns_stale_when_not_refreshed(team) -> None:
     assert shown["state"] == "stale"
     assert leaders.in_words(shown).startswith("no leader (last: kim-laptop (pid 42)")
     assert leaders.describe(row)["state"] == "leading"
+
+
+def test_on_a_team_desk_every_app_runs_its_own_worker(pg: str) -> None:
+    """No desk-wide lock to defer to: the app's worker takes part in the election (and leads
+    nothing without the secrets), even while a `deskterm poll` runs on the same machine."""
+    from deskterm.engine.lock import worker_lock, worker_running
+
+    assert connection.shared_database()
+    with worker_lock():  # what an SQLite desk's `deskterm poll` would hold
+        assert not worker_running()
+
+
+def test_an_sqlite_desk_keeps_its_one_worker_and_its_file_lock(desk: Desk) -> None:
+    from deskterm.engine.lock import worker_lock, worker_running
+
+    assert not connection.shared_database()
+    assert connection.channel_locks() is None
+    with worker_lock():
+        assert worker_running()
