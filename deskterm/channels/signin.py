@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from deskterm.channels import registry, tokens
+from deskterm.channels.typed import ChannelConfig
 from deskterm.net.login import Credentials, TokenRefused
 from deskterm.net.oauth2 import Token
 from deskterm.store.models import Channel
@@ -31,6 +32,33 @@ def credentials(
         obtained = tokens.obtain(channel, side, store, refused=spent)
         return token_credentials(settings.username, obtained.token)
     return Credentials(settings.username, registry.password(channel, side, store))
+
+
+def holds_secrets(channel: Channel, store: object) -> bool:
+    """Whether this machine can sign the channel in on every side it has, without asking a
+    server: a password command, a stored password, or a stored OAuth2 refresh token. On a
+    team desk a machine without them never leads the channel (its secrets stay where the
+    worker runs). A store that cannot be read counts as holding nothing."""
+    from deskterm.errors import SecretError
+
+    config = ChannelConfig.of(channel)
+    try:
+        for side in registry.SIDES:
+            settings = config.side(side)
+            if settings is None:
+                continue
+            table = tokens.oauth2_of(channel, side)
+            if table is not None:
+                key = tokens.secret_of(channel, table, "refresh_token")
+            elif settings.password_command:
+                continue
+            else:
+                key = registry.secret_key(channel, side)
+            if not store.get(key):  # type: ignore[attr-defined]
+                return False
+    except SecretError:
+        return False
+    return True
 
 
 def token_credentials(username: str, token: Token) -> Credentials:

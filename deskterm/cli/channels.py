@@ -114,11 +114,14 @@ def _store_or_none() -> Any | None:
 @json_option
 @handle_errors
 def channel_list(as_json: bool) -> None:
-    """List channels."""
+    """List channels, and which machine's worker leads each."""
+    from deskterm.channels import leaders
+
     open_desk()
     rows = channels.all_channels()
+    leads = leaders.of_channels()
     if as_json:
-        echo_json([channels.describe(c) for c in rows])
+        echo_json([{**channels.describe(c), "leader": leads[c.id]} for c in rows])
         return
     if not rows:
         say("No channels yet; add one with `deskterm channel add --file channel.toml`.")
@@ -126,7 +129,8 @@ def channel_list(as_json: bool) -> None:
         inbound = ChannelConfig.of(row).inbound
         say(
             f"{row.name:<20} {row.status:<9} {inbound.protocol} "
-            f"{inbound.username}@{inbound.host}:{inbound.port}"
+            f"{inbound.username}@{inbound.host}:{inbound.port}  "
+            f"led by: {leaders.in_words(leads[row.id])}"
         )
 
 
@@ -135,12 +139,13 @@ def channel_list(as_json: bool) -> None:
 @json_option
 @handle_errors
 def channel_show(name: str, as_json: bool) -> None:
-    """Show one channel's settings (never its secrets)."""
-    from deskterm.channels import tokens
+    """Show one channel's settings (never its secrets) and which worker leads it."""
+    from deskterm.channels import leaders, tokens
 
     open_desk()
     row = channels.get(name)
     data = channels.describe(row)
+    data["leader"] = leaders.of_channel(row)
     if sign_ins := tokens.status(row):
         data["oauth2_sign_in"] = sign_ins
     if as_json:

@@ -98,13 +98,23 @@ def reply(
 @handle_errors
 def send(channel_name: str | None, force: bool) -> None:
     """Deliver the outbox once (exit 1 if anything could not be sent)."""
-    from deskterm.engine.lock import worker_lock
-    from deskterm.outbound import delivery, outbox
+    from deskterm.engine.events import ChannelSkipped, Event
+    from deskterm.engine.worker import Worker
 
     open_desk()
-    with worker_lock():  # `deskterm poll` sends by itself; never two senders at once
-        outbox.recover_interrupted()
-        results = delivery.flush(secret_store(), channel_name=channel_name, force=force)
+
+    def heard(event: Event) -> None:
+        if isinstance(event, ChannelSkipped):
+            say(f"{event.channel}: not sent from here: {event.message}.")
+
+    # The worker's own leadership: refused while another worker holds an SQLite desk, and on
+    # a team desk only the channels this process may lead (`deskterm poll` sends by itself).
+    worker = Worker(store=secret_store(), on_event=heard)
+    try:
+        with worker.claim_desk(channel_name):
+            results = worker.send(channel_name, force=force, tell_skipped=True)
+    finally:
+        worker.close()
     for result in results:
         say(
             f"#{result.conversation_id} (outbox {result.outbox_id}): {result.state}"

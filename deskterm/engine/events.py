@@ -89,7 +89,22 @@ class Notice(Note):
     """Something else the agent should know (a failing-channel notification that failed)."""
 
 
+@dataclass(frozen=True)
+class LeadChanged(Note):
+    """This worker took a channel's lead on a team desk, or lost it (`leading` says which):
+    from then on it polls and sends for the channel, or stops touching it."""
+
+    leading: bool = True
+
+
 Event: TypeAlias = (
-    SyncProgress | RunFinished | DeliveryResult | LoopPass | IdleChanged | ChannelSkipped | Notice
+    SyncProgress
+    | RunFinished
+    | DeliveryResult
+    | LoopPass
+    | IdleChanged
+    | ChannelSkipped
+    | Notice
+    | LeadChanged
 )
 Listener = Callable[[Event], None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from deskterm.channels import leaders
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state, eligible
 
@@ -19,12 +20,15 @@ def status_rows(engine: Worker | None) -> list[dict[str, object]]:
     """Each channel as the UI's worker screen shows it: its state, IDLE and next poll.
 
     `engine` is the worker running in this process, if any; without it (a separate
-    `deskterm poll` does the work) IDLE and the next poll are unknown (None).
+    `deskterm poll` does the work) IDLE and the next poll are unknown (None), as they are for
+    a channel another worker leads on a team desk. `leader` is who leads the channel
+    (channels.leaders), `leader_text` the same in words.
     """
     rows: list[dict[str, object]] = []
+    leads = leaders.of_channels()
     for channel in channels.all_channels():
         state, detail = channel_state(channel)
-        known = engine is not None
+        known = engine is not None and engine.lead.holding(channel)
         rows.append(
             {
                 "id": channel.id,
@@ -34,6 +38,8 @@ def status_rows(engine: Worker | None) -> list[dict[str, object]]:
                 "paused": channel.paused,
                 "idle": engine.idle_status(channel.id) if known else None,
                 "next_run": engine.next_run(channel.id) if known and eligible(channel) else None,
+                "leader": leads[channel.id],
+                "leader_text": leaders.in_words(leads[channel.id]),
             }
         )
     return rows

@@ -5,7 +5,7 @@ in a thread, both listening through `on_event`. It stops on a `threading.Event`,
 the batch in hand, so SIGINT/SIGTERM never cut a commit in half (and SIGKILL is covered by the
 order of operations in imap_sync; the run it leaves unfinished is closed by the next worker).
 The worker schedules; its helpers do the rest: the IDLE threads (engine.idle), the parsing
-processes (engine.pool), the desk's lock (engine.lock).
+processes (engine.pool), who leads each channel (engine.leadership).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from deskterm.channels import registry as channels
 from deskterm.channels import signin
 from deskterm.channels.health import channel_state, eligible, poll_interval
 from deskterm.channels.typed import ChannelConfig
+from deskterm.engine import leadership
 from deskterm.engine.events import (
     ChannelSkipped,
     DeliveryResult,
@@ -36,7 +37,7 @@ from deskterm.engine.events import (
 from deskterm.engine.faults import NETWORK_ERRORS
 from deskterm.engine.flag import Flag
 from deskterm.engine.idle import IdleWatchers
-from deskterm.engine.lock import worker_lock
+from deskterm.engine.leadership import INTERRUPTED  # noqa: F401 - where callers look for it
 from deskterm.engine.pool import POOL_DIED, ParsingPool
 from deskterm.errors import DeskError
 from deskterm.inbound import imap_remote, imap_sync, pop3_sync
@@ -44,15 +45,11 @@ from deskterm.inbound.stages import Counts
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
 from deskterm.net.tls import explain
-from deskterm.outbound import delivery, notify, outbox
+from deskterm.outbound import delivery, notify
 from deskterm.store.db import iso, utcnow
 from deskterm.store.models import Channel, JobRun
 
 log = logging.getLogger("deskterm.engine.worker")
-
-# Written into a run that a killed worker left open: the next worker holds the lock, so no
-# other run can still be going on.
-INTERRUPTED = "The run was interrupted (the worker was killed) before it finished."
 
 
 class Worker:
@@ -73,6 +70,8 @@ class Worker:
         # When poll_now() was last asked for, per channel id (None: every channel).
         self._asked: dict[int | None, float] = {}
         self.pool = ParsingPool(niceness)
+        # Every channel is this worker's until claim_desk says otherwise (tests drive poll()).
+        self.lead = leadership.Leadership()
         self.idle = IdleWatchers(
             lambda: self.store, lambda event: self.on_event(event), self.poll_now, self.stop
         )
@@ -85,23 +84,16 @@ class Worker:
 
     @contextlib.contextmanager
     def claim_desk(self, name: str | None = None) -> Iterator[None]:
-        """Hold the desk's worker lock, and first tidy what a killed worker left behind.
-
-        Holding the lock means no other worker runs, so replies left `sending` go back in the
-        queue and runs still open (a SIGKILL ends a worker between `JobRun.create` and its
-        save) are closed with INTERRUPTED; else `deskterm jobs` would show them running forever.
-        Only the named channel's runs when `name` is given (`deskterm poll --once --channel`).
-        """
-        with worker_lock():
-            target = channels.get(name) if name else None
-            outbox.recover_interrupted()
-            stale = JobRun.update(finished_at=utcnow(), error=INTERRUPTED).where(
-                JobRun.finished_at.is_null()
-            )
-            if target is not None:
-                stale = stale.where(JobRun.channel == target)
-            stale.execute()
-            yield
+        """Hold this worker's leadership for the run (engine.leadership): the desk's lock on
+        SQLite, tidying what a killed worker left behind (only the named channel's runs when
+        `name` is given: `deskterm poll --once --channel`); on a team desk, the channels'
+        locks, each taken (and tidied) as the loop asks for it."""
+        with leadership.claim(lambda: self.store, self.on_event, name) as lead:
+            self.lead = lead
+            try:
+                yield
+            finally:
+                self.lead = leadership.Leadership()
 
     # --- one cycle ---------------------------------------------------------------------------
 
@@ -112,6 +104,9 @@ class Worker:
         for channel in targets:
             if self.stop.is_set():
                 break
+            if not self.lead.leads(channel):
+                self.on_event(ChannelSkipped(channel.name, self.lead.why_not(channel)))
+                continue
             if not eligible(channel):
                 _state, detail = channel_state(channel)
                 self.on_event(ChannelSkipped(channel.name, detail))
@@ -120,11 +115,26 @@ class Worker:
         self.send(name)
         return runs
 
-    def send(self, name: str | None = None) -> None:
-        """Deliver the outbox's due replies; each result becomes an event."""
-        delivery.flush(
+    def send(
+        self, name: str | None = None, *, force: bool = False, tell_skipped: bool = False
+    ) -> list[delivery.Delivery]:
+        """Deliver the due replies of the channels this worker leads (asked right before
+        each channel's: a lost lead sends nothing); each result becomes an event, and with
+        `tell_skipped` (`deskterm send`) so does each channel left to its leader (the loop
+        stays quiet about them: it would say so at every pass)."""
+
+        def may_send(channel: Channel) -> bool:
+            if self.lead.leads(channel):
+                return True
+            if tell_skipped:
+                self.on_event(ChannelSkipped(channel.name, self.lead.why_not(channel)))
+            return False
+
+        return delivery.flush(
             self.store,
             channel_name=name,
+            force=force,
+            may_send=may_send,
             on_delivery=lambda d: self.on_event(
                 DeliveryResult(d.conversation_id, d.state, d.detail)
             ),
@@ -166,6 +176,8 @@ class Worker:
         return run
 
     def _sync(self, channel: Channel, counts: Counts) -> None:
+        # Stops with the worker, and as soon as this worker no longer leads the channel.
+        stop = self.lead.stop_for(channel, self.stop)
         inbound = channels.side_config(channel, "inbound")
         endpoint = channels.endpoint(channel, "inbound")
         # The connection (TCP, TLS, greeting) is made before the secret is read: a vault's key
@@ -181,7 +193,7 @@ class Worker:
                 signin.sign_in(
                     channel, "inbound", self.store, lambda c: pop3_conn.login(client, endpoint, c)
                 )
-                pop3_sync.sync(channel, client, counts, progress=progress, stop=self.stop)
+                pop3_sync.sync(channel, client, counts, progress=progress, stop=stop)
                 client.quit()  # POP3 deletes take effect only here
             finally:
                 with contextlib.suppress(Exception):
@@ -199,7 +211,7 @@ class Worker:
                 counts,
                 pool=self.pool.executor,
                 progress=progress,
-                stop=self.stop,
+                stop=stop,
                 source=source,
             )
         finally:
@@ -249,7 +261,9 @@ class Worker:
             try:
                 while not self.stop.is_set():
                     self.on_event(LoopPass())  # alive, for systemd's watchdog (sd_notify)
-                    rows = channels.all_channels()
+                    # The channels this worker leads (on a team desk, those whose lock it
+                    # holds or has just taken over); the others are another worker's.
+                    rows = [c for c in channels.all_channels() if self.lead.leads(c)]
                     self.idle.start(rows)
                     now = time.monotonic()
                     for channel in rows:

@@ -58,13 +58,15 @@ def flush(
     *,
     channel_name: str | None = None,
     force: bool = False,
+    may_send: Callable[[Channel], bool] | None = None,
     on_delivery: Callable[[Delivery], None] | None = None,
 ) -> list[Delivery]:
     """Deliver what is due, one SMTP session per channel; returns what happened to each.
 
     Only active channels send, as only they are polled: a draft channel (the demo's, or one
     still being set up) keeps its replies queued instead of failing them against a server
-    that is not there yet.
+    that is not there yet. `may_send` is asked right before a channel's replies are claimed:
+    the worker's "do I still lead this channel?" (on a team desk only its leader sends).
     """
     now = utcnow()
     query = (
@@ -85,6 +87,8 @@ def flush(
     results: list[Delivery] = []
     for channel_id, items in by_channel.items():
         channel = Channel.get_by_id(channel_id)
+        if may_send is not None and not may_send(channel):
+            continue
         run = JobRun.create(channel=channel, kind="send")
         done = asyncio.run(_deliver(channel, items, store, on_delivery))
         results += done

@@ -32,13 +32,16 @@ class OutboxError(DeskError):
 # --- state changes ----------------------------------------------------------------------
 
 
-def recover_interrupted() -> int:
-    """Items left `sending` by a process that died: queue them again (see module doc)."""
-    return (
-        Outbox.update(state="queued", next_attempt_at=utcnow())
-        .where(Outbox.state == "sending")
-        .execute()
-    )
+def recover_interrupted(channel: Channel | None = None) -> int:
+    """Items left `sending` by a process that died: queue them again (see module doc).
+
+    Only a worker that now holds the lead (the desk's, or on a team desk the `channel`'s)
+    may call this: no other sender can be sending them then.
+    """
+    query = Outbox.update(state="queued", next_attempt_at=utcnow()).where(Outbox.state == "sending")
+    if channel is not None:
+        query = query.where(Outbox.channel == channel.id)
+    return query.execute()
 
 
 def claim(item: Outbox) -> bool:

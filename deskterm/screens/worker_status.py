@@ -9,6 +9,8 @@ separate `deskterm poll` obeys it too) and `n` polls it now.
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -85,7 +87,14 @@ class WorkerStatusScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content(""), id="heading", classes="title")
         yield row_table(
-            (("Channel", 14), ("State", 11), ("IDLE", 12), ("Next poll", 9), ("Paused", 6)),
+            (
+                ("Channel", 14),
+                ("State", 11),
+                ("IDLE", 12),
+                ("Next poll", 9),
+                ("Paused", 6),
+                ("Led by", 14),
+            ),
             id="channels",
         )
         yield Static(Content(""), id="detail")
@@ -180,7 +189,18 @@ class WorkerStatusScreen(TableScreen):
             cell(self._idle_text(row)),
             cell(next_poll_text(row["next_run"])),
             cell("yes" if row["paused"] else ""),
+            cell(self._leader_text(row["leader"])),
         ]
+
+    @staticmethod
+    def _leader_text(lead: dict[str, Any]) -> str:
+        """Who leads, short: "this app", a host (written by another machine: one_line), or
+        "nobody" (none, or a leader not heard from); the detail line has the rest."""
+        if lead["state"] != "leading":
+            return "nobody"
+        if lead["host"] == socket.gethostname() and lead["pid"] == os.getpid():
+            return "this app"
+        return one_line(str(lead["host"]))
 
     def _idle_text(self, row: dict[str, Any]) -> str:
         idle = row["idle"]
@@ -207,6 +227,7 @@ class WorkerStatusScreen(TableScreen):
             text = f"{row['name']}: {tui_words(str(row['detail']))}"
             if str(row["idle"] or "").startswith("lost"):
                 text += f"; IDLE {row['idle']}"
+            text += f"; led by: {row['leader_text']}"
         self.query_one("#detail", Static).update(Content(one_line(text)))
 
     # --- keys --------------------------------------------------------------------------

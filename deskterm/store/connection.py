@@ -15,6 +15,7 @@ from playhouse.db_url import connect
 from deskterm import paths, settings
 from deskterm.errors import ConfigError
 from deskterm.store import migrations
+from deskterm.store.advisory import AdvisoryLocks
 from deskterm.store.db import database
 
 SQLITE_PRAGMAS = {
@@ -30,6 +31,26 @@ SQLITE_PRAGMAS = {
 
 def database_url() -> str | None:
     return settings.current().database_url
+
+
+def shared_database() -> bool:
+    """Whether the desk is a shared PostgreSQL database (a team desk), where workers on many
+    machines elect one leader per channel, rather than one machine's SQLite file."""
+    return (database_url() or "").startswith("postgres")
+
+
+def channel_locks() -> AdvisoryLocks | None:
+    """The advisory locks that elect each channel's worker on a team desk (see
+    store.advisory); None for an SQLite desk, whose one worker holds the desk's file lock."""
+    url = database_url()
+    if url is None or not shared_database():
+        return None
+    return AdvisoryLocks(_libpq_url(url))
+
+
+def _libpq_url(url: str) -> str:
+    """peewee's URL schemes that libpq does not know (postgresext+pool://) as postgresql://."""
+    return "postgresql:" + url.split(":", 1)[1]
 
 
 def open_database(*, migrate: bool = True) -> peewee.Database:
