@@ -80,14 +80,16 @@ def queue_reply(
     raw = bytes(message)
     sender = addresses.parse_one(outbound.sender) or ("", "")
     with database.atomic():
+        # A no-op write takes the conversation's row lock (PostgreSQL) or the desk's write
+        # lock (SQLite) first: two agents sending at once are serialized here (the second
+        # sees the first's reply as a change), and the row is read again under the lock, so
+        # what the worker or another agent wrote meanwhile (a message, a status) is kept.
+        Conversation.update(message_count=Conversation.message_count).where(
+            Conversation.id == conversation.id
+        ).execute()
         if seen_upto is not None:
-            # A no-op write takes the conversation's row lock (PostgreSQL) or the desk's
-            # write lock (SQLite) before the check: two agents sending at once are
-            # serialized here, and the second sees the first's reply as a change.
-            Conversation.update(message_count=Conversation.message_count).where(
-                Conversation.id == conversation.id
-            ).execute()
             collision.check_unchanged(conversation.id, seen_upto)
+        now = Conversation.get_by_id(conversation.id)
         stored = Message.create(
             conversation=conversation,
             direction="out",
@@ -124,12 +126,18 @@ def queue_reply(
             recipient=to,
         )
         own_id = str(message["Message-ID"])
-        conversation.references = [*(conversation.references or []), own_id][-50:]
-        conversation.message_count += 1
-        conversation.unread = conversation.unread and automatic  # a human reply reads it
+        conversation.references = [*(now.references or []), own_id][-50:]
+        conversation.message_count = now.message_count + 1
+        conversation.unread = now.unread and automatic  # a human reply reads it
         conversation.updated_at = utcnow()
-        conversation.status = lifecycle.agent_replied(conversation.status, status)
-        conversation.save()
+        conversation.status = lifecycle.agent_replied(now.status, status)
+        Conversation.update(
+            references=conversation.references,
+            message_count=Conversation.message_count + 1,
+            unread=conversation.unread,
+            updated_at=conversation.updated_at,
+            status=conversation.status,
+        ).where(Conversation.id == conversation.id).execute()
     return stored
 
 

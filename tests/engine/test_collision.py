@@ -295,3 +295,24 @@ def test_the_first_lines_are_plain_short_and_skip_the_quote(
     text: str, lines: tuple[str, ...]
 ) -> None:
     assert collision.first_lines(text) == lines
+
+
+def test_what_another_writer_changed_while_the_reply_was_built_is_kept(
+    conversation: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply used to save the whole conversation row it had loaded: an assignment (or a
+    message counted) by another agent or the worker meanwhile was written back over."""
+    before = Conversation.get_by_id(conversation).message_count
+    build = replies.compose.build
+
+    def build_while_another_agent_writes(reply):  # between the reply's read and its write
+        Conversation.update(assignee="kim", message_count=Conversation.message_count + 1).where(
+            Conversation.id == conversation
+        ).execute()
+        return build(reply)
+
+    monkeypatch.setattr(replies.compose, "build", build_while_another_agent_writes)
+    replies.queue_reply(conversation, "We are on it.")
+    after = Conversation.get_by_id(conversation)
+    assert after.assignee == "kim"
+    assert after.message_count == before + 2
