@@ -52,6 +52,16 @@ from deskterm.store.models import Channel, JobRun
 log = logging.getLogger("deskterm.engine.worker")
 
 
+# What a run's outcome writes on its channel, and nothing else of the row.
+HEALTH_FIELDS = [
+    Channel.fail_count,
+    Channel.failing_since,
+    Channel.cool_off_until,
+    Channel.last_error,
+    Channel.last_ok_at,
+]
+
+
 class Worker:
     def __init__(
         self,
@@ -219,6 +229,7 @@ class Worker:
                 mailbox.logout()
 
     def _record_health(self, channel: Channel, error: str | None) -> None:
+        """A run's outcome in the channel's health fields (channels/health.py reads them)."""
         channel = Channel.get_by_id(channel.id)
         now = utcnow()
         if error is None:
@@ -236,7 +247,9 @@ class Worker:
                 channel.cool_off_until = now + timedelta(minutes=inbound.cool_off_minutes)
                 channel.fail_count = 0
                 self._warn_failing(channel, error)
-        channel.save()
+        # Only the health fields: the row may be older than an admin's edit of the channel
+        # (its settings, name, status), which a whole-row save would write back over.
+        channel.save(only=HEALTH_FIELDS)
 
     def _warn_failing(self, channel: Channel, error: str) -> None:
         """Tell the agent by mail (system SMTP) that a channel stopped working."""

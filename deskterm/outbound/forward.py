@@ -126,10 +126,15 @@ def queue_forward(reference: str | int, address: str, note: str = "") -> Message
                 sha256=file.sha256,
             )
         Outbox.create(message=stored, channel=channel, kind="forward", recipient=to_address)
+        # Only what a forward changes, counted on the row as it is now (another agent or
+        # the worker may have written it since it was read).
         conversation.references = [*(conversation.references or []), own_id][-50:]
-        conversation.message_count += 1
         conversation.updated_at = utcnow()
-        conversation.save()
+        Conversation.update(
+            references=conversation.references,
+            message_count=Conversation.message_count + 1,
+            updated_at=conversation.updated_at,
+        ).where(Conversation.id == conversation.id).execute()
     return stored
 
 

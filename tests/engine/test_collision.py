@@ -12,7 +12,7 @@ from deskterm.desk import agents, presence
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
-from deskterm.outbound import collision, drafts, replies
+from deskterm.outbound import collision, drafts, forward, replies
 from deskterm.store import connection
 from deskterm.store.db import utcnow
 from deskterm.store.models import Agent, Channel, Conversation, Message, Outbox, Presence
@@ -316,3 +316,23 @@ def test_what_another_writer_changed_while_the_reply_was_built_is_kept(
     after = Conversation.get_by_id(conversation)
     assert after.assignee == "kim"
     assert after.message_count == before + 2
+
+
+def test_a_forward_keeps_what_another_writer_changed_meanwhile(
+    conversation: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forward, too, used to save the conversation row it had read before building."""
+    before = Conversation.get_by_id(conversation).message_count
+    first = Message.get(Message.conversation == conversation)
+    build = forward.compose.build
+
+    def build_while_another_agent_writes(reply):
+        Conversation.update(assignee="kim", message_count=Conversation.message_count + 1).where(
+            Conversation.id == conversation
+        ).execute()
+        return build(reply)
+
+    monkeypatch.setattr(forward.compose, "build", build_while_another_agent_writes)
+    forward.queue_forward(first.id, "accounts@desk.example")
+    after = Conversation.get_by_id(conversation)
+    assert (after.assignee, after.message_count) == ("kim", before + 2)
