@@ -246,14 +246,3 @@ def skipped_detail(skipped_id: int, raw_limit: int = 65_536) -> dict[str, Any]:
             found["raw_size"] = len(raw)
             found["raw_text"] = raw[:raw_limit].decode("utf-8", errors="replace")
     return found
-
-
-def desk_signature() -> tuple[Any, ...]:
-    """Changes whenever mail is ingested or a run recorded: what a UI watching a desk polled
-    by another process (`deskterm poll`) compares to know when to reload. Three index reads.
-    """
-    return (
-        Message.select(peewee.fn.MAX(Message.id)).scalar(),
-        JobRun.select(peewee.fn.MAX(JobRun.id)).scalar(),
-        Conversation.select(peewee.fn.MAX(Conversation.updated_at)).scalar(),
-    )
