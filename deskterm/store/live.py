@@ -270,7 +270,7 @@ class PgListener(_Thread):
 class SqliteWatcher(_Thread):
     """`PRAGMA data_version` every `interval` seconds on a connection of its own."""
 
-    def __init__(self, path: str, on_change: OnChange, *, interval: float = 0.5) -> None:
+    def __init__(self, path: str, on_change: OnChange, *, interval: float = 0.25) -> None:
         super().__init__(on_change)
         self.path = path
         self.interval = interval

@@ -53,15 +53,18 @@ BEGIN
     IF NOT touched THEN
         RETURN NULL;
     END IF;
-    -- The argument is ours (CONVERSATION_OF), set when the trigger was made.
-    EXECUTE 'SELECT array_agg(c) FROM (SELECT DISTINCT ' || TG_ARGV[0]
-        || ' AS c FROM changed) found WHERE c IS NOT NULL' INTO ids;
     sent := coalesce(nullif(current_setting('{_COUNTER}', true), ''), '0')::integer;
-    IF ids IS NULL OR cardinality(ids) > {MAX_IDS} OR sent >= {MAX_PER_TRANSACTION} THEN
-        ids := NULL;  -- many (a batch), or none that can be told: "anything may have changed"
-    ELSE
+    IF sent < {MAX_PER_TRANSACTION} THEN
+        -- The argument is ours (CONVERSATION_OF), set when the trigger was made.
+        EXECUTE 'SELECT array_agg(c) FROM (SELECT DISTINCT ' || TG_ARGV[0]
+            || ' AS c FROM changed) found WHERE c IS NOT NULL' INTO ids;
+        IF cardinality(ids) > {MAX_IDS} THEN
+            ids := NULL;
+        END IF;
         PERFORM set_config('{_COUNTER}', (sent + 1)::text, true);
     END IF;
+    -- ids NULL: many (a batch), or none that can be told: "anything may have changed". Past
+    -- the transaction's quota the payload is always the same, and PostgreSQL sends it once.
     PERFORM pg_notify(
         '{CHANNEL}',
         json_build_object('t', TG_TABLE_NAME, 'k', lower(TG_OP), 'c', ids)::text
