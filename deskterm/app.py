@@ -3,7 +3,9 @@
 The app is a thin shell over the engine. It runs the engine's `Worker.run_forever` in a thread
 worker, unless a separate `deskterm poll` holds the desk's lock, in which case it only watches
 the database. Engine events arrive through `call_from_thread`; list refreshes are coalesced
-into at most one per `REFRESH_DELAY`, however fast batches commit. Screens (under `screens/`)
+into at most one per `REFRESH_DELAY`, however fast batches commit. What other agents, the CLI
+or a worker elsewhere write is heard through `deskterm.store.live` (LISTEN/NOTIFY on
+PostgreSQL, SQLite's data_version) and goes the same coalesced way. Screens (under `screens/`)
 read through `deskterm.desk.queries` and change state through `deskterm.desk.triage`.
 
 Errors a person can act on (`DeskError`) become one-sentence notifications; anything else is
@@ -44,7 +46,7 @@ from deskterm.screens.channel_fields import tui_sentence, tui_words
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.unlock import TuiSecrets
-from deskterm.store import connection, db
+from deskterm.store import connection, db, live
 from deskterm.widgets.key_order import KeyOrderApp
 from deskterm.widgets.new_mail_bell import NewMailBell
 
@@ -75,13 +77,17 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
     channel_summary: reactive[str] = reactive("")
     last_poll: reactive[datetime | None] = reactive(None)  # when the newest run finished
 
+    class DeskChanged(Message):
+        """The desk changed under the app (what `deskterm.store.live` heard)."""
+
+        def __init__(self, changes: list[live.Change]) -> None:
+            super().__init__()
+            self.changes = changes
+
     class ChannelStates(Message):
-        def __init__(
-            self, summary: str, signature: tuple[Any, ...], last_poll: datetime | None = None
-        ) -> None:
+        def __init__(self, summary: str, last_poll: datetime | None = None) -> None:
             super().__init__()
             self.summary = summary
-            self.signature = signature
             self.last_poll = last_poll
 
     def __init__(
@@ -99,8 +105,8 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         self.engine: Worker | None = None
         self._stop = threading.Event()
         self._refresh_pending = False
-        self._signature: tuple[Any, ...] | None = None
         self._external = False
+        self.live: live.Follower | None = None  # hears the desk change under us (on_mount)
         # The one secret store of this run, shared by the engine and the channel screens;
         # it unlocks the vault through a dialog (see screens/unlock.py).
         self.secrets = TuiSecrets(self, self._stop)
@@ -120,6 +126,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             else:
                 self.worker_state = "starting"
                 self._run_engine()
+        self.live = live.follow(self._heard_desk)
         self.read_channels()
         self.set_interval(self.refresh_seconds, self.read_channels)
         # Copies of attachments that a crashed desk opened: gone at the next start.
@@ -131,6 +138,8 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             self.presence.close_all()
         except Exception:
             log.warning("presence rows left to go stale", exc_info=True)
+        if self.live is not None:
+            self.live.stop()
 
     # --- the engine worker -------------------------------------------------------------
 
@@ -201,6 +210,16 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             return
         self.engine.poll_now()
         self.notify("Polling every active channel now.", markup=False)
+
+    def _heard_desk(self, changes: list[live.Change]) -> None:
+        """Called in the live thread: another connection changed the desk (another agent,
+        the CLI, a worker elsewhere; on SQLite also this app's own engine). A message, not
+        `call_from_thread`: that waits for the screen, and on_unmount waits for this thread."""
+        if not self._stop.is_set():
+            self.post_message(self.DeskChanged(changes))
+
+    def on_desk_app_desk_changed(self, message: DeskChanged) -> None:
+        self.schedule_refresh()
 
     def _heard(self, event: Event) -> None:
         """Called in engine threads (the poll loop and IDLE watchers)."""
@@ -305,7 +324,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         self._refresh_pending = False
         self.desk_version += 1
 
-    # --- channel states, and changes made by another process ---------------------------
+    # --- channel states --------------------------------------------------------------
 
     @work(
         thread=True,
@@ -320,16 +339,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         last = report["runs"][0] if report["runs"] else None
         when = last and (last["finished_at"] or last["started_at"])
         last_poll = datetime.fromisoformat(when).replace(tzinfo=None) if when else None
-        self.post_message(
-            self.ChannelStates(summarize(states), queries.desk_signature(), last_poll)
-        )
+        self.post_message(self.ChannelStates(summarize(states), last_poll))
 
     def on_desk_app_channel_states(self, message: ChannelStates) -> None:
         self.channel_summary = message.summary
         self.last_poll = message.last_poll
-        if self._signature is not None and message.signature != self._signature:
-            self.schedule_refresh()  # another process (`deskterm poll`) changed the desk
-        self._signature = message.signature
 
     def on_worker_state_changed(self, event: TextualWorker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:

@@ -295,16 +295,3 @@ def skipped_detail(skipped_id: int, raw_limit: int = 65_536) -> dict[str, Any]:
             found["raw_size"] = len(raw)
             found["raw_text"] = raw[:raw_limit].decode("utf-8", errors="replace")
     return found
-
-
-def desk_signature() -> tuple[Any, ...]:
-    """Changes whenever mail is ingested, a run recorded or a note written: what a UI
-    watching a desk changed by another process (`deskterm poll`, another agent) compares to
-    know when to reload. Four index reads.
-    """
-    return (
-        Message.select(peewee.fn.MAX(Message.id)).scalar(),
-        JobRun.select(peewee.fn.MAX(JobRun.id)).scalar(),
-        Conversation.select(peewee.fn.MAX(Conversation.updated_at)).scalar(),
-        Note.select(peewee.fn.MAX(Note.id)).scalar(),
-    )

@@ -6,9 +6,11 @@ per message are fine here (the list is where counts get large).
 
 Moves (issue 14): J/K open the next/previous conversation of the list the thread was opened
 from (its order and filter, as mutt's), ]/[ scroll to the next/previous message or note. Mail that
-arrives while the thread is open is added below without moving what the agent reads, and a
-line above the status bar says so until they scroll to it. The contact's other conversations
-are listed under the header where the terminal has room (C picks one; a dialog at 80x24).
+arrives while the thread is open (from the worker, or another agent's desk) is added below
+without moving what the agent reads; a line above the status bar says so until they scroll to
+the end, and the message itself is marked "new" until they move to it. The contact's other
+conversations are listed under the header where the terminal has room (C picks one; a dialog at
+80x24).
 
 Internal notes (issue 15): `n` writes one (screens/note_dialog); notes are among the messages
 in time order as `NoteView`s, drawn apart from mail. Opening the thread marks the agent's
@@ -135,7 +137,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
     def on_mount(self) -> None:
         box = self.query_one("#messages", VerticalScroll)
         box.focus()
-        self.watch(box, "scroll_y", self._check_news, init=False)
+        self.watch(box, "scroll_y", self._moved, init=False)
         # A reply's state (queued -> sent/failed) changes under the view: follow it live.
         self.follow_desk()
         self.reload()
@@ -188,7 +190,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
                     view.show_message(fresh, self.show_quotes)
             added = messages[len(views) :]
             if added:
-                await box.mount_all(self._view(m) for m in added)
+                await box.mount_all(self._view(m, new=_from_elsewhere(m)) for m in added)
                 self._announce(added)
             if self._to_end:
                 self._to_end = False
@@ -204,10 +206,10 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         else:
             box.scroll_home(animate=False)
 
-    def _view(self, message: dict[str, Any]) -> MessageView | NoteView:
+    def _view(self, message: dict[str, Any], *, new: bool = False) -> MessageView | NoteView:
         if message.get("direction") == "note":
             return NoteView(message)
-        return MessageView(message, self.show_quotes)
+        return MessageView(message, self.show_quotes, new=new)
 
     def on_resize(self) -> None:
         self._place_others()
@@ -236,6 +238,17 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         news = self.query_one("#news", Static)
         news.update(Content(one_line(text or "")))
         news.set_class(text is None, "-none")
+
+    def _moved(self, _value: object = None) -> None:
+        """The reader scrolled: the line goes at the end, a "new" mark once its message's
+        first line is in view."""
+        self._check_news()
+        box = self.query_one("#messages", VerticalScroll)
+        top = box.scroll_y
+        bottom = top + box.scrollable_content_region.height
+        for view in box.query(MessageView):
+            if view.new and top <= view.virtual_region.y < bottom:
+                view.mark_read()
 
     def _check_news(self, _value: object = None) -> None:
         """The announcement goes once the agent has scrolled to the end (or all fits)."""
@@ -396,6 +409,12 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
 def _views(box: VerticalScroll) -> list[MessageView | NoteView]:
     """The thread's messages and notes, in the order shown."""
     return [view for view in box.children if isinstance(view, MessageView | NoteView)]
+
+
+def _from_elsewhere(message: dict[str, Any]) -> bool:
+    """Worth a "new" mark when it arrives in the open thread: mail and notes, not a reply
+    (the agent's own, queued from this thread, arrives the same way)."""
+    return message.get("direction") != "out"
 
 
 def _key(message: dict[str, Any]) -> tuple[Any, ...]:

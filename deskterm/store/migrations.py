@@ -188,6 +188,18 @@ def _v7_team_desk(database: peewee.Database) -> None:
             ).execute()
 
 
+def _v8_live_notifications(database: peewee.Database) -> None:
+    """A PostgreSQL desk announces its changes (LISTEN/NOTIFY), so each agent's app shows
+    what another agent or a worker elsewhere did within a second (store/live_triggers.py).
+    SQLite needs nothing: its apps see other connections' commits by `PRAGMA data_version`."""
+    from deskterm.store import live_triggers
+
+    if dbmod.is_sqlite(database):
+        return
+    for statement in live_triggers.statements():
+        database.execute_sql(statement)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -196,6 +208,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v5_fetch_sources,
     _v6_oauth_token_record,
     _v7_team_desk,
+    _v8_live_notifications,
 )
 
 

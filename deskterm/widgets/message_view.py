@@ -160,13 +160,18 @@ def reflowed(lines: list[str], width: int, style: str, how: tuple[bool, bool]) -
     return Content("\n").join(out)
 
 
+NEW_MARK = " new "  # on a message that arrived while its thread was open, until read
+
+
 def message_content(
-    message: dict[str, Any], show_quotes: bool, width: int | None = None
+    message: dict[str, Any], show_quotes: bool, width: int | None = None, *, new: bool = False
 ) -> Content:
     """The whole message as Content, built from plain strings and our own styles only; with
-    a `width`, the text is re-flowed to it (without, it is as sent)."""
+    a `width`, the text is re-flowed to it (without, it is as sent). `new`: marked as arrived
+    while the thread was open, not yet moved to."""
     incoming = message.get("direction") == "in"
     parts: list[str | tuple[str, str] | Content] = [
+        *([(NEW_MARK, "bold reverse $warning"), " "] if new else []),
         ("▶ " if incoming else "◀ ", "bold $accent" if incoming else "bold $success"),
         (sender(message), "bold"),
         ("  " + when(message.get("date")), "dim"),
@@ -213,20 +218,22 @@ class Reflowed(Visual):
     """A message laid out for the width it is drawn at: the text re-flows when the terminal
     is resized (one layout per width, kept until the next)."""
 
-    def __init__(self, message: dict[str, Any], show_quotes: bool) -> None:
+    def __init__(self, message: dict[str, Any], show_quotes: bool, new: bool = False) -> None:
         self.message = message
         self.show_quotes = show_quotes
+        self.new = new
         self._laid_out: tuple[int, Content] | None = None
 
     def __str__(self) -> str:
         """The text as last laid out (as sent before the first layout)."""
         if self._laid_out is None:
-            return str(message_content(self.message, self.show_quotes))
+            return str(message_content(self.message, self.show_quotes, new=self.new))
         return str(self._laid_out[1])
 
     def at(self, width: int) -> Content:
         if self._laid_out is None or self._laid_out[0] != width:
-            self._laid_out = (width, message_content(self.message, self.show_quotes, width))
+            content = message_content(self.message, self.show_quotes, width, new=self.new)
+            self._laid_out = (width, content)
         return self._laid_out[1]
 
     def render_strips(
@@ -242,23 +249,36 @@ class Reflowed(Visual):
 
 
 class MessageView(Static):
-    """A message as one block of text; re-rendered when quotes are shown or hidden."""
+    """A message as one block of text; re-rendered when quotes are shown or hidden, or when
+    its "new" mark (arrived while the thread was open) goes."""
 
     DEFAULT_CSS = """
     MessageView { padding: 1 1 0 1; border-bottom: hkey $primary 30%; }
     """
 
-    def __init__(self, message: dict[str, Any], show_quotes: bool = False) -> None:
-        super().__init__(Reflowed(message, show_quotes), markup=False)
+    def __init__(
+        self, message: dict[str, Any], show_quotes: bool = False, *, new: bool = False
+    ) -> None:
+        super().__init__(Reflowed(message, show_quotes, new), markup=False)
         self.message = message
+        self.quotes = show_quotes
+        self.new = new
 
     def show_quotes(self, show: bool) -> None:
-        self.update(Reflowed(self.message, show))
+        self.quotes = show
+        self.update(Reflowed(self.message, show, self.new))
 
     def show_message(self, message: dict[str, Any], show_quotes: bool) -> None:
         """The same message read again with something changed (a reply's state)."""
         self.message = message
-        self.update(Reflowed(message, show_quotes))
+        self.quotes = show_quotes
+        self.update(Reflowed(message, show_quotes, self.new))
+
+    def mark_read(self) -> None:
+        """The reader moved to it: the "new" mark goes."""
+        if self.new:
+            self.new = False
+            self.update(Reflowed(self.message, self.quotes))
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The text selected with the mouse (to copy an order number, an address...): Textual

@@ -254,13 +254,6 @@ def test_no_note_reaches_a_reply_its_quote_or_a_forward(
     assert plain is not None and "> Smoke everywhere." in plain.get_content()  # quoted: mail
 
 
-def test_a_note_changes_the_desk_signature_other_apps_watch(printer: int) -> None:
-    """Another agent's app reloads when a note is written, as for new mail."""
-    before = queries.desk_signature()
-    notes.add(printer, "for the others")
-    assert queries.desk_signature() != before
-
-
 def test_the_lists_search_finds_a_conversation_by_its_notes(
     channel: Channel, printer: int, team: dict[str, Agent]
 ) -> None:

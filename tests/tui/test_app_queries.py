@@ -6,7 +6,6 @@ import pytest
 
 from deskterm.desk import list_index, queries, triage
 from deskterm.errors import ConfigError
-from deskterm.store.models import Conversation
 
 pytestmark = pytest.mark.usefixtures("demo_desk")  # every test on the demo desk
 
@@ -59,14 +58,3 @@ def test_status_counts_follow_triage() -> None:
     counts = list_index.status_counts()
     assert (counts["open"], counts["closed"], counts["all"]) == (16, 2, 22)
     assert list_index.status_counts("demo") == counts
-
-
-def test_the_desk_signature_changes_with_new_mail() -> None:
-    before = queries.desk_signature()
-    triage.set_status(1, "closed")  # triage is not new mail
-    assert queries.desk_signature() == before
-    Conversation.update(updated_at=Conversation.updated_at).execute()
-    from tests.tui.test_app import deliver
-
-    deliver("Another one")
-    assert queries.desk_signature() != before
