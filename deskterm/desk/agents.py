@@ -117,7 +117,7 @@ def assignee(who: str | None) -> str | None:
     key = (who or "").strip().lstrip("@").lower()
     if not key or key in NOBODY:
         return None
-    return me().handle if key == ME else get(key).handle
+    return me().handle if key == ME else get(who or "").handle
 
 
 def remove(who: str) -> int:

@@ -52,7 +52,7 @@ def owner_key(who: str) -> str:
         return key
     if key in agents.NOBODY:
         return "none"
-    return agents.get(key).handle
+    return agents.get(who).handle
 
 
 def next_owner(current: str | None) -> str:
