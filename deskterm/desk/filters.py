@@ -55,6 +55,18 @@ def owner_key(who: str) -> str:
     return agents.get(who).handle
 
 
+def described(filters: dict[str, str]) -> str:
+    """The filters as the list's bar shows them: `channel:x Mine tag:y` (Mine and Unassigned
+    by name, another agent as `assignee:HANDLE`)."""
+    words = []
+    for key in FILTER_KEYS:
+        value = filters.get(key)
+        if value:
+            owner = OWNERS.get(value.lower()) if key == "assignee" else None
+            words.append(owner or f"{key}:{value}")
+    return " ".join(words)
+
+
 def next_owner(current: str | None) -> str:
     """The assignee filter after `current` in the All -> Mine -> Unassigned cycle ("" is All);
     a filter on another agent goes back to All."""

@@ -322,22 +322,24 @@ def parse_list(key: str, text: str) -> list[Any]:
 
 
 # The CLI command an engine sentence names, and what the TUI offers for it instead: the key
-# on the channel screen (C). The engine keeps the CLI's words (its tests and the CLI print
-# them); the TUI translates at the point it shows one.
+# on the channel screen (C), or the assign prompt for the agents. The engine keeps the CLI's
+# words (its tests and the CLI print them); the TUI translates at the point it shows one.
 _TUI_WAYS = {
-    "secret": "the password box of the channel's form (e on the channel screen)",
-    "auth": "O on the channel screen",
-    "trust": "P on the channel screen",
-    "test": "t on the channel screen",
-    "edit": "the channel's form (e on the channel screen)",
-    "add": "a on the channel screen",
-    "list": "the channel screen (C)",
+    ("channel", "secret"): "the password box of the channel's form (e on the channel screen)",
+    ("channel", "auth"): "O on the channel screen",
+    ("channel", "trust"): "P on the channel screen",
+    ("channel", "test"): "t on the channel screen",
+    ("channel", "edit"): "the channel's form (e on the channel screen)",
+    ("channel", "add"): "a on the channel screen",
+    ("channel", "list"): "the channel screen (C)",
+    ("agent", "list"): "the assign prompt (a)",
 }
 # The command name ends at a non-word character: \w+ cannot give back what [^`]* would take,
 # so a long unclosed "`deskterm channel xxx..." from a server costs linear, not quadratic, time.
-_CLI_COMMAND = re.compile(r"`deskterm channel (\w+)(?:[^`\w][^`]*)?`")
+_CLI_COMMAND = re.compile(r"`deskterm (channel|agent) (\w+)(?:[^`\w][^`]*)?`")
 
 
 def tui_words(sentence: str) -> str:
-    """An engine sentence with each `deskterm channel ...` command replaced by the TUI's key."""
-    return _CLI_COMMAND.sub(lambda m: _TUI_WAYS.get(m.group(1), m.group(0)), sentence)
+    """An engine sentence with each `deskterm channel|agent ...` command it names replaced by
+    the TUI's way to do it (a key, a screen)."""
+    return _CLI_COMMAND.sub(lambda m: _TUI_WAYS.get((m.group(1), m.group(2)), m.group(0)), sentence)

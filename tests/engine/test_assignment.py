@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("demo_desk")  # agents sam, alex and kim
 
 
 @pytest.fixture(autouse=True)
-def _nobody_at_the_keyboard(monkeypatch: pytest.MonkeyPatch) -> None:
+def _nobody_at_the_keyboard(demo_desk: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DESKTERM_AGENT", raising=False)
 
 
