@@ -139,7 +139,8 @@ def ask_assignee(
         return f"assigned to {who}" if who else "unassigned"
 
     with desk.reporting("list the agents"):
-        prompt = AgentPrompt(f"Assign #{conversation_id} to:", one_line(current or ""), ASSIGN_HINT)
+        now = one_line(current or "") or "nobody"
+        prompt = AgentPrompt(f"Assign #{conversation_id} (now {now}) to:", "", ASSIGN_HINT)
         _ask(desk, prompt, "assign the conversation", conversation_id, assign, then)
 
 
