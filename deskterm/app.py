@@ -45,6 +45,7 @@ from deskterm.screens.base import DeskScreen
 from deskterm.screens.channel_fields import tui_sentence, tui_words
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
+from deskterm.screens.identity import ask_who_if_unknown
 from deskterm.screens.unlock import TuiSecrets
 from deskterm.store import connection, db, live
 from deskterm.widgets.key_order import KeyOrderApp
@@ -119,6 +120,7 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
     def on_mount(self) -> None:
         self.open_secrets()
+        ask_who_if_unknown(self)  # a team desk: which agent this is, asked once
         if self.run_worker_thread:
             if worker_running():
                 self._external = True

@@ -78,11 +78,13 @@ def desk(desk_home: Path) -> Desk:
 
 
 @pytest.fixture
-def demo_desk() -> None:
-    """The demo desk (bundled mail through the real pipeline) at its fixed moment."""
+def demo_desk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo desk (bundled mail through the real pipeline) at its fixed moment, with the
+    demo's sam at the keyboard (DESKTERM_AGENT), so the app does not ask who is there."""
     from deskterm.demo import desk as demo
 
     demo.build_demo(now=demo.ANCHOR)
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
 
 
 # A channel that is never polled: tests of the engine apply batches to it directly.

@@ -16,14 +16,21 @@ from deskterm.sanitize import clean, one_line
 )
 @click.option("--channel", "channel_name", help="Only this channel's conversations.")
 @click.option("--search", help="Only those matching these words (as / in the desk).")
+@click.option(
+    "--assignee", help="Only this agent's (a handle; `me` for yours, `none` for unassigned)."
+)
 @json_option
 @handle_errors
-def conversations(status: str, channel_name: str | None, search: str | None, as_json: bool) -> None:
+def conversations(
+    status: str, channel_name: str | None, search: str | None, assignee: str | None, as_json: bool
+) -> None:
     """List conversations, newest activity first."""
     from deskterm.desk import queries
+    from deskterm.desk.filters import owner_key
 
     open_existing_desk()
-    rows = queries.list_conversations(status, channel_name, search)
+    owner = owner_key(assignee) if assignee else None
+    rows = queries.list_conversations(status, channel_name, search, assignee=owner)
     if as_json:
         echo_json(rows)
         return

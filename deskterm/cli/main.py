@@ -1,8 +1,9 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, triage, outbox, templates, contacts, secrets, db, service, and ui for
-the commands that open the terminal UI), sharing console for what they print and how they fail.
+inbound, conversations, notes, triage, outbox, templates, contacts, agents, secrets, db,
+service, and ui for the commands that open the terminal UI), sharing console for what they
+print and how they fail.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import click
 
 from deskterm import process
 from deskterm.cli import (
+    agents,
     channels,
     completion,
     contacts,
@@ -43,6 +45,7 @@ def main(ctx: click.Context) -> None:
       DESKTERM_SECRET_BACKEND  keyring or vault, to force one
       DESKTERM_DEBUG=1         the traceback of an unexpected error
       DESKTERM_NEW_MAIL        bell, osc9 or osc777: the app tells of new mail
+      DESKTERM_AGENT           which agent you are (a handle or address)
 
     Start with `deskterm demo`, or `deskterm channel example > channel.toml`, edit it, and
     `deskterm channel add --file channel.toml`.
@@ -71,6 +74,7 @@ for command in (
     templates.template,
     secrets.secrets,
     contacts.contact,
+    agents.agent,
     db.db,
     service.service,
     ui.demo,

@@ -28,7 +28,9 @@ def template() -> None:
 @handle_errors
 def template_add(name: str, file: Path) -> None:
     """Add or replace a template. Variables: $contact_name $contact_email $conversation_id
-    $subject $agent_name $channel_name ($$ for a dollar sign)."""
+    $subject $agent_name $channel_name ($$ for a dollar sign); the template `invitation`
+    (what `deskterm agent invite` mails) has $invitee_name $invitee_email $invitee_handle
+    $agent_name. `template preview NAME --file F` shows the result first."""
     from deskterm.desk import templates
 
     body = read_text(file)
@@ -62,6 +64,35 @@ def template_show(name: str) -> None:
 
     open_desk()
     say(clean(templates.get(name).body).rstrip("\n"))
+
+
+@template.command("preview")
+@click.argument("name")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path),
+    help="A text not saved yet ('-': stdin); default: the saved template.",
+)
+@click.option(
+    "--conversation",
+    "conversation_id",
+    type=int,
+    help="Fill it for this conversation (default: sample values).",
+)
+@handle_errors
+def template_preview(name: str, file: Path | None, conversation_id: int | None) -> None:
+    """Print a template with its $variables filled, as it would be sent: a saved one, or
+    the text of --file before saving it (checked as `template add` checks it)."""
+    from deskterm.desk import queries, templates
+
+    body = read_text(file) if file is not None else None
+    open_desk()
+    if body is None:  # the invitation has its built-in text until one is saved
+        invitation = name == templates.INVITATION
+        body = templates.invitation_body() if invitation else templates.get(name).body
+    conversation = queries.get_conversation(conversation_id) if conversation_id else None
+    say(clean(templates.preview(name, body, conversation)).rstrip("\n"))
 
 
 @template.command("remove")

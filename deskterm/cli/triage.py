@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from deskterm.cli.agents import complete_handles
 from deskterm.cli.console import echo_json, handle_errors, say
 from deskterm.engine.startup import open_desk
 from deskterm.errors import ConfigError
@@ -42,12 +43,13 @@ def status(conversation_id: int, status: str, as_json: bool) -> None:
 
 @click.command("assign")
 @click.argument("conversation_id", type=int)
-@click.argument("agent", required=False)
+@click.argument("agent", required=False, shell_complete=complete_handles)
 @click.option("--nobody", is_flag=True, help="Unassign the conversation (as an empty AGENT).")
 @state_json_option
 @handle_errors
 def assign(conversation_id: int, agent: str | None, nobody: bool, as_json: bool) -> None:
-    """Give a conversation to AGENT (a name or address), or to nobody."""
+    """Give a conversation to AGENT (a handle or address, `me` for yourself; `deskterm agent
+    list` shows them), or to nobody."""
     from deskterm.desk import triage
 
     if agent is None and not nobody:

@@ -25,7 +25,7 @@ import peewee
 from deskterm import settings
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
-from deskterm.desk import triage
+from deskterm.desk import agents, triage
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
 from deskterm.inbound.ingest import Ingestor
@@ -53,6 +53,12 @@ CHANNEL_CONFIG = {
         "from": "Acme Support <support@acme.example>",
     },
 }
+# The demo's team (issue 15): agents by handle, to assign to and to be (DESKTERM_AGENT=sam).
+AGENTS = (
+    ("sam", "Sam Carter", "sam@acme.example"),
+    ("alex", "Alex Moreau", "alex@acme.example"),
+    ("kim", "Kim Lee", "kim@acme.example"),
+)
 # What an agent would already have done to some of them, so every filter shows something.
 TRIAGE: dict[str, dict[str, str]] = {
     "03-invoice-vat.eml": {"assignee": "sam", "status": "pending"},
@@ -97,6 +103,8 @@ def build_demo(now: datetime | None = None) -> DemoDesk:
             "This home already holds a real desk; give `deskterm demo` an empty --home."
         )
     channel = channels.add(channel_config.validate(CHANNEL_CONFIG))
+    for handle, name, email in AGENTS:
+        agents.add(email, name, handle=handle)
     shift = _shift(now)
     mail = demo_mail()
     items = [Fetched(name, _moved(raw, shift)) for name, raw in mail]

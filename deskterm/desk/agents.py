@@ -2,24 +2,39 @@
 
 A team desk knows its agents by handle (see `Agent`): a conversation is assigned to one, a
 note is written by one and mentions others. Which agent runs this app or command is
-`DESKTERM_AGENT` (a handle or an address), else the agent whose login is this machine's login
-name, else nobody: a desk with no agents (one person's SQLite desk) keeps working, and replies
-are then signed with the login name.
+`DESKTERM_AGENT` (a handle or an address), else the one chosen on this machine for this desk
+(the app asks once, `remember`), else the agent whose login is this machine's login name,
+else nobody: a desk with no agents (one person's SQLite desk) keeps working, and replies are
+then signed with the login name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import hashlib
+import json
 import re
+from pathlib import Path
 
-from deskterm import settings
+from deskterm import paths, settings
 from deskterm.errors import ConfigError, NotFound
 from deskterm.mail import addresses
 from deskterm.sanitize import one_line
-from deskterm.store.models import Agent
+from deskterm.store.db import database
+from deskterm.store.models import Agent, Conversation
 
 HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 MAX_NAME = 100
+# Words that mean someone else wherever a handle is typed (`assign 42 me`, `assignee:none`),
+# so no agent may be called so.
+ME = "me"
+NOBODY = ("none", "nobody")
+RESERVED = (ME, *NOBODY)
+HOW_TO_BE_ONE = (
+    "you are not one of this desk's agents; set DESKTERM_AGENT to your handle "
+    "(`deskterm agent list` shows them)"
+)
 
 
 def add(email: str, name: str, *, handle: str | None = None, login: str | None = None) -> Agent:
@@ -35,7 +50,8 @@ def add(email: str, name: str, *, handle: str | None = None, login: str | None =
     if Agent.select().where(Agent.email == address).exists():
         raise ConfigError(f"{address} is already an agent; `deskterm agent list` shows them.")
     if handle is None:
-        handle = Agent.free_handle(address.partition("@")[0])
+        local = address.partition("@")[0]
+        handle = Agent.free_handle(f"{local}-1" if local.lower() in RESERVED else local)
     else:
         handle = checked_handle(handle)
         if Agent.select().where(Agent.handle == handle).exists():
@@ -50,6 +66,10 @@ def checked_handle(text: str) -> str:
     if not HANDLE.fullmatch(handle):
         raise ConfigError(
             f"{one_line(text)!r} is not a handle; use up to 32 letters, digits, '.', '_' or '-'."
+        )
+    if handle in RESERVED:
+        raise ConfigError(
+            f"{handle!r} means someone else wherever a handle is typed; choose another."
         )
     return handle
 
@@ -68,12 +88,81 @@ def get(who: str) -> Agent:
 
 
 def current() -> Agent | None:
-    """The agent at this keyboard: DESKTERM_AGENT, else the one whose login is ours."""
+    """The agent at this keyboard: DESKTERM_AGENT, else the one chosen on this machine for
+    this desk (`remember`), else the one whose login is ours."""
     chosen = settings.current().agent
     if chosen:
         return get(chosen)
+    remembered = _remembered().get(_desk_key())
+    if remembered:  # an agent removed since is forgotten: the app then asks again
+        agent = Agent.get_or_none(Agent.handle == remembered)
+        if agent is not None:
+            return agent
     login = getpass.getuser()
     return Agent.get_or_none((Agent.login == login) | (Agent.handle == login.lower()))
+
+
+def me() -> Agent:
+    """The agent at this keyboard, for "assign to me": one sentence when there is none."""
+    agent = current()
+    if agent is None:
+        raise ConfigError(f'There is no "me" here: {HOW_TO_BE_ONE}.')
+    return agent
+
+
+def assignee(who: str | None) -> str | None:
+    """What a conversation's assignee becomes for what was typed: an agent's handle (by
+    handle, `@handle` or address, any case; `me` is the agent at this keyboard), or None
+    for nobody (empty, `none`, `nobody`). Anything else is refused: never free text."""
+    key = (who or "").strip().lstrip("@").lower()
+    if not key or key in NOBODY:
+        return None
+    return me().handle if key == ME else get(who or "").handle
+
+
+def remove(who: str) -> int:
+    """Remove an agent: their conversations become unassigned, their notes stay (without an
+    author), their mentions and presence go. Returns how many conversations were theirs."""
+    agent = get(who)
+    with database.atomic():
+        freed = (
+            Conversation.update(assignee=None)
+            .where(Conversation.assignee == agent.handle)
+            .execute()
+        )
+        agent.delete_instance()  # notes: SET NULL, mentions and presence: CASCADE (schema)
+    return freed
+
+
+# --- the choice remembered on this machine ---------------------------------------------------
+
+
+def chosen_file() -> Path:
+    """Which agent this machine's person is, per desk (the app asks once): owner-only, like
+    every file of the desk's home, and not in the database, which other machines share."""
+    return paths.home() / "agent.json"
+
+
+def remember(agent: Agent) -> None:
+    """This machine's person is `agent` on this desk, from now on (DESKTERM_AGENT still wins)."""
+    chosen = _remembered()
+    chosen[_desk_key()] = agent.handle
+    paths.replace_private(chosen_file(), json.dumps(chosen, indent=2).encode())
+
+
+def _remembered() -> dict[str, str]:
+    with contextlib.suppress(OSError, ValueError):
+        found = json.loads(chosen_file().read_text(encoding="utf-8"))
+        if isinstance(found, dict):
+            return {str(k): str(v) for k, v in found.items()}
+    return {}  # missing or edited into nonsense: as if nothing was chosen (the app asks)
+
+
+def _desk_key() -> str:
+    """Which desk the choice is for: the embedded one, or a digest of the shared database's
+    URL (never the URL itself, which may hold a password)."""
+    url = settings.current().database_url
+    return "embedded" if not url else hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 def any_agents() -> bool:

@@ -11,27 +11,77 @@ import re
 import peewee
 
 from deskterm.channels import registry as channels
+from deskterm.desk import agents
 from deskterm.desk import status as lifecycle
 from deskterm.errors import ConfigError
 from deskterm.store.db import is_sqlite
 from deskterm.store.models import Contact, Conversation, ConversationTag, Message, Note
 
 FILTER_KEYS = ("channel", "assignee", "tag")
+# Whose conversations the list shows (`A` steps through them): all, the agent's own
+# (`assignee:me`, whoever "me" is on the machine that reads the filter, so a saved view
+# means the same for every agent), or nobody's.
+OWNERS = {"": "All", agents.ME: "Mine", "none": "Unassigned"}
 
 
 def parse_filters(text: str) -> dict[str, str]:
-    """`channel:NAME assignee:NAME tag:NAME` (any subset, any order) as a dict; empty text is
-    no filter. A value may not hold spaces; an unknown key or a bare word is refused."""
+    """`channel:NAME assignee:HANDLE tag:NAME` (any subset, any order) as a dict; empty text
+    is no filter. A value may not hold spaces; an unknown key or a bare word is refused, and
+    so are a channel and an agent the desk does not have (`assignee:` also takes `me` and
+    `none`)."""
     found: dict[str, str] = {}
     for word in text.split():
         key, colon, value = word.partition(":")
         key = key.lower()
         if not colon or key not in FILTER_KEYS or not value:
             raise ConfigError(
-                f"{word!r} is not a filter; use channel:NAME, assignee:NAME or tag:NAME."
+                f"{word!r} is not a filter; use channel:NAME, assignee:HANDLE or tag:NAME."
             )
         found[key] = value
+    if "channel" in found:
+        channels.get(found["channel"])  # an unknown name: one sentence, now
+    if "assignee" in found:
+        found["assignee"] = owner_key(found["assignee"])
     return found
+
+
+def owner_key(who: str) -> str:
+    """An assignee filter as kept: `me`, `none`, or a known agent's handle."""
+    key = who.strip().lstrip("@").lower()
+    if key == agents.ME:
+        return key
+    if key in agents.NOBODY:
+        return "none"
+    return agents.get(who).handle
+
+
+def described(filters: dict[str, str]) -> str:
+    """The filters as the list's bar shows them: `channel:x Mine tag:y` (Mine and Unassigned
+    by name, another agent as `assignee:HANDLE`)."""
+    words = []
+    for key in FILTER_KEYS:
+        value = filters.get(key)
+        if value:
+            owner = OWNERS.get(value.lower()) if key == "assignee" else None
+            words.append(owner or f"{key}:{value}")
+    return " ".join(words)
+
+
+def next_owner(current: str | None) -> str:
+    """The assignee filter after `current` in the All -> Mine -> Unassigned cycle ("" is All);
+    a filter on another agent goes back to All."""
+    keys = list(OWNERS)
+    key = current or ""
+    return keys[(keys.index(key) + 1) % len(keys)] if key in keys else ""
+
+
+def assignee_condition(who: str) -> peewee.Expression:
+    """Conversations assigned to `who` (a handle, `me`), or to nobody (`none`)."""
+    key = who.strip().lstrip("@").lower()
+    if key in agents.NOBODY:
+        return Conversation.assignee.is_null()
+    handle = agents.me().handle if key == agents.ME else key
+    return Conversation.assignee == handle
 
 
 def narrowed(
@@ -43,8 +93,8 @@ def narrowed(
     assignee: str | None = None,
     tag: str | None = None,
 ) -> peewee.ModelSelect:
-    """The list's filters: a status (or all), a channel, an assignee (as typed, any case), a
-    tag, and a search over subject, contact, message text and `#id`.
+    """The list's filters: a status (or all), a channel, an assignee (a handle, `me` or
+    `none`), a tag, and a search over subject, contact, message text and `#id`.
 
     A search that is only `#id` asks for that conversation: it is found whatever the status,
     channel, assignee and tag filters are (the agent knows which one they want).
@@ -58,7 +108,7 @@ def narrowed(
     if channel:
         query = query.where(Conversation.channel == channels.get(channel))
     if assignee:
-        query = query.where(peewee.fn.LOWER(Conversation.assignee) == assignee.lower())
+        query = query.where(assignee_condition(assignee))
     if tag:
         tagged = ConversationTag.select(ConversationTag.conversation).where(
             ConversationTag.tag == tag.lower()

@@ -36,6 +36,8 @@ def list_conversations(
     channel: str | None = None,
     search: str | None = None,
     limit: int | None = None,
+    *,
+    assignee: str | None = None,
 ) -> list[dict[str, Any]]:
     query = (
         Conversation.select(Conversation, Channel.name, Contact.email)
@@ -44,7 +46,7 @@ def list_conversations(
         .join(Contact, peewee.JOIN.LEFT_OUTER)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    query = narrowed(query, status, channel, search)
+    query = narrowed(query, status, channel, search, assignee=assignee)
     if limit:
         query = query.limit(limit)
     return [

@@ -1,7 +1,10 @@
-"""Reply templates (canned responses) with `$variable` placeholders.
+"""Reply templates (canned responses) with `$variable` placeholders, and the one template
+that is not a reply: `invitation`, the mail an invited agent gets.
 
 `string.Template` semantics: `$name` or `${name}`, `$$` for a dollar. Unknown variables are
-refused when the template is saved, so a reply never goes out with a silent blank.
+refused when the template is saved, so a reply never goes out with a silent blank; which
+variables are known depends on the template (`variables_for`). `preview` fills a text with
+sample values (or a real conversation's), so an admin sees the result before saving it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from deskterm.errors import ConfigError, NotFound
 from deskterm.mail import compose
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
-from deskterm.store.models import Contact, Conversation, Template
+from deskterm.store.models import Agent, Contact, Conversation, Template
 
 VARIABLES = {
     "contact_name": "the customer's name (or address when no name is known)",
@@ -26,9 +29,50 @@ VARIABLES = {
     "agent_name": "the replying agent's name (DESKTERM_AGENT, or the login name)",
     "channel_name": "the channel's name",
 }
+INVITATION = "invitation"
+INVITATION_VARIABLES = {
+    "invitee_name": "the invited agent's name",
+    "invitee_email": "the invited agent's address",
+    "invitee_handle": "the invited agent's handle (DESKTERM_AGENT, assign, @mentions)",
+    "agent_name": "the inviting agent's name (DESKTERM_AGENT, or the login name)",
+}
+# The invitation until an admin saves one of their own (`template add invitation --file F`).
+DEFAULT_INVITATION = """Hello $invitee_name,
+
+$agent_name has added you to our help desk as an agent. We answer our customers' mail from
+the terminal with deskterm, together, on one shared desk.
+
+Your handle is $invitee_handle: conversations are assigned to you by it, and colleagues
+mention you in internal notes as @$invitee_handle.
+
+To start:
+  1. Install deskterm (see its README: scripts/install).
+  2. Ask your administrator for the desk's DESKTERM_DATABASE_URL, and set it.
+  3. Set DESKTERM_AGENT=$invitee_handle (or pick yourself when deskterm first asks).
+  4. Run `deskterm`: the list opens; press ? for the keys, m to take a conversation.
+
+Welcome aboard,
+$agent_name
+"""
+# What `preview` fills in where no conversation or agent is given: plainly made up.
+SAMPLE = {
+    "contact_name": "Jane Doe",
+    "contact_email": "jane@example.com",
+    "conversation_id": 42,
+    "subject": "Where is my order?",
+    "channel_name": "support",
+    "invitee_name": "Robin Example",
+    "invitee_email": "robin@example.com",
+    "invitee_handle": "robin",
+}
 
 
-def check(body: str) -> None:
+def variables_for(name: str | None) -> dict[str, str]:
+    """The variables a template of this name may use: the invitation's own, else a reply's."""
+    return INVITATION_VARIABLES if name == INVITATION else VARIABLES
+
+
+def check(body: str, name: str | None = None) -> None:
     if not body.strip():
         raise ConfigError("The template is empty.")
     template = string.Template(body)
@@ -36,11 +80,12 @@ def check(body: str) -> None:
         raise ConfigError(
             "The template has a stray $; write $$ for a dollar sign, or $name for a variable."
         )
-    unknown = sorted(set(template.get_identifiers()) - set(VARIABLES))
+    known = variables_for(name)
+    unknown = sorted(set(template.get_identifiers()) - set(known))
     if unknown:
         raise ConfigError(
             f"Unknown template variable {', '.join('$' + u for u in unknown)}; "
-            f"use {', '.join('$' + v for v in VARIABLES)}."
+            f"use {', '.join('$' + v for v in known)}."
         )
 
 
@@ -58,7 +103,7 @@ def save(name: str, body: str, *, renaming: str | None = None) -> Template:
     never left under both names, nor under none.
     """
     check_name(name)
-    check(body)
+    check(body, name)
     with database.atomic():
         if renaming is not None and renaming != name:
             if Template.select().where(Template.name == name).exists():
@@ -91,14 +136,43 @@ def all_templates() -> list[Template]:
     return list(Template.select().order_by(Template.name))
 
 
-def render(body: str, values: dict[str, Any]) -> str:
-    return string.Template(body).substitute({k: str(values.get(k, "")) for k in VARIABLES})
+def render(body: str, values: dict[str, Any], name: str | None = None) -> str:
+    known = variables_for(name)
+    return string.Template(body).substitute({k: str(values.get(k, "")) for k in known})
+
+
+def preview(name: str | None, body: str, conversation: Conversation | None = None) -> str:
+    """`body` as template `name` would come out, checked first (the sentence `save` would
+    give): filled for `conversation` when given, else with SAMPLE values; `$agent_name` is
+    the agent at this keyboard."""
+    check(body, name)
+    values: dict[str, Any] = {**SAMPLE, "agent_name": agents.display_name()}
+    if conversation is not None and name != INVITATION:
+        values = _values(conversation, None)
+    return render(body, values, name)
+
+
+def invitation_body() -> str:
+    """The invitation's text: the saved `invitation` template, else DEFAULT_INVITATION."""
+    row = Template.get_or_none(Template.name == INVITATION)
+    return row.body if row is not None else DEFAULT_INVITATION
+
+
+def fill_invitation(invitee: Agent, inviter: str | None = None) -> str:
+    """The invitation for `invitee`, signed by `inviter` (the agent at this keyboard)."""
+    values = {
+        "invitee_name": invitee.name,
+        "invitee_email": invitee.email or "",
+        "invitee_handle": invitee.handle,
+        "agent_name": inviter or agents.display_name(),
+    }
+    return render(invitation_body(), values, INVITATION)
 
 
 def fill(name: str, conversation: Conversation, agent: str | None = None) -> str:
     """The template `name` with its variables filled for a reply to this conversation, signed
     by `agent` (the replying agent when not given)."""
-    return render(get(name).body, _values(conversation, agent))
+    return render(get(name).body, _values(conversation, agent), name)
 
 
 def _values(conversation: Conversation, agent: str | None) -> dict[str, Any]:

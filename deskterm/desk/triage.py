@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 
+from deskterm.desk import agents
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation as _get
 from deskterm.desk.undo import Batch, Change, FieldValue, History, describe
@@ -57,10 +58,12 @@ def cycle_priority(conversation_id: int, *, history: History | None = None) -> s
 def assign(
     conversation_id: int, assignee: str | None, *, history: History | None = None
 ) -> str | None:
-    """Give the conversation to someone (a name or address as typed), or to nobody."""
-    name = _name(assignee or "", "An assignee")
-    _change(conversation_id, "assignee", name or None, history)
-    return name or None
+    """Give the conversation to an agent (handle, `@handle`, address, or `me`) or to nobody
+    (None, empty, `none`); returns the handle stored. Never free text: an unknown name is
+    refused with the sentence saying how to see the agents (`agents.assignee`)."""
+    handle = agents.assignee(assignee)
+    _change(conversation_id, "assignee", handle, history)
+    return handle
 
 
 def mark_read(conversation_id: int, read: bool = True, *, history: History | None = None) -> None:
@@ -162,6 +165,7 @@ def undo(history: History) -> str | None:
         return None
     changes = entry.changes if isinstance(entry, Batch) else (entry,)
     values = _values(changes)
+    present = set(agents.handles()) if any(c.field == "assignee" for c in changes) else set()
     for change in changes:
         cid, field = change.conversation_id, change.field
         if cid not in values:
@@ -171,6 +175,11 @@ def undo(history: History) -> str | None:
             raise ConfigError(
                 f"#{cid} changed since ({describe(field, now)} now, not "
                 f"{describe(field, change.after)}); nothing was undone."
+            )
+        if field == "assignee" and change.before and change.before not in present:
+            raise ConfigError(
+                f"{change.before} is no longer an agent, so #{cid} cannot go back to them; "
+                "nothing was undone."
             )
     with database.atomic():
         for change in reversed(changes):

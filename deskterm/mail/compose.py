@@ -202,6 +202,32 @@ def build(reply: Reply) -> EmailMessage:
     return message
 
 
+def notice(
+    from_header: str, to: tuple[str, str], subject: str, body: str, *, date: datetime | None = None
+) -> EmailMessage:
+    """A plain-text mail of the desk's own (a system notification, an agent's invitation):
+    headers written as a reply's are, never parsed from what an admin or an agent typed (a
+    name holding `=?...?=` or a line break stays text), marked automatic so that no
+    auto-responder answers it, and checked as a reply is."""
+    from_name, from_address = _mailbox(from_header, "From")
+    to_name, (_, to_address) = to[0], _mailbox(to[1], "To")  # the name is text, never parsed
+    utf8 = addresses.needs_smtputf8(to_address) or addresses.needs_smtputf8(from_address)
+    message = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
+    message["From"] = _Written.addresses("From", [(from_name, from_address)])
+    message["To"] = _Written.addresses("To", [(to_name, to_address)])
+    message["Subject"] = _Written.text("Subject", subject[:SUBJECT_CHARS])
+    message["Date"] = _Written.text("Date", format_datetime(date or datetime.now(UTC)))
+    domain = addresses.ascii_domain(from_address.rpartition("@")[2]) or "deskterm.invalid"
+    own_id = f"<deskterm-notice.{secrets.token_hex(8)}@{domain}>"
+    message["Message-ID"] = _Written.ids("Message-ID", [own_id])
+    message["MIME-Version"] = _Written.text("MIME-Version", "1.0")
+    message["Auto-Submitted"] = _Written.text("Auto-Submitted", "auto-generated")
+    message["X-Auto-Response-Suppress"] = _Written.text("X-Auto-Response-Suppress", "All")
+    message.set_content(body.rstrip() + "\n", charset="utf-8")
+    check(message)
+    return message
+
+
 def check(message: EmailMessage) -> bytes:
     """The message's bytes, once proven to hold exactly the headers and parts it was built with.
 

@@ -1,4 +1,4 @@
-"""System notifications (a failing channel, ...) through the desk's own SMTP account.
+"""System mail (a failing channel, an agent's invitation) through the desk's own SMTP account.
 
 Configured only by environment, never with a channel's credentials: SMTP_HOST, SMTP_PORT,
 SMTP_USER, SMTP_PASS, SMTP_SECURE (ssl | starttls | none; true/false also accepted),
@@ -57,6 +57,8 @@ def send_notification(subject: str, body: str, to: str | None = None) -> None:
     to = to or settings.current().notify_to
     if not to:
         raise ConfigError("DESKTERM_NOTIFY_TO is not set; say where notifications go.")
+    # Every value here is the admin's own (the environment, a channel's name): unlike an
+    # invitation (outbound/invitations.py), nothing another person typed goes in a header.
     message = EmailMessage()
     message["From"] = sender()
     message["To"] = to
@@ -68,6 +70,12 @@ def send_notification(subject: str, body: str, to: str | None = None) -> None:
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(body)
+    send_system_mail(message)
+
+
+def send_system_mail(message: EmailMessage) -> None:
+    """Send one mail through the desk's own SMTP account (never a channel's); raises a
+    DeskError sentence when it cannot (SMTP_HOST unset, ...)."""
     asyncio.run(_send(message))
 
 

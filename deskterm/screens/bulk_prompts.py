@@ -13,6 +13,7 @@ from textual.binding import BindingType
 from deskterm.desk import triage
 from deskterm.desk.undo import describe
 from deskterm.sanitize import one_line
+from deskterm.screens.agent_prompt import AgentPrompt
 from deskterm.screens.dialog import Dialog
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.triage_prompts import (
@@ -78,6 +79,8 @@ def _apply(
         triage.for_all(ids, change, answer, history=history(desk))
         if field == "tags":
             return f"{how_many(ids)}: tags changed ({one_line(answer)})."
+        if field == "assignee":  # the handle stored, not what was typed ("@SAM", an address)
+            answer = str(triage.state(ids[0])["assignee"] or "")
         return f"{how_many(ids)} now {describe(field, one_line(answer) or None)}."
 
     ask_and_apply(desk, prompt, doing, apply, then)
@@ -93,8 +96,9 @@ def bulk_priority(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> No
 
 
 def bulk_assign(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
-    prompt = PromptScreen(f"Assign {how_many(ids)} to:", "", ASSIGN_HINT)
-    _apply(desk, ids, prompt, "assign the conversations", triage.assign, "assignee", then)
+    with desk.reporting("list the agents"):
+        prompt = AgentPrompt(f"Assign {how_many(ids)} to:", "", ASSIGN_HINT)
+        _apply(desk, ids, prompt, "assign the conversations", triage.assign, "assignee", then)
 
 
 def bulk_tags(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:

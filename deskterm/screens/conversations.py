@@ -20,9 +20,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
 
-from deskterm.channels import registry as channels
 from deskterm.desk import list_index, views
-from deskterm.desk.filters import FILTER_KEYS, parse_filters
+from deskterm.desk.filters import FILTER_KEYS, OWNERS, described, next_owner, parse_filters
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.list_triage import ListTriage
 from deskterm.screens.list_views import ListViews
@@ -54,6 +53,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("s", "status", "Status (o/p/r/c)", id="conversation.status"),
         Binding("p,P", "cycle_priority", "Priority", id="conversation.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
+        Binding("m", "assign_to_me", "Assign to me", id="conversation.assign_to_me"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("O", "outbox", "Outbox", id="list.outbox"),
         Binding("at", "mentions", "Mentions of you in notes", id="list.mentions"),
@@ -68,6 +68,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("V", "save_view", "Save search, filters and sort as a view", id="list.save_view"),
         Binding("f", "next_filter", "Next filter", id="filter.next"),
         Binding("F", "filter_more", "Filter by channel, assignee, tag", id="filter.more"),
+        Binding("A", "next_owner", "Show mine, unassigned, all", id="filter.owner"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
         Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
@@ -201,7 +202,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             self.shown = message.generation
             self.conversations.show(message.ids, whole=message.whole)
             bar.status, bar.search = self.status, self.search
-            bar.filters = self.filter_text()
+            bar.filters = described(self.filters)
             bar.order = "" if self.order == list_index.DEFAULT_ORDER else self.order_name()
             searched = self.search or self.filters
             bar.shown = len(message.ids) if searched and message.whole else None
@@ -233,10 +234,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             if answer is None:
                 return
             with self.desk.reporting("filter the list"):
-                filters = parse_filters(answer)
-                if "channel" in filters:
-                    channels.get(filters["channel"])  # an unknown name: one sentence, now
-                self.filters = filters
+                self.filters = parse_filters(answer)  # unknown channels, agents: refused
                 self.conversations.unpin()
                 self.reload()
 
@@ -244,10 +242,20 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             PromptScreen(
                 "Show only conversations matching:",
                 self.filter_text(),
-                "channel:NAME assignee:NAME tag:NAME, any of them; empty shows all. Esc cancels.",
+                "channel:NAME assignee:HANDLE (me, none) tag:NAME, any of them; empty shows all. "
+                "Esc cancels.",
             ),
             answered,
         )
+
+    def action_next_owner(self) -> None:
+        """`A`: All -> Mine -> Unassigned -> All (the assignee filter; `F` names any agent)."""
+        owner = next_owner(self.filters.get("assignee"))
+        filters = {k: v for k, v in self.filters.items() if k != "assignee"}
+        self.filters = {**filters, "assignee": owner} if owner else filters
+        self.notify(f"Showing {OWNERS[owner].lower()} conversations.", markup=False)
+        self.conversations.unpin()
+        self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The search keys act only where they mean something; elsewhere (None) the key goes

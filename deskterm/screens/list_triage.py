@@ -17,6 +17,7 @@ from deskterm.screens.triage_prompts import (
     ask_assignee,
     ask_status,
     ask_tags,
+    assign_to_me,
     cycle_priority,
     toggle_unread,
     undo_last,
@@ -80,6 +81,14 @@ class ListTriage:
             current = self._current_row().get("assignee")
             then = self._triaged(conversation_id)
             ask_assignee(self.desk, conversation_id, str(current or ""), then)
+
+    def action_assign_to_me(self) -> None:
+        if marked := self._marked():
+            assign_to_me(self.desk, marked, self.reload)
+            return
+        conversation_id = self._current()
+        if conversation_id is not None:
+            assign_to_me(self.desk, [conversation_id], self._triaged(conversation_id))
 
     def action_tags(self) -> None:
         if marked := self._marked():

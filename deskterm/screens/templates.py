@@ -54,10 +54,10 @@ def name_problem(name: str, original: str | None, taken: set[str]) -> str:
     return ""
 
 
-def body_problem(body: str) -> str:
+def body_problem(body: str, name: str | None = None) -> str:
     """`templates.check`'s sentence (what `deskterm template add` says), or ""."""
     try:
-        templates.check(body)
+        templates.check(body, name)
     except ConfigError as exc:
         return tui_sentence(exc)
     return ""
@@ -213,6 +213,9 @@ class TemplateFormScreen(DeskScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="template.save"),
+        Binding(
+            "f2", "preview", "Preview with sample values (again: variables)", id="template.preview"
+        ),
         Binding("escape", "back", "Back (twice to drop changes)", id="template.back"),
         Binding("f1", "app.help", "Keys (help)", id="template.help"),
     ]
@@ -241,6 +244,7 @@ class TemplateFormScreen(DeskScreen):
         self.problem = ""
         self.saving = False
         self.saved: str | None = None
+        self.previewing = False
 
     def compose(self) -> ComposeResult:
         title = "New template" if self.original is None else f"Template {self.initial[0]}"
@@ -254,16 +258,34 @@ class TemplateFormScreen(DeskScreen):
             yield Static(Content(""), id="name-problem", classes="problem")
             yield TextArea(self.initial[1], id="body", placeholder="The reply's text.")
             yield Static(Content(""), id="body-problem", classes="problem")
-            yield Static(self._variables(), id="variables")
-        yield StatusBar("ctrl+s save  tab next field  esc back  f1 keys")
+            yield Static(self._variables(self.initial[0]), id="variables")
+        yield StatusBar("ctrl+s save  f2 preview  esc back  f1 keys")
 
     @staticmethod
-    def _variables() -> Content:
+    def _variables(name: str | None) -> Content:
+        known = templates.variables_for(name)
         lines = [Content("Variables ($$ writes a dollar sign):")]
-        width = max(len(name) for name in templates.VARIABLES) + 1
-        for name, what in templates.VARIABLES.items():
-            lines.append(Content.assemble(("  $" + name.ljust(width), "bold"), what))
+        width = max(len(variable) for variable in known) + 1
+        for variable, what in known.items():
+            lines.append(Content.assemble(("  $" + variable.ljust(width), "bold"), what))
         return Content("\n").join(lines)
+
+    def action_preview(self) -> None:
+        """F2: the text as it would be sent, its variables filled with sample values (the
+        invitation's for `invitation`); F2 again shows the variables."""
+        self.previewing = not self.previewing
+        self._show_below()
+
+    def _show_below(self) -> None:
+        name, body = self.values()
+        below = self._variables(name)
+        if self.previewing:
+            try:
+                filled = templates.preview(name, body)
+                below = Content.assemble(("Preview (F2: the variables):\n", "bold"), clean(filled))
+            except ConfigError as exc:  # the sentence is under the body already
+                below = Content.assemble(("Preview: ", "bold"), one_line(str(exc)))
+        self.query_one("#variables", Static).update(below)
 
     def on_mount(self) -> None:
         self.check()
@@ -287,7 +309,7 @@ class TemplateFormScreen(DeskScreen):
         """Each field's one sentence under it; `problem` is the first of them, "" if none."""
         name, body = self.values()
         about_name = name_problem(name, self.original, self.taken)
-        about_body = body_problem(body)
+        about_body = body_problem(body, name)
         self.query_one("#name-problem", Static).update(
             Content.assemble(("✗ ", "bold"), about_name) if about_name else Content("")
         )
@@ -305,6 +327,7 @@ class TemplateFormScreen(DeskScreen):
     def _changed(self) -> None:
         self._leave_armed = False
         self.check()
+        self._show_below()
 
     @on(Input.Submitted)
     def _to_body(self, event: Input.Submitted) -> None:

@@ -44,6 +44,7 @@ from deskterm.screens.triage_prompts import (
     ask_assignee,
     ask_status,
     ask_tags,
+    assign_to_me,
     cycle_priority,
     toggle_unread,
     undo_last,
@@ -73,6 +74,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         Binding("C", "others", "Contact's other conversations", id="thread.others"),
         Binding("P", "cycle_priority", "Priority", id="thread.priority"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
+        Binding("m", "assign_to_me", "Assign to me", id="conversation.assign_to_me"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
         Binding("T", "tags", "Tags", id="conversation.tags"),
         Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
@@ -364,6 +366,9 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
     def action_assign(self) -> None:
         current = self.detail.get("assignee") if self.detail else None
         ask_assignee(self.desk, self.conversation_id, current, self.reload)
+
+    def action_assign_to_me(self) -> None:
+        assign_to_me(self.desk, [self.conversation_id], self.reload)
 
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen

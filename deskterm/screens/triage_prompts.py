@@ -24,6 +24,7 @@ from deskterm.desk import status as lifecycle
 from deskterm.desk import triage
 from deskterm.desk.undo import History
 from deskterm.sanitize import one_line
+from deskterm.screens.agent_prompt import AgentPrompt
 from deskterm.screens.dialog import Dialog
 from deskterm.screens.prompt import PromptScreen
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from deskterm.app import DeskApp
 
 # The prompts' hints, the same for one conversation and for the marked ones (bulk_prompts).
-ASSIGN_HINT = "A name or address; leave empty for nobody. Esc cancels."
+ASSIGN_HINT = "Tab completes a handle, ↓ picks from the list; empty for nobody. Esc cancels."
 TAGS_HINT = "+tag or tag adds, -tag removes, e.g. +urgent -billing. Esc cancels."
 
 _histories: WeakKeyDictionary[DeskApp, History] = WeakKeyDictionary()
@@ -137,12 +138,25 @@ def ask_assignee(
         who = triage.assign(conversation_id, answer, history=history(desk))
         return f"assigned to {who}" if who else "unassigned"
 
-    prompt = PromptScreen(
-        f"Assign #{conversation_id} to:",
-        one_line(current or ""),
-        ASSIGN_HINT,
-    )
-    _ask(desk, prompt, "assign the conversation", conversation_id, assign, then)
+    with desk.reporting("list the agents"):
+        now = one_line(current or "") or "nobody"
+        prompt = AgentPrompt(f"Assign #{conversation_id} (now {now}) to:", "", ASSIGN_HINT)
+        _ask(desk, prompt, "assign the conversation", conversation_id, assign, then)
+
+
+def assign_to_me(desk: DeskApp, conversation_ids: list[int], then: Callable[[], None]) -> None:
+    """`m`: the conversation (or every marked one, as one undoable change) is the agent's own
+    now; without a known agent, the sentence says how to become one."""
+    with desk.reporting("assign to you"):
+        triage.for_all(conversation_ids, triage.assign, "me", history=history(desk))
+        handle = triage.state(conversation_ids[0])["assignee"]
+        which = (
+            f"#{conversation_ids[0]} is"
+            if len(conversation_ids) == 1
+            else f"{len(conversation_ids)} conversations are"
+        )
+        desk.notify(f"{which} now assigned to you ({handle}).", markup=False)
+        then()
 
 
 def ask_tags(desk: DeskApp, conversation_id: int, then: Callable[[], None]) -> None:

@@ -12,9 +12,9 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.suggester import Suggester
-from textual.widgets import Input
 
 from deskterm.outbound import composer
+from deskterm.widgets.completing_input import CompletingInput
 
 
 class PathSuggester(Suggester):
@@ -25,7 +25,7 @@ class PathSuggester(Suggester):
         return await asyncio.to_thread(composer.complete_path, value)
 
 
-class PathInput(Input):
+class PathInput(CompletingInput):
     """Tab completes the shown suggestion, or moves on when there is none (as Tab does)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -34,11 +34,3 @@ class PathInput(Input):
 
     def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
         super().__init__(placeholder=placeholder, id=id, suggester=PathSuggester())
-
-    def action_complete(self) -> None:
-        # `_suggestion` is what Input draws after the cursor and what its right arrow takes.
-        if self._suggestion and self._suggestion != self.value:
-            self.value = self._suggestion
-            self.cursor_position = len(self.value)
-        else:
-            self.screen.focus_next()

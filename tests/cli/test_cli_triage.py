@@ -37,7 +37,7 @@ def test_status_sets_each_status_and_says_so(desk: Desk) -> None:
 
 def test_assign_and_unassign(desk: Desk) -> None:
     assert desk.run("assign", str(FIRST), "kim").output == f"#{FIRST} is now assigned to kim.\n"
-    assert desk.json("assign", str(FIRST), "Sam Agent")["assignee"] == "Sam Agent"
+    assert desk.json("assign", str(FIRST), "sam@acme.example")["assignee"] == "sam"
     assert desk.run("assign", str(FIRST), "--nobody").output == f"#{FIRST} is now unassigned.\n"
     desk.run("assign", str(FIRST), "kim")
     assert desk.json("assign", str(FIRST), "")["assignee"] is None

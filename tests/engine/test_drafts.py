@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from deskterm.demo import desk as demo
-from deskterm.desk import agents, templates
+from deskterm.desk import templates
 from deskterm.errors import DeskError
 from deskterm.outbound import composer, delivery, drafts, editor
 from deskterm.outbound.outbox import OutboxError
@@ -159,14 +159,13 @@ def test_the_reply_context_names_subject_recipient_and_why_it_waits(demo_desk: N
 def test_a_template_is_filled_for_the_conversation_and_made_safe(
     demo_desk: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    agents.add("kim@desk.example", "Kim")  # $agent_name: the name of the agent at the keyboard
-    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")  # $agent_name: the demo's Kim Lee
     templates.save(
         "thanks", "Hello $contact_name,\nabout $subject (#$conversation_id).\n$agent_name"
     )
     assert composer.template_names() == ["thanks"]
     assert composer.template_text(EXPORT, "thanks") == (
-        "Hello Lukas Schmidt,\nabout Dashboard export times out (#4).\nKim"
+        "Hello Lukas Schmidt,\nabout Dashboard export times out (#4).\nKim Lee"
     )
     hostile = composer.template_text(HOSTILE, "thanks")
     assert "\x1b" not in hostile and "\x07" not in hostile

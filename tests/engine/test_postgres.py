@@ -15,7 +15,7 @@ import peewee
 import pytest
 
 from deskterm import paths
-from deskterm.desk import list_index, queries, triage
+from deskterm.desk import agents, list_index, queries, triage
 from deskterm.desk.undo import History
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
@@ -422,7 +422,8 @@ def test_triage_changes_status_assignee_and_tags(two: tuple[int, int]) -> None:
     assert triage.cycle_status(printer_id) == "closed"
     assert triage.cycle_status(printer_id) == "open"
     assert triage.set_priority(printer_id, "high") == "high"
-    assert triage.assign(printer_id, "  Alice Agent ") == "Alice Agent"
+    agents.add("alice@desk.example", "Alice Agent", handle="alice")
+    assert triage.assign(printer_id, "  Alice@Desk.example ") == "alice"
     assert triage.change_tags(printer_id, "+Urgent billing -nothing") == ["billing", "urgent"]
     assert triage.change_tags(printer_id, "urgent +vip -billing") == ["urgent", "vip"]
     assert triage.add_tag(kettle_id, "urgent") == "urgent"
@@ -435,16 +436,16 @@ def test_triage_changes_status_assignee_and_tags(two: tuple[int, int]) -> None:
     assert (conversation.status, conversation.priority, conversation.assignee) == (
         "open",
         "high",
-        "Alice Agent",
+        "alice",
     )
     assert conversation.updated_at == before  # triage never reorders the list
     assert Conversation.get_by_id(kettle_id).unread is False
     assert list_index.conversation_ids("all", tag="URGENT") == [printer_id, kettle_id]
     assert list_index.conversation_ids("all", tag="vip") == [printer_id]
-    assert list_index.conversation_ids("all", assignee="alice agent") == [printer_id]
-    assert list_index.conversation_ids("all", assignee="alice agent", tag="vip") == [printer_id]
+    assert list_index.conversation_ids("all", assignee="alice") == [printer_id]
+    assert list_index.conversation_ids("all", assignee="alice", tag="vip") == [printer_id]
     assert triage.assign(printer_id, None) is None
-    assert list_index.conversation_ids("all", assignee="alice agent") == []
+    assert list_index.conversation_ids("all", assignee="alice") == []
     with pytest.raises(NotFound, match="There is no conversation #999"):
         triage.set_status(999, "open")
     with pytest.raises(ConfigError, match="Status 'done' is not known"):

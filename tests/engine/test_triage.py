@@ -49,16 +49,10 @@ def test_a_missing_conversation_is_one_sentence() -> None:
 
 
 def test_assign_and_unassign() -> None:
-    assert triage.assign(FIRST, "  Kim Lee ") == "Kim Lee"
-    assert row().assignee == "Kim Lee"
+    assert triage.assign(FIRST, "  @Kim ") == "kim"  # the demo's agents: sam, alex, kim
+    assert row().assignee == "kim"
     assert triage.assign(FIRST, "") is None
     assert row().assignee is None
-
-
-def test_an_assignee_is_one_clean_line() -> None:
-    assert triage.assign(FIRST, "kim\x1b[31m\nlee\u202e") == "kim[31m lee"
-    with pytest.raises(ConfigError, match="at most 100 characters"):
-        triage.assign(FIRST, "x" * 101)
 
 
 def test_tags_are_lowercase_and_idempotent() -> None:

@@ -2,7 +2,8 @@
 
 Two apps in one test process are hard, so the other agent is the engine writing what their
 app would write: a presence row under another session, a customer's mail through the real
-ingest, a reply through the outbox. This app is agent "me" (DESKTERM_AGENT).
+ingest, a reply through the outbox. This app is the demo's agent "alex"
+(DESKTERM_AGENT); the others are the demo's Kim and Sam.
 """
 
 from __future__ import annotations
@@ -34,9 +35,7 @@ pytestmark = pytest.mark.usefixtures("demo_desk")
 
 @pytest.fixture(autouse=True)
 def team(demo_desk: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    agents.add("me@acme.example", "Me Myself", handle="me")
-    agents.add("kim@acme.example", "Kim Lee", handle="kim")
-    monkeypatch.setenv("DESKTERM_AGENT", "me")
+    monkeypatch.setenv("DESKTERM_AGENT", "alex")
 
 
 def kim_is(activity: str, conversation_id: int = EXPORT, name: str = "kim") -> None:
@@ -78,20 +77,20 @@ def outbox_rows() -> int:
 
 def test_the_thread_names_who_is_replying_and_viewing_and_says_it_is_viewed() -> None:
     kim_is("replying")
-    sam = agents.add("sam@acme.example", "Sam Berg", handle="sam")
+    sam = agents.get("sam")
     presence.enter(EXPORT, "viewing", sam, "sams-desk:7")
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ThreadScreen)
-        assert "Kim Lee is replying · Sam Berg is viewing" in screen_text(app)
+        assert "Kim Lee is replying · Sam Carter is viewing" in screen_text(app)
         assert my_rows(app) == [(EXPORT, "viewing")]
         presence.leave(EXPORT, KIMS_APP)  # Kim closed the composer
         line(app).beat()  # what the heartbeat timer runs
         await settle(pilot)
         text = screen_text(app)
-        assert "Kim Lee" not in text and "Sam Berg is viewing" in text
+        assert "Kim Lee" not in text and "Sam Carter is viewing" in text
         presence.leave(EXPORT, "sams-desk:7")
         line(app).beat()
         await settle(pilot)
@@ -105,14 +104,14 @@ def test_the_thread_names_who_is_replying_and_viewing_and_says_it_is_viewed() ->
 
 def test_the_composer_names_who_else_is_replying_and_replies_here() -> None:
     kim_is("replying")
-    sam = agents.add("sam@acme.example", "Sam Berg", handle="sam")
+    sam = agents.get("sam")
     presence.enter(EXPORT, "viewing", sam, "sams-desk:7")
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await open_composer(pilot, from_thread=True)
         text = screen_text(app)
         assert "Kim Lee is replying" in text
-        assert "Sam Berg" not in text  # the composer names only the others replying
+        assert "Sam Carter" not in text  # the composer names only the others replying
         assert my_rows(app) == [(EXPORT, "replying")]  # one row: the thread's and ours
         await pilot.press("escape")  # an empty reply: closes at once
         await settle(pilot)
@@ -164,6 +163,9 @@ def test_on_a_desk_without_this_agent_nothing_is_written(
     kim_is("replying")
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("escape")  # "Which agent are you?": not now
+        await settle(pilot)
         await open_composer(pilot, from_thread=True)
         assert "Kim Lee is replying" in screen_text(app)  # the others are still named
         assert my_rows(app) == []

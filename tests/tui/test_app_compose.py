@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, TextArea
 
 from deskterm.app import REFRESH_DELAY, DeskApp
 from deskterm.demo import desk as demo
-from deskterm.desk import agents, templates
+from deskterm.desk import templates
 from deskterm.engine.events import DeliveryResult
 from deskterm.outbound import delivery, drafts, outbox, replies
 from deskterm.screens.compose import ComposeScreen
@@ -209,8 +209,7 @@ def test_a_hostile_conversation_stays_inert_in_the_composer() -> None:
 
 
 def test_a_template_is_inserted_with_its_variables_filled(monkeypatch: pytest.MonkeyPatch) -> None:
-    agents.add("kim@desk.example", "Kim")  # $agent_name: the name of the agent at the keyboard
-    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")  # $agent_name: the demo's Kim Lee
     templates.save("apology", "Sorry for the wait, $contact_name!\n")
     templates.save(
         "thanks", 'Hi $contact_name, about "$subject" (#$conversation_id).\n-- $agent_name'
@@ -227,12 +226,12 @@ def test_a_template_is_inserted_with_its_variables_filled(monkeypatch: pytest.Mo
         await pilot.press("down", "enter")
         await settle(pilot)
         assert body(app).text == (
-            'Hi Lukas Schmidt, about "Dashboard export times out" (#4).\n-- Kim\n'
+            'Hi Lukas Schmidt, about "Dashboard export times out" (#4).\n-- Kim Lee\n'
         )
         assert body(app).has_focus
         await pilot.press("ctrl+t", "escape")  # cancelled: nothing inserted
         await settle(pilot)
-        assert body(app).text.endswith("-- Kim\n")
+        assert body(app).text.endswith("-- Kim Lee\n")
 
     drive(scenario)
 

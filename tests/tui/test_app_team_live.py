@@ -22,8 +22,10 @@ from tests.tui.test_app_thread_moves import DASHBOARD, deliver_to_dashboard, ope
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-def team_desk(request: pytest.FixtureRequest) -> str:
-    """The demo desk on a fresh PostgreSQL database, or in the embedded SQLite file."""
+def team_desk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The demo desk on a fresh PostgreSQL database, or in the embedded SQLite file; this
+    app is the demo's agent sam."""
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
     if request.param == "postgresql":
         request.getfixturevalue("pg")
     demo.build_demo(now=demo.ANCHOR)

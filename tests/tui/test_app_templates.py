@@ -374,3 +374,44 @@ async def _editor_with_a_mistake(pilot: Pilot[None]) -> None:
 
 def test_template_editor_snapshot(snap_compare) -> None:
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_editor_with_a_mistake)
+
+
+def test_f2_previews_the_text_with_sample_values_before_saving() -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_form(pilot, "a")
+        await retype(pilot, "#name", "thanks")
+        await retype(pilot, "#body", "Hi $contact_name, about #$conversation_id.")
+        await pilot.press("f2")
+        await pilot.pause()
+        below = str(app.screen.query_one("#variables", Static).content)
+        assert below.startswith("Preview") and "Hi Jane Doe, about #42." in below
+        await retype(pilot, "#body", "Hi $contact_name, about $subject.")  # follows typing
+        below = str(app.screen.query_one("#variables", Static).content)
+        assert "Hi Jane Doe, about Where is my order?." in below
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "$contact_name" in str(app.screen.query_one("#variables", Static).content)
+
+    drive(scenario, size=(120, 40))
+    with pytest.raises(NotFound):
+        templates.get("thanks")  # a preview saves nothing
+
+
+def test_the_invitation_has_its_own_variables_and_preview() -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await open_form(pilot, "a")
+        await retype(pilot, "#name", "invitation")
+        help_text = str(app.screen.query_one("#variables", Static).content)
+        assert "$invitee_handle" in help_text and "$contact_name" not in help_text
+        await retype(pilot, "#body", "Hi $contact_name")
+        assert "Unknown template variable $contact_name" in problems(app)[1]
+        await retype(pilot, "#body", "Welcome $invitee_name, you are $invitee_handle.")
+        await pilot.press("f2")
+        await pilot.pause()
+        below = str(app.screen.query_one("#variables", Static).content)
+        assert "Welcome Robin Example, you are robin." in below
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+
+    drive(scenario, size=(120, 40))
+    assert templates.get("invitation").body == "Welcome $invitee_name, you are $invitee_handle."

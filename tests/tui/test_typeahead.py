@@ -65,6 +65,7 @@ class Terminal:
             name: os.environ[name]
             for name in ("DESKTERM_HOME", "DESKTERM_PASSPHRASE", "DESKTERM_SECRET_BACKEND")
         }
+        env["DESKTERM_AGENT"] = "sam"  # the demo's agent: the app does not ask who is there
         line = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), *command])
         # The pane stays after the app exits, so a crash leaves its traceback to read.
         self.tmux("new-session", "-d", "-s", "desk", "-x", "80", "-y", "24", line)
