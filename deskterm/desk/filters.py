@@ -13,7 +13,7 @@ import peewee
 from deskterm.channels import registry as channels
 from deskterm.desk import status as lifecycle
 from deskterm.errors import ConfigError
-from deskterm.store.db import is_sqlite
+from deskterm.store import fulltext
 from deskterm.store.models import Contact, Conversation, ConversationTag, Message
 
 FILTER_KEYS = ("channel", "assignee", "tag")
@@ -79,6 +79,7 @@ def search_condition(search: str, within: peewee.ModelSelect | None = None) -> p
     with LIKE instead (a JOIN per row) cost 60-70 ms at 100,000 conversations even when
     nothing matched.
     """
+    search = fulltext.typed(search)
     contacts = Contact.select(Contact.id).where(
         Contact.email.contains(search) | Contact.name.contains(search)
     )
@@ -98,17 +99,8 @@ def search_condition(search: str, within: peewee.ModelSelect | None = None) -> p
 
 
 def messages_matching(search: str, *, by_id: bool = True) -> peewee.ModelSelect:
-    """Conversations whose messages match: FTS5 (prefix match per word) where the desk has
-    it, a LIKE scan over subjects and bodies elsewhere. With `by_id` False, SQLite may not
-    reach the messages through the matches' ids (the caller narrows them otherwise)."""
-    database = Message._meta.database
-    words = re.findall(r"\w+", search)
-    if words and is_sqlite(database.obj):
-        match = " ".join(f'"{word}"*' for word in words)
-        hits = peewee.SQL("(SELECT rowid FROM message_fts WHERE message_fts MATCH ?)", [match])
-        # `+ 0`: the same ids, but no longer the table's key, so not a way into the table.
-        column = Message.id if by_id else Message.id + 0
-        return Message.select(Message.conversation).where(column.in_(hits))
-    return Message.select(Message.conversation).where(
-        Message.subject.contains(search) | Message.text.contains(search)
-    )
+    """Conversations whose messages match (`fulltext`: each word as a prefix, on either
+    engine). With `by_id` False, SQLite may not reach the messages through the matches' ids
+    (the caller narrows them otherwise)."""
+    condition = fulltext.message_condition(search, by_id=by_id)
+    return Message.select(Message.conversation).where(condition)
