@@ -18,11 +18,14 @@ from deskterm.store.db import is_sqlite
 from deskterm.store.models import Message
 from deskterm.store.pg_search import COLUMN, QUERY_WORDS
 
+SEARCH_CHARACTERS = 1_000  # of a typed search used; SQLite refuses a LIKE over 50,000 bytes
+
 
 def typed(search: str) -> str:
-    """The search as the engines take it: without NUL, which PostgreSQL's text cannot hold
-    (its driver refuses the whole query) and no mail's stored text has there."""
-    return search.replace("\x00", "")
+    """The search as the engines take it: its first SEARCH_CHARACTERS, without NUL, which
+    PostgreSQL's text cannot hold (its driver refuses the whole query) and no mail's stored
+    text has there."""
+    return search.replace("\x00", "")[:SEARCH_CHARACTERS]
 
 
 def words(search: str) -> list[str]:
