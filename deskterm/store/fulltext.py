@@ -16,8 +16,9 @@ import peewee
 
 from deskterm.store.db import is_sqlite
 from deskterm.store.models import Message
-from deskterm.store.pg_search import COLUMN, QUERY_WORDS
+from deskterm.store.pg_search import COLUMN
 
+QUERY_WORDS = 32  # words of a search used (a long paste is not 10,000 prefix scans)
 SEARCH_CHARACTERS = 1_000  # of a typed search used; SQLite refuses a LIKE over 50,000 bytes
 
 
@@ -48,6 +49,6 @@ def message_condition(search: str, *, by_id: bool = True) -> peewee.Expression:
         # `+ 0`: the same ids, but no longer the table's key, so not a way into the table.
         column = Message.id if by_id else Message.id + 0
         return column.in_(hits)
-    # The words, not the typed text: deskterm_search_query splits and quotes them again.
-    query = peewee.fn.deskterm_search_query(" ".join(found))
+    # The words, not the typed text: deskterm_search_query normalises and quotes each.
+    query = peewee.fn.deskterm_search_query(peewee.Value(found, unpack=False))
     return peewee.Expression(peewee.Column(Message, COLUMN), "@@", query)

@@ -16,17 +16,19 @@ both for the stored vectors and for the typed query:
   punctuation into ASCII);
 * everything that is not a letter or digit becomes a space.
 
-The vector is a generated column (`message.search`), stored without positions (no phrase
-search is ever asked for, and it keeps the vector small), over the first `INDEXED_CHARACTERS`
-of the four fields FTS5 indexes: PostgreSQL refuses a tsvector over 1 MB, and a mail must never
-fail its batch for its size. A stored column rather than an expression index: a row the
-planner tests outside the index (a search narrowed to the list's newest conversations) reads
-the vector instead of normalising the whole text again.
+The vector is a generated column (`message.search`) over the first `INDEXED_CHARACTERS` of the
+four fields FTS5 indexes: PostgreSQL refuses a tsvector over 1 MB, and a mail must never fail
+its batch for its size. It keeps word positions, for the one phrase a search asks for: a typed
+word that normalising splits ("snake_case") finds its pieces side by side, as in FTS5. A stored
+column rather than an expression index: a row the planner tests outside the index (a search
+narrowed to the list's newest conversations) reads the vector instead of normalising the whole
+text again.
 
-The query is built from words, never from the typed text: the typed text is normalised by the
-same function, split on spaces into words made only of letters and digits, and each word,
-quoted, becomes a prefix term; the terms are ANDed. Quotes, operators, backslashes and
-anything else typed are separators by then, so no input is a tsquery syntax error.
+The query is built from words, never from the typed text: each typed word (`fulltext.words`) is
+normalised by the same function and split on spaces into pieces made only of letters and
+digits; each piece is quoted, the pieces of a word are a phrase whose last piece is a prefix,
+and the words are ANDed. Quotes, operators, backslashes and anything else typed are
+separators by then, so no input is a tsquery syntax error.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ import peewee
 
 from deskterm.errors import DeskError
 
-INDEXED_CHARACTERS = 200_000  # a stripped vector then stays under PostgreSQL's 1 MB
-QUERY_WORDS = 32  # words of a typed search used (a long paste is not 10,000 prefix scans)
+# A vector of that many characters stays under PostgreSQL's 1 MB whatever the text: at worst
+# 6 bytes a character (one-character words of 4-byte letters, each 4 bytes of entry, 2 of
+# position count and 2 of position).
+INDEXED_CHARACTERS = 150_000
 COLUMN = "search"  # message.search, the generated tsvector
 INDEX = "message_search"
 # The fields FTS5 indexes (migrations.FTS_COLUMNS), text last; `||`, not concat_ws, which is
@@ -63,16 +67,18 @@ def install(database: peewee.Database) -> None:
     for statement in (
         "CREATE OR REPLACE FUNCTION deskterm_search_words(value text) RETURNS text "
         f"LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT {words} $$",
-        # Each word quoted and marked as a prefix, ANDed; only letters and digits are left in
-        # a word, and the first QUERY_WORDS of them are used.
-        "CREATE OR REPLACE FUNCTION deskterm_search_query(typed text) RETURNS tsquery "
+        # Each typed word a phrase of its pieces (what normalising left of it: "a_b" is "a b"),
+        # each piece quoted, the last one a prefix; the words ANDed. As FTS5 reads `"a_b"*`.
+        "CREATE OR REPLACE FUNCTION deskterm_search_query(typed text[]) RETURNS tsquery "
         "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ "
-        "SELECT to_tsquery('simple', coalesce(string_agg(quote_literal(word) || ':*', ' & '), "
-        "'')) FROM (SELECT word FROM regexp_split_to_table(deskterm_search_words(typed), ' ') "
-        f"AS word WHERE word <> '' LIMIT {QUERY_WORDS}) AS words $$",
+        "SELECT to_tsquery('simple', coalesce(string_agg(phrase, ' & '), '')) FROM ("
+        "SELECT string_agg(quote_literal(piece), ' <-> ' ORDER BY n) || ':*' AS phrase "
+        "FROM unnest(typed) WITH ORDINALITY AS w(word, i), "
+        "regexp_split_to_table(deskterm_search_words(word), ' ') WITH ORDINALITY AS p(piece, n) "
+        "WHERE piece <> '' GROUP BY i) AS phrases $$",
         f'ALTER TABLE "message" ADD COLUMN "{COLUMN}" tsvector GENERATED ALWAYS AS '
-        f"(strip(to_tsvector('simple', deskterm_search_words(left({_FIELDS}, "
-        f"{INDEXED_CHARACTERS}))))) STORED",
+        f"(to_tsvector('simple', deskterm_search_words(left({_FIELDS}, "
+        f"{INDEXED_CHARACTERS})))) STORED",
         f'CREATE INDEX "{INDEX}" ON "message" USING gin ("{COLUMN}")',
     ):
         database.execute_sql(statement)
