@@ -113,9 +113,19 @@ def test_a_broad_search_has_its_first_rows_early_and_a_narrow_one_does_not() -> 
     assert head is None
 
 
-def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None:
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_running_query_is_stopped_from_another_thread(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    """On either engine (SQLite interrupts, PostgreSQL cancels on the server), and the
+    connection that ran it answers the next query."""
+    if engine == "postgres":
+        request.getfixturevalue("pg")
+    demo.build_demo(now=demo.ANCHOR)
     stops: queue.Queue[object] = queue.Queue()
     outcome: list[BaseException] = []
+    after: list[int] = []
+    no_more_stops = threading.Event()
 
     def endless() -> None:
         stops.put(list_index.interrupter())
@@ -126,6 +136,8 @@ def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None
             ).fetchall()
         except Exception as exc:
             outcome.append(exc)
+            no_more_stops.wait(10)
+            after.extend(list_index.conversation_ids("open"))  # the same connection, again
         finally:
             connection.close_database()  # this thread's connection
 
@@ -136,9 +148,11 @@ def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None
     while not outcome and thread.is_alive():
         stop()  # until the query has started and ended
         thread.join(0.05)
+    no_more_stops.set()
     thread.join(10)
     assert not thread.is_alive()
     assert len(outcome) == 1 and list_index.was_interrupted(outcome[0])
+    assert after and after == list_index.conversation_ids("open")
     assert not list_index.was_interrupted(ValueError("interrupted"))
     assert list_index.conversation_ids("open")  # other connections are untouched
 
