@@ -356,7 +356,7 @@ def test_nul_characters_in_mail_are_stored_as_replacement_characters(channel: Ch
 # --- queries ----------------------------------------------------------------------------------
 
 
-def test_the_list_filters_by_status_and_searches_with_like(two: tuple[int, int]) -> None:
+def test_the_list_filters_by_status_and_searches(two: tuple[int, int]) -> None:
     printer_id, kettle_id = two
     triage.set_status(kettle_id, "pending")
     row = {
