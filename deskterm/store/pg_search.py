@@ -88,7 +88,8 @@ def _unaccent_schema(database: peewee.Database) -> str:
     """The schema holding unaccent, installed here first where it is missing; one sentence
     saying what to do where it cannot be."""
     found = database.execute_sql(
-        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'unaccent'"
+        "SELECT nspname FROM pg_extension JOIN pg_namespace ON pg_namespace.oid = extnamespace "
+        "WHERE extname = 'unaccent'"
     ).fetchone()
     if found:
         return str(found[0])

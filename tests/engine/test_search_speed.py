@@ -157,14 +157,28 @@ def test_a_running_query_is_stopped_from_another_thread(
     assert list_index.conversation_ids("open")  # other connections are untouched
 
 
-@pytest.mark.usefixtures("big_desk")
-def test_typing_shows_the_whole_result_with_its_count() -> None:
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_typing_shows_the_whole_result_with_its_count(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    """On PostgreSQL too: the first rows from the newest conversations, then the whole list,
+    each keystroke's query cancelled by the next (what it finds there is the same as on
+    SQLite: test_search_engines.py)."""
+    if engine == "postgres":
+        request.getfixturevalue("pg")
+    request.getfixturevalue("big_desk")
+    on_sqlite = engine == "sqlite"
+    expected = (
+        reference_ids("open", "or")
+        if on_sqlite
+        else list_index.conversation_ids("open", search="or")
+    )
+
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         for char in "or":
             await pilot.press(*(("slash",) if char == "o" else ()), char)
             await pilot.pause(SEARCH_DELAY)
         await settle(pilot)
-        expected = reference_ids("open", "or")
         assert the_list(app).ids == expected
         bar = app.screen.query_one(FilterBar)
         assert (bar.search, bar.shown) == ("or", len(expected))
