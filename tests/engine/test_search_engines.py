@@ -240,3 +240,19 @@ def test_both_engines_find_the_same_conversations_in_the_same_order(
     assert sum(map(len, on_sqlite.values())) > 3000  # many found, not only misses
     for key, ids in on_sqlite.items():
         assert on_postgres[key] == ids, key
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("icu", [True, False])
+def test_normalising_with_or_without_icu(pg: str, icu: bool) -> None:
+    """The words the vector and the query are made of, with ICU (this server) and with the
+    fallback for a server built without it: accents off, lower case, punctuation a space."""
+    database = connection.open_database()
+    expression = pg_search.words_sql("public", icu=icu)
+    text = "Crème BRÛLÉE, «hi» a_b O'Brien—x@y.example 100% straße"
+    [(words,)] = database.execute_sql(
+        f"SELECT {expression} FROM (SELECT %s::text AS value) AS given", [text]
+    ).fetchall()
+    assert words.split() == [
+        "creme", "brulee", "hi", "a", "b", "o", "brien", "x", "y", "example", "100", "strasse"
+    ]  # fmt: skip
