@@ -19,7 +19,7 @@ from deskterm.errors import DeskError
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
-from deskterm.store import connection, migrations, pg_search
+from deskterm.store import connection, fulltext, migrations, pg_search
 from deskterm.store.models import Channel, Conversation, Message
 from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.engine.test_search_speed import SEARCHES
@@ -137,6 +137,8 @@ def test_hostile_search_text_is_never_an_error(engine: str, ids: dict[str, int])
     for search in ('"smoke"', "smoke:*", "(smoke", "^smoke", "smoke & fire", "'smoke'"):
         assert found(search) == printer, search
     assert found("smo\x00ke") == found("smoke\x00") == printer  # NUL dropped, as no text has it
+    # A pasted page searches by its first fulltext.QUERY_WORDS words, on both engines alike.
+    assert found("smoke " * fulltext.QUERY_WORDS + "walrus") == printer
     assert Message.select().count() == len(MAILS)  # and nothing typed ran as SQL
 
 
