@@ -32,7 +32,7 @@ from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Fetched
 from deskterm.store import connection
-from deskterm.store.bulk import RowWriter
+from deskterm.store.bulk import RowWriter, follow_given_ids
 from deskterm.store.db import database
 from deskterm.store.models import Channel, Contact, Conversation, Message
 
@@ -263,3 +263,4 @@ def _bulk(model: type[peewee.Model], names: list[str], rows: list[dict[str, obje
         database.cursor().executemany(
             writer.insert_sql, [[row.get(name) for name in writer.names] for row in rows]
         )
+        follow_given_ids(model)

@@ -9,9 +9,7 @@ by primary key, a screenful at a time.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +19,8 @@ from deskterm.channels import registry as channels
 from deskterm.desk import status as lifecycle
 from deskterm.desk.filters import narrowed, search_condition
 from deskterm.errors import ConfigError
-from deskterm.store.db import is_sqlite, iso
+from deskterm.store import cancel
+from deskterm.store.db import iso
 from deskterm.store.models import Channel, Contact, Conversation
 
 # The list's orders, in the order `o` cycles through them, with what the header says.
@@ -75,8 +74,8 @@ def first_conversation_ids(
 ) -> list[int] | None:
     """The start of `conversation_ids`' list (at least `rows` ids, in the same order) when a
     search matches many conversations, found among the filter's newest HEAD_WINDOW only; None
-    when they hold fewer than `rows` matches (then the whole list is cheap to gather), when
-    there is nothing to search, and on engines other than SQLite.
+    when they hold fewer than `rows` matches (then the whole list is cheap to gather) and
+    when there is nothing to search.
 
     A search matching most of the desk (one typed letter) needs its whole set of matches
     gathered before the list's order can be walked: 90-100 ms at 100,000 conversations, where
@@ -86,8 +85,6 @@ def first_conversation_ids(
     search = (search or "").strip()
     if not search or re.fullmatch(r"#\d{1,12}", search):
         return None
-    if not is_sqlite(Conversation._meta.database.obj):
-        return None  # measured on SQLite only (elsewhere search is a LIKE scan anyway)
     window = narrowed(
         Conversation.select(Conversation.id), status, channel, None, assignee=assignee, tag=tag
     )
@@ -104,27 +101,15 @@ def first_conversation_ids(
     return ids if len(ids) >= rows else None
 
 
-def interrupter() -> Callable[[], None] | None:
+def interrupter() -> Callable[[], None]:
     """What ends this thread's running query from another thread (the UI's, when a newer
-    search makes its answer useless), or None where the engine has no such call. The query
-    then fails with an error `was_interrupted` recognises; with nothing running it does
-    nothing."""
-    database = Conversation._meta.database
-    if not is_sqlite(database.obj):
-        return None
-    connection = database.connection()
-
-    def interrupt() -> None:
-        with contextlib.suppress(Exception):  # already closed with its thread: nothing runs
-            connection.interrupt()
-
-    return interrupt
+    search makes its answer useless), on either engine (`store.cancel`). The query then fails
+    with an error `was_interrupted` recognises; with nothing running it does nothing."""
+    return cancel.canceller()
 
 
 def was_interrupted(exc: BaseException) -> bool:
-    return isinstance(exc, peewee.OperationalError | sqlite3.OperationalError) and (
-        "interrupted" in str(exc)
-    )
+    return cancel.was_cancelled(exc)
 
 
 def conversation_rows(ids: list[int]) -> list[dict[str, Any]]:

@@ -165,13 +165,11 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
     def _load(
         self, generation: int, status: str, search: str, filters: dict[str, str], rows: int
     ) -> None:
-        interrupt = list_index.interrupter()
-        if interrupt is not None:
-            running = self._load_running
-            if running is None or running[0] < generation:
-                self._load_running = (generation, interrupt)
-            if self.generation != generation:  # superseded before it could be stopped
-                return
+        running = self._load_running
+        if running is None or running[0] < generation:
+            self._load_running = (generation, list_index.interrupter())
+        if self.generation != generation:  # superseded before it could be stopped
+            return
         narrowed = (status, filters.get("channel"), search or None)
         chosen = {"assignee": filters.get("assignee"), "tag": filters.get("tag")}
         order = filters.get("order", list_index.DEFAULT_ORDER)

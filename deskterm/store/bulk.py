@@ -117,3 +117,18 @@ def _plain(field: peewee.Field) -> bool:
 def _quote(name: str) -> str:
     """Standard SQL identifier quoting (SQLite and PostgreSQL)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def follow_given_ids(model: type[peewee.Model]) -> None:
+    """After rows were inserted with ids of their own (the demo's bulk rows): new rows get ids
+    after them. SQLite takes the largest id plus one by itself; PostgreSQL's sequence does not
+    see ids it did not hand out, and its next insert would collide."""
+    db = model._meta.database
+    if is_sqlite(db.obj if isinstance(db, peewee.DatabaseProxy) else db):
+        return
+    table = _quote(model._meta.table_name)
+    db.execute_sql(
+        f"SELECT setval(pg_get_serial_sequence({db.param}, 'id'), "
+        f"(SELECT coalesce(max(id), 1) FROM {table}))",
+        [table],
+    )

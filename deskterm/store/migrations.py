@@ -16,6 +16,7 @@ import peewee
 from deskterm import paths
 from deskterm.errors import DeskError
 from deskterm.store import db as dbmod
+from deskterm.store import pg_search
 
 Migration = Callable[[peewee.Database], None]
 
@@ -48,9 +49,9 @@ _NEW = "new.subject, new.from_addr, new.from_name, new.text"
 def _v2_list_index_and_search(database: peewee.Database) -> None:
     """The conversation list's order as one index, and full-text search over messages.
 
-    FTS5 exists only in SQLite; elsewhere search stays a LIKE scan until that engine's own
-    full-text search is wired in. The index is kept by triggers, so every write path (the
-    batch writer, the ORM, the outbox) feeds it without knowing.
+    FTS5 exists only in SQLite (PostgreSQL's own full-text search came with v8). The index is
+    kept by triggers, so every write path (the batch writer, the ORM, the outbox) feeds it
+    without knowing.
     """
     database.execute_sql(
         'CREATE INDEX IF NOT EXISTS "conversation_list_order" '
@@ -200,6 +201,14 @@ def _v8_live_notifications(database: peewee.Database) -> None:
         database.execute_sql(statement)
 
 
+def _v9_postgres_search(database: peewee.Database) -> None:
+    """Full-text search on PostgreSQL with its own machinery (`pg_search`: a generated
+    tsvector per message and a GIN index, accents ignored through `unaccent`), built here for
+    every message the desk already holds. SQLite has had FTS5 since v2: nothing to do."""
+    if not dbmod.is_sqlite(database):
+        pg_search.install(database)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -209,6 +218,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v6_oauth_token_record,
     _v7_team_desk,
     _v8_live_notifications,
+    _v9_postgres_search,
 )
 
 

@@ -47,9 +47,10 @@ def _fill_every_table() -> None:
     OrganizationDomain.create(domain="acme.example", organization=org)
     contact = Contact.select().first()
     ContactAlias.create(email="other@acme.example", contact=contact)
-    kim = Agent.create(handle="kim", name="Kim Lee", email="kim@desk.example", login="kim")
-    note = Note.create(conversation=conversation, author=kim, text="Call them @sam\x00")
-    sam = Agent.create(handle="sam", name="Sam")
+    # The demo's team (sam, alex, kim) is there already: two more, one with every field.
+    kim = Agent.create(handle="kit", name="Kit Lee", email="kit@desk.example", login="kit")
+    note = Note.create(conversation=conversation, author=kim, text="Call them @sid\x00")
+    sam = Agent.create(handle="sid", name="Sid")
     Mention.create(note=note, agent=sam)
     Presence.create(conversation=conversation, agent=kim, session="host:1", activity="viewing")
     ChannelLead.create(channel=channel, host="host", pid=1)

@@ -3,8 +3,9 @@ DESKTERM_DATABASE_URL.
 
 The same engine code runs on both databases, and everything that takes a different path on
 PostgreSQL is driven here: the migrations (the FTS5 parts skipped), the batch writer (new ids
-from RETURNING, lookups as IN lists of 500), search as a LIKE scan, triage, the outbox and the
-CLI. Every test gets a fresh, empty database, connected to as an ordinary role.
+from RETURNING, lookups as IN lists of 500), search (by its own full-text index; that it finds
+what SQLite finds is test_search_engines.py's), triage, the outbox and the CLI. Every test
+gets a fresh, empty database, connected to as an ordinary role.
 """
 
 from __future__ import annotations
@@ -356,7 +357,7 @@ def test_nul_characters_in_mail_are_stored_as_replacement_characters(channel: Ch
 # --- queries ----------------------------------------------------------------------------------
 
 
-def test_the_list_filters_by_status_and_searches_with_like(two: tuple[int, int]) -> None:
+def test_the_list_filters_by_status_and_searches(two: tuple[int, int]) -> None:
     printer_id, kettle_id = two
     triage.set_status(kettle_id, "pending")
     row = {

@@ -84,7 +84,8 @@ def reference_ids(status: str, search: str, channel: str | None = None) -> list[
 
 
 @pytest.fixture
-def big_desk() -> None:
+def big_desk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")  # the demo's agent: the app asks nobody
     demo.build_demo(now=demo.ANCHOR)
     demo.add_synthetic(5000, now=demo.ANCHOR)
 
@@ -113,9 +114,19 @@ def test_a_broad_search_has_its_first_rows_early_and_a_narrow_one_does_not() -> 
     assert head is None
 
 
-def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None:
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_running_query_is_stopped_from_another_thread(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    """On either engine (SQLite interrupts, PostgreSQL cancels on the server), and the
+    connection that ran it answers the next query."""
+    if engine == "postgres":
+        request.getfixturevalue("pg")
+    demo.build_demo(now=demo.ANCHOR)
     stops: queue.Queue[object] = queue.Queue()
     outcome: list[BaseException] = []
+    after: list[int] = []
+    no_more_stops = threading.Event()
 
     def endless() -> None:
         stops.put(list_index.interrupter())
@@ -126,6 +137,8 @@ def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None
             ).fetchall()
         except Exception as exc:
             outcome.append(exc)
+            no_more_stops.wait(10)
+            after.extend(list_index.conversation_ids("open"))  # the same connection, again
         finally:
             connection.close_database()  # this thread's connection
 
@@ -136,21 +149,37 @@ def test_a_running_query_is_stopped_from_another_thread(demo_desk: None) -> None
     while not outcome and thread.is_alive():
         stop()  # until the query has started and ended
         thread.join(0.05)
+    no_more_stops.set()
     thread.join(10)
     assert not thread.is_alive()
     assert len(outcome) == 1 and list_index.was_interrupted(outcome[0])
+    assert after and after == list_index.conversation_ids("open")
     assert not list_index.was_interrupted(ValueError("interrupted"))
     assert list_index.conversation_ids("open")  # other connections are untouched
 
 
-@pytest.mark.usefixtures("big_desk")
-def test_typing_shows_the_whole_result_with_its_count() -> None:
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_typing_shows_the_whole_result_with_its_count(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    """On PostgreSQL too: the first rows from the newest conversations, then the whole list,
+    each keystroke's query cancelled by the next (what it finds there is the same as on
+    SQLite: test_search_engines.py)."""
+    if engine == "postgres":
+        request.getfixturevalue("pg")
+    request.getfixturevalue("big_desk")
+    on_sqlite = engine == "sqlite"
+    expected = (
+        reference_ids("open", "or")
+        if on_sqlite
+        else list_index.conversation_ids("open", search="or")
+    )
+
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         for char in "or":
             await pilot.press(*(("slash",) if char == "o" else ()), char)
             await pilot.pause(SEARCH_DELAY)
         await settle(pilot)
-        expected = reference_ids("open", "or")
         assert the_list(app).ids == expected
         bar = app.screen.query_one(FilterBar)
         assert (bar.search, bar.shown) == ("or", len(expected))
