@@ -31,9 +31,8 @@ HOSTILE_NOTE = "[@click=app.quit]Quit[/] \x1b]52;c;aGk=\x07 [$accent]vars[/] \u2
 
 @pytest.fixture
 def team(demo_desk: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Kim (at the keyboard) and Sam, on the demo desk."""
-    agents.add("kim@desk.example", "Kim Lee", handle="kim")
-    agents.add("sam@desk.example", "Sam Roe", handle="sam")
+    """The demo's Kim (at the keyboard) and Sam."""
+    assert agents.get("kim").name == "Kim Lee" and agents.get("sam").name == "Sam Carter"
     monkeypatch.setenv("DESKTERM_AGENT", "kim")
 
 
@@ -200,8 +199,15 @@ def test_opening_the_conversation_from_the_list_marks_its_mentions_seen(
     drive(scenario)
 
 
-def test_mentions_without_an_agent_say_how_to_name_one(demo_desk: None) -> None:
+def test_mentions_without_an_agent_say_how_to_name_one(
+    demo_desk: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DESKTERM_AGENT")  # and the login is no agent's
+
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("escape")  # "Which agent are you?": not now
+        await settle(pilot)
         await open_mentions(pilot)
         assert "set DESKTERM_AGENT to your handle" in screen_text(app)
 
@@ -241,7 +247,7 @@ def test_another_agents_note_arriving_is_announced_and_the_view_stays(
         assert box.scroll_y == 3
         news = app.screen.query_one("#news", Static)
         assert news.display
-        assert str(news.render()) == "A new note by Sam Roe below: press G (End) to see it."
+        assert str(news.render()) == "A new note by Sam Carter below: press G (End) to see it."
 
     drive(scenario)
 
