@@ -44,6 +44,8 @@ def poll(once: bool, channel_name: str | None) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
+    # Whichever thread the kernel hands the signal to, its byte wakes the loop's sleep.
+    signal.set_wakeup_fd(worker.wake.signal_fd(), warn_on_full_buffer=False)
     if not once:
         if channel_name:
             raise DeskError("--channel works with --once; the worker polls every active channel.")

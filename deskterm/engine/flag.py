@@ -43,6 +43,13 @@ class Flag(threading.Event):
             while os.read(self._read, 4096):
                 pass
 
+    def signal_fd(self) -> int:
+        """The pipe's write end, for `signal.set_wakeup_fd`: a signal the kernel delivers to
+        another thread (an IDLE reader, the pool) runs Python's handler only when the main
+        thread next runs bytecode, which a select with an hour's timeout never does; with
+        this fd, the signal's own byte ends the wait, and the handler runs at once."""
+        return self._write
+
     def wait(self, timeout: float | None = None) -> bool:
         # A set() between this check and the select has written its byte: the select sees it.
         if not self._set:

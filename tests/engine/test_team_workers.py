@@ -84,6 +84,9 @@ def start_poll(home: Path, log: Path) -> subprocess.Popen:
     )
 
 
+# 10,000 mails through the real servers twice over: about 80 s alone, several minutes on a
+# loaded machine; the suite's 300 s hang limit is for ordinary tests.
+@pytest.mark.timeout(900)
 def test_two_pollers_one_killed_mid_sync_store_each_mail_once_and_send_each_reply_once(
     desk: Desk, pg: str, boxes: Any, pollers: list[subprocess.Popen], tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ in the same run instead of a wall-clock limit that would flake on a busy CI mach
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 
 from deskterm.app import DeskApp
@@ -19,7 +20,10 @@ from tests.tui.test_app import drive, screen_text, settle, the_list
 COUNT = 100_000
 
 
-def test_a_desk_of_100000_conversations_opens_and_scrolls() -> None:
+def test_a_desk_of_100000_conversations_opens_and_scrolls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")  # the demo's agent: the app asks nobody
     demo.build_demo(now=demo.ANCHOR)
     demo.add_synthetic(COUNT, now=demo.ANCHOR)
     expected = list_index.status_counts()["open"]
