@@ -129,7 +129,7 @@ def org_remove(name: str, yes: bool) -> None:
             default=False,
         )
     done = organizations.remove(found.name)
-    unlinked = f"; {_contacts(done['unlinked'])} now have none" if done["unlinked"] else ""
+    unlinked = f"; {_contacts(done['unlinked'])} left without one" if done["unlinked"] else ""
     say(f"Organization {one_line(done['name'])!r} removed{unlinked}.")
 
 

@@ -63,7 +63,7 @@ AGENTS = (
 # senders under them (the Organizations screen, a contact's page); the others have none.
 ORGANIZATIONS = (
     ("Brightlane", ("brightlane.example",)),
-    ("Kestrel Analytics", ("kestrel-analytics.example",)),
+    ("Harbour Logistics", ("harbourlogistics.example",)),
     ("Northwind Traders", ("northwind.example",)),
 )
 # What an agent would already have done to some of them, so every filter shows something.

@@ -1,6 +1,6 @@
 """`deskterm org ...` and `deskterm contact move` on the demo desk (issue 16, customers).
 
-The demo knows Brightlane, Kestrel Analytics and Northwind Traders by domain; its other
+The demo knows Brightlane, Harbour Logistics and Northwind Traders by domain; its other
 senders belong to none.
 """
 
@@ -32,7 +32,7 @@ def test_the_demos_organizations_are_listed_with_their_counts(desk: Desk, demo_d
     rows = desk.json("org", "list", "--json")
     assert [(r["name"], r["domains"], r["contacts"], r["conversations"]) for r in rows] == [
         ("Brightlane", ["brightlane.example"], 1, 2),
-        ("Kestrel Analytics", ["kestrel-analytics.example"], 1, 1),
+        ("Harbour Logistics", ["harbourlogistics.example"], 1, 1),
         ("Northwind Traders", ["northwind.example"], 1, 1),
     ]
     text = desk.run("org", "list").stdout.splitlines()
@@ -65,12 +65,12 @@ def test_add_show_and_remove_an_organization_with_its_domains(desk: Desk, demo_d
     refused = one_sentence(desk, "org", "remove", "Correo Group")  # stdin is no terminal
     assert refused == "deskterm: Removing 'Correo Group' needs confirmation; add --yes to confirm."
     out = desk.run("org", "remove", "Correo Group", "--yes")
-    assert out.stdout.strip() == "Organization 'Correo Group' removed; 1 contact now have none."
+    assert out.stdout.strip() == "Organization 'Correo Group' removed; 1 contact left without one."
     assert desk.json("contact", "show", LAURA)["organization"] is None
 
 
 def test_mistakes_are_one_sentence_saying_what_to_do(desk: Desk, demo_desk: None) -> None:
-    said = one_sentence(desk, "org", "domain", "add", "Kestrel Analytics", "brightlane.example")
+    said = one_sentence(desk, "org", "domain", "add", "Harbour Logistics", "brightlane.example")
     assert said == (
         "deskterm: brightlane.example belongs to 'Brightlane'; remove it there first "
         "(deskterm org domain remove brightlane.example)."
@@ -122,10 +122,10 @@ def _complete(*words: str) -> list[str]:
 
 
 def test_organization_names_complete(desk: Desk, demo_desk: None) -> None:
-    assert _complete("org", "show", "k") == ["plain,Kestrel Analytics"]
+    assert _complete("org", "show", "h") == ["plain,Harbour Logistics"]
     assert _complete("org", "domain", "add", "") == [
         "plain,Brightlane",
-        "plain,Kestrel Analytics",
+        "plain,Harbour Logistics",
         "plain,Northwind Traders",
     ]
     assert _complete("contact", "move", EMMA, "n") == ["plain,Northwind Traders"]
