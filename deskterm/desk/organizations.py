@@ -114,8 +114,8 @@ def _add_domain(organization: Organization, domain: str) -> int:
         if owner.organization_id == organization.id:
             return 0
         raise DeskError(
-            f"{domain} belongs to {owner.organization.name!r}; remove it there first "
-            f"(deskterm org domain remove {domain})."
+            f"{domain} belongs to {owner.organization.name!r}; take it away there first: "
+            f"`deskterm org domain remove {domain}`."
         )
     OrganizationDomain.create(domain=domain, organization=organization.id)
     return int(

@@ -72,8 +72,8 @@ def test_add_show_and_remove_an_organization_with_its_domains(desk: Desk, demo_d
 def test_mistakes_are_one_sentence_saying_what_to_do(desk: Desk, demo_desk: None) -> None:
     said = one_sentence(desk, "org", "domain", "add", "Harbour Logistics", "brightlane.example")
     assert said == (
-        "deskterm: brightlane.example belongs to 'Brightlane'; remove it there first "
-        "(deskterm org domain remove brightlane.example)."
+        "deskterm: brightlane.example belongs to 'Brightlane'; take it away there first: "
+        "`deskterm org domain remove brightlane.example`."
     )
     said = one_sentence(desk, "org", "add", "NORTHWIND traders")
     assert said == (

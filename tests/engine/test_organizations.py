@@ -91,7 +91,7 @@ def test_adding_a_domain_links_only_its_contacts_without_an_organization(
 def test_a_domain_belongs_to_one_organization(channel: Channel) -> None:
     organizations.add("Customer Inc", ["customer.example"])
     organizations.add("Rival")
-    with pytest.raises(DeskError, match=r"customer.example belongs to 'Customer Inc'; remove"):
+    with pytest.raises(DeskError, match=r"customer.example belongs to 'Customer Inc'; take it"):
         organizations.add_domain("Rival", "CUSTOMER.example")
     with pytest.raises(DeskError, match="belongs to 'Customer Inc'"):
         organizations.add("Third", ["third.example", "customer.example"])

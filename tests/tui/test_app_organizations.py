@@ -81,7 +81,11 @@ def test_an_organizations_page_adds_and_removes_a_domain(demo_desk: None) -> Non
         await pilot.press("plus")
         await settle(pilot)
         await answer(pilot, "brightlane.example")  # Brightlane's: refused, in one sentence
-        assert any("brightlane.example belongs to 'Brightlane'" in n for n in notices(app))
+        assert any(
+            n == "brightlane.example belongs to 'Brightlane'; take it away there first: "
+            "press - on that organization's page (U in the list)."
+            for n in notices(app)
+        )
         await pilot.press("minus")
         await settle(pilot)
         await answer(pilot, "correo.example")
