@@ -64,7 +64,7 @@ class ContactScreen(DeskScreen):
         yield Static(Content(""), id="fields", classes="-empty")  # custom fields, to come
         yield Static(Content("Conversations"), id="conversations-heading", classes="heading")
         yield OtherConversations(id="conversations")
-        yield StatusBar("enter open  a addresses  m organization  esc back  ? help")
+        yield StatusBar("enter open  a addresses  m move  esc back")
 
     def on_mount(self) -> None:
         self.follow_desk()

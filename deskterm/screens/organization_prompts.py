@@ -93,7 +93,7 @@ def ask_remove_domain(
         )
 
     prompt = PromptScreen(
-        f"Take which domain from {one_line(name)}? ({', '.join(domains)})",
+        f"Take which domain from {one_line(name)}? ({one_line(', '.join(domains))})",
         domains[0] if len(domains) == 1 else "",
         "Its contacts in this organization leave it. Esc cancels.",
     )

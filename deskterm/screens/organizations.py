@@ -161,9 +161,7 @@ class OrganizationScreen(TableScreen):
         yield row_table(columns, id="contacts", line=self.app.size.width)
         yield Static(Content("Conversations"), id="conversations-heading", classes="heading")
         yield OtherConversations(id="conversations")
-        yield StatusBar(
-            "enter open  tab contacts/conversations  + domain  - domain  m move  esc back"
-        )
+        yield StatusBar("enter open  +/- domain  m move  esc back")
 
     @work(
         thread=True,
