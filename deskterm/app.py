@@ -389,6 +389,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
         self.push_screen(TemplatesScreen())
 
+    def action_organizations(self) -> None:
+        from deskterm.screens.organizations import OrganizationsScreen
+
+        self.push_screen(OrganizationsScreen())
+
     def action_worker(self) -> None:
         from deskterm.screens.worker_status import WorkerStatusScreen
 
@@ -411,6 +416,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         yield SystemCommand("Channels", "Add, edit and test channels", self.action_channels)
         yield SystemCommand(
             "Templates", "Canned replies with $variables: add, edit, remove", self.action_templates
+        )
+        yield SystemCommand(
+            "Organizations",
+            "Customers by mail domain: their contacts and conversations",
+            self.action_organizations,
         )
         yield SystemCommand(
             "Worker status", "Channel states, recent runs; pause, poll now", self.action_worker

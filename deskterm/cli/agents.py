@@ -8,28 +8,21 @@ from typing import Any
 
 import click
 
-from deskterm.cli.console import echo_json, handle_errors, json_option, say
+from deskterm.cli.console import completing, echo_json, handle_errors, json_option, say
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
 
 
 def complete_handles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """The agents' handles starting with what was typed, for shell completion: nothing (never
-    an error) where there is no desk yet or it cannot be opened."""
-    from deskterm import paths, settings
+    """The agents' handles starting with what was typed (an `@` before it is fine)."""
 
-    try:
-        home = paths.home_location()
-        if settings.current().database_url is None and not (home / "desk.sqlite3").exists():
-            return []  # completing must not make an empty desk
+    def handles() -> list[str]:
         from deskterm.desk import agents
 
-        open_desk()
-        start = incomplete.lstrip("@").lower()
-        return [handle for handle in agents.handles() if handle.startswith(start)]
-    except Exception:
-        return []
+        return agents.handles()
+
+    return completing(handles, incomplete.lstrip("@"))
 
 
 @click.group("agent")

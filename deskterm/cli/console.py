@@ -70,6 +70,21 @@ def open_existing_desk() -> None:
     open_desk()
 
 
+def completing(read: Callable[[], list[str]], incomplete: str) -> list[str]:
+    """Shell completion from the desk: the words `read` gives that start with what was typed
+    (any case), or nothing (never an error) where there is no desk yet or it cannot be opened:
+    a Tab must not make an empty desk."""
+    try:
+        home = paths.home_location()
+        if settings.current().database_url is None and not (home / paths.DATABASE_NAME).exists():
+            return []
+        open_desk()
+        start = incomplete.lower()
+        return [word for word in read() if word.lower().startswith(start)]
+    except Exception:
+        return []
+
+
 def echo_json(data: Any) -> None:
     click.echo(safe_json(data))
 

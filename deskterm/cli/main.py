@@ -1,9 +1,9 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, notes, triage, outbox, templates, contacts, agents, secrets, db,
-service, and ui for the commands that open the terminal UI), sharing console for what they
-print and how they fail.
+inbound, conversations, notes, triage, outbox, templates, contacts, organizations, agents,
+secrets, db, service, and ui for the commands that open the terminal UI), sharing console for
+what they print and how they fail.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from deskterm.cli import (
     forward,
     inbound,
     notes,
+    organizations,
     outbox,
     secrets,
     service,
@@ -74,6 +75,7 @@ for command in (
     templates.template,
     secrets.secrets,
     contacts.contact,
+    organizations.org,
     agents.agent,
     db.db,
     service.service,

@@ -25,7 +25,7 @@ import peewee
 from deskterm import settings
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
-from deskterm.desk import agents, triage
+from deskterm.desk import agents, organizations, triage
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
 from deskterm.inbound.ingest import Ingestor
@@ -58,6 +58,13 @@ AGENTS = (
     ("sam", "Sam Carter", "sam@acme.example"),
     ("alex", "Alex Moreau", "alex@acme.example"),
     ("kim", "Kim Lee", "kim@acme.example"),
+)
+# Customers the desk knows by domain before the mail arrives, so the ingest files their
+# senders under them (the Organizations screen, a contact's page); the others have none.
+ORGANIZATIONS = (
+    ("Brightlane", ("brightlane.example",)),
+    ("Harbour Logistics", ("harbourlogistics.example",)),
+    ("Northwind Traders", ("northwind.example",)),
 )
 # What an agent would already have done to some of them, so every filter shows something.
 TRIAGE: dict[str, dict[str, str]] = {
@@ -105,6 +112,8 @@ def build_demo(now: datetime | None = None) -> DemoDesk:
     channel = channels.add(channel_config.validate(CHANNEL_CONFIG))
     for handle, name, email in AGENTS:
         agents.add(email, name, handle=handle)
+    for organization, domains in ORGANIZATIONS:
+        organizations.add(organization, list(domains))
     shift = _shift(now)
     mail = demo_mail()
     items = [Fetched(name, _moved(raw, shift)) for name, raw in mail]

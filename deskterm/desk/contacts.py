@@ -13,7 +13,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from deskterm.errors import DeskError, NotFound
-from deskterm.store.db import database
+from deskterm.store.db import database, iso
 from deskterm.store.models import Contact, ContactAlias, Conversation
 
 
@@ -85,17 +85,34 @@ def remove_alias(alias: str) -> str:
     return primary
 
 
+RECENT = 20  # the newest conversations a contact's page lists
+
+
 def describe(address: str) -> dict[str, Any]:
-    """A contact by any of its addresses: primary address, name, aliases, conversations."""
+    """A contact by any of its addresses (the contact's page, `contact show`): primary address,
+    name, organization, aliases, how many conversations and the newest of them."""
     contact = primary_of(normal_address(address))
     if contact is None:
         raise NotFound(f"No contact has the address {normal_address(address)}.")
+    recent = (
+        Conversation.select(
+            Conversation.id, Conversation.subject, Conversation.status, Conversation.updated_at
+        )
+        .where(Conversation.contact == contact.id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(RECENT)
+        .tuples()
+    )
     return {
         "email": contact.email,
         "name": contact.name,
         "organization": contact.organization.name if contact.organization_id else None,
         "aliases": sorted(a.email for a in contact.aliases),
         "conversations": contact.conversations.count(),
+        "recent": [
+            {"id": cid, "subject": subject, "status": status, "updated_at": iso(updated)}
+            for cid, subject, status, updated in recent
+        ],
     }
 
 

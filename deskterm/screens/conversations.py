@@ -75,6 +75,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
         Binding("C", "app.channels", "Channels", id="list.channels"),
         Binding("M", "app.templates", "Templates (canned replies)", id="list.templates"),
+        Binding("U", "app.organizations", "Customers: organizations", id="list.organizations"),
         Binding("W", "app.worker", "Worker status", id="list.worker"),
         Binding("ctrl+r", "reload", "Reload", id="list.reload"),
         Binding("q", "app.quit", "Quit", id="app.quit_top"),

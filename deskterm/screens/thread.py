@@ -40,7 +40,6 @@ from deskterm.screens.message_tools import MessageTools
 from deskterm.screens.thread_attachments import ThreadAttachments
 from deskterm.screens.thread_notes import ThreadNotes
 from deskterm.screens.triage_prompts import (
-    ask_aliases,
     ask_assignee,
     ask_status,
     ask_tags,
@@ -79,7 +78,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         Binding("T", "tags", "Tags", id="conversation.tags"),
         Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
-        Binding("c", "aliases", "Contact's other addresses", id="thread.aliases"),
+        Binding("c", "contact", "Contact's page: organization, addresses", id="thread.contact"),
         Binding("w", "save_attachment", "Save an attachment", id="thread.save_attachment"),
         Binding("o", "open_attachment", "Open an attachment", id="thread.open_attachment"),
         Binding("l", "links", "Links of the message (open one)", id="message.links"),
@@ -378,12 +377,16 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
     def action_tags(self) -> None:
         ask_tags(self.desk, self.conversation_id, self.reload)
 
-    def action_aliases(self) -> None:
+    def action_contact(self) -> None:
+        """The contact's page: their conversations (Enter opens one on top of it), their
+        organization and other addresses (`a` and `m` there change them)."""
+        from deskterm.screens.contact import ContactScreen
+
         contact = self.detail.get("contact") if self.detail else None
         if not contact:
             self.notify("This conversation has no contact.", markup=False)
             return
-        ask_aliases(self.desk, contact, self.reload)
+        self.app.push_screen(ContactScreen(contact, self._open_other))
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(

@@ -70,7 +70,12 @@ def test_mail_from_an_alias_is_filed_under_the_primary_contact(
     assert later.conversation_id != first.conversation_id  # a new subject: a new conversation
     assert contact_of(later.conversation_id) == "jane@customer.example"
     assert counts() == (1, 1)  # no contact of its own for the alias
-    assert desk.json("contact", "show", "jane.doe@home.example") == {
+    shown = desk.json("contact", "show", "jane.doe@home.example")
+    assert [row["id"] for row in shown.pop("recent")] == [
+        later.conversation_id,
+        first.conversation_id,
+    ]  # newest activity first
+    assert shown == {
         "email": "jane@customer.example",
         "name": "Jane Doe",
         "organization": None,

@@ -11,6 +11,7 @@ from textual.widgets import Static
 from deskterm.app import DeskApp
 from deskterm.demo import desk as demo
 from deskterm.desk import attachments, contacts, triage
+from deskterm.screens.contact import ContactScreen
 from deskterm.screens.conversations import SEARCH_DELAY, ConversationsScreen
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
@@ -80,26 +81,31 @@ def test_escape_leaves_the_tags_alone(demo_desk: None) -> None:
 # --- contact aliases -----------------------------------------------------------------------
 
 
-def test_c_in_the_thread_adds_and_removes_the_contacts_other_addresses(demo_desk: None) -> None:
+def test_a_on_the_contacts_page_adds_and_removes_their_other_addresses(
+    demo_desk: None,
+) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ThreadScreen)
         contact = app.screen.detail["contact"]
-        await pilot.press("c")
+        await pilot.press("c")  # the contact's page
+        await settle(pilot)
+        await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, PromptScreen)
         assert app.screen.question == f"Other addresses of {contact}: none"
         await answer(pilot, "+Her.Home@Example.org")
-        assert isinstance(app.screen, ThreadScreen)
+        assert isinstance(app.screen, ContactScreen)
         assert contacts.describe(contact)["aliases"] == ["her.home@example.org"]
         assert any(f"{contact}: her.home@example.org." in n for n in notices(app))
-        await pilot.press("c")
+        assert "other addresses: her.home@example.org" in screen_text(app)
+        await pilot.press("a")
         await settle(pilot)
         await answer(pilot, "-her.home@example.org not-an-address")  # checked before any change
         assert contacts.describe(contact)["aliases"] == ["her.home@example.org"]
         assert any("'not-an-address' is not an email address" in n for n in notices(app))
-        await pilot.press("c")
+        await pilot.press("a")
         await settle(pilot)
         await answer(pilot, "-her.home@example.org")
         assert contacts.describe(contact)["aliases"] == []

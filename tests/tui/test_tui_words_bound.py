@@ -26,5 +26,7 @@ def test_other_nouns_with_a_key_are_replaced_and_the_rest_kept() -> None:
         "See the skipped-mail screen (S in the list), the templates screen (M in the list) "
         "and the assign prompt (a)."
     )
+    said = tui_words("Not here; `deskterm org list` shows them.")
+    assert said == "Not here; the organizations screen (U in the list) shows them."
     kept = "`deskterm template rename a b`, `deskterm poll --once`"
     assert tui_words(kept) == kept  # no key for them: the command stays, whole
