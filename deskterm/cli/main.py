@@ -1,9 +1,9 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, notes, triage, outbox, templates, contacts, agents, secrets, db,
-service, and ui for the commands that open the terminal UI), sharing console for what they
-print and how they fail.
+inbound, conversations, notes, triage, outbox, templates, contacts, agents, types (types and
+fields), secrets, db, service, and ui for the commands that open the terminal UI), sharing
+console for what they print and how they fail.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from deskterm.cli import (
     service,
     templates,
     triage,
+    types,
     ui,
 )
 
@@ -75,6 +76,8 @@ for command in (
     secrets.secrets,
     contacts.contact,
     agents.agent,
+    types.type_group,
+    types.field_group,
     db.db,
     service.service,
     ui.demo,
