@@ -19,7 +19,7 @@ from typing import Any
 import peewee
 
 from deskterm.desk import agents
-from deskterm.errors import ConfigError
+from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
 from deskterm.store.models import Conversation, FieldValue, TypeField
@@ -65,7 +65,10 @@ def checked(kind: str, text: str, choices: list[str], name: str) -> str:
             f"{name} takes one of {', '.join(choices)}; {text[:40]!r} is not one of them."
         )
     if kind == "agent":
-        handle = agents.assignee(text)  # a handle, an address or `me`; unknown: refused
+        try:
+            handle = agents.assignee(text)  # a handle, an address or `me`
+        except NotFound as exc:  # a value refused, as any other kind's
+            raise ConfigError(str(exc)) from None
         if handle is None:
             raise ConfigError(f"{name} takes an agent's handle; leave it empty for nobody.")
         return handle
