@@ -337,6 +337,8 @@ _TUI_WAYS = {
     "template add": "a on the templates screen (M in the list)",
     "skipped": "the skipped-mail screen (S in the list)",
     "agent list": "the assign prompt (a)",
+    "type set": "F in the thread, then type NAME",
+    "type list": "the F prompt in the thread",
 }
 # The command's words end at a non-word character: \w+ cannot give back what [^`]* would take,
 # so a long unclosed "`deskterm channel xxx..." from a server costs linear, not quadratic, time.
