@@ -133,7 +133,9 @@ def field_group() -> None:
 @field_group.command("add")
 @click.argument("type_name", metavar="TYPE", shell_complete=complete_types)
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KINDS), default="text", show_default=True)
+@click.option(
+    "--kind", type=click.Choice(KINDS), default="text", show_default=True, help="What it holds."
+)
 @click.option("--choice", "choices", multiple=True, help="A choice field's value (repeat).")
 @click.option("--default", help="The value a new conversation of the type gets.")
 @click.option("--required", is_flag=True, help="It may never be emptied.")

@@ -125,7 +125,7 @@ _HINTS = {
     "device_endpoint": "empty: the provider's (generic needs it)",
     "types": "the types its conversations may have; empty = any",
     "default_type": "a new conversation's type; empty: none",
-    "mappings": "TOML, e.g. [{field = \"order\", source = \"subject\", pattern = 'order (\\d+)'}]",
+    "mappings": 'TOML, e.g. [{field = "order", source = "subject", pattern = \'order (\\d+)\'}]',
     "email_as_attachment": "the mail itself becomes an attachment of the first message",
     OUTBOUND_SWITCH: "off: this channel only reads mail",
 }
