@@ -24,6 +24,7 @@ from deskterm.channels.fields import (
     int_range,
     kind,
     lower_list,
+    mappings,
     nonempty,
     number,
     one_of,
@@ -149,12 +150,21 @@ READING = {
     "authserv_id": Field(opt_text, default=None),
 }
 
+# What a channel's mail becomes beyond a conversation: its type, its custom fields filled from
+# the mail (deskterm.inbound.mappings), and the raw mail as an attachment.
+TICKETS = {
+    "types": Field(lower_list, default=[]),  # the types its conversations may have; [] = any
+    "default_type": Field(opt_text, default=None),  # a new conversation's type; None: untyped
+    "mappings": Field(mappings, default=[]),
+    "email_as_attachment": Field(boolean, default=False),  # the raw mail, on the first message
+}
+
 TOP = {
     "name": Field(nonempty, required=True),
     "status": Field(one_of(STATUSES), default="draft"),
 }
 
-TABLES = ("inbound", "outbound", "reading", "oauth2")  # the top level's tables
+TABLES = ("inbound", "outbound", "reading", "tickets", "oauth2")  # the top level's tables
 
 
 def parse_channel_file(path: Path) -> dict[str, Any]:
@@ -197,6 +207,7 @@ def validate(raw: dict[str, Any]) -> dict[str, Any]:
     else:
         config["outbound"] = None
     config["reading"] = _table(_as_table(raw.get("reading", {}), "reading"), READING, "reading")
+    config["tickets"] = _tickets(raw.get("tickets", {}))
     config["oauth2"] = _channel_oauth2(raw["oauth2"]) if "oauth2" in raw else None
     for side in ("inbound", "outbound"):
         table = config[side]
@@ -206,6 +217,20 @@ def validate(raw: dict[str, Any]) -> dict[str, Any]:
                 "(provider, client_id, ...) as the channel file keys in README.md show."
             )
     return config
+
+
+def _tickets(raw: Any) -> dict[str, Any]:
+    """The [tickets] table: a default type must be one the channel allows. Whether the types
+    exist is the desk's to say (channels.registry checks it when the channel is saved)."""
+    table = _table(_as_table(raw, "tickets"), TICKETS, "tickets")
+    if table["default_type"] is not None:
+        table["default_type"] = table["default_type"].lower()
+        if table["types"] and table["default_type"] not in table["types"]:
+            raise ConfigError(
+                f"tickets.default_type = {table['default_type']!r} is not one of tickets.types; "
+                "add it there or choose one of them."
+            )
+    return table
 
 
 def _channel_oauth2(raw: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from deskterm.errors import ConfigError
-from deskterm.mail import addresses
+from deskterm.mail import addresses, patterns
 from deskterm.net.oauth2 import check_endpoint
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -149,6 +149,57 @@ def endpoint(key: str, value: Any) -> str:
 
 def opt_endpoint(key: str, value: Any) -> str | None:
     return endpoint(key, value) if string(key, value).strip() else None
+
+
+# What a mapping may read from a mail (deskterm.inbound.mappings reads them).
+MAPPING_SOURCES = ("subject", "body", "sender", "importance", "header")
+_MAPPING_KEYS = {"field", "source", "header", "pattern", "default"}
+_WORD = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+
+
+def mappings(key: str, value: Any) -> list[dict[str, str]]:
+    """Mail properties mapped to custom fields: a list of tables, each with `field` (a field
+    name), `source` (MAPPING_SOURCES), `header` (the header's name, for source "header"),
+    `pattern` (optional: a regular expression whose first group, or whole match, is the
+    value) and `default` (the value when the mail gives none)."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(
+            f'{key} must be a list of tables, e.g. [{{field = "order", source = "subject", '
+            f"pattern = 'Order #(\\d+)'}}]."
+        )
+    out = []
+    for number, item in enumerate(value, 1):
+        name = f"{key}[{number}]"
+        unknown = sorted(set(item) - _MAPPING_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"unknown key {', '.join(unknown)} in {name}; "
+                f"use {', '.join(sorted(_MAPPING_KEYS))}."
+            )
+        field = nonempty(f"{name}.field", item.get("field", "")).lower()
+        if not _WORD.fullmatch(field):
+            raise ConfigError(f"{name}.field = {field!r} is not a field name.")
+        source = one_of(MAPPING_SOURCES)(f"{name}.source", item.get("source", ""))
+        header = string(f"{name}.header", item.get("header", "")).strip().lower()
+        if source == "header" and not re.fullmatch(r"[!-9;-~]{1,76}", header):
+            raise ConfigError(f'{name}.header must name the header, e.g. "X-Order-Id".')
+        pattern = string(f"{name}.pattern", item.get("pattern", ""))
+        if pattern:
+            try:
+                patterns.compiled(pattern)
+            except ConfigError as exc:
+                raise ConfigError(f"{name}.pattern: {exc}") from None
+        default = string(f"{name}.default", item.get("default", "")).strip()
+        out.append(
+            {
+                "field": field,
+                "source": source,
+                "header": header if source == "header" else "",
+                "pattern": pattern,
+                "default": default,
+            }
+        )
+    return out
 
 
 def kind(value: Any) -> str:

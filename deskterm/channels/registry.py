@@ -17,7 +17,7 @@ from deskterm.errors import ConfigError, NotFound, SecretError
 from deskterm.mail import addresses
 from deskterm.net.tls import Endpoint
 from deskterm.store.db import database, iso, utcnow
-from deskterm.store.models import Channel
+from deskterm.store.models import Channel, ConversationType
 
 SIDES = ("inbound", "outbound")
 OAUTH2 = "oauth2"  # the owner of the channel's [oauth2] table's secrets (a side owns its own)
@@ -33,6 +33,7 @@ SECRETS = tuple(
 
 
 def add(config: dict[str, Any]) -> Channel:
+    _known_types(config)
     with database.atomic():
         if Channel.select().where(Channel.name == config["name"]).exists():
             raise ConfigError(
@@ -44,6 +45,7 @@ def add(config: dict[str, Any]) -> Channel:
 
 def edit(name: str, config: dict[str, Any]) -> Channel:
     """Replace a channel's settings; a changed server forgets its certificate pin."""
+    _known_types(config)
     with database.atomic():
         channel = get(name)
         if (
@@ -60,6 +62,22 @@ def edit(name: str, config: dict[str, Any]) -> Channel:
         channel.updated_at = utcnow()
         channel.save()
         return channel
+
+
+def _known_types(config: dict[str, Any]) -> None:
+    """A channel's `[tickets]` may name only types the desk has (the file's check cannot
+    know them; deskterm.desk.types defines them)."""
+    tickets = config.get("tickets") or {}
+    named = [*tickets.get("types", []), *[t for t in [tickets.get("default_type")] if t]]
+    if not named:
+        return
+    known = {n for (n,) in ConversationType.select(ConversationType.name).tuples()}
+    missing = [t for t in dict.fromkeys(named) if t not in known]
+    if missing:
+        raise ConfigError(
+            f"tickets names the type {', '.join(missing)}, which the desk does not have; add "
+            "it with `deskterm type add NAME` first (`deskterm type list` shows the types)."
+        )
 
 
 def remove(name: str, store: Any | None = None) -> None:

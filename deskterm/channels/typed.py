@@ -4,8 +4,8 @@ The channel file is checked by `channels.config`, and the desk stores the result
 default filled in) as `Channel.settings`. Code reads it back through `ChannelConfig.of`, as
 frozen dataclasses, so `inbound.poll_interval` is a float and has one spelling.
 
-Each default lives in the file schema (`config.INBOUND`, `OUTBOUND`, `READING`, `OAUTH2`,
-`CHANNEL_OAUTH2`, `TOP`), and only there: a dict stored by an older desk, before a key
+Each default lives in the file schema (`config.INBOUND`, `OUTBOUND`, `READING`, `TICKETS`,
+`OAUTH2`, `CHANNEL_OAUTH2`, `TOP`), and only there: a dict stored by an older desk, before a key
 existed, reads that key's default from the schema, so no use site restates one. A dataclass
 field is named after its key (`from` is `sender`, a Python keyword), and lists are tuples:
 the values compare equal when the settings do.
@@ -25,6 +25,7 @@ from deskterm.channels.config import (
     OAUTH2,
     OUTBOUND,
     READING,
+    TICKETS,
     TOP,
 )
 from deskterm.channels.fields import Field
@@ -163,6 +164,36 @@ class ReadingConfig(Table):
 
 
 @dataclass(frozen=True)
+class FieldMapping:
+    """One `[tickets] mappings` entry: which custom field a mail property fills."""
+
+    field: str
+    source: str  # subject | body | sender | importance | header
+    header: str  # the header's lower-case name, for source "header"
+    pattern: str  # "": the property as it is; else its first group (or whole match)
+    default: str  # when the mail gives no value ("": none)
+
+
+@dataclass(frozen=True)
+class TicketsConfig(Table):
+    """The `[tickets]` table: the types the channel's conversations may have, a new one's
+    type, its fields filled from the mail, and the raw mail as an attachment."""
+
+    SCHEMA = TICKETS
+
+    types: tuple[str, ...]  # empty: any type
+    default_type: str | None
+    mappings: tuple[FieldMapping, ...]
+    email_as_attachment: bool
+
+    @classmethod
+    def _values(cls, stored: Mapping[str, Any]) -> dict[str, Any]:
+        values = super()._values(stored)
+        values["mappings"] = tuple(FieldMapping(**m) for m in values["mappings"])
+        return values
+
+
+@dataclass(frozen=True)
 class ChannelConfig(Table):
     """One channel's whole configuration; `outbound` is None for a channel that only reads."""
 
@@ -173,6 +204,7 @@ class ChannelConfig(Table):
     inbound: InboundConfig = field(metadata={"table": True})
     outbound: OutboundConfig | None = field(metadata={"table": True})
     reading: ReadingConfig = field(metadata={"table": True})
+    tickets: TicketsConfig = field(metadata={"table": True})
     oauth2: ChannelOAuth2Config | None = field(metadata={"table": True})
 
     @classmethod
@@ -189,6 +221,7 @@ class ChannelConfig(Table):
             inbound=InboundConfig.from_settings(stored.get("inbound") or {}),
             outbound=OutboundConfig.from_settings(outbound) if outbound else None,
             reading=ReadingConfig.from_settings(stored.get("reading") or {}),
+            tickets=TicketsConfig.from_settings(stored.get("tickets") or {}),
             oauth2=ChannelOAuth2Config.from_settings(oauth2) if oauth2 else None,
         )
 

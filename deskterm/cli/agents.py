@@ -36,13 +36,16 @@ def agent() -> None:
 @click.option("--handle", help="The one word the desk shows (default: from the address).")
 @click.option("--login", help="The OS login that is this agent (without DESKTERM_AGENT).")
 @click.option("--invite", is_flag=True, help="Mail them the invitation (template `invitation`).")
+@click.option("--admin", is_flag=True, help="They may define types and fields (see `agent admin`).")
 @handle_errors
-def agent_add(email: str, name: str, handle: str | None, login: str | None, invite: bool) -> None:
+def agent_add(
+    email: str, name: str, handle: str | None, login: str | None, invite: bool, admin: bool
+) -> None:
     """Add an agent to the desk by address (an admin's task)."""
     from deskterm.desk import agents
 
     open_desk()
-    added = agents.add(email, name, handle=handle, login=login)
+    added = agents.add(email, name, handle=handle, login=login, admin=admin)
     say(f"Agent {added.handle} added ({one_line(added.name)} <{added.email}>).")
     if invite:
         _invite(added.handle)
@@ -91,6 +94,20 @@ def agent_remove(handle: str, yes: bool) -> None:
     say(f"Agent {found.handle} removed{said}.")
 
 
+@agent.command("admin")
+@click.argument("handle", shell_complete=complete_handles)
+@click.option("--off", is_flag=True, help="No longer an admin.")
+@handle_errors
+def agent_admin(handle: str, off: bool) -> None:
+    """Make an agent an admin: who may define conversation types and fields and change
+    restricted fields. Until a desk names one, every agent may; afterwards only admins."""
+    from deskterm.desk import agents
+
+    open_desk()
+    changed = agents.set_admin(handle, not off)
+    say(f"{changed.handle} is {'an admin now' if changed.admin else 'no longer an admin'}.")
+
+
 @agent.command("invite")
 @click.argument("handle", shell_complete=complete_handles)
 @handle_errors
@@ -114,4 +131,5 @@ def _row(found: Any) -> dict[str, Any]:
         "name": found.name,
         "email": found.email,
         "login": found.login,
+        "admin": bool(found.admin),
     }

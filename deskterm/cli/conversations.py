@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from deskterm.cli.console import echo_json, handle_errors, json_option, open_existing_desk, say
+from deskterm.errors import ConfigError
 from deskterm.sanitize import clean, one_line
 
 
@@ -19,18 +20,30 @@ from deskterm.sanitize import clean, one_line
 @click.option(
     "--assignee", help="Only this agent's (a handle; `me` for yours, `none` for unassigned)."
 )
+@click.option("--type", "type_name", help="Only this type's (`none` for untyped ones).")
+@click.option("--field", help="Only those whose field holds a value: NAME=VALUE.")
 @json_option
 @handle_errors
 def conversations(
-    status: str, channel_name: str | None, search: str | None, assignee: str | None, as_json: bool
+    status: str,
+    channel_name: str | None,
+    search: str | None,
+    assignee: str | None,
+    type_name: str | None,
+    field: str | None,
+    as_json: bool,
 ) -> None:
     """List conversations, newest activity first."""
     from deskterm.desk import queries
     from deskterm.desk.filters import owner_key
 
+    if field is not None and "=" not in field:
+        raise ConfigError(f"--field {field} names no value; write --field NAME=VALUE.")
     open_existing_desk()
     owner = owner_key(assignee) if assignee else None
-    rows = queries.list_conversations(status, channel_name, search, assignee=owner)
+    rows = queries.list_conversations(
+        status, channel_name, search, assignee=owner, type=type_name, field=field
+    )
     if as_json:
         echo_json(rows)
         return
@@ -56,6 +69,9 @@ def show(conversation_id: int, as_json: bool) -> None:
         return
     say(f"#{data['id']} {one_line(data['subject'])}")
     say(f"{data['status']}, {data['priority']} priority, {data['channel']}")
+    if data["type"]:
+        shown = [f"{f['name']}: {one_line(f['value'] or '-')}" for f in data["fields"]]
+        say(f"Type {data['type']}" + (f"; {', '.join(shown)}" if shown else ""))
     say(f"Replies go to {one_line(data['contact'] or '(no contact)')}")
     if data["reply_to"]:
         say(

@@ -2,8 +2,8 @@
 
 This module builds the group; each noun's commands live in their own module (channels,
 inbound, conversations, notes, triage, outbox, templates, contacts, organizations, agents,
-secrets, db, service, and ui for the commands that open the terminal UI), sharing console for
-what they print and how they fail.
+types (types and fields), secrets, db, service, and ui for the commands that open the
+terminal UI), sharing console for what they print and how they fail.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from deskterm.cli import (
     service,
     templates,
     triage,
+    types,
     ui,
 )
 
@@ -77,6 +78,8 @@ for command in (
     contacts.contact,
     organizations.org,
     agents.agent,
+    types.type_group,
+    types.field_group,
     db.db,
     service.service,
     ui.demo,

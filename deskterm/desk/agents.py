@@ -37,8 +37,18 @@ HOW_TO_BE_ONE = (
 )
 
 
-def add(email: str, name: str, *, handle: str | None = None, login: str | None = None) -> Agent:
-    """A new agent; the handle defaults to the address's local part (made free if taken)."""
+def add(
+    email: str,
+    name: str,
+    *,
+    handle: str | None = None,
+    login: str | None = None,
+    admin: bool = False,
+) -> Agent:
+    """A new agent; the handle defaults to the address's local part (made free if taken).
+    Only an admin may make another (`may_administer`)."""
+    if admin:
+        require_admin("make an agent an admin")
     address = addresses.normal(email)
     if not addresses.valid(address):
         raise ConfigError(
@@ -58,7 +68,7 @@ def add(email: str, name: str, *, handle: str | None = None, login: str | None =
             raise ConfigError(f"The handle {handle!r} is taken; choose another with --handle.")
     if login is not None and Agent.select().where(Agent.login == login).exists():
         raise ConfigError(f"The login {login!r} is already another agent's.")
-    return Agent.create(email=address, name=shown, handle=handle, login=login)
+    return Agent.create(email=address, name=shown, handle=handle, login=login, admin=admin)
 
 
 def checked_handle(text: str) -> str:
@@ -163,6 +173,44 @@ def _desk_key() -> str:
     URL (never the URL itself, which may hold a password)."""
     url = settings.current().database_url
     return "embedded" if not url else hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+# --- admins --------------------------------------------------------------------------------
+
+
+def may_administer() -> bool:
+    """Whether the person at this keyboard may do an admin's part: define conversation types
+    and their fields, and change a field restricted to admins.
+
+    On a desk without agents, whoever runs it (it is one person's desk). On a team desk that
+    has named no admin yet, every agent (nobody has been chosen to hold the part); once one
+    agent is an admin (`deskterm agent add --admin`, `deskterm agent admin HANDLE`), only the
+    agents marked so. This is the desk's policy, not a lock: anyone who can write the
+    database can change anything in it, which is what the database's own roles guard.
+    """
+    if not Agent.select().where(Agent.admin == True).exists():  # noqa: E712 (SQL)
+        return True
+    agent = current()
+    return agent is not None and bool(agent.admin)
+
+
+def require_admin(what: str) -> None:
+    """One sentence when `may_administer` says no: what was refused and how to be an admin."""
+    if not may_administer():
+        raise ConfigError(
+            f"Only an admin may {what}; set DESKTERM_AGENT to an admin's handle "
+            "(`deskterm agent list` shows who is one)."
+        )
+
+
+def set_admin(who: str, admin: bool = True) -> Agent:
+    """Make an agent an admin, or no longer one (an admin's task). With no admin left, every
+    agent is one again, as on a desk that never named one."""
+    require_admin("change who is an admin")
+    agent = get(who)
+    agent.admin = admin
+    agent.save()
+    return agent
 
 
 def any_agents() -> bool:

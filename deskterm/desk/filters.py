@@ -11,14 +11,22 @@ import re
 import peewee
 
 from deskterm.channels import registry as channels
-from deskterm.desk import agents
+from deskterm.desk import agents, field_values
 from deskterm.desk import status as lifecycle
 from deskterm.errors import ConfigError
 from deskterm.store import fulltext
 from deskterm.store.db import is_sqlite
-from deskterm.store.models import Contact, Conversation, ConversationTag, Message, Note
+from deskterm.store.models import (
+    Contact,
+    Conversation,
+    ConversationTag,
+    ConversationType,
+    FieldValue,
+    Message,
+    Note,
+)
 
-FILTER_KEYS = ("channel", "assignee", "tag")
+FILTER_KEYS = ("channel", "assignee", "tag", "type", "field")
 # Whose conversations the list shows (`A` steps through them): all, the agent's own
 # (`assignee:me`, whoever "me" is on the machine that reads the filter, so a saved view
 # means the same for every agent), or nobody's.
@@ -26,24 +34,43 @@ OWNERS = {"": "All", agents.ME: "Mine", "none": "Unassigned"}
 
 
 def parse_filters(text: str) -> dict[str, str]:
-    """`channel:NAME assignee:HANDLE tag:NAME` (any subset, any order) as a dict; empty text
-    is no filter. A value may not hold spaces; an unknown key or a bare word is refused, and
-    so are a channel and an agent the desk does not have (`assignee:` also takes `me` and
-    `none`)."""
+    """`channel:NAME assignee:HANDLE tag:NAME type:NAME field:NAME=VALUE` (any subset, any
+    order) as a dict; empty text is no filter. A value may not hold spaces; an unknown key or
+    a bare word is refused, and so are a channel, an agent, a type and a field the desk does
+    not have (`assignee:` also takes `me` and `none`, `type:` takes `none`)."""
     found: dict[str, str] = {}
     for word in text.split():
         key, colon, value = word.partition(":")
         key = key.lower()
         if not colon or key not in FILTER_KEYS or not value:
             raise ConfigError(
-                f"{word!r} is not a filter; use channel:NAME, assignee:HANDLE or tag:NAME."
+                f"{word!r} is not a filter; use channel:NAME, assignee:HANDLE, tag:NAME, "
+                "type:NAME or field:NAME=VALUE."
             )
         found[key] = value
     if "channel" in found:
         channels.get(found["channel"])  # an unknown name: one sentence, now
     if "assignee" in found:
         found["assignee"] = owner_key(found["assignee"])
+    if "type" in found:
+        found["type"] = found["type"].lower()
+        type_condition(found["type"])  # an unknown type: one sentence, now
+    if "field" in found:
+        name, equals, value = found["field"].partition("=")
+        if not equals or not name:
+            raise ConfigError(f"field:{found['field']} names no value; write field:NAME=VALUE.")
+        field_values.filter_condition(name, value)  # an unknown field: one sentence, now
     return found
+
+
+def type_condition(name: str) -> peewee.Expression:
+    """Conversations of the type called `name`, or untyped ones (`none`)."""
+    if name.lower() in agents.NOBODY:
+        return Conversation.conversation_type.is_null()
+    found = ConversationType.get_or_none(ConversationType.name == name.lower())
+    if found is None:
+        raise ConfigError(f"There is no type {name[:40]!r}; `deskterm type list` shows the types.")
+    return Conversation.conversation_type == found.id
 
 
 def owner_key(who: str) -> str:
@@ -93,9 +120,12 @@ def narrowed(
     *,
     assignee: str | None = None,
     tag: str | None = None,
+    type: str | None = None,
+    field: str | None = None,
 ) -> peewee.ModelSelect:
     """The list's filters: a status (or all), a channel, an assignee (a handle, `me` or
-    `none`), a tag, and a search over subject, contact, message text and `#id`.
+    `none`), a tag, a type (`none`: untyped), a field's value (`NAME=VALUE`), and a search
+    over subject, contact, message text, notes, field values and `#id`.
 
     A search that is only `#id` asks for that conversation: it is found whatever the status,
     channel, assignee and tag filters are (the agent knows which one they want).
@@ -115,6 +145,11 @@ def narrowed(
             ConversationTag.tag == tag.lower()
         )
         query = query.where(Conversation.id.in_(tagged))
+    if type:
+        query = query.where(type_condition(type))
+    if field:
+        name, _, value = field.partition("=")
+        query = query.where(field_values.filter_condition(name, value))
     if search:
         query = query.where(search_condition(search))
     return query
@@ -150,13 +185,20 @@ def search_condition(search: str, within: peewee.ModelSelect | None = None) -> p
     by_note = notes_matching(search)
     if by_note is not None and within is not None:
         by_note = by_note.where(Note.conversation.in_(within))
+    by_field = field_values.search_condition(search)  # an order number, exactly
+    if by_field is not None and within is not None:
+        by_field = by_field.where(FieldValue.conversation.in_(within))
     if is_sqlite(Conversation._meta.database.obj):
         found = by_contact + by_text
-        condition = Conversation.id.in_(found + by_note if by_note is not None else found)
+        for more in (by_note, by_field):
+            if more is not None:
+                found = found + more
+        condition = Conversation.id.in_(found)
     else:
         condition = Conversation.contact.in_(contacts) | Conversation.id.in_(by_text)
-        if by_note is not None:
-            condition |= Conversation.id.in_(by_note)
+        for more in (by_note, by_field):
+            if more is not None:
+                condition |= Conversation.id.in_(more)
     number = search.removeprefix("#")
     if number.isdigit() and len(number) <= 12:
         condition |= Conversation.id == int(number)

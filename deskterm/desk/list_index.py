@@ -49,11 +49,15 @@ def conversation_ids(
     assignee: str | None = None,
     tag: str | None = None,
     order: str = DEFAULT_ORDER,
+    type: str | None = None,
+    field: str | None = None,
 ) -> list[int]:
     """Ids of the matching conversations in the list's order (its whole index), newest
     activity first unless another of ORDERS is asked for."""
     query = Conversation.select(Conversation.id)
-    query = narrowed(query, status, channel, search, assignee=assignee, tag=tag)
+    query = narrowed(
+        query, status, channel, search, assignee=assignee, tag=tag, type=type, field=field
+    )
     query = query.order_by(*order_terms(order))
     # Straight from the cursor: peewee's per-row processing doubled the time at 100,000 rows.
     sql, params = query.sql()
@@ -71,6 +75,8 @@ def first_conversation_ids(
     search: str | None = None,
     assignee: str | None = None,
     tag: str | None = None,
+    type: str | None = None,
+    field: str | None = None,
 ) -> list[int] | None:
     """The start of `conversation_ids`' list (at least `rows` ids, in the same order) when a
     search matches many conversations, found among the filter's newest HEAD_WINDOW only; None
@@ -86,7 +92,14 @@ def first_conversation_ids(
     if not search or re.fullmatch(r"#\d{1,12}", search):
         return None
     window = narrowed(
-        Conversation.select(Conversation.id), status, channel, None, assignee=assignee, tag=tag
+        Conversation.select(Conversation.id),
+        status,
+        channel,
+        None,
+        assignee=assignee,
+        tag=tag,
+        type=type,
+        field=field,
     )
     window = window.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(
         HEAD_WINDOW

@@ -13,7 +13,7 @@ import peewee
 
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state
-from deskterm.desk import recipients
+from deskterm.desk import field_values, recipients
 from deskterm.desk.filters import narrowed
 from deskterm.errors import NotFound
 from deskterm.store import blobs
@@ -24,6 +24,7 @@ from deskterm.store.models import (
     Channel,
     Contact,
     Conversation,
+    ConversationType,
     JobRun,
     Message,
     Note,
@@ -38,17 +39,24 @@ def list_conversations(
     limit: int | None = None,
     *,
     assignee: str | None = None,
+    type: str | None = None,
+    field: str | None = None,
 ) -> list[dict[str, Any]]:
+    """The conversations `deskterm conversations` lists (its JSON shape is a contract)."""
     query = (
-        Conversation.select(Conversation, Channel.name, Contact.email)
+        Conversation.select(Conversation, Channel.name, Contact.email, ConversationType.name)
         .join(Channel)
         .switch(Conversation)
         .join(Contact, peewee.JOIN.LEFT_OUTER)
+        .switch(Conversation)
+        .join(ConversationType, peewee.JOIN.LEFT_OUTER)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    query = narrowed(query, status, channel, search, assignee=assignee)
+    query = narrowed(query, status, channel, search, assignee=assignee, type=type, field=field)
     if limit:
         query = query.limit(limit)
+    rows = list(query)
+    values = field_values.values_for([row.id for row in rows])
     return [
         {
             "id": row.id,
@@ -62,9 +70,11 @@ def list_conversations(
             "messages": row.message_count,
             "unread": row.unread,
             "assignee": row.assignee,
+            "type": None if row.conversation_type is None else row.conversation_type.name,
+            "fields": values.get(row.id, {}),
             "updated_at": iso(row.updated_at),
         }
-        for row in query
+        for row in rows
     ]
 
 
@@ -96,6 +106,8 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         ),
         "channel": conversation.channel.name,
         "assignee": conversation.assignee,
+        "type": conversation.conversation_type.name if conversation.conversation_type_id else None,
+        "fields": field_values.values_of(conversation),
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
         "messages": _in_time_order(

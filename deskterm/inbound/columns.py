@@ -42,6 +42,7 @@ CONVERSATION_COLUMNS = [
     "cc",
     "created_at",
     "updated_at",
+    "conversation_type",
 ]
 # What applying a message changes on its conversation, written once per batch.
 CONVERSATION_STATE = [
@@ -77,4 +78,5 @@ SKIPPED_COLUMNS = [
     "raw_path",
     "created_at",
 ]
+FIELD_VALUE_COLUMNS = ["conversation", "type_field", "value", "key"]
 CONTACT_COLUMNS = ["email", "name", "organization", "created_at"]

@@ -21,6 +21,7 @@ from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
+from deskterm.inbound.mappings import Filled, NewConversations
 from deskterm.inbound.senders import Senders
 from deskterm.inbound.stages import Fetched, Outcome
 from deskterm.inbound.threader import Threader, existing_threads
@@ -30,7 +31,14 @@ from deskterm.outbound import acks
 from deskterm.store import search_index
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import database, is_sqlite, utcnow
-from deskterm.store.models import Attachment, Channel, Conversation, Message, SkippedMail
+from deskterm.store.models import (
+    Attachment,
+    Channel,
+    Conversation,
+    FieldValue,
+    Message,
+    SkippedMail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,8 @@ class Ingestor:
         self._conversation_updates = RowWriter(Conversation, columns.CONVERSATION_STATE)
         self._attachments = RowWriter(Attachment, columns.ATTACHMENT_COLUMNS)
         self._skipped = RowWriter(SkippedMail, columns.SKIPPED_COLUMNS)
+        self._field_values = RowWriter(FieldValue, columns.FIELD_VALUE_COLUMNS)
+        self._tickets = NewConversations(config.tickets)  # type, fields, mail as attachment
 
     def apply(self, batch: list[Fetched], folder: str = "", epoch: str = "") -> list[Outcome]:
         """Apply one batch in one transaction. `folder` and `epoch` (IMAP's UIDVALIDITY) with
@@ -112,6 +122,7 @@ class Ingestor:
                 outcomes.append(self._one(item, folder, source, work))
             self._skipped.insert_many(work.skipped)
             self._attachments.insert_many(work.attachments)
+            self._field_values.insert_many(work.field_values)
             self._conversation_updates.update_many(
                 [(key, work.conversations[key]) for key in sorted(work.changed)]
             )
@@ -154,13 +165,17 @@ class Ingestor:
             mail, work.threads, lambda conversation: self._state(conversation, work)
         )
         created = conversation_id is None
+        filled = None
         if conversation_id is None:
             conversation_id = self._new_conversation(mail, work)
+            if self._tickets.active:
+                filled = self._tickets.fill(conversation_id, mail, raw_rel)
+                work.field_values.extend(filled.rows)
         else:
             self._add_to_state(self._state(conversation_id, work), mail, outsider=outsider)
             work.changed.add(conversation_id)
         message_id = self._store_message(
-            conversation_id, item, raw_rel, work, source=source, outsider=outsider
+            conversation_id, item, raw_rel, work, source=source, outsider=outsider, filled=filled
         )
         if created and self.acknowledges:
             work.created.append((conversation_id, message_id, mail))
@@ -200,6 +215,7 @@ class Ingestor:
             "cc": [],
             "created_at": when,
             "updated_at": when,
+            "conversation_type": self._tickets.type_id,
         }
         self._add_to_state(state, mail)  # inserted as its first message leaves it: no update
         conversation_id = self._conversations.insert({**state, "channel": self.channel.id})
@@ -231,9 +247,17 @@ class Ingestor:
         *,
         source: str | None = None,
         outsider: bool = False,
+        filled: Filled | None = None,
     ) -> int:
+        """`filled`: what the channel's [tickets] made of the conversation this message
+        starts (its notes go on the message, the mail as an attachment after its own)."""
         mail = item.mail
         assert mail is not None
+        notes = message_notes(
+            mail, outsider=outsider, same_id_as=work.same_id.get(mail.message_id or "")
+        )
+        if filled is not None and filled.notes:
+            notes = {**(notes or {}), "fields": filled.notes[:10]}
         message_id = self._messages.insert(
             {
                 "conversation": conversation_id,
@@ -250,9 +274,7 @@ class Ingestor:
                 "date": mail.date,
                 "text": mail.text,
                 "headers": mail.headers,
-                "notes": message_notes(
-                    mail, outsider=outsider, same_id_as=work.same_id.get(mail.message_id or "")
-                ),
+                "notes": notes,
                 "raw_path": raw_rel,
                 "size": mail.size,
                 "dedup_key": mail.dedup_key,
@@ -271,6 +293,19 @@ class Ingestor:
                     "sha256": sha256,
                     "content_id": part.content_id,
                     "inline": part.inline,
+                }
+            )
+        if filled is not None and filled.attachment is not None:
+            sha256, size, name = filled.attachment
+            work.attachments.append(
+                {
+                    "message": message_id,
+                    "filename": name,
+                    "content_type": "message/rfc822",
+                    "size": size,
+                    "sha256": sha256,
+                    "content_id": None,
+                    "inline": False,
                 }
             )
         if mail.message_id:
@@ -359,6 +394,7 @@ class _Batch:
     changed: set[int] = field(default_factory=set)  # conversations to write back
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    field_values: list[dict[str, Any]] = field(default_factory=list)  # new conversations'
     created: list[tuple[int, int, ParsedMail]] = field(default_factory=list)  # to acknowledge
 
     def skip(

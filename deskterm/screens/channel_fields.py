@@ -27,6 +27,7 @@ from deskterm.channels.config import (
     READING,
     SECURITY,
     STATUSES,
+    TICKETS,
     TOP,
 )
 from deskterm.channels.fields import Field
@@ -42,6 +43,7 @@ GROUPS = {
     "inbound": "Inbound: the mailbox to read  [inbound]",
     "inbound.oauth2": "Inbound OAuth2 (only with auth = oauth2)  [inbound.oauth2]",
     "reading": "Reading: which mail becomes conversations  [reading]",
+    "tickets": "Tickets: a new conversation's type and fields from the mail  [tickets]",
     "outbound": "Outbound: the SMTP server replies go through  [outbound]",
     "outbound.oauth2": "Outbound OAuth2 (only with auth = oauth2)  [outbound.oauth2]",
     "oauth2": "OAuth2 sign-in of both sides (with auth = oauth2)  [oauth2]",
@@ -121,6 +123,10 @@ _HINTS = {
     "scope": "space-separated; empty in [oauth2]: the provider's",
     "token_endpoint": "empty: the provider's (generic needs it)",
     "device_endpoint": "empty: the provider's (generic needs it)",
+    "types": "the types its conversations may have; empty = any",
+    "default_type": "a new conversation's type; empty: none",
+    "mappings": 'TOML, e.g. [{field = "order", source = "subject", pattern = \'order (\\d+)\'}]',
+    "email_as_attachment": "the mail itself becomes an attachment of the first message",
     OUTBOUND_SWITCH: "off: this channel only reads mail",
 }
 
@@ -131,7 +137,7 @@ class FormField:
 
     table: str  # "" (top level), "inbound", "outbound", "reading", "inbound.oauth2", ...
     key: str
-    kind: str  # text | choice | bool | int | number | list | command
+    kind: str  # text | choice | bool | int | number | list | command | tables
     choices: tuple[str, ...] = ()
     default: Any = None
     hint: str = ""
@@ -151,6 +157,8 @@ def _form_kind(key: str, field: Field) -> str:
         return "number"
     if key == "password_command":
         return "command"
+    if key == "mappings":
+        return "tables"
     if isinstance(field.default, bool):
         return "bool"
     if isinstance(field.default, list):
@@ -180,6 +188,7 @@ def form_fields() -> list[FormField]:
         *_fields("inbound", INBOUND, ("protocol",)),
         *_fields("inbound.oauth2", OAUTH2),
         *_fields("reading", READING),
+        *_fields("tickets", TICKETS),
         FormField("", OUTBOUND_SWITCH, "bool", default=True, hint=_HINTS[OUTBOUND_SWITCH]),
         *_fields("outbound", OUTBOUND, ("host", "port", "security", "username", "auth", "from")),
         *_fields("outbound.oauth2", OAUTH2),
@@ -270,6 +279,8 @@ def _as_text(field: FormField, value: Any) -> Any:
         return shlex.join(value)
     if field.kind == "list":
         return list_text(value)
+    if field.kind == "tables":
+        return tables_text(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -297,6 +308,8 @@ def _from_text(field: FormField, value: Any) -> Any:
             ) from None
     if field.kind == "list":
         return parse_list(field.path, text)
+    if field.kind == "tables":
+        return parse_list(field.path, text) if text else []
     return value
 
 
@@ -306,6 +319,16 @@ def list_text(items: list[str]) -> str:
     if any("," in item or '"' in item or item != item.strip() for item in items):
         return "[" + ", ".join(json.dumps(item, ensure_ascii=False) for item in items) + "]"
     return ", ".join(items)
+
+
+def tables_text(items: list[dict[str, Any]]) -> str:
+    """A list of tables as one line of TOML (an inline array of inline tables), keeping only
+    the keys that differ from empty; `parse_list` reads it back."""
+    tables = []
+    for item in items:
+        pairs = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in item.items() if v]
+        tables.append("{" + ", ".join(pairs) + "}")
+    return "[" + ", ".join(tables) + "]" if tables else ""
 
 
 def parse_list(key: str, text: str) -> list[Any]:
@@ -339,6 +362,8 @@ _TUI_WAYS = {
     "agent list": "the assign prompt (a)",
     "org list": "the organizations screen (U in the list)",
     "org domain": "press - on that organization's page (U in the list)",
+    "type set": "F in the thread, then type NAME",
+    "type list": "the F prompt in the thread",
 }
 # The command's words end at a non-word character: \w+ cannot give back what [^`]* would take,
 # so a long unclosed "`deskterm channel xxx..." from a server costs linear, not quadratic, time.

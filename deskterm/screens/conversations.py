@@ -107,7 +107,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         super().__init__()
         self.status = "open"
         self.search = ""
-        self.filters: dict[str, str] = {}  # channel, assignee, tag (filters.parse_filters)
+        self.filters: dict[str, str] = {}  # channel, assignee, tag, ... (filters.parse_filters)
         self.order = list_index.DEFAULT_ORDER  # one of list_index.ORDERS (`o` cycles)
         self.generation = 0
         self.shown = 0  # the generation whose list is on screen, maybe only its first rows
@@ -172,7 +172,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         if self.generation != generation:  # superseded before it could be stopped
             return
         narrowed = (status, filters.get("channel"), search or None)
-        chosen = {"assignee": filters.get("assignee"), "tag": filters.get("tag")}
+        chosen = {key: filters.get(key) for key in ("assignee", "tag", "type", "field")}
         order = filters.get("order", list_index.DEFAULT_ORDER)
         try:
             # A search matching much of the desk: its first rows now, the whole list next
@@ -241,8 +241,8 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             PromptScreen(
                 "Show only conversations matching:",
                 self.filter_text(),
-                "channel:NAME assignee:HANDLE (me, none) tag:NAME, any of them; empty shows all. "
-                "Esc cancels.",
+                "channel:NAME assignee:HANDLE (me, none) tag:NAME type:NAME field:NAME=VALUE, "
+                "any of them; empty shows all. Esc cancels.",
             ),
             answered,
         )

@@ -12,6 +12,9 @@ the end, and the message itself is marked "new" until they move to it. The conta
 conversations are listed under the header where the terminal has room (C picks one; a dialog at
 80x24).
 
+Types and custom fields (issue 16): a line under the header says them, `F` sets one
+(screens/thread_fields).
+
 Internal notes (issue 15): `n` writes one (screens/note_dialog); notes are among the messages
 in time order as `NoteView`s, drawn apart from mail. Opening the thread marks the agent's
 mentions in it seen (deskterm.desk.notes).
@@ -38,6 +41,7 @@ from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.message_tools import MessageTools
 from deskterm.screens.thread_attachments import ThreadAttachments
+from deskterm.screens.thread_fields import ThreadFields
 from deskterm.screens.thread_notes import ThreadNotes
 from deskterm.screens.triage_prompts import (
     ask_assignee,
@@ -55,7 +59,7 @@ from deskterm.widgets.presence_line import PresenceLine
 from deskterm.widgets.status_bar import StatusBar
 
 
-class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
+class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, ReadingScreen):
     SCROLLER = "#messages"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="thread.back"),
@@ -72,6 +76,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         Binding("K", "neighbour(-1)", "Previous conversation of the list", id="thread.previous"),
         Binding("C", "others", "Contact's other conversations", id="thread.others"),
         Binding("P", "cycle_priority", "Priority", id="thread.priority"),
+        Binding("F", "fields", "Fields and type", id="thread.fields"),
         Binding("a", "assign", "Assign", id="conversation.assign"),
         Binding("m", "assign_to_me", "Assign to me", id="conversation.assign_to_me"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
@@ -88,6 +93,8 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
     ]
     DEFAULT_CSS = """
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
+    ThreadScreen #fields { height: 1; padding: 0 1; color: $text-muted; }
+    ThreadScreen #fields.-none { display: none; }
     ThreadScreen #messages { height: 1fr; scrollbar-size-vertical: 1; }
     ThreadScreen #others { height: auto; max-height: 4; border: none; padding: 0 1; }
     ThreadScreen #others.-none { display: none; }
@@ -129,6 +136,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content(f"#{self.conversation_id}"), id="title")
         yield Static(Content("loading…"), id="meta")
+        yield Static(id="fields", classes="-none")
         yield OtherConversations(id="others", classes="-none")
         yield VerticalScroll(id="messages")
         yield Static(id="news", classes="-none")
@@ -176,6 +184,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ReadingScreen):
         self.query_one("#meta", Static).update(
             Content(self._meta(detail, self.tags, len(self.others)))
         )
+        self.show_fields(detail)
         self.query_one(OtherConversations).show(self.others)
         self._place_others()
         box = self.query_one("#messages", VerticalScroll)

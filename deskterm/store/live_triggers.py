@@ -20,6 +20,8 @@ that NOTIFY allows. `deskterm.store.live` reads it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 CHANNEL = "deskterm_desk"  # the LISTEN/NOTIFY channel of a desk's database
 MAX_IDS = 20  # conversation ids named in one notification; beyond, "many" (null)
 # Notifications naming conversations, per transaction; the rest say "many" (and PostgreSQL
@@ -38,6 +40,7 @@ CONVERSATION_OF = {
     "conversation_tag": "changed.conversation_id",
     "mention": "(SELECT n.conversation_id FROM note n WHERE n.id = changed.note_id)",
     "outbox": "(SELECT m.conversation_id FROM message m WHERE m.id = changed.message_id)",
+    "field_value": "changed.conversation_id",
 }
 EVENTS = {"INSERT": "NEW", "UPDATE": "NEW", "DELETE": "OLD"}  # and the transition table each has
 
@@ -79,11 +82,13 @@ def trigger_name(table: str, event: str) -> str:
     return f"{table}_live_{event.lower()}"
 
 
-def statements() -> list[str]:
+def statements(tables: Iterable[str] | None = None) -> list[str]:
     """The SQL that makes a PostgreSQL desk announce its changes (idempotent: a re-run
-    replaces the function and the triggers)."""
+    replaces the function and the triggers), for every table of CONVERSATION_OF or only
+    those named (a migration adds the triggers of the tables it makes)."""
     out = [_FUNCTION_SQL]
-    for table, expression in CONVERSATION_OF.items():
+    chosen = CONVERSATION_OF if tables is None else {t: CONVERSATION_OF[t] for t in tables}
+    for table, expression in chosen.items():
         argument = expression.replace("'", "''")
         for event, side in EVENTS.items():
             name = trigger_name(table, event)

@@ -197,7 +197,9 @@ def _v8_live_notifications(database: peewee.Database) -> None:
 
     if dbmod.is_sqlite(database):
         return
-    for statement in live_triggers.statements():
+    # Only the tables this desk has now: a later version's tables get theirs when it makes them.
+    tables = [t for t in live_triggers.CONVERSATION_OF if database.table_exists(t)]
+    for statement in live_triggers.statements(tables):
         database.execute_sql(statement)
 
 
@@ -207,6 +209,39 @@ def _v9_postgres_search(database: peewee.Database) -> None:
     every message the desk already holds. SQLite has had FTS5 since v2: nothing to do."""
     if not dbmod.is_sqlite(database):
         pg_search.install(database)
+
+
+def _v10_types_and_fields(database: peewee.Database) -> None:
+    """Conversation types and their custom fields (deskterm.desk.types, desk.fields): the
+    types, their fields, each conversation's values and its type, and which agents are
+    admins (who may define them and change restricted fields). No conversation has a type
+    yet, and no agent is an admin: until one is named, every agent counts as one."""
+    from deskterm.store import live_triggers
+    from deskterm.store.models import Agent, Conversation, ConversationType, FieldValue, TypeField
+
+    new = [ConversationType, TypeField, FieldValue]
+    fresh = [m for m in new if not database.table_exists(m._meta.table_name)]
+    database.create_tables(fresh)
+    if fresh and not dbmod.is_sqlite(database):
+        _unbounded_text(database, fresh)
+    sqlite = dbmod.is_sqlite(database)
+    table = Conversation._meta.table_name
+    if "type_id" not in {c.name for c in database.get_columns(table)}:  # v1 made from models
+        types = ConversationType._meta.table_name
+        database.execute_sql(
+            f'ALTER TABLE "{table}" ADD COLUMN "type_id" INTEGER '
+            f'REFERENCES "{types}" ("id") ON DELETE SET NULL'
+        )
+    database.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_type_id" ON "{table}" ("type_id")')
+    agents = Agent._meta.table_name
+    if "admin" not in {c.name for c in database.get_columns(agents)}:
+        false = "0" if sqlite else "false"
+        database.execute_sql(
+            f'ALTER TABLE "{agents}" ADD COLUMN "admin" BOOLEAN NOT NULL DEFAULT {false}'
+        )
+    if not sqlite:  # other agents' apps hear a field's change (store/live_triggers.py)
+        for statement in live_triggers.statements([FieldValue._meta.table_name]):
+            database.execute_sql(statement)
 
 
 MIGRATIONS: Sequence[Migration] = (
@@ -219,6 +254,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v7_team_desk,
     _v8_live_notifications,
     _v9_postgres_search,
+    _v10_types_and_fields,
 )
 
 

@@ -75,6 +75,15 @@ class OrganizationDomain(BaseModel):
     organization = peewee.ForeignKeyField(Organization, backref="domains", on_delete="CASCADE")
 
 
+class ConversationType(BaseModel):
+    """A kind of conversation the admin defines (question, incident, billing): which custom
+    fields its conversations have (`TypeField`). deskterm.desk.types owns the rules."""
+
+    name = peewee.CharField(unique=True)  # lower-case letters, digits, . _ -
+    description = peewee.TextField(default="")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
 class Contact(BaseModel):
     email = peewee.CharField(unique=True)  # lower-cased
     name = peewee.CharField(default="")
@@ -106,6 +115,15 @@ class Conversation(BaseModel):
     cc = JSONField(default=list)  # addresses that took part; trusted for the [#id] subject token
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow, index=True)
+    # Its type (v10), which says what custom fields it has; None: untyped.
+    conversation_type = peewee.ForeignKeyField(
+        ConversationType,
+        null=True,
+        column_name="type_id",
+        object_id_name="conversation_type_id",
+        on_delete="SET NULL",
+        index=True,
+    )
 
 
 class ConversationTag(BaseModel):
@@ -241,6 +259,8 @@ class Agent(BaseModel):
     name = peewee.CharField()  # the display name: $agent_name, "<name> is replying"
     email = peewee.CharField(null=True, unique=True)  # lower-cased; None: from an older desk
     login = peewee.CharField(null=True, unique=True)  # the OS login name that is this agent
+    # May define types and fields and change restricted fields (desk/agents.may_administer).
+    admin = peewee.BooleanField(default=False)
     created_at = peewee.DateTimeField(default=utcnow)
 
     @classmethod
@@ -304,8 +324,48 @@ class ChannelLead(BaseModel):
     seen_at = peewee.DateTimeField(default=utcnow)
 
 
+class TypeField(BaseModel):
+    """A custom field of a conversation type: its kind (text, number, date, choice, agent),
+    its choices, default, and whether it is required or restricted to admins. Values are
+    kept as text in one canonical form per kind (deskterm.desk.fields checks them)."""
+
+    conversation_type = peewee.ForeignKeyField(
+        ConversationType,
+        backref="fields",
+        column_name="type_id",
+        object_id_name="conversation_type_id",
+        on_delete="CASCADE",
+    )
+    name = peewee.CharField()  # lower-case letters, digits, . _ -
+    kind = peewee.CharField()  # text | number | date | choice | agent
+    choices = JSONField(default=list)  # a choice field's values, in the order offered
+    default = peewee.TextField(null=True)  # canonical; None: no default
+    required = peewee.BooleanField(default=False)  # never emptied once set
+    restricted = peewee.BooleanField(default=False)  # only admins change it
+    position = peewee.IntegerField(default=0)  # the order the thread shows them in
+
+    class Meta:
+        indexes = ((("conversation_type", "name"), True),)
+
+
+class FieldValue(BaseModel):
+    """One custom field's value on one conversation, as `value` (canonical text) and `key`
+    (the same folded to lower case), which the list's `field:NAME=VALUE` filter and its search
+    look up by index."""
+
+    conversation = peewee.ForeignKeyField(Conversation, backref="field_values", on_delete="CASCADE")
+    type_field = peewee.ForeignKeyField(TypeField, backref="values", on_delete="CASCADE")
+    value = peewee.TextField()
+    key = peewee.CharField()
+
+    class Meta:
+        indexes = ((("conversation", "type_field"), True), (("key", "type_field"), False))
+
+
+# In an order where every table comes after those it refers to: `db migrate` copies them so.
 ALL_MODELS: list[type[BaseModel]] = [
     Channel,
+    ConversationType,  # v10; before Conversation, which refers to it
     Organization,
     OrganizationDomain,
     Contact,
@@ -325,4 +385,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     Mention,
     Presence,
     ChannelLead,
+    TypeField,
+    FieldValue,
 ]

@@ -25,8 +25,20 @@ def test_add_list_and_remove_agents(desk: Desk) -> None:
         "agent", "add", "kim@desk.example", "--name", "Kim Lee", "--handle", "KL", "--login", "kim"
     )
     assert desk.json("agent", "list") == [
-        {"handle": "kl", "name": "Kim Lee", "email": "kim@desk.example", "login": "kim"},
-        {"handle": "robin", "name": "Robin Roe", "email": "robin@desk.example", "login": None},
+        {
+            "handle": "kl",
+            "name": "Kim Lee",
+            "email": "kim@desk.example",
+            "login": "kim",
+            "admin": False,
+        },
+        {
+            "handle": "robin",
+            "name": "Robin Roe",
+            "email": "robin@desk.example",
+            "login": None,
+            "admin": False,
+        },
     ]
     assert "robin            Robin Roe" in desk.run("agent", "list").output
     refused = desk.run("agent", "add", "robin@desk.example", "--name", "Again", ok=False)

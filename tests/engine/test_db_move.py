@@ -21,6 +21,8 @@ from deskterm.store.models import (
     ContactAlias,
     Conversation,
     ConversationTag,
+    ConversationType,
+    FieldValue,
     FolderState,
     JobRun,
     Mention,
@@ -32,6 +34,7 @@ from deskterm.store.models import (
     Pop3Seen,
     Presence,
     Template,
+    TypeField,
 )
 
 pytestmark = pytest.mark.postgres
@@ -62,6 +65,12 @@ def _fill_every_table() -> None:
         channel=channel, folder="INBOX", uidvalidity=7, last_uid=42, first_sync_on=date(2024, 3, 1)
     )
     Pop3Seen.create(channel=channel, uidl="uidl-1")
+    billing = ConversationType.create(name="billing", description="Invoices")
+    order = TypeField.create(conversation_type=billing, name="order", kind="text")
+    Conversation.update(conversation_type=billing).where(
+        Conversation.id == conversation.id
+    ).execute()
+    FieldValue.create(conversation=conversation, type_field=order, value="A-1", key="a-1")
 
 
 @pytest.fixture

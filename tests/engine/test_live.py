@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import psycopg2
 import pytest
 
-from deskterm.desk import triage
+from deskterm.desk import fields, triage, types
 from deskterm.inbound.ingest import Ingestor
 from deskterm.outbound import replies
 from deskterm.store import connection, live, live_triggers
@@ -147,6 +147,20 @@ def test_notes_mentions_and_the_outbox_announce_their_conversation(
     in_other_thread(write)
     for table in ("note", "mention", "outbox"):
         wait_for(lambda t=table: Change(t, "insert", (conversation,)) in heard.seen(), table)
+
+
+@pytest.mark.postgres
+def test_a_custom_field_set_by_another_agent_is_heard_with_its_conversation(
+    listening: tuple[PgListener, Heard], pg_channel: Channel
+) -> None:
+    _, heard = listening
+    (conversation,) = (o.conversation_id for o in Ingestor(pg_channel).apply(fetched(printer())))
+    types.add("billing")
+    types.add_field("billing", "order", "text")
+    types.set_type(conversation, "billing")
+    wait_for(lambda: Change("conversation", "update", (conversation,)) in heard.seen(), "type")
+    in_other_thread(lambda: fields.set_value(conversation, "order", "A-1"))
+    wait_for(lambda: Change("field_value", "insert", (conversation,)) in heard.seen(), "the field")
 
 
 @pytest.mark.postgres

@@ -126,6 +126,7 @@ def test_migrations_reach_the_latest_version_and_reopening_keeps_the_data(pg: st
         "conversation_contact_id",
         "conversation_list_order",
         "conversation_updated_at",
+        "conversation_type_id",
     }
     assert "html" not in {c.name for c in database.get_columns("message")}
     assert not paths.database_file().exists()  # nothing went to an embedded desk
@@ -202,6 +203,8 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
         "reply_to": None,
         "channel": "support",
         "assignee": None,
+        "type": None,
+        "fields": [],
         "created_at": iso(3),
         "updated_at": iso(5),
         "messages": [
@@ -370,6 +373,8 @@ def test_the_list_filters_by_status_and_searches(two: tuple[int, int]) -> None:
         "messages": 2,
         "unread": True,
         "assignee": None,
+        "type": None,
+        "fields": {},
         "updated_at": iso(5),
     }
     kettle_row = {
@@ -529,6 +534,8 @@ def test_the_cli_reads_and_writes_the_postgresql_desk(two: tuple[int, int], desk
             "messages": 2,
             "unread": True,
             "assignee": None,
+            "type": None,
+            "fields": {},
             "updated_at": iso(5),
         },
         {
@@ -541,6 +548,8 @@ def test_the_cli_reads_and_writes_the_postgresql_desk(two: tuple[int, int], desk
             "messages": 1,
             "unread": True,
             "assignee": None,
+            "type": None,
+            "fields": {},
             "updated_at": iso(4),
         },
     ]

@@ -107,6 +107,7 @@ def test_the_form_has_every_key_of_the_channel_file() -> None:
         ("inbound", channel_config.INBOUND),
         ("outbound", channel_config.OUTBOUND),
         ("reading", channel_config.READING),
+        ("tickets", channel_config.TICKETS),
         ("inbound.oauth2", channel_config.OAUTH2),
         ("outbound.oauth2", channel_config.OAUTH2),
         ("oauth2", channel_config.CHANNEL_OAUTH2),
@@ -139,6 +140,34 @@ exclude_from_addresses = ["*@noreply.example.com"]
     assert values["inbound.password_command"] == "pass show 'mail/my box'"
     assert values["outbound"] is False
     assert channel_config.validate(from_form(values)) == config
+
+
+def test_the_tickets_table_and_its_mappings_round_trip_through_the_form() -> None:
+    toml = r"""
+name = "x"
+[inbound]
+host = "imap.example.com"
+username = "a@example.com"
+[tickets]
+types = ["billing", "question"]
+default_type = "billing"
+email_as_attachment = true
+mappings = [
+  { field = "order", source = "subject", pattern = 'order "#(\d+)' },
+  { field = "ref", source = "header", header = "X-Ref", default = "none" },
+]
+"""
+    config = parse_channel_text(toml)
+    values = form_values(config)
+    assert values["tickets.types"] == "billing, question"
+    assert values["tickets.mappings"] == (
+        '[{field = "order", source = "subject", pattern = "order \\"#(\\\\d+)"}, '
+        '{field = "ref", source = "header", header = "x-ref", default = "none"}]'
+    )
+    assert channel_config.validate(from_form(values)) == config
+    values["tickets.mappings"] = '[{field = "order", source = "smell"}]'
+    with pytest.raises(ConfigError, match=r"tickets\.mappings\[1\]\.source"):
+        channel_config.validate(from_form(values))
 
 
 def test_the_oauth2_table_round_trips_through_the_form() -> None:
