@@ -7,17 +7,18 @@ so both always agree on what a conversation is. The UI's conversation list reads
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import peewee
 
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state
-from deskterm.desk import recipients
+from deskterm.desk import recipients, sla
 from deskterm.desk.filters import narrowed
 from deskterm.errors import NotFound
 from deskterm.store import blobs
-from deskterm.store.db import iso
+from deskterm.store.db import iso, utcnow
 from deskterm.store.models import (
     Agent,
     Attachment,
@@ -49,6 +50,7 @@ def list_conversations(
     query = narrowed(query, status, channel, search, assignee=assignee)
     if limit:
         query = query.limit(limit)
+    now = utcnow()
     return [
         {
             "id": row.id,
@@ -63,9 +65,21 @@ def list_conversations(
             "unread": row.unread,
             "assignee": row.assignee,
             "updated_at": iso(row.updated_at),
+            **sla_fields(row, now),
         }
         for row in query
     ]
+
+
+def sla_fields(conversation: Conversation, now: datetime) -> dict[str, Any]:
+    """The SLA clock as the JSON gives it: the next due time, which target, and whether it
+    is breached (past due) or due soon (inside the policy's warning time)."""
+    return {
+        "due_at": iso(conversation.due_at),
+        "due_target": conversation.due_target,
+        "breached": sla.breached(conversation.due_at, now),
+        "due_soon": sla.due_soon(conversation.due_at, conversation.warn_at, now),
+    }
 
 
 def get_conversation(conversation_id: int) -> Conversation:
@@ -98,6 +112,7 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "assignee": conversation.assignee,
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
+        **sla_fields(conversation, utcnow()),
         "messages": _in_time_order(
             [_message_item(m, attachments.get(m.id, [])) for m in messages],
             [m.created_at for m in messages],

@@ -42,6 +42,7 @@ CONVERSATION_COLUMNS = [
     "cc",
     "created_at",
     "updated_at",
+    "sla_started_at",  # arrival on the desk (desk/sla.py); the demo's leave it NULL
 ]
 # What applying a message changes on its conversation, written once per batch.
 CONVERSATION_STATE = [

@@ -31,6 +31,8 @@ from deskterm.store.models import (
     Outbox,
     Pop3Seen,
     Presence,
+    SlaNotice,
+    SlaPolicy,
     Template,
 )
 
@@ -62,6 +64,12 @@ def _fill_every_table() -> None:
         channel=channel, folder="INBOX", uidvalidity=7, last_uid=42, first_sync_on=date(2024, 3, 1)
     )
     Pop3Seen.create(channel=channel, uidl="uidl-1")
+    policy = SlaPolicy.create(name="urgent", priority="high", first_response_minutes=60)
+    policy.hours, policy.holidays = [[[540, 1020]]] * 5 + [[], []], ["2025-12-25"]
+    policy.save()
+    SlaNotice.create(
+        conversation=conversation, target="first_response", kind="breach", due_at=date(2025, 1, 1)
+    )
 
 
 @pytest.fixture
