@@ -39,13 +39,18 @@ def list_conversations(
     limit: int | None = None,
     *,
     assignee: str | None = None,
+    order: str = "newest",
 ) -> list[dict[str, Any]]:
+    """The conversations `deskterm conversations` lists, in one of the list's orders
+    (list_index.ORDERS: newest activity first unless asked)."""
+    from deskterm.desk.list_index import order_terms  # list_index reads through this module
+
     query = (
         Conversation.select(Conversation, Channel.name, Contact.email)
         .join(Channel)
         .switch(Conversation)
         .join(Contact, peewee.JOIN.LEFT_OUTER)
-        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .order_by(*order_terms(order))
     )
     query = narrowed(query, status, channel, search, assignee=assignee)
     if limit:
