@@ -63,7 +63,23 @@ def conversation_ids(
     activity first unless another of ORDERS is asked for."""
     query = Conversation.select(Conversation.id)
     query = narrowed(query, status, channel, search, assignee=assignee, tag=tag)
-    query = query.order_by(*order_terms(order))
+    if order == "due":
+        # Those with a due time in its order, then the others newest first: two scans of
+        # covering indexes (conversation_due_order, conversation_list_order). One ORDER BY
+        # putting NULLs last sorted every row instead, and `due_at IS NULL` in the second
+        # query read every row of the table: 2x and 5x the newest order at 100,000.
+        due = _ids(
+            query.where(Conversation.due_at.is_null(False)).order_by(
+                Conversation.due_at, Conversation.id
+            )
+        )
+        timed = set(due)
+        newest = _ids(query.order_by(*order_terms(DEFAULT_ORDER)))
+        return due + [i for i in newest if i not in timed]
+    return _ids(query.order_by(*order_terms(order)))
+
+
+def _ids(query: peewee.Select) -> list[int]:
     # Straight from the cursor: peewee's per-row processing doubled the time at 100,000 rows.
     sql, params = query.sql()
     cursor = Conversation._meta.database.execute_sql(sql, params)
