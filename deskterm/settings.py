@@ -201,6 +201,11 @@ class Settings:
         return self._env.get(NOTIFY_TO) or None
 
     @cached_property
+    def smtp_configured(self) -> bool:
+        """The desk's own SMTP server is set (SLA notices go to each assignee through it)."""
+        return bool(self._env.get(SMTP_HOST))
+
+    @cached_property
     def notify_configured(self) -> bool:
         return bool(self._env.get(SMTP_HOST) and self.notify_to)
 

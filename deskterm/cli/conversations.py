@@ -22,6 +22,14 @@ from deskterm.sanitize import clean, one_line
 )
 @click.option("--type", "type_name", help="Only this type's (`none` for untyped ones).")
 @click.option("--field", help="Only those whose field holds a value: NAME=VALUE.")
+@click.option(
+    "--sort",
+    "order",
+    type=click.Choice(["newest", "waiting", "priority", "due"]),
+    default="newest",
+    show_default=True,
+    help="As the desk's o: newest activity, oldest waiting, priority, SLA due time.",
+)
 @json_option
 @handle_errors
 def conversations(
@@ -31,9 +39,11 @@ def conversations(
     assignee: str | None,
     type_name: str | None,
     field: str | None,
+    order: str,
     as_json: bool,
 ) -> None:
-    """List conversations, newest activity first."""
+    """List conversations, newest activity first. Where an SLA policy applies, the next due
+    time follows the subject, marked BREACHED or due soon (`due_at`, `breached` in --json)."""
     from deskterm.desk import queries
     from deskterm.desk.filters import owner_key
 
@@ -42,7 +52,7 @@ def conversations(
     open_existing_desk()
     owner = owner_key(assignee) if assignee else None
     rows = queries.list_conversations(
-        status, channel_name, search, assignee=owner, type=type_name, field=field
+        status, channel_name, search, assignee=owner, type=type_name, field=field, order=order
     )
     if as_json:
         echo_json(rows)
@@ -51,7 +61,17 @@ def conversations(
         say(
             f"#{row['id']:<6} {row['status']:<8} {row['priority']:<6} "
             f"{one_line(row['contact'] or '-')[:28]:<28} {one_line(row['subject'])[:60]}"
+            f"{_due(row)}"
         )
+
+
+def _due(row: dict[str, Any]) -> str:
+    """The SLA's next due time in words, for the plain listing and `show`."""
+    if not row["due_at"]:
+        return ""
+    said = "BREACHED, " if row["breached"] else "due soon, " if row["due_soon"] else ""
+    target = (row["due_target"] or "").replace("_", " ")
+    return f"  [{said}{target} due {row['due_at']}]"
 
 
 @click.command("show")
@@ -68,7 +88,7 @@ def show(conversation_id: int, as_json: bool) -> None:
         echo_json(data)
         return
     say(f"#{data['id']} {one_line(data['subject'])}")
-    say(f"{data['status']}, {data['priority']} priority, {data['channel']}")
+    say(f"{data['status']}, {data['priority']} priority, {data['channel']}{_due(data)}")
     if data["type"]:
         shown = [f"{f['name']}: {one_line(f['value'] or '-')}" for f in data["fields"]]
         say(f"Type {data['type']}" + (f"; {', '.join(shown)}" if shown else ""))

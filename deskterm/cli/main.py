@@ -1,8 +1,8 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, notes, triage, outbox, templates, contacts, organizations, agents,
-types (types and fields), secrets, db, service, and ui for the commands that open the
+inbound, conversations, notes, triage, outbox, templates, sla, contacts, organizations,
+agents, types (types and fields), secrets, db, service, and ui for the commands that open the
 terminal UI), sharing console for what they print and how they fail.
 """
 
@@ -25,6 +25,7 @@ from deskterm.cli import (
     outbox,
     secrets,
     service,
+    sla,
     templates,
     triage,
     types,
@@ -74,6 +75,7 @@ for command in (
     outbox.send,
     outbox.outbox,
     templates.template,
+    sla.sla,
     secrets.secrets,
     contacts.contact,
     organizations.org,

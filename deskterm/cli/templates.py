@@ -88,9 +88,8 @@ def template_preview(name: str, file: Path | None, conversation_id: int | None) 
 
     body = read_text(file) if file is not None else None
     open_desk()
-    if body is None:  # the invitation has its built-in text until one is saved
-        invitation = name == templates.INVITATION
-        body = templates.invitation_body() if invitation else templates.get(name).body
+    if body is None:  # the invitation and the SLA notice have built-in texts until saved
+        body = templates.body_of(name)
     conversation = queries.get_conversation(conversation_id) if conversation_id else None
     say(clean(templates.preview(name, body, conversation)).rstrip("\n"))
 

@@ -24,15 +24,24 @@ from deskterm.store.db import iso
 from deskterm.store.models import Channel, Contact, Conversation
 
 # The list's orders, in the order `o` cycles through them, with what the header says.
-ORDERS = {"newest": "newest activity", "waiting": "oldest waiting", "priority": "priority"}
+ORDERS = {
+    "newest": "newest activity",
+    "waiting": "oldest waiting",
+    "priority": "priority",
+    "due": "due first",
+}
 DEFAULT_ORDER = "newest"
 
 
 def order_terms(order: str) -> list[Any]:
     """ORDER BY for one of ORDERS: newest activity first; the oldest activity first (who has
-    waited longest); high priority first, then normal, then low, newest first within each."""
+    waited longest); high priority first, then normal, then low, newest first within each;
+    the SLA's next due time first (breached ones lead), those without one last, newest first."""
     if order == "waiting":
         return [Conversation.updated_at.asc(), Conversation.id.asc()]
+    if order == "due":
+        # The stored due time (desk/sla.py), so 100,000 rows sort on an index, not a formula.
+        return [Conversation.due_at.is_null(), Conversation.due_at.asc(), Conversation.id.asc()]
     newest = [Conversation.updated_at.desc(), Conversation.id.desc()]
     if order == "priority":
         rank = peewee.Case(Conversation.priority, (("high", 0), ("normal", 1), ("low", 2)), 3)
@@ -58,7 +67,23 @@ def conversation_ids(
     query = narrowed(
         query, status, channel, search, assignee=assignee, tag=tag, type=type, field=field
     )
-    query = query.order_by(*order_terms(order))
+    if order == "due":
+        # Those with a due time in its order, then the others newest first: two scans of
+        # covering indexes (conversation_due_order, conversation_list_order). One ORDER BY
+        # putting NULLs last sorted every row instead, and `due_at IS NULL` in the second
+        # query read every row of the table: 2x and 5x the newest order at 100,000.
+        due = _ids(
+            query.where(Conversation.due_at.is_null(False)).order_by(
+                Conversation.due_at, Conversation.id
+            )
+        )
+        timed = set(due)
+        newest = _ids(query.order_by(*order_terms(DEFAULT_ORDER)))
+        return due + [i for i in newest if i not in timed]
+    return _ids(query.order_by(*order_terms(order)))
+
+
+def _ids(query: peewee.Select) -> list[int]:
     # Straight from the cursor: peewee's per-row processing doubled the time at 100,000 rows.
     sql, params = query.sql()
     cursor = Conversation._meta.database.execute_sql(sql, params)
@@ -139,6 +164,9 @@ def conversation_rows(ids: list[int]) -> list[dict[str, Any]]:
             Conversation.unread,
             Conversation.message_count,
             Conversation.updated_at,
+            Conversation.due_at,
+            Conversation.warn_at,
+            Conversation.due_target,
             Channel.name,
             Contact.email,
             Contact.name,
@@ -151,7 +179,8 @@ def conversation_rows(ids: list[int]) -> list[dict[str, Any]]:
     )
     found: dict[int, dict[str, Any]] = {}
     for row in query:
-        cid, subject, status, priority, assignee, unread, count, updated, chan, email, name = row
+        cid, subject, status, priority, assignee, unread, count, updated = row[:8]
+        due_at, warn_at, due_target, chan, email, name = row[8:]
         found[cid] = {
             "id": cid,
             "subject": subject,
@@ -164,6 +193,9 @@ def conversation_rows(ids: list[int]) -> list[dict[str, Any]]:
             "channel": chan,
             "contact": email,
             "contact_name": name or "",
+            "due_at": due_at,  # a naive-UTC datetime: the list marks it against its clock
+            "warn_at": warn_at,
+            "due_target": due_target,
         }
     return [found[i] for i in ids if i in found]
 

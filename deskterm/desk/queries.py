@@ -7,17 +7,18 @@ so both always agree on what a conversation is. The UI's conversation list reads
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import peewee
 
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state
-from deskterm.desk import field_values, recipients
+from deskterm.desk import field_values, recipients, sla
 from deskterm.desk.filters import narrowed
 from deskterm.errors import NotFound
 from deskterm.store import blobs
-from deskterm.store.db import iso
+from deskterm.store.db import iso, utcnow
 from deskterm.store.models import (
     Agent,
     Attachment,
@@ -41,8 +42,12 @@ def list_conversations(
     assignee: str | None = None,
     type: str | None = None,
     field: str | None = None,
+    order: str = "newest",
 ) -> list[dict[str, Any]]:
-    """The conversations `deskterm conversations` lists (its JSON shape is a contract)."""
+    """The conversations `deskterm conversations` lists, in one of the list's orders
+    (list_index.ORDERS: newest activity first unless asked)."""
+    from deskterm.desk.list_index import order_terms  # list_index reads through this module
+
     query = (
         Conversation.select(Conversation, Channel.name, Contact.email, ConversationType.name)
         .join(Channel)
@@ -50,13 +55,14 @@ def list_conversations(
         .join(Contact, peewee.JOIN.LEFT_OUTER)
         .switch(Conversation)
         .join(ConversationType, peewee.JOIN.LEFT_OUTER)
-        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .order_by(*order_terms(order))
     )
     query = narrowed(query, status, channel, search, assignee=assignee, type=type, field=field)
     if limit:
         query = query.limit(limit)
     rows = list(query)
     values = field_values.values_for([row.id for row in rows])
+    now = utcnow()
     return [
         {
             "id": row.id,
@@ -73,9 +79,21 @@ def list_conversations(
             "type": None if row.conversation_type is None else row.conversation_type.name,
             "fields": values.get(row.id, {}),
             "updated_at": iso(row.updated_at),
+            **sla_fields(row, now),
         }
         for row in rows
     ]
+
+
+def sla_fields(conversation: Conversation, now: datetime) -> dict[str, Any]:
+    """The SLA clock as the JSON gives it: the next due time, which target, and whether it
+    is breached (past due) or due soon (inside the policy's warning time)."""
+    return {
+        "due_at": iso(conversation.due_at),
+        "due_target": conversation.due_target,
+        "breached": sla.breached(conversation.due_at, now),
+        "due_soon": sla.due_soon(conversation.due_at, conversation.warn_at, now),
+    }
 
 
 def get_conversation(conversation_id: int) -> Conversation:
@@ -110,6 +128,7 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "fields": field_values.values_of(conversation),
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
+        **sla_fields(conversation, utcnow()),
         "messages": _in_time_order(
             [_message_item(m, attachments.get(m.id, [])) for m in messages],
             [m.created_at for m in messages],

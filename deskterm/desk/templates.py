@@ -54,6 +54,22 @@ To start:
 Welcome aboard,
 $agent_name
 """
+SLA_WARNING = "sla_warning"
+SLA_VARIABLES = {
+    **{k: v for k, v in VARIABLES.items() if k != "agent_name"},
+    "agent_name": 'the assignee\'s name ("the team" when nobody is assigned)',
+    "due_at": "when the target is due (the policy's time zone)",
+    "sla_target": "first response or resolution",
+    "sla_state": "is due soon (the warning) or is breached (the breach notice)",
+}
+# The SLA warning and breach notice until an admin saves their own `sla_warning` template.
+DEFAULT_SLA_WARNING = """Hello $agent_name,
+
+Conversation #$conversation_id ($subject) from $contact_name $sla_state: its $sla_target
+target is due at $due_at.
+
+Open it in deskterm with / #$conversation_id, or: deskterm show $conversation_id
+"""
 # What `preview` fills in where no conversation or agent is given: plainly made up.
 SAMPLE = {
     "contact_name": "Jane Doe",
@@ -64,11 +80,17 @@ SAMPLE = {
     "invitee_name": "Robin Example",
     "invitee_email": "robin@example.com",
     "invitee_handle": "robin",
+    "due_at": "2025-03-04 17:00 Europe/Berlin",
+    "sla_target": "first response",
+    "sla_state": "is due soon",
 }
 
 
 def variables_for(name: str | None) -> dict[str, str]:
-    """The variables a template of this name may use: the invitation's own, else a reply's."""
+    """The variables a template of this name may use: the invitation's and the SLA
+    notice's own, else a reply's."""
+    if name == SLA_WARNING:
+        return SLA_VARIABLES
     return INVITATION_VARIABLES if name == INVITATION else VARIABLES
 
 
@@ -148,14 +170,25 @@ def preview(name: str | None, body: str, conversation: Conversation | None = Non
     check(body, name)
     values: dict[str, Any] = {**SAMPLE, "agent_name": agents.display_name()}
     if conversation is not None and name != INVITATION:
-        values = _values(conversation, None)
+        values = {**values, **_values(conversation, None)}  # an SLA notice's times: samples
     return render(body, values, name)
 
 
 def invitation_body() -> str:
     """The invitation's text: the saved `invitation` template, else DEFAULT_INVITATION."""
-    row = Template.get_or_none(Template.name == INVITATION)
-    return row.body if row is not None else DEFAULT_INVITATION
+    return body_of(INVITATION)
+
+
+def body_of(name: str) -> str:
+    """The saved template `name`'s text; for the desk's own mails (the invitation, the SLA
+    notice) their built-in text until one is saved; else NotFound."""
+    row = Template.get_or_none(Template.name == name)
+    if row is not None:
+        return str(row.body)
+    built_in = {INVITATION: DEFAULT_INVITATION, SLA_WARNING: DEFAULT_SLA_WARNING}
+    if name in built_in:
+        return built_in[name]
+    return str(get(name).body)
 
 
 def fill_invitation(invitee: Agent, inviter: str | None = None) -> str:
@@ -167,6 +200,14 @@ def fill_invitation(invitee: Agent, inviter: str | None = None) -> str:
         "agent_name": inviter or agents.display_name(),
     }
     return render(invitation_body(), values, INVITATION)
+
+
+def fill_sla_warning(conversation: Conversation, assignee: str, sla_values: dict[str, str]) -> str:
+    """The SLA warning or breach notice for this conversation, to `assignee` (a name), with
+    `sla_values` giving $due_at, $sla_target and $sla_state: the saved `sla_warning`
+    template, else DEFAULT_SLA_WARNING."""
+    values = {**_values(conversation, assignee), **sla_values}
+    return render(body_of(SLA_WARNING), values, SLA_WARNING)
 
 
 def fill(name: str, conversation: Conversation, agent: str | None = None) -> str:

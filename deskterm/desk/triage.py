@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 
-from deskterm.desk import agents
+from deskterm.desk import agents, sla
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation as _get
 from deskterm.desk.undo import Batch, Change, FieldValue, History, describe
@@ -256,6 +256,8 @@ def _change(conversation_id: int, field: str, value: FieldValue, history: Histor
 def _update(conversation_id: int, **values: object) -> None:
     with database.atomic():
         changed = Conversation.update(values).where(Conversation.id == conversation_id).execute()
+        if changed and ("status" in values or "priority" in values):
+            sla.refresh([conversation_id])  # its clock stops, resumes, or takes another policy
     if not changed:
         raise NotFound(f"There is no conversation #{conversation_id}.")
 

@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterator
 from deskterm.channels import leaders
 from deskterm.channels import registry as channels
 from deskterm.channels.signin import holds_secrets
-from deskterm.engine.events import LeadChanged, Listener
+from deskterm.engine.events import LeadChanged, Listener, Notice
 from deskterm.engine.lock import worker_lock
-from deskterm.outbound import outbox
+from deskterm.outbound import outbox, sla_notices
 from deskterm.store import connection
-from deskterm.store.advisory import AdvisoryLocks, channel_key
+from deskterm.store.advisory import AdvisoryLocks, channel_key, desk_key
 from deskterm.store.db import utcnow
 from deskterm.store.models import Channel, ChannelLead, JobRun
 
@@ -39,6 +39,8 @@ from deskterm.store.models import Channel, ChannelLead, JobRun
 INTERRUPTED = "The run was interrupted (the worker was killed) before it finished."
 # How often a leader refreshes its ChannelLead row's seen_at (well inside STALE_AFTER).
 SEEN_EVERY = 20.0
+# The desk-wide duty of mailing SLA warnings and breach notices (outbound/sla_notices.py).
+SLA_DUTY = "sla notices"
 
 
 def tidy(channel: Channel | None = None) -> None:
@@ -77,6 +79,18 @@ class Leadership:
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self._seen: dict[int, float] = {}  # channel id -> when its row was last refreshed
+        self._sla_taken = False
+
+    def sends_sla_notices(self) -> bool:
+        """Whether this worker mails the desk's SLA notices now. Only a machine with the
+        desk's own SMTP server configured takes the duty; on a SQLite desk that is its one
+        worker. Taking it first settles what a killed predecessor left half sent."""
+        if not sla_notices.enabled():
+            return False
+        if not self._sla_taken:
+            sla_notices.recover()
+            self._sla_taken = True
+        return True
 
     def leads(self, channel: Channel) -> bool:
         """Whether this worker polls and sends for the channel now (taking the lead if it is
@@ -159,6 +173,24 @@ class ChannelLeads(Leadership):
 
     def holding(self, channel: Channel) -> bool:
         return channel_key(channel.uid) in self.locks.held()
+
+    def sends_sla_notices(self) -> bool:
+        """A team desk's: whichever worker holds the desk-wide SLA lock (and has the SMTP
+        server); the others keep asking at each pass, so a dead holder is replaced."""
+        if not sla_notices.enabled():
+            return False
+        key = desk_key(SLA_DUTY)
+        if key in self.locks.held():
+            if self.locks.holds(key):
+                return True
+            self._sla_taken = False
+            return False
+        if not self.locks.try_lock(key):
+            return False
+        sla_notices.recover()
+        self._sla_taken = True
+        self._on_event(Notice("(desk)", "this worker now mails the SLA notices"))
+        return True
 
     def why_not(self, channel: Channel) -> str:
         if channel.status != "active":

@@ -45,7 +45,7 @@ from deskterm.inbound.stages import Counts
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
 from deskterm.net.tls import explain
-from deskterm.outbound import delivery, notify
+from deskterm.outbound import delivery, notify, sla_notices
 from deskterm.store.db import iso, utcnow
 from deskterm.store.models import Channel, JobRun
 
@@ -123,6 +123,7 @@ class Worker:
                 continue
             runs.append(self.poll(channel))
         self.send(name)
+        self.sla_pass()
         return runs
 
     def send(
@@ -149,6 +150,22 @@ class Worker:
                 DeliveryResult(d.conversation_id, d.state, d.detail)
             ),
         )
+
+    def sla_pass(self) -> int:
+        """Mail the SLA warnings and breach notices that fell due, when this worker has the
+        desk's SLA duty (engine.leadership); returns how many were sent. A failure is told
+        and never stops the loop."""
+        if self.stop.is_set() or not self.lead.sends_sla_notices():
+            return 0
+        try:
+            sent = sla_notices.run_pass()
+        except Exception as exc:
+            log.exception("SLA notices failed")
+            self.on_event(Notice("(desk)", f"SLA notices failed: {type(exc).__name__}"))
+            return 0
+        if sent:
+            self.on_event(Notice("(desk)", f"{sent} SLA notice(s) mailed"))
+        return sent
 
     def poll(self, channel: Channel) -> JobRun:
         started = time.monotonic()
@@ -285,6 +302,7 @@ class Worker:
                         if self._due.get(channel.id, 0) <= now and eligible(channel):
                             self.poll(channel)
                     self.send()
+                    self.sla_pass()
                     self.wake.clear()
                     self.wake.wait(self._sleep_time())
             finally:

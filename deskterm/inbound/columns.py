@@ -43,6 +43,7 @@ CONVERSATION_COLUMNS = [
     "created_at",
     "updated_at",
     "conversation_type",
+    "sla_started_at",  # arrival on the desk (desk/sla.py); the demo's leave it NULL
 ]
 # What applying a message changes on its conversation, written once per batch.
 CONVERSATION_STATE = [

@@ -18,6 +18,7 @@ from typing import Any
 
 from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
+from deskterm.desk import sla
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
@@ -126,6 +127,8 @@ class Ingestor:
             self._conversation_updates.update_many(
                 [(key, work.conversations[key]) for key in sorted(work.changed)]
             )
+            # The SLA clocks of what arrived (new, reopened, raised to high priority).
+            sla.refresh(sorted(work.changed | work.fresh), self.clock())
         # Acknowledgements only once the mail is safely stored, each on its own: a mail whose
         # ack cannot be built (a hostile address, a missing template) is noted on that message
         # and never fails the batch, which would stop the channel at every poll.
@@ -218,8 +221,12 @@ class Ingestor:
             "conversation_type": self._tickets.type_id,
         }
         self._add_to_state(state, mail)  # inserted as its first message leaves it: no update
-        conversation_id = self._conversations.insert({**state, "channel": self.channel.id})
+        # The SLA clock starts at arrival on the desk, not at the Date of old mail (desk/sla).
+        conversation_id = self._conversations.insert(
+            {**state, "channel": self.channel.id, "sla_started_at": self.clock()}
+        )
         work.conversations[conversation_id] = {k: state[k] for k in columns.CONVERSATION_STATE}
+        work.fresh.add(conversation_id)
         return conversation_id
 
     def _state(self, conversation_id: int, work: _Batch) -> dict[str, Any]:
@@ -392,6 +399,7 @@ class _Batch:
     sent: set[str]  # the batch's Message-IDs that are of mail we sent
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     changed: set[int] = field(default_factory=set)  # conversations to write back
+    fresh: set[int] = field(default_factory=set)  # conversations this batch created
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     field_values: list[dict[str, Any]] = field(default_factory=list)  # new conversations'

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -73,13 +74,30 @@ def send_notification(subject: str, body: str, to: str | None = None) -> None:
     send_system_mail(message)
 
 
-def send_system_mail(message: EmailMessage) -> None:
+# Given with `before_data`: the envelope's sender and recipient addresses, as checked by the
+# caller, never read back out of the headers (a name there was typed by someone else).
+Envelope = tuple[str, str]
+
+
+def send_system_mail(
+    message: EmailMessage,
+    before_data: Callable[[], None] | None = None,
+    envelope: Envelope | None = None,
+) -> None:
     """Send one mail through the desk's own SMTP account (never a channel's); raises a
-    DeskError sentence when it cannot (SMTP_HOST unset, ...)."""
-    asyncio.run(_send(message))
+    DeskError sentence when it cannot (SMTP_HOST unset, ...).
+
+    `before_data` runs once the server has taken the sender and the recipient, right before
+    the message itself goes: the last moment at which nothing can have been delivered (the
+    SLA notices record it, so that a worker killed after it never sends the notice twice)."""
+    asyncio.run(_send(message, before_data, envelope))
 
 
-async def _send(message: EmailMessage) -> None:
+async def _send(
+    message: EmailMessage,
+    before_data: Callable[[], None] | None = None,
+    envelope: Envelope | None = None,
+) -> None:
     target = endpoint()
     smtp = await smtp_conn.connect(target)
     try:
@@ -87,6 +105,18 @@ async def _send(message: EmailMessage) -> None:
         if user:  # SMTP_PASS is a secret, not a setting: read here, where it is used
             secret = os.environ.get("SMTP_PASS", "")
             await smtp_conn.login(smtp, target, Credentials(user, secret))
-        await smtp.send_message(message)
+        if before_data is None or envelope is None:
+            await smtp.send_message(message)
+            return
+        # send_message's own steps, taken one by one so that `before_data` runs between them.
+        utf8 = bool(message.policy.utf8)
+        options = ["SMTPUTF8"] if utf8 else []
+        if smtp.supports_extension("8bitmime"):
+            options.append("BODY=8BITMIME")
+        encoding = "utf-8" if utf8 else "ascii"
+        await smtp.mail(envelope[0], options=options, encoding=encoding)
+        await smtp.rcpt(envelope[1], encoding=encoding)
+        before_data()
+        await smtp.data(bytes(message))
     finally:
         smtp.close()

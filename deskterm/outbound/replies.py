@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from deskterm.channels.typed import ChannelConfig
-from deskterm.desk import recipients
+from deskterm.desk import recipients, sla
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
@@ -138,6 +138,8 @@ def queue_reply(
             updated_at=conversation.updated_at,
             status=conversation.status,
         ).where(Conversation.id == conversation.id).execute()
+        if not automatic:  # an acknowledgement is no response, and changes no status
+            sla.first_response(conversation.id, conversation.updated_at)
     return stored
 
 

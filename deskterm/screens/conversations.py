@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
 
-from deskterm.desk import list_index, views
+from deskterm.desk import list_index, sla_policies, views
 from deskterm.desk.filters import FILTER_KEYS, OWNERS, described, next_owner, parse_filters
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.list_triage import ListTriage
@@ -63,7 +63,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("4", "filter('closed')", "Show closed", id="filter.closed"),
         Binding("5", "filter('all')", "Show all", id="filter.all"),
         Binding("0", "clear_filters", "Clear every filter and the search", id="filter.clear"),
-        Binding("o", "next_order", "Sort: newest, oldest waiting, priority", id="list.order"),
+        Binding("o", "next_order", "Sort: newest, oldest waiting, priority, due", id="list.order"),
         Binding("v", "switch_view", "Switch to a saved view", id="list.view"),
         Binding("V", "save_view", "Save search, filters and sort as a view", id="list.save_view"),
         Binding("f", "next_filter", "Next filter", id="filter.next"),
@@ -96,12 +96,14 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             counts: dict[str, int] | None = None,
             *,
             whole: bool = True,
+            due: bool = False,
         ) -> None:
             super().__init__()
             self.generation = generation
             self.ids = ids
             self.counts = counts
             self.whole = whole
+            self.due = due  # with the counts: whether the desk has SLA policies
 
     def __init__(self) -> None:
         super().__init__()
@@ -187,11 +189,12 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
                 )
             )
             counts = list_index.status_counts()
+            due = sla_policies.any_defined()
         except Exception as exc:
             if list_index.was_interrupted(exc) and self.generation != generation:
                 return  # stopped by `reload`: a newer load is on its way
             raise
-        self.post_message(self.Loaded(generation, None, counts))
+        self.post_message(self.Loaded(generation, None, counts, due=due))
 
     def on_conversations_screen_loaded(self, message: Loaded) -> None:
         if message.generation != self.generation:
@@ -207,6 +210,10 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             bar.shown = len(message.ids) if searched and message.whole else None
         if message.counts is not None:
             self.loaded = message.generation
+            if self.conversations.due != message.due:
+                self.conversations.due = self.query_one(ColumnHeader).due = message.due
+                self.conversations.refresh()
+                self.query_one(ColumnHeader).refresh()
             bar.counts = message.counts
             self.query_one(EmptyDeskHint).check(message.counts)
 
@@ -376,7 +383,9 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             "Clear filters", "The Open tab, no filter, no search", self.action_clear_filters
         )
         yield SystemCommand(
-            "Sort the list", "Newest activity, oldest waiting, priority", self.action_next_order
+            "Sort the list",
+            "Newest activity, oldest waiting, priority, due first",
+            self.action_next_order,
         )
         yield SystemCommand("Save view", "This search, filters and sort", self.action_save_view)
         yield SystemCommand("Switch view", "Show a saved view", self.action_switch_view)

@@ -18,6 +18,10 @@ class ListViews:
 
     def action_next_order(self) -> None:
         orders = list(list_index.ORDERS)
+        if not self.conversations.due:  # no SLA policy: nothing is due, "due first" is moot
+            orders.remove("due")
+            if self.order not in orders:
+                orders.insert(0, self.order)
         self.order = orders[(orders.index(self.order) + 1) % len(orders)]
         self.conversations.unpin()
         self.notify(f"Sorted by {self.order_name()}.", markup=False)

@@ -57,6 +57,13 @@ def channel_key(uid: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def desk_key(duty: str) -> int:
+    """The advisory lock key of a desk-wide duty (e.g. "sla notices"): one worker of the
+    desk does it, whichever holds this key."""
+    digest = hashlib.sha256(b"deskterm desk duty\0" + duty.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def _split(key: int) -> tuple[int, int]:
     """How pg_locks shows a bigint key: its high and low 32 bits as classid and objid."""
     unsigned = key & 0xFFFF_FFFF_FFFF_FFFF

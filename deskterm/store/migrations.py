@@ -244,6 +244,56 @@ def _v10_types_and_fields(database: peewee.Database) -> None:
             database.execute_sql(statement)
 
 
+# The SLA clock's columns on conversation (v11), as each engine spells them.
+_SLA_COLUMNS = (
+    ("sla_policy", "INTEGER"),
+    ("sla_started_at", "{time}"),
+    ("first_response_at", "{time}"),
+    ("sla_paused_since", "{time}"),
+    ("sla_paused_seconds", "INTEGER NOT NULL DEFAULT 0"),
+    ("due_at", "{time}"),
+    ("due_target", "{text}"),
+    ("warn_at", "{time}"),
+    ("sla_alert_at", "{time}"),
+)
+
+
+def _v11_sla(database: peewee.Database) -> None:
+    """SLA policies, each conversation's SLA clock and due time (stored, so the list sorts by
+    due time at 100,000 conversations without computing it per row), and the notices sent.
+    Conversations already on the desk get their clock started at their creation; a policy
+    counts only from when it was made (desk/sla.py), so none is breached by its arrival."""
+    from deskterm.store.models import Conversation, SlaNotice, SlaPolicy
+
+    sqlite = dbmod.is_sqlite(database)
+    kinds = {
+        "time": "DATETIME" if sqlite else "TIMESTAMP",
+        "text": "VARCHAR(255)" if sqlite else "TEXT",
+    }
+    table = Conversation._meta.table_name
+    present = {c.name for c in database.get_columns(table)}
+    for column, kind in _SLA_COLUMNS:
+        if column not in present:  # v1 made from models already has them
+            database.execute_sql(
+                f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind.format(**kinds)}'
+            )
+    database.execute_sql(
+        f'UPDATE "{table}" SET "sla_started_at" = "created_at" WHERE "sla_started_at" IS NULL'
+    )
+    # The list's order by due time (the open tab first), and the worker's look for notices.
+    database.execute_sql(
+        f'CREATE INDEX IF NOT EXISTS "conversation_due_order" '
+        f'ON "{table}" ("status", "due_at", "id")'
+    )
+    database.execute_sql(
+        f'CREATE INDEX IF NOT EXISTS "conversation_sla_alert" ON "{table}" ("sla_alert_at")'
+    )
+    fresh = [m for m in (SlaPolicy, SlaNotice) if not database.table_exists(m._meta.table_name)]
+    database.create_tables(fresh)
+    if fresh and not sqlite:
+        _unbounded_text(database, fresh)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -255,6 +305,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v8_live_notifications,
     _v9_postgres_search,
     _v10_types_and_fields,
+    _v11_sla,
 )
 
 

@@ -124,6 +124,18 @@ class Conversation(BaseModel):
         on_delete="SET NULL",
         index=True,
     )
+    # The SLA clock (v11), kept by deskterm.desk.sla whenever status, priority or replies
+    # change, so the list sorts and marks by due time without computing it per row.
+    sla_policy = peewee.IntegerField(null=True)  # the SlaPolicy that applies (no FK: see sla)
+    sla_started_at = peewee.DateTimeField(null=True)  # arrival on the desk: the clock's start
+    first_response_at = peewee.DateTimeField(null=True)  # the first agent reply queued
+    sla_paused_since = peewee.DateTimeField(null=True)  # stopped (pending, resolved, closed)
+    # Counted time spent stopped; a default in SQL too, for the batch writers' inserts.
+    sla_paused_seconds = peewee.IntegerField(default=0, constraints=[peewee.SQL("DEFAULT 0")])
+    due_at = peewee.DateTimeField(null=True)  # the next target's due time; None: none runs
+    due_target = peewee.CharField(null=True)  # first_response | resolution
+    warn_at = peewee.DateTimeField(null=True)  # due soon from here (the policy's lead time)
+    sla_alert_at = peewee.DateTimeField(null=True)  # when the worker looks at it next
 
 
 class ConversationTag(BaseModel):
@@ -362,6 +374,52 @@ class FieldValue(BaseModel):
         indexes = ((("conversation", "type_field"), True), (("key", "type_field"), False))
 
 
+class SlaPolicy(BaseModel):
+    """Response targets for the conversations it matches: by priority, channel and (once
+    conversation types exist) type, each None for "any"; the most specific policy applies
+    (deskterm.desk.sla_policies). Time counts around the clock (`hours` None) or in business
+    hours: a weekly calendar in `timezone`, minus `holidays` (ISO dates, local days)."""
+
+    name = peewee.CharField(unique=True)
+    priority = peewee.CharField(null=True)
+    channel = peewee.ForeignKeyField(
+        Channel, null=True, backref="sla_policies", on_delete="CASCADE"
+    )
+    # A hook for conversation types (issue 16): nothing sets it yet, and a policy with a type
+    # matches no conversation until conversations carry one.
+    conversation_type = peewee.CharField(null=True)
+    first_response_minutes = peewee.IntegerField(null=True)
+    resolution_minutes = peewee.IntegerField(null=True)
+    hours = JSONField(null=True)  # [[[start, end] minutes, ...] per weekday, Monday first]
+    timezone = peewee.CharField(default="UTC")
+    holidays = JSONField(default=list)
+    pause_when_pending = peewee.BooleanField(default=True)
+    warn_minutes = peewee.IntegerField(default=30)  # the warning's lead time; 0: no warning
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class SlaNotice(BaseModel):
+    """A warning or breach notice of one target of one conversation: claimed (`queued`) by
+    the worker that sends it, committed before any SMTP, and never claimed twice (unique).
+    Also the record reports read: which targets were breached, and when they were due."""
+
+    conversation = peewee.ForeignKeyField(Conversation, backref="sla_notices", on_delete="CASCADE")
+    target = peewee.CharField()  # first_response | resolution
+    kind = peewee.CharField()  # warning | breach
+    due_at = peewee.DateTimeField()
+    recipient = peewee.CharField(default="")
+    state = peewee.CharField(default="queued", index=True)  # queued|sending|sent|failed
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = peewee.DateTimeField(default=utcnow)
+    error = peewee.TextField(null=True)
+    message_id = peewee.CharField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    sent_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("conversation", "target", "kind"), True),)
+
+
 # In an order where every table comes after those it refers to: `db migrate` copies them so.
 ALL_MODELS: list[type[BaseModel]] = [
     Channel,
@@ -387,4 +445,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     ChannelLead,
     TypeField,
     FieldValue,
+    SlaPolicy,
+    SlaNotice,
 ]

@@ -31,7 +31,7 @@ from textual.strip import Strip
 
 from deskterm.desk import list_index
 from deskterm.desk import status as lifecycle
-from deskterm.widgets.list_columns import cells, columns_for, fit
+from deskterm.widgets.list_columns import cells, columns_for, due, fit
 
 log = logging.getLogger("deskterm.ui")
 
@@ -65,6 +65,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         "conversation-list--closed",
         "conversation-list--kept",
         "conversation-list--marked",
+        "conversation-list--breached",
+        "conversation-list--due-soon",
     }
     DEFAULT_CSS = """
     ConversationList {
@@ -90,6 +92,9 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
     ConversationList > .conversation-list--kept { color: $text-muted; text-style: italic; }
     /* Marked for a bulk change (space, t, *): the id column reads *123. */
     ConversationList > .conversation-list--marked { color: $text-accent; text-style: bold; }
+    /* The SLA's due column: past due, and inside the warning time ("!" and "~" say the same). */
+    ConversationList > .conversation-list--breached { color: $text-error; text-style: bold; }
+    ConversationList > .conversation-list--due-soon { color: $text-warning; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -125,6 +130,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self.kept: int | None = None
         # Marked for a bulk change; kept across filters and searches until unmarked.
         self.marked: set[int] = set()
+        # The desk has SLA policies: a column says when each conversation is due.
+        self.due = False
 
     # --- data --------------------------------------------------------------------------
 
@@ -222,7 +229,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         values = cells(row, self.clock())
         if marked:
             values["id"] = f"*{values['id']}"
-        for column in columns_for(width):
+        for column in columns_for(width, self.due):
             text = fit(values[column.key], column.width, column.right)
             column_style = line_style + self._column_style(column.key, row) + cursor
             if marked and column.key == "id":
@@ -241,6 +248,12 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
             return self._style(row["priority"])
         if key in ("id", "age", "messages", "channel"):
             return self._style("muted")
+        if key == "due" and row.get("due_at") is not None:
+            text = due(row, self.clock())
+            if text.startswith("!"):
+                return self._style("breached")
+            if text.startswith("~"):
+                return self._style("due-soon")
         return Style()
 
     # --- the cursor --------------------------------------------------------------------

@@ -25,8 +25,9 @@ class Column:
     right: bool = False
 
 
-def columns_for(width: int) -> list[Column]:
-    """The columns at this width: everything fits 80 columns, the subject takes what is left."""
+def columns_for(width: int, due: bool = False) -> list[Column]:
+    """The columns at this width: everything fits 80 columns, the subject takes what is left.
+    `due`: the desk has SLA policies, so a column says when each conversation is due."""
     wide = width >= 100
     contact = 22 if wide else 14
     channel = 12 if wide else 7
@@ -38,6 +39,7 @@ def columns_for(width: int) -> list[Column]:
         Column("contact", "contact", contact),
     ]
     tail = [
+        *([Column("due", "due", 5, right=True)] if due else []),
         Column("age", "age", 4, right=True),
         Column("messages", "msg", 3, right=True),
         Column("channel", "channel", channel),
@@ -62,7 +64,25 @@ def age(updated_at: str | None, now: datetime) -> str:
     if not updated_at:
         return ""
     then = datetime.fromisoformat(updated_at).replace(tzinfo=None)
-    seconds = (now.replace(tzinfo=None) - then).total_seconds()
+    return span((now.replace(tzinfo=None) - then).total_seconds())
+
+
+def due(row: dict[str, Any], now: datetime) -> str:
+    """When the SLA's running target is due, readable without colour: "3h" to go, "~20m"
+    due soon (inside the policy's warning time), "!2h" breached two hours ago; "" when no
+    target runs (no policy, met, or the clock stopped while pending, resolved or closed)."""
+    due_at, warn_at = row.get("due_at"), row.get("warn_at")
+    if due_at is None:
+        return ""
+    moment = now.replace(tzinfo=None)
+    if due_at <= moment:
+        return "!" + span((moment - due_at).total_seconds())
+    left = span((due_at - moment).total_seconds())
+    return ("~" if warn_at is not None and warn_at <= moment else "") + left
+
+
+def span(seconds: float) -> str:
+    """A stretch of time in at most four cells: now, 12m, 5h, 3d, 6w, 11mo, 2y."""
     minutes = int(seconds // 60)
     for limit, unit, size in (
         (60, "m", 1),
@@ -87,13 +107,14 @@ def cells(row: dict[str, Any], now: datetime) -> dict[str, str]:
         "contact": one_line(contact),
         "subject": one_line(row["subject"] or "(no subject)"),
         "age": age(row["updated_at"], now),
+        "due": due(row, now),
         "messages": str(row["messages"]),
         "channel": one_line(row["channel"] or ""),
     }
 
 
-def header_text(width: int) -> str:
-    return " ".join(fit(c.title, c.width, c.right) for c in columns_for(width))[:width]
+def header_text(width: int, due: bool = False) -> str:
+    return " ".join(fit(c.title, c.width, c.right) for c in columns_for(width, due))[:width]
 
 
 class ColumnHeader(Widget):
@@ -103,9 +124,11 @@ class ColumnHeader(Widget):
     ColumnHeader { height: 1; color: $text-muted; text-style: bold; padding-right: 1; }
     """
 
+    due = False  # the list's due column is shown (ConversationList.due)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        return Strip([Segment(fit(header_text(width), width), self.rich_style)], width)
+        return Strip([Segment(fit(header_text(width, self.due), width), self.rich_style)], width)
 
 
 # --- the list ----------------------------------------------------------------------------

@@ -33,6 +33,8 @@ from deskterm.store.models import (
     Outbox,
     Pop3Seen,
     Presence,
+    SlaNotice,
+    SlaPolicy,
     Template,
     TypeField,
 )
@@ -71,6 +73,12 @@ def _fill_every_table() -> None:
         Conversation.id == conversation.id
     ).execute()
     FieldValue.create(conversation=conversation, type_field=order, value="A-1", key="a-1")
+    policy = SlaPolicy.create(name="urgent", priority="high", first_response_minutes=60)
+    policy.hours, policy.holidays = [[[540, 1020]]] * 5 + [[], []], ["2025-12-25"]
+    policy.save()
+    SlaNotice.create(
+        conversation=conversation, target="first_response", kind="breach", due_at=date(2025, 1, 1)
+    )
 
 
 @pytest.fixture

@@ -38,6 +38,9 @@ from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.engine.test_storage import row_writer_round_trip
 from tests.mailfactory import make_mail
 
+# What the JSON says of a conversation's SLA on a desk without policies (tests/engine/test_sla.py).
+NO_SLA = {"due_at": None, "due_target": None, "breached": False, "due_soon": False}
+
 pytestmark = pytest.mark.postgres
 
 JANE = "Jane Doe <jane@customer.example>"
@@ -127,6 +130,8 @@ def test_migrations_reach_the_latest_version_and_reopening_keeps_the_data(pg: st
         "conversation_list_order",
         "conversation_updated_at",
         "conversation_type_id",
+        "conversation_due_order",  # the list by SLA due time (v11)
+        "conversation_sla_alert",  # the worker's look for SLA notices
     }
     assert "html" not in {c.name for c in database.get_columns("message")}
     assert not paths.database_file().exists()  # nothing went to an embedded desk
@@ -207,6 +212,7 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
         "fields": [],
         "created_at": iso(3),
         "updated_at": iso(5),
+        **NO_SLA,
         "messages": [
             {
                 "direction": "in",
@@ -376,6 +382,7 @@ def test_the_list_filters_by_status_and_searches(two: tuple[int, int]) -> None:
         "type": None,
         "fields": {},
         "updated_at": iso(5),
+        **NO_SLA,
     }
     kettle_row = {
         **row,
@@ -385,6 +392,7 @@ def test_the_list_filters_by_status_and_searches(two: tuple[int, int]) -> None:
         "contact": "bob@other.example",
         "messages": 1,
         "updated_at": iso(4),
+        **NO_SLA,
     }
     assert queries.list_conversations("open") == [row]
     assert queries.list_conversations("pending") == [kettle_row]
@@ -537,6 +545,7 @@ def test_the_cli_reads_and_writes_the_postgresql_desk(two: tuple[int, int], desk
             "type": None,
             "fields": {},
             "updated_at": iso(5),
+            **NO_SLA,
         },
         {
             "id": kettle_id,
@@ -551,6 +560,7 @@ def test_the_cli_reads_and_writes_the_postgresql_desk(two: tuple[int, int], desk
             "type": None,
             "fields": {},
             "updated_at": iso(4),
+            **NO_SLA,
         },
     ]
     assert [r["id"] for r in desk.json("conversations", "--search", "kettle")] == [kettle_id]

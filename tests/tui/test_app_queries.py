@@ -48,6 +48,9 @@ def test_rows_come_in_the_order_asked_and_skip_missing_ids() -> None:
         "channel": "demo",
         "contact": "accounts@lumenfoods.example",
         "contact_name": "Claire Martin",
+        "due_at": None,  # the demo desk has no SLA policy
+        "warn_at": None,
+        "due_target": None,
     }
     assert list_index.conversation_rows([]) == []
 
