@@ -1,7 +1,7 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, notes, triage, outbox, templates, contacts, agents, secrets, db,
+inbound, conversations, notes, triage, outbox, templates, rules, contacts, agents, secrets, db,
 service, and ui for the commands that open the terminal UI), sharing console for what they
 print and how they fail.
 """
@@ -22,6 +22,7 @@ from deskterm.cli import (
     inbound,
     notes,
     outbox,
+    rules,
     secrets,
     service,
     templates,
@@ -72,6 +73,7 @@ for command in (
     outbox.send,
     outbox.outbox,
     templates.template,
+    rules.rule,
     secrets.secrets,
     contacts.contact,
     agents.agent,

@@ -209,6 +209,17 @@ def _v9_postgres_search(database: peewee.Database) -> None:
         pg_search.install(database)
 
 
+def _v12_routing_rules(database: peewee.Database) -> None:
+    """Routing rules (deskterm.desk.rules) and, per message, the rules that matched it. Only
+    new tables: a desk made at this version has them from v1 already."""
+    from deskterm.store.models import RoutingRule, RuleMatch
+
+    fresh = [m for m in (RoutingRule, RuleMatch) if not database.table_exists(m._meta.table_name)]
+    database.create_tables(fresh)
+    if fresh and not dbmod.is_sqlite(database):
+        _unbounded_text(database, fresh)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -219,6 +230,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v7_team_desk,
     _v8_live_notifications,
     _v9_postgres_search,
+    _v12_routing_rules,  # the 12th once v10 (types and fields) and v11 (SLA) are merged
 )
 
 
