@@ -101,17 +101,16 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
         "messages": _in_time_order(
-            [
-                {**_message_item(m, attachments.get(m.id, [])), "routing": routing.get(m.id, [])}
-                for m in messages
-            ],
+            [_message_item(m, attachments.get(m.id, []), routing.get(m.id, [])) for m in messages],
             [m.created_at for m in messages],
             _notes(conversation.id),
         ),
     }
 
 
-def _message_item(m: Message, files: list[Attachment]) -> dict[str, Any]:
+def _message_item(
+    m: Message, files: list[Attachment], routing: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "direction": m.direction,
         "from": m.from_addr,
@@ -129,6 +128,7 @@ def _message_item(m: Message, files: list[Attachment]) -> dict[str, Any]:
         "attachments": [
             {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in files
         ],
+        "routing": routing,  # the rules that matched it (`_routing`)
     }
 
 

@@ -31,6 +31,8 @@ from deskterm.store.models import (
     Outbox,
     Pop3Seen,
     Presence,
+    RoutingRule,
+    RuleMatch,
     Template,
 )
 
@@ -62,6 +64,15 @@ def _fill_every_table() -> None:
         channel=channel, folder="INBOX", uidvalidity=7, last_uid=42, first_sync_on=date(2024, 3, 1)
     )
     Pop3Seen.create(channel=channel, uidl="uidl-1")
+    rule = RoutingRule.create(
+        name="vip",
+        channel=channel,
+        position=1,
+        conditions={"when": {"from": ["*@acme.example"]}},
+        actions={"assign_round_robin": ["sam", "kim"]},
+        turn=3,
+    )
+    RuleMatch.create(message=message, rule=rule, rule_name="vip", applied={"assign": "kim"})
 
 
 @pytest.fixture

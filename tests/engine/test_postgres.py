@@ -220,6 +220,7 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
                 "notes": {},
                 "state": "received",
                 "attachments": [],
+                "routing": [],
             },
             {
                 "direction": "in",
@@ -236,6 +237,7 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
                 "notes": {},
                 "state": "received",
                 "attachments": [],
+                "routing": [],
             },
         ],
     }
