@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from deskterm.desk.rules import actions, conditions
-from deskterm.errors import ConfigError
+from deskterm.errors import ConfigError, DeskError
 from deskterm.sanitize import one_line
 
 TOP = ("name", "channel", "replies", "stop", "match", "when", "unless", "then")
@@ -59,7 +59,7 @@ def parse_text(text: str, source: str = "rule file", *, as_json: bool = False) -
         raise ConfigError(f"{source} is not valid {kind}: {one_line(str(exc))}.") from None
     try:
         return validate(raw)
-    except ConfigError as exc:
+    except DeskError as exc:  # a wrong key, or a handle no agent has (NotFound)
         raise ConfigError(f"{source}: {exc}") from None
 
 
