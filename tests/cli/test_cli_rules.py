@@ -4,6 +4,8 @@ suite's real Dovecot holds, shown by `show` and `show --json`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from deskterm.store import connection
@@ -178,3 +180,10 @@ def test_poll_routes_mail_from_dovecot_and_show_says_why(channel: Desk, inbox) -
         "   Routed by rule 'billing': priority high, tagged billing, assigned to sam in turn\n"
         in (shown)
     )
+
+
+def test_the_readme_shows_the_rule_file_that_rule_example_prints(desk: Desk) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = desk.run("rule", "example").output
+    body = example.split("\n", 1)[1]  # after the line saying how to add it
+    assert f"```toml\n{body}```" in readme
