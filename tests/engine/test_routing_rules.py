@@ -7,6 +7,7 @@ are added as `deskterm rule add` adds them (rulefile + rulebook).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -14,7 +15,7 @@ from email.utils import format_datetime, make_msgid
 import pytest
 
 from deskterm.desk import agents, queries, triage
-from deskterm.desk.rules import rulebook, rulefile
+from deskterm.desk.rules import actions, rulebook, rulefile
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.prepare import prepare_batch
@@ -23,6 +24,7 @@ from deskterm.store import connection
 from deskterm.store.models import (
     Channel,
     Conversation,
+    ConversationTag,
     Organization,
     OrganizationDomain,
     RoutingRule,
@@ -331,3 +333,44 @@ def test_removing_a_rule_keeps_the_line_on_the_messages_it_routed(channel: Chann
     rulebook.remove("gone")
     assert RuleMatch.select().count() == 1
     assert routing_of(outcome.conversation_id) == [["Routed by rule 'gone': tagged x"]]
+
+
+@pytest.fixture
+def plugged() -> Iterator[None]:
+    """Two actions as another feature would register them (e.g. ticket types), removed after."""
+
+    def mark(target: actions.Target, value: str) -> str:
+        if not target.dry_run and target.conversation_id is not None:
+            triage.add_tag(target.conversation_id, f"type-{value}")
+        return value
+
+    def broken(target: actions.Target, _value: str) -> str:
+        # A write the database refuses: on PostgreSQL it aborts the transaction, so only a
+        # savepoint keeps the batch alive.
+        assert target.conversation_id is not None
+        ConversationTag.create(conversation=target.conversation_id, tag="twice")
+        ConversationTag.create(conversation=target.conversation_id, tag="twice")
+        return _value
+
+    type_action = actions.Action("a type", actions._text, mark, "type {}".format)
+    actions.register("type", type_action, before="priority")
+    actions.register("broken", actions.Action("a bug", actions._text, broken, str))
+    yield
+    del actions.ACTIONS["type"], actions.ACTIONS["broken"]
+
+
+def test_an_action_registered_by_another_feature_plugs_in_and_its_failure_stays_its_own(
+    channel: Channel, plugged: None
+) -> None:
+    rule('name = "typed"\n[then]\ntype = "billing"\nassign = "sam"')
+    rule('name = "buggy"\n[then]\nbroken = "x"\npriority = "low"')
+    first, second = ingest(channel, mail("one"), mail("two"))
+    for outcome in (first, second):
+        conversation = Conversation.get_by_id(outcome.conversation_id)
+        assert (conversation.assignee, conversation.priority) == ("sam", "normal")
+        assert triage.tags(conversation.id) == ["type-billing"]  # "twice" was rolled back
+        [[typed, buggy]] = routing_of(conversation.id)
+        assert typed == "Routed by rule 'typed': type billing, assigned to sam"
+        assert buggy == (
+            "Rule 'buggy' matched but failed: IntegrityError; nothing of it was applied"
+        )

@@ -8,7 +8,7 @@ its own with one call, e.g. ticket types:
 
     register("type", Action("a conversation type", check=types.checked_name,
                             apply=lambda target, name: types.set_type(target.conversation_id, name),
-                            words=lambda name: f"type {name}"))
+                            words=lambda name: f"type {name}"), before="priority")
 
 `apply` runs inside the ingest's transaction, in a savepoint of its own: raising a DeskError
 there undoes that rule alone and is recorded on the message. In a dry run (`deskterm rule
@@ -55,11 +55,20 @@ class Action:
 ACTIONS: dict[str, Action] = {}
 
 
-def register(key: str, action: Action) -> None:
-    """Add an action for rule files' `[then].<key>` (one per key: a second is a bug)."""
+def register(key: str, action: Action, *, before: str | None = None) -> None:
+    """Add an action for rule files' `[then].<key>` (one per key: a second is a bug).
+    Actions apply, and are said, in the registry's order: `before` puts this one ahead of
+    another (a type first: "type billing, assigned to sam")."""
     if key in ACTIONS:
         raise ValueError(f"the rule action {key!r} is registered already")
-    ACTIONS[key] = action
+    if before is None:
+        ACTIONS[key] = action
+        return
+    entries = list(ACTIONS.items())
+    at = [k for k, _ in entries].index(before)
+    entries.insert(at, (key, action))
+    ACTIONS.clear()
+    ACTIONS.update(entries)
 
 
 # --- checks ----------------------------------------------------------------------------------
