@@ -106,6 +106,8 @@ def show(conversation_id: int, as_json: bool) -> None:
         say(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
         if message["notes"].get("outsider"):
             say("   (not a participant: joined by its headers alone)")
+        for routed in message.get("routing", []):
+            say(f"   {one_line(routed['said'])}")
         for attachment in message["attachments"]:
             say(f"   [{one_line(attachment['filename'])}, {attachment['size']} bytes]")
         # Every line of the text indented: a body cannot draw a message header of its own.

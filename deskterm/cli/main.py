@@ -1,9 +1,9 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, notes, triage, outbox, templates, sla, contacts, organizations,
-agents, types (types and fields), secrets, db, service, and ui for the commands that open the
-terminal UI), sharing console for what they print and how they fail.
+inbound, conversations, notes, triage, outbox, templates, sla, rules, contacts,
+organizations, agents, types (types and fields), secrets, db, service, and ui for the commands
+that open the terminal UI), sharing console for what they print and how they fail.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from deskterm.cli import (
     notes,
     organizations,
     outbox,
+    rules,
     secrets,
     service,
     sla,
@@ -76,6 +77,7 @@ for command in (
     outbox.outbox,
     templates.template,
     sla.sla,
+    rules.rule,
     secrets.secrets,
     contacts.contact,
     organizations.org,

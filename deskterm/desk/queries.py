@@ -29,6 +29,7 @@ from deskterm.store.models import (
     JobRun,
     Message,
     Note,
+    RuleMatch,
     SkippedMail,
 )
 
@@ -112,6 +113,7 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
     attachments: dict[int, list[Attachment]] = {}
     for attachment in Attachment.select().where(Attachment.message.in_([m.id for m in messages])):
         attachments.setdefault(attachment.message_id, []).append(attachment)
+    routing = _routing([m.id for m in messages])
     return {
         "id": conversation.id,
         "subject": conversation.subject,
@@ -130,14 +132,16 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "updated_at": iso(conversation.updated_at),
         **sla_fields(conversation, utcnow()),
         "messages": _in_time_order(
-            [_message_item(m, attachments.get(m.id, [])) for m in messages],
+            [_message_item(m, attachments.get(m.id, []), routing.get(m.id, [])) for m in messages],
             [m.created_at for m in messages],
             _notes(conversation.id),
         ),
     }
 
 
-def _message_item(m: Message, files: list[Attachment]) -> dict[str, Any]:
+def _message_item(
+    m: Message, files: list[Attachment], routing: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "direction": m.direction,
         "from": m.from_addr,
@@ -155,7 +159,37 @@ def _message_item(m: Message, files: list[Attachment]) -> dict[str, Any]:
         "attachments": [
             {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in files
         ],
+        "routing": routing,  # the rules that matched it (`_routing`)
     }
+
+
+def _routing(message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The routing rules that matched each message (deskterm.desk.rules), in the order they
+    were applied, each with the line the thread shows under the message header."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    query = (
+        RuleMatch.select()
+        .where(RuleMatch.message.in_(message_ids))
+        .order_by(RuleMatch.message, RuleMatch.id)
+    )
+    for match in query:
+        found.setdefault(match.message_id, []).append(
+            {
+                "rule": match.rule_name,
+                "applied": match.applied or {},
+                "error": match.error,
+                "said": routing_line(match.rule_name, match.said, match.error),
+            }
+        )
+    return found
+
+
+def routing_line(rule: str, said: str, error: str | None) -> str:
+    """Why a conversation was routed, in one line: "Routed by rule 'billing': priority high,
+    assigned to sam"; or why a rule that matched did nothing."""
+    if error:
+        return f"Rule {rule!r} matched but failed: {error}"
+    return f"Routed by rule {rule!r}: {said}" if said else f"Routed by rule {rule!r}"
 
 
 def note_item(note: Note) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import sla
 from deskterm.desk import status as lifecycle
+from deskterm.desk.rules.facts import Facts, organization_of
+from deskterm.desk.rules.routing import Decision, Router
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
 from deskterm.inbound.mappings import Filled, NewConversations
@@ -74,6 +76,7 @@ class Ingestor:
         self.acknowledges = bool(outbound and outbound.auto_ack_template) and not passed
         self._senders = Senders()
         self._threader = Threader(channel.id, self.authserv_id, self._senders)
+        self._router = Router(channel.id)
         self._messages = RowWriter(Message, columns.MESSAGE_COLUMNS)
         self._conversations = RowWriter(Conversation, columns.CONVERSATION_COLUMNS)
         self._conversation_updates = RowWriter(Conversation, columns.CONVERSATION_STATE)
@@ -115,6 +118,7 @@ class Ingestor:
             [i for m in mails for i in (m.in_reply_to, *m.references) if i], self.channel.id
         )
         self._senders.load({m.from_addr for m in mails if m.from_addr})
+        self._router.refresh()  # an admin's rule change counts from the next batch on
         work = _Batch(known, threads, on_record, same_id, sent)
         self._load_states(list(threads.values()), work)
         outcomes = []
@@ -169,6 +173,10 @@ class Ingestor:
         )
         created = conversation_id is None
         filled = None
+        routing = self._route(mail, created, outsider, work)
+        if routing is not None and routing.skip:
+            work.skip(self.channel.id, item, folder, source, raw_rel, routing.skip)
+            return Outcome(item.uid, "skipped", routing.skip)
         if conversation_id is None:
             conversation_id = self._new_conversation(mail, work)
             if self._tickets.active:
@@ -180,10 +188,32 @@ class Ingestor:
         message_id = self._store_message(
             conversation_id, item, raw_rel, work, source=source, outsider=outsider, filled=filled
         )
+        if routing is not None and routing.routed:
+            self._router.apply(
+                routing,
+                self._state(conversation_id, work),
+                conversation_id=conversation_id,
+                message_id=message_id,
+            )
+            work.changed.add(conversation_id)
         if created and self.acknowledges:
             work.created.append((conversation_id, message_id, mail))
         work.known[mail.dedup_key] = message_id
         return Outcome(item.uid, "ingested", conversation_id=conversation_id, message_id=message_id)
+
+    def _route(
+        self, mail: ParsedMail, created: bool, outsider: bool, work: _Batch
+    ) -> Decision | None:
+        """What the routing rules say about a mail (deskterm.desk.rules), before anything of
+        it is stored, since a rule may skip it. An outsider's mail changes nothing, so no rule
+        is asked; mail an agent rescued from the skipped list is never skipped again."""
+        if outsider or not self._router.rules:
+            return None
+        automated = (
+            automated_reason(mail, self.own_addresses, work.sent) if self.accept_automated else None
+        )
+        facts = Facts(mail, new=created, automated=automated, find_organization=organization_of)
+        return self._router.decide(facts, may_skip=not self.passed)
 
     def _believe(self, mail: ParsedMail) -> None:
         """What of a mail's own claims the desk acts on.

@@ -9,7 +9,7 @@ characters stops after 0.05 s, where `re` ran for minutes; ordinary patterns ove
 take well under a millisecond, so the bound is never met by a pattern meant for mail.
 
 The one place an admin's pattern is compiled (`compiled`, which also checks it) and run
-(`first_match`): channel mappings use it, and any later rule over mail should.
+(`first_match`, `occurs`): channel mappings and routing rules use it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,14 @@ def compiled(pattern: str) -> regex.Pattern[str]:
         raise ConfigError(
             f"the pattern {pattern!r} is not a valid regular expression: {exc}."
         ) from None
+
+
+def occurs(pattern: str, text: str) -> bool:
+    """Whether `pattern` occurs in the start of `text`; PatternTimeout past TIMEOUT."""
+    try:
+        return compiled(pattern).search(text[:MAX_TEXT], timeout=TIMEOUT) is not None
+    except TimeoutError:
+        raise PatternTimeout(f"the pattern {pattern!r} took too long on this mail") from None
 
 
 def first_match(pattern: str, text: str) -> str | None:

@@ -294,6 +294,17 @@ def _v11_sla(database: peewee.Database) -> None:
         _unbounded_text(database, fresh)
 
 
+def _v12_routing_rules(database: peewee.Database) -> None:
+    """Routing rules (deskterm.desk.rules) and, per message, the rules that matched it. Only
+    new tables: a desk made at this version has them from v1 already."""
+    from deskterm.store.models import RoutingRule, RuleMatch
+
+    fresh = [m for m in (RoutingRule, RuleMatch) if not database.table_exists(m._meta.table_name)]
+    database.create_tables(fresh)
+    if fresh and not dbmod.is_sqlite(database):
+        _unbounded_text(database, fresh)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -306,6 +317,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v9_postgres_search,
     _v10_types_and_fields,
     _v11_sla,
+    _v12_routing_rules,
 )
 
 

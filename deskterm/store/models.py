@@ -420,6 +420,40 @@ class SlaNotice(BaseModel):
         indexes = ((("conversation", "target", "kind"), True),)
 
 
+class RoutingRule(BaseModel):
+    """An admin's routing rule (deskterm.desk.rules): applied in `position` order to the mail
+    of one channel, or of every channel when `channel` is None. `conditions` and `actions` are
+    the rule file's checked tables; `turn` counts the assignments a round-robin action made,
+    advanced by a row update in the ingest's transaction, so it stays fair across restarts and
+    across the machines of a team desk."""
+
+    name = peewee.CharField(unique=True)
+    channel = peewee.ForeignKeyField(Channel, null=True, backref="rules", on_delete="CASCADE")
+    position = peewee.IntegerField(index=True)
+    match = peewee.CharField(default="all")  # all | any of the conditions
+    replies = peewee.BooleanField(default=False)  # also for follow-ups, not only new ones
+    stop = peewee.BooleanField(default=False)  # later rules are not asked once this matched
+    conditions = JSONField(default=dict)
+    actions = JSONField(default=dict)
+    turn = peewee.IntegerField(default=0)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+
+class RuleMatch(BaseModel):
+    """A rule that matched a message, and what it did: the "Routed by rule ..." line under
+    the message, and `routing` in `show --json`. The rule's name is kept, so the line stays
+    true after the rule is removed; `error` says why a rule that matched did nothing."""
+
+    message = peewee.ForeignKeyField(Message, backref="routing", on_delete="CASCADE")
+    rule = peewee.ForeignKeyField(RoutingRule, null=True, backref="matches", on_delete="SET NULL")
+    rule_name = peewee.CharField()
+    applied = JSONField(default=dict)  # action -> the value it set (a round-robin: the agent)
+    said = peewee.TextField(default="")  # the same in words: "priority high, assigned to sam"
+    error = peewee.TextField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
 # In an order where every table comes after those it refers to: `db migrate` copies them so.
 ALL_MODELS: list[type[BaseModel]] = [
     Channel,
@@ -447,4 +481,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     FieldValue,
     SlaPolicy,
     SlaNotice,
+    RoutingRule,
+    RuleMatch,
 ]

@@ -182,6 +182,13 @@ def message_content(
         # Joined by its In-Reply-To/References alone, from someone not in the conversation:
         # it changed nothing, and the agent should know who is writing in.
         parts += ["\n", ("Not a participant of this conversation", "bold $warning")]
+    for routed in message.get("routing") or []:
+        # Why the conversation is where it is (deskterm.desk.rules): the agent sees the rule.
+        failed = bool(routed.get("error"))
+        parts += [
+            "\n",
+            (one_line(str(routed.get("said") or "")), "$warning" if failed else "$accent"),
+        ]
     for label, key in (("To", "to"), ("Cc", "cc")):
         addresses = [one_line(a) for a in message.get(key) or []]
         if addresses:

@@ -33,6 +33,8 @@ from deskterm.store.models import (
     Outbox,
     Pop3Seen,
     Presence,
+    RoutingRule,
+    RuleMatch,
     SlaNotice,
     SlaPolicy,
     Template,
@@ -79,6 +81,15 @@ def _fill_every_table() -> None:
     SlaNotice.create(
         conversation=conversation, target="first_response", kind="breach", due_at=date(2025, 1, 1)
     )
+    rule = RoutingRule.create(
+        name="vip",
+        channel=channel,
+        position=1,
+        conditions={"when": {"from": ["*@acme.example"]}},
+        actions={"assign_round_robin": ["sam", "kim"]},
+        turn=3,
+    )
+    RuleMatch.create(message=message, rule=rule, rule_name="vip", applied={"assign": "kim"})
 
 
 @pytest.fixture

@@ -229,6 +229,7 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
                 "notes": {},
                 "state": "received",
                 "attachments": [],
+                "routing": [],
             },
             {
                 "direction": "in",
@@ -245,6 +246,7 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
                 "notes": {},
                 "state": "received",
                 "attachments": [],
+                "routing": [],
             },
         ],
     }
