@@ -1,7 +1,7 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, notes, triage, outbox, templates, contacts, agents, secrets, db,
+inbound, conversations, notes, triage, outbox, templates, macros, contacts, agents, secrets, db,
 service, and ui for the commands that open the terminal UI), sharing console for what they
 print and how they fail.
 """
@@ -20,6 +20,7 @@ from deskterm.cli import (
     db,
     forward,
     inbound,
+    macros,
     notes,
     outbox,
     secrets,
@@ -72,6 +73,7 @@ for command in (
     outbox.send,
     outbox.outbox,
     templates.template,
+    macros.macro,
     secrets.secrets,
     contacts.contact,
     agents.agent,

@@ -170,10 +170,13 @@ class Outbox(BaseModel):
 
 
 class Template(BaseModel):
-    """A canned response with $variables, checked when saved (never a silent blank)."""
+    """A canned response or a notification's text with $variables, checked when saved (never
+    a silent blank); its kind (desk/template_kinds.py) says which variables it may use."""
 
     name = peewee.CharField(unique=True)
     body = peewee.TextField()
+    kind = peewee.CharField(default="reply")  # reply | reply_notification | resolved | ...
+    html = peewee.TextField(null=True)  # an optional HTML part, with the same variables
     created_at = peewee.DateTimeField(default=utcnow)
 
 
@@ -304,6 +307,15 @@ class ChannelLead(BaseModel):
     seen_at = peewee.DateTimeField(default=utcnow)
 
 
+class Macro(BaseModel):
+    """A named list of actions an agent applies in one key (desk/macros.py): each action is
+    {"action": ..., "value": ...}, applied in the order desk/macros.py gives them."""
+
+    name = peewee.CharField(unique=True)
+    actions = JSONField(default=list)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Channel,
     Organization,
@@ -325,4 +337,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     Mention,
     Presence,
     ChannelLead,
+    Macro,
 ]
