@@ -18,7 +18,7 @@ def macro() -> None:
 @macro.command("add")
 @click.argument("name")
 @click.option("--tags", help="Tags to change, e.g. '+vip -billing'.")
-@click.option("--priority", type=click.Choice(["high", "normal", "low"]))
+@click.option("--priority", type=click.Choice(["high", "normal", "low"]), help="The priority.")
 @click.option(
     "--assign",
     help="An agent's handle or address, 'me', or '' for nobody.",
@@ -26,7 +26,11 @@ def macro() -> None:
 )
 @click.option("--template", help="A reply template put in the composer (from a thread only).")
 @click.option("--send", "send", help="A reply template queued as the reply (a send macro).")
-@click.option("--status", type=click.Choice(["open", "pending", "resolved", "closed"]))
+@click.option(
+    "--status",
+    type=click.Choice(["open", "pending", "resolved", "closed"]),
+    help="The status, set last (resolved mails the channel's resolved_template).",
+)
 @handle_errors
 def macro_add(name: str, **chosen: str | None) -> None:
     """Add or replace a macro. Its actions run in this order: tags, priority, assign,
