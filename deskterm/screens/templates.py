@@ -23,16 +23,20 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, Static, TextArea
+from textual.widgets import Input, Label, Select, Static, TextArea
 
-from deskterm.desk import templates
-from deskterm.errors import ConfigError
+from deskterm.desk import queries, templates
+from deskterm.desk.template_kinds import REPLY, REPLY_NOTIFICATION, RESOLVED
+from deskterm.errors import ConfigError, DeskError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Confirmation
 from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.widgets.status_bar import StatusBar
+
+# The kinds chosen here; `invitation` and `sla_warning` are the kinds of those names.
+CHOSEN_KINDS = (REPLY, REPLY_NOTIFICATION, RESOLVED)
 
 
 def first_line(body: str) -> str:
@@ -54,10 +58,10 @@ def name_problem(name: str, original: str | None, taken: set[str]) -> str:
     return ""
 
 
-def body_problem(body: str, name: str | None = None) -> str:
+def body_problem(body: str, name: str | None = None, kind: str | None = None) -> str:
     """`templates.check`'s sentence (what `deskterm template add` says), or ""."""
     try:
-        templates.check(body, name)
+        templates.check(body, name, kind)
     except ConfigError as exc:
         return tui_sentence(exc)
     return ""
@@ -112,7 +116,10 @@ class TemplatesScreen(TableScreen):
         description="reading the templates",
     )
     def _load(self) -> None:
-        rows = [{"name": t.name, "body": t.body} for t in templates.all_templates()]
+        rows = [
+            {"name": t.name, "body": t.body, "kind": t.kind, "html": t.html or ""}
+            for t in templates.all_templates()
+        ]
         self.post_message(self.Loaded(rows))
 
     def on_templates_screen_loaded(self, message: Loaded) -> None:
@@ -145,13 +152,13 @@ class TemplatesScreen(TableScreen):
     def action_edit(self) -> None:
         row = self._selected()
         if row is not None:
-            self._open(row["name"], row["body"])
+            self._open(row["name"], row["body"], row["kind"], row["html"])
 
     open_row = action_edit
 
-    def _open(self, name: str | None, body: str) -> None:
+    def _open(self, name: str | None, body: str, kind: str = REPLY, html: str = "") -> None:
         taken = {row["name"] for row in self.rows}
-        form = TemplateFormScreen(name, body, taken)
+        form = TemplateFormScreen(name, body, taken, kind, html)
         self.app.push_screen(form, lambda _result: self._back_from(form))
 
     def _back_from(self, form: TemplateFormScreen) -> None:
@@ -214,7 +221,10 @@ class TemplateFormScreen(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="template.save"),
         Binding(
-            "f2", "preview", "Preview with sample values (again: variables)", id="template.preview"
+            "f2",
+            "preview",
+            "Preview for the conversation # given, else sample values (again: variables)",
+            id="template.preview",
         ),
         Binding("escape", "back", "Back (twice to drop changes)", id="template.back"),
         Binding("f1", "app.help", "Keys (help)", id="template.help"),
@@ -224,6 +234,8 @@ class TemplateFormScreen(DeskScreen):
     TemplateFormScreen .row { height: 1; }
     TemplateFormScreen .row > Label { width: 6; color: $text-muted; }
     TemplateFormScreen .row > Input { width: 1fr; }
+    TemplateFormScreen .row > #kind { width: 24; }
+    TemplateFormScreen .row > #preview-label { width: 12; padding-left: 2; }
     TemplateFormScreen .problem { height: auto; color: $error; }
     TemplateFormScreen .problem.-ok { color: $success; }
     TemplateFormScreen #body { height: 1fr; min-height: 4; }
@@ -235,9 +247,18 @@ class TemplateFormScreen(DeskScreen):
             super().__init__()
             self.name = name  # None: the save failed (the worker's handler reports why)
 
-    def __init__(self, original: str | None, body: str, taken: set[str]) -> None:
+    def __init__(
+        self,
+        original: str | None,
+        body: str,
+        taken: set[str],
+        kind: str = REPLY,
+        html: str = "",
+    ) -> None:
         super().__init__()
         self.original = original
+        self.kind = kind
+        self.html = html  # kept as it is: the HTML part is edited with `template add --html`
         # What the widgets start with: cleaned, as nothing raw from the desk is shown.
         self.initial = (one_line(original or ""), clean(body))
         self.taken = taken
@@ -258,33 +279,58 @@ class TemplateFormScreen(DeskScreen):
             yield Static(Content(""), id="name-problem", classes="problem")
             yield TextArea(self.initial[1], id="body", placeholder="The reply's text.")
             yield Static(Content(""), id="body-problem", classes="problem")
-            yield Static(self._variables(self.initial[0]), id="variables")
+            yield Horizontal(
+                Label(Content("kind")),
+                Select(
+                    [(Content(k), k) for k in CHOSEN_KINDS],
+                    value=self.kind if self.kind in CHOSEN_KINDS else REPLY,
+                    allow_blank=False,
+                    compact=True,
+                    id="kind",
+                ),
+                Label(Content("preview #"), id="preview-label"),
+                Input(
+                    placeholder="a number; empty: sample values",
+                    compact=True,
+                    restrict=r"[0-9]*",
+                    id="conversation",
+                ),
+                classes="row",
+            )
+            yield Static(self._variables(self.initial[0], self.kind), id="variables")
         yield StatusBar("ctrl+s save  f2 preview  esc back  f1 keys")
 
     @staticmethod
-    def _variables(name: str | None) -> Content:
-        known = templates.variables_for(name)
-        lines = [Content("Variables ($$ writes a dollar sign):")]
+    def _variables(name: str | None, kind: str | None = None) -> Content:
+        known = templates.variables_for(name, kind)
+        lines = [Content("Variables ($$ writes a dollar sign; $field_<name> a custom field):")]
         width = max(len(variable) for variable in known) + 1
         for variable, what in known.items():
             lines.append(Content.assemble(("  $" + variable.ljust(width), "bold"), what))
         return Content("\n").join(lines)
 
     def action_preview(self) -> None:
-        """F2: the text as it would be sent, its variables filled with sample values (the
-        invitation's for `invitation`); F2 again shows the variables."""
+        """F2: the text as it would be sent, its variables filled for the conversation whose
+        number is given, else with sample values (the invitation's for `invitation`); F2
+        again shows the variables."""
         self.previewing = not self.previewing
         self._show_below()
 
     def _show_below(self) -> None:
         name, body = self.values()
-        below = self._variables(name)
+        kind = self.chosen_kind()
+        below = self._variables(name, kind)
         if self.previewing:
+            number = self.query_one("#conversation", Input).value
             try:
-                filled = templates.preview(name, body)
-                below = Content.assemble(("Preview (F2: the variables):\n", "bold"), clean(filled))
-            except ConfigError as exc:  # the sentence is under the body already
-                below = Content.assemble(("Preview: ", "bold"), one_line(str(exc)))
+                conversation = queries.get_conversation(int(number)) if number else None
+                filled = templates.preview(name, body, conversation, kind=kind)
+                which = f"#{number}" if number else "sample values"
+                below = Content.assemble(
+                    (f"Preview for {which} (F2: the variables):\n", "bold"), clean(filled)
+                )
+            except DeskError as exc:  # the sentence is under the body already
+                below = Content.assemble(("Preview: ", "bold"), one_line(tui_sentence(exc)))
         self.query_one("#variables", Static).update(below)
 
     def on_mount(self) -> None:
@@ -301,15 +347,19 @@ class TemplateFormScreen(DeskScreen):
     def values(self) -> tuple[str, str]:
         return self.query_one("#name", Input).value, self.query_one("#body", TextArea).text
 
+    def chosen_kind(self) -> str:
+        value = self.query_one("#kind", Select).value
+        return value if isinstance(value, str) else REPLY
+
     @property
     def dirty(self) -> bool:
-        return self.values() != self.initial
+        return self.values() != self.initial or self.chosen_kind() != self.kind
 
     def check(self) -> None:
         """Each field's one sentence under it; `problem` is the first of them, "" if none."""
         name, body = self.values()
         about_name = name_problem(name, self.original, self.taken)
-        about_body = body_problem(body, name)
+        about_body = body_problem(body, name, self.chosen_kind())
         self.query_one("#name-problem", Static).update(
             Content.assemble(("✗ ", "bold"), about_name) if about_name else Content("")
         )
@@ -324,6 +374,7 @@ class TemplateFormScreen(DeskScreen):
 
     @on(Input.Changed)
     @on(TextArea.Changed)
+    @on(Select.Changed)
     def _changed(self) -> None:
         self._leave_armed = False
         self.check()
@@ -350,12 +401,12 @@ class TemplateFormScreen(DeskScreen):
             return
         self.saving = True
         name, body = self.values()
-        self._save(name, body, self.original)
+        self._save(name, body, self.original, self.chosen_kind())
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False, description="saving")
-    def _save(self, name: str, body: str, original: str | None) -> None:
+    def _save(self, name: str, body: str, original: str | None, kind: str) -> None:
         try:
-            templates.save(name, body, renaming=original)
+            templates.save(name, body, renaming=original, kind=kind, html=self.html)
         except BaseException:
             self.post_message(self.Saved(None))  # let Save be pressed again; the error is
             raise  # reported by the worker's handler
