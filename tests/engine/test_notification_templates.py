@@ -13,7 +13,7 @@ from deskterm.desk import agents, queries, template_kinds, templates, triage
 from deskterm.desk.undo import History
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
-from deskterm.outbound import replies, resolved
+from deskterm.outbound import composer, replies, resolved
 from deskterm.store import blobs, connection, migrations
 from deskterm.store.models import Channel, Conversation, Message, Outbox, Template
 from tests.conftest import DRAFT_CHANNEL, Desk
@@ -200,3 +200,27 @@ def test_an_older_desk_keeps_its_templates_as_replies_and_gets_macros(desk_home)
     kinds = {t.name: (t.kind, t.html) for t in Template.select()}
     assert kinds == {"hello": ("reply", None), "invitation": ("invitation", None)}
     assert database.table_exists("macro")
+
+
+def test_the_composer_offers_only_reply_templates(engine: Desk) -> None:
+    open_channel(engine, DRAFT_CHANNEL)
+    templates.save("thanks", "Thanks, $contact_name.")
+    templates.save("done", "Resolved, $contact_name.", kind="resolved")
+    templates.save("sla_warning", "Due $due_at")
+    assert composer.template_names() == ["thanks"]
+
+
+def test_the_sla_warning_is_filled_with_its_own_values(engine: Desk) -> None:
+    channel = open_channel(engine, DRAFT_CHANNEL)
+    conversation = queries.get_conversation(hostile_conversation(channel))
+    extra = {"due_at": "2026-12-05 09:00 UTC", "sla_target": "resolution"}
+    built_in = templates.fill_parts("sla_warning", conversation, "Kim Lee", extra)
+    assert built_in.text.startswith("Hello Kim Lee,")
+    assert "is due\nat 2026-12-05 09:00 UTC (resolution)" in built_in.text
+    templates.save("sla_warning", "$sla_target", html="<p>$subject by $due_at</p>")
+    saved = templates.fill_parts("sla_warning", conversation, "Kim Lee", extra)
+    assert saved.text == "resolution"
+    assert (
+        saved.html == "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;a href=&quot;"
+        "http://evil.example&quot;&gt;win&lt;/a&gt; by 2026-12-05 09:00 UTC</p>"
+    )

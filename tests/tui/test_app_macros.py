@@ -16,7 +16,7 @@ from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.macro_prompt import MacroMenu
 from deskterm.screens.thread import ThreadScreen
 from deskterm.store.models import Outbox, Template
-from tests.tui.test_app import OPEN_IDS_TOP, drive, notices, settle
+from tests.tui.test_app import OPEN_IDS_TOP, _assert_inert, drive, notices, screen_text, settle
 from tests.tui.test_app_templates import open_form, retype
 
 pytestmark = pytest.mark.usefixtures("demo_desk")
@@ -114,5 +114,22 @@ def test_x_applies_a_macro_to_the_marked_conversations_and_one_u_undoes_it() -> 
         await pilot.press("u")
         await settle(pilot)
         assert {cid: state(cid) for cid in before} == before
+
+    drive(scenario, size=(120, 40))
+
+
+def test_a_hostile_macro_name_is_shown_literally_and_stays_inert() -> None:
+    macros.save("[@click=app.quit] [b]x[/b] [/", [("tags", "+x")])  # control bytes: refused
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, MacroMenu)
+        assert "[@click=app.quit] [b]x[/b] [/" in screen_text(app)
+        _assert_inert(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationsScreen)
+        assert state(FIRST)[3] == ()  # Esc applied nothing
 
     drive(scenario, size=(120, 40))
