@@ -160,7 +160,7 @@ class Outbox(BaseModel):
     message = peewee.ForeignKeyField(Message, backref="outbox", on_delete="CASCADE")
     channel = peewee.ForeignKeyField(Channel, backref="outbox", on_delete="CASCADE")
     state = peewee.CharField(default="queued", index=True)  # queued|sending|sent|failed|cancelled
-    kind = peewee.CharField(default="reply")  # reply | ack | forward
+    kind = peewee.CharField(default="reply")  # reply | ack | forward | resolved
     recipient = peewee.CharField(default="", index=True)  # for the per-sender ack rate limit
     attempts = peewee.IntegerField(default=0)
     next_attempt_at = peewee.DateTimeField(default=utcnow)
