@@ -135,6 +135,8 @@ OUTBOUND = {
     "max_attempts": Field(int_range(1, 1000), default=10),
     "auto_ack_template": Field(opt_text, default=None),
     "auto_ack_per_hour": Field(int_range(1, 1000), default=3),
+    "resolved_template": Field(opt_text, default=None),
+    "reply_template": Field(opt_text, default=None),
 }
 
 READING = {

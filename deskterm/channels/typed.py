@@ -145,6 +145,8 @@ class OutboundConfig(ConnectionConfig):
     max_attempts: int
     auto_ack_template: str | None
     auto_ack_per_hour: int
+    resolved_template: str | None  # mailed to the customer on resolve (outbound/resolved.py)
+    reply_template: str | None  # the layout every agent's reply is put in ($reply_text)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The `deskterm` command: the same engine the UI drives, for admins and scripts.
 
 This module builds the group; each noun's commands live in their own module (channels,
-inbound, conversations, notes, triage, outbox, templates, sla, rules, contacts,
+inbound, conversations, notes, triage, outbox, templates, macros, sla, rules, contacts,
 organizations, agents, types (types and fields), secrets, db, service, and ui for the commands
 that open the terminal UI), sharing console for what they print and how they fail.
 """
@@ -20,6 +20,7 @@ from deskterm.cli import (
     db,
     forward,
     inbound,
+    macros,
     notes,
     organizations,
     outbox,
@@ -78,6 +79,7 @@ for command in (
     templates.template,
     sla.sla,
     rules.rule,
+    macros.macro,
     secrets.secrets,
     contacts.contact,
     organizations.org,

@@ -1,4 +1,4 @@
-"""`deskterm template ...`: reply templates with $variables."""
+"""`deskterm template ...`: reply templates and notification texts with $variables."""
 
 from __future__ import annotations
 
@@ -10,10 +10,24 @@ from deskterm.cli.console import echo_json, handle_errors, json_option, read_tex
 from deskterm.engine.startup import open_desk
 from deskterm.sanitize import clean, one_line
 
+KINDS = ("reply", "reply_notification", "resolved")  # those chosen by name in a channel
+kind_option = click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    help="What it is for (default: reply, or the kind it has); `invitation` and "
+    "`sla_warning` are the kinds of the templates of those names.",
+)
+html_option = click.option(
+    "--html",
+    "html_file",
+    type=click.Path(path_type=Path),
+    help="An HTML part with the same $variables (values from mail are escaped in it).",
+)
+
 
 @click.group("template")
 def template() -> None:
-    """Reply templates with $variables (see `template add --help`)."""
+    """Reply templates and notification texts with $variables (see `template add --help`)."""
 
 
 @template.command("add")
@@ -25,18 +39,23 @@ def template() -> None:
     type=click.Path(path_type=Path),
     help="The template text ('-': stdin).",
 )
+@kind_option
+@html_option
 @handle_errors
-def template_add(name: str, file: Path) -> None:
-    """Add or replace a template. Variables: $contact_name $contact_email $conversation_id
-    $subject $agent_name $channel_name ($$ for a dollar sign); the template `invitation`
-    (what `deskterm agent invite` mails) has $invitee_name $invitee_email $invitee_handle
-    $agent_name. `template preview NAME --file F` shows the result first."""
+def template_add(name: str, file: Path, kind: str | None, html_file: Path | None) -> None:
+    """Add or replace a template. Every kind with a conversation has $contact_name
+    $contact_email $conversation_id $subject $agent_name $channel_name and $field_<name>
+    ($$ for a dollar sign); reply_notification adds $reply_text; the template `sla_warning`
+    adds $due_at $sla_target; the template `invitation` (what `deskterm agent invite` mails)
+    has $invitee_name $invitee_email $invitee_handle $agent_name. `template preview NAME
+    --file F` shows the result first."""
     from deskterm.desk import templates
 
     body = read_text(file)
+    html = read_text(html_file) if html_file is not None else None
     open_desk()
-    templates.save(name, body)
-    say(f"Template {name!r} saved.")
+    row = templates.save(name, body, kind=kind, html=html)
+    say(f"Template {name!r} saved ({row.kind}{', with HTML' if row.html else ''}).")
 
 
 @template.command("list")
@@ -47,23 +66,28 @@ def template_list(as_json: bool) -> None:
     from deskterm.desk import templates
 
     open_desk()
-    rows = [{"name": t.name, "body": t.body} for t in templates.all_templates()]
+    rows = [
+        {"name": t.name, "body": t.body, "kind": t.kind, "html": t.html}
+        for t in templates.all_templates()
+    ]
     if as_json:
         echo_json(rows)
         return
     for row in rows:
-        say(f"{row['name']:<20} {one_line(row['body'])[:56]}")
+        say(f"{one_line(row['name']):<20} {row['kind']:<18} {one_line(row['body'])[:40]}")
 
 
 @template.command("show")
 @click.argument("name")
+@click.option("--html", "show_html", is_flag=True, help="Print its HTML part instead.")
 @handle_errors
-def template_show(name: str) -> None:
-    """Print a template's text."""
+def template_show(name: str, show_html: bool) -> None:
+    """Print a template's text (or its HTML part)."""
     from deskterm.desk import templates
 
     open_desk()
-    say(clean(templates.get(name).body).rstrip("\n"))
+    row = templates.get(name)
+    say(clean((row.html or "") if show_html else row.body).rstrip("\n"))
 
 
 @template.command("preview")
@@ -80,18 +104,36 @@ def template_show(name: str) -> None:
     type=int,
     help="Fill it for this conversation (default: sample values).",
 )
+@kind_option
+@html_option
+@click.option("--show-html", is_flag=True, help="Print the filled HTML part after the text.")
 @handle_errors
-def template_preview(name: str, file: Path | None, conversation_id: int | None) -> None:
-    """Print a template with its $variables filled, as it would be sent: a saved one, or
-    the text of --file before saving it (checked as `template add` checks it)."""
+def template_preview(
+    name: str,
+    file: Path | None,
+    conversation_id: int | None,
+    kind: str | None,
+    html_file: Path | None,
+    show_html: bool,
+) -> None:
+    """Print a template with its $variables filled, as it would be sent: a saved one (or a
+    kind's built-in text: invitation, sla_warning, resolved, reply_notification), or the
+    text of --file (and --html) before saving it, checked as `template add` checks it."""
     from deskterm.desk import queries, templates
 
     body = read_text(file) if file is not None else None
+    html = read_text(html_file) if html_file is not None else None
     open_desk()
-    if body is None:  # the invitation and the SLA notice have built-in texts until saved
-        body = templates.body_of(name)
+    if body is None:
+        body, saved_html, saved_kind = templates.saved_or_default(name)
+        html = saved_html if html is None else html
+        kind = kind or saved_kind
     conversation = queries.get_conversation(conversation_id) if conversation_id else None
-    say(clean(templates.preview(name, body, conversation)).rstrip("\n"))
+    filled = templates.preview_parts(name, body, conversation, kind=kind, html=html)
+    say(clean(filled.text).rstrip("\n"))
+    if show_html:
+        say("")
+        say(clean(filled.html or "(no HTML part: the HTML is made from the text)").rstrip("\n"))
 
 
 @template.command("remove")

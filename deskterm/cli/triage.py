@@ -34,11 +34,12 @@ def _done(conversation_id: int, said: str, as_json: bool) -> None:
 @state_json_option
 @handle_errors
 def status(conversation_id: int, status: str, as_json: bool) -> None:
-    """Set a conversation's status: open, pending, resolved or closed."""
-    from deskterm.desk import triage
+    """Set a conversation's status: open, pending, resolved or closed (resolving mails the
+    customer the channel's resolved_template, where it names one)."""
+    from deskterm.outbound import resolved
 
     open_desk()
-    _done(conversation_id, triage.set_status(conversation_id, status), as_json)
+    _done(conversation_id, resolved.set_status(conversation_id, status), as_json)
 
 
 @click.command("assign")

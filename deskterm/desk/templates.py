@@ -1,113 +1,86 @@
-"""Reply templates (canned responses) with `$variable` placeholders, and the one template
-that is not a reply: `invitation`, the mail an invited agent gets.
+"""Templates with `$variable` placeholders: reply templates (canned responses) and the
+notifications the desk writes by itself (template_kinds.py says which kinds there are, their
+variables and built-in texts).
 
 `string.Template` semantics: `$name` or `${name}`, `$$` for a dollar. Unknown variables are
-refused when the template is saved, so a reply never goes out with a silent blank; which
-variables are known depends on the template (`variables_for`). `preview` fills a text with
-sample values (or a real conversation's), so an admin sees the result before saving it.
+refused when the template is saved, so a mail never goes out with a silent blank; which
+variables are known depends on the template's kind. Each template is text plus an optional
+HTML part; values put into the HTML are escaped (a subject from mail is hostile), the HTML
+the admin wrote is not. `preview` fills a text with sample values (or a real conversation's),
+so an admin sees the result before saving it.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import string
+from dataclasses import dataclass
 from typing import Any
 
 import peewee
 
 from deskterm.desk import agents
+from deskterm.desk import template_kinds as kinds
 from deskterm.errors import ConfigError, NotFound
 from deskterm.mail import compose
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
 from deskterm.store.models import Agent, Contact, Conversation, Template
 
-VARIABLES = {
-    "contact_name": "the customer's name (or address when no name is known)",
-    "contact_email": "the customer's address",
-    "conversation_id": "the conversation number",
-    "subject": "the conversation's subject",
-    "agent_name": "the replying agent's name (DESKTERM_AGENT, or the login name)",
-    "channel_name": "the channel's name",
-}
-INVITATION = "invitation"
-INVITATION_VARIABLES = {
-    "invitee_name": "the invited agent's name",
-    "invitee_email": "the invited agent's address",
-    "invitee_handle": "the invited agent's handle (DESKTERM_AGENT, assign, @mentions)",
-    "agent_name": "the inviting agent's name (DESKTERM_AGENT, or the login name)",
-}
-# The invitation until an admin saves one of their own (`template add invitation --file F`).
-DEFAULT_INVITATION = """Hello $invitee_name,
-
-$agent_name has added you to our help desk as an agent. We answer our customers' mail from
-the terminal with deskterm, together, on one shared desk.
-
-Your handle is $invitee_handle: conversations are assigned to you by it, and colleagues
-mention you in internal notes as @$invitee_handle.
-
-To start:
-  1. Install deskterm (see its README: scripts/install).
-  2. Ask your administrator for the desk's DESKTERM_DATABASE_URL, and set it.
-  3. Set DESKTERM_AGENT=$invitee_handle (or pick yourself when deskterm first asks).
-  4. Run `deskterm`: the list opens; press ? for the keys, m to take a conversation.
-
-Welcome aboard,
-$agent_name
-"""
-SLA_WARNING = "sla_warning"
-SLA_VARIABLES = {
-    **{k: v for k, v in VARIABLES.items() if k != "agent_name"},
-    "agent_name": 'the assignee\'s name ("the team" when nobody is assigned)',
-    "due_at": "when the target is due (the policy's time zone)",
-    "sla_target": "first response or resolution",
-    "sla_state": "is due soon (the warning) or is breached (the breach notice)",
-}
-# The SLA warning and breach notice until an admin saves their own `sla_warning` template.
-DEFAULT_SLA_WARNING = """Hello $agent_name,
-
-Conversation #$conversation_id ($subject) from $contact_name $sla_state: its $sla_target
-target is due at $due_at.
-
-Open it in deskterm with / #$conversation_id, or: deskterm show $conversation_id
-"""
-# What `preview` fills in where no conversation or agent is given: plainly made up.
-SAMPLE = {
-    "contact_name": "Jane Doe",
-    "contact_email": "jane@example.com",
-    "conversation_id": 42,
-    "subject": "Where is my order?",
-    "channel_name": "support",
-    "invitee_name": "Robin Example",
-    "invitee_email": "robin@example.com",
-    "invitee_handle": "robin",
-    "due_at": "2025-03-04 17:00 Europe/Berlin",
-    "sla_target": "first response",
-    "sla_state": "is due soon",
-}
+VARIABLES = kinds.CONVERSATION
+INVITATION = kinds.INVITATION
+INVITATION_VARIABLES = kinds.KINDS[INVITATION].variables
+DEFAULT_INVITATION = kinds.DEFAULT_INVITATION
+SAMPLE = kinds.SAMPLE
 
 
-def variables_for(name: str | None) -> dict[str, str]:
-    """The variables a template of this name may use: the invitation's and the SLA
-    notice's own, else a reply's."""
-    if name == SLA_WARNING:
-        return SLA_VARIABLES
-    return INVITATION_VARIABLES if name == INVITATION else VARIABLES
+@dataclass(frozen=True)
+class Filled:
+    """A template filled for one mail: its text, and its HTML part when it has one."""
+
+    text: str
+    html: str | None = None
 
 
-def check(body: str, name: str | None = None) -> None:
+SLA_WARNING = kinds.SLA_WARNING
+
+
+def variables_for(name: str | None, kind: str | None = None) -> dict[str, str]:
+    """The variables a template of this name (and kind) may use."""
+    return kinds.kind_of(name, kind).variables
+
+
+def check(body: str, name: str | None = None, kind: str | None = None) -> None:
     if not body.strip():
         raise ConfigError("The template is empty.")
+    _check_variables(body, name, kind)
+
+
+def check_html(html: str, name: str | None = None, kind: str | None = None) -> None:
+    """An HTML part's $variables, as `check` checks the text's ("" is no HTML part)."""
+    if html.strip():
+        _check_variables(html, name, kind, what="The HTML part")
+
+
+def _check_variables(
+    body: str, name: str | None, kind: str | None, what: str = "The template"
+) -> None:
     template = string.Template(body)
     if not template.is_valid():
         raise ConfigError(
-            "The template has a stray $; write $$ for a dollar sign, or $name for a variable."
+            f"{what} has a stray $; write $$ for a dollar sign, or $name for a variable."
         )
-    known = variables_for(name)
-    unknown = sorted(set(template.get_identifiers()) - set(known))
+    of = kinds.kind_of(name, kind)
+    unknown = sorted(
+        v
+        for v in set(template.get_identifiers()) - set(of.variables)
+        if not (of.conversation and kinds.is_field(v))
+    )
     if unknown:
+        fields = ", $field_<name>" if of.conversation else ""
         raise ConfigError(
             f"Unknown template variable {', '.join('$' + u for u in unknown)}; "
-            f"use {', '.join('$' + v for v in known)}."
+            f"use {', '.join('$' + v for v in of.variables)}{fields}."
         )
 
 
@@ -118,14 +91,28 @@ def check_name(name: str) -> None:
         raise ConfigError("A template name is one line of text, without spaces at either end.")
 
 
-def save(name: str, body: str, *, renaming: str | None = None) -> Template:
-    """Add or replace the template `name`; with `renaming`, that one becomes `name`.
+def save(
+    name: str,
+    body: str,
+    *,
+    renaming: str | None = None,
+    kind: str | None = None,
+    html: str | None = None,
+) -> Template:
+    """Add or replace the template `name` (of `kind`: kept as it was when None, else a reply),
+    with `html` as its HTML part ("" or None: none); with `renaming`, that one becomes `name`.
 
     A rename never overwrites another template, and is one transaction: the template is
     never left under both names, nor under none.
     """
     check_name(name)
-    check(body, name)
+    if kind is None:
+        was = Template.get_or_none(Template.name == (renaming or name))
+        kind = was.kind if was is not None else None
+    kind = kinds.kind_of(name, kind).name
+    check(body, name, kind)
+    check_html(html or "", name, kind)
+    html = html if html and html.strip() else None
     with database.atomic():
         if renaming is not None and renaming != name:
             if Template.select().where(Template.name == name).exists():
@@ -134,9 +121,11 @@ def save(name: str, body: str, *, renaming: str | None = None) -> Template:
                     "another name."
                 )
             get(renaming).delete_instance()
-        row, created = Template.get_or_create(name=name, defaults={"body": body})
+        row, created = Template.get_or_create(
+            name=name, defaults={"body": body, "kind": kind, "html": html}
+        )
         if not created:
-            row.body = body
+            row.body, row.kind, row.html = body, kind, html
             row.save()
     return row
 
@@ -154,41 +143,93 @@ def remove(name: str) -> None:
     get(name).delete_instance()
 
 
-def all_templates() -> list[Template]:
-    return list(Template.select().order_by(Template.name))
+def all_templates(kind: str | None = None) -> list[Template]:
+    """Every template by name, or those of one kind (the composer offers only replies)."""
+    query = Template.select().order_by(Template.name)
+    if kind is not None:
+        query = query.where(Template.kind == kind)
+    return list(query)
 
 
-def render(body: str, values: dict[str, Any], name: str | None = None) -> str:
-    known = variables_for(name)
-    return string.Template(body).substitute({k: str(values.get(k, "")) for k in known})
+def saved_or_default(name: str) -> tuple[str, str | None, str]:
+    """Template `name`'s text, HTML part and kind: the saved one, else, for a kind's own name
+    (`invitation`, `sla_warning`, `resolved`, ...), that kind's built-in text."""
+    row = Template.get_or_none(Template.name == name)
+    if row is not None:
+        return row.body, row.html, row.kind
+    kind = kinds.KINDS.get(name)
+    if kind is not None and kind.default is not None:
+        return kind.default, None, kind.name
+    return get(name).body, None, kinds.REPLY  # raises the NotFound sentence
 
 
-def preview(name: str | None, body: str, conversation: Conversation | None = None) -> str:
+def render(
+    body: str, values: dict[str, Any], name: str | None = None, kind: str | None = None
+) -> str:
+    """`body` with its variables filled from `values` (a missing one: ""); custom fields are
+    the `field_<name>` keys of `values` (see `values_for`)."""
+    return string.Template(body).substitute(_mapping(body, values, name, kind))
+
+
+def render_html(
+    html: str, values: dict[str, Any], name: str | None = None, kind: str | None = None
+) -> str:
+    """An HTML part filled: every value is escaped (a subject or a name from mail must not
+    become markup or a link), multi-line ones (`$reply_text`) keep their lines as <br>."""
+    mapping = _mapping(html, values, name, kind)
+    escaped = {k: html_lib.escape(v).replace("\n", "<br>\n") for k, v in mapping.items()}
+    return string.Template(html).substitute(escaped)
+
+
+def _mapping(
+    body: str, values: dict[str, Any], name: str | None, kind: str | None
+) -> dict[str, str]:
+    known = set(variables_for(name, kind))
+    known |= {v for v in string.Template(body).get_identifiers() if kinds.is_field(v)}
+    return {k: str(values.get(k, "")) for k in known}
+
+
+def preview(
+    name: str | None,
+    body: str,
+    conversation: Conversation | None = None,
+    *,
+    kind: str | None = None,
+) -> str:
     """`body` as template `name` would come out, checked first (the sentence `save` would
     give): filled for `conversation` when given, else with SAMPLE values; `$agent_name` is
     the agent at this keyboard."""
-    check(body, name)
+    return preview_parts(name, body, conversation, kind=kind).text
+
+
+def preview_parts(
+    name: str | None,
+    body: str,
+    conversation: Conversation | None = None,
+    *,
+    kind: str | None = None,
+    html: str | None = None,
+) -> Filled:
+    """`preview`, with the HTML part filled too (escaped as it would be sent)."""
+    check(body, name, kind)
+    check_html(html or "", name, kind)
     values: dict[str, Any] = {**SAMPLE, "agent_name": agents.display_name()}
-    if conversation is not None and name != INVITATION:
-        values = {**values, **_values(conversation, None)}  # an SLA notice's times: samples
-    return render(body, values, name)
+    if conversation is not None and kinds.kind_of(name, kind).conversation:
+        extra = {k: v for k, v in SAMPLE.items() if k in ("reply_text", "due_at", "sla_target")}
+        values = values_for(conversation, None, extra, [body, html or ""])
+    return _filled(body, html, values, name, kind)
+
+
+def _filled(
+    body: str, html: str | None, values: dict[str, Any], name: str | None, kind: str | None
+) -> Filled:
+    text = render(body, values, name, kind)
+    return Filled(text, render_html(html, values, name, kind) if html else None)
 
 
 def invitation_body() -> str:
     """The invitation's text: the saved `invitation` template, else DEFAULT_INVITATION."""
-    return body_of(INVITATION)
-
-
-def body_of(name: str) -> str:
-    """The saved template `name`'s text; for the desk's own mails (the invitation, the SLA
-    notice) their built-in text until one is saved; else NotFound."""
-    row = Template.get_or_none(Template.name == name)
-    if row is not None:
-        return str(row.body)
-    built_in = {INVITATION: DEFAULT_INVITATION, SLA_WARNING: DEFAULT_SLA_WARNING}
-    if name in built_in:
-        return built_in[name]
-    return str(get(name).body)
+    return saved_or_default(INVITATION)[0]
 
 
 def fill_invitation(invitee: Agent, inviter: str | None = None) -> str:
@@ -205,25 +246,52 @@ def fill_invitation(invitee: Agent, inviter: str | None = None) -> str:
 def fill_sla_warning(conversation: Conversation, assignee: str, sla_values: dict[str, str]) -> str:
     """The SLA warning or breach notice for this conversation, to `assignee` (a name), with
     `sla_values` giving $due_at, $sla_target and $sla_state: the saved `sla_warning`
-    template, else DEFAULT_SLA_WARNING."""
-    values = {**_values(conversation, assignee), **sla_values}
-    return render(body_of(SLA_WARNING), values, SLA_WARNING)
+    template, else the kind's built-in text."""
+    return fill_parts(SLA_WARNING, conversation, assignee, sla_values).text
 
 
 def fill(name: str, conversation: Conversation, agent: str | None = None) -> str:
     """The template `name` with its variables filled for a reply to this conversation, signed
     by `agent` (the replying agent when not given)."""
-    return render(get(name).body, _values(conversation, agent), name)
+    return fill_parts(name, conversation, agent).text
 
 
-def _values(conversation: Conversation, agent: str | None) -> dict[str, Any]:
-    """What each of VARIABLES stands for in a reply to this conversation."""
+def fill_parts(
+    name: str,
+    conversation: Conversation,
+    agent: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Filled:
+    """Template `name` (saved, or a kind's built-in text) filled for this conversation: its
+    text and HTML part. `extra` gives the kind's own values (`reply_text`, `due_at`,
+    `sla_target`); `agent` is whose name `$agent_name` is (the agent at this keyboard when
+    not given). What the SLA warning and the resolved notice are written with."""
+    body, html, kind = saved_or_default(name)
+    values = values_for(conversation, agent, extra, [body, html or ""])
+    return _filled(body, html, values, name, kind)
+
+
+def values_for(
+    conversation: Conversation,
+    agent: str | None,
+    extra: dict[str, Any] | None = None,
+    texts: list[str] | None = None,
+) -> dict[str, Any]:
+    """What each variable stands for in a mail about this conversation: VARIABLES, `extra`,
+    and each `$field_<name>` that `texts` use (template_kinds.field_value)."""
     contact: Contact | None = conversation.contact
-    return {
+    values: dict[str, Any] = {
         "contact_name": (contact.name or contact.email) if contact else "",
         "contact_email": contact.email if contact else "",
         "conversation_id": conversation.id,
         "subject": compose.base_subject(conversation.subject),
         "agent_name": agent or agents.display_name(),
         "channel_name": conversation.channel.name,
+        **(extra or {}),
     }
+    for text in texts or []:
+        for variable in string.Template(text).get_identifiers():
+            if kinds.is_field(variable):
+                prefix = len(kinds.FIELD_PREFIX)
+                values[variable] = kinds.field_value(conversation.id, variable[prefix:])
+    return values

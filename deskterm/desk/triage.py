@@ -187,9 +187,12 @@ def undo(history: History) -> str | None:
     if len(changes) == 1:
         change = changes[0]
         return f"#{change.conversation_id} is {describe(change.field, change.before)} again."
+    ids = {change.conversation_id for change in changes}
+    if len(ids) == 1:  # several fields of one conversation (a macro)
+        return f"#{ids.pop()} is as it was."
     said = {describe(change.field, change.before) for change in changes}
     back = f"{said.pop()} again" if len(said) == 1 else "as they were"
-    return f"{len(changes)} conversations are {back}."
+    return f"{len(ids)} conversations are {back}."
 
 
 def _restore(change: Change) -> None:

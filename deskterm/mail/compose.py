@@ -57,6 +57,7 @@ class Reply:
     quote_header: str = ""
     attachments: list[Path] = field(default_factory=list)
     automatic: bool = False  # an auto-acknowledgement, not a human reply
+    html: str | None = None  # a template's own HTML part (its values escaped); else made from body
     subject_prefix: str = "Re"  # "Fwd" for a message forwarded (outbound.forward)
     date: datetime | None = None
     message_id: str | None = None
@@ -187,9 +188,8 @@ def build(reply: Reply) -> EmailMessage:
     if quote:
         text += "\n" + quote + "\n"
     message.set_content(text, charset="utf-8")
-    message.add_alternative(
-        text_to_html(reply.body, reply.quote, reply.quote_header), subtype="html", charset="utf-8"
-    )
+    html_part = reply.html or text_to_html(reply.body, reply.quote, reply.quote_header)
+    message.add_alternative(html_part, subtype="html", charset="utf-8")
     for path in reply.attachments:
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)

@@ -101,7 +101,7 @@ def described(status: str) -> str:
 
 
 def template_names() -> list[str]:
-    return [t.name for t in templates.all_templates()]
+    return [t.name for t in templates.all_templates(kind="reply")]
 
 
 def template_text(conversation_id: int, name: str) -> str:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from deskterm.channels.typed import ChannelConfig
-from deskterm.desk import recipients, sla
+from deskterm.desk import recipients, sla, templates
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
@@ -34,6 +34,8 @@ def queue_reply(
     automatic: bool = False,
     to_reply_to: bool = False,
     seen_upto: int | None = None,
+    kind: str | None = None,
+    html: str | None = None,
 ) -> Message:
     """Check, build and commit a reply to the outbox; no network I/O happens here.
 
@@ -44,6 +46,10 @@ def queue_reply(
     `seen_upto` is the newest message id the reply was written against (the composer's
     `collision.latest_message` when it opened): if the customer wrote again or an agent
     replied since, `collision.ChangedSince` says what changed and nothing is queued.
+
+    `kind` is the outbox's (default: "ack" for an automatic reply, else "reply"); `html` a
+    template's own HTML part (default: made from the body). A human reply on a channel with a
+    `reply_template` is put in that layout (`$reply_text`), wherever it was written.
     """
     attachments = [Path(p).expanduser() for p in attachments or []]
     conversation = get_conversation(conversation_id)
@@ -54,6 +60,11 @@ def queue_reply(
     if not body.strip():
         raise OutboxError("The reply is empty; write something before sending.")
     check_attachments(attachments, outbound.max_attachment_bytes)
+    if outbound.reply_template and not automatic:
+        laid_out = templates.fill_parts(
+            outbound.reply_template, conversation, extra={"reply_text": body.rstrip()}
+        )
+        body, html = laid_out.text, laid_out.html
     answered = last_inbound(conversation)
     to = recipients.reply_address(conversation, answered, to_reply_to=to_reply_to and not automatic)
     cc = [a.strip() for a in cc or [] if a.strip()]
@@ -72,6 +83,7 @@ def queue_reply(
         thread_index=(answered.headers or {}).get("thread-index") if answered else None,
         attachments=attachments,
         automatic=automatic,
+        html=html,
     )
     if answered is not None and outbound.quote_previous and not automatic:
         reply.quote = answered.text
@@ -122,7 +134,7 @@ def queue_reply(
         Outbox.create(
             message=stored,
             channel=channel,
-            kind="ack" if automatic else "reply",
+            kind=kind or ("ack" if automatic else "reply"),
             recipient=to,
         )
         own_id = str(message["Message-ID"])

@@ -12,6 +12,7 @@ from textual.binding import BindingType
 
 from deskterm.desk import triage
 from deskterm.desk.undo import describe
+from deskterm.outbound import resolved
 from deskterm.sanitize import one_line
 from deskterm.screens.agent_prompt import AgentPrompt
 from deskterm.screens.dialog import Dialog
@@ -87,7 +88,7 @@ def _apply(
 
 
 def bulk_status(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:
-    _apply(desk, ids, BulkStatusMenu(ids), "change the status", triage.set_status, "status", then)
+    _apply(desk, ids, BulkStatusMenu(ids), "change the status", resolved.set_status, "status", then)
 
 
 def bulk_priority(desk: DeskApp, ids: list[int], then: Callable[[], None]) -> None:

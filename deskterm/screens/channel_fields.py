@@ -117,6 +117,8 @@ _HINTS = {
     "max_attempts": "temporary failures before a reply is marked failed",
     "auto_ack_template": "acknowledge new conversations with this template",
     "auto_ack_per_hour": "at most this many acknowledgements per sender and hour",
+    "resolved_template": "mail the customer this template when an agent resolves",
+    "reply_template": "put every agent's reply in this layout ($reply_text)",
     "client_id": "only used with auth = oauth2",
     "provider": "microsoft, google or generic",
     "tenant_id": "microsoft: tenant id, domain or organizations",

@@ -37,7 +37,7 @@ from deskterm.desk import presence
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
 from deskterm.outbound import composer, drafts, editor
-from deskterm.sanitize import one_line
+from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.reply_changes import ReplyChanges
@@ -98,9 +98,10 @@ class ComposeScreen(ReplyChanges, DeskScreen):
             super().__init__()
             self.reason = reason
 
-    def __init__(self, conversation_id: int) -> None:
+    def __init__(self, conversation_id: int, insert: str | None = None) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+        self.insert = insert  # a macro's template, filled: inserted at the end once open
         self.context: composer.ReplyContext | None = None
         self.sending = False
         self._load_problem: str | None = None
@@ -142,6 +143,9 @@ class ComposeScreen(ReplyChanges, DeskScreen):
         body = self.body
         body.focus()
         body.move_cursor(body.document.end)
+        if self.insert:
+            text = clean(self.insert)
+            body.insert(text if text.endswith("\n") else text + "\n")
         self.set_interval(AUTOSAVE_TICK, self._autosave_tick)
         if self._load_problem:
             self.notify(self._load_problem, severity="error", markup=False)

@@ -72,6 +72,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("T", "tags", "Tags", id="conversation.tags"),
         Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
+        Binding("x", "macro", "Apply a macro", id="conversation.macro"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
         Binding("C", "app.channels", "Channels", id="list.channels"),
         Binding("M", "app.templates", "Templates (canned replies)", id="list.templates"),

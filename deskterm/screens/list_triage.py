@@ -108,3 +108,15 @@ class ListTriage:
 
     def action_undo(self) -> None:
         undo_last(self.desk, self.reload)
+
+    def action_macro(self) -> None:
+        """`x`: a macro on the marked conversations (one undo), else the one under the
+        cursor; its template is inserted only from a thread, so nothing is sent from here."""
+        from deskterm.screens.macro_prompt import ask_macro
+
+        if marked := self._marked():
+            ask_macro(self.desk, marked, self.reload)
+            return
+        conversation_id = self._current()
+        if conversation_id is not None:
+            ask_macro(self.desk, [conversation_id], self._triaged(conversation_id))

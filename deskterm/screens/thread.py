@@ -83,6 +83,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, R
         Binding("T", "tags", "Tags", id="conversation.tags"),
         Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
+        Binding("x", "macro", "Apply a macro", id="conversation.macro"),
         Binding("c", "contact", "Contact's page: organization, addresses", id="thread.contact"),
         Binding("w", "save_attachment", "Save an attachment", id="thread.save_attachment"),
         Binding("o", "open_attachment", "Open an attachment", id="thread.open_attachment"),
@@ -382,6 +383,15 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, R
         from deskterm.screens.compose import ComposeScreen
 
         self.app.push_screen(ComposeScreen(self.conversation_id))
+
+    def action_macro(self) -> None:
+        from deskterm.screens.compose import ComposeScreen
+        from deskterm.screens.macro_prompt import ask_macro
+
+        def compose_with(text: str) -> None:
+            self.app.push_screen(ComposeScreen(self.conversation_id, insert=text))
+
+        ask_macro(self.desk, [self.conversation_id], self.reload, compose_with)
 
     def action_tags(self) -> None:
         ask_tags(self.desk, self.conversation_id, self.reload)

@@ -23,6 +23,7 @@ from textual.widgets import Static
 from deskterm.desk import status as lifecycle
 from deskterm.desk import triage
 from deskterm.desk.undo import History
+from deskterm.outbound import resolved
 from deskterm.sanitize import one_line
 from deskterm.screens.agent_prompt import AgentPrompt
 from deskterm.screens.dialog import Dialog
@@ -99,7 +100,7 @@ def ask_status(
     desk: DeskApp, conversation_id: int, current: str | None, then: Callable[[], None]
 ) -> None:
     def pick(answer: str) -> str:
-        return triage.set_status(conversation_id, answer, history=history(desk))
+        return resolved.set_status(conversation_id, answer, history=history(desk))
 
     _ask(
         desk, StatusMenu(conversation_id, current), "change the status", conversation_id, pick, then

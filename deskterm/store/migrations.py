@@ -305,6 +305,29 @@ def _v12_routing_rules(database: peewee.Database) -> None:
         _unbounded_text(database, fresh)
 
 
+def _v13_notifications_and_macros(database: peewee.Database) -> None:
+    """Templates per notification kind (a kind and an optional HTML part per template; the
+    templates an older desk has are replies, as they were) and macros."""
+    from deskterm.store.models import Macro, Template
+
+    table = Template._meta.table_name
+    columns = {c.name for c in database.get_columns(table)}
+    text = "TEXT" if not dbmod.is_sqlite(database) else "VARCHAR(255)"
+    if "kind" not in columns:  # v1 made from models
+        database.execute_sql(
+            f'ALTER TABLE "{table}" ADD COLUMN "kind" {text} NOT NULL DEFAULT \'reply\''
+        )
+        database.execute_sql(
+            f'UPDATE "{table}" SET "kind" = \'invitation\' WHERE "name" = \'invitation\''
+        )
+    if "html" not in columns:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "html" TEXT')
+    if not database.table_exists(Macro._meta.table_name):
+        database.create_tables([Macro])
+        if not dbmod.is_sqlite(database):
+            _unbounded_text(database, [Macro])
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -318,6 +341,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v10_types_and_fields,
     _v11_sla,
     _v12_routing_rules,
+    _v13_notifications_and_macros,
 )
 
 

@@ -190,7 +190,7 @@ class Outbox(BaseModel):
     message = peewee.ForeignKeyField(Message, backref="outbox", on_delete="CASCADE")
     channel = peewee.ForeignKeyField(Channel, backref="outbox", on_delete="CASCADE")
     state = peewee.CharField(default="queued", index=True)  # queued|sending|sent|failed|cancelled
-    kind = peewee.CharField(default="reply")  # reply | ack | forward
+    kind = peewee.CharField(default="reply")  # reply | ack | forward | resolved
     recipient = peewee.CharField(default="", index=True)  # for the per-sender ack rate limit
     attempts = peewee.IntegerField(default=0)
     next_attempt_at = peewee.DateTimeField(default=utcnow)
@@ -200,10 +200,13 @@ class Outbox(BaseModel):
 
 
 class Template(BaseModel):
-    """A canned response with $variables, checked when saved (never a silent blank)."""
+    """A canned response or a notification's text with $variables, checked when saved (never
+    a silent blank); its kind (desk/template_kinds.py) says which variables it may use."""
 
     name = peewee.CharField(unique=True)
     body = peewee.TextField()
+    kind = peewee.CharField(default="reply")  # reply | reply_notification | resolved | ...
+    html = peewee.TextField(null=True)  # an optional HTML part, with the same variables
     created_at = peewee.DateTimeField(default=utcnow)
 
 
@@ -454,6 +457,15 @@ class RuleMatch(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
 
 
+class Macro(BaseModel):
+    """A named list of actions an agent applies in one key (desk/macros.py): each action is
+    {"action": ..., "value": ...}, applied in the order desk/macros.py gives them."""
+
+    name = peewee.CharField(unique=True)
+    actions = JSONField(default=list)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
 # In an order where every table comes after those it refers to: `db migrate` copies them so.
 ALL_MODELS: list[type[BaseModel]] = [
     Channel,
@@ -483,4 +495,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     SlaNotice,
     RoutingRule,
     RuleMatch,
+    Macro,
 ]

@@ -25,6 +25,7 @@ from deskterm.store.models import (
     FieldValue,
     FolderState,
     JobRun,
+    Macro,
     Mention,
     Message,
     Note,
@@ -90,6 +91,7 @@ def _fill_every_table() -> None:
         turn=3,
     )
     RuleMatch.create(message=message, rule=rule, rule_name="vip", applied={"assign": "kim"})
+    Macro.create(name="close", actions=[{"action": "status", "value": "resolved"}])
 
 
 @pytest.fixture
