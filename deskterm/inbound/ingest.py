@@ -19,6 +19,7 @@ from typing import Any
 from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import status as lifecycle
+from deskterm.desk import status_history
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
 from deskterm.inbound.senders import Senders
@@ -115,6 +116,7 @@ class Ingestor:
             self._conversation_updates.update_many(
                 [(key, work.conversations[key]) for key in sorted(work.changed)]
             )
+            status_history.record_many(work.reopened)
         # Acknowledgements only once the mail is safely stored, each on its own: a mail whose
         # ack cannot be built (a hostile address, a missing template) is noted on that message
         # and never fails the batch, which would stop the channel at every poll.
@@ -157,7 +159,12 @@ class Ingestor:
         if conversation_id is None:
             conversation_id = self._new_conversation(mail, work)
         else:
-            self._add_to_state(self._state(conversation_id, work), mail, outsider=outsider)
+            state = self._state(conversation_id, work)
+            before = state["status"]
+            self._add_to_state(state, mail, outsider=outsider)
+            if state["status"] != before:  # the customer's answer reopened it
+                when = mail.date or utcnow()
+                work.reopened.append((conversation_id, before, state["status"], when))
             work.changed.add(conversation_id)
         message_id = self._store_message(
             conversation_id, item, raw_rel, work, source=source, outsider=outsider
@@ -357,6 +364,7 @@ class _Batch:
     sent: set[str]  # the batch's Message-IDs that are of mail we sent
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     changed: set[int] = field(default_factory=set)  # conversations to write back
+    reopened: list[tuple[int, str, str, datetime]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     created: list[tuple[int, int, ParsedMail]] = field(default_factory=list)  # to acknowledge

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from deskterm.channels.typed import ChannelConfig
-from deskterm.desk import recipients
+from deskterm.desk import recipients, status_history
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
@@ -138,6 +138,10 @@ def queue_reply(
             updated_at=conversation.updated_at,
             status=conversation.status,
         ).where(Conversation.id == conversation.id).execute()
+        if conversation.status != now.status:
+            status_history.record(
+                conversation.id, now.status, conversation.status, agent=status_history.by_whom()
+            )
     return stored
 
 

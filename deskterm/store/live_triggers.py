@@ -20,6 +20,8 @@ that NOTIFY allows. `deskterm.store.live` reads it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 CHANNEL = "deskterm_desk"  # the LISTEN/NOTIFY channel of a desk's database
 MAX_IDS = 20  # conversation ids named in one notification; beyond, "many" (null)
 # Notifications naming conversations, per transaction; the rest say "many" (and PostgreSQL
@@ -36,6 +38,7 @@ CONVERSATION_OF = {
     "message": "changed.conversation_id",
     "note": "changed.conversation_id",
     "conversation_tag": "changed.conversation_id",
+    "time_entry": "changed.conversation_id",
     "mention": "(SELECT n.conversation_id FROM note n WHERE n.id = changed.note_id)",
     "outbox": "(SELECT m.conversation_id FROM message m WHERE m.id = changed.message_id)",
 }
@@ -79,11 +82,12 @@ def trigger_name(table: str, event: str) -> str:
     return f"{table}_live_{event.lower()}"
 
 
-def statements() -> list[str]:
+def statements(tables: Iterable[str] | None = None) -> list[str]:
     """The SQL that makes a PostgreSQL desk announce its changes (idempotent: a re-run
-    replaces the function and the triggers)."""
+    replaces the function and the triggers), for `tables` (of CONVERSATION_OF) or all."""
     out = [_FUNCTION_SQL]
-    for table, expression in CONVERSATION_OF.items():
+    for table in CONVERSATION_OF if tables is None else tables:
+        expression = CONVERSATION_OF[table]
         argument = expression.replace("'", "''")
         for event, side in EVENTS.items():
             name = trigger_name(table, event)

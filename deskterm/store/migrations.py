@@ -197,7 +197,10 @@ def _v8_live_notifications(database: peewee.Database) -> None:
 
     if dbmod.is_sqlite(database):
         return
-    for statement in live_triggers.statements():
+    # The tables of this version: a later one's table does not exist yet when an older desk
+    # comes through here, and its migration makes its own triggers.
+    tables = ("conversation", "message", "note", "conversation_tag", "mention", "outbox")
+    for statement in live_triggers.statements(tables):
         database.execute_sql(statement)
 
 
@@ -207,6 +210,29 @@ def _v9_postgres_search(database: peewee.Database) -> None:
     every message the desk already holds. SQLite has had FTS5 since v2: nothing to do."""
     if not dbmod.is_sqlite(database):
         pg_search.install(database)
+
+
+def _v14_time_spent(database: peewee.Database) -> None:
+    """Time spent per conversation, and each status change kept (reports: backlog over time,
+    resolution times). A conversation already past open gets one change to its status now,
+    dated at its latest activity (`updated_at`): the best the desk knows, so the backlog of
+    an older desk ends at its real count of open and pending conversations."""
+    from deskterm.store import live_triggers
+    from deskterm.store.models import StatusChange, TimeEntry
+
+    new = [StatusChange, TimeEntry]
+    fresh = [m for m in new if not database.table_exists(m._meta.table_name)]
+    database.create_tables(fresh)
+    if fresh and not dbmod.is_sqlite(database):
+        _unbounded_text(database, fresh)
+    if StatusChange in fresh:
+        database.execute_sql(
+            'INSERT INTO "status_change" (conversation_id, old_status, new_status, changed_at) '
+            "SELECT id, 'open', status, updated_at FROM conversation WHERE status <> 'open'"
+        )
+    if not dbmod.is_sqlite(database):  # other agents' apps hear time logged (thread header)
+        for statement in live_triggers.statements(["time_entry"]):
+            database.execute_sql(statement)
 
 
 MIGRATIONS: Sequence[Migration] = (
@@ -219,6 +245,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v7_team_desk,
     _v8_live_notifications,
     _v9_postgres_search,
+    _v14_time_spent,  # the 10th on this branch: renumbered where others land first
 )
 
 
