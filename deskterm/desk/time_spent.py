@@ -56,8 +56,11 @@ def parse_duration(text: str) -> int:
 
 
 def format_duration(seconds: int | float) -> str:
-    """`2h 05m`, `15m`, `40s`: how the desk shows a time spent."""
+    """`3d 04h`, `2h 05m`, `15m`, `40s`: how the desk shows a time spent or waited."""
     whole = round(seconds)
+    if whole >= 2 * 86400:
+        days, rest = divmod(whole, 86400)
+        return f"{days}d {rest // 3600:02d}h"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

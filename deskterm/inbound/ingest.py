@@ -162,9 +162,8 @@ class Ingestor:
             state = self._state(conversation_id, work)
             before = state["status"]
             self._add_to_state(state, mail, outsider=outsider)
-            if state["status"] != before:  # the customer's answer reopened it
-                when = mail.date or utcnow()
-                work.reopened.append((conversation_id, before, state["status"], when))
+            if state["status"] != before:  # the customer's answer reopened it, on arrival
+                work.reopened.append((conversation_id, before, state["status"], self.clock()))
             work.changed.add(conversation_id)
         message_id = self._store_message(
             conversation_id, item, raw_rel, work, source=source, outsider=outsider
