@@ -56,7 +56,10 @@ def test_the_stopwatch_counts_keys_and_not_idle_gaps() -> None:
     assert watch.total(700) == 140
 
 
-def test_time_is_logged_listed_and_removed(printer: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_time_is_logged_listed_and_removed(
+    printer: int,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     Agent.create(handle="kim", name="Kim Lee", email="kim@example.com")
     monkeypatch.setenv("DESKTERM_AGENT", "kim")
     entry = time_spent.add(printer, 900, note="called\x1b[2J her")
