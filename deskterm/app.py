@@ -384,6 +384,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
         self.push_screen(ChannelsScreen())
 
+    def action_reports(self) -> None:
+        from deskterm.screens.reports import ReportsScreen
+
+        self.push_screen(ReportsScreen())
+
     def action_templates(self) -> None:
         from deskterm.screens.templates import TemplatesScreen
 
@@ -411,6 +416,9 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         yield SystemCommand("Channels", "Add, edit and test channels", self.action_channels)
         yield SystemCommand(
             "Templates", "Canned replies with $variables: add, edit, remove", self.action_templates
+        )
+        yield SystemCommand(
+            "Reports", "Volume, response times, backlog, time spent (R)", self.action_reports
         )
         yield SystemCommand(
             "Worker status", "Channel states, recent runs; pause, poll now", self.action_worker

@@ -73,6 +73,9 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("N", "toggle_unread", "Mark unread/read", id="conversation.unread"),
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
+        Binding(
+            "R", "app.reports", "Reports: volume, response times, time spent", id="list.reports"
+        ),
         Binding("C", "app.channels", "Channels", id="list.channels"),
         Binding("M", "app.templates", "Templates (canned replies)", id="list.templates"),
         Binding("W", "app.worker", "Worker status", id="list.worker"),
