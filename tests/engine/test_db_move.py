@@ -32,6 +32,7 @@ from deskterm.store.models import (
     Pop3Seen,
     Presence,
     Template,
+    TimeEntry,
 )
 
 pytestmark = pytest.mark.postgres
@@ -62,6 +63,7 @@ def _fill_every_table() -> None:
         channel=channel, folder="INBOX", uidvalidity=7, last_uid=42, first_sync_on=date(2024, 3, 1)
     )
     Pop3Seen.create(channel=channel, uidl="uidl-1")
+    TimeEntry.create(conversation=conversation, agent="kim", seconds=60, note="a call")
 
 
 @pytest.fixture
