@@ -19,11 +19,12 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -55,6 +56,14 @@ log = logging.getLogger("deskterm.ui")
 
 REFRESH_DELAY = 0.5  # seconds: engine events within this window cause one list reload
 ENGINE_NICENESS = 10  # how far below the UI the engine's thread and processes run
+# What counts as the agent at work for the clock of time spent (widgets/time_clock.py).
+INPUT_EVENTS = (
+    events.Key,
+    events.Paste,
+    events.MouseDown,
+    events.MouseScrollDown,
+    events.MouseScrollUp,
+)
 
 
 class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
@@ -114,6 +123,14 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
         self.new_mail_bell = NewMailBell(self._to_terminal)  # DESKTERM_NEW_MAIL; off by default
         # Which conversations this app has open, for the other agents' collision warnings.
         self.presence = presence.Tracker()
+        # When a key or mouse action last came, for the clock of time spent (TimeClock).
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.last_input = 0.0
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, INPUT_EVENTS):
+            self.last_input = self.monotonic()
+        await super().on_event(event)
 
     def get_default_screen(self) -> Screen[Any]:
         return ConversationsScreen()
@@ -384,6 +401,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
         self.push_screen(ChannelsScreen())
 
+    def action_reports(self) -> None:
+        from deskterm.screens.reports import ReportsScreen
+
+        self.push_screen(ReportsScreen())
+
     def action_templates(self) -> None:
         from deskterm.screens.templates import TemplatesScreen
 
@@ -421,6 +443,9 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             "Organizations",
             "Customers by mail domain: their contacts and conversations",
             self.action_organizations,
+        )
+        yield SystemCommand(
+            "Reports", "Volume, response times, backlog, time spent (R)", self.action_reports
         )
         yield SystemCommand(
             "Worker status", "Channel states, recent runs; pause, poll now", self.action_worker

@@ -37,7 +37,7 @@ def demo(home: Path | None, no_ui: bool, extra: int) -> None:
     os.environ.pop("DESKTERM_DATABASE_URL", None)
     os.environ["DESKTERM_HOME"] = str(where.expanduser().resolve())
     try:
-        result = build_demo()
+        result = build_demo(history=True)
         if extra and result.created:  # a kept demo desk does not grow on every run
             add_synthetic(extra)
         if no_ui:

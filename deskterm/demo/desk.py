@@ -25,6 +25,7 @@ import peewee
 from deskterm import settings
 from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
+from deskterm.demo import history as demo_history
 from deskterm.desk import agents, organizations, triage
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
@@ -33,7 +34,7 @@ from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Fetched
 from deskterm.store import connection
 from deskterm.store.bulk import RowWriter, follow_given_ids
-from deskterm.store.db import database
+from deskterm.store.db import clock_at, database
 from deskterm.store.models import Channel, Contact, Conversation, Message
 
 ANCHOR = datetime(2024, 3, 11, 12, 0, tzinfo=UTC)
@@ -94,8 +95,10 @@ def demo_mail() -> list[tuple[str, bytes]]:
     return [(f.name, f.read_bytes()) for f in files]
 
 
-def build_demo(now: datetime | None = None) -> DemoDesk:
-    """Fill the current desk (DESKTERM_HOME) with the demo conversations, once.
+def build_demo(now: datetime | None = None, *, history: bool = False) -> DemoDesk:
+    """Fill the current desk (DESKTERM_HOME) with the demo conversations, once; with
+    `history`, a week of replies, status changes and time spent too (demo/history.py: what
+    the reports show; `deskterm demo` has it, the tests' demo desk does not).
 
     A desk that already has the demo channel is left as it is (`deskterm demo --home DIR`
     keeps a demo desk between runs); a desk with other channels is refused, so the demo
@@ -121,16 +124,22 @@ def build_demo(now: datetime | None = None) -> DemoDesk:
     prepare_batch(items, None, max_body, min_attachment)()
     # The demo's mail arrives at its own "now", which tests set in the future.
     arrival = (ANCHOR + shift).replace(tzinfo=None)
-    outcomes = Ingestor(Channel.get_by_id(channel.id), clock=lambda: arrival).apply(items, "INBOX")
+    with clock_at(arrival):  # what the desk records (skipped mail, triage) is dated then too
+        outcomes = Ingestor(Channel.get_by_id(channel.id), clock=lambda: arrival).apply(
+            items, "INBOX"
+        )
     result = DemoDesk(created=True)
     by_file: dict[str, int] = {}
     for outcome in outcomes:
         setattr(result, outcome.kind, getattr(result, outcome.kind) + 1)
         if outcome.conversation_id is not None:
             by_file.setdefault(outcome.uid, outcome.conversation_id)
-    for name, changes in TRIAGE.items():
-        if name in by_file:
-            _apply(by_file[name], changes)
+    if history:
+        demo_history.apply(by_file, ANCHOR.replace(tzinfo=None), shift)
+    with clock_at(arrival):
+        for name, changes in TRIAGE.items():
+            if name in by_file:
+                _apply(by_file[name], changes)
     return result
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 
-from deskterm.desk import agents, sla
+from deskterm.desk import agents, sla, status_history
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation as _get
 from deskterm.desk.undo import Batch, Change, FieldValue, History, describe
@@ -257,10 +257,20 @@ def _change(conversation_id: int, field: str, value: FieldValue, history: Histor
 
 
 def _update(conversation_id: int, **values: object) -> None:
+    """Write fields of one conversation; a status that changes is kept in its history (the
+    reports' backlog), in the same transaction."""
     with database.atomic():
+        old = None
+        if "status" in values:
+            row = Conversation.select(Conversation.status).where(Conversation.id == conversation_id)
+            old = row.scalar()
         changed = Conversation.update(values).where(Conversation.id == conversation_id).execute()
         if changed and ("status" in values or "priority" in values):
             sla.refresh([conversation_id])  # its clock stops, resumes, or takes another policy
+        if changed and old is not None:
+            new = str(values["status"])
+            if old != new:
+                status_history.record(conversation_id, old, new, agent=status_history.by_whom())
     if not changed:
         raise NotFound(f"There is no conversation #{conversation_id}.")
 

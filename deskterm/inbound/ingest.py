@@ -18,7 +18,7 @@ from typing import Any
 
 from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
-from deskterm.desk import sla
+from deskterm.desk import sla, status_history
 from deskterm.desk import status as lifecycle
 from deskterm.desk.rules.facts import Facts, organization_of
 from deskterm.desk.rules.routing import Decision, Router
@@ -133,6 +133,7 @@ class Ingestor:
             )
             # The SLA clocks of what arrived (new, reopened, raised to high priority).
             sla.refresh(sorted(work.changed | work.fresh), self.clock())
+            status_history.record_many(work.reopened)
         # Acknowledgements only once the mail is safely stored, each on its own: a mail whose
         # ack cannot be built (a hostile address, a missing template) is noted on that message
         # and never fails the batch, which would stop the channel at every poll.
@@ -183,7 +184,11 @@ class Ingestor:
                 filled = self._tickets.fill(conversation_id, mail, raw_rel)
                 work.field_values.extend(filled.rows)
         else:
-            self._add_to_state(self._state(conversation_id, work), mail, outsider=outsider)
+            state = self._state(conversation_id, work)
+            before = state["status"]
+            self._add_to_state(state, mail, outsider=outsider)
+            if state["status"] != before:  # the customer's answer reopened it, on arrival
+                work.reopened.append((conversation_id, before, state["status"], self.clock()))
             work.changed.add(conversation_id)
         message_id = self._store_message(
             conversation_id, item, raw_rel, work, source=source, outsider=outsider, filled=filled
@@ -430,6 +435,7 @@ class _Batch:
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     changed: set[int] = field(default_factory=set)  # conversations to write back
     fresh: set[int] = field(default_factory=set)  # conversations this batch created
+    reopened: list[tuple[int, str, str, datetime]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     field_values: list[dict[str, Any]] = field(default_factory=list)  # new conversations'

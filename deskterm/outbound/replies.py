@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from deskterm.channels.typed import ChannelConfig
-from deskterm.desk import recipients, sla, templates
+from deskterm.desk import recipients, sla, status_history, templates
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation
 from deskterm.mail import addresses, compose
@@ -152,6 +152,10 @@ def queue_reply(
         ).where(Conversation.id == conversation.id).execute()
         if not automatic:  # an acknowledgement is no response, and changes no status
             sla.first_response(conversation.id, conversation.updated_at)
+        if conversation.status != now.status:
+            status_history.record(
+                conversation.id, now.status, conversation.status, agent=status_history.by_whom()
+            )
     return stored
 
 

@@ -47,6 +47,7 @@ from deskterm.widgets.path_input import PathInput
 from deskterm.widgets.presence_line import PresenceLine
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.status_choice import StatusChoice
+from deskterm.widgets.time_clock import TimeClock
 
 AUTOSAVE_TICK = 0.25  # seconds: how often a change held back by the throttle is checked
 
@@ -132,6 +133,7 @@ class ComposeScreen(ReplyChanges, DeskScreen):
         yield PresenceLine(
             self.desk.presence, self.conversation_id, presence.REPLYING, shows=(presence.REPLYING,)
         )
+        yield TimeClock(self.conversation_id)
         yield StatusBar("^s send  ^t template  ^g editor  esc close  f1 keys")
 
     @property

@@ -74,6 +74,9 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("u", "undo", "Undo the last triage change", id="conversation.undo"),
         Binding("x", "macro", "Apply a macro", id="conversation.macro"),
         Binding("S", "skipped", "Skipped mail", id="list.skipped"),
+        Binding(
+            "R", "app.reports", "Reports: volume, response times, time spent", id="list.reports"
+        ),
         Binding("C", "app.channels", "Channels", id="list.channels"),
         Binding("M", "app.templates", "Templates (canned replies)", id="list.templates"),
         Binding("U", "app.organizations", "Customers: organizations", id="list.organizations"),

@@ -36,13 +36,15 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from deskterm.desk import attachments, notes, presence, queries, triage
+from deskterm.desk import attachments, notes, presence, queries, time_spent, triage
+from deskterm.desk.time_spent import format_duration
 from deskterm.sanitize import one_line
 from deskterm.screens.base import ReadingScreen
 from deskterm.screens.message_tools import MessageTools
 from deskterm.screens.thread_attachments import ThreadAttachments
 from deskterm.screens.thread_fields import ThreadFields
 from deskterm.screens.thread_notes import ThreadNotes
+from deskterm.screens.thread_time import ThreadTime
 from deskterm.screens.triage_prompts import (
     ask_assignee,
     ask_status,
@@ -57,9 +59,12 @@ from deskterm.widgets.note_view import NoteView
 from deskterm.widgets.other_conversations import OtherConversations
 from deskterm.widgets.presence_line import PresenceLine
 from deskterm.widgets.status_bar import StatusBar
+from deskterm.widgets.time_clock import TimeClock
 
 
-class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, ReadingScreen):
+class ThreadScreen(
+    MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, ThreadTime, ReadingScreen
+):
     SCROLLER = "#messages"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="thread.back"),
@@ -91,6 +96,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, R
         Binding("V", "source", "The message's source", id="message.source"),
         Binding("H", "open_html", "The message's HTML in the browser", id="message.html"),
         Binding("f", "forward", "Forward the message (and its attachments)", id="message.forward"),
+        Binding("L", "log_time", "Log time spent on the conversation", id="thread.log_time"),
     ]
     DEFAULT_CSS = """
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
@@ -142,6 +148,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, R
         yield VerticalScroll(id="messages")
         yield Static(id="news", classes="-none")
         yield PresenceLine(self.desk.presence, self.conversation_id, presence.VIEWING)
+        yield TimeClock(self.conversation_id)
         yield StatusBar("esc back  n note  ] [ message  J K conv.  ? help")
 
     def on_mount(self) -> None:
@@ -171,6 +178,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, R
         tags = triage.tags(self.conversation_id)
         files = attachments.of_conversation(self.conversation_id)
         others = queries.other_conversations(self.conversation_id)
+        detail["time_spent"] = time_spent.total(self.conversation_id)
         self.post_message(self.Loaded(detail, tags, files, others))
 
     async def on_thread_screen_loaded(self, message: Loaded) -> None:
@@ -278,6 +286,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, R
             *(["tags: " + ", ".join(tags)] if tags else []),
             f"{count} message{'s' if count != 1 else ''}",
             *([f"{noted} note{'s' if noted != 1 else ''}"] if noted else []),
+            *([f"{format_duration(spent)} spent"] if (spent := detail.get("time_spent")) else []),
             detail.get("contact") or "no contact",
             *([f"{others} other conversation{'s' if others != 1 else ''} (C)"] if others else []),
             detail["channel"],
@@ -324,6 +333,7 @@ class ThreadScreen(MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, R
         self.detail, self.tags, self.files, self.others = None, [], [], []
         self._first_load = True
         self.query_one(PresenceLine).follow(conversation_id)
+        self.query_one(TimeClock).follow(conversation_id)
         self.query_one("#title", Static).update(Content(f"#{conversation_id}"))
         self.query_one("#meta", Static).update(Content("loading…"))
         self.reload()

@@ -38,6 +38,7 @@ CONVERSATION_OF = {
     "message": "changed.conversation_id",
     "note": "changed.conversation_id",
     "conversation_tag": "changed.conversation_id",
+    "time_entry": "changed.conversation_id",
     "mention": "(SELECT n.conversation_id FROM note n WHERE n.id = changed.note_id)",
     "outbox": "(SELECT m.conversation_id FROM message m WHERE m.id = changed.message_id)",
     "field_value": "changed.conversation_id",

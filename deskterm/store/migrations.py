@@ -328,6 +328,29 @@ def _v13_notifications_and_macros(database: peewee.Database) -> None:
             _unbounded_text(database, [Macro])
 
 
+def _v14_time_spent(database: peewee.Database) -> None:
+    """Time spent per conversation, and each status change kept (reports: backlog over time,
+    resolution times). A conversation already past open gets one change to its status now,
+    dated at its latest activity (`updated_at`): the best the desk knows, so the backlog of
+    an older desk ends at its real count of open and pending conversations."""
+    from deskterm.store import live_triggers
+    from deskterm.store.models import StatusChange, TimeEntry
+
+    new = [StatusChange, TimeEntry]
+    fresh = [m for m in new if not database.table_exists(m._meta.table_name)]
+    database.create_tables(fresh)
+    if fresh and not dbmod.is_sqlite(database):
+        _unbounded_text(database, fresh)
+    if StatusChange in fresh:
+        database.execute_sql(
+            'INSERT INTO "status_change" (conversation_id, old_status, new_status, changed_at) '
+            "SELECT id, 'open', status, updated_at FROM conversation WHERE status <> 'open'"
+        )
+    if not dbmod.is_sqlite(database):  # other agents' apps hear time logged (thread header)
+        for statement in live_triggers.statements(["time_entry"]):
+            database.execute_sql(statement)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -342,6 +365,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v11_sla,
     _v12_routing_rules,
     _v13_notifications_and_macros,
+    _v14_time_spent,
 )
 
 

@@ -39,6 +39,7 @@ from deskterm.store.models import (
     SlaNotice,
     SlaPolicy,
     Template,
+    TimeEntry,
     TypeField,
 )
 
@@ -92,6 +93,7 @@ def _fill_every_table() -> None:
     )
     RuleMatch.create(message=message, rule=rule, rule_name="vip", applied={"assign": "kim"})
     Macro.create(name="close", actions=[{"action": "status", "value": "resolved"}])
+    TimeEntry.create(conversation=conversation, agent="kim", seconds=60, note="a call")
 
 
 @pytest.fixture

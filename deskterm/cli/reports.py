@@ -1,0 +1,201 @@
+"""`deskterm report` and `deskterm time ...`: the desk's numbers over a period, and the time
+agents spent on conversations, for admins and scripts (`--json`, `--csv`). The numbers are
+desk/reports.py's, the same the Reports screen draws.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from deskterm.cli.console import echo_json, handle_errors, json_option, open_existing_desk, say
+from deskterm.sanitize import one_line
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    """A series as one line of block characters (readable without colour)."""
+    top = max(values, default=0)
+    if top <= 0:
+        return BARS[0] * len(values)
+    return "".join(BARS[min(len(BARS) - 1, v * (len(BARS) - 1) // top)] for v in values)
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(
+            f"{one_line(value)!r} is not a day; write it as 2024-03-31."
+        ) from None
+
+
+@click.command("report")
+@click.option(
+    "--since", callback=_day, metavar="YYYY-MM-DD", help="First day (default: 30 days ago)."
+)
+@click.option("--until", callback=_day, metavar="YYYY-MM-DD", help="Last day (default: today).")
+@click.option(
+    "--by", "step", type=click.Choice(["day", "week"]), help="Buckets (default: by length)."
+)
+@click.option("--channel", help="Only this channel's conversations and mail.")
+@click.option(
+    "--agent", help="Only conversations assigned to this agent (a handle or me), and their time."
+)
+@click.option("--org", help="Only this organization's conversations.")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Every number as CSV: section,key,metric,value."
+)
+@json_option
+@handle_errors
+def report(
+    since: date | None,
+    until: date | None,
+    step: str | None,
+    channel: str | None,
+    agent: str | None,
+    org: str | None,
+    as_csv: bool,
+    as_json: bool,
+) -> None:
+    """The desk's numbers over a period (UTC days): new conversations, replies, first-response
+    and resolution times (median and 90th percentile), backlog, skipped mail, time spent, per
+    agent, organization and channel."""
+    from deskterm.desk import report_rows, report_scope, reports
+
+    open_existing_desk()
+    sc = report_scope.scope(since, until, step=step, channel=channel, agent=agent, org=org)
+    data = reports.compute(sc)
+    if as_json:
+        echo_json(data)
+    elif as_csv:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(("section", "key", "metric", "value"))
+        for section, key, metric, value in report_rows.rows(data):
+            out.writerow((section, one_line(key), metric, "" if value is None else value))
+    else:
+        _print(data)
+
+
+def _print(data: dict[str, Any]) -> None:
+    from deskterm.desk.time_spent import format_duration as spent
+
+    def span(seconds: int | None) -> str:
+        return "-" if seconds is None else spent(seconds)
+
+    period = data["period"]
+    narrowed = [f"{k} {one_line(str(period[k]))}" for k in ("channel", "agent", "org") if period[k]]
+    say(
+        f"{period['since']} to {period['until']}, per {period['step']} (UTC)"
+        + (f"; {', '.join(narrowed)}" if narrowed else "")
+    )
+    first, done, back = data["first_response"], data["resolution"], data["backlog"]
+    lines = [
+        ("New conversations", str(data["new"]["total"]), data["new"]["series"]),
+        ("Replies sent", str(data["replies"]["total"]), data["replies"]["series"]),
+        ("Resolved", str(done["resolved"]), done["series"]),
+        ("Backlog at the end", str(back["series"][-1] if back["series"] else 0), back["series"]),
+        ("Time spent", spent(data["time_spent"]["total_seconds"]), data["time_spent"]["series"]),
+    ]
+    for label, total, series in lines:
+        say(f"{label:<20}{total:>9}  {sparkline(series)}")
+    say(
+        f"{'First response':<20}median {span(first['median_seconds'])}, 90% within "
+        f"{span(first['p90_seconds'])} ({first['answered']} answered, {first['unanswered']} not)"
+    )
+    say(
+        f"{'Resolution':<20}median {span(done['median_seconds'])}, 90% within "
+        f"{span(done['p90_seconds'])}"
+    )
+    say(f"{'':<20}Times are {first['hours']}.")
+    say(f"{'SLA':<20}{data['sla']['note']}")
+    reasons = ", ".join(f"{one_line(k)} {n}" for k, n in data["skipped"]["by_reason"].items())
+    say(f"{'Skipped mail':<20}{data['skipped']['total']}" + (f": {reasons}" if reasons else ""))
+    for section, field in (
+        ("by_agent", "agent"),
+        ("by_organization", "organization"),
+        ("by_channel", "channel"),
+    ):
+        say()
+        say(f"{'Per ' + field:<22}{'new':>6}{'replies':>9}{'resolved':>10}{'time':>10}")
+        for row in data[section]:
+            name = one_line(str(row[field])) if row[field] is not None else "(none)"
+            say(
+                f"  {name[:20]:<20}{row['new']:>6}{row['replies']:>9}{row['resolved']:>10}"
+                f"{spent(row['time_seconds']) if row['time_seconds'] else '-':>10}"
+            )
+
+
+@click.group("time")
+def time_group() -> None:
+    """Time agents spent on conversations: the app measures it while a thread or the
+    composer has the keyboard; log more by hand here."""
+
+
+@time_group.command("add")
+@click.argument("conversation_id", type=int)
+@click.argument("duration")
+@click.option("--note", default="", help="What the time went on.")
+@click.option("--agent", help="Whose time (a handle; default: you, DESKTERM_AGENT).")
+@json_option
+@handle_errors
+def time_add(
+    conversation_id: int, duration: str, note: str, agent: str | None, as_json: bool
+) -> None:
+    """Log DURATION (15m, 1h30m, 1.5h, 1:30) spent on a conversation."""
+    from deskterm.desk import time_spent
+
+    open_existing_desk()
+    entry = time_spent.add(
+        conversation_id, time_spent.parse_duration(duration), note=note, agent=agent
+    )
+    if as_json:
+        echo_json(entry)
+        return
+    total = time_spent.format_duration(time_spent.total(conversation_id))
+    say(f"Logged {entry['spent']} on #{conversation_id} (entry {entry['id']}); {total} in all.")
+
+
+@time_group.command("list")
+@click.argument("conversation_id", type=int)
+@json_option
+@handle_errors
+def time_list(conversation_id: int, as_json: bool) -> None:
+    """The time spent on a conversation, entry by entry."""
+    from deskterm.desk import time_spent
+
+    open_existing_desk()
+    entries = time_spent.entries(conversation_id)
+    if as_json:
+        echo_json(entries)
+        return
+    if not entries:
+        say(f"No time logged on #{conversation_id}.")
+        return
+    for entry in entries:
+        who = one_line(str(entry["agent"] or "-"))
+        say(
+            f"{entry['id']:>6}  {entry['started_at']}  {entry['spent']:>8}  {who:<12} "
+            f"{entry['source']:<7} {one_line(str(entry['note']))}"
+        )
+    total = time_spent.format_duration(sum(int(e["seconds"]) for e in entries))
+    say(f"{total} in all.")
+
+
+@time_group.command("remove")
+@click.argument("entry_id", type=int)
+@handle_errors
+def time_remove(entry_id: int) -> None:
+    """Remove a time entry (its number in `deskterm time list ID`)."""
+    from deskterm.desk import time_spent
+
+    open_existing_desk()
+    time_spent.remove(entry_id)
+    say(f"Time entry {entry_id} removed.")

@@ -1,0 +1,56 @@
+"""A computed report (desk/reports.py) as rows of numbers: `deskterm report --csv` writes
+them, the CLI's text and the Reports screen's numbers view show them. One flattening, so the
+CSV, the text and the screen name every number the same way.
+
+A row is (section, key, metric, value): a series gives one row per bucket
+("new", "2024-03-04", "count", 3), a summary one per figure ("first_response", "",
+"median_seconds", 7200), a breakdown one per name and figure ("by_agent", "sam", "replies", 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Row = tuple[str, str, str, Any]
+
+SERIES = (
+    ("new", "series", "count"),
+    ("replies", "series", "count"),
+    ("resolution", "series", "resolved"),
+    ("backlog", "open", "open"),
+    ("backlog", "pending", "pending"),
+    ("backlog", "series", "open_or_pending"),
+    ("time_spent", "series", "seconds"),
+)
+FIGURES = {
+    "new": ("total",),
+    "replies": ("total",),
+    "first_response": ("answered", "unanswered", "median_seconds", "p90_seconds"),
+    "resolution": ("resolved", "median_seconds", "p90_seconds"),
+    "skipped": ("total",),
+    "time_spent": ("total_seconds",),
+}
+BREAKDOWNS = (("by_agent", "agent"), ("by_organization", "organization"), ("by_channel", "channel"))
+COUNTS = ("new", "replies", "resolved", "time_seconds")
+NOBODY = {"agent": "(unassigned)", "organization": "(none)", "channel": "(none)"}
+
+
+def rows(report: dict[str, Any]) -> Iterator[Row]:
+    """Every number of the report, in the order the screen and the CSV list them."""
+    for section, names in FIGURES.items():
+        for name in names:
+            yield section, "", name, report[section][name]
+    for section, series, metric in SERIES:
+        for key, value in zip(report["buckets"], report[section][series], strict=True):
+            yield section, key, metric, value
+    for reason, count in report["skipped"]["by_reason"].items():
+        yield "skipped", reason, "count", count
+    for section, field in BREAKDOWNS:
+        for entry in report[section]:
+            name = entry[field] if entry[field] is not None else NOBODY[field]
+            for metric in COUNTS:
+                yield section, str(name), metric, entry[metric]
+    for section in ("sla", "by_type"):
+        if not report[section]["available"]:
+            yield section, "", "note", report[section]["note"]

@@ -1,0 +1,61 @@
+"""`deskterm report` and `deskterm time` as scripts use them (issue 17), on the demo's week."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from deskterm.demo import desk as demo
+from deskterm.store import connection
+from tests.conftest import Desk
+
+WEEK = ("--since", "2024-03-04", "--until", "2024-03-11")
+
+
+@pytest.fixture
+def week(desk: Desk) -> Desk:
+    demo.build_demo(now=demo.ANCHOR, history=True)
+    connection.close_database()
+    return desk
+
+
+def test_json_and_csv_carry_the_same_numbers(week: Desk) -> None:
+    data = week.json("report", *WEEK)
+    assert data["new"]["total"] == 22
+    assert data["first_response"]["median_seconds"] == 7200
+    table = list(csv.DictReader(io.StringIO(week.run("report", *WEEK, "--csv").stdout)))
+    found = {(r["section"], r["key"], r["metric"]): r["value"] for r in table}
+    assert found[("new", "", "total")] == "22"
+    assert found[("first_response", "", "median_seconds")] == "7200"
+    assert found[("new", "2024-03-11", "count")] == "8"
+    assert found[("by_agent", "sam", "time_seconds")] == "2100"
+    assert found[("sla", "", "note")].startswith("No SLA targets")
+
+
+def test_the_text_report_draws_and_names(week: Desk) -> None:
+    out = week.run("report", *WEEK).stdout
+    assert "New conversations" in out and "22" in out
+    assert "▁▂▁▁▂▃▅█" in out  # new conversations per day, as a sparkline
+    assert "median 2h 00m, 90% within 2d 00h" in out
+
+
+def test_filters_and_mistakes(week: Desk) -> None:
+    assert week.json("report", *WEEK, "--agent", "sam")["new"]["total"] == 2
+    bad = week.run("report", "--since", "March", ok=False)
+    assert bad.exit_code != 0 and "2024-03-31" in bad.output
+    unknown = week.run("report", *WEEK, "--channel", "nope", ok=False)
+    assert "deskterm channel list" in unknown.output
+
+
+def test_time_is_logged_and_listed(week: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    said = week.run("time", "add", "1", "1h30m", "--note", "a call").stdout
+    assert "Logged 1h 30m on #1" in said
+    entries = week.json("time", "list", "1")
+    assert [(e["agent"], e["seconds"], e["note"]) for e in entries] == [("kim", 5400, "a call")]
+    refused = week.run("time", "add", "1", "15x", ok=False)
+    assert "15m, 1h30m" in refused.output
+    week.run("time", "remove", str(entries[0]["id"]))
+    assert week.json("time", "list", "1") == []

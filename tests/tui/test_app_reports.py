@@ -1,0 +1,110 @@
+"""The Reports screen (issue 17) through Pilot, on the demo desk with its known week of work:
+the numbers it shows are the CLI's for the same period, it fits 80x24 and reads without
+colour."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from deskterm.app import DeskApp
+from deskterm.cli.main import main
+from deskterm.demo import desk as demo
+from deskterm.screens.reports import ReportsScreen
+from deskterm.store import connection
+from tests.tui.test_app import drive, screen_text, settle
+
+
+@pytest.fixture
+def week(monkeypatch: pytest.MonkeyPatch) -> None:
+    demo.build_demo(now=demo.ANCHOR, history=True)
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
+
+
+def cli_rows(since: str, until: str) -> list[tuple[str, str, str, str]]:
+    out = CliRunner().invoke(main, ["report", "--since", since, "--until", until, "--csv"])
+    connection.close_database()
+    assert out.exit_code == 0, out.output
+    table = csv.reader(io.StringIO(out.stdout))
+    next(table)
+    return [(s, k, m, v) for s, k, m, v in table]
+
+
+def screen_rows(app: DeskApp) -> list[tuple[str, str, str, str]]:
+    table: DataTable[Any] = app.screen.query_one("#numbers", DataTable)
+    return [
+        tuple(str(cell) for cell in table.get_row_at(i)[:4])  # type: ignore[misc]
+        for i in range(table.row_count)
+    ]
+
+
+def test_the_screen_and_the_cli_agree_on_every_number(week: None) -> None:
+    shown: dict[str, Any] = {}
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportsScreen)
+        shown["30 days"] = screen_rows(app)
+        await pilot.press("p")  # 90 days
+        await settle(pilot)
+        shown["90 days"] = screen_rows(app)
+        text = screen_text(app)
+        assert "2023-12-13 to 2024-03-11" in text
+
+    drive(scenario)
+    assert shown["30 days"] == cli_rows("2024-02-11", "2024-03-11")
+    assert shown["90 days"] == cli_rows("2023-12-13", "2024-03-11")
+    assert ("first_response", "", "median_seconds", "7200") in shown["30 days"]
+
+
+def test_plots_fit_80x24_and_the_numbers_are_one_key_away(week: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("R")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Reports · 2024-02-11 to 2024-03-11, per day (UTC)" in text
+        assert "New conversations: 22 in all, peak 8/day" in text
+        assert all(len(line) <= 80 for line in text.splitlines())
+        table = app.screen.query_one("#numbers", DataTable)
+        assert not table.display
+        await pilot.press("n")
+        await settle(pilot)
+        assert table.display and "median_seconds" in screen_text(app)
+        await pilot.press("n", "left_square_bracket")
+        await settle(pilot)
+        assert "2024-01-12 to 2024-02-10" in screen_text(app)
+        assert "New conversations: 0 in all" in screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ReportsScreen)
+
+    drive(scenario)
+
+
+def test_in_monochrome_the_plots_are_drawn_with_heights(
+    week: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("R")
+        await settle(pilot)
+        text = screen_text(app)
+        # Taller and shorter bars, not only colours: the series reads without colour.
+        assert "█" in text and any(bar in text for bar in "▁▂▃▄▅▆▇")
+
+    drive(scenario)
+
+
+def test_the_palette_offers_the_reports(week: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        names = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Reports" in names
+
+    drive(scenario)
