@@ -91,13 +91,23 @@ def test_a_note_looks_unlike_mail(team: None) -> None:
     drive(scenario)
 
 
+def note_between_the_first_two() -> tuple[Message, Message]:
+    """The thread's first two mails an hour either side of a note. The demo's mail all
+    arrives at its one "now", so the test sets the first mail's arrival two hours earlier."""
+    first, second = (
+        Message.select().where(Message.conversation == DASHBOARD).order_by(Message.id)[:2]
+    )
+    earlier = second.created_at - timedelta(hours=2)
+    Message.update(created_at=earlier).where(Message.id == first.id).execute()
+    note = notes.add(DASHBOARD, "between the first two")
+    between = second.created_at - timedelta(hours=1)
+    Note.update(created_at=between).where(Note.id == note.id).execute()
+    return first, second
+
+
 def test_notes_sit_among_the_messages_in_time_order(team: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        first, second = Message.select().where(Message.conversation == DASHBOARD)[:2]
-        between = first.created_at + (second.created_at - first.created_at) / 2
-        note = notes.add(DASHBOARD, "between the first two")
-        Note.update(created_at=between).where(Note.id == note.id).execute()
-        assert second.created_at - first.created_at > timedelta(0)
+        note_between_the_first_two()
         await open_thread(pilot, DASHBOARD)
         assert [type(v) for v in views(app)] == [MessageView, NoteView] + [MessageView] * 3
 
@@ -274,10 +284,7 @@ def test_brackets_stop_at_notes_and_message_keys_still_act_on_the_mail(team: Non
     source of the mail under the reader, not of the one before it."""
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
-        first, second = Message.select().where(Message.conversation == DASHBOARD)[:2]
-        note = notes.add(DASHBOARD, "between the first two")
-        between = first.created_at + (second.created_at - first.created_at) / 2
-        Note.update(created_at=between).where(Note.id == note.id).execute()
+        _first, second = note_between_the_first_two()
         await open_thread(pilot, DASHBOARD)
         box = app.screen.query_one("#messages", VerticalScroll)
         tops = [v.virtual_region.y for v in views(app)]
