@@ -81,6 +81,7 @@ def rule_edit(name: str, file: Path) -> None:
 def _checked_file(file: Path) -> dict[str, Any]:
     """The rule file, checked with the desk open (its handles and channel must exist)."""
     from deskterm.desk.rules import rulefile
+    from deskterm.outbound import macros  # noqa: F401 (registers the rules' `macro` action)
 
     open_desk()
     return rulefile.parse_file(file)
@@ -113,10 +114,16 @@ def _scope(row: dict[str, Any]) -> str:
 
 
 def _then(actions: dict[str, Any]) -> str:
-    return "; ".join(
-        f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
-        for key, value in actions.items()
-    )
+    return "; ".join(f"{key} {_value(value)}" for key, value in actions.items())
+
+
+def _value(value: Any) -> str:
+    """An action's stored value as words: a list joined, a table (fields) as `name=value`."""
+    if isinstance(value, dict):
+        return ", ".join(f"{one_line(str(k))}={one_line(str(v))}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(one_line(str(v)) for v in value)
+    return one_line(str(value))
 
 
 @rule.command("show")
@@ -188,6 +195,7 @@ def rule_test(
     """Show what the rules would do with a mail (an .eml file), storing nothing."""
     from deskterm.desk.rules import rulefile, trial
     from deskterm.mail.parse import parse
+    from deskterm.outbound import macros  # noqa: F401 (registers the rules' `macro` action)
 
     try:
         raw = mailfile.read_bytes()

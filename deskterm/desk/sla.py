@@ -24,7 +24,7 @@ from typing import Any
 from deskterm.desk import sla_policies
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import database, utcnow
-from deskterm.store.models import Conversation, SlaPolicy
+from deskterm.store.models import Conversation, ConversationType, SlaPolicy
 
 # What `plan` decides, written back to the conversation.
 COLUMNS = [
@@ -45,6 +45,7 @@ _READ = [
     "created_at",
     "sla_started_at",
     "first_response_at",
+    "conversation_type",
     *COLUMNS,
 ]
 STOPPED = ("resolved", "closed")  # the clock never runs there
@@ -62,7 +63,7 @@ class Clock:
     first_response_at: datetime | None = None
     paused_since: datetime | None = None
     paused_seconds: int = 0
-    conversation_type: str | None = None  # a hook: conversations have no type yet
+    conversation_type: str | None = None  # its type's name: a policy may be for one type
 
 
 def plan(clock: Clock, policy: SlaPolicy | None, now: datetime) -> dict[str, Any]:
@@ -166,6 +167,12 @@ def _apply(rows: list[tuple[Any, ...]], policies: list[SlaPolicy], now: datetime
     fields = [Conversation._meta.fields[name] for name in _READ]
     moment = now or utcnow()
     changes: list[tuple[int, dict[str, object]]] = []
+    # Policies name a type (`sla add --type`); rows hold its id: one small read per batch.
+    type_names = (
+        dict(ConversationType.select(ConversationType.id, ConversationType.name).tuples())
+        if any(p.conversation_type for p in policies)
+        else {}
+    )
     for raw in rows:
         row = {f.name: f.python_value(v) for f, v in zip(fields, raw, strict=True)}
         clock = Clock(
@@ -176,6 +183,7 @@ def _apply(rows: list[tuple[Any, ...]], policies: list[SlaPolicy], now: datetime
             first_response_at=row["first_response_at"],
             paused_since=row["sla_paused_since"],
             paused_seconds=row["sla_paused_seconds"] or 0,
+            conversation_type=type_names.get(row["conversation_type"]),
         )
         policy = sla_policies.matching(
             policies, clock.priority, clock.channel, clock.conversation_type

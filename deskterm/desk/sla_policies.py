@@ -28,7 +28,7 @@ from deskterm.desk.sla_calendar import (
 from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
 from deskterm.store.db import database, iso
-from deskterm.store.models import PRIORITIES, Channel, SlaPolicy
+from deskterm.store.models import PRIORITIES, Channel, ConversationType, SlaPolicy
 
 TARGETS = ("first_response", "resolution")
 MAX_NAME = 64
@@ -66,6 +66,13 @@ def create(name: str, terms: Terms) -> SlaPolicy:
     week = parse_hours(terms.hours)
     holidays = sorted({parse_holiday(day).isoformat() for day in terms.holidays})
     kind = one_line(terms.conversation_type or "") or None
+    if kind is not None:  # the model, not desk/types: types -> queries -> sla -> here
+        found = ConversationType.get_or_none(ConversationType.name == kind.lower())
+        if found is None:
+            raise ConfigError(
+                f"There is no type {kind[:40]!r}; `deskterm type list` shows the types."
+            )
+        kind = found.name
     with database.atomic():
         if SlaPolicy.select().where(SlaPolicy.name == name).exists():
             raise ConfigError(

@@ -179,8 +179,9 @@ def is_field(variable: str) -> bool:
 def field_value(conversation_id: int, name: str) -> str:
     """The conversation's custom field `name` as text, for `$field_<name>`.
 
-    Custom fields do not exist on this desk yet (issue 16, "Ticket types and fields"): until
-    they land this is "", and it is the one place their values will be read from.
+    "" for a field the conversation does not have or that has no value, as any unknown
+    variable would be: a template shared by several types stays usable.
     """
-    del conversation_id, name
-    return ""
+    from deskterm.desk.field_values import values_for  # the model layer's reader, no cycle
+
+    return values_for([conversation_id]).get(conversation_id, {}).get(name.lower(), "") or ""

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from deskterm.channels.typed import ChannelConfig
-from deskterm.desk import agents
+from deskterm.desk import agents, sla
 from deskterm.desk import field_values as fields
 from deskterm.desk.queries import get_conversation
 from deskterm.errors import ConfigError, NotFound
@@ -207,6 +207,7 @@ def set_type(conversation_id: int, name: str | None) -> str | None:
             except ConfigError:
                 value = None
             fields.write(conversation_id, field, value if value is not None else field.default)
+        sla.refresh([conversation_id])  # a policy may be for this type (`sla add --type`)
     return new.name if new else None
 
 

@@ -31,6 +31,7 @@ from deskterm.inbound.threader import Threader, existing_threads
 from deskterm.mail.automail import automated_reason, filter_reason
 from deskterm.mail.parse import ParsedMail
 from deskterm.outbound import acks
+from deskterm.outbound import macros as _rule_macro_action  # noqa: F401 (registers `macro`)
 from deskterm.store import search_index
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import database, is_sqlite, utcnow

@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from deskterm.desk import macros, templates, triage
 from deskterm.desk import status as lifecycle
 from deskterm.desk.queries import get_conversation
+from deskterm.desk.rules import actions as rule_actions
 from deskterm.desk.undo import History
+from deskterm.errors import ConfigError
 from deskterm.outbound import resolved
 from deskterm.outbound.replies import queue_reply
+from deskterm.sanitize import one_line
 from deskterm.store.db import database
 from deskterm.store.models import Message
 
@@ -105,3 +108,31 @@ def apply_all(
                 else:
                     APPLY[action](cid, value, history)
     return done
+
+
+# --- routing rules' `macro` action -----------------------------------------------------------
+# Registered here, not in desk/rules/actions.py: applying a macro may queue a reply or send a
+# resolved notice (outbound), which the desk layer may not import. Everything that reads rule
+# files or applies them (inbound/ingest.py, cli/rules.py) imports this module first.
+
+
+def _checked_macro(value: object, name: str) -> str:
+    if not isinstance(value, str) or not one_line(value):
+        raise ConfigError(f"{name} must be a macro's name (`deskterm macro list`).")
+    return macros.get(one_line(value)).name
+
+
+def _by_rule(target: rule_actions.Target, name: str) -> str:
+    """Apply the macro inside the ingest's savepoint. Ingest writes status and priority back
+    from its batch state afterwards, so the state takes what the macro left on the row."""
+    if target.dry_run or target.conversation_id is None:
+        return macros.get(name).name
+    apply(target.conversation_id, name)
+    row = get_conversation(target.conversation_id)
+    target.state["status"], target.state["priority"] = row.status, row.priority
+    return name
+
+
+rule_actions.register(
+    "macro", rule_actions.Action("a macro's name", _checked_macro, _by_rule, "macro {}".format)
+)

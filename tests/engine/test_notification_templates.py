@@ -75,6 +75,12 @@ def test_each_kind_knows_its_own_variables(engine: Desk) -> None:
 def test_the_html_part_escapes_values_from_mail(engine: Desk) -> None:
     channel = open_channel(engine, DRAFT_CHANNEL)
     cid = hostile_conversation(channel)
+    from deskterm.desk import fields, types
+
+    types.add("billing")
+    types.add_field("billing", "order", "text")
+    types.set_type(cid, "billing")
+    fields.set_value(cid, "order", "<i>A-1</i>")
     templates.save(
         "fancy",
         "About $subject",
@@ -86,7 +92,7 @@ def test_the_html_part_escapes_values_from_mail(engine: Desk) -> None:
     assert "<script>" not in filled.html and "<a href" not in filled.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;a href=&quot;" in filled.html
     assert "<b>&lt;b&gt;Mallory&lt;/b&gt;</b>" in filled.html  # the admin's markup stays
-    assert filled.html.endswith(" .</p>")  # $field_order: "" until custom fields exist
+    assert filled.html.endswith(" &lt;i&gt;A-1&lt;/i&gt;.</p>")  # $field_order, escaped
 
 
 def test_a_preview_fills_a_kind_for_a_real_conversation_before_it_is_saved(engine: Desk) -> None:

@@ -355,17 +355,17 @@ def plugged() -> Iterator[None]:
         ConversationTag.create(conversation=target.conversation_id, tag="twice")
         return _value
 
-    type_action = actions.Action("a type", actions._text, mark, "type {}".format)
-    actions.register("type", type_action, before="priority")
+    type_action = actions.Action("a mark", actions._text, mark, "marked {}".format)
+    actions.register("mark", type_action, before="priority")
     actions.register("broken", actions.Action("a bug", actions._text, broken, str))
     yield
-    del actions.ACTIONS["type"], actions.ACTIONS["broken"]
+    del actions.ACTIONS["mark"], actions.ACTIONS["broken"]
 
 
 def test_an_action_registered_by_another_feature_plugs_in_and_its_failure_stays_its_own(
     channel: Channel, plugged: None
 ) -> None:
-    rule('name = "typed"\n[then]\ntype = "billing"\nassign = "sam"')
+    rule('name = "typed"\n[then]\nmark = "billing"\nassign = "sam"')
     rule('name = "buggy"\n[then]\nbroken = "x"\npriority = "low"')
     first, second = ingest(channel, mail("one"), mail("two"))
     for outcome in (first, second):
@@ -373,7 +373,39 @@ def test_an_action_registered_by_another_feature_plugs_in_and_its_failure_stays_
         assert (conversation.assignee, conversation.priority) == ("sam", "normal")
         assert triage.tags(conversation.id) == ["type-billing"]  # "twice" was rolled back
         [[typed, buggy]] = routing_of(conversation.id)
-        assert typed == "Routed by rule 'typed': type billing, assigned to sam"
+        assert typed == "Routed by rule 'typed': marked billing, assigned to sam"
         assert buggy == (
             "Rule 'buggy' matched but failed: IntegrityError; nothing of it was applied"
         )
+
+
+def test_a_rule_types_a_conversation_fills_its_fields_and_applies_a_macro(
+    channel: Channel,
+) -> None:
+    from deskterm.desk import field_values, macros, types
+    from deskterm.desk.rules import trial
+    from deskterm.mail.parse import parse
+
+    types.add("billing")
+    types.add_field("billing", "order", "text")
+    macros.save("park", [("status", "pending"), ("tags", "+parked")])
+    with pytest.raises(ConfigError, match="no type 'nosuch'"):
+        rule('name = "wrong"\n[then]\ntype = "nosuch"')
+    with pytest.raises(ConfigError, match="nosuch"):
+        rule('name = "wrong"\n[then]\nmacro = "nosuch"')
+    rule(
+        'name = "bills"\n[when]\nsubject = "invoice"\n[then]\n'
+        'type = "billing"\nfields = { order = "A-1" }\nmacro = "park"'
+    )
+    raw = mail("Invoice 7")
+    found = trial.trial(parse(raw), channel, follow_up=False, unsaved=None)
+    assert "type billing, order A-1, macro park" in str(found)
+    assert Conversation.select().count() == 0  # the dry run stored nothing
+    [outcome] = ingest(channel, raw)
+    conversation = Conversation.get_by_id(outcome.conversation_id)
+    assert types.type_of(conversation) == "billing"
+    [order] = field_values.values_of(conversation)
+    assert (order["name"], order["value"]) == ("order", "A-1")
+    assert (conversation.status, triage.tags(conversation.id)) == ("pending", ["parked"])
+    [[said]] = routing_of(conversation.id)
+    assert said == "Routed by rule 'bills': type billing, order A-1, macro park"

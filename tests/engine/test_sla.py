@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deskterm.desk import list_index, queries, sla, triage
-from deskterm.desk.sla_policies import Terms, matching
+from deskterm.desk.sla_policies import Terms
 from deskterm.errors import ConfigError
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
@@ -160,13 +160,30 @@ def test_priority_picks_the_most_specific_policy(channel: Channel) -> None:
     assert close(row(urgent).due_at, start + timedelta(minutes=30), 0.001)
 
 
-def test_type_policies_wait_for_conversation_types(channel: Channel) -> None:
-    """The hook for conversation types: such a policy matches nothing until types exist."""
+def test_a_type_policy_applies_to_conversations_of_that_type(channel: Channel) -> None:
+    """`sla add --type`: refused for a type that does not exist; a conversation given the
+    type is set by that policy at once, and loses it when the type goes."""
+    from deskterm.desk import types
+
+    with pytest.raises(ConfigError, match="no type 'incident'"):
+        sla.add_policy("incidents", Terms(conversation_type="incident", first_response="15m"))
+    types.add("incident")
+    sla.add_policy("standard", Terms(first_response="8h"))
     sla.add_policy("incidents", Terms(conversation_type="incident", first_response="15m"))
-    conversation, _ = arrives(channel, utcnow())
-    assert row(conversation).due_at is None
-    policy = SlaPolicy.get(SlaPolicy.name == "incidents")
-    assert matching([policy], "normal", channel.id, "incident") == policy
+    start = utcnow() + timedelta(seconds=1)
+    conversation, _ = arrives(channel, start)
+    assert close(row(conversation).due_at, start + 8 * HOUR, 0.001)
+    types.set_type(conversation, "incident")
+    assert row(conversation).sla_policy == SlaPolicy.get(SlaPolicy.name == "incidents").id
+    assert close(row(conversation).due_at, start + timedelta(minutes=15), 0.001)
+    types.set_type(conversation, None)
+    assert close(row(conversation).due_at, start + 8 * HOUR, 0.001)
+    # The batch path (after a policy change) reads the type too.
+    Conversation.update(conversation_type=types.get("incident").id).where(
+        Conversation.id == conversation
+    ).execute()
+    sla.refresh_all()
+    assert row(conversation).sla_policy == SlaPolicy.get(SlaPolicy.name == "incidents").id
 
 
 def test_same_coverage_is_refused(channel: Channel) -> None:

@@ -4,11 +4,11 @@ entry per key of a rule file's `[then]` table.
 Each `Action` checks its value when the rule is saved (so a wrong rule is refused with one
 sentence, not discovered in the middle of a night's mail) and applies it on ingest, returning
 the value it set and the words the thread shows ("assigned to sam"). Another feature adds
-its own with one call, e.g. ticket types:
+its own with one call, e.g. macros (outbound/macros.py: applying one may queue a reply,
+and outbound is above desk, so it registers `macro` itself when imported):
 
-    register("type", Action("a conversation type", check=types.checked_name,
-                            apply=lambda target, name: types.set_type(target.conversation_id, name),
-                            words=lambda name: f"type {name}"), before="priority")
+    register("macro", Action("a macro's name", check=_checked_macro, apply=_by_rule,
+                             words="macro {}".format))
 
 `apply` runs inside the ingest's transaction, in a savepoint of its own: raising a DeskError
 there undoes that rule alone and is recorded on the message. In a dry run (`deskterm rule
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deskterm.desk import agents, triage
+from deskterm.desk import agents, fields, triage, types
 from deskterm.desk import status as lifecycle
 from deskterm.errors import ConfigError, DeskError
 from deskterm.sanitize import one_line
@@ -30,6 +30,7 @@ from deskterm.store.models import PRIORITIES, Agent, RoutingRule
 SKIP = "skip"  # not applied to a conversation: the mail becomes a skipped row (see routing)
 MAX_GROUP = 100
 MAX_TAGS = 20
+MAX_FIELDS = 20
 
 
 @dataclass
@@ -123,6 +124,25 @@ def _tags(value: Any, name: str) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
+def _type(value: Any, name: str) -> str:
+    """An existing type (`deskterm type list`): a rule naming no type is refused when saved;
+    whether the conversation's channel allows it is known only on ingest (`types.set_type`)."""
+    return types.get(_text(value, name)).name
+
+
+def _fields(value: Any, name: str) -> dict[str, str]:
+    """Field names to values. Which fields exist depends on the conversation's type, known
+    only on ingest, so `fields.set_value` checks each there (and the rule fails on a wrong one)."""
+    if not isinstance(value, dict) or not value or len(value) > MAX_FIELDS:
+        raise ConfigError(
+            f'{name} must be a table of 1 to {MAX_FIELDS} fields, e.g. {{ order = "A-1" }}.'
+        )
+    return {
+        _text(key, name).lower(): _text(text, f"{name}.{one_line(key)[:40]}")
+        for key, text in value.items()
+    }
+
+
 # --- applying --------------------------------------------------------------------------------
 
 
@@ -176,6 +196,21 @@ def _tag(target: Target, tags: list[str]) -> list[str]:
     return tags
 
 
+def _set_type(target: Target, name: str) -> str:
+    if not target.dry_run and target.conversation_id is not None:
+        types.set_type(target.conversation_id, name)
+    return name
+
+
+def _set_fields(target: Target, values: dict[str, str]) -> dict[str, str]:
+    """After `type` (the registry's order), so a rule may type a conversation and fill the
+    type's fields at once."""
+    if not target.dry_run and target.conversation_id is not None:
+        for name, value in values.items():
+            fields.set_value(target.conversation_id, name, value)
+    return values
+
+
 def _refuse(_target: Target, _value: Any) -> Any:
     raise AssertionError("skip is decided before a conversation exists (routing.Router)")
 
@@ -209,6 +244,19 @@ register(
         _round_robin,
         "assigned to {} in turn".format,
     ),
+)
+register(
+    "type", Action("a conversation type", _type, _set_type, "type {}".format), before="priority"
+)
+register(
+    "fields",
+    Action(
+        'custom fields\' values, e.g. { order = "A-1" }',
+        _fields,
+        _set_fields,
+        lambda v: ", ".join(f"{k} {v[k]}" for k in v),
+    ),
+    before="priority",
 )
 register(SKIP, Action("the reason the mail is skipped", _reason, _refuse, "skipped: {}".format))
 
