@@ -282,6 +282,7 @@ def test_on_a_team_desk_every_app_runs_its_own_worker(pg: str) -> None:
         assert not worker_running()
 
 
+@pytest.mark.sqlite_only("the SQLite desk's one worker and its file lock")
 def test_an_sqlite_desk_keeps_its_one_worker_and_its_file_lock(desk: Desk) -> None:
     from deskterm.engine.lock import worker_lock, worker_running
 
