@@ -286,7 +286,9 @@ def test_a_deleted_folder_fails_clearly_and_other_channels_keep_working(desk: De
     password = inbox.users[SUPPORT]
     inbox.create_folder(SUPPORT, "Other")
     desk.add_channel(
-        channel_toml(inbox, name="broken", inbound_extra='folders = ["Other"]'), inbound=password
+        channel_toml(inbox, name="broken", inbound_extra='folders = ["Other"]'),
+        inbound=password,
+        outbound=password,
     )
     desk.add_channel(channel_toml(inbox), inbound=password, outbound=password)
     inbox.delete_folder(SUPPORT, "Other")

@@ -66,6 +66,10 @@ def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypa
     assert not thread.is_alive()
 
 
+@pytest.mark.sqlite_only(
+    "the desk file's one worker, a second one refused; "
+    "a team desk's second worker waits as a standby (test_channel_leads)"
+)
 @pytest.mark.mailserver
 def test_sigterm_ends_the_worker_cleanly_and_one_worker_per_desk(desk: Desk, mail_servers) -> None:
     mail_servers.clear(SUPPORT)

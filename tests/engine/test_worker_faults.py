@@ -326,6 +326,10 @@ def test_a_pool_process_dying_mid_run_fails_only_that_run_in_one_sentence(
 # --- 5. Two workers at once --------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only(
+    "the desk file's one worker, a cron run beside it refused; "
+    "on a team desk it polls the channels nobody leads (test_channel_leads)"
+)
 def test_poll_once_is_refused_while_another_worker_runs(
     desk: Desk, mail_servers: MailServers
 ) -> None:
