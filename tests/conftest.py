@@ -3,9 +3,10 @@
 Under DESKTERM_TEST_DATABASE=postgresql every test's desk is a fresh database on the suite's
 real PostgreSQL instead of the embedded SQLite file (scripts/test runs tests/engine so as a
 second pass): the same engine code must hold on both. A test about SQLite by nature (its file,
-WAL, FTS5, pragmas, backups) is marked `sqlite_only` and skipped there; a test the first pass
-already runs on PostgreSQL (it asks for `pg`, or is parametrized over both engines) is
-deselected rather than run again.
+WAL, FTS5, pragmas, backups) is marked `sqlite_only` and skipped there. What would only repeat
+the first pass is deselected: a test that already runs on PostgreSQL there (it asks for `pg`,
+or is parametrized over both engines), and a module marked `without_database` (parsers,
+sanitising, OAuth2, the vault: no desk at all; the SQLite pass fails such a test that makes one).
 """
 
 from __future__ import annotations
@@ -71,13 +72,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL pass: deselect what the first pass already runs on PostgreSQL (a
-    second run would only repeat it), and skip `sqlite_only` tests with their reason."""
+    """On the PostgreSQL pass: deselect what would only repeat the first pass (a test that
+    already runs on PostgreSQL there, or one `without_database`), and skip `sqlite_only`
+    tests with their reason."""
     if not on_postgresql_pass():
         return
     kept, dropped = [], []
     for item in items:
-        if runs_on_postgresql_anyway(item):
+        if runs_on_postgresql_anyway(item) or item.get_closest_marker("without_database"):
             dropped.append(item)
             continue
         marker = item.get_closest_marker("sqlite_only")
@@ -105,6 +107,9 @@ def desk_home(
         request.getfixturevalue("pg")
     yield home
     connection.close_database()
+    if request.node.get_closest_marker("without_database") and (home / "desk.sqlite3").exists():
+        # The marker leaves the test out of the PostgreSQL pass: it must not touch the desk.
+        pytest.fail("marked without_database, but it made a desk; remove the marker")
     # Forget this desk's database: a later test that forgets `open_database()` then fails
     # loudly instead of writing into this test's desk.
     db.database.initialize(None)

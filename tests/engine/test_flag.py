@@ -19,6 +19,8 @@ import pytest
 
 from deskterm.engine.flag import Flag
 
+pytestmark = pytest.mark.without_database
+
 
 class Hung(Exception):
     pass
