@@ -107,12 +107,12 @@ def desk_home(
         request.getfixturevalue("pg")
     yield home
     connection.close_database()
-    if request.node.get_closest_marker("without_database") and (home / "desk.sqlite3").exists():
-        # The marker leaves the test out of the PostgreSQL pass: it must not touch the desk.
-        pytest.fail("marked without_database, but it made a desk; remove the marker")
     # Forget this desk's database: a later test that forgets `open_database()` then fails
     # loudly instead of writing into this test's desk.
     db.database.initialize(None)
+    if request.node.get_closest_marker("without_database") and (home / "desk.sqlite3").exists():
+        # The marker leaves the test out of the PostgreSQL pass: it must not touch the desk.
+        pytest.fail("marked without_database, but it made a desk; remove the marker")
 
 
 @pytest.fixture
