@@ -38,27 +38,37 @@ def holds_secrets(channel: Channel, store: object) -> bool:
     """Whether this machine can sign the channel in on every side it has, without asking a
     server: a password command, a stored password, or a stored OAuth2 refresh token. On a
     team desk a machine without them never leads the channel (its secrets stay where the
-    worker runs). A store that cannot be read counts as holding nothing."""
+    worker runs)."""
+    return not missing_secrets(channel, store)
+
+
+def missing_secrets(channel: Channel, store: object) -> list[tuple[str, bool]]:
+    """The sides this machine cannot sign in, each with whether it is an OAuth2 sign-in (a
+    refresh token missing) rather than a password: what a team desk's `why_not` names, so
+    the agent learns which secret to store here. A store that cannot be read counts as
+    holding nothing."""
     from deskterm.errors import SecretError
 
     config = ChannelConfig.of(channel)
-    try:
-        for side in registry.SIDES:
-            settings = config.side(side)
-            if settings is None:
-                continue
-            table = tokens.oauth2_of(channel, side)
+    sides = [(side, config.side(side)) for side in registry.SIDES]
+    missing: list[tuple[str, bool]] = []
+    for side, settings in sides:
+        if settings is None:
+            continue
+        table = tokens.oauth2_of(channel, side)
+        if table is None and settings.password_command:
+            continue
+        try:
             if table is not None:
                 key = tokens.secret_of(channel, table, "refresh_token")
-            elif settings.password_command:
-                continue
             else:
                 key = registry.secret_key(channel, side)
-            if not store.get(key):  # type: ignore[attr-defined]
-                return False
-    except SecretError:
-        return False
-    return True
+            held = bool(store.get(key))  # type: ignore[attr-defined]
+        except SecretError:
+            held = False
+        if not held:
+            missing.append((side, table is not None))
+    return missing
 
 
 def token_credentials(username: str, token: Token) -> Credentials:

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterator
 
 from deskterm.channels import leaders
 from deskterm.channels import registry as channels
-from deskterm.channels.signin import holds_secrets
+from deskterm.channels.signin import holds_secrets, missing_secrets
+from deskterm.channels.typed import ChannelConfig
 from deskterm.engine.events import LeadChanged, Listener, Notice
 from deskterm.engine.lock import worker_lock
 from deskterm.outbound import outbox, sla_notices
@@ -195,11 +196,8 @@ class ChannelLeads(Leadership):
     def why_not(self, channel: Channel) -> str:
         if channel.status != "active":
             return f"the channel is {channel.status}; only active channels are polled"
-        if not holds_secrets(channel, self._store()):
-            return (
-                "this machine holds none of its secrets, so it never leads it; the worker "
-                "that holds them polls and sends"
-            )
+        if missing := missing_secrets(channel, self._store()):
+            return _lacking(channel, missing)
         lead = leaders.describe(ChannelLead.get_or_none(ChannelLead.channel == channel.id))
         if lead["state"] == "none":
             return "another worker leads it (it has not said which yet)"
@@ -211,6 +209,28 @@ class ChannelLeads(Leadership):
     def close(self) -> None:
         super().close()
         self.locks.close()
+
+
+def _lacking(channel: Channel, missing: list[tuple[str, bool]]) -> str:
+    """Why a machine never leads a channel whose secrets it lacks, and what stores one here:
+    a machine holding one side's password is not told it holds none of them."""
+    config = ChannelConfig.of(channel)
+    if len(missing) == len([s for s in channels.SIDES if config.side(s) is not None]):
+        return (
+            "this machine holds none of its secrets, so it never leads it; the worker "
+            "that holds them polls and sends"
+        )
+    side, oauth2 = missing[0]
+    how = (
+        f"`deskterm channel auth {channel.name}` signs it in here"
+        if oauth2
+        else f"`deskterm channel secret {channel.name} --{side} --stdin` stores it here"
+    )
+    what = "sign-in" if oauth2 else "password"
+    return (
+        f"this machine lacks its {side} {what}, so it never leads it (the leader polls and "
+        f"sends); {how}"
+    )
 
 
 @contextlib.contextmanager

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosmtplib
+import peewee
+from peewee import fn
 
 from deskterm.channels import registry as channels
 from deskterm.channels import signin
@@ -68,26 +70,30 @@ def flush(
     that is not there yet. `may_send` is asked right before a channel's replies are claimed:
     the worker's "do I still lead this channel?" (on a team desk only its leader sends).
     """
-    now = utcnow()
-    query = (
-        Outbox.select(Outbox, Message)  # each item's message with it, not a query per reply
-        .join(Message)
-        .switch(Outbox)
-        .join(Channel)
-        .where(Outbox.state == "queued", Channel.status == "active")
-        .order_by(Outbox.id)
+    # A reply left `sending` by a killed sender makes its channel a candidate too: on a team
+    # desk it is queued again only once this worker takes the channel's lead (may_send, which
+    # tidies what the dead one left), so the due items are read after that question.
+    waiting = (
+        Channel.select(Channel.id)
+        .join(Outbox)
+        .where(_due(force) | (Outbox.state == "sending"), Channel.status == "active")
+        .group_by(Channel.id)
+        .order_by(fn.MIN(Outbox.id))
     )
-    if not force:
-        query = query.where(Outbox.next_attempt_at <= now)
     if channel_name:
-        query = query.where(Outbox.channel == channels.get(channel_name))
-    by_channel: dict[int, list[Outbox]] = {}
-    for item in query:
-        by_channel.setdefault(item.channel_id, []).append(item)
+        waiting = waiting.where(Channel.id == channels.get(channel_name).id)
     results: list[Delivery] = []
-    for channel_id, items in by_channel.items():
+    for channel_id in [row.id for row in waiting]:
         channel = Channel.get_by_id(channel_id)
         if may_send is not None and not may_send(channel):
+            continue
+        items = list(
+            Outbox.select(Outbox, Message)  # each item's message with it, not a query per reply
+            .join(Message)
+            .where(Outbox.channel == channel_id, _due(force))
+            .order_by(Outbox.id)
+        )
+        if not items:
             continue
         run = JobRun.create(channel=channel, kind="send")
         done = asyncio.run(_deliver(channel, items, store, on_delivery))
@@ -101,6 +107,12 @@ def flush(
         run.finished_at = utcnow()
         run.save()
     return results
+
+
+def _due(force: bool) -> peewee.Expression:
+    """Queued replies whose time has come (all queued ones with --now), as of this moment."""
+    due = Outbox.state == "queued"
+    return due if force else due & (Outbox.next_attempt_at <= utcnow())
 
 
 async def _deliver(

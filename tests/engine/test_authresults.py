@@ -6,6 +6,8 @@ import pytest
 
 from deskterm.mail.authresults import sender_verified
 
+pytestmark = pytest.mark.without_database
+
 
 @pytest.mark.parametrize(
     ("header", "verified"),

@@ -10,6 +10,8 @@ from deskterm.channels.typed import ReadingConfig
 from deskterm.mail.automail import automated_reason, filter_reason
 from deskterm.mail.parse import ParsedMail, parse
 
+pytestmark = pytest.mark.without_database
+
 
 def mail(
     *headers: str,

@@ -13,6 +13,8 @@ from deskterm import paths
 from deskterm.errors import ConfigError
 from deskterm.store import blobs
 
+pytestmark = pytest.mark.without_database
+
 
 def test_files_go_to_the_blob_dir_with_its_group_read_permission(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, desk_home: Path

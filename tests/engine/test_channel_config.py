@@ -7,6 +7,8 @@ import pytest
 from deskterm.channels.config import parse_channel_text
 from deskterm.errors import ConfigError
 
+pytestmark = pytest.mark.without_database
+
 CONTRACT = """
 name = "support"
 status = "active"                 # draft | active | disabled

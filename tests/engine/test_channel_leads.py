@@ -222,6 +222,22 @@ def test_a_machine_without_a_channel_s_secrets_never_leads_it(team) -> None:
         lead.close()
 
 
+def test_a_machine_with_one_side_s_password_is_told_which_one_it_lacks(team, desk: Desk) -> None:
+    """Holding the inbound password but not the outbound one, a machine never leads (the
+    leader sends too), and it is told which secret to store here, not that it holds none."""
+    desk.run("channel", "secret", "billing", "--inbound", "--stdin", input="pw-in\n")
+    connection.open_database()
+    lead = leadership()
+    try:
+        assert not lead.leads(team["billing"])
+        assert lead.why_not(team["billing"]) == (
+            "this machine lacks its outbound password, so it never leads it (the leader polls "
+            "and sends); `deskterm channel secret billing --outbound --stdin` stores it here"
+        )
+    finally:
+        lead.close()
+
+
 def test_a_leader_that_lost_its_connection_stops_before_the_next_batch(pg_server, team) -> None:
     heard: list[Event] = []
     lead = leadership(heard)
@@ -282,6 +298,7 @@ def test_on_a_team_desk_every_app_runs_its_own_worker(pg: str) -> None:
         assert not worker_running()
 
 
+@pytest.mark.sqlite_only("the SQLite desk's one worker and its file lock")
 def test_an_sqlite_desk_keeps_its_one_worker_and_its_file_lock(desk: Desk) -> None:
     from deskterm.engine.lock import worker_lock, worker_running
 

@@ -20,6 +20,8 @@ from deskterm.channels.typed import (
     schema_key,
 )
 
+pytestmark = pytest.mark.without_database
+
 FILE = """
 name = "support"
 status = "active"

@@ -14,6 +14,8 @@ from deskterm.errors import ConfigError
 from deskterm.mail import compose
 from deskterm.mail.message_ids import trim_references
 
+pytestmark = pytest.mark.without_database
+
 
 @pytest.mark.parametrize(
     ("subject", "expected"),

@@ -16,7 +16,7 @@ import pytest
 
 from deskterm.store import connection
 from deskterm.store.models import Conversation, Message, SkippedMail
-from tests.conftest import Desk, channel_toml
+from tests.conftest import Desk, Desks, channel_toml
 from tests.mailfactory import make_mail
 from tests.servers.proctree import Proc, descendants, survivors
 
@@ -120,17 +120,18 @@ def assert_none_left(family: list[Proc]) -> None:
     assert not left, "left behind: " + "; ".join(f"{p.pid} {p.command}" for p in left)
 
 
-def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkeypatch) -> None:
+def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, desks: Desks) -> None:
     mail_servers.clear(SUPPORT)
     password = mail_servers.users[SUPPORT]
     mails = corpus()
     load(mail_servers, mails)
 
     # Reference: the same mailbox ingested by a desk that is never interrupted.
-    desk.add_channel(channel_toml(mail_servers), inbound=password)
+    desk.add_channel(channel_toml(mail_servers), inbound=password, outbound=password)
     reference_home = desk.home.parent / "reference"
-    monkeypatch.setenv("DESKTERM_HOME", str(reference_home))
-    Desk(reference_home).add_channel(channel_toml(mail_servers), inbound=password)
+    desks.use(reference_home).add_channel(
+        channel_toml(mail_servers), inbound=password, outbound=password
+    )
     started = time.monotonic()
     assert poll_process(reference_home).wait(timeout=300) == 0
     whole = time.monotonic() - started  # the kills below land inside a run this long
@@ -141,7 +142,7 @@ def test_repeated_sigkill_during_a_large_ingest(desk: Desk, mail_servers, monkey
         conn.uid("STORE", "1:*", "-FLAGS.SILENT", "($DeskProcessed)")
 
     # The desk under test: killed again and again at random moments.
-    monkeypatch.setenv("DESKTERM_HOME", str(desk.home))
+    desks.use(desk.home)
     rng = random.Random(11)
     kills = 0
     for _ in range(8):
@@ -173,7 +174,11 @@ def poll_with_workers(desk: Desk, mail_servers) -> tuple[subprocess.Popen, list[
     the resource tracker, the forkserver and two workers below it (grandchildren) run."""
     mail_servers.clear(SUPPORT)
     load(mail_servers, corpus()[:1200])
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     process = poll_process(desk.home)
     deadline = time.monotonic() + 60
     while len(family := descendants(process.pid)) < 4:
@@ -203,7 +208,11 @@ def test_server_dropping_the_connection_mid_sync(desk: Desk, mail_servers) -> No
 
     mail_servers.clear(SUPPORT)
     load(mail_servers, corpus()[:1200])
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     connection.open_database()
     stopped = []
 
@@ -266,7 +275,11 @@ def test_a_mail_that_kills_its_parser_is_set_aside_not_fetched_forever(
     mail_servers.clear(SUPPORT)
     big = mail_servers.append(SUPPORT, big_mail(1))
     small = mail_servers.append(SUPPORT, make_mail("Small and harmless"))
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     with mail_servers.imap(SUPPORT) as conn:
         epoch = conn.select("INBOX") and conn.response("UIDVALIDITY")[1][0].decode()
     guard = ParseGuard(1, "INBOX", epoch).path

@@ -221,6 +221,7 @@ def test_a_desk_of_a_newer_deskterm_is_refused(sqlite_desk: None, pg_desk_url: s
         move.move_desk(pg_desk_url)
 
 
+@pytest.mark.sqlite_only("`db migrate` moves an SQLite desk")
 def test_an_unreachable_server_is_one_sentence_without_the_password(sqlite_desk: None) -> None:
     url = "postgresql://desk:s3cret-pw@127.0.0.1:1/desk"
     with pytest.raises(DeskError) as refused:

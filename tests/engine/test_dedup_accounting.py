@@ -80,7 +80,9 @@ def test_every_fetched_mail_is_one_message_or_one_listed_row(desk: Desk, boxes) 
     mails = corpus()
     for raw in mails:
         boxes.append(SUPPORT, raw)
-    desk.add_channel(channel_toml(boxes), inbound=boxes.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(boxes), inbound=boxes.users[SUPPORT], outbound=boxes.users[SUPPORT]
+    )
     first = run(desk)
     skipped = desk.json("skipped")
     connection.open_database()
@@ -125,7 +127,9 @@ def test_the_public_corpus_is_accounted_for_mail_by_mail(desk: Desk, boxes) -> N
     assert len(mails) > 150
     for raw in mails:
         boxes.append(SUPPORT, raw)
-    desk.add_channel(channel_toml(boxes), inbound=boxes.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(boxes), inbound=boxes.users[SUPPORT], outbound=boxes.users[SUPPORT]
+    )
     result = run(desk)
     skipped = desk.json("skipped", "--limit", "1000")
     connection.open_database()

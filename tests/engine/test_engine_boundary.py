@@ -17,6 +17,8 @@ import pytest
 
 import deskterm
 
+pytestmark = pytest.mark.without_database
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
     "contracts"

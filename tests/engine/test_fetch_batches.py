@@ -18,6 +18,8 @@ from deskterm.inbound import imap_sync
 from deskterm.inbound.parse_guard import ParseGuard
 from tests.mailfactory import make_mail
 
+pytestmark = pytest.mark.without_database
+
 MB = 1024 * 1024
 
 

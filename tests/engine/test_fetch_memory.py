@@ -104,7 +104,11 @@ def test_polling_twenty_mails_of_20_mb_stays_under_300_mb(
 ) -> None:
     size = len(big_mail(0))
     assert size > 20 * 1024 * 1024
-    desk.add_channel(channel_toml(big_inbox, protocol=protocol), inbound=big_inbox.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(big_inbox, protocol=protocol),
+        inbound=big_inbox.users[SUPPORT],
+        outbound=big_inbox.users[SUPPORT],
+    )
     code, tree_peak, single_peak = run_measured(desk.home)
     print(f"{protocol}: tree peak {tree_peak >> 20} MB, largest process {single_peak >> 20} MB")
     assert code == 0

@@ -15,6 +15,8 @@ import pytest
 from deskterm.mail.parse import parse
 from tests.engine.test_mailparse import PDF, raw_mail, simple
 
+pytestmark = pytest.mark.without_database
+
 
 def _mixed(*parts: bytes, boundary: bytes = b"B") -> bytes:
     """A multipart/mixed body from parts given as `headers CRLF CRLF content`."""

@@ -32,6 +32,8 @@ from deskterm.engine.flag import Flag
 
 HANG = 5.0  # seconds before a wait that should have ended counts as hung
 
+pytestmark = pytest.mark.without_database
+
 
 class Hung(Exception):
     pass

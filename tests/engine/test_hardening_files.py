@@ -71,6 +71,7 @@ def test_a_desk_built_by_the_command_is_owner_only(tmp_path: Path) -> None:
     assert not_private(home) == {}
 
 
+@pytest.mark.sqlite_only("the desk's file with its -wal/-shm files and its upgrade backup")
 @pytest.mark.usefixtures("usual_umask")
 def test_every_file_the_engine_writes_is_owner_only(desk_home: Path) -> None:
     """Without the command's process-wide umask too (the engine used as a library)."""
@@ -109,6 +110,7 @@ def test_a_home_others_can_use_is_refused(
     assert stat.S_IMODE(home.stat().st_mode) == mode  # and nothing was changed behind its back
 
 
+@pytest.mark.sqlite_only("the desk's file in the home shows that the home was used")
 def test_a_private_existing_home_is_used(
     desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

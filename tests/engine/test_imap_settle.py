@@ -116,7 +116,7 @@ def server_view(servers, folder: str = "INBOX") -> list[tuple[str, str]]:
 @pytest.fixture
 def windowed(desk: Desk, inbox) -> Iterator[tuple[Desk, str]]:
     toml = channel_toml(inbox).replace("max_age_days = 0", "max_age_days = 5")
-    desk.add_channel(toml, inbound=inbox.users[SUPPORT])
+    desk.add_channel(toml, inbound=inbox.users[SUPPORT], outbound=inbox.users[SUPPORT])
     yield desk, toml
 
 
@@ -159,7 +159,7 @@ def test_a_uidvalidity_change_keeps_the_first_sync_day(desk: Desk, inbox) -> Non
     inbox.create_folder(SUPPORT, "Other")
     extra = 'folders = ["Other"]\nmax_age_days = 5'
     toml = channel_toml(inbox, inbound_extra=extra).replace("max_age_days = 0\n", "")
-    desk.add_channel(toml, inbound=inbox.users[SUPPORT])
+    desk.add_channel(toml, inbound=inbox.users[SUPPORT], outbound=inbox.users[SUPPORT])
     poll(desk)
     anchor = date.today() - timedelta(days=10)
     set_first_sync(anchor)
@@ -177,7 +177,9 @@ def test_a_uidvalidity_change_keeps_the_first_sync_day(desk: Desk, inbox) -> Non
 
 
 def test_capabilities_are_read_again_after_login(desk: Desk, inbox) -> None:
-    desk.add_channel(channel_toml(inbox), inbound=inbox.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(inbox), inbound=inbox.users[SUPPORT], outbound=inbox.users[SUPPORT]
+    )
     connection.open_database()
     endpoint = channels.endpoint(Channel.get(), "inbound")
     connection.close_database()
@@ -195,7 +197,11 @@ def set_up_moving(desk: Desk, inbox) -> Desk:
     \\Deleted (already processed) without expunging it, and one new message."""
     inbox.create_folder(SUPPORT, "Done")
     extra = 'move_on_success = "Done"'
-    desk.add_channel(channel_toml(inbox, inbound_extra=extra), inbound=inbox.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(inbox, inbound_extra=extra),
+        inbound=inbox.users[SUPPORT],
+        outbound=inbox.users[SUPPORT],
+    )
     inbox.append(SUPPORT, make_mail("Binned by a person"), flags=["$DeskProcessed", "\\Deleted"])
     inbox.append(SUPPORT, make_mail("New question"))
     return desk
@@ -315,7 +321,11 @@ def test_a_refused_copy_names_folder_and_setting_and_flags_nothing(
     inbox.create_folder(SUPPORT, "Failed")
     inbox.set_folder_acl(SUPPORT, "Failed", "owner lrswtek")  # no "i": COPY into it is refused
     extra = 'move_on_failure = "Failed"\nmax_message_bytes = 20000'
-    desk.add_channel(channel_toml(inbox, inbound_extra=extra), inbound=inbox.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(inbox, inbound_extra=extra),
+        inbound=inbox.users[SUPPORT],
+        outbound=inbox.users[SUPPORT],
+    )
     inbox.append(SUPPORT, make_mail("Huge", body="x" * 40000 + "\n"))
     commands.clear()
     run = poll(desk, ok=False)
@@ -355,7 +365,11 @@ def test_a_refused_copy_names_folder_and_setting_and_flags_nothing(
 def test_a_missing_move_folder_is_one_clear_sentence_and_what_was_committed_counts(
     desk: Desk, inbox, extra: str, raw: bytes, counted: tuple[str, int], error: str
 ) -> None:
-    desk.add_channel(channel_toml(inbox, inbound_extra=extra), inbound=inbox.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(inbox, inbound_extra=extra),
+        inbound=inbox.users[SUPPORT],
+        outbound=inbox.users[SUPPORT],
+    )
     inbox.append(SUPPORT, raw)
     run = poll(desk, ok=False)
     assert run["error"] == error

@@ -14,6 +14,8 @@ from deskterm.inbound.stages import Outcome
 from deskterm.net.imap import uid_set
 from deskterm.store.models import Channel
 
+pytestmark = pytest.mark.without_database
+
 
 def test_custom_keyword_where_the_server_keeps_it_else_seen() -> None:
     assert processed_flag(rb"(\Answered \Flagged \Deleted \Seen \Draft \*)") == PROCESSED

@@ -18,6 +18,8 @@ import pytest
 
 from tests.servers.serverhost import cannot_run, install
 
+pytestmark = pytest.mark.without_database
+
 TOOLS = {"gnome-keyring-daemon": "gnome-keyring", "dbus-run-session": "dbus"}
 SECRET = "pw-via-secret-service-5e2b"
 

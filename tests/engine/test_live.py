@@ -346,6 +346,7 @@ def test_payloads_not_written_by_our_trigger_mean_anything_may_have_changed() ->
 # --- SQLite ---------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("SQLite's commit counter (PRAGMA data_version)")
 def test_on_sqlite_a_commit_by_another_connection_is_heard(draft_channel: Channel) -> None:
     heard = Heard()
     follower = live.follow(heard)

@@ -25,6 +25,8 @@ from deskterm.mail.message_ids import normalize_message_id
 from deskterm.mail.parse import ParsedMail, assembly, parse
 from deskterm.mail.parse.address_lists import _address_like, simple_addresses
 
+pytestmark = pytest.mark.without_database
+
 GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
 PNG_LOGO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8  # 2 KB: kept, unlike a tracking pixel
 PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * 256

@@ -10,6 +10,8 @@ from deskterm.errors import DeskError
 from deskterm.net.steps import Steps
 from deskterm.net.tls import Endpoint
 
+pytestmark = pytest.mark.without_database
+
 ENDPOINT = Endpoint("SMTP", "127.0.0.1", 9, "starttls")
 
 

@@ -21,6 +21,8 @@ from deskterm.net import oauth2
 from deskterm.net.oauth2 import DeviceCode, Endpoints, OAuthError, Token
 from tests.servers.oauth import OAuthServer, private_oauth_server
 
+pytestmark = pytest.mark.without_database
+
 # --- fixtures -------------------------------------------------------------------------------
 
 

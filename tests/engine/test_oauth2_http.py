@@ -25,6 +25,8 @@ from deskterm.net import oauth2, oauth2_http
 from deskterm.net.oauth2 import Endpoints, OAuthError
 from deskterm.net.tls import CertificateError
 
+pytestmark = pytest.mark.without_database
+
 
 class Canned:
     """A real HTTP server on 127.0.0.1 that gives the answer a test sets, and keeps the forms."""

@@ -8,6 +8,8 @@ from deskterm.errors import ConfigError
 from deskterm.net import oauth2, oauth2_providers
 from deskterm.net.oauth2 import Endpoints
 
+pytestmark = pytest.mark.without_database
+
 # --- endpoints --------------------------------------------------------------------------------
 
 

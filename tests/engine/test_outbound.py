@@ -17,7 +17,7 @@ from deskterm.store import connection
 from deskterm.store.db import utcnow
 from deskterm.store.models import Outbox
 from tests.cli.test_channel_test import silent_port  # noqa: F401 - fixture
-from tests.conftest import Desk, channel_toml
+from tests.conftest import Desk, Desks, channel_toml
 from tests.mailfactory import make_mail
 
 pytestmark = pytest.mark.mailserver
@@ -260,14 +260,14 @@ def test_auto_acknowledgement_is_marked_and_rate_limited(desk: Desk, boxes, tmp_
     assert boxes.messages("sink@desk.test") == []
 
 
-def test_two_desks_acknowledging_each_other_stop(tmp_path, boxes, monkeypatch) -> None:
+def test_two_desks_acknowledging_each_other_stop(tmp_path, boxes, desks: Desks) -> None:
     """Desk A serves support@, desk B serves customer@, both auto-acknowledge."""
     template = tmp_path / "ack.txt"
     template.write_text("Thanks, we will answer soon.\n")
     homes = {}
     for name, user in (("a", SUPPORT), ("b", CUSTOMER)):
         home = tmp_path / name
-        monkeypatch.setenv("DESKTERM_HOME", str(home))
+        desks.use(home)
         toml = (
             channel_toml(boxes, name=name)
             .replace("support@desk.test", user)
@@ -280,14 +280,12 @@ def test_two_desks_acknowledging_each_other_stop(tmp_path, boxes, monkeypatch) -
     boxes.wait_for_messages(SUPPORT, 1)
     for _ in range(4):
         for home in homes.values():
-            monkeypatch.setenv("DESKTERM_HOME", str(home))
-            Desk(home).run("poll", "--once")
+            desks.use(home).run("poll", "--once")
             boxes.wait_until_queue_empty()  # what it sent has arrived before the next poll
     assert len(boxes.messages(SUPPORT)) == 1  # B never answered A's acknowledgement
     [only] = boxes.messages(CUSTOMER)  # A acknowledged the human once
     assert message_from_bytes(only)["Auto-Submitted"] == "auto-replied"
-    monkeypatch.setenv("DESKTERM_HOME", str(homes["b"]))
-    skipped = Desk(homes["b"]).json("skipped")
+    skipped = desks.use(homes["b"]).json("skipped")
     assert [s["reason"] for s in skipped] == ["auto-submitted: auto-replied"]
 
 

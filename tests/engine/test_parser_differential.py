@@ -16,6 +16,8 @@ import pytest
 
 from tests import differential
 
+pytestmark = pytest.mark.without_database
+
 pytest.importorskip("fast_mail_parser", reason="fast-mail-parser (the candidate) is not installed")
 
 

@@ -11,6 +11,8 @@ from deskterm.errors import SecretError
 from deskterm.secrets.passphrase import given_passphrase
 from deskterm.secrets.vault import VaultKeyring
 
+pytestmark = pytest.mark.without_database
+
 PASSPHRASE = "correct horse battery staple"
 
 

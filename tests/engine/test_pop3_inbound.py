@@ -52,7 +52,9 @@ def pop3_toml(servers, *extra: str) -> str:
 
 
 def add_pop3(desk: Desk, servers, *extra: str) -> None:
-    desk.add_channel(pop3_toml(servers, *extra), inbound=servers.users[SUPPORT])
+    desk.add_channel(
+        pop3_toml(servers, *extra), inbound=servers.users[SUPPORT], outbound=servers.users[SUPPORT]
+    )
 
 
 def edit(desk: Desk, servers, *extra: str) -> None:

@@ -15,6 +15,8 @@ import pytest
 
 from deskterm import process
 
+pytestmark = pytest.mark.without_database
+
 # Says "checked" at each look (without pidfds), or "waiting" and its timeout as it blocks on
 # the pidfd, so the test knows the watch is under way instead of sleeping a guess first.
 WATCHER = """

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from deskterm.mail.reflow import MARK, Line, cells, reflow
+
+pytestmark = pytest.mark.without_database
 
 
 def shown(lines: list[Line]) -> list[str]:

@@ -11,6 +11,8 @@ from deskterm import sanitize
 from deskterm.desk.attachments import safe_filename
 from deskterm.sanitize import clean, one_line, safe_json
 
+pytestmark = pytest.mark.without_database
+
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man ZWJ woman ZWJ girl
 RAINBOW = "\U0001f3f3\ufe0f\u200d\U0001f308"
 HEART_ON_FIRE = "\u2764\ufe0f\u200d\U0001f525"

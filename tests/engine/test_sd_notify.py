@@ -16,6 +16,8 @@ import pytest
 from deskterm.engine.events import Event, IdleChanged, LoopPass, SyncProgress
 from deskterm.engine.sd_notify import ServiceNotifier, heartbeat, socket_address
 
+pytestmark = pytest.mark.without_database
+
 
 class Manager:
     """The service manager's end: a bound datagram socket and what arrived on it."""

@@ -11,6 +11,8 @@ from deskterm.store import connection, db, search_index
 from deskterm.store.models import Channel, Conversation, Message
 from tests.mailfactory import make_mail
 
+pytestmark = pytest.mark.sqlite_only("SQLite's FTS5 table and its batch switch")
+
 
 def _hits(word: str) -> list[int]:
     rows = db.database.execute_sql(

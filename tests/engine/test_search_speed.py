@@ -90,6 +90,10 @@ def big_desk(monkeypatch: pytest.MonkeyPatch) -> None:
     demo.add_synthetic(5000, now=demo.ANCHOR)
 
 
+@pytest.mark.sqlite_only(
+    "its reference query is SQLite's FTS5 "
+    "(test_search_engines compares PostgreSQL's lists with SQLite's)"
+)
 @pytest.mark.usefixtures("big_desk")
 @pytest.mark.parametrize("status", ["open", "closed", "all"])
 def test_the_same_matches_in_the_same_order(status: str) -> None:

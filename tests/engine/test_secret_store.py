@@ -27,6 +27,8 @@ from deskterm.secrets.store import (
     run_password_command,
 )
 
+pytestmark = pytest.mark.without_database
+
 FAKE_SECRET = "s3cr3t-FAKE-9c1d-do-not-print"
 
 

@@ -120,6 +120,10 @@ def delivered(boxes: Any) -> list[str]:
     return [message_from_bytes(raw)["Message-ID"] for raw in boxes.messages(CUSTOMER)]
 
 
+@pytest.mark.sqlite_only(
+    "the desk's file lock refuses a second sender; "
+    "a team desk leaves the channel to its leader (test_channel_leads)"
+)
 def test_send_beside_a_running_worker_is_refused(desk: Desk, boxes: Any, relay: HeldRelay) -> None:
     """The worker has claimed the reply and is sending it: a `deskterm send` now must not
     queue it again (it would take replies left `sending` for a dead sender's) and send it too."""

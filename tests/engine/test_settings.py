@@ -9,6 +9,8 @@ import pytest
 from deskterm import settings
 from deskterm.errors import ConfigError, SecretError
 
+pytestmark = pytest.mark.without_database
+
 
 def test_the_same_environment_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "30")

@@ -25,6 +25,7 @@ from deskterm.store.models import (
 )
 
 
+@pytest.mark.sqlite_only("the desk file, WAL and its pragmas")
 def test_default_desk_is_sqlite_in_wal_mode_under_desk_home(desk_home: Path) -> None:
     database = connection.open_database()
     assert Path(database.database) == desk_home / "desk.sqlite3"
@@ -65,6 +66,7 @@ def test_a_desk_from_a_newer_deskterm_is_refused() -> None:
         migrations.migrate(database)
 
 
+@pytest.mark.sqlite_only("the desk file's backup before an upgrade")
 def test_an_upgrade_keeps_data_and_leaves_a_backup() -> None:
     database = connection.open_database()
     channel = Channel.create(name="support", settings={})
@@ -107,6 +109,7 @@ def test_a_bad_database_url_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> 
         connection.open_database()
 
 
+@pytest.mark.sqlite_only("SQLite's FTS5 table")
 def test_upgrading_a_version_1_desk_adds_search_and_keeps_mail() -> None:
 
     database = connection.open_database(migrate=False)
@@ -127,6 +130,7 @@ def test_upgrading_a_version_1_desk_adds_search_and_keeps_mail() -> None:
     assert hits == [(1,)]
 
 
+@pytest.mark.sqlite_only("SQLite's FTS5 table")
 def test_upgrading_a_version_2_desk_drops_the_stored_html_and_keeps_mail() -> None:
 
     database = connection.open_database(migrate=False)
@@ -155,8 +159,10 @@ def test_upgrading_a_version_3_desk_adds_aliases_notes_and_the_window_anchor() -
     ):
         database.execute_sql(statement)
     channel = Channel.create(name="support", settings={})
+    mark = database.param  # ? on SQLite, %s on PostgreSQL
     database.execute_sql(
-        'INSERT INTO "folder_state" (channel_id, folder, last_uid) VALUES (?, ?, ?)',
+        'INSERT INTO "folder_state" (channel_id, folder, last_uid) '
+        f"VALUES ({mark}, {mark}, {mark})",
         (channel.id, "INBOX", 41),
     )
     conversation = Conversation.create(channel=channel, subject="Printer on fire")

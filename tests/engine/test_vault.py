@@ -22,6 +22,8 @@ from deskterm import paths
 from deskterm.errors import SecretError
 from deskterm.secrets.vault import VaultKeyring, weak_passphrase
 
+pytestmark = pytest.mark.without_database
+
 PASSPHRASE = "correct horse battery staple"
 SECRET = "hunter2-do-not-leak-7f3a"
 

@@ -39,7 +39,11 @@ def wait_for(condition, timeout: float = 15.0) -> float:
 def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypatch) -> None:
     mail_servers.clear(SUPPORT)
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # only IDLE can bring mail in time
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     connection.open_database()
     events: list[Event] = []
     worker = Worker(store=open_secret_store(), on_event=events.append)
@@ -62,10 +66,18 @@ def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypa
     assert not thread.is_alive()
 
 
+@pytest.mark.sqlite_only(
+    "the desk file's one worker, a second one refused; "
+    "a team desk's second worker waits as a standby (test_channel_leads)"
+)
 @pytest.mark.mailserver
 def test_sigterm_ends_the_worker_cleanly_and_one_worker_per_desk(desk: Desk, mail_servers) -> None:
     mail_servers.clear(SUPPORT)
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     mail_servers.append(SUPPORT, make_mail("Before the worker starts"))
     env = {**os.environ, "DESKTERM_HOME": str(desk.home)}
     command = [sys.executable, "-m", "deskterm.cli.main", "poll"]

@@ -156,7 +156,11 @@ def test_idle_reconnects_after_a_server_restart_without_spinning(
 ) -> None:
     mail_servers.clear(SUPPORT)
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")  # only IDLE can bring mail in time
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     connection.open_database()
     with Running() as running:
         wait_for(lambda: running.idle("IDLE connected"), what="IDLE connected")
@@ -222,7 +226,9 @@ def test_a_server_without_idle_is_asked_once_until_the_channel_changes(
     with servers.imap(SUPPORT) as conn:  # the premise: no IDLE, even once logged in
         assert "IDLE" not in conn.capability()[1][0].decode().split()
     monkeypatch.setenv("DESKTERM_POLL_INTERVAL", "3600")
-    desk.add_channel(channel_toml(servers), inbound=servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(servers), inbound=servers.users[SUPPORT], outbound=servers.users[SUPPORT]
+    )
     connection.open_database()
     before = servers.connections()
     with Running() as running:
@@ -254,7 +260,11 @@ def test_a_killed_pool_process_does_not_break_the_next_large_run(
     desk: Desk, mail_servers: MailServers
 ) -> None:
     mail_servers.clear(SUPPORT)
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     connection.open_database()
     worker = Worker(store=open_secret_store())
     try:
@@ -279,7 +289,11 @@ def test_a_pool_process_dying_mid_run_fails_only_that_run_in_one_sentence(
 ) -> None:
     mail_servers.clear(SUPPORT)
     load(mail_servers, [make_mail(f"M {i}", message_id=f"<mid{i}@x.example>") for i in range(300)])
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     connection.open_database()
     killed: list[int] = []
 
@@ -312,11 +326,19 @@ def test_a_pool_process_dying_mid_run_fails_only_that_run_in_one_sentence(
 # --- 5. Two workers at once --------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only(
+    "the desk file's one worker, a cron run beside it refused; "
+    "on a team desk it polls the channels nobody leads (test_channel_leads)"
+)
 def test_poll_once_is_refused_while_another_worker_runs(
     desk: Desk, mail_servers: MailServers
 ) -> None:
     mail_servers.clear(SUPPORT)
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     holder = poll_process(desk.home)  # the long-running worker; --once is the cron job
     try:
         wait_for(lambda: finished_runs() >= 1, what="the worker's first run")
@@ -364,7 +386,11 @@ def test_a_signal_stops_a_sleeping_worker_at_once(
     desk: Desk, mail_servers: MailServers, signum: signal.Signals
 ) -> None:
     mail_servers.clear(SUPPORT)
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     # `deskterm poll` whose loop, once asleep, would sleep for an hour (not 5 s) and says when
     # it falls asleep: only the signal's wake-up can end it within the test.
     worker = subprocess.Popen(
@@ -402,7 +428,11 @@ def test_a_run_cut_by_sigkill_is_closed_by_the_next_worker(
 ) -> None:
     mail_servers.clear(SUPPORT)
     load(mail_servers, corpus()[:600])
-    desk.add_channel(channel_toml(mail_servers), inbound=mail_servers.users[SUPPORT])
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
     victim = poll_process(desk.home, "--once")
     connection.open_database()
     try:

@@ -313,6 +313,26 @@ class PgServer:
 # --- per-test databases -----------------------------------------------------------------------
 
 _numbers = itertools.count(1)
+# One connection per server that makes and drops the per-test databases: signing in (SCRAM)
+# costs more than CREATE DATABASE itself, and the PostgreSQL pass makes one for every test.
+_makers: dict[str, psycopg2.extensions.connection] = {}
+
+
+def _maker(url: str) -> psycopg2.extensions.connection:
+    """The kept connection for url's server, opened again when it was closed or broke (a test
+    that restarts the server ends it)."""
+    conn = _makers.get(url)
+    if conn is not None and not conn.closed:
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            return conn
+        except psycopg2.Error:
+            conn.close()
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    _makers[url] = conn
+    return conn
 
 
 @contextlib.contextmanager
@@ -321,18 +341,13 @@ def fresh_database(url: str) -> Iterator[str]:
     FORCE: a connection the test left open is ended rather than failing the drop)."""
     base, _, _ = url.rpartition("/")
     name = f"desk_t{os.getpid()}_{next(_numbers)}"
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
+    with _maker(url).cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
     try:
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{base}/{name}"
-        finally:
-            with conn.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield f"{base}/{name}"
     finally:
-        conn.close()
+        with _maker(url).cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- pytest -----------------------------------------------------------------------------------
@@ -357,7 +372,11 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     (not installed and not root), and failed there under CI (`serverhost.cannot_run`). The
     logs are kept in tmp_path_factory's "pgserver-logs"."""
     require(unavailable_reason())
-    yield from start_for_session(lambda: tmp_path_factory.mktemp("pgserver-logs"))
+    try:
+        yield from start_for_session(lambda: tmp_path_factory.mktemp("pgserver-logs"))
+    finally:
+        while _makers:
+            _makers.popitem()[1].close()
 
 
 @pytest.fixture(scope="session")
