@@ -188,6 +188,7 @@ def test_every_reply_takes_the_channels_layout(engine: Desk) -> None:
     assert part.get_content().splitlines() == ["<p>Line one<br>", "Line &lt;two&gt;</p>"]
 
 
+@pytest.mark.sqlite_only("builds the older desk's template table with SQLite's DDL")
 def test_an_older_desk_keeps_its_templates_as_replies_and_gets_macros(desk_home) -> None:
     database = connection.open_database(migrate=False)
     before = migrations.MIGRATIONS.index(migrations._v13_notifications_and_macros)
