@@ -303,7 +303,13 @@ class Worker:
                             self.poll(channel)
                     self.send()
                     self.sla_pass()
+                    # Cleared before stop is asked: a stop requested during the pass set
+                    # `stop` (seen here), one requested from now on sets `wake` (ends the
+                    # wait). Asked the other way round, clear() would swallow the wake-up of a
+                    # stop that came in the pass, and the loop would sleep its whole time.
                     self.wake.clear()
+                    if self.stop.is_set():
+                        break
                     self.wake.wait(self._sleep_time())
             finally:
                 self.close()

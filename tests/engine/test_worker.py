@@ -127,3 +127,20 @@ def test_the_forkserver_preloads_modules_that_exist(module: str) -> None:
     """multiprocessing skips a preload that fails to import without a word: a module moved or
     renamed would leave every parsing process importing the parser itself."""
     importlib.import_module(module)
+
+
+def test_a_stop_asked_during_a_pass_ends_the_loop_instead_of_its_sleep(
+    desk: Desk, monkeypatch
+) -> None:
+    """A SIGTERM whose handler runs while the loop is busy (its IDLE watcher woke it, say)
+    sets `stop` and `wake` mid-pass; the loop then clears `wake` before it sleeps. Cleared
+    unchecked, that swallowed the stop and the worker slept its whole time (a clean-clone CI
+    run saw `deskterm poll` ignore SIGTERM for that reason)."""
+    connection.open_database()
+    worker = Worker(store=open_secret_store())
+    monkeypatch.setattr(worker, "_sleep_time", lambda: 3600.0)
+    monkeypatch.setattr(worker, "sla_pass", worker.request_stop)  # the handler, mid-pass
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the worker slept through a stop asked during its pass"
