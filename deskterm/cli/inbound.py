@@ -33,7 +33,7 @@ def poll(once: bool, channel_name: str | None) -> None:
     from deskterm.engine.worker import Worker
 
     open_desk()
-    report = ProgressReport(live=ProgressReport.on_terminal(sys.stderr))
+    report = ProgressReport.for_stream(sys.stderr)
     systemd = ServiceNotifier()  # a no-op unless run by a Type=notify unit (`service install`)
     # A Flag, not a plain threading.Event: the signal handlers below set it (see Flag).
     worker = Worker(store=store, on_event=heartbeat(systemd, report), stop=Flag())
@@ -64,7 +64,7 @@ def poll(once: bool, channel_name: str | None) -> None:
 
 
 # syslog levels (sd-daemon(3)'s SD_INFO, SD_NOTICE, SD_WARNING, SD_ERR), written `<N>` before
-# a line that is not for a terminal: journald files the line at that level.
+# a line for journald, which files the line at that level.
 INFO, NOTICE, WARNING, ERROR = 6, 5, 4, 3
 
 
@@ -74,27 +74,41 @@ class ProgressReport:
     Each event is one line: the server's words in it (an error, an SMTP reply) are folded by
     one_line, so a reply spanning lines cannot print lines that look like the worker's own.
     Off a terminal (a log file, cron's mail, journald under `deskterm service install`) there
-    are no redraws, and each line starts with its syslog level as sd-daemon(3) writes it.
+    are no redraws; to journald each line starts with its syslog level as sd-daemon(3) writes
+    it (only there: a log file or cron's mail would show the `<6>` as noise).
     """
 
-    def __init__(self, live: bool) -> None:
+    def __init__(self, live: bool, levels: bool = False) -> None:
         self.live = live
+        self.levels = levels and not live
         self.started: dict[str, float] = {}
 
+    @classmethod
+    def for_stream(cls, stream: TextIO) -> ProgressReport:
+        return cls(live=cls.on_terminal(stream), levels=cls.on_journal(stream))
+
     @staticmethod
-    def on_terminal(stream: TextIO) -> bool:
-        """Whether `stream` is a terminal a person watches. Under systemd, stderr is the
-        journal's socket, which JOURNAL_STREAM names (device:inode, as systemd.exec(5) says to
-        compare); that is never a terminal, and is checked as well in case isatty is fooled."""
+    def on_journal(stream: TextIO) -> bool:
+        """Whether `stream` is journald's, which systemd names in JOURNAL_STREAM (device:inode,
+        compared as systemd.exec(5) says)."""
         import os
 
         try:
-            if not stream.isatty():
-                return False
             info = os.fstat(stream.fileno())
         except (OSError, ValueError):
             return False
-        return os.environ.get("JOURNAL_STREAM") != f"{info.st_dev}:{info.st_ino}"
+        return os.environ.get("JOURNAL_STREAM") == f"{info.st_dev}:{info.st_ino}"
+
+    @classmethod
+    def on_terminal(cls, stream: TextIO) -> bool:
+        """Whether `stream` is a terminal a person watches; the journal's stream never is,
+        checked as well in case isatty is fooled."""
+        try:
+            if not stream.isatty():
+                return False
+        except (OSError, ValueError):
+            return False
+        return not cls.on_journal(stream)
 
     def __call__(self, event: Event) -> None:
         import time
@@ -135,9 +149,9 @@ class ProgressReport:
                 self.log(f"{channel}: {message}", NOTICE)
 
     def log(self, line: str, level: int = INFO) -> None:
-        """One line on stderr; its level as a `<N>` prefix when not on a terminal."""
+        """One line on stderr; its level as a `<N>` prefix for journald."""
         text = one_line(line)
-        say(text if self.live else f"<{level}>{text}", err=True)
+        say(f"<{level}>{text}" if self.levels else text, err=True)
 
 
 @click.command("jobs")

@@ -1,6 +1,6 @@
 """`deskterm poll` prints one line per worker event: what a server says inside it (an SMTP
 reply, an IMAP error) cannot add lines that look like the worker's own; off a terminal each
-line starts with its syslog level, for journald."""
+line for journald starts with its syslog level (and only such a line)."""
 
 from __future__ import annotations
 
@@ -59,14 +59,37 @@ FAILED_RUN = JobRun(fetched=0, ingested=0, skipped=0, failed=0, error="IMAP logi
         (Notice("support", "notification failed: refused"), 4),
     ],
 )
-def test_off_a_terminal_each_line_carries_its_syslog_level(
+def test_to_the_journal_each_line_carries_its_syslog_level(
     event: object, level: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """journald files a line by its `<N>` prefix (sd-daemon(3)); no redraws off a terminal."""
-    ProgressReport(live=False)(event)  # type: ignore[arg-type]
+    ProgressReport(live=False, levels=True)(event)  # type: ignore[arg-type]
     printed = capsys.readouterr().err
     assert printed.startswith((f"<{level}>support", f"<{level}>#7: "))
     assert printed.count("\n") == 1 and "\r" not in printed and "\x1b" not in printed
+
+
+def test_a_log_file_or_cron_mail_gets_plain_lines(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Off a terminal but not to journald (`deskterm poll 2>>poll.log`, cron): no `<N>`."""
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    with open(tmp_path / "poll.log", "w") as log:
+        report = ProgressReport.for_stream(log)
+    assert not report.live and not report.levels
+    report(RunFinished("support", FAILED_RUN))
+    assert (
+        capsys.readouterr().err
+        == "support: fetched 0, ingested 0, skipped 0, failed 0; error: IMAP login failed\n"
+    )
+
+
+def test_the_journals_stream_gets_levels(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with open(tmp_path / "journal", "w") as journal:
+        info = os.fstat(journal.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+        report = ProgressReport.for_stream(journal)
+    assert report.levels and not report.live
 
 
 def test_on_a_terminal_lines_stay_as_they_were(capsys: pytest.CaptureFixture[str]) -> None:
