@@ -76,6 +76,13 @@ class IdleWatchers:
                 self._threads[channel.id] = thread
                 thread.start()
 
+    def join(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds in all, for the threads to end once `stop` is set."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads.values()):
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
     def _loop(self, channel_id: int) -> None:
         """Hold an IDLE session; any untagged EXISTS/RECENT makes the channel due at once.
 

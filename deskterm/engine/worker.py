@@ -352,3 +352,6 @@ class Worker:
     def close(self) -> None:
         self.stop.set()
         self.pool.close()
+        # The IDLE threads see the stop within a read (2 s) and log out: a worker that has
+        # returned leaves no session on the server (a stray one would go on taking mail).
+        self.idle.join(timeout=5.0)

@@ -30,6 +30,7 @@ from tests.engine.test_crash_safety import assert_none_left, kill_main_process
 from tests.engine.test_outbound import CUSTOMER, SUPPORT, add_desk
 from tests.engine.test_worker_faults import wait_for
 from tests.mailfactory import make_mail
+from tests.servers.mailservers import _check
 from tests.tui.test_app_first_sync import mailbox
 
 pytestmark = [pytest.mark.mailserver, pytest.mark.postgres]
@@ -94,7 +95,7 @@ def test_two_pollers_one_killed_mid_sync_store_each_mail_once_and_send_each_repl
     load_mailbox(boxes, mailbox(COUNT - REPLIES))
     with boxes.imap(SUPPORT) as conn:  # set aside while the replies are prepared
         conn.select("INBOX")
-        conn.uid("STORE", "1:*", "+FLAGS.SILENT", "($DeskProcessed)")
+        _check(conn.uid("STORE", "1:*", "+FLAGS.SILENT", "($DeskProcessed)"), "STORE")
     # The replies, queued before the pollers start: REPLIES customer mails, each answered.
     for i in range(REPLIES):
         boxes.append(SUPPORT, make_mail(f"Question {i}", sender=f"Jane <{CUSTOMER}>"))
@@ -105,16 +106,22 @@ def test_two_pollers_one_killed_mid_sync_store_each_mail_once_and_send_each_repl
     assert len(queued) == REPLIES and inbound() == REPLIES
     with boxes.imap(SUPPORT) as conn:  # the big mailbox, new to the desk again
         conn.select("INBOX")
-        conn.uid("STORE", f"1:{COUNT - REPLIES}", "-FLAGS.SILENT", "($DeskProcessed)")
+        _check(
+            conn.uid("STORE", f"1:{COUNT - REPLIES}", "-FLAGS.SILENT", "($DeskProcessed)"), "STORE"
+        )
+        unflagged = _check(conn.uid("SEARCH", "UNKEYWORD", "$DeskProcessed"), "SEARCH")
+    # Nothing else touches the mailbox (another test's worker left running would take mail).
+    assert len(unflagged[0].split()) == COUNT - REPLIES, boxes.sessions()
 
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     pollers += [start_poll(desk.home, logs[0]), start_poll(desk.home, logs[1])]
     by_pid = {p.pid: p for p in pollers}
 
     def describe() -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()[-2000:]}" for log in logs)
+        tails = "\n".join(f"--- {log.name}\n{log.read_text()[-2000:]}" for log in logs)
+        return f"{tails}\n--- doveadm who\n{boxes.sessions()}"
 
-    wait_for(lambda: leader_pid() in by_pid, 60, "a poller taking the lead\n" + describe())
+    wait_for(lambda: leader_pid() in by_pid, 60, lambda: "a poller taking the lead\n" + describe())
     leader = by_pid[leader_pid()]  # type: ignore[index]
     survivor = next(p for p in pollers if p is not leader)
     wait_for(lambda: inbound() >= 2000, 300, "the leader's sync getting under way")
@@ -122,10 +129,12 @@ def test_two_pollers_one_killed_mid_sync_store_each_mail_once_and_send_each_repl
     assert count(Outbox.select().where(Outbox.state != "queued")) == 0  # nobody sent yet
     assert_none_left(kill_main_process(leader))
 
-    wait_for(lambda: leader_pid() == survivor.pid, 30, "the survivor taking over\n" + describe())
-    wait_for(lambda: inbound() == COUNT, 600, f"all {COUNT} mails stored\n" + describe())
+    wait_for(
+        lambda: leader_pid() == survivor.pid, 30, lambda: "the survivor taking over\n" + describe()
+    )
+    wait_for(lambda: inbound() == COUNT, 600, lambda: f"all {COUNT} mails stored\n" + describe())
     sent = Outbox.select().where(Outbox.id.in_(queued), Outbox.state == "sent")
-    wait_for(lambda: count(sent) == REPLIES, 60, "the replies sent\n" + describe())
+    wait_for(lambda: count(sent) == REPLIES, 60, lambda: "the replies sent\n" + describe())
     assert survivor.poll() is None, describe()
 
     connection.open_database()

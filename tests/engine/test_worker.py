@@ -64,6 +64,9 @@ def test_idle_ingests_new_mail_within_seconds(desk: Desk, mail_servers, monkeypa
         worker.request_stop()
         thread.join(timeout=15)
     assert not thread.is_alive()
+    # Stopped means logged out: no IDLE thread outlives the worker, holding a session that
+    # would go on taking mail (one from a stopped worker once raced a later test's pollers).
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("idle-")]
 
 
 @pytest.mark.sqlite_only(

@@ -36,14 +36,18 @@ SUPPORT = "support@desk.test"
 REFUSAL = "Another `deskterm poll` is already running for this desk"
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 15.0, what: str = "") -> float:
-    """Seconds until `condition()` held; fails the test after `timeout`."""
+def wait_for(
+    condition: Callable[[], object], timeout: float = 15.0, what: str | Callable[[], str] = ""
+) -> float:
+    """Seconds until `condition()` held; fails the test after `timeout`, saying `what` (a
+    callable is asked then, so logs it reads are those at the failure, not at the call)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if condition():
             return time.monotonic() - start
         time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what or 'condition'}")
+    said = what() if callable(what) else what
+    raise AssertionError(f"not within {timeout} s: {said or 'condition'}")
 
 
 def thread_cpu(thread: threading.Thread) -> float:

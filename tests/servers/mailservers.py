@@ -486,6 +486,14 @@ class MailServers:
                 )
             time.sleep(0.1)
 
+    def sessions(self) -> str:
+        """Who is logged in to Dovecot now (`doveadm who`): a test that expects the mailbox to
+        itself names any other client in its failure."""
+        done = subprocess.run(
+            ["doveadm", "-c", str(self.dovecot_conf), "who"], capture_output=True, text=True
+        )
+        return (done.stdout + done.stderr).strip()
+
     def clear(self, user: str, folder: str = "INBOX") -> None:
         """Delete and expunge every message in folder (no-op if it does not exist)."""
         with self.imap(user) as conn:
