@@ -35,7 +35,7 @@ from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
 from deskterm import settings
-from deskterm.desk import attachments, presence, queries
+from deskterm.desk import agents, attachments, presence, queries
 from deskterm.engine.events import DeliveryResult, Event, Note, RunFinished, SyncProgress
 from deskterm.engine.lock import worker_running
 from deskterm.engine.worker import Worker
@@ -238,6 +238,8 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             self.post_message(self.DeskChanged(changes))
 
     def on_desk_app_desk_changed(self, message: DeskChanged) -> None:
+        if any(change.table in (None, "agent") for change in message.changes):
+            agents.forget()  # another connection may have changed this app's agent
         self.schedule_refresh()
 
     def _heard(self, event: Event) -> None:

@@ -104,6 +104,8 @@ def show(conversation_id: int, as_json: bool) -> None:
             continue
         arrow = "<-" if message["direction"] == "in" else "->"
         say(f"\n{arrow} {one_line(message['from'])}  {message['date'] or ''}")
+        if message.get("sent_by"):
+            say(f"   {one_line(message['sent_by'])}")
         if message["notes"].get("outsider"):
             say("   (not a participant: joined by its headers alone)")
         for routed in message.get("routing", []):

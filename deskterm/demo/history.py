@@ -24,7 +24,7 @@ class Step:
     before_anchor: timedelta  # when: this long before ANCHOR
     reply: str | None = None  # a reply's text
     status: str | None = None  # the status afterwards (of the reply, or set by triage)
-    agent: str | None = None  # who logs `minutes` of time
+    agent: str | None = None  # who writes the reply and logs `minutes` of time
     minutes: int = 0
 
 
@@ -56,7 +56,7 @@ def apply(by_file: dict[str, int], anchor: datetime, shift: timedelta) -> int:
         moment = anchor - step.before_anchor + shift
         with clock_at(moment):
             if step.reply:
-                queue_reply(conversation_id, step.reply, status=step.status)
+                queue_reply(conversation_id, step.reply, status=step.status, agent=step.agent)
             elif step.status:
                 triage.set_status(conversation_id, step.status)
             if step.minutes:

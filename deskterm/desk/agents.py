@@ -68,7 +68,9 @@ def add(
             raise ConfigError(f"The handle {handle!r} is taken; choose another with --handle.")
     if login is not None and Agent.select().where(Agent.login == login).exists():
         raise ConfigError(f"The login {login!r} is already another agent's.")
-    return Agent.create(email=address, name=shown, handle=handle, login=login, admin=admin)
+    agent = Agent.create(email=address, name=shown, handle=handle, login=login, admin=admin)
+    forget()  # the new agent may be the one whose login is ours
+    return agent
 
 
 def checked_handle(text: str) -> str:
@@ -97,9 +99,51 @@ def get(who: str) -> Agent:
     return agent
 
 
+# --- the agent at this keyboard, read once per process ------------------------------------
+# current() is asked on hot paths (every reply, note, presence beat, the list's `me`): it
+# read agent.json and queried the database each time. It is kept per process, under a key
+# of everything it was read from that can change without the desk knowing (the variables,
+# agent.json's stat, which database); a change of the agents themselves is told by
+# `forget`: this module's own writers call it, and an app calls it when it hears that
+# another connection changed the desk's agents (store/live.py).
+_Key = tuple[object, ...]
+_known: tuple[_Key, Agent | None] | None = None
+reads = 0  # how many times current() read its sources: what the tests count
+
+
+def forget() -> None:
+    """The agents changed (added, removed, renamed, made admin, chosen): read again."""
+    global _known
+    _known = None
+
+
+def _key() -> _Key:
+    chosen = settings.current()
+    try:
+        found = chosen_file().stat()
+        stamp: tuple[int, int, int] | None = (found.st_mtime_ns, found.st_size, found.st_ino)
+    except OSError:
+        stamp = None
+    db = database.obj
+    return (chosen.agent, chosen.database_url, id(db), getattr(db, "database", None), stamp)
+
+
 def current() -> Agent | None:
     """The agent at this keyboard: DESKTERM_AGENT, else the one chosen on this machine for
-    this desk (`remember`), else the one whose login is ours."""
+    this desk (`remember`), else the one whose login is ours. Read once until one of its
+    sources changes or `forget` is called; a DESKTERM_AGENT naming nobody raises each time."""
+    global _known, reads
+    key = _key()
+    known = _known
+    if known is not None and known[0] == key:
+        return known[1]
+    reads += 1
+    agent = _read_current()
+    _known = (key, agent)
+    return agent
+
+
+def _read_current() -> Agent | None:
     chosen = settings.current().agent
     if chosen:
         return get(chosen)
@@ -140,7 +184,10 @@ def remove(who: str) -> int:
             .where(Conversation.assignee == agent.handle)
             .execute()
         )
-        agent.delete_instance()  # notes: SET NULL, mentions and presence: CASCADE (schema)
+        # Notes: SET NULL, mentions: CASCADE (schema); presence: CASCADE on PostgreSQL, and
+        # on SQLite (its own file, store/presence_file.py) the rows drop out of `others`.
+        agent.delete_instance()
+    forget()
     return freed
 
 
@@ -158,6 +205,7 @@ def remember(agent: Agent) -> None:
     chosen = _remembered()
     chosen[_desk_key()] = agent.handle
     paths.replace_private(chosen_file(), json.dumps(chosen, indent=2).encode())
+    forget()
 
 
 def _remembered() -> dict[str, str]:
@@ -210,6 +258,7 @@ def set_admin(who: str, admin: bool = True) -> Agent:
     agent = get(who)
     agent.admin = admin
     agent.save()
+    forget()
     return agent
 
 

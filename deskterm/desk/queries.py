@@ -14,7 +14,7 @@ import peewee
 
 from deskterm.channels import registry as channels
 from deskterm.channels.health import channel_state
-from deskterm.desk import field_values, recipients, sla
+from deskterm.desk import field_values, recipients, reply_authors, sla
 from deskterm.desk.filters import narrowed
 from deskterm.errors import NotFound
 from deskterm.store import blobs
@@ -114,6 +114,7 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
     for attachment in Attachment.select().where(Attachment.message.in_([m.id for m in messages])):
         attachments.setdefault(attachment.message_id, []).append(attachment)
     routing = _routing([m.id for m in messages])
+    names = reply_authors.agent_names()
     return {
         "id": conversation.id,
         "subject": conversation.subject,
@@ -132,7 +133,10 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "updated_at": iso(conversation.updated_at),
         **sla_fields(conversation, utcnow()),
         "messages": _in_time_order(
-            [_message_item(m, attachments.get(m.id, []), routing.get(m.id, [])) for m in messages],
+            [
+                _message_item(m, attachments.get(m.id, []), routing.get(m.id, []), names)
+                for m in messages
+            ],
             [m.created_at for m in messages],
             _notes(conversation.id),
         ),
@@ -140,10 +144,11 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
 
 
 def _message_item(
-    m: Message, files: list[Attachment], routing: list[dict[str, Any]]
+    m: Message, files: list[Attachment], routing: list[dict[str, Any]], names: dict[str, str]
 ) -> dict[str, Any]:
     return {
         "direction": m.direction,
+        **reply_authors.author_fields(m, names),  # who sent it: "Sam replied"
         "from": m.from_addr,
         "from_name": m.from_name,
         "to": m.to,

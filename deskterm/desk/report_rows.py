@@ -33,7 +33,8 @@ FIGURES = {
 }
 BREAKDOWNS = (("by_agent", "agent"), ("by_organization", "organization"), ("by_channel", "channel"))
 COUNTS = ("new", "replies", "resolved", "time_seconds")
-NOBODY = {"agent": "(unassigned)", "organization": "(none)", "channel": "(none)"}
+# The row of no agent: unassigned conversations, and replies whose author is unknown.
+NOBODY = {"agent": "(no agent)", "organization": "(none)", "channel": "(none)"}
 
 
 def rows(report: dict[str, Any]) -> Iterator[Row]:

@@ -8,7 +8,9 @@ desk/report_sql.py); no query returns a row per conversation. Days are UTC days.
 
 What each number means:
 - new: conversations created in the period (their first mail's date).
-- replies: agents' replies queued in the period (not acknowledgements, forwards or cancelled).
+- replies: agents' replies queued in the period (not acknowledgements, forwards or cancelled);
+  per agent, by who wrote each (`Message.agent`), so replies sent before deskterm recorded
+  it count under no agent.
 - first response: from a conversation's creation to its first reply, over the conversations
   created in the period that have one; `unanswered` counts the others.
 - resolution: from creation to the last change to resolved or closed, over the conversations
@@ -18,7 +20,9 @@ What each number means:
 - time spent: entries (measured or logged) that started in the period.
 Filters: `channel` and `org` (the contact's organization) narrow everything but skipped mail
 to their conversations, skipped mail to the channel; `agent` narrows the conversations to those
-assigned to the agent now, and time spent to the agent's own.
+assigned to the agent now, and replies and time spent to the agent's own.
+Per agent: new and resolved conversations by their assignee now, replies by who wrote them,
+time by who spent it; the row of no agent holds the unassigned and the unknown.
 Durations are counted around the clock: business hours come with an SLA calendar (issue 16),
 which this desk does not have yet, and the report says so.
 """
@@ -117,12 +121,17 @@ class _Report:
         return {"total": sum(series), "series": series}
 
     def _replies(self, *values: peewee.Node) -> peewee.SelectQuery:
+        """Replies in the period; with an agent filter, the agent's own (as `_time`), not
+        every reply on the conversations assigned to them."""
+        where = [w for w in self.where if not _is_assignee(w)]
+        if self.sc.agent:
+            where.append(Message.agent == self.sc.agent)
         return (
             Message.select(*values)
             .join(Outbox, on=(Outbox.message == Message.id))
             .switch(Message)
             .join(Conversation, on=(Message.conversation == Conversation.id))
-            .where(_REPLY, self._in_period(Message.date), *self.where)
+            .where(_REPLY, self._in_period(Message.date), *where)
         )
 
     def replies(self) -> dict[str, Any]:
@@ -248,13 +257,14 @@ class _Report:
 
     def breakdown(self, by: str) -> list[dict[str, Any]]:
         """New conversations, replies, resolved and time spent per agent (the conversation's
-        assignee; time: who spent it), organization or channel."""
+        assignee; replies: who wrote them; time: who spent it), organization or channel."""
         key = {
             "agent": Conversation.assignee,
             "organization": Contact.organization,
             "channel": Conversation.channel,
         }[by]
         time_key = TimeEntry.agent if by == "agent" else key
+        reply_key = Message.agent if by == "agent" else key
 
         def counted(query: peewee.SelectQuery, group: peewee.Node) -> dict[Any, int]:
             if by == "organization":
@@ -270,7 +280,7 @@ class _Report:
             ),
             key,
         )
-        replies = counted(self._replies(fn.COUNT(Message.id)), key)
+        replies = counted(self._replies(fn.COUNT(Message.id)), reply_key)
         resolved = counted(self._resolved(fn.COUNT(Conversation.id)), key)
         spent = counted(self._time(fn.SUM(TimeEntry.seconds)), time_key)
         names = _names(by, {*new, *replies, *resolved, *spent})

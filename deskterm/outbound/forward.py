@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from deskterm.channels.typed import ChannelConfig
+from deskterm.desk import status_history
 from deskterm.desk.attachments import safe_filename
 from deskterm.mail import addresses, compose
 from deskterm.outbound.outbox import OutboxError
@@ -116,6 +117,7 @@ def queue_forward(reference: str | int, address: str, note: str = "") -> Message
             size=len(raw),
             dedup_key=f"out:{own_id}",
             state="queued",
+            agent=status_history.by_whom(),  # who forwarded it, as a reply records its author
         )
         for file in files:
             Attachment.create(

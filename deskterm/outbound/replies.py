@@ -36,6 +36,7 @@ def queue_reply(
     seen_upto: int | None = None,
     kind: str | None = None,
     html: str | None = None,
+    agent: str | None = None,
 ) -> Message:
     """Check, build and commit a reply to the outbox; no network I/O happens here.
 
@@ -46,6 +47,9 @@ def queue_reply(
     `seen_upto` is the newest message id the reply was written against (the composer's
     `collision.latest_message` when it opened): if the customer wrote again or an agent
     replied since, `collision.ChangedSince` says what changed and nothing is queued.
+
+    `agent`: the handle of who wrote it (default: the agent at this keyboard; the demo's
+    history gives its own).
 
     `kind` is the outbox's (default: "ack" for an automatic reply, else "reply"); `html` a
     template's own HTML part (default: made from the body). A human reply on a channel with a
@@ -91,6 +95,9 @@ def queue_reply(
     message = compose.build(reply)  # raises UnsafeReply (a DeskError) rather than queue it
     raw = bytes(message)
     sender = addresses.parse_one(outbound.sender) or ("", "")
+    # Who wrote it (the thread's "Sam replied", the reports' replies per agent): nobody for
+    # an automatic reply, which the desk sends of itself.
+    author = None if automatic else agent or status_history.by_whom()
     with database.atomic():
         # A no-op write takes the conversation's row lock (PostgreSQL) or the desk's write
         # lock (SQLite) first: two agents sending at once are serialized here (the second
@@ -121,6 +128,7 @@ def queue_reply(
             size=len(raw),
             dedup_key=f"out:{message['Message-ID']!s}",
             state="queued",
+            agent=author,
         )
         for path in attachments:
             data = path.read_bytes()

@@ -198,7 +198,7 @@ def summary(data: dict[str, Any]) -> str:
     rows = data["by_agent"]
     top = max((r["new"] for r in rows), default=0) or 1
     for row in rows:
-        name = one_line(str(row["agent"])) if row["agent"] else "(unassigned)"
+        name = one_line(str(row["agent"])) if row["agent"] else report_rows.NOBODY["agent"]
         bar = "█" * round(BAR_WIDTH * row["new"] / top)
         lines.append(
             f"  {name[:14]:<14} {bar:<{BAR_WIDTH}} {row['new']} · {row['replies']} · "

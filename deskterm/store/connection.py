@@ -14,7 +14,7 @@ from playhouse.db_url import connect
 
 from deskterm import paths, settings
 from deskterm.errors import ConfigError
-from deskterm.store import migrations
+from deskterm.store import migrations, presence_file
 from deskterm.store.advisory import AdvisoryLocks
 from deskterm.store.db import database
 
@@ -61,6 +61,7 @@ def open_database(*, migrate: bool = True) -> peewee.Database:
     db.connect(reuse_if_open=True)
     if migrate:
         migrations.migrate(db)
+        presence_file.install(db)  # its file may have been deleted: it holds nothing lasting
     return db
 
 
@@ -81,7 +82,7 @@ def sqlite_database() -> peewee.SqliteDatabase:
     path = paths.database_file()
     # Owner-only before SQLite opens it: its -wal, -shm and -journal files take its mode.
     paths.private_file(path)
-    return peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
+    return presence_file.desk_sqlite(path, SQLITE_PRAGMAS)
 
 
 def shown_url(url: str) -> str:

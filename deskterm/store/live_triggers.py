@@ -42,6 +42,8 @@ CONVERSATION_OF = {
     "mention": "(SELECT n.conversation_id FROM note n WHERE n.id = changed.note_id)",
     "outbox": "(SELECT m.conversation_id FROM message m WHERE m.id = changed.message_id)",
     "field_value": "changed.conversation_id",
+    # No conversation: an app hears it to forget the agent it had read (desk/agents.py).
+    "agent": "NULL::bigint",
 }
 EVENTS = {"INSERT": "NEW", "UPDATE": "NEW", "DELETE": "OLD"}  # and the transition table each has
 

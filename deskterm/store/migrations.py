@@ -351,6 +351,25 @@ def _v14_time_spent(database: peewee.Database) -> None:
             database.execute_sql(statement)
 
 
+def _v15_reply_authors_and_quiet_presence(database: peewee.Database) -> None:
+    """Who wrote each outgoing mail (`message.agent`, a handle; the replies already sent stay
+    unknown), presence out of an SQLite desk's file (store/presence_file.py: its beats made
+    every app reload its list), and a PostgreSQL desk announcing changes to its agents, so
+    each app forgets the agent it had read (desk/agents.py caches it)."""
+    from deskterm.store import live_triggers, presence_file
+    from deskterm.store.models import Agent, Message
+
+    table = Message._meta.table_name
+    if "agent" not in {c.name for c in database.get_columns(table)}:  # v1 made from models
+        text = "TEXT" if not dbmod.is_sqlite(database) else "VARCHAR(255)"
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "agent" {text}')
+    if dbmod.is_sqlite(database):
+        presence_file.install(database)
+    else:
+        for statement in live_triggers.statements([Agent._meta.table_name]):
+            database.execute_sql(statement)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -366,6 +385,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v12_routing_rules,
     _v13_notifications_and_macros,
     _v14_time_spent,
+    _v15_reply_authors_and_quiet_presence,
 )
 
 

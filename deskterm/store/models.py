@@ -172,6 +172,10 @@ class Message(BaseModel):
     state = peewee.CharField(default="received")  # received | queued | sending | sent | failed
     error = peewee.TextField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
+    # Who wrote an outgoing mail (v15): the agent's handle, kept as text like StatusChange's
+    # and TimeEntry's so the reports count a removed agent's replies still. None: received
+    # mail, an automatic one, a desk without agents, or a reply sent before v15 (unknown).
+    agent = peewee.CharField(null=True)
 
 
 class Attachment(BaseModel):

@@ -178,6 +178,8 @@ def message_content(
     ]
     if not incoming and message.get("state") not in (None, "received"):
         parts.append((f"  ({one_line(message['state'])})", "bold $warning"))
+    if not incoming and message.get("sent_by"):  # who sent it (desk/reply_authors.py)
+        parts += ["\n", (one_line(str(message["sent_by"])), "$success")]
     if (message.get("notes") or {}).get("outsider"):
         # Joined by its In-Reply-To/References alone, from someone not in the conversation:
         # it changed nothing, and the agent should know who is writing in.

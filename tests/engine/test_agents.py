@@ -72,3 +72,55 @@ def test_the_agent_at_the_keyboard_is_deskterm_agent_else_the_login(
     monkeypatch.setenv("DESKTERM_AGENT", "nobody")
     with pytest.raises(NotFound, match="No agent is called 'nobody'"):
         agents.current()
+
+
+def test_the_agent_at_the_keyboard_is_read_once_until_something_it_came_from_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deskterm.store.db import database
+
+    kim = agents.add("kim@desk.example", "Kim Lee", handle="kim")
+    agents.add("sam@desk.example", "Sam Berg", handle="sam")
+    monkeypatch.setattr(getpass, "getuser", lambda: "nobody-here")
+    agents.remember(kim)
+    queries: list[str] = []
+    real = database.obj.execute_sql
+
+    def counted(sql: str, params: object = None) -> object:
+        queries.append(sql)
+        return real(sql, params)
+
+    monkeypatch.setattr(database.obj, "execute_sql", counted)
+    start = agents.reads
+    assert agents.current().handle == "kim"
+    assert (agents.reads, len(queries)) == (start + 1, 1)
+    for _ in range(50):  # every reply, note and beat asks again: no file read, no query
+        assert agents.current().handle == "kim"
+    assert (agents.reads, len(queries)) == (start + 1, 1)
+
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")  # the variable wins, and is read again
+    assert agents.current().handle == "sam"
+    monkeypatch.delenv("DESKTERM_AGENT")
+    assert agents.current().handle == "kim"
+    before = agents.reads
+    agents.chosen_file().write_text("{}")  # agent.json edited by hand: read again
+    assert agents.current() is None and agents.reads == before + 1
+
+    agents.remember(kim)
+    agents.set_admin("kim")  # a change through this module is told at once
+    assert agents.current().admin is True
+    agents.remove("kim")
+    assert agents.current() is None
+
+
+def test_forget_makes_a_change_by_another_connection_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the app does when it hears the desk's agents changed (DeskApp, store/live.py)."""
+    from deskterm.store.models import Agent
+
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    agents.add("kim@desk.example", "Kim Lee", handle="kim")
+    assert agents.current().name == "Kim Lee"
+    Agent.update(name="Kim Lee-Park").where(Agent.handle == "kim").execute()
+    assert agents.current().name == "Kim Lee"  # kept: nothing said the agents changed
+    agents.forget()
+    assert agents.current().name == "Kim Lee-Park"

@@ -216,6 +216,9 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
         "messages": [
             {
                 "direction": "in",
+                "agent": None,  # received mail has no author among the agents
+                "agent_name": None,
+                "sent_by": None,
                 "from": "jane@customer.example",
                 "from_name": "Jane Doe",
                 "to": ["support@desk.test"],
@@ -233,6 +236,9 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
             },
             {
                 "direction": "in",
+                "agent": None,  # received mail has no author among the agents
+                "agent_name": None,
+                "sent_by": None,
                 "from": "jane@customer.example",
                 "from_name": "Jane Doe",
                 "to": ["support@desk.test"],

@@ -14,7 +14,7 @@ from deskterm.desk import report_rows, reports, triage
 from deskterm.desk.report_scope import buckets, scope
 from deskterm.errors import ConfigError, NotFound
 from deskterm.store import connection
-from deskterm.store.models import Conversation
+from deskterm.store.models import Conversation, Message
 
 WEEK = {"since": date(2024, 3, 4), "until": date(2024, 3, 11)}
 HOURS = 3600
@@ -67,6 +67,21 @@ def test_the_backlog_follows_each_status_change(history: None) -> None:
     assert backlog["pending"][-1] == pending == 3
 
 
+def test_replies_per_agent_count_who_wrote_them_not_the_assignee(history: None) -> None:
+    def replies() -> dict[str | None, int]:
+        got = reports.compute(scope(**WEEK))
+        return {row["agent"]: row["replies"] for row in got["by_agent"] if row["replies"]}
+
+    # demo/history.py: sam wrote 19 and 03, alex 17 and 15, kim 11.
+    assert replies() == {"sam": 2, "alex": 2, "kim": 1}
+    invoice = Message.get(Message.agent == "sam", Message.text.contains("corrected invoice"))
+    triage.assign(invoice.conversation_id, "kim")  # handing it on does not move sam's reply
+    assert replies() == {"sam": 2, "alex": 2, "kim": 1}
+    # A reply sent before deskterm recorded its author counts under no agent.
+    Message.update(agent=None).where(Message.id == invoice.id).execute()
+    assert replies() == {"sam": 1, "alex": 2, "kim": 1, None: 1}
+
+
 def test_weeks_start_on_monday(history: None) -> None:
     got = reports.compute(scope(date(2024, 2, 28), date(2024, 3, 11), step="week"))
     assert got["buckets"] == ["2024-02-26", "2024-03-04", "2024-03-11"]
@@ -78,7 +93,8 @@ def test_filters_narrow_every_section(history: None) -> None:
     sams = reports.compute(scope(**WEEK, agent="sam"))
     # Assigned to sam: 03 (invoice, answered after 35m) and 04 (the export thread).
     assert sams["new"]["total"] == 2
-    assert sams["replies"]["total"] == 1
+    # Written by sam: 19 on the 5th and 03 on the 11th (replies count by their author).
+    assert sams["replies"]["total"] == 2
     assert sams["first_response"]["median_seconds"] == 35 * 60
     assert sams["time_spent"]["total_seconds"] == 35 * 60
     assert reports.compute(scope(**WEEK, channel="demo"))["new"]["total"] == 22

@@ -277,3 +277,24 @@ def row_writer_round_trip(channel: Channel) -> None:
         ("k1",),
         ("k4",),
     ]
+
+
+@pytest.mark.sqlite_only
+def test_v15_gives_replies_an_author_column_and_moves_presence_out_of_the_desk_file() -> None:
+    """An SQLite desk of v14: presence in the desk's own file (every beat a commit the live
+    watcher counted), no author on messages. Opening it migrates both."""
+    from deskterm.store import connection, migrations, presence_file
+    from deskterm.store.db import database
+
+    db = connection.open_database()
+    db.execute_sql('CREATE TABLE "main"."presence" ("id" INTEGER NOT NULL PRIMARY KEY)')
+    db.execute_sql('ALTER TABLE "message" DROP COLUMN "agent"')
+    migrations.SchemaVersion.update(version=14).execute()
+    connection.close_database()
+
+    db = connection.open_database()
+    assert migrations.current_version(db) == len(migrations.MIGRATIONS)
+    assert "agent" in {c.name for c in db.get_columns("message")}
+    assert "presence" not in db.get_tables()  # the desk file's own is gone
+    attached = db.execute_sql('SELECT name FROM "presence".sqlite_master').fetchall()
+    assert ("presence",) in attached and presence_file.attached(database.obj)

@@ -123,10 +123,12 @@ def test_r_in_the_thread_queues_a_reply_with_the_right_headers() -> None:
         await settle(pilot)
         view = reply_view(app)
         assert view.startswith("◀ Acme Support <support@acme.example>") and "(queued)" in view
+        assert "\nSam Carter replied\n" in view  # who wrote it: the agent at this keyboard
         assert "the export is fixed." in view
 
     drive(scenario)
     reply = the_reply()
+    assert reply.agent == "sam"
     assert reply.text == "Hello Lukas,\n\nthe export is fixed."
     assert reply.state == "queued" and reply.to == ["lukas.schmidt@kestrel-analytics.example"]
     raw = message_from_bytes(blobs.read_raw(reply.raw_path), policy=policy.default)

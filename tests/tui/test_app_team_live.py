@@ -12,10 +12,11 @@ from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from deskterm.app import DeskApp
+from deskterm.app import REFRESH_DELAY, DeskApp
 from deskterm.demo import desk as demo
-from deskterm.desk import triage
+from deskterm.desk import presence, triage
 from deskterm.store import connection, live
+from deskterm.store.models import Agent
 from deskterm.widgets.message_view import NEW_MARK, MessageView
 from tests.tui.test_app import OPEN_IDS_TOP, deliver, drive, screen_text, settle, the_list, until
 from tests.tui.test_app_thread_moves import DASHBOARD, deliver_to_dashboard, open_thread
@@ -128,5 +129,45 @@ def test_an_assignment_by_another_agent_shows_in_the_open_thread(team_desk: str)
         assert "assigned to sam" in str(meta.render())
         as_another_agent(lambda: triage.assign(DASHBOARD, "kim"))
         await until(pilot, lambda: "assigned to kim" in str(meta.render()))
+
+    drive(scenario)
+
+
+def test_presence_beats_leave_the_list_alone_and_a_real_change_still_reloads_it(
+    demo_desk: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: presence lives in its own attached file (store/presence_file.py), so neither
+    this app's beats nor another app's move the desk's data_version, which the watcher
+    takes as "the desk changed". The heartbeat is made short here to beat many times."""
+    monkeypatch.setattr(presence, "HEARTBEAT", 0.05)
+    beats: list[int] = []
+    real_beat = presence.Tracker.beat
+
+    def counted(self: presence.Tracker, conversation_id: int, now: object = None) -> object:
+        beats.append(conversation_id)
+        return real_beat(self, conversation_id)
+
+    monkeypatch.setattr(presence.Tracker, "beat", counted)
+    kim = Agent.get(Agent.handle == "kim")
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await following(pilot, "sqlite")
+        await open_thread(pilot, DASHBOARD)
+        # Opening it marked it read: a real write, heard and reloaded once; then quiet.
+        await pilot.pause(REFRESH_DELAY + 0.5)
+        await settle(pilot)
+        reloads = app.desk_version
+        start = len(beats)
+        await until(pilot, lambda: len(beats) >= start + 10)
+        # Another agent's app has a conversation open too, and beats.
+        as_another_agent(lambda: presence.enter(DASHBOARD, "viewing", kim, "elsewhere:1"))
+        as_another_agent(lambda: presence.refresh("elsewhere:1"))
+        await until(pilot, lambda: "Kim Lee is viewing" in screen_text(app))
+        # Long enough for the watcher (0.25 s) and a coalesced reload (REFRESH_DELAY) to run.
+        await pilot.pause(3 * REFRESH_DELAY + 0.5)
+        assert app.desk_version == reloads
+
+        as_another_agent(lambda: triage.set_priority(OPEN_IDS_TOP[1], "low"))
+        await until(pilot, lambda: app.desk_version > reloads)
 
     drive(scenario)
