@@ -15,6 +15,7 @@ from deskterm.app import DeskApp
 from deskterm.desk import macros, sla_policies, types
 from deskterm.desk.rules import rulebook, rulefile
 from deskterm.errors import DeskError
+from deskterm.sanitize import safe_toml_string
 from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
@@ -170,9 +171,8 @@ def test_a_wrong_rule_is_refused_with_the_engines_sentence_under_the_form(
 
 
 def test_a_hostile_rule_is_shown_inert_in_the_list_and_the_editor(demo_desk: None) -> None:
-    text = (
-        f'name = "odd"\n[when]\nsubject = {rulefile._toml(HOSTILE)}\n[then]\nstatus = "pending"\n'
-    )
+    subject = safe_toml_string(HOSTILE)
+    text = f'name = "odd"\n[when]\nsubject = {subject}\n[then]\nstatus = "pending"\n'
     rulebook.add(rulefile.parse_text(text))
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
