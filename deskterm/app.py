@@ -418,6 +418,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
 
         self.push_screen(OrganizationsScreen())
 
+    def action_policies(self, tab: str = "rules") -> None:
+        from deskterm.screens.policies import policy_screen
+
+        self.push_screen(policy_screen(tab))
+
     def action_worker(self) -> None:
         from deskterm.screens.worker_status import WorkerStatusScreen
 
@@ -445,6 +450,21 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             "Organizations",
             "Customers by mail domain: their contacts and conversations",
             self.action_organizations,
+        )
+        yield SystemCommand(
+            "Routing rules",
+            "Desk policies: what new mail gets before an agent sees it (D)",
+            self.action_policies,
+        )
+        yield SystemCommand(
+            "SLA policies",
+            "Desk policies: response targets and business hours",
+            lambda: self.action_policies("sla"),
+        )
+        yield SystemCommand(
+            "Macros",
+            "Desk policies: named sets of actions (x applies one)",
+            lambda: self.action_policies("macros"),
         )
         yield SystemCommand(
             "Reports", "Volume, response times, backlog, time spent (R)", self.action_reports

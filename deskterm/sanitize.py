@@ -117,3 +117,17 @@ def _pair(code: int) -> tuple[int, int]:
     """The UTF-16 surrogate pair JSON writes for a character beyond the BMP."""
     code -= 0x10000
     return 0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)
+
+
+def safe_toml_string(text: str) -> str:
+    """A TOML basic string whose characters cannot drive a terminal (the desk's rule editor
+    shows rule files it wrote): C0 is escaped by json, whose escapes TOML shares, and what
+    `clean` would drop by us, as TOML writes it (escaped, not dropped: the rule keeps it)."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(
+        lambda match: "".join(
+            f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+            for code in map(ord, match.group())
+        ),
+        quoted,
+    )

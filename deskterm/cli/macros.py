@@ -24,6 +24,14 @@ def macro() -> None:
     help="An agent's handle or address, 'me', or '' for nobody.",
     shell_complete=complete_handles,
 )
+@click.option("--type", "type", help="A conversation type (`deskterm type list`).")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A custom field's value, set after the type (repeat for several).",
+)
 @click.option("--template", help="A reply template put in the composer (from a thread only).")
 @click.option("--send", "send", help="A reply template queued as the reply (a send macro).")
 @click.option(
@@ -32,15 +40,19 @@ def macro() -> None:
     help="The status, set last (resolved mails the channel's resolved_template).",
 )
 @handle_errors
-def macro_add(name: str, **chosen: str | None) -> None:
-    """Add or replace a macro. Its actions run in this order: tags, priority, assign,
-    template or send, status. --template inserts the filled template in the composer when
+def macro_add(name: str, fields: tuple[str, ...], **chosen: str | None) -> None:
+    """Add or replace a macro. Its actions run in this order: type, fields, tags, priority,
+    assign, template or send, status. --template inserts the filled template in the composer when
     the macro is applied from a thread, and sends nothing when it is applied elsewhere;
     --send queues it as the reply to each conversation the macro is applied to."""
     from deskterm.desk import macros
 
     open_desk()
-    actions = [(action, value) for action, value in chosen.items() if value is not None]
+    actions: list[tuple[str, object]] = [
+        (action, value) for action, value in chosen.items() if value is not None
+    ]
+    if fields:  # each NAME=VALUE whole: a value may hold a comma here
+        actions.append(("fields", dict(macros.field_pair(pair) for pair in fields)))
     macros.save(name, actions)
     say(f"Macro {name!r} saved.")
 
@@ -77,7 +89,7 @@ def macro_show(name: str, as_json: bool) -> None:
         echo_json(macros.describe(row))
         return
     for action, value in macros.actions_of(row):
-        say(f"{action:<10} {one_line(value) or 'nobody'}")
+        say(f"{action:<10} {macros.value_text(action, value)}")
 
 
 @macro.command("apply")

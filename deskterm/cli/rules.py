@@ -105,25 +105,8 @@ def rule_list(as_json: bool) -> None:
             "`deskterm rule add --file rule.toml`."
         )
     for row in rows:
-        say(f"{row['position']:>3} {row['name']:<24} {_scope(row):<22} {_then(row['then'])}")
-
-
-def _scope(row: dict[str, Any]) -> str:
-    where = row["channel"] or "every channel"
-    return where + (", replies too" if row["replies"] else "")
-
-
-def _then(actions: dict[str, Any]) -> str:
-    return "; ".join(f"{key} {_value(value)}" for key, value in actions.items())
-
-
-def _value(value: Any) -> str:
-    """An action's stored value as words: a list joined, a table (fields) as `name=value`."""
-    if isinstance(value, dict):
-        return ", ".join(f"{one_line(str(k))}={one_line(str(v))}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(one_line(str(v)) for v in value)
-    return one_line(str(value))
+        scope, then = rulebook.scope_words(row), rulebook.actions_words(row["then"])
+        say(f"{row['position']:>3} {row['name']:<24} {scope:<22} {then}")
 
 
 @rule.command("show")
@@ -139,13 +122,14 @@ def rule_show(name: str, as_json: bool) -> None:
     if as_json:
         echo_json(row)
         return
-    say(f"{row['name']} (position {row['position']}, {_scope(row)})")
+    say(f"{row['name']} (position {row['position']}, {rulebook.scope_words(row)})")
     say(f"when {row['match']} of:" if row["when"] else "when: every mail")
     for key, values in row["when"].items():
         say(f"   {key} = {', '.join(values)}")
     for key, values in row["unless"].items():
         say(f"unless {key} = {', '.join(values)}")
-    say(f"then: {_then(row['then'])}" + ("; no later rule is asked" if row["stop"] else ""))
+    stop = "; no later rule is asked" if row["stop"] else ""
+    say(f"then: {rulebook.actions_words(row['then'])}{stop}")
 
 
 @rule.command("move")

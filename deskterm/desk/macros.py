@@ -15,26 +15,81 @@ The actions, each at most once per macro, always applied in this order (ACTIONS)
 - `status`: open, pending, resolved or closed, last, so that a macro that answers and
   resolves leaves the conversation resolved.
 
-Ticket types and custom fields (issue 16) join as two more actions, `type` and `field:<name>`,
-each with its check here and its one applying function in outbound/macros.py.
+and first, before those, the ticket's own:
+
+- `type`: a conversation type (`deskterm type list`);
+- `fields`: custom fields' values, `{ order = "A-1" }` as a routing rule's `fields` action
+  takes them (or `order=A-1, region=EU` where typed, `parse_fields`), set after the type so
+  a macro may type a conversation and fill that type's fields at once.
+
+Those two are the routing rules' own actions (desk/rules/actions.py): checked and applied by
+the one registry, so a macro and a rule can never set a type or a field differently.
 """
 
 from __future__ import annotations
 
+import json
+import tomllib
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import peewee
 
 from deskterm.desk import agents, templates
 from deskterm.desk import status as lifecycle
 from deskterm.desk import template_kinds as kinds
+from deskterm.desk.rules import actions as rule_actions
 from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
 from deskterm.store.db import database
 from deskterm.store.models import PRIORITIES, Macro
 
-ACTIONS = ("tags", "priority", "assign", "template", "send", "status")
+ACTIONS = ("type", "fields", "tags", "priority", "assign", "template", "send", "status")
+ActionValue = str | dict[str, str]
 MAX_NAME = 100
+
+
+def _check_type(value: Any) -> str:
+    return str(rule_actions.ACTIONS["type"].check(value, "The type"))
+
+
+def _check_fields(value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        value = parse_fields(value)
+    checked: dict[str, str] = rule_actions.ACTIONS["fields"].check(value, "The fields")
+    return checked
+
+
+def parse_fields(text: str) -> dict[str, str]:
+    """Fields as typed: `order=A-1, region=EU`, or a TOML inline table (`{ note = "a, b" }`)
+    for values that hold a comma, as a rule file writes them."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError:
+            raise ConfigError(
+                "The fields are not a valid table; write order=A-1, region=EU, or "
+                '{ order = "A-1" } for values that hold a comma.'
+            ) from None
+        return value if isinstance(value, dict) else {}
+    return dict(field_pair(part) for part in text.split(",") if part.strip())
+
+
+def field_pair(text: str) -> tuple[str, str]:
+    """One `NAME=VALUE` (`deskterm macro add --field`, or one item of `parse_fields`)."""
+    name, equals, value = text.strip().partition("=")
+    if not equals or not name.strip():
+        raise ConfigError(f"{one_line(text)[:40]!r} is not NAME=VALUE; write a field as order=A-1.")
+    return name.strip(), value.strip()
+
+
+def fields_text(values: dict[str, str]) -> str:
+    """Fields as `parse_fields` reads them back (a TOML table where a value holds a comma)."""
+    if any("," in v or "=" in v or '"' in v for v in values.values()):
+        inner = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in values.items())
+        return "{ " + inner + " }"
+    return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
 def _check_tags(value: str) -> str:
@@ -74,7 +129,9 @@ def _check_status(value: str) -> str:
     return lifecycle.checked(value)
 
 
-CHECKS: dict[str, Callable[[str], str]] = {
+CHECKS: dict[str, Callable[[Any], ActionValue]] = {
+    "type": _check_type,
+    "fields": _check_fields,
     "tags": _check_tags,
     "priority": _check_priority,
     "assign": _check_assign,
@@ -84,10 +141,10 @@ CHECKS: dict[str, Callable[[str], str]] = {
 }
 
 
-def checked(actions: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+def checked(actions: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
     """The actions as stored: each checked, in ACTIONS' order; one sentence on the first
     that is wrong."""
-    found: dict[str, str] = {}
+    found: dict[str, ActionValue] = {}
     for action, value in actions:
         if action not in CHECKS:
             raise ConfigError(f"A macro has no action {action!r}; use {', '.join(ACTIONS)}.")
@@ -97,7 +154,7 @@ def checked(actions: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
     if not found:
         raise ConfigError(
             "The macro does nothing; give it at least one action "
-            "(--status, --priority, --tags, --assign, --template or --send)."
+            "(--status, --priority, --tags, --assign, --type, --field, --template or --send)."
         )
     if "template" in found and "send" in found:
         raise ConfigError("A macro either inserts a template or sends one, not both.")
@@ -114,11 +171,19 @@ def check_name(name: str) -> None:
         )
 
 
-def save(name: str, actions: Iterable[tuple[str, str]]) -> Macro:
-    """Add or replace the macro `name`."""
+def save(name: str, actions: Iterable[tuple[str, Any]], *, renaming: str | None = None) -> Macro:
+    """Add or replace the macro `name`; `renaming`: the macro it was called before (the
+    desk's editor), which goes in the same transaction, so it is never both or neither."""
     check_name(name)
     stored = checked(actions)
     with database.atomic():
+        if renaming is not None and renaming != name:
+            get(renaming)  # NotFound before anything is written
+            if Macro.select().where(Macro.name == name).exists():
+                raise ConfigError(
+                    f"There is already a macro named {name!r}; edit that one or pick another name."
+                )
+            Macro.delete().where(Macro.name == renaming).execute()
         row, created = Macro.get_or_create(name=name, defaults={"actions": stored})
         if not created:
             row.actions = stored
@@ -143,7 +208,7 @@ def all_macros() -> list[Macro]:
     return list(Macro.select().order_by(Macro.name))
 
 
-def actions_of(macro: Macro) -> list[tuple[str, str]]:
+def actions_of(macro: Macro) -> list[tuple[str, Any]]:
     return [(a["action"], a["value"]) for a in macro.actions or []]
 
 
@@ -163,9 +228,14 @@ def describe(macro: Macro) -> dict[str, object]:
 
 def summary(macro: Macro) -> str:
     """One line saying what it does: "tags +vip, priority high, status resolved"."""
-    parts = []
-    for action, value in actions_of(macro):
-        if action == "assign":
-            value = value or "nobody"
-        parts.append(f"{action} {value}")
-    return one_line(", ".join(parts))
+    return one_line(", ".join(f"{a} {value_text(a, v)}" for a, v in actions_of(macro)))
+
+
+def value_text(action: str, value: Any) -> str:
+    """An action's stored value as words (`macro show`, the desk's editor): fields as
+    `parse_fields` reads them, an empty assignee as "nobody"."""
+    if action == "fields" and isinstance(value, dict):
+        return one_line(fields_text(value))
+    if action == "assign":
+        return one_line(str(value)) or "nobody"
+    return one_line(str(value))

@@ -148,6 +148,17 @@ def add_policy(name: str, terms: sla_policies.Terms) -> SlaPolicy:
     return policy
 
 
+def replace_policy(old_name: str, name: str, terms: sla_policies.Terms) -> SlaPolicy:
+    """Change a policy (the desk's editor): the old one goes and the new one is made, each
+    checked as `add_policy` checks it, and every clock set again, as one change, so a
+    refused edit leaves the old policy in force."""
+    with database.atomic():
+        sla_policies.get(old_name).delete_instance()
+        policy = sla_policies.create(name, terms)
+        refresh_all()
+    return policy
+
+
 def remove_policy(name: str) -> None:
     with database.atomic():
         sla_policies.get(name).delete_instance()

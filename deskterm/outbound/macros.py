@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from deskterm.desk import macros, templates, triage
 from deskterm.desk import status as lifecycle
@@ -29,10 +30,24 @@ from deskterm.sanitize import one_line
 from deskterm.store.db import database
 from deskterm.store.models import Message
 
-Apply = Callable[[int, str, History | None], object]
+Apply = Callable[[int, Any, History | None], object]
 
-# One function per triage action (type and fields will each add theirs).
+
+def _by_rule_action(key: str) -> Apply:
+    """A ticket action (`type`, `fields`) applied by the routing rules' own registry, so a
+    macro sets a type or a field exactly as a rule does. Not recorded for `u`: the undo
+    history holds triage's fields (status, priority, assignee, tags, unread) only."""
+
+    def apply(cid: int, value: Any, _history: History | None) -> object:
+        return rule_actions.ACTIONS[key].apply(rule_actions.Target(cid, {}, None), value)
+
+    return apply
+
+
+# One function per action that changes the conversation (template and send are below).
 APPLY: dict[str, Apply] = {
+    "type": _by_rule_action("type"),
+    "fields": _by_rule_action("fields"),
     "tags": lambda cid, value, history: triage.change_tags(cid, value, history=history),
     "priority": lambda cid, value, history: triage.set_priority(cid, value, history=history),
     "assign": lambda cid, value, history: triage.assign(cid, value or None, history=history),
@@ -51,6 +66,7 @@ class Applied:
     # when the macro has none or was applied to several (nothing is inserted, nothing sent).
     template_text: str | None = None
     template_skipped: bool = False  # a `template` action not used (applied to several)
+    ticket: bool = False  # it set a type or fields, which `u` does not take back
 
     def sentence(self) -> str:
         """What happened, in one sentence for the agent."""
@@ -61,6 +77,8 @@ class Applied:
             said += f"; {len(self.sent)} repl{'y' if len(self.sent) == 1 else 'ies'} queued"
         if self.template_skipped:
             said += "; its template is inserted only from a thread, so nothing was sent"
+        if self.ticket:
+            said += "; undo does not take back the type and fields it set"
         return said + "."
 
 
@@ -87,7 +105,7 @@ def apply_all(
     macro = macros.get(name)
     actions = macros.actions_of(macro)
     ids = list(dict.fromkeys(conversation_ids))
-    done = Applied(macro.name, ids)
+    done = Applied(macro.name, ids, ticket=any(a in ("type", "fields") for a, _ in actions))
     chosen = dict(actions)
     with database.atomic(), history.together() if history is not None else nullcontext():
         for cid in ids:

@@ -14,8 +14,8 @@ transaction.
 
 The payload, never mail content: `{"t": table, "k": "insert"|"update"|"delete", "c": [ids]}`
 with the conversation ids the statement touched, or `"c": null` when there were more than
-`MAX_IDS` of them (or they could not be told). At most a few hundred bytes, far under the 8000
-that NOTIFY allows. `deskterm.store.live` reads it.
+`MAX_IDS` of them (or they could not be told, or the table is a policy's, `POLICY_TABLES`).
+At most a few hundred bytes, far under the 8000 that NOTIFY allows. `deskterm.store.live` reads it.
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ CONVERSATION_OF = {
     # No conversation: an app hears it to forget the agent it had read (desk/agents.py).
     "agent": "NULL::bigint",
 }
+# The desk's policies, which an agent's open Policies screen shows (and the list's due times
+# follow): their rows name no conversation, so the payload's "c" is null, "reload what you
+# show". A desk made before they announced themselves gets their triggers in migration v16.
+POLICY_TABLES = ("routing_rule", "sla_policy", "macro", "conversation_type", "type_field")
+CONVERSATION_OF.update(dict.fromkeys(POLICY_TABLES, "NULL::bigint"))
 EVENTS = {"INSERT": "NEW", "UPDATE": "NEW", "DELETE": "OLD"}  # and the transition table each has
 
 _FUNCTION_SQL = f"""

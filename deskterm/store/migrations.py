@@ -370,6 +370,21 @@ def _v15_reply_authors_and_quiet_presence(database: peewee.Database) -> None:
             database.execute_sql(statement)
 
 
+def _v16_policies_announced(database: peewee.Database) -> None:
+    """Routing rules, SLA policies, macros, types and fields announce their changes on a
+    PostgreSQL desk (store/live_triggers.py `POLICY_TABLES`), so another agent's open
+    Policies screen shows an admin's edit at once. No new table; SQLite needs nothing (its
+    apps see every commit). A desk made at this version got them in v8 already: a re-run
+    replaces them."""
+    from deskterm.store import live_triggers
+
+    if dbmod.is_sqlite(database):
+        return
+    tables = [t for t in live_triggers.POLICY_TABLES if database.table_exists(t)]
+    for statement in live_triggers.statements(tables):
+        database.execute_sql(statement)
+
+
 MIGRATIONS: Sequence[Migration] = (
     _v1_initial,
     _v2_list_index_and_search,
@@ -386,6 +401,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v13_notifications_and_macros,
     _v14_time_spent,
     _v15_reply_authors_and_quiet_presence,
+    _v16_policies_announced,
 )
 
 

@@ -93,3 +93,26 @@ def test_preview_fills_a_kind_for_a_conversation_with_its_html(desk: Desk, tmp_p
     assert f"Conversation #{FIRST}" in sla and "first response" in sla
     refused = desk.run("template", "preview", "x", "--file", str(text), "--kind", "sla", ok=False)
     assert "Invalid value for '--kind'" in refused.output
+
+
+def test_a_macro_sets_a_type_and_fields(desk: Desk) -> None:
+    desk.run("type", "add", "billing")
+    desk.run("field", "add", "billing", "order", "--kind", "text")
+    desk.run("field", "add", "billing", "note", "--kind", "text")
+    desk.run(
+        "macro", "add", "invoice", "--type", "billing",
+        "--field", "order=A-1077", "--field", "note=late, again",
+    )  # fmt: skip
+    assert desk.json("macro", "show", "invoice")["actions"] == [
+        {"action": "type", "value": "billing"},
+        {"action": "fields", "value": {"order": "A-1077", "note": "late, again"}},
+    ]
+    assert (
+        'fields     { "note" = "late, again", "order" = "A-1077" }'
+        in desk.run("macro", "show", "invoice").output
+    )
+    desk.run("macro", "apply", "invoice", str(FIRST))
+    shown = desk.json("show", str(FIRST))
+    assert shown["type"] == "billing"
+    refused = desk.run("macro", "add", "bad", "--field", "order", ok=False)
+    assert "'order' is not NAME=VALUE" in refused.output

@@ -144,3 +144,62 @@ def test_the_actions_run_in_their_fixed_order_whatever_order_they_were_given(
     row = macros.save("x", [("status", "closed"), ("tags", "a"), ("priority", "low")])
     assert [a for a, _ in macros.actions_of(row)] == ["tags", "priority", "status"]
     assert macros.describe(row)["sends"] is False
+
+
+# --- the ticket's type and fields, by the routing rules' own actions ------------------------
+
+
+def test_a_macro_sets_the_type_then_that_types_fields(conversations: list[int]) -> None:
+    from deskterm.desk import field_values, queries, types
+
+    types.add("billing")
+    types.add_field("billing", "order", "text")
+    types.add_field("billing", "region", "choice", choices=["eu", "us"])
+    row = macros.save(
+        "invoice",
+        [("fields", "order=A-1077, region=eu"), ("type", "billing"), ("priority", "high")],
+    )
+    # Stored in their fixed order, the fields as a rule's `fields` action keeps them.
+    assert macros.actions_of(row) == [
+        ("type", "billing"),
+        ("fields", {"order": "A-1077", "region": "eu"}),
+        ("priority", "high"),
+    ]
+    assert macros.summary(row) == "type billing, fields order=A-1077, region=eu, priority high"
+    done = applying.apply_all(conversations[:2], "invoice", history=History())
+    assert "undo does not take back the type and fields" in done.sentence()
+    for cid in conversations[:2]:
+        conversation = queries.get_conversation(cid)
+        assert types.type_of(conversation) == "billing"
+        values = {v["name"]: v["value"] for v in field_values.values_of(conversation)}
+        assert values == {"order": "A-1077", "region": "eu"}
+    assert types.type_of(queries.get_conversation(conversations[2])) is None
+
+
+def test_a_macros_type_and_fields_are_checked_when_saved_and_when_applied(
+    conversations: list[int],
+) -> None:
+    from deskterm.desk import types
+
+    with pytest.raises(NotFound, match="type"):
+        macros.save("bad", [("type", "nonesuch")])
+    with pytest.raises(ConfigError, match="not NAME=VALUE"):
+        macros.save("bad", [("fields", "order")])
+    with pytest.raises(ConfigError, match="fields must be a table"):
+        macros.save("bad", [("fields", "")])
+    # A value holding a comma is written as a TOML table, and read back the same.
+    row = macros.save("note", [("fields", '{ note = "late, again" }')])
+    assert macros.actions_of(row) == [("fields", {"note": "late, again"})]
+    assert macros.parse_fields(macros.fields_text({"note": "late, again"})) == {
+        "note": "late, again"
+    }
+    # Which fields exist depends on the type, known when applied: refused then, all or none.
+    types.add("billing")
+    types.add_field("billing", "order", "text")
+    macros.save("half", [("type", "billing"), ("fields", "nonesuch=1"), ("priority", "low")])
+    with pytest.raises(ConfigError, match="has no field 'nonesuch'"):
+        applying.apply_all(conversations, "half")
+    assert [triage.state(c)["priority"] for c in conversations] == ["normal"] * 3
+    from deskterm.desk import queries
+
+    assert types.type_of(queries.get_conversation(conversations[0])) is None

@@ -125,3 +125,23 @@ def describe(row: RoutingRule) -> dict[str, Any]:
         "turn": row.turn,
         "updated_at": iso(row.updated_at),
     }
+
+
+def scope_words(row: dict[str, Any]) -> str:
+    """Where a described rule applies, in words (`rule list`, the desk's rules screen)."""
+    where = one_line(row["channel"] or "every channel")
+    return where + (", replies too" if row["replies"] else "")
+
+
+def actions_words(actions: dict[str, Any]) -> str:
+    """A rule's actions in one line: "priority high; tags billing, vip"."""
+    return "; ".join(f"{key} {_value_words(value)}" for key, value in actions.items())
+
+
+def _value_words(value: Any) -> str:
+    """An action's stored value as words: a list joined, a table (fields) as `name=value`."""
+    if isinstance(value, dict):
+        return ", ".join(f"{one_line(str(k))}={one_line(str(v))}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(one_line(str(v)) for v in value)
+    return one_line(str(value))

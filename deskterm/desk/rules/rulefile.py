@@ -12,7 +12,7 @@ from typing import Any
 
 from deskterm.desk.rules import actions, conditions
 from deskterm.errors import ConfigError, DeskError
-from deskterm.sanitize import one_line
+from deskterm.sanitize import one_line, safe_toml_string
 
 TOP = ("name", "channel", "replies", "stop", "match", "when", "unless", "then")
 MATCH = ("all", "any")
@@ -102,3 +102,36 @@ def validate(raw: Any) -> dict[str, Any]:
         },
         "actions": actions.checked(raw["then"]),
     }
+
+
+def to_text(rule: dict[str, Any]) -> str:
+    """A stored rule (`rulebook.describe`) as the rule file `parse_text` reads back: what the
+    desk's rule editor starts from, so it edits the very format `rule add --file` takes."""
+    lines = [f"name = {_toml(rule['name'])}"]
+    if rule.get("channel"):
+        lines.append(f"channel = {_toml(rule['channel'])}")
+    lines += [f"replies = {_toml(bool(rule['replies']))}", f"stop = {_toml(bool(rule['stop']))}"]
+    lines.append(f"match = {_toml(rule['match'])}")
+    for table in ("when", "unless", "then"):
+        values = rule.get(table) or {}
+        if values or table == "then":
+            lines += ["", f"[{table}]"]
+            lines += [f"{_key(key)} = {_toml(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else safe_toml_string(key)
+
+
+def _toml(value: Any) -> str:
+    """One value in TOML (strings as `safe_toml_string` writes them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, int):
+        return str(value)
+    return safe_toml_string(str(value))
