@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from deskterm.desk.report_breakdown import COUNTS, SECTIONS
+from deskterm.desk.report_sla import TARGETS as SLA_TARGETS
+
 Row = tuple[str, str, str, Any]
 
 SERIES = (
@@ -31,9 +34,8 @@ FIGURES = {
     "skipped": ("total",),
     "time_spent": ("total_seconds",),
 }
-BREAKDOWNS = (("by_agent", "agent"), ("by_organization", "organization"), ("by_channel", "channel"))
-COUNTS = ("new", "replies", "resolved", "time_seconds")
-NOBODY = {"agent": "(unassigned)", "organization": "(none)", "channel": "(none)"}
+BREAKDOWNS = SECTIONS
+NOBODY = {"agent": "(unassigned)", "organization": "(none)", "channel": "(none)", "type": "(none)"}
 
 
 def rows(report: dict[str, Any]) -> Iterator[Row]:
@@ -51,6 +53,14 @@ def rows(report: dict[str, Any]) -> Iterator[Row]:
             name = entry[field] if entry[field] is not None else NOBODY[field]
             for metric in COUNTS:
                 yield section, str(name), metric, entry[metric]
-    for section in ("sla", "by_type"):
-        if not report[section]["available"]:
-            yield section, "", "note", report[section]["note"]
+    sla = report["sla"]
+    if not sla["available"]:
+        yield "sla", "", "note", sla["note"]
+        return
+    for target in SLA_TARGETS:
+        for name in ("met", "breached", "attainment_pct"):
+            yield "sla", target, name, sla[target][name]
+    for target in SLA_TARGETS:
+        for series, metric in (("met_series", "met"), ("breached_series", "breached")):
+            for key, value in zip(report["buckets"], sla[target][series], strict=True):
+                yield f"sla_{target}", key, metric, value
