@@ -57,10 +57,10 @@ class Counter:
         self.policies = list(calendars)
         if not calendars:
             return
-        earliest = (
+        earliest = Conversation.created_at.python_value(
             Conversation.select(fn.MIN(Conversation.created_at))
             .where(Conversation.sla_policy.in_(self.policies))
-            .scalar(convert=True)
+            .scalar()
         )
         since = max(earliest or until, until - timedelta(days=MAX_DAYS_AHEAD - 7))
         sqlite = is_sqlite(database.obj)
@@ -79,24 +79,25 @@ class Counter:
             for opens, closes in calendar.intervals(since):
                 if opens >= until:
                     break
-                value = (lambda d: str(d)) if sqlite else (lambda d: d)
-                rows.append((policy, value(opens), value(closes), before))
+                # As the desk stores them: text on SQLite (what its columns compare with).
+                stored = (str(opens), str(closes)) if sqlite else (opens, closes)
+                rows.append((policy, *stored, before))
                 before += int((closes - opens).total_seconds())
         for i in range(0, len(rows), 500):
-            Hours.insert_many(rows[i : i + 500]).bind(database).execute()
+            Hours.insert(rows[i : i + 500], columns=Hours._columns).execute(database)
 
     def at(self, moment: peewee.Node) -> peewee.Node:
         """Counted seconds up to `moment` on the conversation's policy calendar (from an
         arbitrary zero: only differences mean something)."""
         inner = Hours.alias("h")
         sqlite = is_sqlite(database.obj)
-        upto = fn.MIN(moment, inner.c.closes) if sqlite else fn.LEAST(moment, inner.c.closes)
-        partial = rsql.seconds_between(upto, inner.c.opens)
+        upto = fn.MIN(moment, inner.closes) if sqlite else fn.LEAST(moment, inner.closes)
+        partial = rsql.seconds_between(upto, inner.opens)
         part = fn.MAX(0, partial) if sqlite else fn.GREATEST(0, partial)
         return fn.COALESCE(
-            inner.select(inner.c.before_s + part)
-            .where((inner.c.policy == Conversation.sla_policy) & (inner.c.opens <= moment))
-            .order_by(inner.c.opens.desc())
+            inner.select(inner.before_s + part)
+            .where((inner.policy == Conversation.sla_policy) & (inner.opens <= moment))
+            .order_by(inner.opens.desc())
             .limit(1),
             0,
         )
