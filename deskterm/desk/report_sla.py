@@ -185,3 +185,15 @@ def attainment(report: Any, counter: Counter, now: datetime) -> dict[str, Any]:
             "breached_series": [breached[k] for k in report.keys],
         }
     return out
+
+
+def summary(section: dict[str, Any]) -> str:
+    """The SLA section in one line, as the CLI's text and the Reports screen show it."""
+    if not section["available"]:
+        return str(section["note"])
+    parts = []
+    for target, words in (("first_response", "first response"), ("resolution", "resolution")):
+        got = section[target]
+        pct = "-" if got["attainment_pct"] is None else f"{got['attainment_pct']}%"
+        parts.append(f"{words} {pct} met ({got['met']} met, {got['breached']} breached)")
+    return "; ".join(parts)
