@@ -19,8 +19,9 @@ What each number means:
 Filters: `channel` and `org` (the contact's organization) narrow everything but skipped mail
 to their conversations, skipped mail to the channel; `agent` narrows the conversations to those
 assigned to the agent now, and time spent to the agent's own.
-Durations are counted around the clock: business hours come with an SLA calendar (issue 16),
-which this desk does not have yet, and the report says so.
+Durations are counted in business hours where the conversation's SLA policy has a calendar,
+else around the clock; SLA attainment and breaches are desk/report_sla.py's, the breakdowns
+per agent, organization, channel and type desk/report_breakdown.py's.
 """
 
 from __future__ import annotations
