@@ -85,6 +85,7 @@ def report(
 
 
 def _print(data: dict[str, Any]) -> None:
+    from deskterm.desk import report_sla
     from deskterm.desk.time_spent import format_duration as spent
 
     def span(seconds: int | None) -> str:
@@ -115,13 +116,14 @@ def _print(data: dict[str, Any]) -> None:
         f"{span(done['p90_seconds'])}"
     )
     say(f"{'':<20}Times are {first['hours']}.")
-    say(f"{'SLA':<20}{data['sla']['note']}")
+    say(f"{'SLA':<20}{report_sla.summary(data['sla'])}")
     reasons = ", ".join(f"{one_line(k)} {n}" for k, n in data["skipped"]["by_reason"].items())
     say(f"{'Skipped mail':<20}{data['skipped']['total']}" + (f": {reasons}" if reasons else ""))
     for section, field in (
         ("by_agent", "agent"),
         ("by_organization", "organization"),
         ("by_channel", "channel"),
+        ("by_type", "type"),
     ):
         say()
         say(f"{'Per ' + field:<22}{'new':>6}{'replies':>9}{'resolved':>10}{'time':>10}")

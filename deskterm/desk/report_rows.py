@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from deskterm.desk.report_breakdown import COUNTS, SECTIONS
+from deskterm.desk.report_sla import TARGETS as SLA_TARGETS
+
 Row = tuple[str, str, str, Any]
 
 SERIES = (
@@ -31,10 +34,9 @@ FIGURES = {
     "skipped": ("total",),
     "time_spent": ("total_seconds",),
 }
-BREAKDOWNS = (("by_agent", "agent"), ("by_organization", "organization"), ("by_channel", "channel"))
-COUNTS = ("new", "replies", "resolved", "time_seconds")
+BREAKDOWNS = SECTIONS
 # The row of no agent: unassigned conversations, and replies whose author is unknown.
-NOBODY = {"agent": "(no agent)", "organization": "(none)", "channel": "(none)"}
+NOBODY = {"agent": "(no agent)", "organization": "(none)", "channel": "(none)", "type": "(none)"}
 
 
 def rows(report: dict[str, Any]) -> Iterator[Row]:
@@ -52,6 +54,14 @@ def rows(report: dict[str, Any]) -> Iterator[Row]:
             name = entry[field] if entry[field] is not None else NOBODY[field]
             for metric in COUNTS:
                 yield section, str(name), metric, entry[metric]
-    for section in ("sla", "by_type"):
-        if not report[section]["available"]:
-            yield section, "", "note", report[section]["note"]
+    sla = report["sla"]
+    if not sla["available"]:
+        yield "sla", "", "note", sla["note"]
+        return
+    for target in SLA_TARGETS:
+        for name in ("met", "breached", "attainment_pct"):
+            yield "sla", target, name, sla[target][name]
+    for target in SLA_TARGETS:
+        for series, metric in (("met_series", "met"), ("breached_series", "breached")):
+            for key, value in zip(report["buckets"], sla[target][series], strict=True):
+                yield f"sla_{target}", key, metric, value

@@ -23,13 +23,13 @@ to their conversations, skipped mail to the channel; `agent` narrows the convers
 assigned to the agent now, and replies and time spent to the agent's own.
 Per agent: new and resolved conversations by their assignee now, replies by who wrote them,
 time by who spent it; the row of no agent holds the unassigned and the unknown.
-Durations are counted around the clock: business hours come with an SLA calendar (issue 16),
-which this desk does not have yet, and the report says so.
+Durations are counted in business hours where the conversation's SLA policy has a calendar,
+else around the clock; SLA attainment and breaches are desk/report_sla.py's, the breakdowns
+per agent, organization, channel and type desk/report_breakdown.py's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -37,24 +37,20 @@ from typing import Any
 import peewee
 from peewee import SQL, Case, fn
 
+from deskterm.desk import report_breakdown, report_sla
 from deskterm.desk import report_sql as rsql
 from deskterm.desk.report_scope import Scope, buckets, conditions
 from deskterm.desk.status_history import BACKLOG, DONE
+from deskterm.store.db import utcnow
 from deskterm.store.models import (
     Channel,
-    Contact,
     Conversation,
     Message,
-    Organization,
     Outbox,
     SkippedMail,
     StatusChange,
     TimeEntry,
 )
-
-NO_SLA = "No SLA targets on this desk: attainment and breaches need them (issue 16)."
-NO_TYPES = "No conversation types on this desk: time per type needs them (issue 16)."
-HOURS = "around the clock (business hours need an SLA calendar, which this desk has not)"
 
 
 def compute(sc: Scope) -> dict[str, Any]:
@@ -63,7 +59,8 @@ def compute(sc: Scope) -> dict[str, Any]:
     end = datetime.combine(sc.until + timedelta(days=1), time())
     where = conditions(sc)
     keys = buckets(sc)
-    r = _Report(sc, start, end, where, keys)
+    now = utcnow()
+    r = _Report(sc, start, end, where, keys, report_sla.Counter(max(end, now)))
     new = r.new_conversations()
     return {
         "period": {**asdict(sc), "since": sc.since.isoformat(), "until": sc.until.isoformat()},
@@ -72,14 +69,11 @@ def compute(sc: Scope) -> dict[str, Any]:
         "replies": r.replies(),
         "first_response": r.first_response(new["total"]),
         "resolution": r.resolution(),
-        "sla": {"available": False, "note": NO_SLA},
-        "backlog": r.backlog(),
+        "sla": report_sla.attainment(r, r.counter, now),
+        "backlog": r.backlog(new["series"]),
         "skipped": r.skipped(),
         "time_spent": r.time_spent(),
-        "by_agent": r.breakdown("agent"),
-        "by_organization": r.breakdown("organization"),
-        "by_channel": r.breakdown("channel"),
-        "by_type": {"available": False, "note": NO_TYPES},
+        **r.breakdowns(),
     }
 
 
@@ -96,8 +90,10 @@ class _Report:
         end: datetime,
         where: list[peewee.Expression],
         keys: list[str],
+        counter: report_sla.Counter,
     ) -> None:
         self.sc, self.start, self.end, self.where, self.keys = sc, start, end, where, keys
+        self.counter = counter  # durations in business hours where a policy has them
 
     def _in_period(self, column: peewee.Node) -> peewee.Expression:
         return (column >= self.start) & (column < self.end)
@@ -150,7 +146,7 @@ class _Report:
         )
         durations = (
             Conversation.select(
-                rsql.seconds_between(first.c.first_at, Conversation.created_at).alias("d")
+                self.counter.between(first.c.first_at, Conversation.created_at).alias("d")
             )
             .join(first, on=(first.c.cid == Conversation.id))
             .where(self._in_period(Conversation.created_at), *self.where)
@@ -161,12 +157,12 @@ class _Report:
             "unanswered": created - count,
             "median_seconds": ranks[50],
             "p90_seconds": ranks[90],
-            "hours": HOURS,
+            "hours": self.counter.hours,
         }
 
     def resolution(self) -> dict[str, Any]:
         durations = self._resolved(
-            rsql.seconds_between(SQL("done.done_at"), Conversation.created_at).alias("d")
+            self.counter.between(SQL("done.done_at"), Conversation.created_at).alias("d")
         )
         count, ranks = rsql.percentiles(durations)
         series = self._series(self._resolved(fn.COUNT(Conversation.id)), SQL("done.done_at"))
@@ -175,45 +171,37 @@ class _Report:
             "series": series,
             "median_seconds": ranks[50],
             "p90_seconds": ranks[90],
-            "hours": HOURS,
+            "hours": self.counter.hours,
         }
 
-    def backlog(self) -> dict[str, Any]:
+    def backlog(self, new: list[int]) -> dict[str, Any]:
         """Open and pending at the end of each bucket: every conversation created so far
-        starts open; each recorded change moves one between the statuses. Summed per bucket
-        in the database, then added up over the buckets here."""
-        before = Case(None, [(Conversation.created_at < self.start, "before")], None)
-        created = dict(
-            Conversation.select(
-                fn.COALESCE(before, rsql.bucket(Conversation.created_at, self.sc.step))
-                .coerce(False)
-                .alias("k"),
-                fn.COUNT(Conversation.id),
-            )
-            .where(Conversation.created_at < self.end, *self.where)
-            .group_by(SQL("k"))
-            .tuples()
-        )
+        starts open (those of the period are `new`, the series already counted); each
+        recorded change moves one between the statuses. Summed per bucket in the database,
+        then added up over the buckets here."""
+        created = dict(zip(self.keys, new, strict=True))
+        created["before"] = (
+            Conversation.select(fn.COUNT(Conversation.id))
+            .where(Conversation.created_at < self.start, *self.where)
+            .scalar()
+        ) or 0
 
         def moved(status: str) -> peewee.Node:
             into = Case(None, [(StatusChange.new_status == status, 1)], 0)
             return fn.SUM(into - Case(None, [(StatusChange.old_status == status, 1)], 0))
 
         early = Case(None, [(StatusChange.changed_at < self.start, "before")], None)
-        changes = {
-            k: (int(o or 0), int(p or 0))
-            for k, o, p in StatusChange.select(
-                fn.COALESCE(early, rsql.bucket(StatusChange.changed_at, self.sc.step))
-                .coerce(False)
-                .alias("k"),
-                moved("open"),
-                moved("pending"),
-            )
-            .join(Conversation, on=(StatusChange.conversation == Conversation.id))
-            .where(StatusChange.changed_at < self.end, *self.where)
-            .group_by(SQL("k"))
-            .tuples()
-        }
+        query = StatusChange.select(
+            fn.COALESCE(early, rsql.bucket(StatusChange.changed_at, self.sc.step))
+            .coerce(False)
+            .alias("k"),
+            moved("open"),
+            moved("pending"),
+        )
+        if self.where:  # the conversation only for a filter: the join tripled a year's read
+            query = query.join(Conversation, on=(StatusChange.conversation == Conversation.id))
+        rows = query.where(StatusChange.changed_at < self.end, *self.where).group_by(SQL("k"))
+        changes = {k: (int(o or 0), int(p or 0)) for k, o, p in rows.tuples()}
         opened, pending = [], []
         now_open = int(created.get("before", 0)) + changes.get("before", (0, 0))[0]
         now_pending = changes.get("before", (0, 0))[1]
@@ -255,46 +243,18 @@ class _Report:
         series = self._series(self._time(fn.SUM(TimeEntry.seconds)), TimeEntry.started_at)
         return {"total_seconds": sum(series), "series": series}
 
-    def breakdown(self, by: str) -> list[dict[str, Any]]:
+    def breakdowns(self) -> dict[str, list[dict[str, Any]]]:
         """New conversations, replies, resolved and time spent per agent (the conversation's
-        assignee; replies: who wrote them; time: who spent it), organization or channel."""
-        key = {
-            "agent": Conversation.assignee,
-            "organization": Contact.organization,
-            "channel": Conversation.channel,
-        }[by]
-        time_key = TimeEntry.agent if by == "agent" else key
-        reply_key = Message.agent if by == "agent" else key
-
-        def counted(query: peewee.SelectQuery, group: peewee.Node) -> dict[Any, int]:
-            if by == "organization":
-                query = query.join(
-                    Contact, peewee.JOIN.LEFT_OUTER, on=(Conversation.contact == Contact.id)
-                )
-            rows = query.select_extend(group.alias("g")).group_by(SQL("g")).tuples()
-            return {g: int(n or 0) for n, g in rows}
-
-        new = counted(
+        assignee; replies: who wrote them; time: who spent it), organization, channel and
+        type: one grouped query per kind of number (desk/report_breakdown.py)."""
+        return report_breakdown.breakdowns(
             Conversation.select(fn.COUNT(Conversation.id)).where(
                 self._in_period(Conversation.created_at), *self.where
             ),
-            key,
+            self._replies(fn.COUNT(Message.id)),
+            self._resolved(fn.COUNT(Conversation.id)),
+            self._time(fn.SUM(TimeEntry.seconds)),
         )
-        replies = counted(self._replies(fn.COUNT(Message.id)), reply_key)
-        resolved = counted(self._resolved(fn.COUNT(Conversation.id)), key)
-        spent = counted(self._time(fn.SUM(TimeEntry.seconds)), time_key)
-        names = _names(by, {*new, *replies, *resolved, *spent})
-        rows = [
-            {
-                by: names.get(k, k),
-                "new": new.get(k, 0),
-                "replies": replies.get(k, 0),
-                "resolved": resolved.get(k, 0),
-                "time_seconds": spent.get(k, 0),
-            }
-            for k in {*new, *replies, *resolved, *spent}
-        ]
-        return sorted(rows, key=lambda r: (r[by] is None, str(r[by] or "")))
 
     def _resolved(self, *values: peewee.Node) -> peewee.SelectQuery:
         """Over the conversations resolved or closed now whose last change to resolved or
@@ -321,15 +281,3 @@ class _Report:
 
 def _is_assignee(expression: peewee.Expression) -> bool:
     return getattr(expression, "lhs", None) is Conversation.assignee
-
-
-def _names(by: str, keys: Iterable[Any]) -> dict[Any, str]:
-    """Channels and organizations by name (ids are the desk's business); agents are shown by
-    their handle already."""
-    ids = [k for k in keys if k is not None]
-    if by == "channel" and ids:
-        return dict(Channel.select(Channel.id, Channel.name).where(Channel.id.in_(ids)).tuples())
-    if by == "organization" and ids:
-        query = Organization.select(Organization.id, Organization.name)
-        return dict(query.where(Organization.id.in_(ids)).tuples())
-    return {}

@@ -24,7 +24,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Sparkline, Static
 
-from deskterm.desk import report_rows, report_scope, reports
+from deskterm.desk import report_rows, report_scope, report_sla, reports
 from deskterm.desk.time_spent import format_duration
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
@@ -186,7 +186,7 @@ def summary(data: dict[str, Any]) -> str:
         f"Resolution: median {span(done['median_seconds'])}, 90% within "
         f"{span(done['p90_seconds'])} ({done['resolved']} resolved)",
         f"Times are {first['hours']}.",
-        f"SLA: {data['sla']['note']}",
+        f"SLA: {report_sla.summary(data['sla'])}",
         "Skipped mail: "
         + (
             ", ".join(f"{one_line(k)} {n}" for k, n in data["skipped"]["by_reason"].items())
@@ -204,7 +204,11 @@ def summary(data: dict[str, Any]) -> str:
             f"  {name[:14]:<14} {bar:<{BAR_WIDTH}} {row['new']} · {row['replies']} · "
             f"{row['resolved']} · {format_duration(row['time_seconds'])}"
         )
-    for section, field in (("by_organization", "organization"), ("by_channel", "channel")):
+    for section, field in (
+        ("by_organization", "organization"),
+        ("by_channel", "channel"),
+        ("by_type", "type"),
+    ):
         named = ", ".join(
             f"{one_line(str(r[field] or '(none)'))} {r['new']}" for r in data[section]
         )

@@ -1,0 +1,199 @@
+"""A report's SLA section: per period, how many first responses and resolutions met their
+target and how many breached it, and durations counted in business hours where the
+conversation's policy has a calendar. Counted by SQL over the clock each conversation stores
+(desk/sla.py: its policy, when its clock started, its first response, its stopped seconds,
+its due time), never a row per conversation into Python.
+
+What counts where:
+- a target reached (the first reply queued, the last change to resolved or closed) counts in
+  the bucket it was reached in: met when the counted time from the clock's start (the
+  conversation's arrival, or the policy's creation if later) is within the target; for a
+  resolution, less the time the clock stood stopped (pending, resolved before a reopening).
+  The first response's stopped time is not subtracted: the stored total also holds the
+  stops after it, and a conversation seldom waits on its customer before the first reply.
+- a target not reached whose due time has passed counts as breached in the bucket it fell
+  due in.
+Targets reached before their policy existed are not counted.
+
+Business hours: the policy's calendar (desk/sla_calendar.py, the one the clocks use) gives
+its opening hours over the span the report needs; they go into a temporary table with the
+counted seconds before each, so the database finds the counted time at any moment with an
+index lookup and a difference (`counted`). No second calendar is written here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import peewee
+from peewee import SQL, Case, fn
+
+from deskterm.desk import report_sql as rsql
+from deskterm.desk import sla_policies
+from deskterm.desk.sla_calendar import MAX_DAYS_AHEAD
+from deskterm.store.db import database, is_sqlite
+from deskterm.store.models import Conversation, SlaPolicy
+
+NO_SLA = "No SLA targets on this desk: attainment and breaches need them (`deskterm sla add`)."
+AROUND = "around the clock (no SLA policy here has business hours)"
+BUSINESS = (
+    "in business hours where the conversation's SLA policy has a calendar, else around the clock"
+)
+TARGETS = ("first_response", "resolution")
+
+Hours = peewee.Table("report_hours", ("policy", "opens", "closes", "before_s"))
+
+
+class Counter:
+    """Counted seconds between two moments of a conversation, by its policy's calendar."""
+
+    def __init__(self, until: datetime) -> None:
+        """Load the opening hours of every business-hours policy, from its conversations'
+        earliest creation (at most five years back: the calendar's reach) to `until`."""
+        calendars = {
+            p.id: sla_policies.calendar_of(p) for p in SlaPolicy.select() if p.hours is not None
+        }
+        self.policies = list(calendars)
+        if not calendars:
+            return
+        earliest = Conversation.created_at.python_value(
+            Conversation.select(fn.MIN(Conversation.created_at))
+            .where(Conversation.sla_policy.in_(self.policies))
+            .scalar()
+        )
+        since = max(earliest or until, until - timedelta(days=MAX_DAYS_AHEAD - 7))
+        sqlite = is_sqlite(database.obj)
+        stamp = "TIMESTAMP" if not sqlite else "DATETIME"
+        database.execute_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS report_hours (policy INTEGER, "
+            f"opens {stamp}, closes {stamp}, before_s BIGINT)"
+        )
+        database.execute_sql(
+            "CREATE INDEX IF NOT EXISTS report_hours_at ON report_hours (policy, opens)"
+        )
+        database.execute_sql("DELETE FROM report_hours")
+        rows = []
+        for policy, calendar in calendars.items():
+            before = 0
+            for opens, closes in calendar.intervals(since):
+                if opens >= until:
+                    break
+                # As the desk stores them: text on SQLite (what its columns compare with).
+                stored = (str(opens), str(closes)) if sqlite else (opens, closes)
+                rows.append((policy, *stored, before))
+                before += int((closes - opens).total_seconds())
+        for i in range(0, len(rows), 500):
+            Hours.insert(rows[i : i + 500], columns=Hours._columns).execute(database)
+
+    def at(self, moment: peewee.Node) -> peewee.Node:
+        """Counted seconds up to `moment` on the conversation's policy calendar (from an
+        arbitrary zero: only differences mean something)."""
+        inner = Hours.alias("h")
+        sqlite = is_sqlite(database.obj)
+        upto = fn.MIN(moment, inner.closes) if sqlite else fn.LEAST(moment, inner.closes)
+        partial = rsql.seconds_between(upto, inner.opens)
+        part = fn.MAX(0, partial) if sqlite else fn.GREATEST(0, partial)
+        return fn.COALESCE(
+            inner.select(inner.before_s + part)
+            .where((inner.policy == Conversation.sla_policy) & (inner.opens <= moment))
+            .order_by(inner.opens.desc())
+            .limit(1),
+            0,
+        )
+
+    def between(self, later: peewee.Node, earlier: peewee.Node) -> peewee.Node:
+        """Seconds from `earlier` to `later`: in business hours where the conversation's
+        policy has a calendar, else around the clock."""
+        plain = rsql.seconds_between(later, earlier)
+        if not self.policies:
+            return plain
+        business = self.at(later) - self.at(earlier)
+        return Case(None, [(Conversation.sla_policy.in_(self.policies), business)], plain)
+
+    @property
+    def hours(self) -> str:
+        return BUSINESS if self.policies else AROUND
+
+
+def clock_start() -> peewee.Node:
+    """When a conversation's clock started: its arrival, or its policy's creation if later."""
+    arrived = fn.COALESCE(Conversation.sla_started_at, Conversation.created_at)
+    if is_sqlite(database.obj):
+        return fn.MAX(arrived, SlaPolicy.created_at)
+    return fn.GREATEST(arrived, SlaPolicy.created_at)
+
+
+def attainment(report: Any, counter: Counter, now: datetime) -> dict[str, Any]:
+    """The SLA section of `report` (a reports._Report): met and breached per target, per
+    bucket and in all, and the attainment in percent (None when nothing was due)."""
+    if not SlaPolicy.select().exists():
+        return {"available": False, "note": NO_SLA}
+    out: dict[str, Any] = {"available": True, "hours": counter.hours}
+    start = clock_start()
+    for target in TARGETS:
+        minutes = getattr(SlaPolicy, f"{target}_minutes")
+        if target == "first_response":
+            reached = Conversation.first_response_at
+            base = Conversation.select().where(report._in_period(reached))
+            late = counter.between(reached, start) > minutes * 60
+        else:
+            reached = SQL("done.done_at")
+            base = report._resolved()
+            late = counter.between(reached, start) - Conversation.sla_paused_seconds > minutes * 60
+        done = (
+            base.select(
+                rsql.bucket(reached, report.sc.step).alias("k"),
+                Case(None, [(late, 1)], 0).alias("late"),
+                fn.COUNT(Conversation.id),
+            )
+            .join_from(Conversation, SlaPolicy, on=(SlaPolicy.id == Conversation.sla_policy))
+            .where(minutes.is_null(False), reached >= start, *report.where)
+            .group_by(SQL("k"), SQL("late"))
+            .tuples()
+        )
+        met = dict.fromkeys(report.keys, 0)
+        breached = dict.fromkeys(report.keys, 0)
+        for k, was_late, n in done:
+            into = breached if int(was_late) else met
+            if k in into:
+                into[k] += int(n)
+        overdue = (
+            Conversation.select(
+                rsql.bucket(Conversation.due_at, report.sc.step).alias("k"),
+                fn.COUNT(Conversation.id),
+            )
+            .where(
+                Conversation.due_target == target,
+                report._in_period(Conversation.due_at),
+                Conversation.due_at <= now,
+                *report.where,
+            )
+            .group_by(SQL("k"))
+            .tuples()
+        )
+        for k, n in overdue:
+            if k in breached:
+                breached[k] += int(n)
+        met_total, breached_total = sum(met.values()), sum(breached.values())
+        due = met_total + breached_total
+        out[target] = {
+            "met": met_total,
+            "breached": breached_total,
+            "attainment_pct": round(100 * met_total / due, 1) if due else None,
+            "met_series": [met[k] for k in report.keys],
+            "breached_series": [breached[k] for k in report.keys],
+        }
+    return out
+
+
+def summary(section: dict[str, Any]) -> str:
+    """The SLA section in one line, as the CLI's text and the Reports screen show it."""
+    if not section["available"]:
+        return str(section["note"])
+    parts = []
+    for target, words in (("first_response", "first response"), ("resolution", "resolution")):
+        got = section[target]
+        pct = "-" if got["attainment_pct"] is None else f"{got['attainment_pct']}%"
+        parts.append(f"{words} {pct} met ({got['met']} met, {got['breached']} breached)")
+    return "; ".join(parts)
