@@ -9,9 +9,8 @@ from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from deskterm.cli.main import main
+from tests.cli.test_completion import complete
 from tests.conftest import Desk
 
 FIRST = 1  # the demo's "Where is my order #48213?": open, unassigned
@@ -72,26 +71,15 @@ def test_assign_takes_agents_only_and_me(desk: Desk, demo_desk: None, monkeypatc
     assert FIRST in [row["id"] for row in unassigned]
 
 
-def _complete(*words: str) -> list[str]:
-    env = {
-        "_DESKTERM_COMPLETE": "bash_complete",
-        "COMP_WORDS": " ".join(["deskterm", *words]),
-        "COMP_CWORD": str(len(words)),
-    }
-    result = CliRunner().invoke(main, [], prog_name="deskterm", env=env)
-    assert result.exit_code == 0, result.output
-    return result.stdout.split()
-
-
 def test_handles_complete_in_assign_and_agent_commands(desk: Desk, demo_desk: None) -> None:
-    assert _complete("agent", "re") == ["plain,remove"]
-    assert _complete("assign", "1", "") == ["plain,alex", "plain,kim", "plain,sam"]
-    assert _complete("agent", "invite", "s") == ["plain,sam"]
-    assert _complete("agent", "remove", "@k") == ["plain,kim"]
+    assert complete("agent", "re") == ["plain,remove"]
+    assert complete("assign", "1", "") == ["plain,alex", "plain,kim", "plain,sam"]
+    assert complete("agent", "invite", "s") == ["plain,sam"]
+    assert complete("agent", "remove", "@k") == ["plain,kim"]
 
 
 def test_completion_makes_no_desk(desk: Desk) -> None:
-    assert _complete("assign", "1", "") == []
+    assert complete("assign", "1", "") == []
     assert not (desk.home / "desk.sqlite3").exists()
 
 

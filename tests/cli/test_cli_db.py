@@ -13,7 +13,7 @@ import pytest
 
 from deskterm.store import blobs, connection
 from deskterm.store.models import Message
-from tests.cli.test_completion import _complete
+from tests.cli.test_completion import complete
 from tests.conftest import Desk, channel_toml
 from tests.mailfactory import make_mail
 
@@ -67,7 +67,7 @@ def test_without_a_target_it_says_how_to_give_one(desk: Desk) -> None:
 
 
 def test_db_is_completed_by_the_shell() -> None:
-    assert _complete("db", "mi") == ["plain,migrate"]
+    assert complete("db", "mi") == ["plain,migrate"]
 
 
 @pytest.mark.postgres

@@ -9,7 +9,7 @@ from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection
-from tests.cli.test_completion import _complete
+from tests.cli.test_completion import complete
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
@@ -86,6 +86,6 @@ def test_mentions_without_an_agent_says_how_to_name_one(
 
 
 def test_the_shell_completes_the_new_commands() -> None:
-    assert _complete("not") == ["plain,note"]
-    assert _complete("men") == ["plain,mentions"]
-    assert "plain,--all" in _complete("mentions", "--")
+    assert complete("not") == ["plain,note"]
+    assert complete("men") == ["plain,mentions"]
+    assert "plain,--all" in complete("mentions", "--")

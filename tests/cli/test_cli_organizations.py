@@ -6,14 +6,12 @@ senders belong to none.
 
 from __future__ import annotations
 
-from click.testing import CliRunner
-
-from deskterm.cli.main import main
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection
 from deskterm.store.models import Channel
+from tests.cli.test_completion import complete
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
@@ -110,22 +108,11 @@ def test_a_hostile_contact_name_reaches_the_terminal_clean(desk: Desk, demo_desk
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
 
 
-def _complete(*words: str) -> list[str]:
-    env = {
-        "_DESKTERM_COMPLETE": "bash_complete",
-        "COMP_WORDS": " ".join(["deskterm", *words]),
-        "COMP_CWORD": str(len(words)),
-    }
-    result = CliRunner().invoke(main, [], prog_name="deskterm", env=env)
-    assert result.exit_code == 0, result.output
-    return result.stdout.splitlines()
-
-
-def test_organization_names_complete(desk: Desk, demo_desk: None) -> None:
-    assert _complete("org", "show", "h") == ["plain,Harbour Logistics"]
-    assert _complete("org", "domain", "add", "") == [
+def test_organization_namescomplete(desk: Desk, demo_desk: None) -> None:
+    assert complete("org", "show", "h") == ["plain,Harbour Logistics"]
+    assert complete("org", "domain", "add", "") == [
         "plain,Brightlane",
         "plain,Harbour Logistics",
         "plain,Northwind Traders",
     ]
-    assert _complete("contact", "move", EMMA, "n") == ["plain,Northwind Traders"]
+    assert complete("contact", "move", EMMA, "n") == ["plain,Northwind Traders"]

@@ -32,8 +32,9 @@ def test_an_unknown_shell_is_refused_with_the_choices(desk: Desk) -> None:
     assert "bash" in result.output and "fish" in result.output
 
 
-def _complete(*words: str) -> list[str]:
-    """What click answers bash's Tab after `words` (the last one being completed)."""
+def complete(*words: str) -> list[str]:
+    """What click answers bash's Tab after `words` (the last one being completed): one
+    `type,value` per line (a value may hold spaces: "plain,Harbour Logistics")."""
     env = {
         "_DESKTERM_COMPLETE": "bash_complete",
         "COMP_WORDS": " ".join(["deskterm", *words]),
@@ -41,13 +42,13 @@ def _complete(*words: str) -> list[str]:
     }
     result = CliRunner().invoke(main, [], prog_name="deskterm", env=env)
     assert result.exit_code == 0, result.output
-    return result.stdout.split()
+    return [line for line in result.stdout.splitlines() if line]
 
 
 def test_clicks_completion_answers_subcommands() -> None:
-    assert _complete("chan") == ["plain,channel"]
-    assert _complete("channel", "ex") == ["plain,example"]
-    assert _complete("completion", "f") == ["plain,fish"]
+    assert complete("chan") == ["plain,channel"]
+    assert complete("channel", "ex") == ["plain,example"]
+    assert complete("completion", "f") == ["plain,fish"]
 
 
 def _deskterm_on_path(tmp_path: Path) -> dict[str, str]:

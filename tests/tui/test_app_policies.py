@@ -26,8 +26,9 @@ from deskterm.screens.policies import (
     SlaPoliciesScreen,
 )
 from deskterm.screens.policy_forms import MacroFormScreen, RuleFormScreen, SlaFormScreen
+from tests.engine.test_live import in_other_thread
 from tests.tui.test_app import _assert_inert, drive, notices, screen_text, settle, until
-from tests.tui.test_app_team_live import as_another_agent, following
+from tests.tui.test_app_team_live import following
 
 HOSTILE = "[@click=app.quit]\x1b]52;c;aGk=\x07"
 VIP = 'name = "vip"\n[when]\nfrom_domain = "example.com"\n[then]\npriority = "high"\n'
@@ -326,7 +327,7 @@ def test_an_open_macro_list_shows_another_admins_new_macro(
         await following(pilot, "postgresql")
         await open_list(pilot, "3", MacrosScreen)
         assert rows(app) == []
-        as_another_agent(lambda: macros.save("close", [("status", "closed")]))
+        in_other_thread(lambda: macros.save("close", [("status", "closed")]))
         await until(pilot, lambda: rows(app) == [["close", "status closed"]])
 
     drive(scenario)

@@ -4,9 +4,6 @@ here; what another connection writes reaches the app through `deskterm.store.liv
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
@@ -15,9 +12,10 @@ from textual.widgets import Static
 from deskterm.app import REFRESH_DELAY, DeskApp
 from deskterm.demo import desk as demo
 from deskterm.desk import presence, triage
-from deskterm.store import connection, live
+from deskterm.store import live
 from deskterm.store.models import Agent
 from deskterm.widgets.message_view import NEW_MARK, MessageView
+from tests.engine.test_live import in_other_thread
 from tests.tui.test_app import OPEN_IDS_TOP, deliver, drive, screen_text, settle, the_list, until
 from tests.tui.test_app_thread_moves import DASHBOARD, deliver_to_dashboard, open_thread
 
@@ -31,25 +29,6 @@ def team_desk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         request.getfixturevalue("pg")
     demo.build_demo(now=demo.ANCHOR)
     return str(request.param)
-
-
-def as_another_agent(work: Callable[[], object]) -> None:
-    """A write on a connection of its own (peewee connects per thread), as another agent's
-    desk or the CLI would make it; the app is told nothing."""
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:  # pragma: no cover - reported below
-            failed.append(exc)
-        finally:
-            connection.close_database()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    assert not failed, failed
 
 
 async def following(pilot: Pilot[None], backend: str) -> None:
@@ -77,7 +56,7 @@ def test_a_message_from_elsewhere_shows_in_the_open_thread_marked_new_and_the_vi
         views = list(box.query(MessageView))
         assert len(views) == 4 and not any(v.new for v in views)
 
-        as_another_agent(deliver_to_dashboard)
+        in_other_thread(deliver_to_dashboard)
         await until(pilot, lambda: len(box.query(MessageView)) == 5)
         await settle(pilot)
         arrived = list(box.query(MessageView))[-1]
@@ -105,16 +84,16 @@ def test_another_agents_triage_and_new_mail_show_in_the_list_under_a_steady_curs
         rows.cursor = rows.ids.index(third)
         await pilot.pause()
 
-        as_another_agent(lambda: triage.set_status(first, "pending"))  # leaves the open tab
+        in_other_thread(lambda: triage.set_status(first, "pending"))  # leaves the open tab
         await until(pilot, lambda: first not in rows.ids)
         assert rows.current_id == third
 
-        as_another_agent(lambda: deliver("Printer queue stuck since Monday"))  # a row above
+        in_other_thread(lambda: deliver("Printer queue stuck since Monday"))  # a row above
         await until(pilot, lambda: "Printer queue stuck" in screen_text(app))
         assert rows.ids[1:3] == [second, third]  # one gone above it, one come on top
         assert rows.current_id == third
 
-        as_another_agent(lambda: triage.set_priority(third, "high"))
+        in_other_thread(lambda: triage.set_priority(third, "high"))
         await until(pilot, lambda: (rows.row(rows.cursor) or {}).get("priority") == "high")
         assert rows.current_id == third
 
@@ -127,7 +106,7 @@ def test_an_assignment_by_another_agent_shows_in_the_open_thread(team_desk: str)
         await open_thread(pilot, DASHBOARD)
         meta = app.screen.query_one("#meta", Static)
         assert "assigned to sam" in str(meta.render())
-        as_another_agent(lambda: triage.assign(DASHBOARD, "kim"))
+        in_other_thread(lambda: triage.assign(DASHBOARD, "kim"))
         await until(pilot, lambda: "assigned to kim" in str(meta.render()))
 
     drive(scenario)
@@ -160,14 +139,14 @@ def test_presence_beats_leave_the_list_alone_and_a_real_change_still_reloads_it(
         start = len(beats)
         await until(pilot, lambda: len(beats) >= start + 10)
         # Another agent's app has a conversation open too, and beats.
-        as_another_agent(lambda: presence.enter(DASHBOARD, "viewing", kim, "elsewhere:1"))
-        as_another_agent(lambda: presence.refresh("elsewhere:1"))
+        in_other_thread(lambda: presence.enter(DASHBOARD, "viewing", kim, "elsewhere:1"))
+        in_other_thread(lambda: presence.refresh("elsewhere:1"))
         await until(pilot, lambda: "Kim Lee is viewing" in screen_text(app))
         # Long enough for the watcher (0.25 s) and a coalesced reload (REFRESH_DELAY) to run.
         await pilot.pause(3 * REFRESH_DELAY + 0.5)
         assert app.desk_version == reloads
 
-        as_another_agent(lambda: triage.set_priority(OPEN_IDS_TOP[1], "low"))
+        in_other_thread(lambda: triage.set_priority(OPEN_IDS_TOP[1], "low"))
         await until(pilot, lambda: app.desk_version > reloads)
 
     drive(scenario)
