@@ -4,7 +4,9 @@ The rows come from the engine (`status.status_rows`, `queries.job_report`), read
 The screen follows the worker through the app's reactives (state, activity, channel summary,
 desk version), each change coalesced into one reload, and a slow timer keeps "next poll"
 counting down. `p` pauses or resumes the highlighted channel (stored in the database, so a
-separate `deskterm poll` obeys it too) and `n` polls it now.
+separate `deskterm poll` obeys it too) and `n` polls it now. On a team desk a channel that
+another worker leads is that worker's to poll: its detail line says who, and `n` says so
+rather than promising a poll this app's worker would never make.
 """
 
 from __future__ import annotations
@@ -227,7 +229,8 @@ class WorkerStatusScreen(TableScreen):
             text = f"{row['name']}: {tui_words(str(row['detail']))}"
             if str(row["idle"] or "").startswith("lost"):
                 text += f"; IDLE {row['idle']}"
-            text += f"; led by: {row['leader_text']}"
+            if row["led_here"] or self.desk.engine is None:  # else the detail says who leads
+                text += f"; led by: {row['leader_text']}"
         self.query_one("#detail", Static).update(Content(one_line(text)))
 
     # --- keys --------------------------------------------------------------------------
@@ -256,6 +259,14 @@ class WorkerStatusScreen(TableScreen):
         engine = self.desk.engine
         if engine is None:
             self.desk.poll_now()  # says why there is nothing to poll from here
+            return
+        if not row["led_here"]:  # a team desk's channel that another worker polls
+            why = one_line(tui_words(str(row["detail"])))
+            self.notify(
+                f"{row['name']} is not polled from here: {why}.",
+                severity="warning",
+                markup=False,
+            )
             return
         if row["state"] not in POLLABLE:
             self.notify(

@@ -1,12 +1,13 @@
 """Moving an embedded desk into PostgreSQL (`deskterm db migrate --to URL`), below the CLI so
 that the app or a script can do it too.
 
-Every table of the model is copied with its ids as they are (a conversation keeps its number,
-`#42` stays `#42`), in key order and in batches of `batch_rows`, so memory stays bounded
-whatever the desk holds; PostgreSQL's sequences are then set past the copied ids, so the next
-conversation gets a fresh number. The target's schema is made by the project's own migrations,
-as for any new desk. The source is read inside one read transaction: a worker still writing
-to the SQLite file cannot make the copy inconsistent (what it writes afterwards is not copied).
+Every table of the model but presence (`NOT_MOVED`) is copied with its ids as they are (a
+conversation keeps its number, `#42` stays `#42`), in key order and in batches of `batch_rows`,
+so memory stays bounded whatever the desk holds; PostgreSQL's sequences are then set past the
+copied ids, so the next conversation gets a fresh number. The target's schema is made by the
+project's own migrations, as for any new desk. The source is read inside one read transaction:
+a worker still writing to the SQLite file cannot make the copy inconsistent (what it writes
+afterwards is not copied).
 
 A desk is identified by its channels' uids (made once per channel, never changed, copied as
 they are). A target with rows is refused unless it holds this same desk: it has channels, and
@@ -27,10 +28,17 @@ from deskterm import paths
 from deskterm.errors import DeskError
 from deskterm.store import connection, migrations
 from deskterm.store.db import database
-from deskterm.store.models import ALL_MODELS, BaseModel, Channel
+from deskterm.store.models import ALL_MODELS, BaseModel, Channel, Presence
 
 BATCH_ROWS = 1000
 SCHEMA_TABLE = migrations.SchemaVersion._meta.table_name
+# Not copied, nor counted: who has a conversation open (desk/presence.py) is courtesy data
+# that lives seconds and that each running app writes again. On SQLite it sits in a file of
+# its own without foreign keys (store/presence_file.py), where a row of a conversation or an
+# agent since removed is normal until it is swept; PostgreSQL's foreign keys would refuse
+# that row and stop the move.
+NOT_MOVED: tuple[type[BaseModel], ...] = (Presence,)
+MOVED = [model for model in ALL_MODELS if model not in NOT_MOVED]
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ def move_desk(
         with source.atomic():  # one snapshot of the source for the whole copy
             resumed = _same_desk_or_empty(source, target, shown)
             tables = []
-            for model in ALL_MODELS:
+            for model in MOVED:
                 counted = _copy_table(model, source, target, batch_rows)
                 tables.append(counted)
                 if on_table is not None:
@@ -159,7 +167,7 @@ def _check_target_schema(target: peewee.Database, shown: str) -> None:
 
 def _same_desk_or_empty(source: peewee.Database, target: peewee.Database, shown: str) -> bool:
     """False for an empty target, True for one holding this desk; refuses any other."""
-    if not any(model.select().exists(target) for model in ALL_MODELS):
+    if not any(model.select().exists(target) for model in MOVED):
         return False
     ours = dict(Channel.select(Channel.uid, Channel.id).tuples().execute(source))
     theirs = dict(Channel.select(Channel.uid, Channel.id).tuples().execute(target))

@@ -7,7 +7,9 @@ screen is the current one, and pauses it while another screen (the composer over
 dialog) has the keyboard, so no second is counted twice. A gap longer than
 `time_spent.IDLE_AFTER` counts nothing. The entry is written every `time_spent.SAVE_EVERY`
 seconds and when the screen goes (in the app's worker, as presence is), so a crash loses at
-most a minute.
+most a minute; only when its total changed, though: each write is a commit, which on SQLite
+moves the desk's data_version and makes every other app reload its list (store/live.py), so
+an agent who left a thread open must not cost the team a reload a minute.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class TimeClock(Widget):
         self.watch_: time_spent.Stopwatch | None = None
         self.started_at: datetime = utcnow()
         self._seen = 0.0
+        self._stretch = 0  # which stretch a write in flight belongs to (follow() starts one)
+        self._written = 0  # the stretch's seconds as last written
 
     def _now(self) -> float:
         return float(self.app.monotonic())  # type: ignore[attr-defined]
@@ -49,6 +53,8 @@ class TimeClock(Widget):
         now = self._now()
         self.watch_ = time_spent.Stopwatch(started=now)
         self.entry_id, self.started_at, self._seen = None, utcnow(), now
+        self._stretch += 1
+        self._written = 0
 
     def tick(self) -> None:
         """Count the latest input while this screen has the keyboard; pause while not."""
@@ -68,10 +74,14 @@ class TimeClock(Widget):
         return int(self.watch_.total(self._now())) if self.watch_ is not None else 0
 
     def save(self) -> None:
-        """Write the stretch so far (in a thread: the database may be slow or shared)."""
+        """Write the stretch so far (in a thread: the database may be slow or shared), unless
+        it is what was written last (an idle agent's clock stands still)."""
         with contextlib.suppress(Exception):  # the screen is going: what was counted is written
             self.tick()
-        stretch = (self.entry_id, self.conversation_id, self.seconds(), self.started_at)
+        seconds = self.seconds()
+        if seconds == self._written:
+            return
+        stretch = (self._stretch, self.entry_id, self.conversation_id, seconds, self.started_at)
         self.app.run_worker(
             lambda: self._write(*stretch),
             thread=True,
@@ -80,7 +90,9 @@ class TimeClock(Widget):
             description="saving the time spent",
         )
 
-    def _write(self, entry_id: int | None, cid: int, seconds: int, started: datetime) -> None:
+    def _write(
+        self, stretch: int, entry_id: int | None, cid: int, seconds: int, started: datetime
+    ) -> None:
         try:
             written = time_spent.save_stretch(
                 entry_id, cid, seconds, agent=status_history.by_whom(), started_at=started
@@ -88,8 +100,8 @@ class TimeClock(Widget):
         except Exception:
             log.warning("time spent on #%s not saved", cid, exc_info=True)
             return
-        if cid == self.conversation_id:
-            self.entry_id = written
+        if stretch == self._stretch and written is not None:  # not a stretch since ended
+            self.entry_id, self._written = written, seconds
 
     def follow(self, conversation_id: int) -> None:
         """The screen shows another conversation (J/K): this stretch ends, another starts."""
