@@ -32,7 +32,7 @@ from deskterm.errors import DeskError
 from deskterm.outbound import macros as applying  # noqa: F401 (registers the rules' `macro`)
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import tui_sentence
+from deskterm.screens.words import tui_sentence
 from deskterm.store.models import PRIORITIES
 from deskterm.widgets.status_bar import StatusBar
 

@@ -16,7 +16,6 @@ from deskterm.desk import macros, sla_policies, types
 from deskterm.desk.rules import rulebook, rulefile
 from deskterm.errors import DeskError
 from deskterm.sanitize import safe_toml_string
-from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.policies import (
@@ -26,6 +25,7 @@ from deskterm.screens.policies import (
     SlaPoliciesScreen,
 )
 from deskterm.screens.policy_forms import MacroFormScreen, RuleFormScreen, SlaFormScreen
+from deskterm.screens.words import tui_sentence
 from tests.tui.test_app import _assert_inert, drive, notices, screen_text, settle, until
 from tests.tui.test_app_team_live import as_another_agent, following
 
