@@ -467,6 +467,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             lambda: self.action_policies("macros"),
         )
         yield SystemCommand(
+            "Types and fields",
+            "Desk policies: conversation types and their custom fields",
+            lambda: self.action_policies("types"),
+        )
+        yield SystemCommand(
             "Reports", "Volume, response times, backlog, time spent (R)", self.action_reports
         )
         yield SystemCommand(
