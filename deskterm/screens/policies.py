@@ -14,15 +14,21 @@ from typing import Any, ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.message import Message
 
 from deskterm.desk import macros, sla, sla_policies
-from deskterm.desk.rules import rulebook
+from deskterm.desk.rules import rulebook, trial
 from deskterm.desk.sla_calendar import format_minutes
+from deskterm.errors import DeskError
+from deskterm.outbound import macros as applying  # noqa: F401 (registers the rules' `macro`)
 from deskterm.sanitize import one_line
 from deskterm.screens import policy_types  # noqa: F401 (registers the fourth list, `4`)
 from deskterm.screens.policy_forms import MacroFormScreen, RuleFormScreen, SlaFormScreen
 from deskterm.screens.policy_list import LISTS, PolicyListScreen
+from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.rule_trial import TrialScreen, listed_conversation
 from deskterm.screens.table import cell
+from deskterm.screens.words import tui_sentence
 
 
 def policy_screen(tab: str) -> PolicyListScreen:
@@ -35,8 +41,9 @@ class RulesScreen(PolicyListScreen):
 
     TAB = "rules"
     NOUN = "rule"
-    HINTS = "a add  e edit  d remove  K/J move  1-4 lists"
+    HINTS = "a add  e edit  d remove  K/J move  t try  1-4 lists"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "try_rules", "Try the rules on a conversation", id="rules.try"),
         Binding("K,shift+up", "move(-1)", "Move the rule up (asked sooner)", id="rules.up"),
         Binding("J,shift+down", "move(1)", "Move the rule down (asked later)", id="rules.down"),
     ]
@@ -78,6 +85,45 @@ class RulesScreen(PolicyListScreen):
         row = self._selected()
         if row is not None:
             self._move(str(row["name"]), int(row["position"]) + step)
+
+    class Tried(Message):
+        def __init__(self, conversation_id: int, lines: list[str]) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+            self.lines = lines
+
+    def action_try_rules(self) -> None:
+        listed = listed_conversation(list(self.app.screen_stack))
+
+        def answered(text: str | None) -> None:
+            number = (text or "").strip().lstrip("#")
+            if text is None:
+                return
+            if not number.isdigit():
+                self.notify("Give a conversation's number, e.g. 42.", severity="warning")
+                return
+            self._try(int(number))
+
+        prompt = PromptScreen(
+            "Try the rules on the first mail of conversation #",
+            "" if listed is None else str(listed),
+            "nothing is stored; enter tries, esc cancels",
+        )
+        self.app.push_screen(prompt, answered)
+
+    @work(thread=True, group="try", exit_on_error=False, description="trying the rules")
+    def _try(self, conversation_id: int) -> None:
+        try:
+            found = trial.trial_conversation(conversation_id)
+        except DeskError as exc:
+            self.app.call_from_thread(
+                self.notify, tui_sentence(exc), severity="error", markup=False
+            )
+            return
+        self.post_message(self.Tried(conversation_id, trial.lines(found)))
+
+    def on_rules_screen_tried(self, message: Tried) -> None:
+        self.app.push_screen(TrialScreen(message.conversation_id, message.lines))
 
     @work(thread=True, group="move", exit_on_error=False, description="moving the rule")
     def _move(self, name: str, position: int) -> None:

@@ -6,17 +6,23 @@ sentence with the settings it names as the form's fields, never as the CLI's opt
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input, Select, Static
 
 from deskterm.app import DeskApp
 from deskterm.desk import macros, sla_policies, types
-from deskterm.screens.policies import SlaPoliciesScreen
+from deskterm.desk.rules import rulebook, rulefile, trial
+from deskterm.screens.policies import RulesScreen, SlaPoliciesScreen
 from deskterm.screens.policy_forms import MacroFormScreen, SlaFormScreen
 from deskterm.screens.policy_types import TypesScreen
+from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.rule_trial import TrialScreen
 from deskterm.screens.type_forms import FieldFormScreen, TypeFormScreen
+from deskterm.store.models import Conversation, RuleMatch
+from deskterm.widgets.conversation_list import ConversationList
 from tests.tui.test_app import _assert_inert, drive, notices, screen_text, settle
 from tests.tui.test_app_policies import (
     HOSTILE,
+    VIP,
     engine_sentence,
     open_list,
     problem,
@@ -170,5 +176,48 @@ def test_a_hostile_description_and_choice_are_shown_inert(demo_desk: None) -> No
         await pilot.press("e")
         await settle(pilot)
         assert "\x1b" not in app.screen.query_one("#choices", Input).value
+
+    drive(scenario)
+
+
+# --- trying the rules on a conversation (t) ---------------------------------------------------
+
+
+def test_t_tries_the_rules_on_the_listed_conversations_first_mail_storing_nothing(
+    demo_desk: None,
+) -> None:
+    rulebook.add(rulefile.parse_text('name = "all"\n[then]\npriority = "low"\n'))
+    rulebook.add(rulefile.parse_text(VIP.replace("example.com", "nowhere.example")))
+    before = RuleMatch.select().count()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        listed = app.screen.query_one(ConversationList).current_id
+        assert listed is not None
+        await open_list(pilot, "1", RulesScreen)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one("#answer", Input).value == str(listed)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TrialScreen)
+        shown = str(app.screen.query_one("#trial", Static).content)
+        assert shown == "\n".join(trial.lines(trial.trial_conversation(listed)))
+        assert "Routed by rule 'all': priority low" in shown
+        assert "  2 vip " in shown and "no match" in shown
+        assert Conversation.get_by_id(listed).priority != "low"
+        assert RuleMatch.select().count() == before
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RulesScreen)
+
+        await pilot.press("t")  # another number typed in its place
+        await settle(pilot)
+        await type_into(pilot, "#answer", "9999")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RulesScreen)
+        assert "There is no conversation #9999." in notices(app)
 
     drive(scenario)
