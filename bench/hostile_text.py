@@ -13,7 +13,7 @@ one JSON line with the CPU seconds (best of the rounds) and the growth per case.
   address header the parser reads no more, so this case grows less than linearly);
 - reflow (`mail.reflow`): 400,000 soft line breaks of format=flowed joined into one paragraph;
 - links (`desk.message_tools.links`): `https://a.example/` and 200,000 `)`;
-- TUI words (`screens.channel_fields.tui_words`): an unclosed "`deskterm channel " and 400,000
+- TUI words (`screens.words.tui_words`): an unclosed "`deskterm channel " and 400,000
   letters.
 """
 
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from deskterm.desk import message_tools
 from deskterm.mail.parse import parse
 from deskterm.mail.reflow import reflow
-from deskterm.screens.channel_fields import tui_words
+from deskterm.screens.words import tui_words
 
 
 def _mail(*headers: str) -> bytes:

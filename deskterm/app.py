@@ -43,11 +43,11 @@ from deskterm.errors import DeskError
 from deskterm.outbound.delivery import in_plain_words
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import tui_sentence, tui_words
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen, binding_rows
 from deskterm.screens.identity import ask_who_if_unknown
 from deskterm.screens.unlock import TuiSecrets
+from deskterm.screens.words import tui_sentence, tui_words
 from deskterm.store import connection, db, live
 from deskterm.widgets.key_order import KeyOrderApp
 from deskterm.widgets.new_mail_bell import NewMailBell
@@ -465,6 +465,11 @@ class DeskApp(KeyOrderApp[None]):  # keys in typing order: widgets/key_order.py
             "Macros",
             "Desk policies: named sets of actions (x applies one)",
             lambda: self.action_policies("macros"),
+        )
+        yield SystemCommand(
+            "Types and fields",
+            "Desk policies: conversation types and their custom fields",
+            lambda: self.action_policies("types"),
         )
         yield SystemCommand(
             "Reports", "Volume, response times, backlog, time spent (R)", self.action_reports

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from deskterm import paths, settings
+from deskterm.cli.words import cli_sentence
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
 from deskterm.sanitize import clean, one_line, safe_json
@@ -32,7 +33,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DeskError as exc:  # may quote mail (an address, a subject): one clean line
-            say(f"deskterm: {one_line(str(exc))}", err=True)
+            say(f"deskterm: {one_line(cli_sentence(exc))}", err=True)
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise

@@ -11,7 +11,6 @@ import click
 from deskterm.cli.console import echo_json, handle_errors, json_option, say
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
-from deskterm.sanitize import one_line
 
 RULE_FILE = click.option(
     "--file",
@@ -162,7 +161,13 @@ def rule_remove(name: str) -> None:
 
 
 @rule.command("test")
-@click.argument("mailfile", type=click.Path(path_type=Path))
+@click.argument("mailfile", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--conversation",
+    "conversation_id",
+    type=int,
+    help="Try the first mail of this conversation (as new, on its channel) instead of a file.",
+)
 @click.option("--channel", help="As mail of this channel (default: the desk's only one).")
 @click.option("--reply", "follow_up", is_flag=True, help="As a follow-up, not a new one.")
 @click.option(
@@ -174,22 +179,36 @@ def rule_remove(name: str) -> None:
 @json_option
 @handle_errors
 def rule_test(
-    mailfile: Path, channel: str | None, follow_up: bool, file: Path | None, as_json: bool
+    mailfile: Path | None,
+    conversation_id: int | None,
+    channel: str | None,
+    follow_up: bool,
+    file: Path | None,
+    as_json: bool,
 ) -> None:
-    """Show what the rules would do with a mail (an .eml file), storing nothing."""
+    """Show what the rules would do with a mail (an .eml file, or a conversation's first
+    mail), storing nothing."""
     from deskterm.desk.rules import rulefile, trial
     from deskterm.mail.parse import parse
     from deskterm.outbound import macros  # noqa: F401 (registers the rules' `macro` action)
 
-    try:
-        raw = mailfile.read_bytes()
-    except OSError as exc:
-        raise DeskError(f"Cannot read {mailfile}: {exc.strerror}.") from None
-    open_desk()
-    unsaved = rulefile.parse_file(file) if file is not None else None
-    found = trial.trial(
-        parse(raw), trial.channel_for(channel), follow_up=follow_up, unsaved=unsaved
-    )
+    if (mailfile is None) == (conversation_id is None):
+        raise DeskError("Give the mail to try: a MAILFILE, or --conversation ID (not both).")
+    if conversation_id is not None:
+        open_desk()
+        unsaved = rulefile.parse_file(file) if file is not None else None
+        found = trial.trial_conversation(conversation_id, unsaved=unsaved)
+    else:
+        assert mailfile is not None
+        try:
+            raw = mailfile.read_bytes()
+        except OSError as exc:
+            raise DeskError(f"Cannot read {mailfile}: {exc.strerror}.") from None
+        open_desk()
+        unsaved = rulefile.parse_file(file) if file is not None else None
+        found = trial.trial(
+            parse(raw), trial.channel_for(channel), follow_up=follow_up, unsaved=unsaved
+        )
     if as_json:
         echo_json(found)
         return
@@ -197,31 +216,7 @@ def rule_test(
 
 
 def _say_trial(found: dict[str, Any]) -> None:
-    kind = "a follow-up" if found["follow_up"] else "a new conversation"
-    where = f"channel {found['channel']}" if found["channel"] else "every channel's rules only"
-    say(f"As {kind} ({where}):")
-    if found["filtered"]:
-        say(f"The channel skips it before any rule is asked: {one_line(found['filtered'])}.")
-        return
-    if not found["rules"]:
-        say("No rule applies to this channel.")
-    for verdict in found["rules"]:
-        say(f"{verdict['position']:>3} {verdict['name']:<24} {_verdict(verdict)}")
-    if found["skip"]:
-        say(f"Skipped: {one_line(found['skip'])} (listed by `deskterm skipped`).")
-    elif not found["routed"]:
-        say("No rule matched: the conversation would be left as it came.")
-    for routed in found["routed"]:
-        say(one_line(routed["said"]))
+    from deskterm.desk.rules import trial
 
-
-def _verdict(verdict: dict[str, Any]) -> str:
-    if not verdict["asked"]:
-        return "not asked: new conversations only"
-    if verdict["error"]:
-        return f"failed: {one_line(verdict['error'])}"
-    held = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in verdict["held"].items())
-    vetoed = f"; unless {', '.join(verdict['vetoed'])}" if verdict["vetoed"] else ""
-    said = "matched" if verdict["matched"] else "no match"
-    late = "" if verdict["reached"] else " (not reached: an earlier rule stopped)"
-    return f"{said}{late}" + (f": {held}" if held else ": every mail") + vetoed
+    for line in trial.lines(found):
+        say(line)

@@ -50,6 +50,18 @@ def type_add(name: str, description: str) -> None:
     say(f"Type {added.name} added; give it fields with `deskterm field add {added.name} NAME`.")
 
 
+@type_group.command("edit")
+@click.argument("name", shell_complete=complete_types)
+@click.option("--description", required=True, help="What the type is for, for agents.")
+@handle_errors
+def type_edit(name: str, description: str) -> None:
+    """Describe a type anew (its name stays: rules, macros and channels name it)."""
+    from deskterm.desk import types
+
+    open_desk()
+    say(f"Type {types.edit(name, description).name} described anew.")
+
+
 @type_group.command("list")
 @json_option
 @handle_errors
@@ -164,6 +176,39 @@ def field_add(
         restricted=restricted,
     )
     say(f"Field {added.name} added to type {one_line(type_name).lower()}.")
+
+
+@field_group.command("edit")
+@click.argument("type_name", metavar="TYPE", shell_complete=complete_types)
+@click.argument("name")
+@click.option("--choice", "choices", multiple=True, help="The choices, all of them (repeat).")
+@click.option("--default", help="The value new conversations get ('' for none).")
+@click.option("--required/--optional", default=None, help="Whether it may be emptied.")
+@click.option("--restricted/--unrestricted", default=None, help="Whether only admins change it.")
+@handle_errors
+def field_edit(
+    type_name: str,
+    name: str,
+    choices: tuple[str, ...],
+    default: str | None,
+    required: bool | None,
+    restricted: bool | None,
+) -> None:
+    """Change a field's choices, default or marks (an admin's task); what is not given stays.
+    Its name and kind stay: remove it and add it again for those."""
+    from deskterm.desk import types
+
+    open_desk()
+    field = types.get_field(type_name, name)
+    types.edit_field(
+        type_name,
+        name,
+        choices=list(choices) if choices else list(field.choices or []),
+        default=field.default if default is None else default,
+        required=field.required if required is None else required,
+        restricted=field.restricted if restricted is None else restricted,
+    )
+    say(f"Field {field.name} of type {one_line(type_name).lower()} changed.")
 
 
 @field_group.command("remove")

@@ -152,9 +152,10 @@ def checked(actions: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
             raise ConfigError(f"The macro sets {action} twice; give it once.")
         found[action] = CHECKS[action](value)
     if not found:
-        raise ConfigError(
-            "The macro does nothing; give it at least one action "
-            "(--status, --priority, --tags, --assign, --type, --field, --template or --send)."
+        raise ConfigError.naming(
+            "The macro does nothing; give it at least one action ({setting.status}, "
+            "{setting.priority}, {setting.tags}, {setting.assign}, {setting.type}, "
+            "{setting.fields}, {setting.template} or {setting.send})."
         )
     if "template" in found and "send" in found:
         raise ConfigError("A macro either inserts a template or sends one, not both.")

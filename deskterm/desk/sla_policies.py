@@ -59,8 +59,9 @@ def create(name: str, terms: Terms) -> SlaPolicy:
     first = parse_minutes(terms.first_response) if terms.first_response else None
     resolution = parse_minutes(terms.resolution) if terms.resolution else None
     if first is None and resolution is None:
-        raise ConfigError(
-            "A policy needs a target; give --first-response, --resolution or both (e.g. 4h)."
+        raise ConfigError.naming(
+            "A policy needs a target; give {setting.first_response}, {setting.resolution} "
+            "or both (e.g. 4h)."
         )
     warn = 0 if terms.warn_before in (None, "", "0") else parse_minutes(terms.warn_before or "")
     week = parse_hours(terms.hours)

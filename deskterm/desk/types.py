@@ -37,16 +37,31 @@ def _name(text: str, what: str) -> str:
     return name
 
 
+def _description(text: str) -> str:
+    shown = one_line(text)
+    if len(shown) > MAX_DESCRIPTION:
+        raise ConfigError(f"A type's description may be at most {MAX_DESCRIPTION} characters.")
+    return shown
+
+
 def add(name: str, description: str = "") -> ConversationType:
     """A new conversation type (an admin's part)."""
     agents.require_admin("define conversation types")
     name = _name(name, "type")
-    shown = one_line(description)
-    if len(shown) > MAX_DESCRIPTION:
-        raise ConfigError(f"A type's description may be at most {MAX_DESCRIPTION} characters.")
+    shown = _description(description)
     if ConversationType.select().where(ConversationType.name == name).exists():
         raise ConfigError(f"A type named {name!r} exists; `deskterm type show {name}` shows it.")
     return ConversationType.create(name=name, description=shown)
+
+
+def edit(name: str, description: str) -> ConversationType:
+    """Describe a type anew (an admin's part); its name stays, as rules, macros, SLA policies
+    and channels name it."""
+    agents.require_admin("define conversation types")
+    found = get(name)
+    found.description = _description(description)
+    found.save()
+    return found
 
 
 def all_types() -> list[ConversationType]:
@@ -119,28 +134,20 @@ def add_field(
     name = _name(name, "field")
     if kind not in fields.KINDS:
         raise ConfigError(f"A field's kind is one of {', '.join(fields.KINDS)}, not {kind!r}.")
-    listed = [one_line(c) for c in (choices or []) if one_line(c)]
-    if kind == "choice" and not listed:
-        raise ConfigError("A choice field needs its choices: add --choice VALUE for each.")
-    if kind != "choice" and listed:
-        raise ConfigError(f"Only a choice field has choices; {name} is a {kind} field.")
-    if len(listed) > MAX_CHOICES or any(len(c) > 100 for c in listed):
-        raise ConfigError(f"A field may have up to {MAX_CHOICES} choices of 100 characters.")
+    listed, kept = _terms(name, kind, choices, default)
     if (
         TypeField.select()
         .where((TypeField.conversation_type == found.id) & (TypeField.name == name))
         .exists()
     ):
         raise ConfigError(f"Type {found.name} has a field {name!r} already.")
-    text = one_line(default or "")
-    kept = fields.checked(kind, text, listed, name) if text else None
     position = TypeField.select().where(TypeField.conversation_type == found.id).count()
     with database.atomic():
         field = TypeField.create(
             conversation_type=found.id,
             name=name,
             kind=kind,
-            choices=list(dict.fromkeys(listed)),
+            choices=listed,
             default=kept,
             required=required,
             restricted=restricted,
@@ -157,18 +164,75 @@ def add_field(
     return field
 
 
-def remove_field(type_name: str, name: str) -> None:
-    """Remove a field from a type, and its values (an admin's part)."""
-    agents.require_admin("remove fields")
+def _terms(
+    name: str, kind: str, choices: list[str] | None, default: str | None
+) -> tuple[list[str], str | None]:
+    """A field's choices (each once, in order) and its default in its kind's spelling, checked
+    (the one set of checks for adding and editing a field)."""
+    listed = [one_line(c) for c in (choices or []) if one_line(c)]
+    if kind == "choice" and not listed:
+        raise ConfigError.naming(
+            "A choice field needs its choices; give them with {setting.choices}."
+        )
+    if kind != "choice" and listed:
+        raise ConfigError(f"Only a choice field has choices; {name} is a {kind} field.")
+    if len(listed) > MAX_CHOICES or any(len(c) > 100 for c in listed):
+        raise ConfigError(f"A field may have up to {MAX_CHOICES} choices of 100 characters.")
+    listed = list(dict.fromkeys(listed))
+    text = one_line(default or "")
+    return listed, fields.checked(kind, text, listed, name) if text else None
+
+
+def edit_field(
+    type_name: str,
+    name: str,
+    *,
+    choices: list[str] | None = None,
+    default: str | None = None,
+    required: bool = False,
+    restricted: bool = False,
+) -> TypeField:
+    """Change a field's choices, default and marks (an admin's part); its name and kind stay
+    (values are stored in the kind's spelling). The new default is for conversations typed
+    from now on. A choice that conversations hold may not be dropped: their value would be
+    one the field no longer takes."""
+    agents.require_admin("define fields")
+    field = get_field(type_name, name)
+    listed, kept = _terms(field.name, field.kind, choices, default)
+    dropped = [c for c in field.choices or [] if c not in listed]
+    if dropped:
+        held = (
+            FieldValue.select()
+            .where((FieldValue.type_field == field.id) & FieldValue.value.in_(dropped))
+            .count()
+        )
+        if held:
+            raise ConfigError(
+                f"{held} conversation(s) hold {field.name} = {', '.join(dropped)}; keep the "
+                "choice, or give them another value first."
+            )
+    field.choices, field.default = listed, kept
+    field.required, field.restricted = required, restricted
+    field.save()
+    return field
+
+
+def get_field(type_name: str, name: str) -> TypeField:
     found = get(type_name)
-    deleted = (
+    field = (
         TypeField.select()
         .where((TypeField.conversation_type == found.id) & (TypeField.name == name.lower()))
         .first()
     )
-    if deleted is None:
+    if field is None:
         raise NotFound(f"Type {found.name} has no field {one_line(name)[:40]!r}.")
-    deleted.delete_instance(recursive=True)
+    return field
+
+
+def remove_field(type_name: str, name: str) -> None:
+    """Remove a field from a type, and its values (an admin's part)."""
+    agents.require_admin("remove fields")
+    get_field(type_name, name).delete_instance(recursive=True)
 
 
 def allowed(config: ChannelConfig, name: str) -> bool:

@@ -32,7 +32,6 @@ from deskterm.channels.config import (
 )
 from deskterm.channels.fields import Field
 from deskterm.errors import ConfigError
-from deskterm.sanitize import one_line
 
 OUTBOUND_SWITCH = "outbound"  # the form's on/off for the optional [outbound] table
 SUBTABLES = ("inbound.oauth2", "outbound.oauth2")
@@ -345,44 +344,3 @@ def parse_list(key: str, text: str) -> list[Any]:
             ) from None
         return value if isinstance(value, list) else [value]
     return [item.strip() for item in text.split(",") if item.strip()]
-
-
-# The CLI command an engine sentence names, and what the TUI offers for it instead (a key).
-# The engine keeps the CLI's words (its tests and the CLI print them); the TUI translates at
-# the point it shows one. Keyed by "noun verb", or by the noun alone for the rest of its verbs.
-_TUI_WAYS = {
-    "channel secret": "the password box of the channel's form (e on the channel screen)",
-    "channel auth": "O on the channel screen",
-    "channel trust": "P on the channel screen",
-    "channel test": "t on the channel screen",
-    "channel edit": "the channel's form (e on the channel screen)",
-    "channel add": "a on the channel screen",
-    "channel list": "the channel screen (C)",
-    "template list": "the templates screen (M in the list)",
-    "template add": "a on the templates screen (M in the list)",
-    "skipped": "the skipped-mail screen (S in the list)",
-    "agent list": "the assign prompt (a)",
-    "org list": "the organizations screen (U in the list)",
-    "org domain": "press - on that organization's page (U in the list)",
-    "type set": "F in the thread, then type NAME",
-    "type list": "the F prompt in the thread",
-}
-# The command's words end at a non-word character: \w+ cannot give back what [^`]* would take,
-# so a long unclosed "`deskterm channel xxx..." from a server costs linear, not quadratic, time.
-_CLI_COMMAND = re.compile(r"`deskterm (\w+)(?: (\w+))?(?:[^`\w][^`]*)?`")
-
-
-def _tui_way(match: re.Match[str]) -> str:
-    noun, verb = match.group(1), match.group(2)
-    return _TUI_WAYS.get(f"{noun} {verb}") or _TUI_WAYS.get(noun) or match.group(0)
-
-
-def tui_words(sentence: str) -> str:
-    """An engine sentence with each `deskterm ...` command the TUI has a key for replaced by
-    that key."""
-    return _CLI_COMMAND.sub(_tui_way, sentence)
-
-
-def tui_sentence(error: BaseException | str) -> str:
-    """What the TUI shows for an engine's error: its sentence on one line, in the TUI's keys."""
-    return one_line(tui_words(str(error)))

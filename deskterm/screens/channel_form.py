@@ -30,13 +30,14 @@ from deskterm.errors import ConfigError, SecretError
 from deskterm.sanitize import one_line
 from deskterm.screens import channel_fields
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField, tui_sentence, tui_words
+from deskterm.screens.channel_fields import OUTBOUND_SWITCH, FormField
 from deskterm.screens.channel_passwords import (
     PASSWORD_HINTS,
     ConfirmRefusedPasswordScreen,
     password_stored,
 )
 from deskterm.screens.channel_test import ChannelTest
+from deskterm.screens.words import tui_sentence, tui_words
 from deskterm.store.models import Channel
 from deskterm.widgets.status_bar import StatusBar
 from deskterm.widgets.step_list import StepList

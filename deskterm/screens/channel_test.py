@@ -15,8 +15,8 @@ from textual.widgets import Button
 from deskterm.channels import check as conntest
 from deskterm.channels import registry as channels
 from deskterm.net.steps import StepResult
-from deskterm.screens.channel_fields import tui_words
 from deskterm.screens.channel_passwords import refused_side
+from deskterm.screens.words import tui_words
 from deskterm.widgets.step_list import StepList
 
 

@@ -39,9 +39,9 @@ from deskterm.errors import DeskError
 from deskterm.outbound import composer, drafts, editor
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.reply_changes import ReplyChanges
 from deskterm.screens.reply_dialogs import CloseDraftScreen, InsertScreen
+from deskterm.screens.words import tui_sentence
 from deskterm.widgets.attachment_list import AttachmentList
 from deskterm.widgets.path_input import PathInput
 from deskterm.widgets.presence_line import PresenceLine

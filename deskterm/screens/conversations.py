@@ -80,7 +80,9 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
         Binding("C", "app.channels", "Channels", id="list.channels"),
         Binding("M", "app.templates", "Templates (canned replies)", id="list.templates"),
         Binding("U", "app.organizations", "Customers: organizations", id="list.organizations"),
-        Binding("D", "app.policies", "Desk policies: rules, SLA, macros", id="list.policies"),
+        Binding(
+            "D", "app.policies", "Desk policies: rules, SLA, macros, types", id="list.policies"
+        ),
         Binding("W", "app.worker", "Worker status", id="list.worker"),
         Binding("ctrl+r", "reload", "Reload", id="list.reload"),
         Binding("q", "app.quit", "Quit", id="app.quit_top"),

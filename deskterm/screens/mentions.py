@@ -22,8 +22,8 @@ from textual.widgets import Static
 from deskterm.desk import notes
 from deskterm.errors import NotFound
 from deskterm.sanitize import clean, one_line
-from deskterm.screens.channel_fields import tui_words
 from deskterm.screens.table import TableScreen, cell, row_table
+from deskterm.screens.words import tui_words
 from deskterm.widgets.status_bar import StatusBar
 
 

@@ -1,14 +1,11 @@
-"""Desk policies in the terminal (`D` in the list): routing rules, SLA policies and macros,
-three lists side by side (1, 2, 3 or Tab switch), each with add, edit and remove; the forms
-are in screens/policy_forms.py.
+"""Desk policies in the terminal (`D` in the list): routing rules, SLA policies, macros, and
+conversation types with their fields (screens/policy_types.py), four lists side by side
+(1-4 or Tab switch), each with add, edit and remove; what the lists share is in
+screens/policy_list.py, the forms in screens/policy_forms.py and screens/type_forms.py.
 
-Each list reads and writes through the engine functions `deskterm rule|sla|macro` call
-(desk/rules/rulebook, desk/sla and sla_policies, desk/macros), in thread workers. The lists
-follow the desk: on a team desk an admin's change elsewhere reaches an open list (PostgreSQL
-announces the policy tables, store/live_triggers.py `POLICY_TABLES`).
-
-Names, conditions and values were written by anyone with the CLI: shown as `Content` or
-`rich.text.Text` through `one_line`, never as markup.
+Each list reads and writes through the engine functions `deskterm rule|sla|macro|type|field`
+call (desk/rules/rulebook, desk/sla and sla_policies, desk/macros, desk/types), in thread
+workers.
 """
 
 from __future__ import annotations
@@ -16,192 +13,27 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.message import Message
-from textual.widgets import Static
 
 from deskterm.desk import macros, sla, sla_policies
-from deskterm.desk.rules import rulebook
+from deskterm.desk.rules import rulebook, trial
 from deskterm.desk.sla_calendar import format_minutes
+from deskterm.errors import DeskError
+from deskterm.outbound import macros as applying  # noqa: F401 (registers the rules' `macro`)
 from deskterm.sanitize import one_line
-from deskterm.screens.dialog import Confirmation
+from deskterm.screens import policy_types  # noqa: F401 (registers the fourth list, `4`)
 from deskterm.screens.policy_forms import MacroFormScreen, RuleFormScreen, SlaFormScreen
-from deskterm.screens.table import TableScreen, cell, row_table
-from deskterm.widgets.status_bar import StatusBar
-
-TABS = ("rules", "sla", "macros")  # in the order of their keys, 1 2 3
-TAB_TITLES = {"rules": "Routing rules", "sla": "SLA policies", "macros": "Macros"}
+from deskterm.screens.policy_list import LISTS, PolicyListScreen
+from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.rule_trial import TrialScreen, listed_conversation
+from deskterm.screens.table import cell
+from deskterm.screens.words import tui_sentence
 
 
 def policy_screen(tab: str) -> PolicyListScreen:
-    """A new list of `tab` (one of TABS)."""
-    kinds: dict[str, type[PolicyListScreen]] = {
-        "rules": RulesScreen,
-        "sla": SlaPoliciesScreen,
-        "macros": MacrosScreen,
-    }
-    return kinds[tab]()
-
-
-class PolicyListScreen(TableScreen):
-    """What the three lists share: the tabs line, the keys, loading, removing."""
-
-    TAB: ClassVar[str] = "rules"
-    NOUN: ClassVar[str] = "rule"  # "Rule 'x' removed."
-    HINTS: ClassVar[str] = "a add  e edit  d remove  1-3 lists  ? help"
-    FOLLOWS_DESK = True
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add", "Add", id="policies.add"),
-        Binding("e,enter", "edit", "Edit", id="policies.edit", priority=True),
-        Binding("d,delete", "remove", "Remove", id="policies.remove"),
-        Binding("1", "tab('rules')", "Routing rules", id="policies.rules"),
-        Binding("2", "tab('sla')", "SLA policies", id="policies.sla"),
-        Binding("3", "tab('macros')", "Macros", id="policies.macros"),
-        Binding("tab", "next_tab", "Next list", id="policies.next"),
-        Binding("ctrl+r", "reload", "Reload", id="policies.reload"),
-        Binding("escape,q", "app.pop_screen", "Back", id="policies.back"),
-    ]
-    DEFAULT_CSS = """
-    PolicyListScreen DataTable { height: 1fr; overflow-x: hidden; }
-    PolicyListScreen #empty { padding: 1 1; color: $text-muted; }
-    PolicyListScreen #empty.-hidden { display: none; }
-    PolicyListScreen #preview {
-        height: auto; max-height: 7; padding: 0 1; border-top: hkey $primary 30%;
-    }
-    """
-
-    class Loaded(Message):
-        def __init__(self, rows: list[dict[str, Any]]) -> None:
-            super().__init__()
-            self.rows = rows
-
-    class Done(Message):
-        """A remove or a move went well: say so, and read the list again."""
-
-        def __init__(self, said: str, select: str | None = None) -> None:
-            super().__init__()
-            self.said = said
-            self.select = select
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._select: str | None = None  # the name to highlight once loaded (a saved one)
-
-    # --- what each list says ---------------------------------------------------------------
-
-    def columns(self) -> tuple[tuple[str, int | None], ...]:
-        raise NotImplementedError
-
-    def read(self) -> list[dict[str, Any]]:
-        """The rows, in a thread (each with its `name`)."""
-        raise NotImplementedError
-
-    def cells(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        raise NotImplementedError
-
-    def details(self, row: dict[str, Any]) -> str:
-        """The highlighted row in full, under the table."""
-        raise NotImplementedError
-
-    def form(self, row: dict[str, Any] | None) -> Any:
-        """The form that adds (`row` None) or edits a row; its `saved` is the name saved."""
-        raise NotImplementedError
-
-    def delete(self, name: str) -> None:
-        """Remove a row, in a thread."""
-        raise NotImplementedError
-
-    # --- shared ----------------------------------------------------------------------------
-
-    @property
-    def EMPTY_HINT(self) -> str:  # type: ignore[override]
-        return f"There is no {self.NOUN} here; press a to add one."
-
-    def compose(self) -> ComposeResult:
-        yield Static(self._tabs(), id="title")
-        yield row_table(self.columns(), line=self.app.size.width)
-        yield Static(Content("loading…"), id="empty")
-        yield Static(Content(""), id="preview")
-        yield StatusBar(self.HINTS)
-
-    def _tabs(self) -> Content:
-        parts: list[str | tuple[str, str]] = ["Policies  "]
-        for number, tab in enumerate(TABS, 1):
-            label = f" {number} {TAB_TITLES[tab]} "
-            parts.append((label, "reverse") if tab == self.TAB else label)
-        return Content.assemble(*parts)
-
-    @work(
-        thread=True,
-        exclusive=True,
-        group="policies",
-        exit_on_error=False,
-        description="reading the policies",
-    )
-    def _load(self) -> None:
-        self.post_message(self.Loaded(self.read()))
-
-    def on_policy_list_screen_loaded(self, message: Loaded) -> None:
-        select, self._select = self._select, None
-        self.fill(message.rows, self.cells, "name", select)
-        empty = self.query_one("#empty", Static)
-        empty.update(Content(f"No {TAB_TITLES[self.TAB].lower()} yet: press a to add one."))
-        empty.set_class(bool(message.rows), "-hidden")
-
-    def show_current(self) -> None:
-        row = self.current
-        text = Content("") if row is None else Content(self.details(row))
-        self.query_one("#preview", Static).update(text)
-
-    def action_tab(self, tab: str) -> None:
-        if tab != self.TAB:
-            self.app.switch_screen(policy_screen(tab))
-
-    def action_next_tab(self) -> None:
-        self.action_tab(TABS[(TABS.index(self.TAB) + 1) % len(TABS)])
-
-    def action_add(self) -> None:
-        self._open(None)
-
-    def action_edit(self) -> None:
-        row = self._selected()
-        if row is not None:
-            self._open(row)
-
-    open_row = action_edit
-
-    def _open(self, row: dict[str, Any] | None) -> None:
-        form = self.form(row)
-        self.app.push_screen(form, lambda _result: self._back_from(form))
-
-    def _back_from(self, form: Any) -> None:
-        if form.saved is not None:
-            self._select = form.saved
-            self.reload()
-
-    def action_remove(self) -> None:
-        row = self._selected()
-        if row is None:
-            return
-        name = str(row["name"])
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._remove(name)
-
-        self.app.push_screen(ConfirmRemovePolicy(self.NOUN, name), answered)
-
-    @work(thread=True, group="remove", exit_on_error=False, description="removing it")
-    def _remove(self, name: str) -> None:
-        self.delete(name)
-        self.post_message(self.Done(f"{self.NOUN.capitalize()} {one_line(name)!r} removed."))
-
-    def on_policy_list_screen_done(self, message: Done) -> None:
-        self.notify(message.said, markup=False)
-        self._select = message.select
-        self.reload()
+    """A new list of `tab` (one of policy_list.TABS)."""
+    return LISTS[tab]()
 
 
 class RulesScreen(PolicyListScreen):
@@ -209,8 +41,9 @@ class RulesScreen(PolicyListScreen):
 
     TAB = "rules"
     NOUN = "rule"
-    HINTS = "a add  e edit  d remove  K/J move  1-3 lists"
+    HINTS = "a add  e edit  d remove  K/J move  t try  1-4 lists"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "try_rules", "Try the rules on a conversation", id="rules.try"),
         Binding("K,shift+up", "move(-1)", "Move the rule up (asked sooner)", id="rules.up"),
         Binding("J,shift+down", "move(1)", "Move the rule down (asked later)", id="rules.down"),
     ]
@@ -245,13 +78,52 @@ class RulesScreen(PolicyListScreen):
     def form(self, row: dict[str, Any] | None) -> RuleFormScreen:
         return RuleFormScreen(row)
 
-    def delete(self, name: str) -> None:
-        rulebook.remove(name)
+    def delete(self, row: dict[str, Any]) -> None:
+        rulebook.remove(row["name"])
 
     def action_move(self, step: int) -> None:
         row = self._selected()
         if row is not None:
             self._move(str(row["name"]), int(row["position"]) + step)
+
+    class Tried(Message):
+        def __init__(self, conversation_id: int, lines: list[str]) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+            self.lines = lines
+
+    def action_try_rules(self) -> None:
+        listed = listed_conversation(list(self.app.screen_stack))
+
+        def answered(text: str | None) -> None:
+            number = (text or "").strip().lstrip("#")
+            if text is None:
+                return
+            if not number.isdigit():
+                self.notify("Give a conversation's number, e.g. 42.", severity="warning")
+                return
+            self._try(int(number))
+
+        prompt = PromptScreen(
+            "Try the rules on the first mail of conversation #",
+            "" if listed is None else str(listed),
+            "nothing is stored; enter tries, esc cancels",
+        )
+        self.app.push_screen(prompt, answered)
+
+    @work(thread=True, group="try", exit_on_error=False, description="trying the rules")
+    def _try(self, conversation_id: int) -> None:
+        try:
+            found = trial.trial_conversation(conversation_id)
+        except DeskError as exc:
+            self.app.call_from_thread(
+                self.notify, tui_sentence(exc), severity="error", markup=False
+            )
+            return
+        self.post_message(self.Tried(conversation_id, trial.lines(found)))
+
+    def on_rules_screen_tried(self, message: Tried) -> None:
+        self.app.push_screen(TrialScreen(message.conversation_id, message.lines))
 
     @work(thread=True, group="move", exit_on_error=False, description="moving the rule")
     def _move(self, name: str, position: int) -> None:
@@ -298,8 +170,8 @@ class SlaPoliciesScreen(PolicyListScreen):
     def form(self, row: dict[str, Any] | None) -> SlaFormScreen:
         return SlaFormScreen(row)
 
-    def delete(self, name: str) -> None:
-        sla.remove_policy(name)
+    def delete(self, row: dict[str, Any]) -> None:
+        sla.remove_policy(row["name"])
 
 
 class MacrosScreen(PolicyListScreen):
@@ -326,31 +198,5 @@ class MacrosScreen(PolicyListScreen):
     def form(self, row: dict[str, Any] | None) -> MacroFormScreen:
         return MacroFormScreen(row)
 
-    def delete(self, name: str) -> None:
-        macros.remove(name)
-
-
-class ConfirmRemovePolicy(Confirmation[bool]):
-    """y removes it, n or Esc keeps it (the default: nothing is lost by a slip)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Remove it", id="policy_remove.yes"),
-        Binding("n,escape", "answer(False)", "Keep it", id="policy_remove.no"),
-    ]
-
-    def __init__(self, noun: str, name: str) -> None:
-        super().__init__()
-        self.noun = noun
-        self.policy_name = name
-
-    def question(self) -> Content:
-        return Content.assemble(
-            (f"Remove {self.noun} {one_line(self.policy_name)!r}?", "bold"),
-            " This cannot be undone.\n\n",
-            ("y", "bold $accent"),
-            " remove it   ",
-            ("n", "bold $accent"),
-            " or ",
-            ("esc", "bold $accent"),
-            " keep it",
-        )
+    def delete(self, row: dict[str, Any]) -> None:
+        macros.remove(row["name"])

@@ -32,7 +32,7 @@ from deskterm.errors import DeskError
 from deskterm.outbound import macros as applying  # noqa: F401 (registers the rules' `macro`)
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import tui_sentence
+from deskterm.screens.words import tui_sentence
 from deskterm.store.models import PRIORITIES
 from deskterm.widgets.status_bar import StatusBar
 
@@ -110,6 +110,10 @@ class PolicyFormScreen(DeskScreen):
         """Save through the engine, in a thread; returns the name saved (DeskError: refused)."""
         raise NotImplementedError
 
+    def key_of(self, name: str) -> str:
+        """The list's key of what was saved as `name` (the name itself, but for a field)."""
+        return name
+
     def on_mount(self) -> None:
         self.initial = self.form_values()
 
@@ -151,7 +155,7 @@ class PolicyFormScreen(DeskScreen):
                 self.notify(f"Not saved: {message.problem}", severity="error", markup=False)
             return
         problem.update(Content(""))
-        self.saved = message.name
+        self.saved = self.key_of(message.name)
         self.notify(f"{self.NOUN.capitalize()} {one_line(message.name)!r} saved.", markup=False)
         self.dismiss()
 

@@ -30,8 +30,8 @@ from deskterm.channels import registry as channels
 from deskterm.errors import DeskError
 from deskterm.net.oauth2 import DeviceCode, OAuthError
 from deskterm.sanitize import one_line
-from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Dialog
+from deskterm.screens.words import tui_sentence
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 

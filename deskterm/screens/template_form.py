@@ -28,7 +28,7 @@ from deskterm.desk.template_kinds import REPLY, REPLY_NOTIFICATION, RESOLVED
 from deskterm.errors import ConfigError, DeskError
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
-from deskterm.screens.channel_fields import tui_sentence
+from deskterm.screens.words import tui_sentence
 from deskterm.widgets.status_bar import StatusBar
 
 # The kinds chosen here; `invitation` and `sla_warning` are the kinds of those names.

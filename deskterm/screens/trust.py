@@ -24,8 +24,8 @@ from textual.widgets import Button, Static
 from deskterm.channels.trust import SideCertificate, pin_certificates, read_certificates
 from deskterm.errors import DeskError
 from deskterm.sanitize import one_line
-from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Dialog
+from deskterm.screens.words import tui_sentence
 
 PAIRS_PER_LINE = 16  # a SHA-256 fingerprint is 32 hex pairs: two lines of 47 characters
 

@@ -26,8 +26,8 @@ from textual.widgets import Input, Static
 from deskterm import paths
 from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
-from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.dialog import Dialog
+from deskterm.screens.words import tui_sentence
 from deskterm.secrets.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
 
 if TYPE_CHECKING:

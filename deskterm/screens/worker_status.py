@@ -27,8 +27,8 @@ from deskterm.channels import registry as channels
 from deskterm.desk import queries
 from deskterm.engine.status import status_rows
 from deskterm.sanitize import one_line
-from deskterm.screens.channel_fields import tui_words
 from deskterm.screens.table import TableScreen, cell, row_table
+from deskterm.screens.words import tui_words
 from deskterm.widgets.status_bar import StatusBar
 
 RELOAD_DELAY = 0.3  # seconds: worker events within this window cause one reload

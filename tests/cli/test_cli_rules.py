@@ -149,6 +149,20 @@ def test_rule_test_shows_what_would_happen_and_stores_nothing(desk: Desk, demo_d
     }
 
 
+def test_rule_test_takes_a_conversations_first_mail(desk: Desk, demo_desk: None) -> None:
+    desk.run(
+        "rule", "add", "--file", write(desk, "all.toml", 'name = "all"\n[then]\npriority = "low"\n')
+    )
+    found = desk.json("rule", "test", "--conversation", "1")
+    assert (found["conversation"], found["channel"]) == (1, "demo")
+    assert [r["said"] for r in found["routed"]] == ["Routed by rule 'all': priority low"]
+    assert desk.json("show", "1")["priority"] != "low"
+    refused = desk.run("rule", "test", ok=False)
+    assert refused.stderr == (
+        "deskterm: Give the mail to try: a MAILFILE, or --conversation ID (not both).\n"
+    )
+
+
 @pytest.mark.mailserver
 def test_poll_routes_mail_from_dovecot_and_show_says_why(channel: Desk, inbox) -> None:  # noqa: F811
     channel.run("agent", "add", "sam@desk.example", "--name", "Sam Roe")

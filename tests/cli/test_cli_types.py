@@ -97,3 +97,33 @@ def test_once_an_admin_is_named_only_admins_define_and_change_restricted_fields(
     assert desk.run("type", "remove", "billing").output == (
         "Type billing removed; 1 conversation(s) are untyped now.\n"
     )
+
+
+def test_type_edit_and_field_edit_change_what_is_given_and_keep_the_rest(
+    desk: Desk, demo_desk: None
+) -> None:
+    connection.close_database()
+    desk.run("type", "add", "billing")
+    desk.run("field", "add", "billing", "plan", "--kind", "choice", "--choice", "Basic")
+    said = desk.run("type", "edit", "billing", "--description", "Invoices").output
+    assert said == "Type billing described anew.\n"
+    said = desk.run(
+        "field", "edit", "billing", "plan", "--choice", "Basic", "--choice", "Pro", "--required"
+    ).output
+    assert said == "Field plan of type billing changed.\n"
+    desk.run("field", "edit", "billing", "plan", "--default", "pro")
+    shown = desk.json("type", "show", "billing")
+    assert shown["description"] == "Invoices"
+    assert shown["fields"][0] == {
+        "name": "plan",
+        "kind": "choice",
+        "choices": ["Basic", "Pro"],
+        "default": "Pro",
+        "required": True,
+        "restricted": False,
+    }
+    refused = desk.run("field", "add", "billing", "tier", "--kind", "choice", ok=False)
+    assert refused.stderr == (
+        "deskterm: A choice field needs its choices; give them with --choice VALUE "
+        "(once for each).\n"
+    )

@@ -199,6 +199,43 @@ def test_removing_a_type_leaves_its_conversations_untyped(channel: Channel, bill
     assert queries.conversation_detail(cid)["type"] is None
 
 
+def test_a_type_is_described_anew_and_a_fields_choices_default_and_marks_change(
+    channel: Channel, billing: str
+) -> None:
+    types.edit("Billing", " Money\nmatters ")
+    assert types.describe(types.get("billing"))["description"] == "Money matters"
+    cid = new_conversation(channel)
+    types.set_type(cid, "billing")
+    types.edit_field("billing", "plan", choices=["Basic", "Pro", "Gold"], default="GOLD")
+    changed = types.edit_field("billing", "amount", required=True)
+    assert (changed.required, changed.restricted) == (True, False)
+    item = {f["name"]: f for f in types.describe(types.get("billing"))["fields"]}["plan"]
+    assert (item["choices"], item["default"]) == (["Basic", "Pro", "Gold"], "Gold")
+    assert values(cid)["plan"] == "Basic"  # a new default is for conversations typed later
+    with pytest.raises(ConfigError, match="plan takes one of Basic, Pro, Gold"):
+        types.edit_field("billing", "plan", choices=["Basic", "Pro", "Gold"], default="Silver")
+    with pytest.raises(ConfigError, match=r"1 conversation\(s\) hold plan = Basic; keep"):
+        types.edit_field("billing", "plan", choices=["Pro", "Gold"])
+    assert types.get_field("billing", "plan").choices == ["Basic", "Pro", "Gold"]
+    fields.set_value(cid, "plan", "pro")
+    types.edit_field("billing", "plan", choices=["Pro", "Gold"])  # nobody holds Basic now
+    assert types.get_field("billing", "plan").default is None
+    with pytest.raises(ConfigError, match="Only a choice field has choices; order is a text"):
+        types.edit_field("billing", "order", choices=["A"])
+
+
+def test_a_refusal_naming_a_setting_is_worded_by_each_interface_from_one_template(
+    channel: Channel, billing: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        types.edit_field("billing", "plan", choices=[])
+    assert str(caught.value) == "A choice field needs its choices; give them with choices."
+    worded = caught.value.worded({"choices": "--choice VALUE"})
+    assert worded == "A choice field needs its choices; give them with --choice VALUE."
+    odd = ConfigError.naming("{name} needs {setting.first_response}.", name="{setting.x} {0}")
+    assert odd.worded({"first_response": "F", "x": "X"}) == "{setting.x} {0} needs F."
+
+
 @pytest.mark.postgres
 def test_a_version_9_desk_gets_types_and_fields_and_keeps_its_conversations(
     pg: str, desk: Desk

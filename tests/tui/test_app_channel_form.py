@@ -10,9 +10,9 @@ from textual.widgets import Collapsible, Input
 
 from deskterm.app import DeskApp
 from deskterm.channels import registry as channels
-from deskterm.screens.channel_fields import tui_words
 from deskterm.screens.channel_form import SAME_AS_INBOUND, ChannelFormScreen, field_id
 from deskterm.screens.channel_passwords import ConfirmRefusedPasswordScreen
+from deskterm.screens.words import tui_words
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from tests.conftest import Desk, channel_toml

@@ -16,16 +16,13 @@ from deskterm.desk import macros, sla_policies, types
 from deskterm.desk.rules import rulebook, rulefile
 from deskterm.errors import DeskError
 from deskterm.sanitize import safe_toml_string
-from deskterm.screens.channel_fields import tui_sentence
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.help import HelpScreen
-from deskterm.screens.policies import (
-    ConfirmRemovePolicy,
-    MacrosScreen,
-    RulesScreen,
-    SlaPoliciesScreen,
-)
+from deskterm.screens.policies import MacrosScreen, RulesScreen, SlaPoliciesScreen
 from deskterm.screens.policy_forms import MacroFormScreen, RuleFormScreen, SlaFormScreen
+from deskterm.screens.policy_list import ConfirmRemovePolicy
+from deskterm.screens.policy_types import TypesScreen
+from deskterm.screens.words import tui_sentence
 from tests.engine.test_live import in_other_thread
 from tests.tui.test_app import _assert_inert, drive, notices, screen_text, settle, until
 from tests.tui.test_app_team_live import following
@@ -86,15 +83,20 @@ def test_D_opens_the_policies_the_digits_switch_lists_and_help_and_palette_name_
 ) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert {"Routing rules", "SLA policies", "Macros"} <= set(titles)
+        assert {"Routing rules", "SLA policies", "Macros", "Types and fields"} <= set(titles)
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        assert ("D", "Desk policies: rules, SLA, macros") in app.screen.rows
+        assert ("D", "Desk policies: rules, SLA, macros, types") in app.screen.rows
         await pilot.press("escape")
         await open_list(pilot, "1", RulesScreen)
         assert "No routing rules yet: press a to add one." in screen_text(app)
-        for key, kind in (("2", SlaPoliciesScreen), ("3", MacrosScreen), ("tab", RulesScreen)):
+        for key, kind in (
+            ("2", SlaPoliciesScreen),
+            ("3", MacrosScreen),
+            ("4", TypesScreen),
+            ("tab", RulesScreen),
+        ):
             await pilot.press(key)
             await settle(pilot)
             assert isinstance(app.screen, kind)

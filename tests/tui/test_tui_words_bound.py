@@ -4,7 +4,7 @@ keys. How its time grows with a hostile server's text is measured by bench/hosti
 
 from __future__ import annotations
 
-from deskterm.screens.channel_fields import tui_words
+from deskterm.screens.words import tui_words
 
 
 def test_an_unclosed_command_is_left_as_it_is() -> None:

@@ -1,4 +1,5 @@
-"""`deskterm rule test MAILFILE`: what the rules would do with a mail, storing nothing.
+"""`deskterm rule test MAILFILE`: what the rules would do with a mail, storing nothing; and
+`t` in the app's rules list, the same with a conversation's first mail (`trial_conversation`).
 
 The mail meets the channel as ingest would have it meet it: the channel's reading filters
 and its automated-mail check first (mail they skip never reaches a rule), then each rule in
@@ -14,14 +15,17 @@ from typing import Any
 
 from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
-from deskterm.desk.queries import routing_line
+from deskterm.desk.queries import get_conversation, routing_line
 from deskterm.desk.rules import rulebook
 from deskterm.desk.rules.facts import Facts, organization_of
 from deskterm.desk.rules.routing import Router
+from deskterm.errors import DeskError, NotFound
 from deskterm.mail.automail import automated_reason, filter_reason
-from deskterm.mail.parse import ParsedMail
+from deskterm.mail.parse import ParsedMail, parse
+from deskterm.sanitize import one_line
+from deskterm.store import blobs
 from deskterm.store.db import database
-from deskterm.store.models import Channel, RoutingRule
+from deskterm.store.models import Channel, Message, RoutingRule
 
 DESK_WIDE = -1  # no channel has this id: only the rules for every channel apply
 
@@ -93,6 +97,71 @@ def trial(
             {**asdict(r), "said": routing_line(r.rule, r.said, r.error)} for r in done
         ]
     return found
+
+
+def trial_conversation(
+    conversation_id: int, *, unsaved: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the rules would do with the first mail of a conversation, as a new conversation
+    of its channel (the mail as it was kept, before any rule touched it)."""
+    conversation = get_conversation(conversation_id)
+    first = (
+        Message.select()
+        .where(
+            (Message.conversation == conversation.id)
+            & (Message.direction == "in")
+            & Message.raw_path.is_null(False)
+        )
+        .order_by(Message.id)
+        .first()
+    )
+    if first is None:
+        raise NotFound(f"Conversation #{conversation_id} has no mail kept to try the rules on.")
+    try:
+        raw = blobs.read_raw(first.raw_path)
+    except OSError as exc:
+        raise DeskError(
+            f"The first mail of #{conversation_id} cannot be read ({exc.strerror or exc})."
+        ) from None
+    found = trial(parse(raw), conversation.channel, unsaved=unsaved)
+    return {**found, "conversation": conversation_id}
+
+
+def lines(found: dict[str, Any]) -> list[str]:
+    """A trial's outcome in lines, as `rule test` prints it and the app shows it (each value
+    from the mail or a rule on one clean line)."""
+    kind = "a follow-up" if found["follow_up"] else "a new conversation"
+    channel = found["channel"]
+    where = f"channel {one_line(channel)}" if channel else "every channel's rules only"
+    said = [f"As {kind} ({where}):"]
+    if found["filtered"]:
+        said.append(
+            f"The channel skips it before any rule is asked: {one_line(found['filtered'])}."
+        )
+        return said
+    if not found["rules"]:
+        said.append("No rule applies to this channel.")
+    for verdict in found["rules"]:
+        name = one_line(verdict["name"])
+        said.append(f"{verdict['position']:>3} {name:<24} {_verdict(verdict)}")
+    if found["skip"]:
+        said.append(f"Skipped: {one_line(found['skip'])} (listed by `deskterm skipped`).")
+    elif not found["routed"]:
+        said.append("No rule matched: the conversation would be left as it came.")
+    said.extend(one_line(routed["said"]) for routed in found["routed"])
+    return said
+
+
+def _verdict(verdict: dict[str, Any]) -> str:
+    if not verdict["asked"]:
+        return "not asked: new conversations only"
+    if verdict["error"]:
+        return f"failed: {one_line(verdict['error'])}"
+    held = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in verdict["held"].items())
+    vetoed = f"; unless {one_line(', '.join(verdict['vetoed']))}" if verdict["vetoed"] else ""
+    said = "matched" if verdict["matched"] else "no match"
+    late = "" if verdict["reached"] else " (not reached: an earlier rule stopped)"
+    return f"{said}{late}" + (f": {held}" if held else ": every mail") + vetoed
 
 
 def _with_unsaved(rules: list[RoutingRule], unsaved: dict[str, Any]) -> list[RoutingRule]:
