@@ -59,7 +59,7 @@ def remote_batches(
     source: Source,
     folder: str,
     planned: list[list[int]],
-    limits: tuple[int, int],
+    limits: tuple[int, int, tuple[str, ...]],
     guard: ParseGuard,
 ) -> Batches:
     """Batches each fetched and parsed by a worker process over its own connection; each
@@ -92,11 +92,11 @@ _worker_mailboxes: dict[tuple[str, int, str], tuple[DeskMailBox, list[str]]] = {
 
 
 def fetch_and_prepare(
-    job: tuple[Source, str, list[int], int, int, Path, Path],
+    job: tuple[Source, str, list[int], int, int, tuple[str, ...], Path, Path],
 ) -> list[Fetched]:
     """Runs in a worker process: fetch a batch over this process's own connection, parse it
     and store its files. A dropped connection is opened again once."""
-    source, folder, uids, max_body, min_att, mail_dir, attachments_dir = job
+    source, folder, uids, max_body, min_att, headers, mail_dir, attachments_dir = job
     for attempt in (1, 2):
         mailbox = _worker_mailbox(source, folder)
         try:
@@ -106,7 +106,8 @@ def fetch_and_prepare(
             _worker_mailboxes.pop(_key(source), None)
             if attempt == 2:
                 raise
-    prepared = prepare(([i.raw for i in items], max_body, min_att, mail_dir, attachments_dir))
+    raws = [i.raw for i in items]
+    prepared = prepare((raws, max_body, min_att, headers, mail_dir, attachments_dir))
     for item, (mail, ref, stored) in zip(items, prepared, strict=True):
         item.raw, item.mail, item.raw_path, item.attachments = b"", mail, ref, stored
     return items

@@ -82,7 +82,8 @@ class FolderFetch:
     client: imaplib.IMAP4
     folder: str
     limit: int  # the channel's max_message_bytes: larger mail is recorded, not fetched
-    limits: tuple[int, int]  # the parser's (max_body_bytes, min_attachment_bytes)
+    # The parser's (max_body_bytes, min_attachment_bytes, the channel's mapped headers).
+    limits: tuple[int, int, tuple[str, ...]]
     guard: ParseGuard
     pool: Callable[[], Executor] | None = None
     source: Source | None = None
@@ -150,7 +151,7 @@ def sync_folder(run: SyncRun, folder: str) -> None:
     if run.progress:
         run.progress(folder, 0, total)
     guard = ParseGuard(channel.id, folder, str(uidvalidity))
-    limits = settings.current().parse_limits
+    limits = (*settings.current().parse_limits, run.ingestor.mapped_headers)
     fetch = FolderFetch(client, folder, limit, limits, guard, run.pool, run.source)
     batches = _batches(fetch, uids, sizes)
     try:

@@ -86,6 +86,11 @@ class Ingestor:
         self._field_values = RowWriter(FieldValue, columns.FIELD_VALUE_COLUMNS)
         self._tickets = NewConversations(config.tickets)  # type, fields, mail as attachment
 
+    @property
+    def mapped_headers(self) -> tuple[str, ...]:
+        """The headers this channel's mappings read: for the parse to keep (prepare_batch)."""
+        return self._tickets.headers
+
     def apply(self, batch: list[Fetched], folder: str = "", epoch: str = "") -> list[Outcome]:
         """Apply one batch in one transaction. `folder` and `epoch` (IMAP's UIDVALIDITY) with
         each item's uid identify the fetch, so a mail fetched again is recognised as itself;

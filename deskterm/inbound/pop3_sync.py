@@ -103,7 +103,7 @@ def sync(
             set_aside(items)
         else:
             guard.parsing([uidl for _, uidl in batch], alone=alone, deaths=deaths)
-            prepare_batch(items, None, max_body, min_attachment)()
+            prepare_batch(items, None, max_body, min_attachment, ingestor.mapped_headers)()
             guard.parsed()
         with database.atomic():
             outcomes = ingestor.apply(items, FOLDER)

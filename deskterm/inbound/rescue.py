@@ -73,8 +73,9 @@ def rescue(skipped_id: int) -> Rescued:
             f"({type(exc).__name__})."
         ) from exc
     max_body, min_att = settings.current().parse_limits
+    ingestor = Ingestor(row.channel, passed=True)
     mail, ref, stored = prepare_stored(
-        raw, row.raw_path, max_body, min_att, paths.attachments_dir()
+        raw, row.raw_path, max_body, min_att, paths.attachments_dir(), ingestor.mapped_headers
     )
     folder, epoch = row.folder, ""
     if row.source:
@@ -83,7 +84,7 @@ def rescue(skipped_id: int) -> Rescued:
     reason = str(row.reason)
     with database.atomic():
         row.delete_instance()  # its fetch identity passes to the message
-        (outcome,) = Ingestor(row.channel, passed=True).apply([item], folder, epoch)
+        (outcome,) = ingestor.apply([item], folder, epoch)
         if outcome.conversation_id is None or outcome.message_id is None:
             twin = Message.get_or_none(Message.dedup_key == mail.dedup_key)
             detail = f"message {twin.id} holds the same mail" if twin else outcome.reason

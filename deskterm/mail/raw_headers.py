@@ -1,10 +1,11 @@
-"""One header of a raw mail, read on demand: what a channel's mapping of a header needs.
+"""One header of a stored raw mail, read on demand: the fallback of a channel's header mapping.
 
-The parse keeps only the headers the desk itself acts on (`parse.fields.KEPT_HEADERS`); an
-admin may map any other (`X-Order-Id`) to a field, so its value is read from the stored raw
-mail, only for the new conversations of channels that map one. Only the header block's first
-`MAX_HEAD` bytes are read, and the value is decoded as every header is (encoded words, 8-bit
-bytes), on one line, cut at `MAX_VALUE` characters.
+The parse keeps the headers the desk itself acts on (`parse.fields.KEPT_HEADERS`) and, when
+asked, those a channel's mappings name (`ParsedMail.mapped_headers`, which the sync asks for
+in its pool workers). Mail parsed without the name (parsed before the mapping was saved, or by
+a caller that did not ask) has its value read here from the stored raw mail instead. Only the
+header block's first `MAX_HEAD` bytes are read, and the value is read the one way a mapped
+header is (`parse.fields.header_value`: decoded, on one line, cut).
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from deskterm.mail.parse.fields import first, header_lists
-from deskterm.mail.parse.headers import header_text, one_line
+from deskterm.mail.parse.fields import header_lists
+from deskterm.mail.parse.fields import header_value as value_of
 
 MAX_HEAD = 256 * 1024
-MAX_VALUE = 4096
 
 
 def header_value(raw: bytes, name: str) -> str:
@@ -28,5 +28,4 @@ def header_value(raw: bytes, name: str) -> str:
             head = head[: end + len(blank)]
             break
     message = BytesHeaderParser(policy=compat32).parsebytes(head)
-    value = first(header_lists(message), name.lower())
-    return one_line(header_text(value, None, name))[:MAX_VALUE]
+    return value_of(header_lists(message), name)

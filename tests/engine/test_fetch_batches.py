@@ -124,7 +124,7 @@ def test_the_fetch_loop_never_reads_ahead_past_the_budget(monkeypatch) -> None:
             server,  # type: ignore[arg-type]
             "INBOX",
             limit,
-            settings.current().parse_limits,
+            (*settings.current().parse_limits, ()),
             ParseGuard(1, "INBOX", "1"),
             lambda: pool,
             None,

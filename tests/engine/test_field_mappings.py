@@ -10,10 +10,13 @@ import pytest
 from deskterm.channels.config import parse_channel_text
 from deskterm.desk import queries, types
 from deskterm.errors import ConfigError
+from deskterm.inbound import imap_sync
 from deskterm.inbound.ingest import Ingestor
+from deskterm.inbound.prepare import prepare_batch
 from deskterm.inbound.stages import Fetched
 from deskterm.mail import patterns
 from deskterm.mail.parse import parse
+from deskterm.mail.raw_headers import header_value
 from deskterm.store import blobs, connection
 from deskterm.store.models import Attachment, Channel, Message
 from tests.conftest import DRAFT_CHANNEL, Desk, channel_toml
@@ -35,6 +38,8 @@ mappings = [
 ]
 """
 
+WITHOUT_ATTACHMENT = TICKETS.replace("email_as_attachment = true", "email_as_attachment = false")
+
 
 def define_types() -> None:
     types.add("billing")
@@ -47,21 +52,47 @@ def define_types() -> None:
     types.add_field("billing", "trap", "text")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def support_channel(request: pytest.FixtureRequest, desk: Desk, tickets: str) -> Channel:
     if request.param == "postgres":
         request.getfixturevalue("pg")
     connection.open_database()
     define_types()
     connection.close_database()
-    desk.add_channel(DRAFT_CHANNEL + TICKETS)
+    desk.add_channel(DRAFT_CHANNEL + tickets)
     connection.open_database()
     return Channel.get(Channel.name == "support")
+
+
+@pytest.fixture(params=ENGINES)
+def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
+    return support_channel(request, desk, TICKETS)
+
+
+@pytest.fixture(params=ENGINES)
+def unattached(request: pytest.FixtureRequest, desk: Desk) -> Channel:
+    """The same mappings without the mail as an attachment (which needs the raw bytes)."""
+    return support_channel(request, desk, WITHOUT_ATTACHMENT)
 
 
 def stored(raw: bytes, uid: str = "1") -> Fetched:
     """A fetched mail as prepare leaves it: parsed, its raw bytes stored."""
     return Fetched(uid, b"", parse(raw), raw_path=blobs.store_raw(raw))
+
+
+def counting_raw_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every raw mail read back from the blob store from now on, by ref."""
+    reads: list[str] = []
+    read_raw = blobs.read_raw
+
+    def counted(ref: str) -> bytes:
+        reads.append(ref)
+        return read_raw(ref)
+
+    monkeypatch.setattr(blobs, "read_raw", counted)
+    return reads
 
 
 def fields_of(conversation_id: int) -> dict[str, str | None]:
@@ -201,3 +232,72 @@ def test_a_polled_mail_fills_its_fields_through_the_pipeline(desk: Desk, mail_se
     assert row["fields"]["ref"] == "R-1"
     shown = desk.json("show", str(row["id"]))
     assert [a["content_type"] for a in shown["messages"][0]["attachments"]] == ["message/rfc822"]
+
+
+def test_the_parse_keeps_mapped_headers_so_ingest_never_reads_the_raw_mail_back(
+    unattached: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync's way (prepare_batch with the ingestor's mapped headers, as imap_sync and
+    pop3_sync pass them): the header mapping reads `ParsedMail.mapped_headers`, never the
+    blob store; hostile bytes come out as the raw-mail reader made them."""
+    hostile = "=?utf-8?q?R=C3=A9f-9?=\x1b[31m [bold]x[/] \x07"
+    raws = [
+        make_mail("One", headers={"X-Ref": hostile}, message_id="<1@customer.example>"),
+        b"X-Ref: A\r\n\tB\r\n" + make_mail("Two", message_id="<2@customer.example>"),
+        make_mail("Three", message_id="<3@customer.example>"),  # no X-Ref: the default
+    ]
+    ingestor = Ingestor(unattached)
+    assert ingestor.mapped_headers == ("x-ref",)
+    items = [Fetched(str(n), raw) for n, raw in enumerate(raws, 1)]
+    prepare_batch(items, None, 100_000, 1024, ingestor.mapped_headers)()
+    assert items[0].mail is not None
+    assert items[0].mail.mapped_headers == {"x-ref": header_value(raws[0], "X-Ref")}
+    reads = counting_raw_reads(monkeypatch)
+    outcomes = ingestor.apply(items, "INBOX", "1")
+    assert reads == []
+    refs = [fields_of(o.conversation_id)["ref"] for o in outcomes if o.conversation_id]
+    # Decoded, on one line, no control character: as the raw-mail path stores it.
+    assert refs == ["Réf-9[31m [bold]x[/]", "A B", "-"]
+
+
+def test_mail_parsed_without_the_header_still_gets_it_from_the_raw_mail(
+    unattached: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mail parsed before the mapping was saved (nothing asked of the parse) falls back to the
+    stored raw mail, read once, with the same value."""
+    raw = make_mail("Hello", headers={"X-Ref": "R-7"})
+    item = stored(raw)
+    assert item.mail is not None and item.mail.mapped_headers == {}
+    reads = counting_raw_reads(monkeypatch)
+    [outcome] = Ingestor(unattached).apply([item])
+    assert reads == [item.raw_path]
+    assert fields_of(outcome.conversation_id)["ref"] == "R-7"
+
+
+@pytest.mark.mailserver
+def test_a_big_first_sync_keeps_mapped_headers_in_the_pool_workers(
+    desk: Desk, mail_servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the real Dovecot, with the pool's processes fetching and parsing (the remote
+    path of a big first sync, its threshold lowered): every header mapping is filled and the
+    sync's own process reads no raw mail back."""
+    support = "support@desk.test"
+    mail_servers.clear(support)
+    connection.open_database()
+    define_types()
+    connection.close_database()
+    password = mail_servers.users[support]
+    desk.add_channel(
+        channel_toml(mail_servers, inbound_extra="") + WITHOUT_ATTACHMENT,
+        inbound=password,
+        outbound=password,
+    )
+    for n in range(3):
+        mail_servers.deliver(make_mail(f"Mail {n}", headers={"X-Ref": f"R-{n}"}), support)
+    mail_servers.wait_for_messages(support, 3)
+    monkeypatch.setattr(imap_sync, "REMOTE_FETCH_THRESHOLD", 2)
+    reads = counting_raw_reads(monkeypatch)
+    desk.run("poll", "--once")
+    rows = desk.json("conversations", "--type", "billing")
+    assert sorted(row["fields"]["ref"] for row in rows) == ["R-0", "R-1", "R-2"]
+    assert reads == []

@@ -29,9 +29,12 @@ def parse(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     min_attachment_bytes: int = DEFAULT_MIN_ATTACHMENT_BYTES,
+    headers: tuple[str, ...] = (),
 ) -> ParsedMail:
     """Parse one raw message. Never raises on any bytes: a sync must not stop on one bad mail.
 
+    `headers`: names of headers to keep besides the desk's own (`mapped_headers`), so that a
+    channel's mappings read them at ingest without reading the raw mail back.
     A top-level function so a process pool can pickle it. Passing something that is not bytes
     is a programming error and raises TypeError.
     """
@@ -41,18 +44,20 @@ def parse(
     limit = max(0, int(max_body_bytes))
     min_att = max(0, int(min_attachment_bytes))
     try:
-        return _parse(data, limit, min_att, headers_only=False)
+        return _parse(data, limit, min_att, headers, headers_only=False)
     except Exception as exc:  # e.g. RecursionError from absurdly nested MIME
         failure = f"MIME structure unreadable ({type(exc).__name__}); body shown as plain text"
     try:
-        mail = _parse(data, limit, min_att, headers_only=True)
+        mail = _parse(data, limit, min_att, headers, headers_only=True)
         mail.defects.insert(0, failure)
         return mail
     except Exception as exc:
         return _unparsed(data, limit, f"unparseable message ({type(exc).__name__})")
 
 
-def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> ParsedMail:
+def _parse(
+    raw: bytes, limit: int, min_att: int, names: tuple[str, ...], *, headers_only: bool
+) -> ParsedMail:
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
     msg = Parser(_class=Part, policy=compat32).parsestr(text, headersonly=headers_only)
     ctx = Ctx(min_attachment=min_att)
@@ -105,6 +110,7 @@ def _parse(raw: bytes, limit: int, min_att: int, *, headers_only: bool) -> Parse
         defects=list(ctx.defects),
         remote_images=html_text.count_remote_images(body.html) if body.html else 0,
         text_format=body.text_format,
+        mapped_headers=fields.mapped_headers(headers, names),
     )
 
 

@@ -14,7 +14,7 @@ from email.utils import parsedate_tz
 from deskterm.mail.message_ids import id_list, normalize_message_id, trim_references
 from deskterm.mail.parse.context import Ctx
 from deskterm.mail.parse.headers import header_text, one_line
-from deskterm.mail.parse.limits import MAX_REFERENCES
+from deskterm.mail.parse.limits import MAX_MAPPED_HEADERS, MAX_REFERENCES, MAX_VALUE_CHARS
 
 # The headers `ParsedMail.headers` keeps: what automated-mail rules and priority need.
 KEPT_HEADERS = (
@@ -60,12 +60,28 @@ def first(headers: dict[str, list[str]], name: str) -> str:
 
 def kept_headers(headers: dict[str, list[str]], ctype: str, ctx: Ctx) -> dict[str, str]:
     kept = {
-        name: one_line(header_text(headers[name][0], ctx, name))[:4096]
+        name: one_line(header_text(headers[name][0], ctx, name))[:MAX_VALUE_CHARS]
         for name in KEPT_HEADERS
         if name in headers
     }
     kept["content-type"] = ctype
     return kept
+
+
+def header_value(headers: dict[str, list[str]], name: str) -> str:
+    """The first `name` header as text ("" when there is none): decoded as every header is
+    (encoded words, 8-bit bytes), on one line, cut at MAX_VALUE_CHARS. The one way a header
+    an admin maps to a field is read, whether at parse time (`mapped_headers`) or from a
+    stored raw mail (deskterm.mail.raw_headers); a mapped header's troubles are not the
+    mail's defects, so none are noted."""
+    return one_line(header_text(first(headers, name.lower()), None, name))[:MAX_VALUE_CHARS]
+
+
+def mapped_headers(headers: dict[str, list[str]], names: tuple[str, ...]) -> dict[str, str]:
+    """`header_value` of each asked name, by lower-case name ("" for one the mail lacks), at
+    most MAX_MAPPED_HEADERS of them: what a channel's mappings will read at ingest."""
+    wanted = list(dict.fromkeys(n.lower() for n in names))[:MAX_MAPPED_HEADERS]
+    return {name: header_value(headers, name) for name in wanted}
 
 
 def message_id(value: str, ctx: Ctx) -> str | None:

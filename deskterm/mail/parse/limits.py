@@ -14,3 +14,5 @@ MAX_ADDRESSES = 1000  # per address header
 MAX_DEFECTS = 50
 MAX_HEADER_CHARS = 64_000  # a header value longer than this is cut before decoding
 MAX_NAME_CHARS = 200  # attachment names
+MAX_VALUE_CHARS = 4096  # a kept or mapped header's value, decoded, on one line
+MAX_MAPPED_HEADERS = 32  # headers a caller may ask `parse` to keep besides KEPT_HEADERS

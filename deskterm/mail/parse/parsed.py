@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -43,3 +43,6 @@ class ParsedMail:
     defects: list[str]
     remote_images: int
     text_format: str = ""  # "flowed" or "flowed delsp": the text is format=flowed (RFC 3676)
+    # The headers the caller asked `parse` for (a channel's header mappings), by lower-case
+    # name, "" where the mail has none; a name missing here was not asked for.
+    mapped_headers: dict[str, str] = field(default_factory=dict)
