@@ -11,7 +11,6 @@ sentence saying so (the worker reports it as the reason it cannot log in).
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, ClassVar
@@ -28,6 +27,7 @@ from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
 from deskterm.screens.dialog import Dialog
 from deskterm.screens.words import tui_sentence
+from deskterm.secrets.passphrase import given_passphrase
 from deskterm.secrets.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class TuiSecrets:
         if (
             store.status.kind == "vault"
             and not self._unlocked
-            and PASSPHRASE_ENV not in os.environ
+            and given_passphrase() is None
             and paths.vault_file().exists()
         ):
             self._unlock(store)
@@ -204,9 +204,11 @@ class TuiSecrets:
             return
 
     def _passphrase(self, creating: bool) -> str:
-        """The vault's passphrase provider: the environment, else the dialog (blocking)."""
-        if PASSPHRASE_ENV in os.environ:
-            return os.environ[PASSPHRASE_ENV]
+        """The vault's passphrase provider: one given without asking (the environment or a
+        systemd credential, as the worker takes it), else the dialog (blocking)."""
+        given = given_passphrase()
+        if given is not None:
+            return given
         answer: Future[str | None] = Future()
 
         def ask() -> None:

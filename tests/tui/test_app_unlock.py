@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -20,6 +21,7 @@ from deskterm.errors import SecretError
 from deskterm.screens.channel_form import ChannelFormScreen
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.unlock import LOCKED, UnlockScreen
+from deskterm.secrets.passphrase import CREDENTIALS_ENV, PASSPHRASE_CREDENTIAL
 from deskterm.secrets.store import open_secret_store
 from deskterm.secrets.vault import PASSPHRASE_ENV
 from deskterm.store import connection
@@ -72,6 +74,23 @@ def test_the_right_passphrase_unlocks_the_vault(vault: None, demo_desk: None) ->
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ConversationsScreen)
+        assert await secret_of(app) == "s3cret"
+        assert not notices(app)
+
+    run(make_app(), scenario)
+
+
+def test_a_systemd_credential_opens_the_vault_without_asking(
+    vault: None, demo_desk: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app takes the passphrase where the worker does (secrets/passphrase.py): the
+    environment or the service's credential, so it never asks over one it was given."""
+    (tmp_path / PASSPHRASE_CREDENTIAL).write_text(RIGHT + "\n")
+    monkeypatch.setenv(CREDENTIALS_ENV, str(tmp_path))
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await settle(pilot)  # the app opens its secret store as it starts
+        assert isinstance(app.screen, ConversationsScreen), "it asked for the passphrase"
         assert await secret_of(app) == "s3cret"
         assert not notices(app)
 
