@@ -43,7 +43,7 @@ from deskterm.errors import DeskError
 INDEXED_CHARACTERS = 150_000
 COLUMN = "search"  # message.search, the generated tsvector
 INDEX = "message_search"
-# The fields FTS5 indexes (migrations.FTS_COLUMNS), text last; `||`, not concat_ws, which is
+# The fields FTS5 indexes (migrations.v1_v6.FTS_COLUMNS), text last; `||`, not concat_ws, which is
 # only stable and so not allowed in a generated column.
 _FIELDS = " || ' ' || ".join(
     f"coalesce(\"{field}\", '')" for field in ("subject", "from_addr", "from_name", "text")

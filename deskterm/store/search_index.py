@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Iterator
 
 from deskterm.store.db import database, is_sqlite
-from deskterm.store.migrations import FTS_COLUMNS
+from deskterm.store.migrations.v1_v6 import FTS_COLUMNS
 
 
 @contextlib.contextmanager

@@ -1,0 +1,41 @@
+"""What the reports count that the conversation rows do not keep (v14): each status change
+and the time agents spent. Agents are kept as handles, not references, so a removed agent's
+work still counts."""
+
+from __future__ import annotations
+
+import peewee
+
+from deskterm.store.db import utcnow
+from deskterm.store.models.base import BaseModel
+from deskterm.store.models.mail import Conversation
+
+
+class StatusChange(BaseModel):
+    """A conversation's status as it changed: what the reports' backlog (open and pending over
+    time) and resolution times are computed from, since the conversation row only holds its
+    status now. A new conversation has no row: it is open from its `created_at`. `agent` is
+    the handle of who set it (None: the customer's mail, a worker, or a desk without agents)."""
+
+    conversation = peewee.ForeignKeyField(
+        Conversation, backref="status_changes", on_delete="CASCADE"
+    )
+    old_status = peewee.CharField()
+    new_status = peewee.CharField()
+    agent = peewee.CharField(null=True)
+    changed_at = peewee.DateTimeField(default=utcnow, index=True)
+
+
+class TimeEntry(BaseModel):
+    """Time an agent spent on a conversation: measured by the app while its thread or composer
+    has the keyboard (`source` "clock", one row per stretch, rewritten as it grows) or logged
+    by hand (`source` "manual", `deskterm time add`). `started_at` places it in a report's
+    period."""
+
+    conversation = peewee.ForeignKeyField(Conversation, backref="time_entries", on_delete="CASCADE")
+    agent = peewee.CharField(null=True, index=True)  # a handle; None on a desk without agents
+    seconds = peewee.IntegerField()
+    started_at = peewee.DateTimeField(default=utcnow, index=True)
+    source = peewee.CharField(default="manual")  # clock | manual
+    note = peewee.TextField(default="")
+    created_at = peewee.DateTimeField(default=utcnow)
