@@ -10,9 +10,7 @@ any credential is sent.
 from __future__ import annotations
 
 import hashlib
-import imaplib
 import ipaddress
-import poplib
 import socket
 import ssl
 from collections.abc import Callable
@@ -183,6 +181,9 @@ def explain(exc: BaseException, endpoint: Endpoint) -> DeskError:
             f"The {label} server {where} did not answer within {endpoint.timeout:g} s; check the "
             "host, port and firewall, or raise the channel's timeout."
         )
+    import imaplib  # here, not at the top: the read model imports this module for its
+    import poplib  # error words, and need not load the mail protocols for them
+
     if isinstance(exc, ConnectionError | EOFError | imaplib.IMAP4.abort | poplib.error_proto):
         return DeskError(
             f"The {label} server {where} closed the connection unexpectedly; check that "

@@ -39,3 +39,18 @@ def test_version_loads_no_module_only_a_command_needs() -> None:
     )
     assert "version" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_read_model_loads_no_mail_protocol() -> None:
+    """`conversations`, `show` and the app's list read the desk through desk/queries: none
+    of them speaks to a mail server, so none loads IMAP, POP3 or SMTP (issue 12)."""
+    protocols = ("imaplib", "poplib", "smtplib", "imap_tools", "aiosmtplib")
+    code = (
+        "import sys\n"
+        "import deskterm.desk.queries\n"
+        f"print(sorted(m for m in {protocols!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.splitlines()[-1] == "[]"
