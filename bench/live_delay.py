@@ -43,7 +43,8 @@ from typing import Any
 import peewee
 
 from bench.frames import Frames, log, median, p95, until
-from deskterm.app import REFRESH_DELAY, DeskApp
+from deskterm.app import DeskApp
+from deskterm.app_session import REFRESH_DELAY
 from deskterm.demo import desk as demo
 from deskterm.desk import triage
 from deskterm.inbound.ingest import Ingestor

@@ -7,8 +7,8 @@ crash or a dropped SSH session loses at most a second of typing and `r` brings i
 
 Sending runs `drafts.send` in a thread (it reads the attachments and commits to the outbox);
 the screen closes when the reply is queued, and the thread view shows it queued, then sent
-or failed, as the worker's delivery events arrive. `$EDITOR` takes over the terminal through
-`App.suspend`, the way mutt users expect.
+or failed, as the worker's delivery events arrive. A template, the quote (^t) and `$EDITOR`
+(^g) are `ReplyText`'s.
 
 Text that comes from a mail (subject, names, a quote, a template's variables) is cleaned in
 `drafts` or here and shown as `Content`, never as markup.
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult, SuspendNotSupported
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
@@ -36,11 +36,12 @@ from textual.worker import Worker, WorkerState
 from deskterm.desk import presence
 from deskterm.desk import status as lifecycle
 from deskterm.errors import DeskError
-from deskterm.outbound import composer, drafts, editor
+from deskterm.outbound import composer, drafts
 from deskterm.sanitize import clean, one_line
 from deskterm.screens.base import DeskScreen
 from deskterm.screens.reply_changes import ReplyChanges
-from deskterm.screens.reply_dialogs import CloseDraftScreen, InsertScreen
+from deskterm.screens.reply_dialogs import CloseDraftScreen
+from deskterm.screens.reply_text import ReplyText
 from deskterm.screens.words import tui_sentence
 from deskterm.widgets.attachment_list import AttachmentList
 from deskterm.widgets.path_input import PathInput
@@ -52,7 +53,7 @@ from deskterm.widgets.time_clock import TimeClock
 AUTOSAVE_TICK = 0.25  # seconds: how often a change held back by the throttle is checked
 
 
-class ComposeScreen(ReplyChanges, DeskScreen):
+class ComposeScreen(ReplyChanges, ReplyText, DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "Send: queue the reply in the outbox", id="compose.send"),
         Binding("ctrl+t", "insert", "Insert a template (or the quote)", id="compose.insert"),
@@ -381,48 +382,3 @@ class ComposeScreen(ReplyChanges, DeskScreen):
 
     def _show_attachments(self) -> None:
         self.query_one(AttachmentList).show(composer.attachment_sizes(self.draft))
-
-    def action_insert(self) -> None:
-        with self.desk.reporting("list the templates"):
-            names = composer.template_names()
-            quote_ok = not (self.context and self.context.quote_previous)
-            self.app.push_screen(InsertScreen(names, quote_ok), self._insert)
-
-    def _insert(self, choice: str | None) -> None:
-        if choice is None:
-            return
-        with self.desk.reporting("insert the text"):
-            if choice == InsertScreen.QUOTE:
-                text = composer.quote_text(self.conversation_id)
-            else:
-                text = composer.template_text(self.conversation_id, choice)
-            if not text.endswith("\n"):  # the agent goes on writing on a line of their own
-                text += "\n"
-            self.body.insert(text)
-        self.body.focus()
-
-    def action_editor(self) -> None:
-        """Suspend the UI, run the agent's editor on the text, and take back what they saved."""
-        self.save_now()
-        body = self.body
-        outcome: str | BaseException | None = None
-        try:
-            with self.app.suspend():
-                try:  # nothing may escape here: the terminal must be given back to the app
-                    outcome = editor.edit_externally(body.text, self.conversation_id)
-                except Exception as exc:
-                    outcome = exc
-        except SuspendNotSupported:
-            self.notify(
-                "This terminal cannot be handed to an editor; write the reply here instead.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        if isinstance(outcome, BaseException):
-            self.desk.report(outcome, "running the editor")
-        elif isinstance(outcome, str) and outcome != body.text:
-            body.replace(outcome, (0, 0), body.document.end)  # one undo step, not a reload
-            body.move_cursor(body.document.end)
-            self.save_now()
-        body.focus()

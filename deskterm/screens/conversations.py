@@ -20,12 +20,12 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
 
-from deskterm.desk import list_index, sla_policies, views
-from deskterm.desk.filters import FILTER_KEYS, OWNERS, described, next_owner, parse_filters
+from deskterm.desk import list_index, sla_policies
+from deskterm.desk.filters import described
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.list_filters import ListFilters
 from deskterm.screens.list_triage import ListTriage
 from deskterm.screens.list_views import ListViews
-from deskterm.screens.prompt import PromptScreen
 from deskterm.widgets.conversation_list import PAGE, ConversationList
 from deskterm.widgets.empty_desk import EmptyDeskHint
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
@@ -35,7 +35,7 @@ from deskterm.widgets.status_bar import StatusBar
 SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs
 
 
-class ConversationsScreen(ListViews, ListTriage, DeskScreen):
+class ConversationsScreen(ListFilters, ListViews, ListTriage, DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority bindings run as the app reads the key, before the keys queued behind it:
         # what is typed right after "/" (or after Enter, Esc) lands where the agent meant.
@@ -224,51 +224,7 @@ class ConversationsScreen(ListViews, ListTriage, DeskScreen):
             bar.counts = message.counts
             self.query_one(EmptyDeskHint).check(message.counts)
 
-    # --- filter and search -------------------------------------------------------------
-
-    def action_filter(self, status: str) -> None:
-        self.status = status
-        self.conversations.unpin()
-        self.reload()
-
-    def action_clear_filters(self) -> None:
-        """Back to the list as it opens: the Open tab, no channel/assignee/tag filter, no
-        search."""
-        self.show_view(views.View(order=self.order))  # the sort is kept
-
-    def action_next_filter(self) -> None:
-        self.action_filter(FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)])
-
-    def filter_text(self) -> str:
-        return " ".join(f"{key}:{self.filters[key]}" for key in FILTER_KEYS if key in self.filters)
-
-    def action_filter_more(self) -> None:
-        def answered(answer: str | None) -> None:
-            if answer is None:
-                return
-            with self.desk.reporting("filter the list"):
-                self.filters = parse_filters(answer)  # unknown channels, agents: refused
-                self.conversations.unpin()
-                self.reload()
-
-        self.app.push_screen(
-            PromptScreen(
-                "Show only conversations matching:",
-                self.filter_text(),
-                "channel:NAME assignee:HANDLE (me, none) tag:NAME type:NAME field:NAME=VALUE, "
-                "any of them; empty shows all. Esc cancels.",
-            ),
-            answered,
-        )
-
-    def action_next_owner(self) -> None:
-        """`A`: All -> Mine -> Unassigned -> All (the assignee filter; `F` names any agent)."""
-        owner = next_owner(self.filters.get("assignee"))
-        filters = {k: v for k, v in self.filters.items() if k != "assignee"}
-        self.filters = {**filters, "assignee": owner} if owner else filters
-        self.notify(f"Showing {OWNERS[owner].lower()} conversations.", markup=False)
-        self.conversations.unpin()
-        self.reload()
+    # --- search -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The search keys act only where they mean something; elsewhere (None) the key goes

@@ -1,16 +1,17 @@
-"""One conversation: its messages oldest first, and the keys that triage it.
+"""One conversation: its messages oldest first, and the keys that triage it
+(screens/thread_triage).
 
 The thread is read by a thread worker (`queries.conversation_detail`) and shown as one
 `MessageView` per message; a conversation has tens of messages, not thousands, so widgets
 per message are fine here (the list is where counts get large).
 
 Moves (issue 14): J/K open the next/previous conversation of the list the thread was opened
-from (its order and filter, as mutt's), ]/[ scroll to the next/previous message or note. Mail that
-arrives while the thread is open (from the worker, or another agent's desk) is added below
-without moving what the agent reads; a line above the status bar says so until they scroll to
-the end, and the message itself is marked "new" until they move to it. The contact's other
-conversations are listed under the header where the terminal has room (C picks one; a dialog at
-80x24).
+from (its order and filter, as mutt's), ]/[ scroll to the next/previous message or note
+(screens/thread_moves). Mail that arrives while the thread is open (from the worker, or another
+agent's desk) is added below without moving what the agent reads; a line above the status bar
+says so until they scroll to the end, and the message itself is marked "new" until they move to
+it (screens/thread_news). The contact's other conversations are listed under the header where
+the terminal has room (C picks one; a dialog at 80x24).
 
 Types and custom fields (issue 16): a line under the header says them, `F` sets one
 (screens/thread_fields).
@@ -43,18 +44,12 @@ from deskterm.screens.base import ReadingScreen
 from deskterm.screens.message_tools import MessageTools
 from deskterm.screens.thread_attachments import ThreadAttachments
 from deskterm.screens.thread_fields import ThreadFields
+from deskterm.screens.thread_moves import ThreadMoves, message_views
+from deskterm.screens.thread_news import ThreadNews
 from deskterm.screens.thread_notes import ThreadNotes
 from deskterm.screens.thread_time import ThreadTime
-from deskterm.screens.triage_prompts import (
-    ask_assignee,
-    ask_status,
-    ask_tags,
-    assign_to_me,
-    cycle_priority,
-    toggle_unread,
-    undo_last,
-)
-from deskterm.widgets.message_view import MessageView, sender
+from deskterm.screens.thread_triage import ThreadTriage
+from deskterm.widgets.message_view import MessageView
 from deskterm.widgets.note_view import NoteView
 from deskterm.widgets.other_conversations import OtherConversations
 from deskterm.widgets.presence_line import PresenceLine
@@ -63,7 +58,15 @@ from deskterm.widgets.time_clock import TimeClock
 
 
 class ThreadScreen(
-    MessageTools, ThreadAttachments, ThreadNotes, ThreadFields, ThreadTime, ReadingScreen
+    MessageTools,
+    ThreadAttachments,
+    ThreadMoves,
+    ThreadNews,
+    ThreadNotes,
+    ThreadFields,
+    ThreadTime,
+    ThreadTriage,
+    ReadingScreen,
 ):
     SCROLLER = "#messages"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -197,7 +200,7 @@ class ThreadScreen(
         self.query_one(OtherConversations).show(self.others)
         self._place_others()
         box = self.query_one("#messages", VerticalScroll)
-        views = _views(box)
+        views = message_views(box)
         messages = detail["messages"]
         if self._mounted == detail["id"] and [_key(v.message) for v in views] == [
             _key(m) for m in messages[: len(views)]
@@ -239,42 +242,6 @@ class ThreadScreen(
         wide = self.size.width >= columns and self.size.height >= lines
         self.query_one(OtherConversations).set_class(not (wide and self.others), "-none")
 
-    # --- mail that arrives while the thread is open ---------------------------------------
-
-    def _announce(self, added: list[dict[str, Any]]) -> None:
-        incoming = [m for m in added if m.get("direction") == "in"]
-        if incoming:
-            count = len(incoming)
-            what = "A new message" if count == 1 else f"{count} new messages"
-            news = f"{what} from {sender(incoming[-1])} below: press G (End) to see it."
-        else:
-            news = self.note_news(added)
-        if news:
-            self._show_news(news)
-            self.call_after_refresh(self._check_news)
-
-    def _show_news(self, text: str | None) -> None:
-        news = self.query_one("#news", Static)
-        news.update(Content(one_line(text or "")))
-        news.set_class(text is None, "-none")
-
-    def _moved(self, _value: object = None) -> None:
-        """The reader scrolled: the line goes at the end, a "new" mark once its message's
-        first line is in view."""
-        self._check_news()
-        box = self.query_one("#messages", VerticalScroll)
-        top = box.scroll_y
-        bottom = top + box.scrollable_content_region.height
-        for view in box.query(MessageView):
-            if view.new and top <= view.virtual_region.y < bottom:
-                view.mark_read()
-
-    def _check_news(self, _value: object = None) -> None:
-        """The announcement goes once the agent has scrolled to the end (or all fits)."""
-        box = self.query_one("#messages", VerticalScroll)
-        if box.scroll_y >= box.max_scroll_y:
-            self._show_news(None)
-
     @staticmethod
     def _meta(detail: dict[str, Any], tags: list[str] | None = None, others: int = 0) -> str:
         count = sum(m.get("direction") != "note" for m in detail["messages"])
@@ -297,46 +264,6 @@ class ThreadScreen(
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-    def action_message(self, step: int) -> None:
-        """Scroll to the start of the next (1) or previous (-1) message or note."""
-        box = self.query_one("#messages", VerticalScroll)
-        tops = [view.virtual_region.y for view in _views(box)]
-        now = round(box.scroll_y)
-        if step > 0:
-            later = [top for top in tops if top > now]
-            if not later or now >= box.max_scroll_y:
-                self.notify("This is the last message.", markup=False)
-                return
-            box.scroll_to(y=later[0], animate=False)
-        else:
-            earlier = [top for top in tops if top < now]
-            if not earlier:
-                self.notify("This is the first message.", markup=False)
-                return
-            box.scroll_to(y=earlier[-1], animate=False)
-
-    def action_neighbour(self, step: int) -> None:
-        if self.neighbour is None:
-            self.notify("This thread was not opened from the list.", markup=False)
-            return
-        target = self.neighbour(self.conversation_id, step)
-        if target is None:
-            end = "last" if step > 0 else "first"
-            self.notify(f"This is the {end} conversation of the list.", markup=False)
-            return
-        self.show_conversation(target)
-
-    def show_conversation(self, conversation_id: int) -> None:
-        """Show another conversation in this screen (J/K), marked read as an opened one."""
-        self.conversation_id = conversation_id
-        self.detail, self.tags, self.files, self.others = None, [], [], []
-        self._first_load = True
-        self.query_one(PresenceLine).follow(conversation_id)
-        self.query_one(TimeClock).follow(conversation_id)
-        self.query_one("#title", Static).update(Content(f"#{conversation_id}"))
-        self.query_one("#meta", Static).update(Content("loading…"))
-        self.reload()
 
     def action_others(self) -> None:
         """Pick one of the contact's other conversations: in the list beside the thread, or
@@ -369,42 +296,10 @@ class ThreadScreen(
         for view in self.query(MessageView):
             view.show_quotes(self.show_quotes)
 
-    def action_status(self) -> None:
-        current = self.detail.get("status") if self.detail else None
-        ask_status(self.desk, self.conversation_id, current, self.reload)
-
-    def action_cycle_priority(self) -> None:
-        cycle_priority(self.desk, self.conversation_id, self.reload)
-
-    def action_toggle_unread(self) -> None:
-        toggle_unread(self.desk, self.conversation_id, self.reload)
-
-    def action_undo(self) -> None:
-        undo_last(self.desk, self.reload)
-
-    def action_assign(self) -> None:
-        current = self.detail.get("assignee") if self.detail else None
-        ask_assignee(self.desk, self.conversation_id, current, self.reload)
-
-    def action_assign_to_me(self) -> None:
-        assign_to_me(self.desk, [self.conversation_id], self.reload)
-
     def action_reply(self) -> None:
         from deskterm.screens.compose import ComposeScreen
 
         self.app.push_screen(ComposeScreen(self.conversation_id))
-
-    def action_macro(self) -> None:
-        from deskterm.screens.compose import ComposeScreen
-        from deskterm.screens.macro_prompt import ask_macro
-
-        def compose_with(text: str) -> None:
-            self.app.push_screen(ComposeScreen(self.conversation_id, insert=text))
-
-        ask_macro(self.desk, [self.conversation_id], self.reload, compose_with)
-
-    def action_tags(self) -> None:
-        ask_tags(self.desk, self.conversation_id, self.reload)
 
     def action_contact(self) -> None:
         """The contact's page: their conversations (Enter opens one on top of it), their
@@ -441,11 +336,6 @@ class ThreadScreen(
             "Open another of the contact's (C)",
             self.action_others,
         )
-
-
-def _views(box: VerticalScroll) -> list[MessageView | NoteView]:
-    """The thread's messages and notes, in the order shown."""
-    return [view for view in box.children if isinstance(view, MessageView | NoteView)]
 
 
 def _from_elsewhere(message: dict[str, Any]) -> bool:

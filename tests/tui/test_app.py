@@ -18,7 +18,8 @@ from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.worker import WorkerState
 
-from deskterm.app import REFRESH_DELAY, DeskApp
+from deskterm.app import DeskApp
+from deskterm.app_session import REFRESH_DELAY
 from deskterm.demo import desk as demo
 from deskterm.desk import triage
 from deskterm.engine.events import SyncProgress

@@ -18,7 +18,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TextArea
 
-from deskterm.app import REFRESH_DELAY, DeskApp
+from deskterm.app import DeskApp
+from deskterm.app_session import REFRESH_DELAY
 from deskterm.demo import desk as demo
 from deskterm.desk import templates
 from deskterm.engine.events import DeliveryResult

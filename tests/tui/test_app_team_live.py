@@ -9,7 +9,8 @@ from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from deskterm.app import REFRESH_DELAY, DeskApp
+from deskterm.app import DeskApp
+from deskterm.app_session import REFRESH_DELAY
 from deskterm.demo import desk as demo
 from deskterm.desk import presence, triage
 from deskterm.store import live

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from deskterm.app import REFRESH_DELAY, DeskApp
+from deskterm.app import DeskApp
+from deskterm.app_session import REFRESH_DELAY
 from deskterm.desk import time_spent
 from deskterm.screens.thread import ThreadScreen
 from deskterm.store.models import TimeEntry
