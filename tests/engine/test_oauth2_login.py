@@ -39,6 +39,7 @@ pytestmark = pytest.mark.mailserver
 
 SUPPORT = "support@desk.test"
 CUSTOMER = "customer@desk.test"
+SINK = "sink@desk.test"
 
 
 def oauth_toml(servers: MailServers, oauth: OAuthServer, name: str = "support", **kw) -> str:
@@ -161,30 +162,84 @@ def test_an_expired_token_is_refreshed_and_the_poll_goes_on(
     assert stored and stored != first
 
 
+def stored_refresh_token(name: str) -> str | None:
+    """The refresh token the channel's [oauth2] table keeps (the database must be open)."""
+    channel = Channel.get(Channel.name == name)
+    settings = tokens.oauth2_of(channel, "inbound")
+    assert settings is not None
+    return open_secret_store().get(tokens.secret_of(channel, settings, tokens.REFRESH_TOKEN))
+
+
 def test_a_revoked_sign_in_fails_only_its_channel(
     desk: Desk, boxes: MailServers, oauth_server: OAuthServer
 ) -> None:
+    """Revoked consent fails its own channel, pass after pass; a password channel and another
+    OAuth2 channel of the same server (another mailbox's sign-in) poll on, the latter's refresh
+    token still the live one it was given."""
     refresh_token = add_oauth_channel(desk, boxes, oauth_server)
     oauth_server.revoke(token=refresh_token)  # consent withdrawn: no refresh will work
     password_channel = channel_toml(boxes, "customers").replace(SUPPORT, CUSTOMER)
     desk.add_channel(password_channel, inbound=boxes.users[CUSTOMER])
+    other_toml = oauth_toml(boxes, oauth_server, "sink").replace(SUPPORT, SINK)
+    add_oauth_channel(desk, boxes, oauth_server, "sink", user=SINK, toml=other_toml)
     mail = make_mail("For the password channel", sender="Jo <jo@example.com>", to=CUSTOMER)
     boxes.deliver(mail, CUSTOMER)
     boxes.wait_for_messages(CUSTOMER, 1)
 
     connection.open_database()
     worker = Worker(store=open_secret_store())
-    for _ in range(2):  # the failing channel does not stop the next pass either
+    other_tokens = []
+    for n in range(2):  # the failing channel does not stop the next pass either
+        boxes.deliver(make_mail(f"For the other sign-in {n}", to=SINK), SINK)
+        boxes.wait_for_messages(SINK, n + 1)
         done = {run.channel.name: run for run in worker.run_once()}
         assert done["customers"].error is None
+        assert done["sink"].error is None
         error = done["support"].error or ""
         assert "run `deskterm channel auth support`" in error
         assert "wrong user name or password" not in error
         assert refresh_token not in error
-    assert Conversation.select().count() == 1
+        other_tokens.append(stored_refresh_token("sink"))
+    assert Conversation.select().count() == 3
+    sink = Channel.get(Channel.name == "sink")
+    assert Conversation.select().where(Conversation.channel == sink).count() == 2
+    assert sink.fail_count == 0 and sink.last_error is None
+    # Refreshed once (the server rotates), then the access token in memory served: the stored
+    # refresh token is the live one, touched by nothing the failing channel did.
+    assert other_tokens[0] == other_tokens[1]
+    assert other_tokens[0] in oauth_server.state()["refresh"]
     support = Channel.get(Channel.name == "support")
     assert support.fail_count == 2 and support.failing_since is not None
     assert "deskterm channel auth support" in (support.last_error or "")
+    assert Channel.get(Channel.name == "customers").last_ok_at is not None
+    worker.close()
+
+
+def test_an_expired_client_secret_fails_only_its_channel(
+    desk: Desk, boxes: MailServers, oauth_server: OAuthServer
+) -> None:
+    """The provider refuses the app itself (invalid_client: its client secret expired): that
+    channel fails with the sentence naming `deskterm channel auth`, the other OAuth2 channel
+    of the same server polls on."""
+    add_oauth_channel(desk, boxes, oauth_server)
+    expired = "an-expired-client-secret\n"
+    desk.run("channel", "secret", "support", "--client-secret", "--stdin", input=expired)
+    other_toml = oauth_toml(boxes, oauth_server, "customers").replace(SUPPORT, CUSTOMER)
+    add_oauth_channel(desk, boxes, oauth_server, "customers", user=CUSTOMER, toml=other_toml)
+    boxes.deliver(make_mail("Still served", sender="Jo <jo@example.com>", to=CUSTOMER), CUSTOMER)
+    boxes.wait_for_messages(CUSTOMER, 1)
+
+    connection.open_database()
+    worker = Worker(store=open_secret_store())
+    for _ in range(2):
+        done = {run.channel.name: run for run in worker.run_once()}
+        assert done["customers"].error is None
+        error = done["support"].error or ""
+        assert "invalid_client" in error and "run `deskterm channel auth support`" in error
+        assert "an-expired-client-secret" not in error
+    assert Conversation.select().count() == 1
+    support = Channel.get(Channel.name == "support")
+    assert support.fail_count == 2 and "deskterm channel auth support" in support.last_error
     assert Channel.get(Channel.name == "customers").last_ok_at is not None
     worker.close()
 
