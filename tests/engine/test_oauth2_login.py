@@ -11,6 +11,7 @@ token in the database or the logs, nor in the environment or arguments of a chil
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from deskterm.errors import AuthError
 from deskterm.inbound.imap_sync import LOCAL_POOL_THRESHOLD
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
+from deskterm.net import smtp as smtp_conn
 from deskterm.net.login import Credentials
 from deskterm.net.tls import Endpoint
 from deskterm.secrets.store import open_secret_store
@@ -376,7 +378,8 @@ def test_channel_test_gives_microsoft_365_advice(
 
 @pytest.fixture(scope="module")
 def bearer_only(oauth_server: OAuthServer) -> Iterator[MailServers]:
-    """A private Dovecot that takes tokens over OAUTHBEARER only (no XOAUTH2)."""
+    """A private Dovecot that takes tokens over OAUTHBEARER only (no XOAUTH2), and a Postfix
+    authenticating through it, so its submission port offers the same."""
 
     class BearerOnly(MailServers):
         def __init__(self, state_dir: Path) -> None:
@@ -387,15 +390,19 @@ def bearer_only(oauth_server: OAuthServer) -> Iterator[MailServers]:
             return mechanisms.replace(" xoauth2", ""), passdbs.replace("xoauth2 ", "")
 
     with private_dovecot(BearerOnly) as servers:
-        yield servers
+        servers.start_postfix()
+        try:
+            yield servers
+        finally:
+            servers.stop_postfix()
 
 
-def _endpoint(servers: MailServers, label: str, port: int) -> Endpoint:
+def _endpoint(servers: MailServers, label: str, port: int, security: str = "ssl") -> Endpoint:
     return Endpoint(
         label=label,
         host="127.0.0.1",
         port=port,
-        security="ssl",
+        security=security,
         timeout=10,
         allow_self_signed=False,
         tls_ca_file=str(servers.cert_file),
@@ -431,6 +438,29 @@ def test_oauthbearer_is_used_where_xoauth2_is_not_offered(
             pop3_conn.login(client, pop3, Credentials(SUPPORT, "not-a-token", oauth2=True))
     finally:
         client.close()
+
+
+def test_smtp_authenticates_with_oauthbearer_where_xoauth2_is_not_offered(
+    bearer_only: MailServers, oauth_server: OAuthServer
+) -> None:
+    """deskterm's own SMTP client (net/smtp) on a submission port whose AUTH offers no
+    XOAUTH2: the token goes over OAUTHBEARER, and a dead one is an OAuth2 refusal."""
+
+    async def authenticate(token: str) -> list[str]:
+        endpoint = _endpoint(bearer_only, "SMTP", bearer_only.submission_port, "starttls")
+        smtp = await smtp_conn.connect(endpoint)
+        try:
+            await smtp_conn.login(smtp, endpoint, Credentials(SUPPORT, token, oauth2=True))
+            return sorted(smtp.server_auth_methods)
+        finally:
+            smtp.close()
+
+    # Accepted with XOAUTH2 not offered: OAUTHBEARER was the mechanism (Dovecot logs no
+    # method for the SASL logins Postfix asks it about).
+    offered = asyncio.run(authenticate(oauth_server.access_token()))
+    assert "oauthbearer" in offered and "xoauth2" not in offered
+    with pytest.raises(AuthError, match=r"OAuth2"):
+        asyncio.run(authenticate("not-a-token"))
 
 
 def test_no_token_reaches_a_child_process(
