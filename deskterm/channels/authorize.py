@@ -42,7 +42,9 @@ class Authorization:
 
 def start(channel: Channel, store: Any, side: str | None = None) -> Authorization:
     """Ask the provider for a device code for the channel's table (see
-    `tokens.sign_in_settings`); the client secret, if one is stored, goes with it."""
+    `tokens.sign_in_settings`); the client secret, if one is stored, goes with it. `store`
+    is made ready to write first (`SecretStore.ready_to_write`): whatever it must ask is
+    asked before there is a code to lose."""
     settings = tokens.sign_in_settings(channel, side)
     if settings.endpoints.device is None:
         where = "[oauth2] device_endpoint" if settings.owner == OAUTH2 else "device_url"
@@ -51,6 +53,9 @@ def start(channel: Channel, store: Any, side: str | None = None) -> Authorizatio
             f"refresh token with `deskterm channel secret {channel.name} --refresh-token "
             "--stdin`."
         )
+    # The device code is spent once the person approves it: the store must be able to keep
+    # the refresh token before the code exists (a new vault's passphrase is asked now).
+    store.ready_to_write()
     side = "inbound" if settings.owner == OAUTH2 else settings.owner
     timeout = side_config(channel, side).timeout
     secret = store.get(tokens.secret_of(channel, settings, CLIENT_SECRET))

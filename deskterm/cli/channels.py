@@ -240,7 +240,7 @@ def channel_auth(name: str, side: str | None) -> None:
 
     open_desk()
     channel_row = channels.get(name)
-    store = secret_store()  # a vault asks for its passphrase now, not while the code runs
+    store = secret_store()  # authorize.start makes it ready to write before asking for a code
     started = authorize.start(channel_row, store, side)
     device = started.device
     say(f"To sign in {name!r}, open {device.verification_uri} and enter the code:")

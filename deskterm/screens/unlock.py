@@ -168,6 +168,12 @@ class TuiSecrets:
         with self._lock:
             self._ready().delete(key)
 
+    def ready_to_write(self) -> None:
+        """SecretStore.ready_to_write through the dialog: a new vault's passphrase is asked
+        now, before a sign-in's code is shown, not after the person approved it."""
+        with self._lock:
+            self._ready().ready_to_write()
+
     def _ready(self) -> SecretStore:
         if self.locked:
             raise SecretError(LOCKED)
@@ -229,7 +235,7 @@ class TuiSecrets:
                     raise UnlockCancelled("deskterm is closing.") from None
         if passphrase is None:
             raise UnlockCancelled(
-                "No vault was created, so the password was not stored." if creating else LOCKED
+                "No vault was created, so nothing was stored." if creating else LOCKED
             )
         self._asked = True
         return passphrase

@@ -74,6 +74,13 @@ class SecretStore:
         if self.get(key) is not None:
             self._call("delete", self._backend.delete_password, SERVICE, key)
 
+    def ready_to_write(self) -> None:
+        """Ask now whatever a write would ask (a vault's passphrase, a new vault's twice), before
+        the caller obtains a secret it cannot get again (see VaultKeyring.ready_to_write);
+        nothing for an OS keyring, which asks nobody here."""
+        if isinstance(self._backend, VaultKeyring):
+            self._backend.ready_to_write()
+
     def unlock_ahead(self) -> None:
         """Let the vault derive its key in the background while the caller starts up (see
         VaultKeyring.unlock_ahead); nothing for an OS keyring."""

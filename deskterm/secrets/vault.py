@@ -241,19 +241,29 @@ class VaultKeyring(KeyringBackend):
             self._set(service, username, password)
 
     def _set(self, service: str, username: str, password: str) -> None:
-        loaded = self._load()
-        if loaded is None:
-            kdf = _Kdf(salt=os.urandom(SALT_BYTES))
-            passphrase = self._passphrase(creating=True)
-            if weak_passphrase(passphrase):
-                raise SecretError(PASSPHRASE_RULE)
-            key = kdf.derive(passphrase)
-            self._cached = (kdf, key)
-            secrets: Secrets = {}
-        else:
-            kdf, key, secrets = loaded
+        kdf, key, secrets = self._load() or self._new()
         secrets.setdefault(service, {})[username] = password
         self._save(kdf, key, secrets)
+
+    def ready_to_write(self) -> None:
+        """Unlock the vault, or make it (empty) when there is none, so that the next write asks
+        nothing. A secret that cannot be had twice, such as the refresh token of a sign-in the
+        person already approved, must not be lost to a missing or mistyped passphrase."""
+        self._unlock()
+        if self._cached is None:
+            with self._one_writer():
+                if self._load() is None:
+                    self._save(*self._new())
+
+    def _new(self) -> tuple[_Kdf, bytes, Secrets]:
+        """A new vault's key, from a new passphrase held to PASSPHRASE_RULE; nothing in it."""
+        kdf = _Kdf(salt=os.urandom(SALT_BYTES))
+        passphrase = self._passphrase(creating=True)
+        if weak_passphrase(passphrase):
+            raise SecretError(PASSPHRASE_RULE)
+        key = kdf.derive(passphrase)
+        self._cached = (kdf, key)
+        return kdf, key, {}
 
     def delete_password(self, service: str, username: str) -> None:
         """Remove a secret; like every keyring backend, PasswordDeleteError when it is absent."""

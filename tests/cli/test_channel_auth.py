@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import segno
 
+from deskterm import paths
 from deskterm.channels import registry, tokens
 from deskterm.channels.health import channel_state
 from deskterm.cli.channels import qr_code
@@ -243,3 +244,48 @@ def test_a_new_sign_in_ends_the_channels_cool_off(desk: Desk, oauth_server: OAut
         assert channel_state(Channel.get_by_id(row.id))[0] == "failing"  # due again, not cooling
     finally:
         connection.close_database()
+
+
+def test_with_no_vault_and_nobody_to_ask_the_sign_in_stops_before_its_code(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new vault's passphrase is asked before the device code is requested: a code the
+    person approved is spent, so a passphrase missing (or mistyped) afterwards lost the refresh
+    token. With none to be had, the command ends before there is a code; given one, the
+    approved sign-in is kept in the new vault. The server approves every code at its first
+    poll, as the person would (so a command that asked for a code first fails at once too)."""
+    with private_oauth_server(auto_approve=1) as server:
+        row = add(desk, server)
+        assert not paths.vault_file().exists()
+        monkeypatch.delenv("DESKTERM_PASSPHRASE")
+        monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+        result = desk.run("channel", "auth", "support", ok=False)
+        assert (result.exit_code, result.stdout) == (1, "")  # no code was shown
+        assert result.stderr == (
+            "deskterm: The vault passphrase is needed but there is no terminal to ask for it; "
+            "set DESKTERM_PASSPHRASE (or, for a service, the deskterm-passphrase credential).\n"
+        )
+        assert server.state()["device"] == {}  # and none was requested
+        assert not paths.vault_file().exists()
+
+        monkeypatch.setenv("DESKTERM_PASSPHRASE", "correct horse battery staple")
+        signing = SignIn("support")
+        assert paths.vault_file().exists()  # made before the code was shown
+        code, out, err = signing.finish()
+        assert (code, err) == (0, ""), out
+        stored = stored_refresh_token(row)
+        assert stored and stored in server.state()["refresh"]
+
+
+def test_a_weak_new_vault_passphrase_is_refused_before_the_code(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with private_oauth_server(auto_approve=1) as server:
+        add(desk, server)
+        monkeypatch.setenv("DESKTERM_PASSPHRASE", "short")
+        result = desk.run("channel", "auth", "support", ok=False)
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr.startswith("deskterm: A new vault passphrase needs at least 12")
+        assert len(result.stderr.splitlines()) == 1
+        assert server.state()["device"] == {}
+        assert not paths.vault_file().exists()

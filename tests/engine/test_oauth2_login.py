@@ -11,6 +11,7 @@ token in the database or the logs, nor in the environment or arguments of a chil
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from deskterm.errors import AuthError
 from deskterm.inbound.imap_sync import LOCAL_POOL_THRESHOLD
 from deskterm.net import imap as imap_conn
 from deskterm.net import pop3 as pop3_conn
+from deskterm.net import smtp as smtp_conn
 from deskterm.net.login import Credentials
 from deskterm.net.tls import Endpoint
 from deskterm.secrets.store import open_secret_store
@@ -39,6 +41,7 @@ pytestmark = pytest.mark.mailserver
 
 SUPPORT = "support@desk.test"
 CUSTOMER = "customer@desk.test"
+SINK = "sink@desk.test"
 
 
 def oauth_toml(servers: MailServers, oauth: OAuthServer, name: str = "support", **kw) -> str:
@@ -161,30 +164,84 @@ def test_an_expired_token_is_refreshed_and_the_poll_goes_on(
     assert stored and stored != first
 
 
+def stored_refresh_token(name: str) -> str | None:
+    """The refresh token the channel's [oauth2] table keeps (the database must be open)."""
+    channel = Channel.get(Channel.name == name)
+    settings = tokens.oauth2_of(channel, "inbound")
+    assert settings is not None
+    return open_secret_store().get(tokens.secret_of(channel, settings, tokens.REFRESH_TOKEN))
+
+
 def test_a_revoked_sign_in_fails_only_its_channel(
     desk: Desk, boxes: MailServers, oauth_server: OAuthServer
 ) -> None:
+    """Revoked consent fails its own channel, pass after pass; a password channel and another
+    OAuth2 channel of the same server (another mailbox's sign-in) poll on, the latter's refresh
+    token still the live one it was given."""
     refresh_token = add_oauth_channel(desk, boxes, oauth_server)
     oauth_server.revoke(token=refresh_token)  # consent withdrawn: no refresh will work
     password_channel = channel_toml(boxes, "customers").replace(SUPPORT, CUSTOMER)
     desk.add_channel(password_channel, inbound=boxes.users[CUSTOMER])
+    other_toml = oauth_toml(boxes, oauth_server, "sink").replace(SUPPORT, SINK)
+    add_oauth_channel(desk, boxes, oauth_server, "sink", user=SINK, toml=other_toml)
     mail = make_mail("For the password channel", sender="Jo <jo@example.com>", to=CUSTOMER)
     boxes.deliver(mail, CUSTOMER)
     boxes.wait_for_messages(CUSTOMER, 1)
 
     connection.open_database()
     worker = Worker(store=open_secret_store())
-    for _ in range(2):  # the failing channel does not stop the next pass either
+    other_tokens = []
+    for n in range(2):  # the failing channel does not stop the next pass either
+        boxes.deliver(make_mail(f"For the other sign-in {n}", to=SINK), SINK)
+        boxes.wait_for_messages(SINK, n + 1)
         done = {run.channel.name: run for run in worker.run_once()}
         assert done["customers"].error is None
+        assert done["sink"].error is None
         error = done["support"].error or ""
         assert "run `deskterm channel auth support`" in error
         assert "wrong user name or password" not in error
         assert refresh_token not in error
-    assert Conversation.select().count() == 1
+        other_tokens.append(stored_refresh_token("sink"))
+    assert Conversation.select().count() == 3
+    sink = Channel.get(Channel.name == "sink")
+    assert Conversation.select().where(Conversation.channel == sink).count() == 2
+    assert sink.fail_count == 0 and sink.last_error is None
+    # Refreshed once (the server rotates), then the access token in memory served: the stored
+    # refresh token is the live one, touched by nothing the failing channel did.
+    assert other_tokens[0] == other_tokens[1]
+    assert other_tokens[0] in oauth_server.state()["refresh"]
     support = Channel.get(Channel.name == "support")
     assert support.fail_count == 2 and support.failing_since is not None
     assert "deskterm channel auth support" in (support.last_error or "")
+    assert Channel.get(Channel.name == "customers").last_ok_at is not None
+    worker.close()
+
+
+def test_an_expired_client_secret_fails_only_its_channel(
+    desk: Desk, boxes: MailServers, oauth_server: OAuthServer
+) -> None:
+    """The provider refuses the app itself (invalid_client: its client secret expired): that
+    channel fails with the sentence naming `deskterm channel auth`, the other OAuth2 channel
+    of the same server polls on."""
+    add_oauth_channel(desk, boxes, oauth_server)
+    expired = "an-expired-client-secret\n"
+    desk.run("channel", "secret", "support", "--client-secret", "--stdin", input=expired)
+    other_toml = oauth_toml(boxes, oauth_server, "customers").replace(SUPPORT, CUSTOMER)
+    add_oauth_channel(desk, boxes, oauth_server, "customers", user=CUSTOMER, toml=other_toml)
+    boxes.deliver(make_mail("Still served", sender="Jo <jo@example.com>", to=CUSTOMER), CUSTOMER)
+    boxes.wait_for_messages(CUSTOMER, 1)
+
+    connection.open_database()
+    worker = Worker(store=open_secret_store())
+    for _ in range(2):
+        done = {run.channel.name: run for run in worker.run_once()}
+        assert done["customers"].error is None
+        error = done["support"].error or ""
+        assert "invalid_client" in error and "run `deskterm channel auth support`" in error
+        assert "an-expired-client-secret" not in error
+    assert Conversation.select().count() == 1
+    support = Channel.get(Channel.name == "support")
+    assert support.fail_count == 2 and "deskterm channel auth support" in support.last_error
     assert Channel.get(Channel.name == "customers").last_ok_at is not None
     worker.close()
 
@@ -321,7 +378,8 @@ def test_channel_test_gives_microsoft_365_advice(
 
 @pytest.fixture(scope="module")
 def bearer_only(oauth_server: OAuthServer) -> Iterator[MailServers]:
-    """A private Dovecot that takes tokens over OAUTHBEARER only (no XOAUTH2)."""
+    """A private Dovecot that takes tokens over OAUTHBEARER only (no XOAUTH2), and a Postfix
+    authenticating through it, so its submission port offers the same."""
 
     class BearerOnly(MailServers):
         def __init__(self, state_dir: Path) -> None:
@@ -332,15 +390,19 @@ def bearer_only(oauth_server: OAuthServer) -> Iterator[MailServers]:
             return mechanisms.replace(" xoauth2", ""), passdbs.replace("xoauth2 ", "")
 
     with private_dovecot(BearerOnly) as servers:
-        yield servers
+        servers.start_postfix()
+        try:
+            yield servers
+        finally:
+            servers.stop_postfix()
 
 
-def _endpoint(servers: MailServers, label: str, port: int) -> Endpoint:
+def _endpoint(servers: MailServers, label: str, port: int, security: str = "ssl") -> Endpoint:
     return Endpoint(
         label=label,
         host="127.0.0.1",
         port=port,
-        security="ssl",
+        security=security,
         timeout=10,
         allow_self_signed=False,
         tls_ca_file=str(servers.cert_file),
@@ -376,6 +438,29 @@ def test_oauthbearer_is_used_where_xoauth2_is_not_offered(
             pop3_conn.login(client, pop3, Credentials(SUPPORT, "not-a-token", oauth2=True))
     finally:
         client.close()
+
+
+def test_smtp_authenticates_with_oauthbearer_where_xoauth2_is_not_offered(
+    bearer_only: MailServers, oauth_server: OAuthServer
+) -> None:
+    """deskterm's own SMTP client (net/smtp) on a submission port whose AUTH offers no
+    XOAUTH2: the token goes over OAUTHBEARER, and a dead one is an OAuth2 refusal."""
+
+    async def authenticate(token: str) -> list[str]:
+        endpoint = _endpoint(bearer_only, "SMTP", bearer_only.submission_port, "starttls")
+        smtp = await smtp_conn.connect(endpoint)
+        try:
+            await smtp_conn.login(smtp, endpoint, Credentials(SUPPORT, token, oauth2=True))
+            return sorted(smtp.server_auth_methods)
+        finally:
+            smtp.close()
+
+    # Accepted with XOAUTH2 not offered: OAUTHBEARER was the mechanism (Dovecot logs no
+    # method for the SASL logins Postfix asks it about).
+    offered = asyncio.run(authenticate(oauth_server.access_token()))
+    assert "oauthbearer" in offered and "xoauth2" not in offered
+    with pytest.raises(AuthError, match=r"OAuth2"):
+        asyncio.run(authenticate("not-a-token"))
 
 
 def test_no_token_reaches_a_child_process(

@@ -409,3 +409,26 @@ def test_the_passphrase_is_asked_before_a_write_takes_its_turn() -> None:
     VaultKeyring(passphrase_provider=give).set_password("deskterm", "k", "two")
     assert free == [True]
     assert vault().get_password("deskterm", "k") == "two"
+
+
+def test_ready_to_write_asks_now_what_the_next_write_would_ask() -> None:
+    """What `channel auth` relies on: everything a write would ask is asked before the sign-in
+    obtains a refresh token it cannot obtain again."""
+    calls: list[bool] = []
+    new = vault(calls=calls)
+    new.ready_to_write()  # no vault yet: made now, empty, with a new passphrase
+    assert calls == [True] and paths.vault_file().exists()
+    new.set_password("deskterm", "token", SECRET)
+    assert calls == [True]  # the write asked nothing
+
+    calls.clear()
+    existing = vault(calls=calls)
+    existing.ready_to_write()  # unlocked now
+    assert calls == [False]
+    existing.set_password("deskterm", "other", "x")
+    assert calls == [False] and existing.get_password("deskterm", "token") == SECRET
+
+    with pytest.raises(SecretError, match="needs at least 12"):
+        weak = VaultKeyring(paths.home() / "weak.bin", provider("short"))
+        weak.ready_to_write()
+    assert not (paths.home() / "weak.bin").exists()

@@ -12,6 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from deskterm import paths
 from deskterm.app import DeskApp
 from deskterm.channels import authorize, tokens
 from deskterm.channels import registry as channels
@@ -19,10 +20,11 @@ from deskterm.errors import ConfigError
 from deskterm.net.oauth2 import DeviceCode
 from deskterm.screens.channels import ChannelsScreen
 from deskterm.screens.sign_in import SignInScreen
+from deskterm.screens.unlock import UnlockScreen
 from deskterm.secrets.store import open_secret_store
 from deskterm.store import connection
 from tests.conftest import Desk
-from tests.servers.oauth import OAuthServer
+from tests.servers.oauth import OAuthServer, private_oauth_server
 from tests.tui.test_app import drive, notices, screen_text, settle, until
 
 
@@ -192,3 +194,65 @@ def test_an_engine_sentence_naming_a_command_is_shown_in_the_tuis_keys(
         assert "deskterm" not in text
 
     drive(scenario, size=(100, 30))
+
+
+def test_an_expired_code_says_so_and_stores_nothing(desk: Desk) -> None:
+    with private_oauth_server(device_ttl=2) as server:
+        desk.add_channel(oauth_channel(server))
+
+        async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+            dialog, _device = await open_sign_in(pilot)
+            await until(pilot, lambda: bool(dialog.error), timeout=15)
+            await pilot.pause()
+            text = dialog_text(app)
+            assert "The code expired before anyone signed in" in text
+            assert "press O to try again" in text and "deskterm" not in text
+            assert "Esc closes." in text
+            assert "Waiting for the sign-in" not in text  # the countdown stopped
+
+        drive(scenario, size=(100, 30))
+        [device] = server.state()["device"].values()
+        assert device["status"] == "pending"  # nobody approved it: it expired
+    assert stored_refresh_token() is None
+
+
+def test_a_new_vault_is_made_before_the_code_is_asked_for(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no vault yet, O asks for the new vault's passphrase first: Esc there ends the
+    sign-in before any code exists; typed, the code follows and the approved sign-in is
+    stored. The server approves each code at its first poll, as the person would."""
+    passphrase = "correct horse battery staple"
+    monkeypatch.delenv("DESKTERM_PASSPHRASE")
+    with private_oauth_server(auto_approve=1) as server:
+        desk.add_channel(oauth_channel(server))
+
+        async def new_vault_asked(pilot: Pilot[None]) -> UnlockScreen:
+            await pilot.press("O")
+            await until(pilot, lambda: isinstance(pilot.app.screen, UnlockScreen), timeout=15)
+            await pilot.pause()
+            assert isinstance(pilot.app.screen, UnlockScreen) and pilot.app.screen.creating
+            assert server.state()["device"] == {}  # no code before the vault is ready
+            return pilot.app.screen
+
+        async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+            await pilot.press("C")
+            await settle(pilot)
+            await new_vault_asked(pilot)
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, SignInScreen) and app.screen.error)
+            assert "No vault was created, so nothing was stored." in dialog_text(app)
+            assert server.state()["device"] == {}
+            assert not paths.vault_file().exists()
+            await pilot.press("escape")
+            await settle(pilot)
+
+            await new_vault_asked(pilot)
+            await pilot.press(*passphrase, "enter", *passphrase, "enter")
+            signed_in = "Channel 'm365' is signed in; it logs in with OAuth2 from now on."
+            await until(pilot, lambda: signed_in in notices(app), timeout=15)
+
+        drive(scenario, size=(100, 30))
+        monkeypatch.setenv("DESKTERM_PASSPHRASE", passphrase)
+        stored = stored_refresh_token()
+        assert stored and stored in server.state()["refresh"]
