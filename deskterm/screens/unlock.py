@@ -27,8 +27,12 @@ from deskterm.errors import SecretError
 from deskterm.sanitize import one_line
 from deskterm.screens.dialog import Dialog
 from deskterm.screens.words import tui_sentence
-from deskterm.secrets.passphrase import given_passphrase
-from deskterm.secrets.vault import PASSPHRASE_ENV, PASSPHRASE_RULE, weak_passphrase
+from deskterm.secrets.passphrase import (
+    PASSPHRASE_ENV,
+    PASSPHRASE_RULE,
+    given_passphrase,
+    weak_passphrase,
+)
 
 if TYPE_CHECKING:
     from textual.app import App

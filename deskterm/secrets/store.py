@@ -23,7 +23,8 @@ from keyring.backends.chainer import ChainerBackend
 from deskterm import paths, settings
 from deskterm.errors import SecretError
 from deskterm.process import child_env
-from deskterm.secrets.vault import PassphraseProvider, VaultKeyring
+from deskterm.secrets.passphrase import PassphraseProvider
+from deskterm.secrets.vault import VaultKeyring
 
 SERVICE = "deskterm"
 BACKEND_ENV = settings.SECRET_BACKEND

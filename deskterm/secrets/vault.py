@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import getpass
-import itertools
 import json
 import os
-import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +33,13 @@ from keyring.errors import PasswordDeleteError
 
 from deskterm import paths
 from deskterm.errors import SecretError
-from deskterm.secrets.passphrase import PASSPHRASE_CREDENTIAL, PASSPHRASE_ENV, given_passphrase
+from deskterm.secrets.passphrase import (
+    PASSPHRASE_RULE,
+    PassphraseProvider,
+    default_passphrase_provider,
+    given_passphrase,
+    weak_passphrase,
+)
 
 try:
     import fcntl
@@ -52,66 +55,10 @@ KEY_BYTES = 32
 # and about 0.27 s per unlock on the 2-core machine class (2**15 was 0.06 s). Every process
 # that reads a secret pays it once, so this is the most a `deskterm poll` start can afford.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
-MIN_PASSPHRASE = 12
-PASSPHRASE_RULE = (
-    f"A new vault passphrase needs at least {MIN_PASSPHRASE} characters and must not be one "
-    "character or a short pattern repeated, or a run like 123456789012 or abcdefghijkl; choose "
-    "a longer one, for example four random words."
-)
 # Bounds accepted when reading: the header is only authenticated after the key is derived,
 # so a hostile header must not make us spend unbounded memory or time first (2**18 * 8 * 128
 # bytes = 256 MiB at most).
 MIN_N, MAX_N, MAX_R, MAX_P = 2**14, 2**18, 8, 4
-
-
-def weak_passphrase(passphrase: str) -> bool:
-    """True when a passphrase breaks PASSPHRASE_RULE: too short, repeated or a run.
-
-    Only new vaults are held to it (an existing vault opens with whatever made it); a dialog
-    can call it as the passphrase is typed and show PASSPHRASE_RULE.
-    """
-    folded = passphrase.casefold()
-    size = len(folded)
-    if size < MIN_PASSPHRASE:
-        return True
-    if any(
-        size % unit == 0 and folded == folded[:unit] * (size // unit)
-        for unit in range(1, size // 2 + 1)
-    ):
-        return True
-    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(folded)}
-    if steps in ({1}, {-1}):
-        return True
-    if folded.isdigit():  # 890123456789: a run that wraps from 9 to 0
-        return {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(folded)} in ({1}, {9})
-    return False
-
-
-PassphraseProvider = Callable[[bool], str]
-"""Returns the vault passphrase; the argument is True when a new vault is being created."""
-
-
-def default_passphrase_provider(creating: bool) -> str:
-    """The given passphrase (given_passphrase) if any, else ask on the terminal (twice when
-    creating, to catch typos).
-
-    Without a terminal there is nobody to ask, so the failure says how to give it instead.
-    A TUI must pass its own provider: getpass would write over its screen.
-    """
-    given = given_passphrase()
-    if given is not None:
-        return given
-    if sys.stdin is None or not sys.stdin.isatty():
-        raise SecretError(
-            f"The vault passphrase is needed but there is no terminal to ask for it; "
-            f"set {PASSPHRASE_ENV} (or, for a service, the {PASSPHRASE_CREDENTIAL} credential)."
-        )
-    if not creating:
-        return getpass.getpass("Vault passphrase: ")
-    passphrase = getpass.getpass("New vault passphrase: ")
-    if getpass.getpass("Repeat the new vault passphrase: ") != passphrase:
-        raise SecretError("The two passphrases differ; no vault was created, so try again.")
-    return passphrase
 
 
 @dataclass(frozen=True)

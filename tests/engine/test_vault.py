@@ -20,7 +20,8 @@ from keyring.errors import PasswordDeleteError
 
 from deskterm import paths
 from deskterm.errors import SecretError
-from deskterm.secrets.vault import VaultKeyring, weak_passphrase
+from deskterm.secrets.passphrase import weak_passphrase
+from deskterm.secrets.vault import VaultKeyring
 
 pytestmark = pytest.mark.without_database
 

@@ -28,8 +28,8 @@ from deskterm.screens.channel_form import ChannelFormScreen
 from deskterm.screens.channels import ChannelsScreen
 from deskterm.screens.trust import TrustScreen, fingerprint_lines
 from deskterm.screens.unlock import UnlockScreen
+from deskterm.secrets.passphrase import PASSPHRASE_ENV
 from deskterm.secrets.store import open_secret_store
-from deskterm.secrets.vault import PASSPHRASE_ENV
 from deskterm.store import connection
 from deskterm.widgets.step_list import StepList
 from tests.conftest import Desk, channel_toml

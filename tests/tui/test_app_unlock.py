@@ -21,9 +21,8 @@ from deskterm.errors import SecretError
 from deskterm.screens.channel_form import ChannelFormScreen
 from deskterm.screens.conversations import ConversationsScreen
 from deskterm.screens.unlock import LOCKED, UnlockScreen
-from deskterm.secrets.passphrase import CREDENTIALS_ENV, PASSPHRASE_CREDENTIAL
+from deskterm.secrets.passphrase import CREDENTIALS_ENV, PASSPHRASE_CREDENTIAL, PASSPHRASE_ENV
 from deskterm.secrets.store import open_secret_store
-from deskterm.secrets.vault import PASSPHRASE_ENV
 from deskterm.store import connection
 from deskterm.store.models import JobRun
 from tests.conftest import Desk, channel_toml
