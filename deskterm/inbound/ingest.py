@@ -1,4 +1,5 @@
-"""Turning fetched mail into conversations: dedup, filters, storage (threading in threader).
+"""Turning fetched mail into conversations: dedup, filters, routing, and the batch's one
+transaction (threading in threader; the rows a kept mail becomes in conversation_rows).
 
 A whole batch is applied in one transaction, and only after it commits does the caller mark
 the batch processed on the server. Whatever happens between the two, the next fetch of the
@@ -12,19 +13,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
 from deskterm.desk import sla, status_history
-from deskterm.desk import status as lifecycle
 from deskterm.desk.rules.facts import Facts, organization_of
 from deskterm.desk.rules.routing import Decision, Router
 from deskterm.errors import DeskError
 from deskterm.inbound import columns
-from deskterm.inbound.mappings import Filled, NewConversations
+from deskterm.inbound.conversation_rows import Batch, ConversationRows
+from deskterm.inbound.mappings import NewConversations
 from deskterm.inbound.senders import Senders
 from deskterm.inbound.stages import Fetched, Outcome
 from deskterm.inbound.threader import Threader, existing_threads
@@ -46,8 +46,6 @@ from deskterm.store.models import (
 
 log = logging.getLogger(__name__)
 
-REFERENCES_KEPT = 50
-MAX_PARTICIPANTS = 100  # Cc'd people a conversation keeps (its contact aside)
 FUTURE_DATE_SLACK = timedelta(minutes=15)  # clocks differ; beyond this a Date is not believed
 
 
@@ -78,13 +76,14 @@ class Ingestor:
         self._senders = Senders()
         self._threader = Threader(channel.id, self.authserv_id, self._senders)
         self._router = Router(channel.id)
-        self._messages = RowWriter(Message, columns.MESSAGE_COLUMNS)
-        self._conversations = RowWriter(Conversation, columns.CONVERSATION_COLUMNS)
         self._conversation_updates = RowWriter(Conversation, columns.CONVERSATION_STATE)
         self._attachments = RowWriter(Attachment, columns.ATTACHMENT_COLUMNS)
         self._skipped = RowWriter(SkippedMail, columns.SKIPPED_COLUMNS)
         self._field_values = RowWriter(FieldValue, columns.FIELD_VALUE_COLUMNS)
         self._tickets = NewConversations(config.tickets)  # type, fields, mail as attachment
+        self._rows = ConversationRows(
+            channel.id, clock, self._senders, self.own_addresses, self._tickets.type_id
+        )
 
     @property
     def mapped_headers(self) -> tuple[str, ...]:
@@ -125,8 +124,8 @@ class Ingestor:
         )
         self._senders.load({m.from_addr for m in mails if m.from_addr})
         self._router.refresh()  # an admin's rule change counts from the next batch on
-        work = _Batch(known, threads, on_record, same_id, sent)
-        self._load_states(list(threads.values()), work)
+        work = Batch(known, threads, on_record, same_id, sent)
+        self._rows.load_states(list(threads.values()), work)
         outcomes = []
         with database.atomic(), search_index.deferred():
             for item, source in zip(batch, sources, strict=True):
@@ -150,7 +149,7 @@ class Ingestor:
                 _note_ack_failure(message_id, exc)
         return outcomes
 
-    def _one(self, item: Fetched, folder: str, source: str | None, work: _Batch) -> Outcome:
+    def _one(self, item: Fetched, folder: str, source: str | None, work: Batch) -> Outcome:
         """Where one fetched mail ends: exactly one message or one skipped row (or, fetched
         again, where it ended the first time)."""
         raw_rel = item.raw_path
@@ -176,7 +175,7 @@ class Ingestor:
             work.skip(self.channel.id, item, folder, source, raw_rel, reason)
             return Outcome(item.uid, "skipped", reason)
         conversation_id, outsider = self._threader.conversation_of(
-            mail, work.threads, lambda conversation: self._state(conversation, work)
+            mail, work.threads, lambda conversation: self._rows.state(conversation, work)
         )
         created = conversation_id is None
         filled = None
@@ -185,24 +184,24 @@ class Ingestor:
             work.skip(self.channel.id, item, folder, source, raw_rel, routing.skip)
             return Outcome(item.uid, "skipped", routing.skip)
         if conversation_id is None:
-            conversation_id = self._new_conversation(mail, work)
+            conversation_id = self._rows.new_conversation(mail, work)
             if self._tickets.active:
                 filled = self._tickets.fill(conversation_id, mail, raw_rel)
                 work.field_values.extend(filled.rows)
         else:
-            state = self._state(conversation_id, work)
+            state = self._rows.state(conversation_id, work)
             before = state["status"]
-            self._add_to_state(state, mail, outsider=outsider)
+            self._rows.add_to_state(state, mail, outsider=outsider)
             if state["status"] != before:  # the customer's answer reopened it, on arrival
                 work.reopened.append((conversation_id, before, state["status"], self.clock()))
             work.changed.add(conversation_id)
-        message_id = self._store_message(
+        message_id = self._rows.store_message(
             conversation_id, item, raw_rel, work, source=source, outsider=outsider, filled=filled
         )
         if routing is not None and routing.routed:
             self._router.apply(
                 routing,
-                self._state(conversation_id, work),
+                self._rows.state(conversation_id, work),
                 conversation_id=conversation_id,
                 message_id=message_id,
             )
@@ -213,7 +212,7 @@ class Ingestor:
         return Outcome(item.uid, "ingested", conversation_id=conversation_id, message_id=message_id)
 
     def _route(
-        self, mail: ParsedMail, created: bool, outsider: bool, work: _Batch
+        self, mail: ParsedMail, created: bool, outsider: bool, work: Batch
     ) -> Decision | None:
         """What the routing rules say about a mail (deskterm.desk.rules), before anything of
         it is stored, since a rule may skip it. An outsider's mail changes nothing, so no rule
@@ -242,158 +241,6 @@ class Ingestor:
         if self.reading.customer_from == "reply-to" and mail.reply_to:
             mail.from_addr, mail.from_name = mail.reply_to, ""
 
-    # --- storing ---------------------------------------------------------------------------
-
-    def _new_conversation(self, mail: ParsedMail, work: _Batch) -> int:
-        when = mail.date or utcnow()
-        state = {
-            "contact": self._senders.contact(mail),
-            "subject": mail.subject or "(no subject)",
-            "email_subject": mail.subject,
-            "priority": mail.priority,
-            "thread_message_id": mail.message_id,
-            "status": lifecycle.customer_wrote(None),
-            "unread": True,
-            "message_count": 0,
-            "references": [],
-            "cc": [],
-            "created_at": when,
-            "updated_at": when,
-            "conversation_type": self._tickets.type_id,
-        }
-        self._add_to_state(state, mail)  # inserted as its first message leaves it: no update
-        # The SLA clock starts at arrival on the desk, not at the Date of old mail (desk/sla).
-        conversation_id = self._conversations.insert(
-            {**state, "channel": self.channel.id, "sla_started_at": self.clock()}
-        )
-        work.conversations[conversation_id] = {k: state[k] for k in columns.CONVERSATION_STATE}
-        work.fresh.add(conversation_id)
-        return conversation_id
-
-    def _state(self, conversation_id: int, work: _Batch) -> dict[str, Any]:
-        if conversation_id not in work.conversations:
-            self._load_states([conversation_id], work)
-        return work.conversations[conversation_id]
-
-    def _load_states(self, ids: list[int], work: _Batch) -> None:
-        """Conversation state for a batch's replies, read in one query per 500."""
-        fields = [Conversation._meta.fields[name] for name in columns.CONVERSATION_STATE]
-        missing = [i for i in ids if i not in work.conversations]
-        for conversation_id, *values in select_in(
-            Conversation, ["id", *columns.CONVERSATION_STATE], "id", missing
-        ):
-            work.conversations[conversation_id] = {
-                f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)
-            }
-
-    def _store_message(
-        self,
-        conversation_id: int,
-        item: Fetched,
-        raw_rel: str | None,
-        work: _Batch,
-        *,
-        source: str | None = None,
-        outsider: bool = False,
-        filled: Filled | None = None,
-    ) -> int:
-        """`filled`: what the channel's [tickets] made of the conversation this message
-        starts (its notes go on the message, the mail as an attachment after its own)."""
-        mail = item.mail
-        assert mail is not None
-        notes = message_notes(
-            mail, outsider=outsider, same_id_as=work.same_id.get(mail.message_id or "")
-        )
-        if filled is not None and filled.notes:
-            notes = {**(notes or {}), "fields": filled.notes[:10]}
-        message_id = self._messages.insert(
-            {
-                "conversation": conversation_id,
-                "direction": "in",
-                "message_id": mail.message_id,
-                "in_reply_to": mail.in_reply_to,
-                "references": mail.references,
-                "from_addr": mail.from_addr,
-                "from_name": mail.from_name,
-                "to": mail.to,
-                "cc": mail.cc,
-                "reply_to": mail.reply_to,
-                "subject": mail.subject,
-                "date": mail.date,
-                "text": mail.text,
-                "headers": mail.headers,
-                "notes": notes,
-                "raw_path": raw_rel,
-                "size": mail.size,
-                "dedup_key": mail.dedup_key,
-                "source": source,
-                "state": "received",
-                "created_at": utcnow(),
-            }
-        )
-        for part, (sha256, size) in zip(mail.attachments, item.attachments, strict=True):
-            work.attachments.append(
-                {
-                    "message": message_id,
-                    "filename": part.filename,
-                    "content_type": part.content_type,
-                    "size": size,
-                    "sha256": sha256,
-                    "content_id": part.content_id,
-                    "inline": part.inline,
-                }
-            )
-        if filled is not None and filled.attachment is not None:
-            sha256, size, name = filled.attachment
-            work.attachments.append(
-                {
-                    "message": message_id,
-                    "filename": name,
-                    "content_type": "message/rfc822",
-                    "size": size,
-                    "sha256": sha256,
-                    "content_id": None,
-                    "inline": False,
-                }
-            )
-        if mail.message_id:
-            work.threads[mail.message_id] = conversation_id
-            work.same_id.setdefault(mail.message_id, message_id)
-        return message_id
-
-    def _add_to_state(
-        self, state: dict[str, Any], mail: ParsedMail, *, outsider: bool = False
-    ) -> None:
-        """What one more customer message does to its conversation.
-
-        An outsider's mail (joined by its headers alone) is counted and shown, but adds no
-        participants and changes neither status nor priority nor the contact.
-        """
-        chain = [*state["references"], *(i for i in [mail.message_id] if i)]
-        state["references"] = chain[-REFERENCES_KEPT:]
-        state["message_count"] += 1
-        state["unread"] = True
-        state["updated_at"] = max(state["updated_at"], mail.date or utcnow())
-        if outsider:
-            return
-        if state["contact"] is None and mail.from_addr:
-            state["contact"] = self._senders.contact(mail)
-        contact_email = self._senders.emails.get(state["contact"])
-        # The people on the conversation, up to MAX_PARTICIPANTS: the first ones stay, and a
-        # mail with a thousand Cc addresses cannot make the list (rewritten per batch) grow.
-        participants = list(state["cc"] or [])
-        known = set(participants) | {contact_email} | self.own_addresses
-        for address in [*mail.to, *mail.cc]:
-            if len(participants) >= MAX_PARTICIPANTS:
-                break
-            if address not in known:
-                participants.append(address)
-                known.add(address)
-        state["cc"] = sorted(participants)
-        state["status"] = lifecycle.customer_wrote(state["status"])  # the customer answered
-        if mail.priority == "high":
-            state["priority"] = "high"
-
 
 def _note_ack_failure(message_id: int, exc: Exception) -> None:
     """Record on the message why its acknowledgement was not sent (the batch is committed)."""
@@ -402,78 +249,6 @@ def _note_ack_failure(message_id: int, exc: Exception) -> None:
     message = Message.get_by_id(message_id)
     message.notes = {**(message.notes or {}), "ack_failed": detail}
     message.save()
-
-
-def message_notes(
-    mail: ParsedMail, *, outsider: bool = False, same_id_as: int | None = None
-) -> dict[str, Any] | None:
-    """What the stored text does not show, for the agent to see (None when nothing): remote
-    images, which a terminal never loads (FACTS: show that they were there), tiny images
-    (tracking pixels) and empty parts left out, the repairs a broken mail needed, and a body
-    cut at the limit."""
-    notes: dict[str, Any] = {}
-    if mail.remote_images:
-        notes["remote_images"] = mail.remote_images
-    if mail.skipped_attachments:
-        notes["dropped_parts"] = mail.skipped_attachments
-    if mail.defects:
-        notes["repairs"] = mail.defects
-    if mail.truncated:
-        notes["truncated"] = True
-    if mail.text_format:  # format=flowed: the view joins the soft line breaks (mail/reflow)
-        notes["format"] = mail.text_format
-    if outsider:
-        notes["outsider"] = True
-    if same_id_as is not None:  # another mail carries this Message-ID: both are kept
-        notes["same_message_id_as"] = same_id_as
-    return notes or None
-
-
-@dataclass
-class _Batch:
-    """What one batch learns and writes as it goes (later mail may reply to earlier mail)."""
-
-    known: dict[str, int]  # dedup key -> the stored message with that content
-    threads: dict[str, int]
-    on_record: set[str]  # source_of(folder, uid) of fetches already on record
-    same_id: dict[str, int]  # Message-ID -> a stored message carrying it
-    sent: set[str]  # the batch's Message-IDs that are of mail we sent
-    conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
-    changed: set[int] = field(default_factory=set)  # conversations to write back
-    fresh: set[int] = field(default_factory=set)  # conversations this batch created
-    reopened: list[tuple[int, str, str, datetime]] = field(default_factory=list)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    field_values: list[dict[str, Any]] = field(default_factory=list)  # new conversations'
-    created: list[tuple[int, int, ParsedMail]] = field(default_factory=list)  # to acknowledge
-
-    def skip(
-        self,
-        channel_id: int,
-        item: Fetched,
-        folder: str,
-        source: str | None,
-        raw_rel: str | None,
-        reason: str,
-        twin: int | None = None,
-    ) -> None:
-        mail = item.mail
-        self.skipped.append(
-            {
-                "channel": channel_id,
-                "folder": folder,
-                "uid": item.uid,
-                "message_id": mail.message_id if mail else None,
-                "dedup_key": mail.dedup_key if mail else None,
-                "from_addr": mail.from_addr if mail else "",
-                "subject": mail.subject if mail else "",
-                "reason": reason,
-                "source": source,
-                "twin_message": twin,
-                "raw_path": raw_rel,
-                "created_at": utcnow(),
-            }
-        )
 
 
 def source_of(channel_id: int, folder: str, epoch: str, uid: str) -> str:

@@ -83,16 +83,11 @@ class ChannelsScreen(TableScreen):
         Binding("escape,q", "app.pop_screen", "Back", id="channels.back"),
     ]
     EMPTY_HINT = "There is no channel here; press a to add one."
+    # Unlike the lists TableScreen cuts at the edge, this table scrolls sideways when narrow.
     DEFAULT_CSS = """
     ChannelsScreen #secrets { height: auto; max-height: 3; padding: 0 1; }
-    ChannelsScreen #channels { height: auto; max-height: 1fr; }
-    ChannelsScreen #empty { padding: 1 1; color: $text-muted; }
+    ChannelsScreen #channels { height: auto; max-height: 1fr; overflow-x: auto; }
     """
-
-    class Loaded(Message):
-        def __init__(self, rows: list[dict[str, Any]]) -> None:
-            super().__init__()
-            self.rows = rows
 
     class SecretsRead(Message):
         def __init__(self, state: str, reason: str) -> None:
@@ -173,7 +168,7 @@ class ChannelsScreen(TableScreen):
             )
         self.post_message(self.Loaded(rows))
 
-    def on_channels_screen_loaded(self, message: Loaded) -> None:
+    def on_table_screen_loaded(self, message: TableScreen.Loaded) -> None:
         self.fill(
             message.rows,
             self._cells,

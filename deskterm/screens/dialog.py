@@ -3,18 +3,21 @@
 The look is defined once here (the box's border, background and padding, the muted hint
 line), so a prompt, a passphrase, a picker and a yes/no question look alike; each dialog
 gives its box the class `box` and sets only its own size. A `Confirmation` is the yes/no
-kind: one paragraph in a warning-coloured box, answered by a key.
+kind: one paragraph in a warning-coloured box, answered by a key; `ConfirmRemove` is the one
+every list asks before it removes something (a template, a policy, an organization).
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from deskterm.sanitize import one_line
 from deskterm.screens.base import OnTheDesk
 
 ResultType = TypeVar("ResultType")
@@ -48,3 +51,34 @@ class Confirmation(Dialog[ResultType]):
 
     def action_answer(self, answer: ResultType) -> None:
         self.dismiss(answer)
+
+
+class ConfirmRemove(Confirmation[bool]):
+    """y removes it, n or Esc keeps it (the default: nothing is lost by a slip).
+
+    `consequence` says what removing it does beyond the thing itself; the name was typed by
+    an admin and is shown through `one_line`, as `Content`, never markup.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Remove it", id="remove.yes"),
+        Binding("n,escape", "answer(False)", "Keep it", id="remove.no"),
+    ]
+
+    def __init__(self, noun: str, name: str, consequence: str = "This cannot be undone.") -> None:
+        super().__init__()
+        self.noun = noun
+        self.removed_name = name
+        self.consequence = consequence
+
+    def question(self) -> Content:
+        return Content.assemble(
+            (f"Remove {self.noun} {one_line(self.removed_name)!r}?", "bold"),
+            f" {self.consequence}\n\n",
+            ("y", "bold $accent"),
+            " remove it   ",
+            ("n", "bold $accent"),
+            " or ",
+            ("esc", "bold $accent"),
+            " keep it",
+        )

@@ -36,12 +36,7 @@ class MentionsScreen(TableScreen):
     FOLLOWS_DESK = True
     EMPTY_HINT = "Nobody has mentioned you in a note yet."
     DEFAULT_CSS = """
-    MentionsScreen DataTable { height: 1fr; overflow-x: hidden; }
-    MentionsScreen #note {
-        height: auto; max-height: 8; padding: 0 1; border-top: hkey $warning 50%;
-    }
-    MentionsScreen #empty { padding: 1 1; color: $text-muted; }
-    MentionsScreen #empty.-hidden { display: none; }
+    MentionsScreen #note { max-height: 8; border-top: hkey $warning 50%; }
     """
 
     class Loaded(Message):
@@ -57,7 +52,7 @@ class MentionsScreen(TableScreen):
             line=self.app.size.width,
         )
         yield Static(Content("loading…"), id="empty")
-        yield Static(Content(""), id="note")
+        yield Static(Content(""), id="note", classes="detail")
         yield StatusBar("enter open  esc back  ? help")
 
     def on_screen_resume(self) -> None:

@@ -9,10 +9,9 @@ addresses came from mail: every one is shown through `one_line`, as `Content`, n
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.suggester import SuggestFromList
@@ -20,7 +19,7 @@ from textual.widgets import Static
 
 from deskterm.desk import organizations
 from deskterm.sanitize import one_line
-from deskterm.screens.dialog import Confirmation
+from deskterm.screens.dialog import ConfirmRemove
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.triage_prompts import ask_and_apply
 from deskterm.widgets.completing_input import CompletingInput
@@ -119,34 +118,6 @@ def ask_move_contact(
     ask_and_apply(desk, prompt, "move the contact", change, then)
 
 
-class ConfirmRemoveOrganization(Confirmation[bool]):
-    """y removes the organization, n or Esc keeps it (the default: a slip loses nothing)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Remove it", id="organization_remove.yes"),
-        Binding("n,escape", "answer(False)", "Keep it", id="organization_remove.no"),
-    ]
-
-    def __init__(self, name: str, contacts: int) -> None:
-        super().__init__()
-        self.organization = name
-        self.contacts = contacts
-
-    def question(self) -> Content:
-        return Content.assemble(
-            ("Remove organization ", "bold"),
-            (repr(one_line(self.organization)), "bold"),
-            ("?", "bold"),
-            f" Its domains go; its {_people(self.contacts)} and their conversations stay.\n\n",
-            ("y", "bold $accent"),
-            " remove it   ",
-            ("n", "bold $accent"),
-            " or ",
-            ("esc", "bold $accent"),
-            " keep it",
-        )
-
-
 def ask_remove_organization(
     desk: DeskApp, name: str, contacts: int, then: Callable[[], None]
 ) -> None:
@@ -158,4 +129,5 @@ def ask_remove_organization(
             desk.notify(f"Organization {one_line(done['name'])!r} removed.", markup=False)
             then()
 
-    desk.push_screen(ConfirmRemoveOrganization(name, contacts), answered)
+    consequence = f"Its domains go; its {_people(contacts)} and their conversations stay."
+    desk.push_screen(ConfirmRemove("organization", name, consequence), answered)

@@ -52,16 +52,6 @@ class OrganizationsScreen(TableScreen):
     ]
     FOLLOWS_DESK = True
     EMPTY_HINT = "There is no organization here; press a to add one."
-    DEFAULT_CSS = """
-    OrganizationsScreen DataTable { height: 1fr; overflow-x: hidden; }
-    OrganizationsScreen #empty { padding: 1 1; color: $text-muted; }
-    OrganizationsScreen #empty.-hidden { display: none; }
-    """
-
-    class Loaded(Message):
-        def __init__(self, rows: list[dict[str, Any]]) -> None:
-            super().__init__()
-            self.rows = rows
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Organizations"), id="title")
@@ -80,7 +70,7 @@ class OrganizationsScreen(TableScreen):
     def _load(self) -> None:
         self.post_message(self.Loaded(organizations.all_organizations()))
 
-    def on_organizations_screen_loaded(self, message: Loaded) -> None:
+    def on_table_screen_loaded(self, message: TableScreen.Loaded) -> None:
         self.fill(
             message.rows,
             lambda row: (

@@ -62,14 +62,6 @@ class OutboxScreen(TableScreen):
     FOLLOWS_DESK = True
     EMPTY_HINT = "The outbox is empty."
     EMPTY_SEVERITY = "warning"
-    DEFAULT_CSS = """
-    OutboxScreen DataTable { height: 1fr; overflow-x: hidden; }
-    OutboxScreen #detail {
-        height: auto; max-height: 4; padding: 0 1; border-top: hkey $primary 30%;
-    }
-    OutboxScreen #empty { padding: 1 1; color: $text-muted; }
-    OutboxScreen #empty.-hidden { display: none; }
-    """
 
     class Loaded(Message):
         def __init__(self, rows: list[dict[str, Any]], waiting: dict[str, str]) -> None:
@@ -88,7 +80,7 @@ class OutboxScreen(TableScreen):
             line=self.app.size.width,
         )
         yield Static(Content("loading…"), id="empty")
-        yield Static(Content(""), id="detail")
+        yield Static(Content(""), id="detail", classes="detail")
         yield StatusBar("r retry  c cancel  enter open  esc back  ? help")
 
     @work(

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from deskterm.sanitize import one_line
-from deskterm.screens.dialog import Confirmation
+from deskterm.screens.dialog import ConfirmRemove
 from deskterm.screens.table import TableScreen, row_table
 from deskterm.widgets.status_bar import StatusBar
 
@@ -55,18 +55,8 @@ class PolicyListScreen(TableScreen):
         Binding("escape,q", "app.pop_screen", "Back", id="policies.back"),
     ]
     DEFAULT_CSS = """
-    PolicyListScreen DataTable { height: 1fr; overflow-x: hidden; }
-    PolicyListScreen #empty { padding: 1 1; color: $text-muted; }
-    PolicyListScreen #empty.-hidden { display: none; }
-    PolicyListScreen #preview {
-        height: auto; max-height: 7; padding: 0 1; border-top: hkey $primary 30%;
-    }
+    PolicyListScreen #preview { max-height: 7; }
     """
-
-    class Loaded(Message):
-        def __init__(self, rows: list[dict[str, Any]]) -> None:
-            super().__init__()
-            self.rows = rows
 
     class Done(Message):
         """A remove or a move went well: say so, and read the list again."""
@@ -123,7 +113,7 @@ class PolicyListScreen(TableScreen):
         yield Static(self._tabs(), id="title")
         yield row_table(self.columns(), line=self.app.size.width)
         yield Static(Content("loading…"), id="empty")
-        yield Static(Content(""), id="preview")
+        yield Static(Content(""), id="preview", classes="detail")
         yield StatusBar(self.HINTS)
 
     def _tabs(self) -> Content:
@@ -143,7 +133,7 @@ class PolicyListScreen(TableScreen):
     def _load(self) -> None:
         self.post_message(self.Loaded(self.read()))
 
-    def on_policy_list_screen_loaded(self, message: Loaded) -> None:
+    def on_table_screen_loaded(self, message: TableScreen.Loaded) -> None:
         select, self._select = self._select, None
         self.fill(message.rows, self.cells, self.KEY, select)
         empty = self.query_one("#empty", Static)
@@ -191,7 +181,7 @@ class PolicyListScreen(TableScreen):
             if yes:
                 self._remove(row, noun)
 
-        self.app.push_screen(ConfirmRemovePolicy(noun, name), answered)
+        self.app.push_screen(ConfirmRemove(noun, name), answered)
 
     @work(thread=True, group="remove", exit_on_error=False, description="removing it")
     def _remove(self, row: dict[str, Any], noun: str) -> None:
@@ -203,29 +193,3 @@ class PolicyListScreen(TableScreen):
         self.notify(message.said, markup=False)
         self._select = message.select
         self.reload()
-
-
-class ConfirmRemovePolicy(Confirmation[bool]):
-    """y removes it, n or Esc keeps it (the default: nothing is lost by a slip)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Remove it", id="policy_remove.yes"),
-        Binding("n,escape", "answer(False)", "Keep it", id="policy_remove.no"),
-    ]
-
-    def __init__(self, noun: str, name: str) -> None:
-        super().__init__()
-        self.noun = noun
-        self.policy_name = name
-
-    def question(self) -> Content:
-        return Content.assemble(
-            (f"Remove {self.noun} {one_line(self.policy_name)!r}?", "bold"),
-            " This cannot be undone.\n\n",
-            ("y", "bold $accent"),
-            " remove it   ",
-            ("n", "bold $accent"),
-            " or ",
-            ("esc", "bold $accent"),
-            " keep it",
-        )

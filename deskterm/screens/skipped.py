@@ -64,11 +64,7 @@ class SkippedScreen(TableScreen):
     EMPTY_HINT = "No mail was skipped."
     DEFAULT_CSS = """
     SkippedScreen #count { height: auto; padding: 0 1; color: $text-muted; }
-    SkippedScreen DataTable { height: 1fr; overflow-x: hidden; }
     SkippedScreen DataTable.-empty { display: none; }
-    SkippedScreen #detail {
-        height: auto; max-height: 4; padding: 0 1; border-top: hkey $primary 30%;
-    }
     """
 
     class Loaded(Message):
@@ -88,7 +84,7 @@ class SkippedScreen(TableScreen):
             (("when", 11), ("reason", 20), ("from", 18), ("subject", None)),
             line=self.app.size.width,
         )
-        yield Static(Content(""), id="detail")
+        yield Static(Content(""), id="detail", classes="detail")
         yield StatusBar("enter details  i ingest anyway  j/k move  esc back  ? help")
 
     @work(

@@ -5,7 +5,9 @@ a row is drawn, as only it knows its columns. What is the same everywhere is kep
 building the table (`row_table`), filling it with the highlighted row kept highlighted
 (`fill`), the focused table, `rows` in the table's order, the highlighted row and the line
 that shows it in full (`show_current`), the one sentence said when a key needs a row and there
-is none, what Enter or a click on a row does, and the cursor keys.
+is none, what Enter or a click on a row does, and the cursor keys; the look of the table, of
+the `#empty` line said in its place and of the `.detail` line under it (`DEFAULT_CSS`), and
+`Loaded`, the rows a screen's worker read, for the screens that read nothing more.
 
 Textual calls every class's `on_mount` along the MRO, the screen's own first: a screen that
 follows more than the desk sets that up in its `on_mount`, and this one then loads the rows.
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.widgets import DataTable
 from textual.widgets.data_table import CursorType
@@ -74,6 +77,18 @@ def row_table(
 
 
 class TableScreen(DeskScreen):
+    # Textual scopes a class's DEFAULT_CSS to its own name, which each subclass answers to as
+    # well: these rules hold on every table screen. A screen's own rules win where they set the
+    # same thing (a subclass's CSS is read after its base's, and an #id outweighs a type or a
+    # class), so a screen sets only what differs, as a taller `.detail` line.
+    DEFAULT_CSS = """
+    TableScreen DataTable { height: 1fr; overflow-x: hidden; }
+    TableScreen #empty { padding: 1 1; color: $text-muted; }
+    TableScreen #empty.-hidden { display: none; }
+    TableScreen .detail {
+        height: auto; max-height: 4; padding: 0 1; border-top: hkey $primary 30%;
+    }
+    """
     # The cursor keys of every such screen (with Textual's own arrows, Home/End, PgUp/PgDn).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor('down')", "Next", id="table.down", show=False),
@@ -85,6 +100,14 @@ class TableScreen(DeskScreen):
     FOLLOWS_DESK: ClassVar[bool] = False  # reload whenever the desk changes
     EMPTY_HINT: ClassVar[str] = ""  # said when a key needs a row and there is none
     EMPTY_SEVERITY: ClassVar[SeverityLevel] = "information"
+
+    class Loaded(Message):
+        """The rows `_load` read, posted from its thread (a screen that reads more than its
+        rows, as the outbox its channels' waits, has a `Loaded` of its own)."""
+
+        def __init__(self, rows: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.rows = rows
 
     def __init__(self) -> None:
         super().__init__()

@@ -23,7 +23,7 @@ from textual.widgets import Static
 from deskterm.desk import templates
 from deskterm.desk.template_kinds import REPLY
 from deskterm.sanitize import clean, one_line
-from deskterm.screens.dialog import Confirmation
+from deskterm.screens.dialog import ConfirmRemove
 from deskterm.screens.table import TableScreen, cell, row_table
 from deskterm.screens.template_form import TemplateFormScreen
 from deskterm.widgets.status_bar import StatusBar
@@ -49,18 +49,8 @@ class TemplatesScreen(TableScreen):
     ]
     EMPTY_HINT = "There is no template here; press a to add one."
     DEFAULT_CSS = """
-    TemplatesScreen DataTable { height: 1fr; overflow-x: hidden; }
-    TemplatesScreen #empty { padding: 1 1; color: $text-muted; }
-    TemplatesScreen #empty.-hidden { display: none; }
-    TemplatesScreen #preview {
-        height: auto; max-height: 8; padding: 0 1; border-top: hkey $primary 30%;
-    }
+    TemplatesScreen #preview { max-height: 8; }
     """
-
-    class Loaded(Message):
-        def __init__(self, rows: list[dict[str, str]]) -> None:
-            super().__init__()
-            self.rows = rows
 
     class Removed(Message):
         def __init__(self, name: str) -> None:
@@ -75,7 +65,7 @@ class TemplatesScreen(TableScreen):
         yield Static(Content("Templates"), id="title")
         yield row_table((("name", 20), ("first line", None)), line=self.app.size.width)
         yield Static(Content("loading…"), id="empty")
-        yield Static(Content(""), id="preview")
+        yield Static(Content(""), id="preview", classes="detail")
         yield StatusBar("a add  enter edit  d remove  esc back  ? help")
 
     @work(
@@ -92,7 +82,7 @@ class TemplatesScreen(TableScreen):
         ]
         self.post_message(self.Loaded(rows))
 
-    def on_templates_screen_loaded(self, message: Loaded) -> None:
+    def on_table_screen_loaded(self, message: TableScreen.Loaded) -> None:
         select, self._select = self._select, None
         self.fill(
             message.rows,
@@ -146,7 +136,7 @@ class TemplatesScreen(TableScreen):
             if yes:
                 self._remove(name)
 
-        self.app.push_screen(ConfirmRemoveScreen(name), answered)
+        self.app.push_screen(ConfirmRemove("template", name), answered)
 
     @work(thread=True, group="remove", exit_on_error=False, description="removing the template")
     def _remove(self, name: str) -> None:
@@ -156,30 +146,3 @@ class TemplatesScreen(TableScreen):
     def on_templates_screen_removed(self, message: Removed) -> None:
         self.notify(f"Template {one_line(message.name)!r} removed.", markup=False)
         self.reload()
-
-
-class ConfirmRemoveScreen(Confirmation[bool]):
-    """y removes the template, n or Esc keeps it (the default: nothing is lost by a slip)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Remove it", id="template_remove.yes"),
-        Binding("n,escape", "answer(False)", "Keep it", id="template_remove.no"),
-    ]
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.template_name = name
-
-    def question(self) -> Content:
-        return Content.assemble(
-            ("Remove template ", "bold"),
-            (repr(one_line(self.template_name)), "bold"),
-            ("?", "bold"),
-            " This cannot be undone.\n\n",
-            ("y", "bold $accent"),
-            " remove it   ",
-            ("n", "bold $accent"),
-            " or ",
-            ("esc", "bold $accent"),
-            " keep it",
-        )

@@ -67,11 +67,12 @@ class WorkerStatusScreen(TableScreen):
     TABLE = "#channels"
     EMPTY_HINT = "There is no channel here."
     EMPTY_SEVERITY = "warning"
+    # Unlike the lists TableScreen cuts at the edge, these tables scroll sideways when narrow.
     DEFAULT_CSS = """
     WorkerStatusScreen .title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
-    WorkerStatusScreen #channels { height: auto; max-height: 8; }
+    WorkerStatusScreen #channels { height: auto; max-height: 8; overflow-x: auto; }
     WorkerStatusScreen #detail { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
-    WorkerStatusScreen #runs { height: 1fr; }
+    WorkerStatusScreen #runs { height: 1fr; overflow-x: auto; }
     """
 
     class Loaded(Message):

@@ -274,6 +274,9 @@ class SqliteWatcher(_Thread):
         super().__init__(on_change)
         self.path = path
         self.interval = interval
+        # Set once it has read the version it starts from: a commit before then is not heard
+        # as a change (a test waits for it, as for PgListener's `listening`).
+        self.watching = threading.Event()
 
     def _run(self) -> None:
         try:
@@ -283,6 +286,7 @@ class SqliteWatcher(_Thread):
             return
         try:
             last, failing = version(conn), False
+            self.watching.set()
             while not self.stopping.wait(self.interval):
                 try:
                     now = version(conn)

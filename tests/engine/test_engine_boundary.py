@@ -2,7 +2,7 @@
 
 import-linter checks the imports as written (pyproject's contracts); this checks what a real
 import loads, module by module in a fresh interpreter, which also catches an import made by
-a library on the engine's behalf.
+a library on the engine's behalf. It also keeps every module small (issue 12: about 400 lines).
 """
 
 from __future__ import annotations
@@ -53,3 +53,18 @@ def test_every_package_has_a_layer() -> None:
     assert top <= layered, f"add {sorted(top - layered)} to the layers contract in pyproject"
     ui = {"cli", "app", "app_session", "app_commands", "screens", "widgets"}
     assert {f"deskterm.{name}" for name in layered - ui} == set(BELOW_UI)
+
+
+MAX_MODULE_LINES = 420  # "about 400": a module past this is split along its seams
+
+
+def test_no_module_is_over_about_400_lines() -> None:
+    """Small modules named for what they hold: a newcomer reads the tree and knows where
+    each thing is, and a module that grows past this has become two things."""
+    package = Path(deskterm.__file__).parent
+    over = {
+        str(path.relative_to(package.parent)): lines
+        for path in sorted(package.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert over == {}, f"split these along their seams (lines each): {over}"

@@ -222,7 +222,7 @@ def test_mail_that_cannot_be_ingested_is_listed_once_however_often_it_comes(
 
 def test_a_conversation_keeps_at_most_so_many_participants(channel: Channel) -> None:
     """Mails Cc'd to a thousand addresses each leave a bounded list (review of issue 10)."""
-    from deskterm.inbound.ingest import MAX_PARTICIPANTS
+    from deskterm.inbound.conversation_rows import MAX_PARTICIPANTS
 
     crowd = ", ".join(f"p{i}@crowd.example" for i in range(1000))
     crowded = make_mail("Crowd", JANE, cc=crowd, message_id="<crowd@customer.example>")

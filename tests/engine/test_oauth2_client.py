@@ -131,13 +131,12 @@ def test_device_flow_expired_by_its_own_clock(short_lived: OAuthServer) -> None:
         waits.append(seconds)
         time.sleep(seconds)
 
-    started = time.monotonic()
     with pytest.raises(OAuthError) as caught:
         oauth2.poll_device_flow(
             endpoints, short_lived.client_id, dataclasses.replace(device, interval=30), sleep=sleep
         )
     assert caught.value.code == "expired_token"
-    assert time.monotonic() - started < 5 and len(waits) == 1 and waits[0] <= 2
+    assert len(waits) == 1 and waits[0] <= 2
 
 
 def test_device_flow_slow_down(oauth_server: OAuthServer, endpoints: Endpoints) -> None:

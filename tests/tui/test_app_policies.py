@@ -17,10 +17,10 @@ from deskterm.desk.rules import rulebook, rulefile
 from deskterm.errors import DeskError
 from deskterm.sanitize import safe_toml_string
 from deskterm.screens.conversations import ConversationsScreen
+from deskterm.screens.dialog import ConfirmRemove
 from deskterm.screens.help import HelpScreen
 from deskterm.screens.policies import MacrosScreen, RulesScreen, SlaPoliciesScreen
 from deskterm.screens.policy_forms import MacroFormScreen, RuleFormScreen, SlaFormScreen
-from deskterm.screens.policy_list import ConfirmRemovePolicy
 from deskterm.screens.policy_types import TypesScreen
 from deskterm.screens.words import tui_sentence
 from tests.engine.test_live import in_other_thread
@@ -70,7 +70,7 @@ async def save(pilot: Pilot[None]) -> None:
 async def remove_highlighted(pilot: Pilot[None]) -> None:
     await pilot.press("d")
     await settle(pilot)
-    assert isinstance(pilot.app.screen, ConfirmRemovePolicy)
+    assert isinstance(pilot.app.screen, ConfirmRemove)
     await pilot.press("y")
     await settle(pilot)
 

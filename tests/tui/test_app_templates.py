@@ -15,8 +15,9 @@ from deskterm.app import DeskApp
 from deskterm.desk import templates
 from deskterm.errors import ConfigError, NotFound
 from deskterm.screens.conversations import ConversationsScreen
+from deskterm.screens.dialog import ConfirmRemove
 from deskterm.screens.help import HelpScreen
-from deskterm.screens.templates import ConfirmRemoveScreen, TemplateFormScreen, TemplatesScreen
+from deskterm.screens.templates import TemplateFormScreen, TemplatesScreen
 from tests.tui.test_app import _assert_inert, drive, make_app, notices, screen_text, settle
 
 HOSTILE_NAME = "[@click=app.quit]"
@@ -266,7 +267,7 @@ def test_remove_asks_first_and_n_keeps_it() -> None:
         await open_templates(pilot)
         await pilot.press("d")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmRemoveScreen)
+        assert isinstance(app.screen, ConfirmRemove)
         assert "Remove template 'hello'?" in screen_text(app)
         await pilot.press("n")
         await settle(pilot)
