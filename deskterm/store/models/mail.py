@@ -139,7 +139,7 @@ class Message(BaseModel):
     date = peewee.DateTimeField(null=True)
     text = peewee.TextField(default="")
     headers = JSONField(default=dict)  # the few that matter: priority, auto-submitted, ...
-    # What the text does not show (see ingest.message_notes): remote images never loaded,
+    # What the text does not show (see conversation_rows.message_notes): remote images never loaded,
     # small images dropped, repairs of broken mail, a cut body. None: nothing to say.
     notes = JSONField(null=True)
     raw_path = peewee.CharField(null=True)  # relative to paths.mail_dir()
