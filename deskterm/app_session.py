@@ -132,7 +132,9 @@ class DeskSession:
         if self.engine is not None:
             self.engine.request_stop()
 
-    def poll_now(self) -> None:
+    def poll_now(self, channel_id: int | None = None, name: str = "") -> None:
+        """Have the worker poll one channel (`channel_id`, called `name`), or every active
+        one, at once: the screens ask here, never the worker object itself."""
         if self.engine is None:
             self.notify(
                 "No worker runs in this desk, so there is nothing to poll now.",
@@ -140,8 +142,9 @@ class DeskSession:
                 markup=False,
             )
             return
-        self.engine.poll_now()
-        self.notify("Polling every active channel now.", markup=False)
+        self.engine.poll_now(channel_id)
+        what = one_line(name) if channel_id is not None else "every active channel"
+        self.notify(f"Polling {what} now.", markup=False)
 
     def _heard_desk(self, changes: list[live.Change]) -> None:
         """Called in the live thread: another connection changed the desk (another agent,

@@ -257,8 +257,7 @@ class WorkerStatusScreen(TableScreen):
         row = self._selected()
         if row is None:
             return
-        engine = self.desk.engine
-        if engine is None:
+        if self.desk.engine is None:
             self.desk.poll_now()  # says why there is nothing to poll from here
             return
         if not row["led_here"]:  # a team desk's channel that another worker polls
@@ -276,6 +275,5 @@ class WorkerStatusScreen(TableScreen):
                 markup=False,
             )
             return
-        engine.poll_now(int(row["id"]))
-        self.notify(f"Polling {row['name']} now.", markup=False)
+        self.desk.poll_now(int(row["id"]), row["name"])
         self.schedule_reload()
