@@ -66,8 +66,8 @@ def report(
     as_json: bool,
 ) -> None:
     """The desk's numbers over a period (UTC days): new conversations, replies, first-response
-    and resolution times (median and 90th percentile), backlog, skipped mail, time spent, per
-    agent, organization and channel."""
+    and resolution times (median and 90th percentile), SLA attainment and breaches, backlog,
+    skipped mail, time spent, per agent, organization, channel and type."""
     from deskterm.desk import report_rows, report_scope, reports
 
     open_existing_desk()
