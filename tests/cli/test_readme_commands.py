@@ -15,6 +15,7 @@ import click
 import pytest
 
 from deskterm.cli.main import main
+from tests.conftest import Desk
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
@@ -81,6 +82,17 @@ def test_every_readme_deskterm_command_exists() -> None:
                 assert word in command.commands, line
                 command = command.commands[word]
     assert checked > 20  # the README's commands were found, not skipped
+
+
+def test_readme_sla_add_lines_run_on_the_demo_desk(desk: Desk, demo_desk: None) -> None:
+    """Each `sla add` the README shows succeeds as written (issue 16: `--resolution 2d` was
+    refused), on the demo desk, each policy removed before the next so none overlaps."""
+    lines = [line for line in sh_lines() if line.startswith("scripts/deskterm sla add ")]
+    assert lines
+    for line in lines:
+        words = shlex.split(line)[1:]
+        assert desk.run(*words).output.startswith(f"SLA policy {words[2]} added"), line
+        desk.run("sla", "remove", words[2], "--yes")
 
 
 def test_scripts_deskterm_runs_in_a_fresh_shell_from_any_folder(tmp_path: Path) -> None:
