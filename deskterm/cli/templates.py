@@ -62,19 +62,34 @@ def template_add(name: str, file: Path, kind: str | None, html_file: Path | None
 @json_option
 @handle_errors
 def template_list(as_json: bool) -> None:
-    """List the templates."""
+    """List the templates, and the built-in notification texts (invitation, sla_warning,
+    resolved, reply_notification) not overridden by a saved template of that name."""
     from deskterm.desk import templates
 
     open_desk()
-    rows = [
-        {"name": t.name, "body": t.body, "kind": t.kind, "html": t.html}
-        for t in templates.all_templates()
-    ]
+    rows = templates.listing()
     if as_json:
-        echo_json(rows)
+        echo_json(
+            [
+                {
+                    "name": t.name,
+                    "body": t.body,
+                    "kind": t.kind,
+                    "html": t.html,
+                    "built_in": t.built_in,
+                }
+                for t in rows
+            ]
+        )
         return
+    if not any(not row.built_in for row in rows):
+        say(
+            "No templates saved yet; `deskterm template add NAME --file reply.txt` adds one "
+            "(the built-in texts below are sent until one of that name is saved)."
+        )
     for row in rows:
-        say(f"{one_line(row['name']):<20} {row['kind']:<18} {one_line(row['body'])[:40]}")
+        mark = " (built-in)" if row.built_in else ""
+        say(f"{one_line(row.name):<20} {row.kind:<18} {one_line(row.body)[:40]}{mark}")
 
 
 @template.command("show")
@@ -82,12 +97,13 @@ def template_list(as_json: bool) -> None:
 @click.option("--html", "show_html", is_flag=True, help="Print its HTML part instead.")
 @handle_errors
 def template_show(name: str, show_html: bool) -> None:
-    """Print a template's text (or its HTML part)."""
+    """Print a template's text (or its HTML part), or a kind's built-in text (as `template
+    list` shows it) where none of that name is saved."""
     from deskterm.desk import templates
 
     open_desk()
-    row = templates.get(name)
-    say(clean((row.html or "") if show_html else row.body).rstrip("\n"))
+    body, html, _kind = templates.saved_or_default(name)
+    say(clean((html or "") if show_html else body).rstrip("\n"))
 
 
 @template.command("preview")

@@ -218,15 +218,20 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
 
 def parse_minutes(text: str) -> int:
     """A target or a lead time as written: "90m", "4h", "1h30m", or a bare number of
-    minutes. Days are not accepted: in business hours "1d" would mean 24 counted hours,
-    which nobody means."""
+    minutes. Days are refused rather than guessed at: targets are counted in the policy's
+    business hours when it has a calendar, where "2d" could only mean 48 counted hours
+    (six 8-hour working days), never the two working days a person means; so the refusal
+    says to write hours (two 8-hour days are 16h)."""
     raw = text.strip().lower()
     if raw.isdigit():
         minutes = int(raw)
     else:
         match = _DURATION.match(raw)
         if not raw or not match:
-            raise ConfigError(f"{text!r} is not a duration; write it as 90m, 4h or 1h30m.")
+            raise ConfigError(
+                f"{text!r} is not a duration; write hours and minutes (90m, 4h, 1h30m), "
+                "not days: two 8-hour business days are 16h."
+            )
         minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
     if minutes <= 0:
         raise ConfigError(f"{text!r} is no time at all; give a duration such as 30m or 4h.")

@@ -19,8 +19,9 @@ one of the notifications the desk writes by itself:
 `sla_warning` and `invitation` are one template each, found by that name, with a built-in text
 until an admin saves their own. The others are chosen by name in a channel's settings.
 
-`$field_<name>` (a conversation's custom field) is accepted by every kind that has a
-conversation; it is resolved by `field_value`, which gives "" until custom fields exist.
+`$field_<name>` (a conversation's custom field, `deskterm field add`) is accepted by every kind
+that has a conversation; it is resolved by `field_value`, which gives the field's stored value,
+or "" where the conversation has no such field or no value (a template shared by types).
 """
 
 from __future__ import annotations

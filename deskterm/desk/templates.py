@@ -151,6 +151,32 @@ def all_templates(kind: str | None = None) -> list[Template]:
     return list(query)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One row of the template list: a saved template, or a kind's built-in text that no
+    saved template of the same name overrides (`built_in`)."""
+
+    name: str
+    kind: str
+    body: str
+    html: str | None
+    built_in: bool
+
+
+def listing() -> list[Listed]:
+    """Every saved template and every built-in notification text not overridden, by name:
+    an admin sees what the desk will send (`resolved`, `sla_warning`, ...) and which names
+    to save to replace it, not only what was saved."""
+    saved = [Listed(t.name, t.kind, t.body, t.html, False) for t in all_templates()]
+    names = {row.name for row in saved}
+    built_in = [
+        Listed(kind.name, kind.name, kind.default, None, True)
+        for kind in kinds.KINDS.values()
+        if kind.default is not None and kind.name not in names
+    ]
+    return sorted(saved + built_in, key=lambda row: row.name)
+
+
 def saved_or_default(name: str) -> tuple[str, str | None, str]:
     """Template `name`'s text, HTML part and kind: the saved one, else, for a kind's own name
     (`invitation`, `sla_warning`, `resolved`, ...), that kind's built-in text."""

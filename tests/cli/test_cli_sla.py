@@ -90,7 +90,10 @@ def test_refusals_say_what_to_do(desk: Desk, demo_desk: None) -> None:
     refused = desk.run("sla", "add", "x", ok=False)
     assert "needs a target; give --first-response, --resolution or both" in refused.stderr
     refused = desk.run("sla", "add", "x", "--first-response", "1d", ok=False)
-    assert "'1d' is not a duration; write it as 90m, 4h or 1h30m." in refused.stderr
+    assert (
+        "'1d' is not a duration; write hours and minutes (90m, 4h, 1h30m), "
+        "not days: two 8-hour business days are 16h." in refused.stderr
+    )
     refused = desk.run("sla", "add", "x", "--first-response", "1h", "--hours", "weekdays", ok=False)
     assert "'weekdays' is not a day or a range of days; use mon, tue" in refused.stderr
     refused = desk.run(

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import click
 import pytest
+from textual.binding import Binding
 
 from deskterm.cli.main import main
+from tests.conftest import Desk
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
@@ -83,6 +85,17 @@ def test_every_readme_deskterm_command_exists() -> None:
     assert checked > 20  # the README's commands were found, not skipped
 
 
+def test_readme_sla_add_lines_run_on_the_demo_desk(desk: Desk, demo_desk: None) -> None:
+    """Each `sla add` the README shows succeeds as written (issue 16: `--resolution 2d` was
+    refused), on the demo desk, each policy removed before the next so none overlaps."""
+    lines = [line for line in sh_lines() if line.startswith("scripts/deskterm sla add ")]
+    assert lines
+    for line in lines:
+        words = shlex.split(line)[1:]
+        assert desk.run(*words).output.startswith(f"SLA policy {words[2]} added"), line
+        desk.run("sla", "remove", words[2], "--yes")
+
+
 def test_scripts_deskterm_runs_in_a_fresh_shell_from_any_folder(tmp_path: Path) -> None:
     """With the user's own folder kept: a relative --file is read from there."""
     desk = tmp_path / "desk"
@@ -118,3 +131,30 @@ def test_scripts_install_puts_deskterm_on_a_fresh_shells_path(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == str(home / ".local/bin/deskterm")
     assert "DESKTERM_HOME" in done.stdout
+
+
+def keys_table() -> dict[str, str]:
+    """The README's keys table: each screen's row by the screen's name."""
+    text = README.read_text()
+    table = text[text.index("| screen | keys |") :].split("\n\n")[0].splitlines()[2:]
+    rows = [line.split(" | ", 1) for line in table]
+    names = [name.lstrip("| ") for name, _ in rows]
+    assert len(names) == len(set(names)), "a screen has two rows"
+    return {name.lstrip("| "): keys for name, keys in rows}
+
+
+def test_readme_keys_table_has_one_row_per_screen_naming_its_letter_keys() -> None:
+    """Issue 16: old rows of the list and the thread stayed beside new ones and contradicted
+    them. Each letter key the list and the thread bind is named in its row (or everywhere's)."""
+    from deskterm.screens.conversations import ConversationsScreen
+    from deskterm.screens.thread import ThreadScreen
+
+    rows = keys_table()
+    for screen, name in ((ConversationsScreen, "list"), (ThreadScreen, "thread")):
+        said = rows[name] + rows["everywhere"] + rows["triage (list and thread)"]
+        said += rows["macros (list and thread)"]
+        for binding in screen.BINDINGS:
+            assert isinstance(binding, Binding)
+            for key in binding.key.split(","):
+                if len(key) == 1 and key.isalpha():  # digits are written as `1`-`5`
+                    assert f"`{key}`" in said, (name, key)

@@ -211,7 +211,8 @@ def test_templates_fill_variables_and_refuse_unknown_ones(desk: Desk, boxes, tmp
     good = tmp_path / "good.txt"
     good.write_text("Hello $contact_name,\nabout #$conversation_id ($subject): it costs $$5.\n")
     desk.run("template", "add", "hello", "--file", str(good))
-    assert [t["name"] for t in desk.json("template", "list")] == ["hello"]
+    saved = [t["name"] for t in desk.json("template", "list") if not t["built_in"]]
+    assert saved == ["hello"]
     boxes.append(SUPPORT, make_mail("Pricing", sender="Jane Doe <customer@desk.test>"))
     desk.run("poll", "--once")
     conversation_id = one_conversation(desk)["id"]
