@@ -34,6 +34,8 @@ def show(address: str, as_json: bool) -> None:
         say(f"  organization: {one_line(found['organization'])}")
     aliases = ", ".join(one_line(a) for a in found["aliases"])
     say(f"  aliases: {aliases or 'none'}")
+    for line in contacts.field_lines(found["fields"]):
+        say(f"  {line}")
     say(f"  conversations: {found['conversations']}")
     for row in found["recent"]:
         subject = one_line(row["subject"] or "(no subject)")[:60]

@@ -12,9 +12,19 @@ from __future__ import annotations
 from email.utils import parseaddr
 from typing import Any
 
+import peewee
+
 from deskterm.errors import DeskError, NotFound
+from deskterm.sanitize import one_line
 from deskterm.store.db import database, iso
-from deskterm.store.models import Contact, ContactAlias, Conversation
+from deskterm.store.models import (
+    Contact,
+    ContactAlias,
+    Conversation,
+    ConversationType,
+    FieldValue,
+    TypeField,
+)
 
 
 def normal_address(text: str) -> str:
@@ -86,11 +96,14 @@ def remove_alias(alias: str) -> str:
 
 
 RECENT = 20  # the newest conversations a contact's page lists
+FIELD_VALUES = 5  # the distinct values per field a contact's page lists (newest first)
+VALUE_WIDTH = 40  # characters of a value on the page's line (a text value may have 500)
 
 
 def describe(address: str) -> dict[str, Any]:
     """A contact by any of its addresses (the contact's page, `contact show`): primary address,
-    name, organization, aliases, how many conversations and the newest of them."""
+    name, organization, aliases, how many conversations and the newest of them, and the
+    custom fields' values across all of them (`contact_fields`)."""
     contact = primary_of(normal_address(address))
     if contact is None:
         raise NotFound(f"No contact has the address {normal_address(address)}.")
@@ -113,7 +126,80 @@ def describe(address: str) -> dict[str, Any]:
             {"id": cid, "subject": subject, "status": status, "updated_at": iso(updated)}
             for cid, subject, status, updated in recent
         ],
+        "fields": contact_fields(contact.id),
     }
+
+
+def contact_fields(contact_id: int) -> list[dict[str, Any]]:
+    """The custom fields' values of a contact's conversations, one entry per field of a type
+    (`{field, type, kind, values: [{value, conversation_id, conversations}], more}`), so an
+    agent sees a customer's order numbers or region without opening each conversation.
+
+    Each distinct value is listed once, with the newest conversation holding it and how many
+    do; at most FIELD_VALUES per field, newest first, `more` counting the rest. One grouped
+    query however many conversations the contact has."""
+    newest = peewee.fn.MAX(FieldValue.conversation)
+    rows = (
+        FieldValue.select(
+            ConversationType.name,
+            TypeField.name,
+            TypeField.kind,
+            FieldValue.value,
+            newest,
+            peewee.fn.COUNT(FieldValue.id),
+        )
+        .join(TypeField)
+        .join(ConversationType)
+        .switch(FieldValue)
+        .join(Conversation)
+        .where(Conversation.contact == contact_id)
+        .group_by(
+            ConversationType.name,
+            TypeField.name,
+            TypeField.kind,
+            TypeField.position,
+            FieldValue.value,
+        )
+        .order_by(ConversationType.name, TypeField.position, TypeField.name, newest.desc())
+        .tuples()
+    )
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for type_name, name, kind, value, conversation_id, count in rows:
+        entry = found.setdefault(
+            (type_name, name),
+            {"field": name, "type": type_name, "kind": kind, "values": [], "more": 0},
+        )
+        if len(entry["values"]) < FIELD_VALUES:
+            entry["values"].append(
+                {"value": value, "conversation_id": conversation_id, "conversations": count}
+            )
+        else:
+            entry["more"] += 1
+    return list(found.values())
+
+
+def field_lines(fields: list[dict[str, Any]]) -> list[str]:
+    """`contact_fields` as the contact's page and `contact show` print them, one line per
+        field: "order: A-1090 (#15), A-1077 (#12), +3 more". A field name that two types share
+        is qualified by its type ("billing order"). Values came from mail: one line each, cut at
+    VALUE_WIDTH (`--json` has them whole)."""
+    names = [entry["field"] for entry in fields]
+    lines = []
+    for entry in fields:
+        label = entry["field"]
+        if names.count(label) > 1:
+            label = f"{entry['type']} {label}"
+        shown = []
+        for held in entry["values"]:
+            others = held["conversations"] - 1
+            also = f", {others} other{'s' if others > 1 else ''}" if others else ""
+            value = one_line(held["value"])
+            value = value if len(value) <= VALUE_WIDTH else value[: VALUE_WIDTH - 1] + "…"
+            shown.append(f"{value} (#{held['conversation_id']}{also})")
+        if entry["more"]:
+            shown.append(f"+{entry['more']} more")
+        lines.append(f"{one_line(label)}: {', '.join(shown)}")
+    return lines
 
 
 def change_aliases(primary: str, text: str) -> list[str]:

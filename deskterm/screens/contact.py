@@ -3,12 +3,14 @@ organization, their other addresses and their conversations (Enter opens one).
 
 `a` changes the other addresses (the aliases prompt `contact alias` shares), `m` moves the
 contact to another organization. The page reads `contacts.describe` (what `deskterm contact
-show` prints) in a thread worker and follows the desk. Custom fields will have the line kept
-for them (`#fields`) once the desk has them.
+show` prints) in a thread worker and follows the desk. Under the organization (`#fields`): the
+custom fields' values across the contact's conversations, a line per field
+(`contacts.field_lines`, as `contact show` prints them), each cut at the page's width and at
+most six, so the conversations keep the page at 80x24; hidden when there are none.
 
 The screen cannot import the thread's (the thread opens this page: a cycle), so whoever opens
-it says how a conversation is opened. Names and addresses came from mail: `one_line`, as
-`Content`, never markup.
+it says how a conversation is opened. Names, addresses and field values came from mail:
+`one_line`, as `Content`, never markup.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ class ContactScreen(DeskScreen):
     ]
     DEFAULT_CSS = """
     ContactScreen #about { height: auto; padding: 0 1; }
-    ContactScreen #fields { height: auto; padding: 0 1; }
+    ContactScreen #fields {
+        height: auto; max-height: 6; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     ContactScreen #fields.-empty { display: none; }
     ContactScreen .heading { height: 1; padding: 0 1; text-style: bold; margin-top: 1; }
     ContactScreen OtherConversations { height: 1fr; border: none; }
@@ -61,7 +65,7 @@ class ContactScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield Static(Content(one_line(self.address)), id="title")
         yield Static(Content("loading…"), id="about")
-        yield Static(Content(""), id="fields", classes="-empty")  # custom fields, to come
+        yield Static(Content(""), id="fields", classes="-empty")
         yield Static(Content("Conversations"), id="conversations-heading", classes="heading")
         yield OtherConversations(id="conversations")
         yield StatusBar("enter open  a addresses  m move  esc back")
@@ -101,6 +105,10 @@ class ContactScreen(DeskScreen):
             aliases,
         )
         self.query_one("#about", Static).update(about)
+        lines = contacts.field_lines(found["fields"])
+        shown_fields = self.query_one("#fields", Static)
+        shown_fields.update(Content("\n".join(lines)))
+        shown_fields.set_class(not lines, "-empty")
         shown = len(found["recent"])
         newest = f"; the newest {shown}" if shown < found["conversations"] else ""
         self.query_one("#conversations-heading", Static).update(

@@ -81,6 +81,7 @@ def test_mail_from_an_alias_is_filed_under_the_primary_contact(
         "organization": None,
         "aliases": ["jane.doe@home.example"],
         "conversations": 2,
+        "fields": [],  # no conversation of a type with fields
     }
 
 

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from deskterm.app import DeskApp
-from deskterm.desk import contacts, organizations
+from deskterm.desk import contacts, fields, organizations, types
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
@@ -22,7 +22,7 @@ from deskterm.screens.organizations import OrganizationScreen, OrganizationsScre
 from deskterm.screens.prompt import PromptScreen
 from deskterm.screens.thread import ThreadScreen
 from deskterm.store import connection
-from deskterm.store.models import Channel, Conversation
+from deskterm.store.models import Channel, Contact, Conversation
 from tests.tui.test_app import drive, notices, screen_text, settle
 from tests.tui.test_app_more import answer
 
@@ -216,3 +216,43 @@ def test_hostile_names_from_mail_are_shown_as_plain_text(demo_desk: None) -> Non
         assert app.is_running
 
     drive(scenario, size=(120, 40))
+
+
+def test_the_contacts_page_shows_their_fields_values_inert(demo_desk: None) -> None:
+    hostile = "[@click=app.quit]A-1[/] \x1b]52;c;aGk=\x07"
+    connection.open_database()
+    try:
+        emma = Conversation.select().join(Contact).where(Contact.email == EMMA)
+        first, second = sorted(c.id for c in emma)
+        types.add("billing")
+        types.add_field("billing", "order", "text")
+        types.add_field("billing", "region", "choice", choices=["EU", "US"])
+        for cid, order in ((first, hostile), (second, "A-2")):
+            types.set_type(cid, "billing")
+            fields.set_value(cid, "order", order)
+            fields.set_value(cid, "region", "EU")
+    finally:
+        connection.close_database()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app.push_screen(ThreadScreen(first))
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactScreen)
+        shown = str(app.screen.query_one("#fields", Static).content)
+        assert shown == (
+            f"order: A-2 (#{second}), [@click=app.quit]A-1[/] ]52;c;aGk= (#{first})\n"
+            f"region: EU (#{second}, 1 other)"
+        )
+        text = screen_text(app)
+        assert f"region: EU (#{second}, 1 other)" in text  # on the page at 80x24
+        assert "[@click=app.quit]A-1[/]" in text  # as typed, not run as markup
+        assert "\x1b" not in text and "\x07" not in text
+        assert "Conversations (2)" in text
+        at = len(f"order: A-2 (#{second}), ") + 2  # on "A-1", past the padding
+        await pilot.click("#fields", offset=(at, 0))  # a click on the value runs nothing
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, ContactScreen)
+
+    drive(scenario)
