@@ -79,6 +79,7 @@ def agent_remove(handle: str, yes: bool) -> None:
     from deskterm.desk import agents
 
     open_desk()
+    agents.require_admin("remove agents")  # before asking, not after a confirmed "yes"
     found = agents.get(handle)
     if not yes:
         if not sys.stdin.isatty():

@@ -58,10 +58,12 @@ def conversations(
         echo_json(rows)
         return
     for row in rows:
+        # The assignee's handle, never cut (a script may read it); blank when nobody.
+        who = f"@{one_line(row['assignee'])}" if row["assignee"] else ""
         say(
             f"#{row['id']:<6} {row['status']:<8} {row['priority']:<6} "
-            f"{one_line(row['contact'] or '-')[:28]:<28} {one_line(row['subject'])[:60]}"
-            f"{_due(row)}"
+            f"{one_line(row['contact'] or '-')[:28]:<28} {who:<10} "
+            f"{one_line(row['subject'])[:60]}{_due(row)}"
         )
 
 

@@ -17,6 +17,8 @@ import json
 import re
 from pathlib import Path
 
+import peewee
+
 from deskterm import paths, settings
 from deskterm.errors import ConfigError, NotFound
 from deskterm.mail import addresses
@@ -46,9 +48,10 @@ def add(
     admin: bool = False,
 ) -> Agent:
     """A new agent; the handle defaults to the address's local part (made free if taken).
-    Only an admin may make another (`may_administer`)."""
-    if admin:
-        require_admin("make an agent an admin")
+    Adding one is an admin's part (`may_administer`): an agent added may assign, reply and be
+    invited, so a non-admin adding themselves a colleague would bypass the admins. A desk
+    with no admin yet lets anyone, which is how a desk is set up."""
+    require_admin("make an agent an admin" if admin else "add agents")
     address = addresses.normal(email)
     if not addresses.valid(address):
         raise ConfigError(
@@ -176,9 +179,12 @@ def assignee(who: str | None) -> str | None:
 
 def remove(who: str) -> int:
     """Remove an agent: their conversations become unassigned, their notes stay (without an
-    author), their mentions and presence go. Returns how many conversations were theirs."""
+    author), their mentions and presence go. Returns how many conversations were theirs.
+    An admin's part; the last admin stays (`_keep_an_admin`)."""
+    require_admin("remove agents")
     agent = get(who)
     with database.atomic():
+        _keep_an_admin(agent, "remove")
         freed = (
             Conversation.update(assignee=None)
             .where(Conversation.assignee == agent.handle)
@@ -256,10 +262,30 @@ def set_admin(who: str, admin: bool = True) -> Agent:
     agent is one again, as on a desk that never named one."""
     require_admin("change who is an admin")
     agent = get(who)
-    agent.admin = admin
-    agent.save()
+    with database.atomic():
+        if not admin:
+            _keep_an_admin(agent, "demote")
+        agent.admin = admin
+        agent.save()
     forget()
     return agent
+
+
+def _keep_an_admin(agent: Agent, what: str) -> None:
+    """Refuse to remove or demote the desk's only admin: with none left every agent would
+    be one again (`may_administer`), so a demotion would hand the desk to everyone. Called
+    in the change's transaction; on PostgreSQL the admins' rows are locked, so two admins
+    demoting each other at once cannot both pass (the second waits, then counts one)."""
+    if not agent.admin:
+        return
+    admins = Agent.select(Agent.id).where(Agent.admin == True)  # noqa: E712 (SQL)
+    if isinstance(database.obj, peewee.PostgresqlDatabase):
+        admins = admins.for_update()  # SQLite has no FOR UPDATE: its writers are serialized
+    if len(list(admins)) <= 1:
+        raise ConfigError(
+            f"{agent.handle} is the desk's only admin, so you cannot {what} them; make another "
+            f"agent an admin first (`deskterm agent admin HANDLE`)."
+        )
 
 
 def any_agents() -> bool:

@@ -15,7 +15,10 @@ from deskterm.outbound import notify
 
 
 def invite(who: str) -> str:
-    """Mail the invitation to the agent `who` (handle or address); returns the address."""
+    """Mail the invitation to the agent `who` (handle or address); returns the address.
+    An admin's part, as adding the agent is (`agents.may_administer`): the mail goes out
+    through the desk's own account in its name."""
+    agents.require_admin("invite agents")
     agent = agents.get(who)
     if not agent.email:
         raise ConfigError(

@@ -27,16 +27,20 @@ class Column:
 
 def columns_for(width: int, due: bool = False) -> list[Column]:
     """The columns at this width: everything fits 80 columns, the subject takes what is left.
-    `due`: the desk has SLA policies, so a column says when each conversation is due."""
+    `due`: the desk has SLA policies, so a column says when each conversation is due. The
+    assignee's handle is narrow at 80 columns (most handles are short, a long one is cut
+    with an ellipsis) and its width comes out of the subject's."""
     wide = width >= 100
     contact = 22 if wide else 14
     channel = 12 if wide else 7
+    assignee = 10 if wide else 7
     fixed = [
         Column("unread", "", 1),
         Column("id", "#", 6, right=True),
         Column("status", "status", 8),
         Column("priority", "pri", 4),
         Column("contact", "contact", contact),
+        Column("assignee", "agent", assignee),
     ]
     tail = [
         *([Column("due", "due", 5, right=True)] if due else []),
@@ -99,12 +103,16 @@ def span(seconds: float) -> str:
 def cells(row: dict[str, Any], now: datetime) -> dict[str, str]:
     """The text of each column for one row; mail-borne strings made safe here, once."""
     contact = row.get("contact_name") or row.get("contact") or "-"
+    # A handle is checked when an agent is added (desk/agents.HANDLE), but it comes out of a
+    # database other machines write, so it is made safe here like everything else.
+    handle = row.get("assignee")
     return {
         "unread": "●" if row["unread"] else " ",
         "id": str(row["id"]),
         "status": row["status"],
         "priority": "" if row["priority"] == "normal" else row["priority"],
         "contact": one_line(contact),
+        "assignee": f"@{one_line(handle)}" if handle else "",
         "subject": one_line(row["subject"] or "(no subject)"),
         "age": age(row["updated_at"], now),
         "due": due(row, now),

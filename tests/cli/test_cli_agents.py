@@ -71,6 +71,41 @@ def test_assign_takes_agents_only_and_me(desk: Desk, demo_desk: None, monkeypatc
     assert FIRST in [row["id"] for row in unassigned]
 
 
+def test_a_non_admin_cannot_add_remove_or_invite_nor_the_last_admin_go(
+    desk: Desk, demo_desk: None, monkeypatch
+) -> None:
+    """The audit's case: a non-admin removed the only admin."""
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    assert desk.run("agent", "admin", "kim").output == "kim is an admin now.\n"
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
+    how = "; set DESKTERM_AGENT to an admin's handle (`deskterm agent list` shows who is one).\n"
+    for args, what in [
+        (("agent", "remove", "kim", "--yes"), "remove agents"),
+        (("agent", "remove", "kim"), "remove agents"),  # refused before any question
+        (("agent", "add", "eve@desk.example", "--name", "Eve"), "add agents"),
+        (("agent", "invite", "alex"), "invite agents"),
+        (("agent", "admin", "sam"), "change who is an admin"),
+    ]:
+        refused = desk.run(*args, ok=False)
+        assert (refused.exit_code, refused.stderr) == (
+            1,
+            f"deskterm: Only an admin may {what}{how}",
+        )
+    assert [a["handle"] for a in desk.json("agent", "list") if a["admin"]] == ["kim"]
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    for args, what in [
+        (("agent", "remove", "kim", "--yes"), "remove"),
+        (("agent", "admin", "kim", "--off"), "demote"),
+    ]:
+        refused = desk.run(*args, ok=False)
+        assert refused.stderr == (
+            f"deskterm: kim is the desk's only admin, so you cannot {what} them; make another "
+            "agent an admin first (`deskterm agent admin HANDLE`).\n"
+        )
+    desk.run("agent", "admin", "sam")
+    assert desk.run("agent", "remove", "kim", "--yes").output == "Agent kim removed.\n"
+
+
 def test_handles_complete_in_assign_and_agent_commands(desk: Desk, demo_desk: None) -> None:
     assert complete("agent", "re") == ["plain,remove"]
     assert complete("assign", "1", "") == ["plain,alex", "plain,kim", "plain,sam"]

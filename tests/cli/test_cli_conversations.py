@@ -34,3 +34,16 @@ def test_a_conversation_without_a_contact_does_not_break_the_list(
     text = desk.run("conversations").output
     assert f"#{nobody:<6} open     normal -" in text
     assert "jane@customer.example" in text
+
+
+def test_the_list_shows_each_conversations_assignee(desk: Desk, demo_desk: None) -> None:
+    """Issue 15: "the list shows the assignee", by handle, blank when nobody."""
+    desk.run("assign", "1", "kim")
+    desk.run("assign", "2", "--nobody")
+    lines = {
+        line.split()[0]: line
+        for line in desk.run("conversations", "--status", "all").output.splitlines()
+    }
+    column = len("#1      open     normal ") + 29  # after the contact's 28 cells and a space
+    assert lines["#1"][column:].startswith("@kim       Where is my order")
+    assert lines["#2"][column - 1 : column + 11] == " " * 12  # nobody: blank

@@ -109,6 +109,7 @@ def test_the_agent_at_the_keyboard_is_read_once_until_something_it_came_from_cha
     agents.remember(kim)
     agents.set_admin("kim")  # a change through this module is told at once
     assert agents.current().admin is True
+    agents.set_admin("sam")  # kim, the only admin, could not be removed
     agents.remove("kim")
     assert agents.current() is None
 
@@ -124,3 +125,66 @@ def test_forget_makes_a_change_by_another_connection_seen(monkeypatch: pytest.Mo
     assert agents.current().name == "Kim Lee"  # kept: nothing said the agents changed
     agents.forget()
     assert agents.current().name == "Kim Lee-Park"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def team(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A desk (SQLite, or a fresh PostgreSQL database) whose admin is kim; sam is not one
+    and is at the keyboard."""
+    if request.param == "postgres":
+        request.getfixturevalue("pg")
+        connection.open_database()
+    agents.add("kim@desk.example", "Kim Lee", handle="kim", admin=True)
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    agents.add("sam@desk.example", "Sam Roe", handle="sam")
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
+
+
+def test_a_desk_with_no_admin_yet_lets_anyone_set_it_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESKTERM_AGENT", raising=False)
+    agents.add("kim@desk.example", "Kim Lee", handle="kim")
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    agents.add("sam@desk.example", "Sam Roe", handle="sam")
+    assert agents.remove("sam") == 0
+    assert agents.set_admin("kim").admin is True
+
+
+def test_only_an_admin_adds_removes_invites_and_names_admins(
+    team: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deskterm.outbound import invitations
+
+    refusals = {
+        "add agents": lambda: agents.add("eve@desk.example", "Eve"),
+        "make an agent an admin": lambda: agents.add("eve@desk.example", "Eve", admin=True),
+        "remove agents": lambda: agents.remove("kim"),
+        "invite agents": lambda: invitations.invite("sam"),
+        "change who is an admin": lambda: agents.set_admin("sam"),
+    }
+    for what, attempt in refusals.items():
+        with pytest.raises(ConfigError, match=f"^Only an admin may {what}; set DESKTERM_AGENT"):
+            attempt()
+    assert [(a.handle, a.admin) for a in agents.all_agents()] == [("kim", True), ("sam", False)]
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    eve = agents.add("eve@desk.example", "Eve")
+    assert agents.set_admin("sam").admin is True
+    assert agents.remove(eve.handle) == 0
+
+
+def test_the_last_admin_is_neither_removed_nor_demoted(
+    team: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    only = "^kim is the desk's only admin, so you cannot {} them; make another agent an admin"
+    with pytest.raises(ConfigError, match=only.format("remove")):
+        agents.remove("kim")
+    with pytest.raises(ConfigError, match=only.format("demote")):
+        agents.set_admin("kim", False)
+    assert agents.get("kim").admin is True
+    agents.set_admin("sam")
+    assert agents.set_admin("kim", False).admin is False  # sam is still one
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
+    assert agents.remove("kim") == 0
+    with pytest.raises(ConfigError, match=only.replace("kim", "sam").format("remove")):
+        agents.remove("sam")
+    assert [(a.handle, a.admin) for a in agents.all_agents()] == [("sam", True)]

@@ -47,6 +47,34 @@ def test_the_assign_prompt_lists_the_agents_and_completes_a_handle(demo_desk: No
     drive(scenario)
 
 
+def row_line(app: DeskApp, conversation_id: int) -> str:
+    """The list's line for one conversation, as drawn."""
+    rows = [line for line in screen_text(app).splitlines() if f" {conversation_id} " in line[:9]]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_the_list_shows_the_assignee_blank_when_nobody(demo_desk: None) -> None:
+    """Issue 15: "the list shows the assignee", by handle, in the 80-column list."""
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        assert " agent " in screen_text(app)  # the column's title
+        assert " @sam " in row_line(app, FIRST)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"kim", "enter")
+        await settle(pilot)
+        assert " @kim " in row_line(app, FIRST) and "@sam" not in row_line(app, FIRST)
+        await pilot.press("a")
+        await settle(pilot)
+        app.screen.query_one(Input).value = "nobody"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert assignee(FIRST) is None and "@" not in row_line(app, FIRST)
+
+    drive(scenario)
+
+
 def test_the_list_of_agents_picks_one_or_nobody(demo_desk: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         await pilot.press("a")
