@@ -28,12 +28,12 @@ class Column:
 def columns_for(width: int, due: bool = False) -> list[Column]:
     """The columns at this width: everything fits 80 columns, the subject takes what is left.
     `due`: the desk has SLA policies, so a column says when each conversation is due. The
-    assignee's handle is narrow at 80 columns (most handles are short, a long one is cut
+    assignee's handle is narrow at 80 columns (`@kim`: most handles are short, a long one is cut
     with an ellipsis) and its width comes out of the subject's."""
     wide = width >= 100
     contact = 22 if wide else 14
     channel = 12 if wide else 7
-    assignee = 10 if wide else 7
+    assignee = 10 if wide else 5
     fixed = [
         Column("unread", "", 1),
         Column("id", "#", 6, right=True),

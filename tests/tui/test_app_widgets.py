@@ -29,8 +29,8 @@ def test_columns_fit_80_and_grow_the_subject() -> None:
     assert columns_for(120)[6].width > columns_for(80)[6].width
     assert columns_for(40)[6].width == 8  # narrower than that, the line is cropped
     # The assignee's handle: narrow at 80 columns, wider from 100, out of the subject's width.
-    assert [columns_for(w)[5].width for w in (79, 99, 100, 200)] == [7, 7, 10, 10]
-    assert columns_for(79)[6].width == 16  # was 24 before the assignee
+    assert [columns_for(w)[5].width for w in (79, 99, 100, 200)] == [5, 5, 10, 10]
+    assert columns_for(79)[6].width == 18  # was 24 before the assignee
     assert len(header_text(79)) <= 79
 
 
