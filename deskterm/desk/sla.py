@@ -242,9 +242,8 @@ def notice_values(
 ) -> dict[str, str]:
     """$due_at (in the policy's time zone), $sla_target and $sla_state for the notice of
     `kind` (warning or breach) about a target due at `due_at`."""
-    policy = SlaPolicy.get_or_none(SlaPolicy.id == policy_id) if policy_id else None
     return {
-        "due_at": local_time(due_at, policy.timezone if policy else "UTC"),
+        "due_at": local_time(due_at, zone_of(policy_id)),
         "sla_target": TARGET_WORDS.get(target, target),
         "sla_state": NOTICE_STATES[kind],
     }
@@ -258,6 +257,20 @@ def conversation_notice_values(conversation: Conversation, now: datetime) -> dic
     kind = "breach" if breached(conversation.due_at, now) else "warning"
     policy = conversation.sla_policy
     return notice_values(conversation.due_at, conversation.due_target, kind, policy)
+
+
+def due_local(conversation: Conversation) -> str | None:
+    """The conversation's due time as its notices write it (the thread's due line says the
+    same); None when no target runs."""
+    if conversation.due_at is None:
+        return None
+    return local_time(conversation.due_at, zone_of(conversation.sla_policy))
+
+
+def zone_of(policy_id: int | None) -> str:
+    """The time zone of a policy (its calendar's): the one due times are told in."""
+    policy = SlaPolicy.get_or_none(SlaPolicy.id == policy_id) if policy_id else None
+    return str(policy.timezone) if policy is not None else "UTC"
 
 
 def local_time(moment: datetime, zone: str) -> str:
