@@ -132,6 +132,9 @@ def conversation_detail(conversation_id: int) -> dict[str, Any]:
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
         **sla_fields(conversation, utcnow()),
+        # The thread's due line: when it turns due soon, and the due time in the policy's zone.
+        "warn_at": iso(conversation.warn_at),
+        "due_local": sla.due_local(conversation),
         "messages": _in_time_order(
             [
                 _message_item(m, attachments.get(m.id, []), routing.get(m.id, []), names)

@@ -20,11 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from deskterm import settings
 from deskterm.desk import sla_policies
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import database, utcnow
-from deskterm.store.models import Conversation, ConversationType, SlaPolicy
+from deskterm.store.models import Agent, Conversation, ConversationType, SlaPolicy
 
 # What `plan` decides, written back to the conversation.
 COLUMNS = [
@@ -50,6 +52,7 @@ _READ = [
 ]
 STOPPED = ("resolved", "closed")  # the clock never runs there
 TARGET_WORDS = {"first_response": "first response", "resolution": "resolution"}
+NOTICE_STATES = {"warning": "is due soon", "breach": "is breached"}  # $sla_state per notice
 
 
 @dataclass(frozen=True)
@@ -226,3 +229,67 @@ def state(due_at: datetime | None, warn_at: datetime | None, now: datetime) -> s
     if breached(due_at, now):
         return "breached"
     return "due_soon" if due_soon(due_at, warn_at, now) else "running"
+
+
+# --- the notices' words --------------------------------------------------------------------
+# What the `sla_warning` template is filled with: the worker's real notices
+# (outbound/sla_notices.py) and a preview against a conversation (desk/templates.py) share
+# these, so a preview shows what would be mailed.
+
+
+def notice_values(
+    due_at: datetime, target: str, kind: str, policy_id: int | None
+) -> dict[str, str]:
+    """$due_at (in the policy's time zone), $sla_target and $sla_state for the notice of
+    `kind` (warning or breach) about a target due at `due_at`."""
+    return {
+        "due_at": local_time(due_at, zone_of(policy_id)),
+        "sla_target": TARGET_WORDS.get(target, target),
+        "sla_state": NOTICE_STATES[kind],
+    }
+
+
+def conversation_notice_values(conversation: Conversation, now: datetime) -> dict[str, str]:
+    """The values of the notice this conversation's stored clock would send next: the breach
+    notice once it is past due, else the warning; {} when no target runs."""
+    if conversation.due_at is None or conversation.due_target is None:
+        return {}
+    kind = "breach" if breached(conversation.due_at, now) else "warning"
+    policy = conversation.sla_policy
+    return notice_values(conversation.due_at, conversation.due_target, kind, policy)
+
+
+def due_local(conversation: Conversation) -> str | None:
+    """The conversation's due time as its notices write it (the thread's due line says the
+    same); None when no target runs."""
+    if conversation.due_at is None:
+        return None
+    return local_time(conversation.due_at, zone_of(conversation.sla_policy))
+
+
+def zone_of(policy_id: int | None) -> str:
+    """The time zone of a policy (its calendar's): the one due times are told in."""
+    policy = SlaPolicy.get_or_none(SlaPolicy.id == policy_id) if policy_id else None
+    return str(policy.timezone) if policy is not None else "UTC"
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """A stored (naive UTC) moment as the notices write it: `2026-12-04 17:00 Europe/Paris`."""
+    local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
+
+
+def notice_recipient(assignee: str | None) -> str:
+    """Whom a notice goes to: the assignee's address, else the team's (DESKTERM_NOTIFY_TO),
+    else "" (nobody)."""
+    if assignee:
+        agent = Agent.get_or_none(Agent.handle == assignee)
+        if agent is not None and agent.email:
+            return str(agent.email)
+    return settings.current().notify_to or ""
+
+
+def recipient_name(recipient: str) -> str:
+    """The name a notice greets (`$agent_name`): the agent with that address, else the team."""
+    agent = Agent.get_or_none(Agent.email == recipient) if recipient else None
+    return str(agent.name) if agent is not None else "the team"

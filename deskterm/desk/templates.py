@@ -19,12 +19,12 @@ from typing import Any
 
 import peewee
 
-from deskterm.desk import agents
+from deskterm.desk import agents, sla
 from deskterm.desk import template_kinds as kinds
 from deskterm.errors import ConfigError, NotFound
 from deskterm.mail import compose
 from deskterm.sanitize import one_line
-from deskterm.store.db import database
+from deskterm.store.db import database, utcnow
 from deskterm.store.models import Agent, Contact, Conversation, Template
 
 VARIABLES = kinds.CONVERSATION
@@ -224,7 +224,8 @@ def preview(
 ) -> str:
     """`body` as template `name` would come out, checked first (the sentence `save` would
     give): filled for `conversation` when given, else with SAMPLE values; `$agent_name` is
-    the agent at this keyboard."""
+    the agent at this keyboard, except in an SLA notice about a conversation (whom it goes to),
+    whose `$due_at`, `$sla_target` and `$sla_state` come from the conversation's clock."""
     return preview_parts(name, body, conversation, kind=kind).text
 
 
@@ -240,10 +241,21 @@ def preview_parts(
     check(body, name, kind)
     check_html(html or "", name, kind)
     values: dict[str, Any] = {**SAMPLE, "agent_name": agents.display_name()}
-    if conversation is not None and kinds.kind_of(name, kind).conversation:
-        extra = {k: v for k, v in SAMPLE.items() if k in ("reply_text", "due_at", "sla_target")}
-        values = values_for(conversation, None, extra, [body, html or ""])
+    of = kinds.kind_of(name, kind)
+    if conversation is not None and of.conversation:
+        extra = {k: v for k, v in SAMPLE.items() if k in _SAMPLED}
+        agent = None
+        if of.name == SLA_WARNING:
+            # What the worker would mail (outbound/sla_notices.py): the stored clock's values,
+            # greeting whom the notice goes to; the samples only when no target runs.
+            extra.update(sla.conversation_notice_values(conversation, utcnow()))
+            agent = sla.recipient_name(sla.notice_recipient(conversation.assignee))
+        values = values_for(conversation, agent, extra, [body, html or ""])
     return _filled(body, html, values, name, kind)
+
+
+# A kind's own values a conversation cannot give by itself: a preview shows SAMPLE's.
+_SAMPLED = ("reply_text", "due_at", "sla_target", "sla_state")
 
 
 def _filled(

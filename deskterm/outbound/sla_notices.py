@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from deskterm import settings
 from deskterm.desk import sla, templates
@@ -35,7 +34,7 @@ from deskterm.errors import DeskError
 from deskterm.mail import addresses, compose
 from deskterm.outbound import notify
 from deskterm.store.db import database, iso, utcnow
-from deskterm.store.models import Agent, Conversation, SlaNotice, SlaPolicy
+from deskterm.store.models import Conversation, SlaNotice
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,6 @@ INTERRUPTED = (
     "the worker stopped while the SMTP server was taking it: it may not have arrived, and "
     "is not sent again so that it cannot arrive twice"
 )
-STATES = {"warning": "is due soon", "breach": "is breached"}
 
 
 def enabled() -> bool:
@@ -86,7 +84,7 @@ def claim_due(now: datetime) -> None:
                     target=row.due_target,
                     kind=kind,
                     due_at=row.due_at,
-                    recipient=_recipient(row.assignee),
+                    recipient=sla.notice_recipient(row.assignee),
                     state="queued",
                     next_attempt_at=now,
                 ).on_conflict_ignore().execute()
@@ -103,15 +101,6 @@ def _kind(row: Conversation, now: datetime) -> str | None:
     if sla.breached(row.due_at, now):
         return "breach"
     return "warning" if row.warn_at is not None and row.warn_at <= now else None
-
-
-def _recipient(assignee: str | None) -> str:
-    """The assignee's address, else the team's (DESKTERM_NOTIFY_TO), else "" (nobody)."""
-    if assignee:
-        agent = Agent.get_or_none(Agent.handle == assignee)
-        if agent is not None and agent.email:
-            return str(agent.email)
-    return settings.current().notify_to or ""
 
 
 def deliver(now: datetime) -> int:
@@ -150,18 +139,9 @@ def _send_one(notice: SlaNotice, now: datetime) -> int:
 
 def _message(notice: SlaNotice) -> tuple[Any, notify.Envelope]:
     conversation = Conversation.get_by_id(notice.conversation_id)
-    agent = Agent.get_or_none(Agent.email == notice.recipient)
-    name = agent.name if agent is not None else "the team"
-    policy = SlaPolicy.get_or_none(SlaPolicy.id == conversation.sla_policy)
-    body = templates.fill_sla_warning(
-        conversation,
-        name,
-        {
-            "due_at": _local(notice.due_at, policy.timezone if policy else "UTC"),
-            "sla_target": sla.TARGET_WORDS.get(notice.target, notice.target),
-            "sla_state": STATES[notice.kind],
-        },
-    )
+    name = sla.recipient_name(notice.recipient)
+    values = sla.notice_values(notice.due_at, notice.target, notice.kind, conversation.sla_policy)
+    body = templates.fill_sla_warning(conversation, name, values)
     what = "breached" if notice.kind == "breach" else "due soon"
     subject = (
         f"SLA {what}: #{conversation.id} {sla.TARGET_WORDS.get(notice.target, notice.target)} "
@@ -176,11 +156,6 @@ def _message(notice: SlaNotice) -> tuple[Any, notify.Envelope]:
         )
     message = compose.notice(sender, (name, notice.recipient), subject, body)
     return message, (from_address[1], notice.recipient)
-
-
-def _local(moment: datetime, zone: str) -> str:
-    local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
 def _finish(notice: SlaNotice, state: str, error: str | None = None, **more: Any) -> None:

@@ -105,6 +105,10 @@ class ThreadScreen(
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }
     ThreadScreen #fields { height: 1; padding: 0 1; color: $text-muted; }
     ThreadScreen #fields.-none { display: none; }
+    ThreadScreen #due { height: 1; padding: 0 1; color: $text-muted; }
+    ThreadScreen #due.-none { display: none; }
+    ThreadScreen #due.-soon { color: $text-warning; }
+    ThreadScreen #due.-breached { color: $text-error; text-style: bold; }
     ThreadScreen #messages { height: 1fr; scrollbar-size-vertical: 1; }
     ThreadScreen #others { height: auto; max-height: 4; border: none; padding: 0 1; }
     ThreadScreen #others.-none { display: none; }
@@ -147,6 +151,7 @@ class ThreadScreen(
         yield Static(Content(f"#{self.conversation_id}"), id="title")
         yield Static(Content("loading…"), id="meta")
         yield Static(id="fields", classes="-none")
+        yield Static(id="due", classes="-none")
         yield OtherConversations(id="others", classes="-none")
         yield VerticalScroll(id="messages")
         yield Static(id="news", classes="-none")

@@ -86,6 +86,24 @@ def test_conversations_sort_by_due_and_mark_breached(desk: Desk, demo_desk: None
     assert line.startswith(f"#{FIRST} ") and "[BREACHED, first response due 2001-" in line
 
 
+def test_the_sla_warning_previews_with_the_conversations_own_clock(
+    desk: Desk, demo_desk: None
+) -> None:
+    """`template preview sla_warning --conversation ID` shows what the worker would mail:
+    the stored due time in the policy's zone and its state, greeting whom it goes to."""
+    desk.run("sla", "add", "berlin", "--first-response", "8h", "--timezone", "Europe/Berlin")
+    connection.open_database()
+    late = Conversation.get_by_id(FIRST)
+    Conversation.update(due_at=late.due_at.replace(year=2001, month=7, day=2)).where(
+        Conversation.id == FIRST
+    ).execute()
+    connection.close_database()
+    said = desk.run("template", "preview", "sla_warning", "--conversation", str(FIRST)).output
+    assert said.startswith("Hello the team,")  # unassigned: the team address is told
+    assert "is breached: its first response target\nis due at 2001-07-02 " in said
+    assert " Europe/Berlin." in said and "2026-12-04" not in said  # not the sample
+
+
 def test_refusals_say_what_to_do(desk: Desk, demo_desk: None) -> None:
     refused = desk.run("sla", "add", "x", ok=False)
     assert "needs a target; give --first-response, --resolution or both" in refused.stderr

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from deskterm.desk import agents, queries, template_kinds, templates, triage
+from deskterm.desk import agents, queries, sla, template_kinds, templates, triage
+from deskterm.desk.sla_policies import Terms
 from deskterm.desk.undo import History
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
@@ -106,8 +108,31 @@ def test_a_preview_fills_a_kind_for_a_real_conversation_before_it_is_saved(engin
     assert parts.text == f"Resolved: {HOSTILE_SUBJECT} for mallory@customer.example (#{cid})"
     assert parts.html == "<p>&lt;b&gt;Mallory&lt;/b&gt;</p>"
     assert Template.select().count() == 0  # nothing saved
-    sla = templates.preview("sla_warning", template_kinds.DEFAULT_SLA_WARNING, conversation)
-    assert f"#{cid}" in sla and template_kinds.SAMPLE["due_at"] in sla
+    # No SLA clock runs: the kind's own values are the samples.
+    sample = templates.preview("sla_warning", template_kinds.DEFAULT_SLA_WARNING, conversation)
+    assert f"#{cid}" in sample and template_kinds.SAMPLE["due_at"] in sample
+    assert template_kinds.SAMPLE["sla_state"] in sample
+
+
+def test_an_sla_preview_shows_the_conversations_clock_and_assignee(engine: Desk) -> None:
+    """What the worker would mail: the stored due time in the policy's zone, the state and
+    target it is in, greeting the assignee, not the sample nor the agent at this keyboard."""
+    channel = open_channel(engine, DRAFT_CHANNEL)
+    cid = hostile_conversation(channel)
+    agents.add("kim@desk.example", "Kim Lee", handle="kim")
+    triage.assign(cid, "kim")
+    sla.add_policy("tokyo", Terms(first_response="1h", timezone="Asia/Tokyo"))
+    due_at = Conversation.get_by_id(cid).due_at
+    local = due_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo"))
+    body = "$agent_name: #$conversation_id $sla_state, $sla_target due $due_at"
+    said = templates.preview("sla_warning", body, queries.get_conversation(cid))
+    assert said == (
+        f"Kim Lee: #{cid} is due soon, first response due {local:%Y-%m-%d %H:%M} Asia/Tokyo"
+    )
+    Conversation.update(due_at=due_at.replace(year=2001)).where(Conversation.id == cid).execute()
+    triage.assign(cid, None)  # unassigned: the notice goes to the team
+    said = templates.preview("sla_warning", body, queries.get_conversation(cid))
+    assert said.startswith(f"the team: #{cid} is breached, first response due 2001-")
 
 
 def test_the_resolved_notice_is_queued_once_per_resolution(

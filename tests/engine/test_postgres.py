@@ -214,6 +214,8 @@ def test_a_batch_becomes_conversations_and_a_later_reply_threads_by_in_reply_to(
         "created_at": iso(3),
         "updated_at": iso(5),
         **NO_SLA,
+        "warn_at": None,  # the thread's due line (screens/thread_fields.py)
+        "due_local": None,
         "messages": [
             {
                 "direction": "in",

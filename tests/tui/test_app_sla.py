@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from deskterm.app import DeskApp
 from deskterm.desk import list_index, sla
 from deskterm.desk.sla_policies import Terms
+from deskterm.screens.thread import ThreadScreen
 from deskterm.store import connection
 from deskterm.store.models import Conversation
 from deskterm.widgets.list_columns import header_text
@@ -75,5 +77,48 @@ def test_due_column_marks_breached_and_due_soon_and_o_sorts_by_due(demo_desk: No
         assert listing.ids == list_index.conversation_ids("open", order="due")
         assert listing.ids[:3] == [BREACHED, SOON, LATER]
         assert listing.cursor == listing.ids.index(OPEN_IDS_TOP[0])  # it stayed on its row
+
+    drive(scenario)
+
+
+def _due_box(app: DeskApp) -> Static:
+    return app.screen.query_one("#due", Static)
+
+
+def test_the_thread_says_when_its_target_is_due_and_follows_status_and_priority(
+    demo_desk: None,
+) -> None:
+    """Under the header, the running target, its due time (the policy's zone) and the list's
+    mark; a status or priority set from the thread moves it (the engine's clock), and a
+    conversation without a running target has no such line."""
+    connection.open_database()
+    sla.add_policy("low", Terms(priority="low", resolution="48h"))
+    connection.close_database()
+    _with_policy()
+    breached_at = f"{NOW - timedelta(hours=2):%Y-%m-%d %H:%M} UTC"
+    soon_at = f"{NOW + timedelta(minutes=20):%Y-%m-%d %H:%M} UTC"
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen) and app.screen.conversation_id == BREACHED
+        line = f"SLA first response due {breached_at} (!2h, breached)"
+        assert line in screen_text(app)
+        assert _due_box(app).has_class("-breached")
+        await pilot.press("J")  # the next in the list: due in 20 minutes, warned
+        await settle(pilot)
+        assert f"SLA first response due {soon_at} (~20m, due soon)" in screen_text(app)
+        assert _due_box(app).has_class("-soon") and not _due_box(app).has_class("-breached")
+        await pilot.press("s", "p")  # pending: the policy stops the clock
+        await settle(pilot)
+        assert "SLA " not in screen_text(app) and _due_box(app).has_class("-none")
+        await pilot.press("s", "o")  # open again: the engine sets a due time anew
+        await settle(pilot)
+        reopened = str(_due_box(app).render())
+        assert reopened.startswith("SLA first response due ") and reopened in screen_text(app)
+        assert Conversation.get_by_id(SOON).priority == "normal"
+        await pilot.press("P", "P")  # normal -> high -> low: the low policy's target runs
+        await settle(pilot)
+        assert str(_due_box(app).render()).startswith("SLA resolution due ")
 
     drive(scenario)
