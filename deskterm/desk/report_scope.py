@@ -90,8 +90,7 @@ def conditions(sc: Scope) -> list[peewee.Expression]:
         org = Organization.get_or_none(fn.LOWER(Organization.name) == sc.org.lower())
         if org is None:
             raise NotFound(
-                f"No organization is called {one_line(sc.org)!r}; check its name "
-                "(`deskterm contact show ADDR` shows a contact's)."
+                f"No organization is called {one_line(sc.org)!r}; `deskterm org list` shows them."
             )
         where.append(
             Conversation.contact.in_(Contact.select(Contact.id).where(Contact.organization == org))

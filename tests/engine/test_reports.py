@@ -5,7 +5,7 @@ worked out by hand from the demo's fixed dates (demo/mail/*.eml, ANCHOR = 11 Mar
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from deskterm.desk import report_rows, reports, triage
 from deskterm.desk.report_scope import buckets, scope
 from deskterm.errors import ConfigError, NotFound
 from deskterm.store import connection
-from deskterm.store.models import Conversation, Message
+from deskterm.store.models import Contact, Conversation, Message, Organization
 
 WEEK = {"since": date(2024, 3, 4), "until": date(2024, 3, 11)}
 HOURS = 3600
@@ -138,3 +138,34 @@ def test_a_resolution_counts_until_the_last_time_it_was_resolved(history: None) 
     triage.set_status(thanks.id, "resolved")  # today: outside the demo's week
     got = reports.compute(scope(**WEEK))
     assert got["resolution"]["resolved"] == 2
+
+
+def test_an_organization_narrows_the_report_and_its_breakdown_adds_up(history: None) -> None:
+    """`--org` and `by_organization` against a plain count of the organization's
+    conversations made in the week (the contacts' domains put them there on ingest)."""
+    got = reports.compute(scope(**WEEK))
+    by_org = {row["organization"]: row for row in got["by_organization"]}
+    assert sum(row["new"] for row in by_org.values()) == got["new"]["total"]
+    assert (
+        sum(row["time_seconds"] for row in by_org.values()) == (got["time_spent"]["total_seconds"])
+    )
+    start, end = datetime(2024, 3, 4), datetime(2024, 3, 12)
+    found = 0
+    for (name,) in Organization.select(Organization.name).tuples():
+        made = (
+            Conversation.select()
+            .join(Contact, on=(Conversation.contact == Contact.id))
+            .join(Organization, on=(Contact.organization == Organization.id))
+            .where(
+                Organization.name == name,
+                Conversation.created_at >= start,
+                Conversation.created_at < end,
+            )
+            .count()
+        )
+        narrowed = reports.compute(scope(**WEEK, org=name))
+        assert narrowed["new"]["total"] == made == by_org.get(name, {"new": 0})["new"], name
+        found += made
+    assert found > 0  # the demo's organizations have conversations that week
+    with pytest.raises(NotFound, match="org list"):
+        reports.compute(scope(**WEEK, org="No Such Company"))
