@@ -346,8 +346,24 @@ def fresh_database(url: str) -> Iterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        with _maker(url).cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(url, name)
+
+
+def _drop(url: str, name: str) -> None:
+    """DROP DATABASE ... WITH (FORCE), asked again while an autovacuum worker is in it: FORCE
+    ends the desk role's own connections, but a non-superuser may not end autovacuum's (it
+    runs as the superuser), and the drop then fails with InsufficientPrivilege (seen in a
+    clean-clone CI run). The worker is done within moments; a drop refused for 10 s is real."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with _maker(url).cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg2.errors.InsufficientPrivilege:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 # --- pytest -----------------------------------------------------------------------------------
