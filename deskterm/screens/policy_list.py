@@ -73,7 +73,6 @@ class PolicyListScreen(TableScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._select: str | None = None  # the key to highlight once loaded (a saved one)
 
     # --- what each list says ---------------------------------------------------------------
 
@@ -134,8 +133,7 @@ class PolicyListScreen(TableScreen):
         self.post_message(self.Loaded(self.read()))
 
     def on_table_screen_loaded(self, message: TableScreen.Loaded) -> None:
-        select, self._select = self._select, None
-        self.fill(message.rows, self.cells, self.KEY, select)
+        self.fill(message.rows, self.cells, self.KEY)
         empty = self.query_one("#empty", Static)
         empty.update(Content(f"No {TAB_TITLES[self.TAB].lower()} yet: press a to add one."))
         empty.set_class(bool(message.rows), "-hidden")
@@ -163,13 +161,7 @@ class PolicyListScreen(TableScreen):
     open_row = action_edit
 
     def _open(self, row: dict[str, Any] | None) -> None:
-        form = self.form(row)
-        self.app.push_screen(form, lambda _result: self._back_from(form))
-
-    def _back_from(self, form: Any) -> None:
-        if form.saved is not None:
-            self._select = form.saved
-            self.reload()
+        self.edit(self.form(row))
 
     def action_remove(self) -> None:
         row = self._selected()

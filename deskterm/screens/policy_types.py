@@ -103,5 +103,4 @@ class TypesScreen(PolicyListScreen):
         row = self._selected()
         if row is not None:
             owner = row["name"] if row["row"] == "type" else row["type"]
-            form = FieldFormScreen(str(owner), None)
-            self.app.push_screen(form, lambda _result: self._back_from(form))
+            self.edit(FieldFormScreen(str(owner), None))

@@ -112,6 +112,7 @@ class TableScreen(DeskScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, Any]] = []  # as the table shows them, one a line
+        self._select: str | None = None  # the key to highlight once read again (a saved one)
 
     @property
     def table(self) -> DataTable[Text]:
@@ -143,8 +144,11 @@ class TableScreen(DeskScreen):
         """Show `rows`, one a line drawn by `cells`, each known by its `key` column.
 
         The row that was highlighted stays highlighted wherever it moved (the rows are read
-        again while the agent looks at them), unless `select` names the key to highlight.
+        again while the agent looks at them), unless `select` (or what `edit` saved) names
+        the key to highlight.
         """
+        if select is None:
+            select, self._select = self._select, None
         current = self.current  # before the new rows arrive
         wanted = select if select is not None or current is None else str(current[key])
         self.rows = rows
@@ -155,6 +159,17 @@ class TableScreen(DeskScreen):
         if wanted is not None and wanted in table.rows:
             table.move_cursor(row=table.get_row_index(wanted), animate=False)
         self.show_current()
+
+    def edit(self, form: Any) -> None:
+        """Open an editing form; once it closes having saved (its `saved` names the row's key),
+        read the rows again with that row highlighted."""
+
+        def back(_result: object) -> None:
+            if form.saved is not None:
+                self._select = form.saved
+                self.reload()
+
+        self.app.push_screen(form, back)
 
     @property
     def current(self) -> dict[str, Any] | None:

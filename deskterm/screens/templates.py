@@ -59,7 +59,6 @@ class TemplatesScreen(TableScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._select: str | None = None  # the name to highlight once loaded (a saved one)
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Templates"), id="title")
@@ -83,12 +82,8 @@ class TemplatesScreen(TableScreen):
         self.post_message(self.Loaded(rows))
 
     def on_table_screen_loaded(self, message: TableScreen.Loaded) -> None:
-        select, self._select = self._select, None
         self.fill(
-            message.rows,
-            lambda row: (cell(row["name"]), cell(first_line(row["body"]))),
-            "name",
-            select,
+            message.rows, lambda row: (cell(row["name"]), cell(first_line(row["body"]))), "name"
         )
         empty = self.query_one("#empty", Static)
         empty.update(
@@ -118,13 +113,7 @@ class TemplatesScreen(TableScreen):
 
     def _open(self, name: str | None, body: str, kind: str = REPLY, html: str = "") -> None:
         taken = {row["name"] for row in self.rows}
-        form = TemplateFormScreen(name, body, taken, kind, html)
-        self.app.push_screen(form, lambda _result: self._back_from(form))
-
-    def _back_from(self, form: TemplateFormScreen) -> None:
-        if form.saved is not None:
-            self._select = form.saved
-            self.reload()
+        self.edit(TemplateFormScreen(name, body, taken, kind, html))
 
     def action_remove(self) -> None:
         row = self._selected()
