@@ -232,6 +232,24 @@ from = "Desk Support <support@desk.test>"
 """
 
 
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Runs the test twice: on the embedded SQLite desk, and on a fresh PostgreSQL database
+    (`pg`); the engine code must give the same results on both. Returns the engine's name."""
+    if request.param == "postgres":
+        request.getfixturevalue("pg")
+    return str(request.param)
+
+
+@pytest.fixture
+def engine_channel(engine: str, request: pytest.FixtureRequest) -> Any:
+    """`draft_channel` on each engine's desk (asked for after `engine` chose the desk)."""
+    return request.getfixturevalue("draft_channel")
+
+
 @pytest.fixture
 def draft_channel(desk: Desk) -> Any:
     """DRAFT_CHANNEL added through the CLI, with the desk's database left open."""

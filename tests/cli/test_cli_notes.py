@@ -9,19 +9,17 @@ from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection
+from deskterm.store.models import Channel
 from tests.cli.test_completion import complete
 from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def printer(request: pytest.FixtureRequest, desk: Desk, monkeypatch: pytest.MonkeyPatch) -> str:
-    """One conversation, and two agents: Kim at the keyboard, Sam; on a SQLite desk or on a
-    fresh PostgreSQL database."""
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    draft_channel = request.getfixturevalue("draft_channel")
-    [outcome] = Ingestor(draft_channel).apply(
+@pytest.fixture
+def printer(engine_channel: Channel, monkeypatch: pytest.MonkeyPatch) -> str:
+    """One conversation, and two agents: Kim at the keyboard, Sam; on each engine's desk
+    (tests/conftest.py `engine`)."""
+    [outcome] = Ingestor(engine_channel).apply(
         [Fetched("1", b"", parse(make_mail("Printer on fire", "Jane <jane@customer.example>")))]
     )
     agents.add("kim@desk.example", "Kim Lee", handle="kim")

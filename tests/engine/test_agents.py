@@ -127,13 +127,11 @@ def test_forget_makes_a_change_by_another_connection_seen(monkeypatch: pytest.Mo
     assert agents.current().name == "Kim Lee-Park"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def team(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A desk (SQLite, or a fresh PostgreSQL database) whose admin is kim; sam is not one
+@pytest.fixture
+def team(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A desk on each engine (tests/conftest.py `engine`) whose admin is kim; sam is not one
     and is at the keyboard."""
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-        connection.open_database()
+    connection.open_database()
     agents.add("kim@desk.example", "Kim Lee", handle="kim", admin=True)
     monkeypatch.setenv("DESKTERM_AGENT", "kim")
     agents.add("sam@desk.example", "Sam Roe", handle="sam")

@@ -13,23 +13,17 @@ from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.outbound import collision, drafts, forward, replies
-from deskterm.store import connection
 from deskterm.store.db import utcnow
 from deskterm.store.models import Agent, Channel, Conversation, Message, Outbox, Presence
-from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.mailfactory import make_mail
 
 APP_A, APP_B = "host-a:101", "host-b:202"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    """The same desk on either engine: a draft channel (replies stay queued)."""
-    if request.param == "postgresql":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    return Channel.get(Channel.name == "support")
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`)."""
+    return engine_channel
 
 
 _uids = iter(range(1, 10_000))

@@ -19,27 +19,23 @@ from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection
 from deskterm.store.models import Channel
-from tests.conftest import DRAFT_CHANNEL, Desk
+from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
 JANE = "Jane <jane@customer.example>"
 MAILS = itertools.count(1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    """The draft channel on a SQLite desk, or on a fresh PostgreSQL database, with two types
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`), with two types
     that both have an `order` field."""
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
     types.add("billing")
     types.add_field("billing", "order", "text")
     types.add_field("billing", "region", "choice", choices=["EU", "US"])
     types.add("incident")
     types.add_field("incident", "order", "text")
-    return Channel.get(Channel.name == "support")
+    return engine_channel
 
 
 def conversation(channel: Channel, sender: str, kind: str | None, **values: str) -> int:

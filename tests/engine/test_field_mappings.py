@@ -52,12 +52,7 @@ def define_types() -> None:
     types.add_field("billing", "trap", "text")
 
 
-ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def support_channel(request: pytest.FixtureRequest, desk: Desk, tickets: str) -> Channel:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
+def support_channel(desk: Desk, tickets: str) -> Channel:
     connection.open_database()
     define_types()
     connection.close_database()
@@ -66,15 +61,16 @@ def support_channel(request: pytest.FixtureRequest, desk: Desk, tickets: str) ->
     return Channel.get(Channel.name == "support")
 
 
-@pytest.fixture(params=ENGINES)
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    return support_channel(request, desk, TICKETS)
+@pytest.fixture
+def channel(engine: str, desk: Desk) -> Channel:
+    """The channel with its mappings, on each engine's desk (tests/conftest.py `engine`)."""
+    return support_channel(desk, TICKETS)
 
 
-@pytest.fixture(params=ENGINES)
-def unattached(request: pytest.FixtureRequest, desk: Desk) -> Channel:
+@pytest.fixture
+def unattached(engine: str, desk: Desk) -> Channel:
     """The same mappings without the mail as an attachment (which needs the raw bytes)."""
-    return support_channel(request, desk, WITHOUT_ATTACHMENT)
+    return support_channel(desk, WITHOUT_ATTACHMENT)
 
 
 def stored(raw: bytes, uid: str = "1") -> Fetched:

@@ -12,20 +12,15 @@ from deskterm.desk.undo import History
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.outbound import macros as applying
-from deskterm.store import connection
 from deskterm.store.models import Channel, Conversation, Message, Outbox
-from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.engine.test_notes import fetched
 from tests.mailfactory import make_mail
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    return Channel.get(Channel.name == "support")
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`)."""
+    return engine_channel
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.outbound import forward, replies
-from deskterm.store import blobs, connection
+from deskterm.store import blobs
 from deskterm.store.models import Agent, Channel, Conversation, Mention, Message, Note
-from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.mailfactory import make_mail
 
 SECRET = "the customer owes us 3 invoices, do not mention it"
@@ -50,16 +49,10 @@ def follow_up() -> bytes:
     )
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    """The draft channel on a SQLite desk, or on a fresh PostgreSQL database."""
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    return Channel.get(Channel.name == "support")
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`)."""
+    return engine_channel
 
 
 @pytest.fixture

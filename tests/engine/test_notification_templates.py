@@ -32,11 +32,10 @@ def with_outbound(extra: str) -> str:
     )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, desk: Desk) -> Desk:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    return desk
+@pytest.fixture
+def engine_desk(engine: str, request: pytest.FixtureRequest) -> Desk:
+    """The CLI's desk on each engine (tests/conftest.py `engine`)."""
+    return request.getfixturevalue("desk")
 
 
 def hostile_conversation(channel: Channel, n: int = 1) -> int:
@@ -57,8 +56,8 @@ def open_channel(desk: Desk, toml: str) -> Channel:
     return Channel.get(Channel.name == "support")
 
 
-def test_each_kind_knows_its_own_variables(engine: Desk) -> None:
-    open_channel(engine, DRAFT_CHANNEL)
+def test_each_kind_knows_its_own_variables(engine_desk: Desk) -> None:
+    open_channel(engine_desk, DRAFT_CHANNEL)
     templates.save("layout", "Hi $contact_name,\n\n$reply_text\n", kind="reply_notification")
     with pytest.raises(ConfigError, match=r"Unknown template variable \$reply_text"):
         templates.save("plain", "Hi $reply_text")  # a reply has no reply inside it
@@ -74,8 +73,8 @@ def test_each_kind_knows_its_own_variables(engine: Desk) -> None:
         templates.save("y", "text", html="<p>costs $5</p>")
 
 
-def test_the_html_part_escapes_values_from_mail(engine: Desk) -> None:
-    channel = open_channel(engine, DRAFT_CHANNEL)
+def test_the_html_part_escapes_values_from_mail(engine_desk: Desk) -> None:
+    channel = open_channel(engine_desk, DRAFT_CHANNEL)
     cid = hostile_conversation(channel)
     from deskterm.desk import fields, types
 
@@ -97,8 +96,10 @@ def test_the_html_part_escapes_values_from_mail(engine: Desk) -> None:
     assert filled.html.endswith(" &lt;i&gt;A-1&lt;/i&gt;.</p>")  # $field_order, escaped
 
 
-def test_a_preview_fills_a_kind_for_a_real_conversation_before_it_is_saved(engine: Desk) -> None:
-    channel = open_channel(engine, DRAFT_CHANNEL)
+def test_a_preview_fills_a_kind_for_a_real_conversation_before_it_is_saved(
+    engine_desk: Desk,
+) -> None:
+    channel = open_channel(engine_desk, DRAFT_CHANNEL)
     cid = hostile_conversation(channel)
     conversation = queries.get_conversation(cid)
     body = "Resolved: $subject for $contact_email (#$conversation_id)"
@@ -114,10 +115,10 @@ def test_a_preview_fills_a_kind_for_a_real_conversation_before_it_is_saved(engin
     assert template_kinds.SAMPLE["sla_state"] in sample
 
 
-def test_an_sla_preview_shows_the_conversations_clock_and_assignee(engine: Desk) -> None:
+def test_an_sla_preview_shows_the_conversations_clock_and_assignee(engine_desk: Desk) -> None:
     """What the worker would mail: the stored due time in the policy's zone, the state and
     target it is in, greeting the assignee, not the sample nor the agent at this keyboard."""
-    channel = open_channel(engine, DRAFT_CHANNEL)
+    channel = open_channel(engine_desk, DRAFT_CHANNEL)
     cid = hostile_conversation(channel)
     agents.add("kim@desk.example", "Kim Lee", handle="kim")
     triage.assign(cid, "kim")
@@ -136,9 +137,9 @@ def test_an_sla_preview_shows_the_conversations_clock_and_assignee(engine: Desk)
 
 
 def test_the_resolved_notice_is_queued_once_per_resolution(
-    engine: Desk, monkeypatch: pytest.MonkeyPatch
+    engine_desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    channel = open_channel(engine, with_outbound('resolved_template = "resolved"'))
+    channel = open_channel(engine_desk, with_outbound('resolved_template = "resolved"'))
     agents.add("kim@desk.example", "Kim Lee", handle="kim")
     monkeypatch.setenv("DESKTERM_AGENT", "kim")
     cid = hostile_conversation(channel)
@@ -173,22 +174,22 @@ def test_the_resolved_notice_is_queued_once_per_resolution(
     assert Outbox.select().where(Outbox.kind == "resolved").count() == 2
 
 
-def test_no_resolved_notice_unless_the_channel_names_one(engine: Desk) -> None:
-    channel = open_channel(engine, DRAFT_CHANNEL)
+def test_no_resolved_notice_unless_the_channel_names_one(engine_desk: Desk) -> None:
+    channel = open_channel(engine_desk, DRAFT_CHANNEL)
     cid = hostile_conversation(channel)
     resolved.set_status(cid, "resolved")
     assert Outbox.select().count() == 0
 
 
-def test_a_reply_that_resolves_sends_no_notice_after_it(engine: Desk) -> None:
-    channel = open_channel(engine, with_outbound('resolved_template = "resolved"'))
+def test_a_reply_that_resolves_sends_no_notice_after_it(engine_desk: Desk) -> None:
+    channel = open_channel(engine_desk, with_outbound('resolved_template = "resolved"'))
     cid = hostile_conversation(channel)
     replies.queue_reply(cid, "All fixed.", status="resolved")
     assert [o.kind for o in Outbox.select()] == ["reply"]
 
 
-def test_a_missing_resolved_template_changes_nothing_and_says_so(engine: Desk) -> None:
-    channel = open_channel(engine, with_outbound('resolved_template = "gone"'))
+def test_a_missing_resolved_template_changes_nothing_and_says_so(engine_desk: Desk) -> None:
+    channel = open_channel(engine_desk, with_outbound('resolved_template = "gone"'))
     cid = hostile_conversation(channel)
     with pytest.raises(NotFound, match="no template named 'gone'"):
         resolved.set_status(cid, "resolved")
@@ -196,8 +197,8 @@ def test_a_missing_resolved_template_changes_nothing_and_says_so(engine: Desk) -
     assert Outbox.select().count() == 0
 
 
-def test_every_reply_takes_the_channels_layout(engine: Desk) -> None:
-    channel = open_channel(engine, with_outbound('reply_template = "layout"'))
+def test_every_reply_takes_the_channels_layout(engine_desk: Desk) -> None:
+    channel = open_channel(engine_desk, with_outbound('reply_template = "layout"'))
     cid = hostile_conversation(channel)
     templates.save(
         "layout",
@@ -234,16 +235,16 @@ def test_an_older_desk_keeps_its_templates_as_replies_and_gets_macros(desk_home)
     assert database.table_exists("macro")
 
 
-def test_the_composer_offers_only_reply_templates(engine: Desk) -> None:
-    open_channel(engine, DRAFT_CHANNEL)
+def test_the_composer_offers_only_reply_templates(engine_desk: Desk) -> None:
+    open_channel(engine_desk, DRAFT_CHANNEL)
     templates.save("thanks", "Thanks, $contact_name.")
     templates.save("done", "Resolved, $contact_name.", kind="resolved")
     templates.save("sla_warning", "Due $due_at")
     assert composer.template_names() == ["thanks"]
 
 
-def test_the_sla_warning_is_filled_with_its_own_values(engine: Desk) -> None:
-    channel = open_channel(engine, DRAFT_CHANNEL)
+def test_the_sla_warning_is_filled_with_its_own_values(engine_desk: Desk) -> None:
+    channel = open_channel(engine_desk, DRAFT_CHANNEL)
     conversation = queries.get_conversation(hostile_conversation(channel))
     extra = {"due_at": "2026-12-05 09:00 UTC", "sla_target": "resolution"}
     built_in = templates.fill_parts("sla_warning", conversation, "Kim Lee", extra)

@@ -18,22 +18,14 @@ from deskterm.errors import DeskError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
-from deskterm.store import connection
 from deskterm.store.models import Channel, Contact, Conversation, Organization, OrganizationDomain
-from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.mailfactory import make_mail
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    """The draft channel on a SQLite desk, or on a fresh PostgreSQL database."""
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    return Channel.get(Channel.name == "support")
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`)."""
+    return engine_channel
 
 
 MAILS = itertools.count(1)

@@ -9,9 +9,7 @@ import pytest
 from deskterm.desk import macros, sla, sla_policies
 from deskterm.desk.rules import rulebook, rulefile
 from deskterm.errors import ConfigError
-from deskterm.store import connection
 from deskterm.store.models import Channel
-from tests.conftest import DRAFT_CHANNEL, Desk
 
 RULE = """\
 name = "billing"
@@ -32,13 +30,10 @@ tags = ["billing", "vip"]
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    return Channel.get(Channel.name == "support")
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`)."""
+    return engine_channel
 
 
 def test_a_stored_rule_is_written_back_as_the_rule_file_it_came_from(channel: Channel) -> None:

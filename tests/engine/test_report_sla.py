@@ -32,10 +32,8 @@ HOURS = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def history(request: pytest.FixtureRequest) -> dict[str, int]:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
+@pytest.fixture
+def history(engine: str) -> dict[str, int]:
     demo.build_demo(now=demo.ANCHOR)
     connection.open_database()
     # The demo's triage at arrival left 5 not open (2 pending, 3 resolved or closed).

@@ -20,10 +20,8 @@ WEEK = {"since": date(2024, 3, 4), "until": date(2024, 3, 11)}
 HOURS = 3600
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def history(request: pytest.FixtureRequest) -> None:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
+@pytest.fixture
+def history(engine: str) -> None:
     demo.build_demo(now=demo.ANCHOR, history=True)
     connection.open_database()
 

@@ -37,19 +37,16 @@ from tests.mailfactory import make_mail
 CATASTROPHIC = "(a+)+$"  # backtracks exponentially on "aaaa...!" in Python's re
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`), three agents."""
     for email, name, handle in (
         ("sam@desk.example", "Sam Roe", "sam"),
         ("kim@desk.example", "Kim Lee", "kim"),
         ("alex@desk.example", "Alex Poe", "alex"),
     ):
         agents.add(email, name, handle=handle)
-    return Channel.get(Channel.name == "support")
+    return engine_channel
 
 
 def rule(text: str) -> RoutingRule:

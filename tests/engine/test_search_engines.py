@@ -9,7 +9,6 @@ run them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,7 +20,7 @@ from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection, fulltext, migrations, pg_search
 from deskterm.store.models import Channel, Conversation, Message
-from tests.conftest import DRAFT_CHANNEL, Desk
+from tests.conftest import Desk
 from tests.engine.test_search_speed import SEARCHES
 from tests.mailfactory import make_mail
 from tests.servers.pgserver import PgServer
@@ -37,13 +36,10 @@ MAILS = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, desk: Desk) -> Iterator[str]:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    yield request.param
+@pytest.fixture
+def engine(engine: str, engine_channel: Channel) -> str:
+    """Each engine's desk (tests/conftest.py `engine`) with the draft channel."""
+    return engine
 
 
 @pytest.fixture

@@ -118,14 +118,11 @@ def test_a_broad_search_has_its_first_rows_early_and_a_narrow_one_does_not() -> 
     assert head is None
 
 
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_running_query_is_stopped_from_another_thread(
     engine: str, request: pytest.FixtureRequest
 ) -> None:
     """On either engine (SQLite interrupts, PostgreSQL cancels on the server), and the
     connection that ran it answers the next query."""
-    if engine == "postgres":
-        request.getfixturevalue("pg")
     demo.build_demo(now=demo.ANCHOR)
     stops: queue.Queue[object] = queue.Queue()
     outcome: list[BaseException] = []
@@ -162,15 +159,12 @@ def test_a_running_query_is_stopped_from_another_thread(
     assert list_index.conversation_ids("open")  # other connections are untouched
 
 
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_typing_shows_the_whole_result_with_its_count(
     engine: str, request: pytest.FixtureRequest
 ) -> None:
     """On PostgreSQL too: the first rows from the newest conversations, then the whole list,
     each keystroke's query cancelled by the next (what it finds there is the same as on
     SQLite: test_search_engines.py)."""
-    if engine == "postgres":
-        request.getfixturevalue("pg")
     request.getfixturevalue("big_desk")
     on_sqlite = engine == "sqlite"
     expected = (

@@ -16,22 +16,17 @@ from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.outbound import replies
-from deskterm.store import connection
 from deskterm.store.db import utcnow
 from deskterm.store.models import Channel, Conversation, SlaPolicy
-from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.mailfactory import make_mail
 
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    if request.param == "postgresql":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    return Channel.get(Channel.name == "support")
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`)."""
+    return engine_channel
 
 
 _uids = iter(range(1, 10_000))

@@ -34,12 +34,8 @@ SINK = "sink@desk.test"  # the suite's Postfix delivers every other domain's mai
 MINUTE = timedelta(minutes=1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def channel(
-    request: pytest.FixtureRequest, desk: Desk, boxes: Any, monkeypatch: pytest.MonkeyPatch
-) -> Channel:
-    if request.param == "postgresql":
-        request.getfixturevalue("pg")
+@pytest.fixture
+def channel(engine: str, desk: Desk, boxes: Any, monkeypatch: pytest.MonkeyPatch) -> Channel:
     # The desk's own SMTP account (README, system notifications), as an admin sets it.
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(boxes.smtps_port))

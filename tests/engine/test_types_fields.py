@@ -15,17 +15,14 @@ from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
 from deskterm.store import connection, migrations
 from deskterm.store.models import Channel, Conversation, FieldValue
-from tests.conftest import DRAFT_CHANNEL, Desk
+from tests.conftest import Desk
 from tests.mailfactory import make_mail
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def channel(request: pytest.FixtureRequest, desk: Desk) -> Channel:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    return Channel.get(Channel.name == "support")
+@pytest.fixture
+def channel(engine_channel: Channel) -> Channel:
+    """The draft channel on each engine's desk (tests/conftest.py `engine`)."""
+    return engine_channel
 
 
 @pytest.fixture
