@@ -200,6 +200,11 @@ def conversation_rows(ids: list[int]) -> list[dict[str, Any]]:
     return [found[i] for i in ids if i in found]
 
 
+def several_channels() -> bool:
+    """Whether the desk has more than one channel (the list then names each row's)."""
+    return Channel.select(Channel.id).limit(2).count() > 1
+
+
 def status_counts(channel: str | None = None) -> dict[str, int]:
     """Conversations per status (and "all"), for the list's filter bar; one GROUP BY."""
     query = Conversation.select(Conversation.status, peewee.fn.COUNT(Conversation.id))

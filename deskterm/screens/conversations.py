@@ -29,7 +29,7 @@ from deskterm.screens.list_views import ListViews
 from deskterm.widgets.conversation_list import PAGE, ConversationList
 from deskterm.widgets.empty_desk import EmptyDeskHint
 from deskterm.widgets.filter_bar import FILTERS, FilterBar
-from deskterm.widgets.list_columns import ColumnHeader
+from deskterm.widgets.list_columns import ColumnHeader, Extras
 from deskterm.widgets.status_bar import StatusBar
 
 SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs
@@ -103,14 +103,14 @@ class ConversationsScreen(ListFilters, ListViews, ListTriage, DeskScreen):
             counts: dict[str, int] | None = None,
             *,
             whole: bool = True,
-            due: bool = False,
+            extras: Extras | None = None,
         ) -> None:
             super().__init__()
             self.generation = generation
             self.ids = ids
             self.counts = counts
             self.whole = whole
-            self.due = due  # with the counts: whether the desk has SLA policies
+            self.extras = extras  # with the counts: the columns the desk needs
 
     def __init__(self) -> None:
         super().__init__()
@@ -196,12 +196,12 @@ class ConversationsScreen(ListFilters, ListViews, ListTriage, DeskScreen):
                 )
             )
             counts = list_index.status_counts()
-            due = sla_policies.any_defined()
+            extras = Extras(due=sla_policies.any_defined(), channel=list_index.several_channels())
         except Exception as exc:
             if list_index.was_interrupted(exc) and self.generation != generation:
                 return  # stopped by `reload`: a newer load is on its way
             raise
-        self.post_message(self.Loaded(generation, None, counts, due=due))
+        self.post_message(self.Loaded(generation, None, counts, extras=extras))
 
     def on_conversations_screen_loaded(self, message: Loaded) -> None:
         if message.generation != self.generation:
@@ -217,8 +217,8 @@ class ConversationsScreen(ListFilters, ListViews, ListTriage, DeskScreen):
             bar.shown = len(message.ids) if searched and message.whole else None
         if message.counts is not None:
             self.loaded = message.generation
-            if self.conversations.due != message.due:
-                self.conversations.due = self.query_one(ColumnHeader).due = message.due
+            if message.extras is not None and self.conversations.extras != message.extras:
+                self.conversations.extras = self.query_one(ColumnHeader).extras = message.extras
                 self.conversations.refresh()
                 self.query_one(ColumnHeader).refresh()
             bar.counts = message.counts

@@ -18,7 +18,7 @@ class ListViews:
 
     def action_next_order(self) -> None:
         orders = list(list_index.ORDERS)
-        if not self.conversations.due:  # no SLA policy: nothing is due, "due first" is moot
+        if not self.conversations.extras.due:  # no SLA policy: nothing is due, "due first" is moot
             orders.remove("due")
             if self.order not in orders:
                 orders.insert(0, self.order)

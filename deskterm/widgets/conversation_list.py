@@ -31,7 +31,7 @@ from textual.strip import Strip
 
 from deskterm.desk import list_index
 from deskterm.desk import status as lifecycle
-from deskterm.widgets.list_columns import cells, columns_for, due, fit
+from deskterm.widgets.list_columns import Extras, cells, columns_for, due, fit
 
 log = logging.getLogger("deskterm.ui")
 
@@ -130,8 +130,8 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         self.kept: int | None = None
         # Marked for a bulk change; kept across filters and searches until unmarked.
         self.marked: set[int] = set()
-        # The desk has SLA policies: a column says when each conversation is due.
-        self.due = False
+        # The columns the desk needs beyond the fixed ones (due times, channels).
+        self.extras = Extras()
 
     # --- data --------------------------------------------------------------------------
 
@@ -229,7 +229,7 @@ class ConversationList(ScrollView, can_focus=True, inherit_bindings=False):
         values = cells(row, self.clock())
         if marked:
             values["id"] = f"*{values['id']}"
-        for column in columns_for(width, self.due):
+        for column in columns_for(width, self.extras):
             text = fit(values[column.key], column.width, column.right)
             column_style = line_style + self._column_style(column.key, row) + cursor
             if marked and column.key == "id":

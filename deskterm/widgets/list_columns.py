@@ -25,11 +25,21 @@ class Column:
     right: bool = False
 
 
-def columns_for(width: int, due: bool = False) -> list[Column]:
+@dataclass(frozen=True)
+class Extras:
+    """What the desk needs the list to show beyond its fixed columns, read with the list's
+    counts: `due`, the desk has SLA policies (a column says when each conversation is due);
+    `channel`, the desk has more than one channel (on a one-channel desk the column would
+    repeat one name on every row, in cells the subject needs at 80 columns)."""
+
+    due: bool = False
+    channel: bool = False
+
+
+def columns_for(width: int, extras: Extras = Extras()) -> list[Column]:
     """The columns at this width: everything fits 80 columns, the subject takes what is left.
-    `due`: the desk has SLA policies, so a column says when each conversation is due. The
-    assignee's handle is narrow at 80 columns (`@kim`: most handles are short, a long one is cut
-    with an ellipsis) and its width comes out of the subject's."""
+    The assignee's handle is narrow at 80 columns (`@kim`: most handles are short, a long one
+    is cut with an ellipsis) and its width comes out of the subject's."""
     wide = width >= 100
     contact = 22 if wide else 14
     channel = 12 if wide else 7
@@ -43,10 +53,10 @@ def columns_for(width: int, due: bool = False) -> list[Column]:
         Column("assignee", "agent", assignee),
     ]
     tail = [
-        *([Column("due", "due", 5, right=True)] if due else []),
+        *([Column("due", "due", 5, right=True)] if extras.due else []),
         Column("age", "age", 4, right=True),
         Column("messages", "msg", 3, right=True),
-        Column("channel", "channel", channel),
+        *([Column("channel", "channel", channel)] if extras.channel else []),
     ]
     used = sum(c.width for c in fixed + tail) + len(fixed + tail)  # one space after each
     subject = Column("subject", "subject", max(8, width - used))
@@ -121,8 +131,8 @@ def cells(row: dict[str, Any], now: datetime) -> dict[str, str]:
     }
 
 
-def header_text(width: int, due: bool = False) -> str:
-    return " ".join(fit(c.title, c.width, c.right) for c in columns_for(width, due))[:width]
+def header_text(width: int, extras: Extras = Extras()) -> str:
+    return " ".join(fit(c.title, c.width, c.right) for c in columns_for(width, extras))[:width]
 
 
 class ColumnHeader(Widget):
@@ -132,11 +142,11 @@ class ColumnHeader(Widget):
     ColumnHeader { height: 1; color: $text-muted; text-style: bold; padding-right: 1; }
     """
 
-    due = False  # the list's due column is shown (ConversationList.due)
+    extras = Extras()  # the list's (ConversationList.extras)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        return Strip([Segment(fit(header_text(width, self.due), width), self.rich_style)], width)
+        return Strip([Segment(fit(header_text(width, self.extras), width), self.rich_style)], width)
 
 
 # --- the list ----------------------------------------------------------------------------

@@ -223,3 +223,32 @@ def test_v_saves_a_view_and_switches_back_to_it(demo_desk: None) -> None:
         assert "/ord: 4" in line and "priority" in line
 
     drive(scenario)
+
+
+def test_the_channel_column_shows_once_the_desk_has_a_second_channel(demo_desk: None) -> None:
+    """At 80 columns the subject gets the channel's cells while every row would say "demo";
+    a second channel brings the column back at the next load."""
+    from deskterm.channels import config as channel_config
+    from deskterm.channels import registry as channels
+    from deskterm.demo import desk as demo
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        header = screen_text(app).splitlines()[1]
+        assert "subject" in header and "channel" not in header
+        assert the_list(app).extras.channel is False
+        channels.add(channel_config.validate({**demo.CHANNEL_CONFIG, "name": "sales"}))
+        screen = app.screen
+        assert isinstance(screen, ConversationsScreen)
+        screen.reload()
+        await settle(pilot)
+        assert the_list(app).extras.channel is True
+        text = screen_text(app)
+        assert text.splitlines()[1].rstrip().endswith("channel")
+        top = next(
+            line
+            for line in text.splitlines()
+            if line.lstrip(" ●").startswith(f"{OPEN_IDS_TOP[0]} ")
+        )
+        assert top.rstrip().endswith("demo")
+
+    drive(scenario)

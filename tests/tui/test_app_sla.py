@@ -50,7 +50,7 @@ def _line_of(app: DeskApp, conversation_id: int) -> str:
 def test_no_due_column_without_policies(demo_desk: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         assert " due " not in screen_text(app)
-        assert the_list(app).due is False
+        assert the_list(app).extras.due is False
         await pilot.press("o", "o", "o")  # newest, waiting, priority, and back: no "due"
         await settle(pilot)
         assert the_list(app).ids[:5] == OPEN_IDS_TOP
@@ -63,13 +63,14 @@ def test_due_column_marks_breached_and_due_soon_and_o_sorts_by_due(demo_desk: No
 
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         listing = the_list(app)
-        assert listing.due is True
+        assert listing.extras.due is True
+        assert listing.extras.channel is False  # the demo desk has one channel
         header = screen_text(app).splitlines()[1]
-        assert header.rstrip() == header_text(79, due=True).rstrip()  # 80 minus the gutter
+        assert header.rstrip() == header_text(79, listing.extras).rstrip()  # 80 minus the gutter
         assert " due  age " in header
-        assert _line_of(app, BREACHED).split()[-4] == "!2h"  # two hours late
-        assert _line_of(app, SOON).split()[-4] == "~20m"  # inside the warning time
-        assert _line_of(app, LATER).split()[-4] == "3h"
+        assert _line_of(app, BREACHED).split()[-3] == "!2h"  # two hours late
+        assert _line_of(app, SOON).split()[-3] == "~20m"  # inside the warning time
+        assert _line_of(app, LATER).split()[-3] == "3h"
         for _ in range(3):  # newest -> oldest waiting -> priority -> due first
             await pilot.press("o")
             await settle(pilot)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from deskterm.widgets.list_columns import age, cells, columns_for, fit, header_text
+from deskterm.widgets.list_columns import Extras, age, cells, columns_for, fit, header_text
 from deskterm.widgets.message_view import human_size, message_content, split_quotes
 
 NOW = datetime(2024, 3, 11, 12, 0)
 
 
+SEVERAL_CHANNELS = Extras(channel=True)
+
+
 def test_columns_fit_80_and_grow_the_subject() -> None:
     for width in (79, 80, 120, 200):  # 79: an 80-column terminal less the scrollbar
-        columns = columns_for(width)
+        columns = columns_for(width, SEVERAL_CHANNELS)
         assert sum(c.width for c in columns) + len(columns) - 1 == width
         assert [c.key for c in columns] == [
             "unread",
@@ -30,8 +33,20 @@ def test_columns_fit_80_and_grow_the_subject() -> None:
     assert columns_for(40)[6].width == 8  # narrower than that, the line is cropped
     # The assignee's handle: narrow at 80 columns, wider from 100, out of the subject's width.
     assert [columns_for(w)[5].width for w in (79, 99, 100, 200)] == [5, 5, 10, 10]
-    assert columns_for(79)[6].width == 18  # was 24 before the assignee
-    assert len(header_text(79)) <= 79
+    assert columns_for(79, SEVERAL_CHANNELS)[6].width == 18  # was 24 before the assignee
+    assert len(header_text(79, SEVERAL_CHANNELS)) <= 79
+
+
+def test_the_channel_column_only_when_the_desk_has_several_and_its_cells_go_to_the_subject() -> (
+    None
+):
+    one, several = columns_for(79), columns_for(79, SEVERAL_CHANNELS)
+    assert "channel" not in [c.key for c in one]
+    assert sum(c.width for c in one) + len(one) - 1 == 79
+    assert one[6].width == several[6].width + 8  # the channel's 7 cells and its space
+    with_due = columns_for(79, Extras(due=True))
+    assert [c.key for c in with_due][-3:] == ["due", "age", "messages"]
+    assert with_due[6].width == 20
 
 
 def test_fit_counts_wide_characters_and_marks_cuts() -> None:
