@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from deskterm.desk.report_breakdown import COUNTS, SECTIONS
+from deskterm.desk.report_breakdown import METRICS, SECTIONS
 from deskterm.desk.report_sla import TARGETS as SLA_TARGETS
 
 Row = tuple[str, str, str, Any]
@@ -52,7 +52,7 @@ def rows(report: dict[str, Any]) -> Iterator[Row]:
     for section, field in BREAKDOWNS:
         for entry in report[section]:
             name = entry[field] if entry[field] is not None else NOBODY[field]
-            for metric in COUNTS:
+            for metric in METRICS:
                 yield section, str(name), metric, entry[metric]
     sla = report["sla"]
     if not sla["available"]:
