@@ -7,6 +7,11 @@ returns one row per combination that occurs (a few dozen on a real desk, never a
 conversation), and each breakdown is the sum of its combinations here. Before, every
 breakdown read the period's rows again: four breakdowns, four reads of each kind.
 
+First-response and resolution times cannot be summed from combinations (a median of medians
+is not the median): reports.py ranks the durations once per key, a window partitioned by
+each key beside the total's in one statement (report_sql.ranked), and hands them in; the SLA
+met and breached counts are report_sla.attainment's grouped queries, by the same four keys.
+
 The agent of a conversation's numbers is its assignee now; of a reply, who wrote it
 (`Message.agent`: replies from before deskterm recorded it count under no agent); of time
 spent, who spent it.
