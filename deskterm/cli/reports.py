@@ -85,7 +85,7 @@ def report(
 
 
 def _print(data: dict[str, Any]) -> None:
-    from deskterm.desk import report_sla
+    from deskterm.desk import report_rows, report_sla
     from deskterm.desk.time_spent import format_duration as spent
 
     def span(seconds: int | None) -> str:
@@ -119,20 +119,10 @@ def _print(data: dict[str, Any]) -> None:
     say(f"{'SLA':<20}{report_sla.summary(data['sla'])}")
     reasons = ", ".join(f"{one_line(k)} {n}" for k, n in data["skipped"]["by_reason"].items())
     say(f"{'Skipped mail':<20}{data['skipped']['total']}" + (f": {reasons}" if reasons else ""))
-    for section, field in (
-        ("by_agent", "agent"),
-        ("by_organization", "organization"),
-        ("by_channel", "channel"),
-        ("by_type", "type"),
-    ):
+    for section, _field in report_rows.BREAKDOWNS:
         say()
-        say(f"{'Per ' + field:<22}{'new':>6}{'replies':>9}{'resolved':>10}{'time':>10}")
-        for row in data[section]:
-            name = one_line(str(row[field])) if row[field] is not None else "(none)"
-            say(
-                f"  {name[:20]:<20}{row['new']:>6}{row['replies']:>9}{row['resolved']:>10}"
-                f"{spent(row['time_seconds']) if row['time_seconds'] else '-':>10}"
-            )
+        for line in report_rows.table(data, section):
+            say(line)
 
 
 @click.group("time")

@@ -7,6 +7,11 @@ returns one row per combination that occurs (a few dozen on a real desk, never a
 conversation), and each breakdown is the sum of its combinations here. Before, every
 breakdown read the period's rows again: four breakdowns, four reads of each kind.
 
+First-response and resolution times cannot be summed from combinations (a median of medians
+is not the median): reports.py ranks the durations once per key, a window partitioned by
+each key beside the total's in one statement (report_sql.ranked), and hands them in; the SLA
+met and breached counts are report_sla.attainment's grouped queries, by the same four keys.
+
 The agent of a conversation's numbers is its assignee now; of a reply, who wrote it
 (`Message.agent`: replies from before deskterm recorded it count under no agent); of time
 spent, who spent it.
@@ -21,6 +26,7 @@ from typing import Any
 import peewee
 from peewee import SQL
 
+from deskterm.desk import report_sql as rsql
 from deskterm.store.models import (
     Channel,
     Contact,
@@ -39,6 +45,22 @@ SECTIONS = (
     ("by_type", "type"),
 )
 COUNTS = ("new", "replies", "resolved", "time_seconds")
+# The columns each key is selected as, in SECTIONS' order (report_sql.ranked partitions by them).
+GROUPS = ("g_agent", "g_org", "g_channel", "g_type")
+TIMES = (
+    "first_response_median_seconds",
+    "first_response_p90_seconds",
+    "resolution_median_seconds",
+    "resolution_p90_seconds",
+)
+SLA = (
+    "sla_first_response_met",
+    "sla_first_response_breached",
+    "sla_resolution_met",
+    "sla_resolution_breached",
+)
+# Every number of a breakdown row, in the order the CSV and the screen's numbers list them.
+METRICS = (*COUNTS, *TIMES, *SLA, "sla_attainment_pct")
 
 Combos = dict[tuple[Any, Any, Any, Any], int]
 
@@ -46,25 +68,27 @@ Combos = dict[tuple[Any, Any, Any, Any], int]
 def keys(agent: peewee.Node) -> list[peewee.Node]:
     """The four grouping keys, aliased; `agent` is the assignee, a reply's author or, for
     time, who spent it."""
-    return [
-        agent.alias("g_agent"),
-        Contact.organization.alias("g_org"),
-        Conversation.channel.alias("g_channel"),
-        Conversation.conversation_type.alias("g_type"),
-    ]
+    columns = (
+        agent,
+        Contact.organization,
+        Conversation.channel,
+        Conversation.conversation_type,
+    )
+    return [column.alias(name) for column, name in zip(columns, GROUPS, strict=True)]
+
+
+def with_keys(query: peewee.SelectQuery, agent: peewee.Node) -> peewee.SelectQuery:
+    """`query` (over rows joined to Conversation) also selecting the four keys; the contact
+    is joined here for its organization."""
+    return query.join_from(
+        Conversation, Contact, peewee.JOIN.LEFT_OUTER, on=(Conversation.contact == Contact.id)
+    ).select_extend(*keys(agent))
 
 
 def grouped(query: peewee.SelectQuery, agent: peewee.Node) -> Combos:
     """`query` (selecting one count or sum, over rows joined to Conversation) grouped by the
-    four keys; the contact is joined here for its organization."""
-    rows = (
-        query.join_from(
-            Conversation, Contact, peewee.JOIN.LEFT_OUTER, on=(Conversation.contact == Contact.id)
-        )
-        .select_extend(*keys(agent))
-        .group_by(SQL("g_agent"), SQL("g_org"), SQL("g_channel"), SQL("g_type"))
-        .tuples()
-    )
+    four keys."""
+    rows = with_keys(query, agent).group_by(*(SQL(g) for g in GROUPS)).tuples()
     return {(a, o, c, t): int(n or 0) for n, a, o, c, t in rows}
 
 
@@ -73,25 +97,50 @@ def breakdowns(
     replies: peewee.SelectQuery,
     resolved: peewee.SelectQuery,
     spent: peewee.SelectQuery,
+    times: dict[str, rsql.Ranks],
+    sla: dict[str, Combos],
 ) -> dict[str, list[dict[str, Any]]]:
     """Every breakdown section from four grouped queries, each reports._Report's (with the
-    period and filters) selecting only its count or sum, which is grouped here."""
+    period and filters) selecting only its count or sum, which is grouped here; `times` are
+    the first-response and resolution times ranked per key (report_sql.ranked over GROUPS,
+    as the totals are), `sla` the met and breached counts per combination of the keys
+    (report_sla.attainment's, named as in SLA)."""
     counted = {
         "new": grouped(new, Conversation.assignee),
         "replies": grouped(replies, Message.agent),
         "resolved": grouped(resolved, Conversation.assignee),
         "time_seconds": grouped(spent, TimeEntry.agent),
+        **sla,
     }
     out: dict[str, list[dict[str, Any]]] = {}
     for position, (section, field) in enumerate(SECTIONS):
-        per: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+        per: dict[Any, dict[str, Any]] = defaultdict(lambda: _empty())
         for metric, combos in counted.items():
             for combo, value in combos.items():
                 per[combo[position]][metric] += value
+        for target, ranks in times.items():
+            for text, (_count, at) in ranks[GROUPS[position]].items():
+                row = per[_key(field, text)]
+                row[f"{target}_median_seconds"], row[f"{target}_p90_seconds"] = at[50], at[90]
+        for values in per.values():
+            met = values["sla_first_response_met"] + values["sla_resolution_met"]
+            due = met + values["sla_first_response_breached"] + values["sla_resolution_breached"]
+            values["sla_attainment_pct"] = round(100 * met / due, 1) if due else None
         names = _names(field, per)
         rows = [{field: names.get(k, k), **values} for k, values in per.items()]
         out[section] = sorted(rows, key=lambda r, f=field: (r[f] is None, str(r[f] or "")))
     return out
+
+
+def _empty() -> dict[str, Any]:
+    """A row before any number: counts 0, times and attainment None (nothing to rank)."""
+    return {m: 0 if m in COUNTS or m in SLA else None for m in METRICS}
+
+
+def _key(field: str, text: str | None) -> Any:
+    """A key as report_sql.ranked gives it (text) as the grouped counts have it: agents are
+    handles, the others ids."""
+    return text if text is None or field == "agent" else int(text)
 
 
 def _names(field: str, keys: Iterable[Any]) -> dict[Any, str]:

@@ -2,6 +2,9 @@
 them, the CLI's text and the Reports screen's numbers view show them. One flattening, so the
 CSV, the text and the screen name every number the same way.
 
+`table` is a breakdown as the CLI's text and the Reports screen show it: one table, so both
+read the same at 80 columns.
+
 A row is (section, key, metric, value): a series gives one row per bucket
 ("new", "2024-03-04", "count", 3), a summary one per figure ("first_response", "",
 "median_seconds", 7200), a breakdown one per name and figure ("by_agent", "sam", "replies", 4).
@@ -12,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from deskterm.desk.report_breakdown import COUNTS, SECTIONS
+from deskterm.desk.report_breakdown import METRICS, SECTIONS
 from deskterm.desk.report_sla import TARGETS as SLA_TARGETS
+from deskterm.desk.time_spent import format_duration
+from deskterm.sanitize import one_line
 
 Row = tuple[str, str, str, Any]
 
@@ -52,7 +57,7 @@ def rows(report: dict[str, Any]) -> Iterator[Row]:
     for section, field in BREAKDOWNS:
         for entry in report[section]:
             name = entry[field] if entry[field] is not None else NOBODY[field]
-            for metric in COUNTS:
+            for metric in METRICS:
                 yield section, str(name), metric, entry[metric]
     sla = report["sla"]
     if not sla["available"]:
@@ -65,3 +70,43 @@ def rows(report: dict[str, Any]) -> Iterator[Row]:
         for series, metric in (("met_series", "met"), ("breached_series", "breached")):
             for key, value in zip(report["buckets"], sla[target][series], strict=True):
                 yield f"sla_{target}", key, metric, value
+
+
+# The breakdown table's columns after the name: heading, width, the number shown.
+COLUMNS = (
+    ("new", 5, "new"),
+    ("replies", 8, "replies"),
+    ("resolved", 9, "resolved"),
+    ("time", 9, "time_seconds"),
+    ("1st resp", 9, "first_response_median_seconds"),
+    ("resolve", 9, "resolution_median_seconds"),
+    ("SLA %", 7, "sla_attainment_pct"),
+)
+NAME_WIDTH = 16
+
+
+def table(report: dict[str, Any], section: str) -> list[str]:
+    """A breakdown section as lines of text, 74 columns wide (an 80-column terminal or the
+    screen, with room for its padding): new, replies, resolved, time spent, the median first
+    response and resolution (the 90th percentiles are in the rows and the JSON), and the SLA
+    attainment over both targets. Names are made one line: they come from mail."""
+    field = dict(BREAKDOWNS)[section]
+    lines = [
+        f"{'Per ' + field:<{NAME_WIDTH + 2}}"
+        + "".join(f"{heading:>{width}}" for heading, width, _metric in COLUMNS)
+    ]
+    for entry in report[section]:
+        name = one_line(str(entry[field])) if entry[field] is not None else NOBODY[field]
+        cells = "".join(f"{_cell(metric, entry[metric]):>{width}}" for _h, width, metric in COLUMNS)
+        lines.append(f"  {name[:NAME_WIDTH]:<{NAME_WIDTH}}{cells}")
+    return lines
+
+
+def _cell(metric: str, value: Any) -> str:
+    if value is None or (metric == "time_seconds" and not value):
+        return "-"
+    if metric.endswith("seconds"):
+        return format_duration(value)
+    if metric.endswith("pct"):
+        return f"{value}%"
+    return str(value)

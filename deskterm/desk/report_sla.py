@@ -23,14 +23,15 @@ index lookup and a difference (`counted`). No second calendar is written here.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 import peewee
 from peewee import SQL, Case, fn
 
+from deskterm.desk import report_breakdown, sla_policies
 from deskterm.desk import report_sql as rsql
-from deskterm.desk import sla_policies
 from deskterm.desk.sla_calendar import MAX_DAYS_AHEAD
 from deskterm.store.db import database, is_sqlite
 from deskterm.store.models import Conversation, SlaPolicy
@@ -124,13 +125,19 @@ def clock_start() -> peewee.Node:
     return fn.GREATEST(arrived, SlaPolicy.created_at)
 
 
-def attainment(report: Any, counter: Counter, now: datetime) -> dict[str, Any]:
+def attainment(
+    report: Any, counter: Counter, now: datetime
+) -> tuple[dict[str, Any], dict[str, report_breakdown.Combos]]:
     """The SLA section of `report` (a reports._Report): met and breached per target, per
-    bucket and in all, and the attainment in percent (None when nothing was due)."""
+    bucket and in all, and the attainment in percent (None when nothing was due); and the
+    same met and breached counts per combination of the breakdown's keys (named as in
+    report_breakdown.SLA), from the same grouped queries."""
     if not SlaPolicy.select().exists():
-        return {"available": False, "note": NO_SLA}
+        return {"available": False, "note": NO_SLA}, {}
     out: dict[str, Any] = {"available": True, "hours": counter.hours}
+    combos: dict[str, report_breakdown.Combos] = {}
     start = clock_start()
+    by_keys = [SQL(g) for g in report_breakdown.GROUPS]
     for target in TARGETS:
         minutes = getattr(SlaPolicy, f"{target}_minutes")
         if target == "first_response":
@@ -141,40 +148,49 @@ def attainment(report: Any, counter: Counter, now: datetime) -> dict[str, Any]:
             reached = SQL("done.done_at")
             base = report._resolved()
             late = counter.between(reached, start) - Conversation.sla_paused_seconds > minutes * 60
-        done = (
+        done = report_breakdown.with_keys(
             base.select(
                 rsql.bucket(reached, report.sc.step).alias("k"),
                 Case(None, [(late, 1)], 0).alias("late"),
                 fn.COUNT(Conversation.id),
-            )
-            .join_from(Conversation, SlaPolicy, on=(SlaPolicy.id == Conversation.sla_policy))
-            .where(minutes.is_null(False), reached >= start, *report.where)
-            .group_by(SQL("k"), SQL("late"))
+            ).join_from(Conversation, SlaPolicy, on=(SlaPolicy.id == Conversation.sla_policy)),
+            Conversation.assignee,
+        )
+        done = (
+            done.where(minutes.is_null(False), reached >= start, *report.where)
+            .group_by(SQL("k"), SQL("late"), *by_keys)
             .tuples()
         )
         met = dict.fromkeys(report.keys, 0)
         breached = dict.fromkeys(report.keys, 0)
-        for k, was_late, n in done:
-            into = breached if int(was_late) else met
+        met_by: report_breakdown.Combos = defaultdict(int)
+        breached_by: report_breakdown.Combos = defaultdict(int)
+        for k, was_late, n, *key in done:
+            into, by = (breached, breached_by) if int(was_late) else (met, met_by)
             if k in into:
                 into[k] += int(n)
-        overdue = (
+                by[tuple(key)] += int(n)
+        overdue = report_breakdown.with_keys(
             Conversation.select(
                 rsql.bucket(Conversation.due_at, report.sc.step).alias("k"),
                 fn.COUNT(Conversation.id),
-            )
-            .where(
+            ),
+            Conversation.assignee,
+        )
+        overdue = (
+            overdue.where(
                 Conversation.due_target == target,
                 report._in_period(Conversation.due_at),
                 Conversation.due_at <= now,
                 *report.where,
             )
-            .group_by(SQL("k"))
+            .group_by(SQL("k"), *by_keys)
             .tuples()
         )
-        for k, n in overdue:
+        for k, n, *key in overdue:
             if k in breached:
                 breached[k] += int(n)
+                breached_by[tuple(key)] += int(n)
         met_total, breached_total = sum(met.values()), sum(breached.values())
         due = met_total + breached_total
         out[target] = {
@@ -184,7 +200,9 @@ def attainment(report: Any, counter: Counter, now: datetime) -> dict[str, Any]:
             "met_series": [met[k] for k in report.keys],
             "breached_series": [breached[k] for k in report.keys],
         }
-    return out
+        combos[f"sla_{target}_met"] = dict(met_by)
+        combos[f"sla_{target}_breached"] = dict(breached_by)
+    return out, combos
 
 
 def summary(section: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@ buckets, a reason's kind, and percentiles. desk/reports.py builds every query fr
 both engines give the same numbers (tests compare them on the same history).
 
 Percentiles are nearest-rank: the value at rank ceil(p * n) of the sorted durations, found by
-a window function over the durations in the database (PostgreSQL has `percentile_cont`,
+a window function over the durations in the database, and per breakdown key by a window
+partitioned by the key in the same statement (`ranked`). PostgreSQL has `percentile_cont`,
 SQLite nothing; nearest-rank is the one both compute alike, and it is always a duration
 that happened, never one interpolated between two).
 """
@@ -64,23 +65,42 @@ def reason_kind(reason: peewee.Node) -> peewee.Node:
     return fn.split_part(reason, ":", 1).coerce(False)
 
 
-def percentiles(
-    durations: peewee.SelectQuery, ranks: Sequence[int] = (50, 90)
-) -> tuple[int, dict[int, int | None]]:
-    """How many durations `durations` (a query selecting one column aliased `d`) gives, and
-    the nearest-rank percentile of each of `ranks` (None when there are none). The database
-    sorts and ranks them; at most len(ranks) rows come back."""
+Ranks = dict[str, dict[str | None, tuple[int, dict[int, int | None]]]]
+
+
+def ranked(
+    durations: peewee.SelectQuery, groups: Sequence[str], ranks: Sequence[int] = (50, 90)
+) -> Ranks:
+    """The count and nearest-rank percentiles of the durations `durations` selects (aliased
+    `d`), in all (under "") and per value of each column named in `groups` (selected by
+    `durations` too), in one statement: the durations are read once (a CTE), each ranking
+    is a window partitioned by its column, and only the rows at the wanted ranks come back
+    (a few per group, never a row per conversation). Group values come back as text (one
+    column holds them all); the total's value is None."""
     sql, params = durations.sql()
     wanted = " OR ".join(f"rn = (n * {int(p)} + 99) / 100" for p in ranks)
+    branches = []
+    for group in ("", *groups):
+        key = f"CAST({group} AS TEXT)" if group else "CAST(NULL AS TEXT)"
+        over = f"PARTITION BY {group} " if group else ""
+        branches.append(
+            f"SELECT '{group}' AS g, k, rn, n, d FROM (SELECT {key} AS k, d, "
+            f"ROW_NUMBER() OVER ({over}ORDER BY d) AS rn, COUNT(*) OVER ({over}) AS n "
+            f"FROM durations) AS ranked WHERE {wanted}"
+        )
     rows = database.execute_sql(
-        "SELECT rn, n, d FROM (SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS rn, "
-        f"COUNT(*) OVER () AS n FROM ({sql}) AS durations) AS ranked WHERE {wanted}",
-        params,
+        f"WITH durations AS MATERIALIZED ({sql}) " + " UNION ALL ".join(branches), params
     ).fetchall()
-    count = int(rows[0][1]) if rows else 0
-    found = {int(rn): int(d) for rn, _n, d in rows}
-    out: dict[int, int | None] = {}
-    for p in ranks:
-        rank = (count * p + 99) // 100
-        out[p] = found.get(rank) if count else None
-    return count, out
+    found: dict[tuple[str, str | None], tuple[int, dict[int, int]]] = {}
+    for group, key, rn, n, d in rows:
+        count, at = found.setdefault((str(group), key), (int(n), {}))
+        at[int(rn)] = int(d)
+    out: Ranks = {group: {} for group in ("", *groups)}
+    for (group, key), (count, at) in found.items():
+        out[group][key] = (count, {p: at.get((count * p + 99) // 100) for p in ranks})
+    return out
+
+
+def overall(ranks: Ranks) -> tuple[int, dict[int, int | None]]:
+    """The count and percentiles in all from `ranked`'s answer (none when nothing ranked)."""
+    return ranks[""].get(None, (0, {50: None, 90: None}))

@@ -62,18 +62,22 @@ def compute(sc: Scope) -> dict[str, Any]:
     now = utcnow()
     r = _Report(sc, start, end, where, keys, report_sla.Counter(max(end, now)))
     new = r.new_conversations()
+    first, first_ranks = r.first_response(new["total"])
+    done, done_ranks = r.resolution()
+    sla, sla_combos = report_sla.attainment(r, r.counter, now)
+    times = {"first_response": first_ranks, "resolution": done_ranks}
     return {
         "period": {**asdict(sc), "since": sc.since.isoformat(), "until": sc.until.isoformat()},
         "buckets": keys,
         "new": new,
         "replies": r.replies(),
-        "first_response": r.first_response(new["total"]),
-        "resolution": r.resolution(),
-        "sla": report_sla.attainment(r, r.counter, now),
+        "first_response": first,
+        "resolution": done,
+        "sla": sla,
         "backlog": r.backlog(new["series"]),
         "skipped": r.skipped(),
         "time_spent": r.time_spent(),
-        **r.breakdowns(),
+        **r.breakdowns(times, sla_combos),
     }
 
 
@@ -134,7 +138,15 @@ class _Report:
         series = self._series(self._replies(fn.COUNT(Message.id)), Message.date)
         return {"total": sum(series), "series": series}
 
-    def first_response(self, created: int) -> dict[str, Any]:
+    def _ranked(self, durations: peewee.SelectQuery) -> rsql.Ranks:
+        """The durations ranked in all and per breakdown key (the conversation's assignee,
+        organization, channel, type) in one statement: the breakdown's times mean what the
+        totals mean, and are counted by the same query."""
+        keyed = report_breakdown.with_keys(durations, Conversation.assignee)
+        return rsql.ranked(keyed, report_breakdown.GROUPS)
+
+    def first_response(self, created: int) -> tuple[dict[str, Any], rsql.Ranks]:
+        """The first-response section, and its times per breakdown key."""
         first = (
             Message.select(
                 Message.conversation.alias("cid"), fn.MIN(Message.date).alias("first_at")
@@ -151,28 +163,33 @@ class _Report:
             .join(first, on=(first.c.cid == Conversation.id))
             .where(self._in_period(Conversation.created_at), *self.where)
         )
-        count, ranks = rsql.percentiles(durations)
-        return {
+        ranked = self._ranked(durations)
+        count, ranks = rsql.overall(ranked)
+        section = {
             "answered": count,
             "unanswered": created - count,
             "median_seconds": ranks[50],
             "p90_seconds": ranks[90],
             "hours": self.counter.hours,
         }
+        return section, ranked
 
-    def resolution(self) -> dict[str, Any]:
+    def resolution(self) -> tuple[dict[str, Any], rsql.Ranks]:
+        """The resolution section, and its times per breakdown key."""
         durations = self._resolved(
             self.counter.between(SQL("done.done_at"), Conversation.created_at).alias("d")
         )
-        count, ranks = rsql.percentiles(durations)
+        ranked = self._ranked(durations)
+        count, ranks = rsql.overall(ranked)
         series = self._series(self._resolved(fn.COUNT(Conversation.id)), SQL("done.done_at"))
-        return {
+        section = {
             "resolved": count,
             "series": series,
             "median_seconds": ranks[50],
             "p90_seconds": ranks[90],
             "hours": self.counter.hours,
         }
+        return section, ranked
 
     def backlog(self, new: list[int]) -> dict[str, Any]:
         """Open and pending at the end of each bucket: every conversation created so far
@@ -243,10 +260,14 @@ class _Report:
         series = self._series(self._time(fn.SUM(TimeEntry.seconds)), TimeEntry.started_at)
         return {"total_seconds": sum(series), "series": series}
 
-    def breakdowns(self) -> dict[str, list[dict[str, Any]]]:
+    def breakdowns(
+        self, times: dict[str, rsql.Ranks], sla: dict[str, report_breakdown.Combos]
+    ) -> dict[str, list[dict[str, Any]]]:
         """New conversations, replies, resolved and time spent per agent (the conversation's
         assignee; replies: who wrote them; time: who spent it), organization, channel and
-        type: one grouped query per kind of number (desk/report_breakdown.py)."""
+        type: one grouped query per kind of number (desk/report_breakdown.py); with the
+        first-response and resolution times and the SLA counts those sections grouped by
+        the same keys."""
         return report_breakdown.breakdowns(
             Conversation.select(fn.COUNT(Conversation.id)).where(
                 self._in_period(Conversation.created_at), *self.where
@@ -254,6 +275,8 @@ class _Report:
             self._replies(fn.COUNT(Message.id)),
             self._resolved(fn.COUNT(Conversation.id)),
             self._time(fn.SUM(TimeEntry.seconds)),
+            times,
+            sla,
         )
 
     def _resolved(self, *values: peewee.Node) -> peewee.SelectQuery:

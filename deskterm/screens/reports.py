@@ -2,7 +2,8 @@
 period, drawn (issue 17).
 
 The numbers are `deskterm.desk.reports.compute`'s, read in a thread worker, the same call as
-`deskterm report`. Drawn with Textual's own `Sparkline` (one per series) and text bars: the
+`deskterm report`. Drawn with Textual's own `Sparkline` (one per series) and text tables (the
+breakdowns per agent, organization, channel and type, as `deskterm report` prints them): the
 plotting widgets for Textual were not a fit (README, "Reports"). A sparkline draws heights
 with block characters, so it reads in monochrome (`NO_COLOR`) as in colour; every drawn
 series has its total and its peak beside it, and `n` shows every number as a table (the rows
@@ -38,7 +39,6 @@ DRAWN = (
     ("Backlog (open + pending)", "backlog", "series", False),
     ("Time spent", "time_spent", "series", True),
 )
-BAR_WIDTH = 24
 
 
 class ReportsScreen(DeskScreen):
@@ -173,7 +173,8 @@ def _shown(metric: str, value: object) -> str:
 
 
 def summary(data: dict[str, Any]) -> str:
-    """The figures that are not series, and the per-agent bars, as plain text lines."""
+    """The figures that are not series, and the breakdown tables (report_rows.table, the
+    CLI's too), as plain text lines."""
     first, done = data["first_response"], data["resolution"]
 
     def span(seconds: int | None) -> str:
@@ -192,25 +193,7 @@ def summary(data: dict[str, Any]) -> str:
             ", ".join(f"{one_line(k)} {n}" for k, n in data["skipped"]["by_reason"].items())
             or "none"
         ),
-        "",
-        "Per agent (new · replies · resolved · time):",
     ]
-    rows = data["by_agent"]
-    top = max((r["new"] for r in rows), default=0) or 1
-    for row in rows:
-        name = one_line(str(row["agent"])) if row["agent"] else report_rows.NOBODY["agent"]
-        bar = "█" * round(BAR_WIDTH * row["new"] / top)
-        lines.append(
-            f"  {name[:14]:<14} {bar:<{BAR_WIDTH}} {row['new']} · {row['replies']} · "
-            f"{row['resolved']} · {format_duration(row['time_seconds'])}"
-        )
-    for section, field in (
-        ("by_organization", "organization"),
-        ("by_channel", "channel"),
-        ("by_type", "type"),
-    ):
-        named = ", ".join(
-            f"{one_line(str(r[field] or '(none)'))} {r['new']}" for r in data[section]
-        )
-        lines.append(f"New per {field}: {named or 'none'}")
+    for section, _field in report_rows.BREAKDOWNS:
+        lines += ["", *report_rows.table(data, section)]
     return "\n".join(lines)

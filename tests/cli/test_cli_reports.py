@@ -32,6 +32,12 @@ def test_json_and_csv_carry_the_same_numbers(week: Desk) -> None:
     assert found[("new", "2024-03-11", "count")] == "8"
     assert found[("by_agent", "sam", "time_seconds")] == "2100"
     assert found[("sla", "", "note")].startswith("No SLA targets")
+    # The breakdowns' times and SLA numbers: sam's one first response, 35m after arrival.
+    [sam] = [row for row in data["by_agent"] if row["agent"] == "sam"]
+    assert sam["first_response_median_seconds"] == sam["first_response_p90_seconds"] == 2100
+    assert (sam["sla_first_response_met"], sam["sla_attainment_pct"]) == (0, None)
+    assert found[("by_agent", "sam", "first_response_median_seconds")] == "2100"
+    assert found[("by_agent", "sam", "sla_attainment_pct")] == ""
 
 
 def test_the_text_report_draws_and_names(week: Desk) -> None:
@@ -39,6 +45,11 @@ def test_the_text_report_draws_and_names(week: Desk) -> None:
     assert "New conversations" in out and "22" in out
     assert "▁▂▁▁▂▃▅█" in out  # new conversations per day, as a sparkline
     assert "median 2h 00m, 90% within 2d 00h" in out
+    # The breakdown tables: median times and the SLA attainment (none without a policy).
+    assert "Per agent           new replies resolved     time 1st resp  resolve  SLA %" in out
+    assert "  sam                 2       2        0      35m      35m        -      -" in out
+    tables = out[out.index("Per agent") :]
+    assert all(len(line) <= 80 for line in tables.splitlines())
 
 
 def test_filters_and_mistakes(week: Desk) -> None:

@@ -72,6 +72,42 @@ def test_the_screen_and_the_cli_agree_on_every_number(week: None) -> None:
     sla_rows = {(k, m) for s, k, m, _v in shown["30 days"] if s == "sla"}
     assert ("first_response", "attainment_pct") in sla_rows
     assert ("resolution", "breached") in sla_rows
+    # The breakdowns' times and SLA numbers are among the numbers both show.
+    found = {(s, k, m): v for s, k, m, v in shown["30 days"]}
+    for metric in (
+        "first_response_median_seconds",
+        "first_response_p90_seconds",
+        "resolution_median_seconds",
+        "resolution_p90_seconds",
+        "sla_first_response_breached",
+        "sla_attainment_pct",
+    ):
+        for section, key in (("by_agent", "(no agent)"), ("by_channel", "demo")):
+            assert (section, key, metric) in found
+    assert (
+        found[("by_channel", "demo", "first_response_median_seconds")]
+        == found[("first_response", "", "median_seconds")]
+    )
+
+
+def test_the_breakdown_tables_show_times_and_sla_within_80_columns(week: None) -> None:
+    with clock_at(demo.ANCHOR):
+        sla.add_policy("standard", Terms(first_response="1h", hours="mon-fri 09:00-17:00"))
+    connection.close_database()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("R")
+        await settle(pilot)
+        app.screen.query_one("#plots").scroll_end(animate=False)
+        await settle(pilot)
+        text = screen_text(app)
+        header = "Per channel         new replies resolved     time 1st resp  resolve  SLA %"
+        assert header in text
+        # The demo channel: the period's medians (1h and 4h in business hours), 0 of 16 met.
+        assert "  demo               22       5        3   1h 30m   1h 00m   4h 00m   0.0%" in text
+        assert all(len(line) <= 80 for line in text.splitlines())
+
+    drive(scenario)
 
 
 def test_plots_fit_80x24_and_the_numbers_are_one_key_away(week: None) -> None:
