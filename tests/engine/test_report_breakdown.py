@@ -19,21 +19,14 @@ from deskterm.outbound.replies import queue_reply
 from deskterm.store import connection
 from deskterm.store.db import clock_at
 from deskterm.store.models import Channel
-from tests.conftest import DRAFT_CHANNEL, Desk
 from tests.engine.test_sla import arrives
 
 HOURS = 3600
 WEEK = {"since": date(2024, 3, 4), "until": date(2024, 3, 11)}
 
 
-def engines() -> list[Any]:
-    return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=engines())
-def history(request: pytest.FixtureRequest) -> None:
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
+@pytest.fixture
+def history(engine: str) -> None:
     demo.build_demo(now=demo.ANCHOR, history=True)
     connection.open_database()
 
@@ -88,8 +81,8 @@ MONDAY = datetime(2024, 3, 11)
 TUESDAY = datetime(2024, 3, 12)
 
 
-@pytest.fixture(params=engines())
-def business(request: pytest.FixtureRequest, desk: Desk) -> dict[str, int]:
+@pytest.fixture
+def business(engine_channel: Channel) -> dict[str, int]:
     """Three conversations (worked out in business hours; around the clock in brackets):
 
     a (kim's): Friday 16:00, answered Monday 10:00: 1h + 1h = 2h (66h), met;
@@ -98,11 +91,7 @@ def business(request: pytest.FixtureRequest, desk: Desk) -> dict[str, int]:
     c (kim's): Monday 13:00, answered Tuesday 09:30: 4h + 30m = 4h30m (20h30m), breached;
       resolved Tuesday 16:00: 4h + 7h = 11h (27h), breached.
     """
-    if request.param == "postgres":
-        request.getfixturevalue("pg")
-    desk.add_channel(DRAFT_CHANNEL)
-    connection.open_database()
-    channel = Channel.get(Channel.name == "support")
+    channel = engine_channel
     agents.add("kim@desk.example", "Kim", handle="kim")
     agents.add("sam@desk.example", "Sam", handle="sam")
     with clock_at(FRIDAY):
