@@ -12,6 +12,7 @@ from deskterm.screens.dialog import ConfirmRemove
 from deskterm.screens.thread import ThreadScreen
 from deskterm.screens.time_entries import TimeEntriesScreen, TimeEntryForm
 from deskterm.store.models import Agent, TimeEntry
+from deskterm.widgets.time_clock import TimeClock
 from tests.tui.test_app import OPEN_IDS_TOP, drive, notices, screen_text, settle
 
 TOP = OPEN_IDS_TOP[0]
@@ -120,3 +121,39 @@ def test_a_conversation_without_time_says_how_to_log_some(demo_desk: None) -> No
         assert isinstance(app.screen, ThreadScreen)
 
     drive(scenario)
+
+
+def test_a_measured_entry_corrected_over_its_open_thread_keeps_the_correction(
+    demo_desk: None,
+) -> None:
+    """The thread's clock writes its stretch again after the agent corrected it from `E`:
+    it adds what it counted since, and the correction stands."""
+    moment = [1000.0]
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        app.monotonic = lambda: moment[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        clock = app.screen.query_one(TimeClock)
+        moment[0] = 1010.0
+        await pilot.press("j")
+        clock.tick()
+        clock.save()
+        await settle(pilot)
+        assert TimeEntry.get(TimeEntry.source == "clock").seconds == 10
+        await pilot.press("E")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        app.screen.query_one("#length", Input).value = "1m"
+        await pilot.press("enter", "escape")
+        await settle(pilot)
+        moment[0] = 1030.0  # twenty more seconds at work in the thread
+        await pilot.press("j")
+        clock.tick()
+        clock.save()
+        await settle(pilot)
+
+    drive(scenario)
+    [entry] = TimeEntry.select()
+    assert (entry.source, entry.seconds) == ("clock", 80)
