@@ -16,10 +16,27 @@ from deskterm.cli.console import echo_json, handle_errors, json_option, open_exi
 from deskterm.sanitize import one_line
 
 BARS = "▁▂▃▄▅▆▇█"
+LINE = 80  # the text report fits a standard terminal (and a mail) whatever the period
+LABEL = 20 + 9 + 2  # a sparkline row's name, total and gap before the bars
+
+
+def resample(values: list[int], width: int) -> tuple[list[int], int]:
+    """At most `width` values for a series too long to draw (a year by day is 365), and how
+    many buckets each stands for (1: unchanged).
+
+    Each value is the highest of its run of consecutive buckets: a one-day spike stays as
+    tall as it was, where an average would flatten it into its neighbours, and the backlog,
+    a level rather than a count, still reads as one (a sum would multiply it). The last run
+    may be shorter."""
+    if len(values) <= width:
+        return values, 1
+    size = -(-len(values) // width)
+    return [max(values[i : i + size]) for i in range(0, len(values), size)], size
 
 
 def sparkline(values: list[int]) -> str:
-    """A series as one line of block characters (readable without colour)."""
+    """A series as one line of block characters (readable without colour); `resample` first
+    what may be longer than the line."""
     top = max(values, default=0)
     if top <= 0:
         return BARS[0] * len(values)
@@ -93,8 +110,10 @@ def _print(data: dict[str, Any]) -> None:
 
     period = data["period"]
     narrowed = [f"{k} {one_line(str(period[k]))}" for k in ("channel", "agent", "org") if period[k]]
+    _, size = resample(data["new"]["series"], LINE - LABEL)  # every series has the buckets
     say(
         f"{period['since']} to {period['until']}, per {period['step']} (UTC)"
+        + (f"; a bar is the highest {period['step']} of {size}" if size > 1 else "")
         + (f"; {', '.join(narrowed)}" if narrowed else "")
     )
     first, done, back = data["first_response"], data["resolution"], data["backlog"]
@@ -106,7 +125,7 @@ def _print(data: dict[str, Any]) -> None:
         ("Time spent", spent(data["time_spent"]["total_seconds"]), data["time_spent"]["series"]),
     ]
     for label, total, series in lines:
-        say(f"{label:<20}{total:>9}  {sparkline(series)}")
+        say(f"{label:<20}{total:>9}  {sparkline(resample(series, LINE - LABEL)[0])}")
     say(
         f"{'First response':<20}median {span(first['median_seconds'])}, 90% within "
         f"{span(first['p90_seconds'])} ({first['answered']} answered, {first['unanswered']} not)"
@@ -179,6 +198,31 @@ def time_list(conversation_id: int, as_json: bool) -> None:
         )
     total = time_spent.format_duration(sum(int(e["seconds"]) for e in entries))
     say(f"{total} in all.")
+
+
+@time_group.command("edit")
+@click.argument("entry_id", type=int)
+@click.argument("duration", required=False)
+@click.option("--note", default=None, help="What the time went on (replaces the note).")
+@json_option
+@handle_errors
+def time_edit(entry_id: int, duration: str | None, note: str | None, as_json: bool) -> None:
+    """Correct a time entry (its number in `deskterm time list ID`): its DURATION (15m,
+    1h30m, 1.5h, 1:30), its note, or both. Yours, or anyone's if you are an admin."""
+    from deskterm.desk import time_spent
+    from deskterm.errors import ConfigError
+
+    if duration is None and note is None:
+        raise ConfigError("Say what to change: `deskterm time edit ENTRY 15m --note TEXT`.")
+    open_existing_desk()
+    seconds = None if duration is None else time_spent.parse_duration(duration)
+    entry = time_spent.edit(entry_id, seconds=seconds, note=note)
+    if as_json:
+        echo_json(entry)
+        return
+    cid = int(entry["conversation"])
+    total = time_spent.format_duration(time_spent.total(cid))
+    say(f"Time entry {entry_id} is now {entry['spent']}; {total} in all on #{cid}.")
 
 
 @time_group.command("remove")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from peewee import fn
 
@@ -108,27 +109,36 @@ class Stopwatch:
 def save_stretch(
     entry_id: int | None,
     conversation_id: int,
-    seconds: int,
+    added: int,
     *,
     agent: str | None,
     started_at: datetime,
 ) -> int | None:
-    """Write a measured stretch: a new entry (`entry_id` None) once it has a second to show,
-    else the entry's new total. Returns the entry's id (None: nothing worth writing yet)."""
-    if entry_id is None:
-        if seconds < 1:
-            return None
-        return int(
-            TimeEntry.insert(
-                conversation=conversation_id,
-                agent=agent,
-                seconds=seconds,
-                started_at=started_at,
-                source="clock",
-            ).execute()
-        )
-    TimeEntry.update(seconds=seconds).where(TimeEntry.id == entry_id).execute()
-    return entry_id
+    """Add a measured stretch's `added` seconds (counted since its last write) to its entry:
+    a new entry when `entry_id` is None, once there is a second to show. Returns the entry's
+    id (None: nothing worth writing yet).
+
+    The clock adds rather than writes its total, so that an agent's correction of the entry
+    made while the thread is still open (`edit`, from the time entries screen over it) stands
+    and the clock counts on from it. An entry removed meanwhile stays removed: what the
+    clock counts next goes into a new entry, started now.
+    """
+    if added < 1:
+        return entry_id
+    if entry_id is not None:
+        grown = TimeEntry.update(seconds=TimeEntry.seconds + added).where(TimeEntry.id == entry_id)
+        if grown.execute():
+            return entry_id
+        started_at = utcnow()
+    return int(
+        TimeEntry.insert(
+            conversation=conversation_id,
+            agent=agent,
+            seconds=added,
+            started_at=started_at,
+            source="clock",
+        ).execute()
+    )
 
 
 def add(
@@ -142,11 +152,8 @@ def add(
     """Log time by hand for `agent` (a handle or address; None: the agent at this keyboard,
     if the desk knows one). Returns the entry as `time list --json` shows it."""
     get_conversation(conversation_id)
-    if not 1 <= seconds <= MAX_ENTRY:
-        raise ConfigError("One entry may be at most 24 hours; log longer work as several.")
-    text = one_line(note)
-    if len(text) > MAX_NOTE:
-        raise ConfigError(f"A note on logged time may be at most {MAX_NOTE} characters long.")
+    _check_length(seconds)
+    text = _checked_note(note)
     handle = agents.get(agent).handle if agent else _me()
     entry = TimeEntry.create(
         conversation=conversation_id,
@@ -159,12 +166,87 @@ def add(
     return _shown(entry)
 
 
-def remove(entry_id: int) -> None:
+def edit(
+    entry_id: int,
+    *,
+    seconds: int | None = None,
+    note: str | None = None,
+    started_at: datetime | None = None,
+) -> dict[str, object]:
+    """Correct an entry: its length, its note or when it started (None leaves each as it is).
+
+    The same checks as `add`; an entry the clock measured may be corrected too (an agent
+    who forgot the thread open over lunch), and keeps saying it was measured. A thread
+    still open on it adds what it counts next to the corrected length (`save_stretch`).
+    Only the entry's own agent, or an admin, may change someone else's (`_require_own`).
+    """
+    changes: dict[Any, object] = {}
+    if seconds is not None:
+        _check_length(seconds)
+        changes[TimeEntry.seconds] = seconds
+    if note is not None:
+        changes[TimeEntry.note] = _checked_note(note)
+    if started_at is not None:
+        changes[TimeEntry.started_at] = started_at
     with database.atomic():
-        if not TimeEntry.delete().where(TimeEntry.id == entry_id).execute():
-            raise NotFound(
-                f"There is no time entry {entry_id}; `deskterm time list ID` shows them."
-            )
+        entry = _owned(entry_id, "change")
+        if changes:
+            TimeEntry.update(changes).where(TimeEntry.id == entry_id).execute()
+    return _shown(TimeEntry.get_by_id(entry.id))
+
+
+def remove(entry_id: int) -> None:
+    """Remove an entry: the agent's own, or anyone's for an admin (`_require_own`)."""
+    with database.atomic():
+        _owned(entry_id, "remove")
+        TimeEntry.delete().where(TimeEntry.id == entry_id).execute()
+
+
+def get(entry_id: int) -> dict[str, object]:
+    """One entry as `time list --json` shows it (the TUI's form is filled from it)."""
+    return _shown(_entry(entry_id))
+
+
+def _entry(entry_id: int) -> TimeEntry:
+    entry = TimeEntry.get_or_none(TimeEntry.id == entry_id)
+    if entry is None:
+        raise NotFound(
+            f"There is no time entry {entry_id}; `deskterm time list ID` shows a "
+            "conversation's entries."
+        )
+    return entry
+
+
+def _owned(entry_id: int, what: str) -> TimeEntry:
+    """The entry, if the person at this keyboard may `what` it.
+
+    An agent's time is theirs to correct: another agent may not shrink or drop it (the
+    reports pay it per agent), but an admin may, as they may remove agents. On a desk
+    without agents, or with no admin named yet, `agents.may_administer` lets everyone, as
+    it does for every admin's part. An entry nobody is named on needs an admin there too.
+    """
+    entry = _entry(entry_id)
+    theirs = entry.agent is None or entry.agent != _me()
+    if theirs and not agents.may_administer():
+        raise ConfigError(
+            f"Time entry {entry_id} is {one_line(entry.agent or 'nobody')}'s; only they "
+            f"or an admin may {what} it (`deskterm agent list` shows who is one)."
+        )
+    return entry
+
+
+def _check_length(seconds: int) -> None:
+    if not 1 <= seconds <= MAX_ENTRY:
+        raise ConfigError("One entry may be at most 24 hours; log longer work as several.")
+
+
+def _checked_note(note: str) -> str:
+    """The note as stored: one line of the agent's text, control characters dropped; shown
+    through `one_line` again wherever it is drawn, as anything an agent typed."""
+    text = one_line(note)
+    if len(text) > MAX_NOTE:
+        raise ConfigError(f"A note on logged time may be at most {MAX_NOTE} characters long.")
+    return text
 
 
 def entries(conversation_id: int) -> list[dict[str, object]]:

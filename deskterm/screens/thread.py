@@ -100,6 +100,7 @@ class ThreadScreen(
         Binding("H", "open_html", "The message's HTML in the browser", id="message.html"),
         Binding("f", "forward", "Forward the message (and its attachments)", id="message.forward"),
         Binding("L", "log_time", "Log time spent on the conversation", id="thread.log_time"),
+        Binding("E", "time_entries", "Time entries: correct or remove", id="thread.time_entries"),
     ]
     DEFAULT_CSS = """
     ThreadScreen #meta { height: 1; padding: 0 1; color: $text-muted; }

@@ -1,5 +1,6 @@
 """Logging time by hand from a thread (`L`: `t` already folds quotes): the same entry as
-`deskterm time add ID 15m --note ...`, typed as "15m call with the customer"."""
+`deskterm time add ID 15m --note ...`, typed as "15m call with the customer"; and `E`, the
+conversation's entries, to correct or remove (screens/time_entries, `deskterm time list`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from deskterm.desk import time_spent
 from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.time_entries import TimeEntriesScreen
 
 HINT = "A length (15m, 1h30m, 1.5h, 1:30), then what it went on. Esc cancels."
 
@@ -28,3 +30,8 @@ class ThreadTime:
                 screen.reload()
 
         screen.app.push_screen(PromptScreen("Log time spent:", "", HINT), answered)
+
+    def action_time_entries(self) -> None:
+        screen: Any = self
+        # Back from it, the header's total is read again at once, as after `L`.
+        screen.app.push_screen(TimeEntriesScreen(screen.conversation_id), lambda _: screen.reload())

@@ -51,6 +51,7 @@ _TUI_WAYS = {
     "org domain": "press - on that organization's page (U in the list)",
     "type set": "F in the thread, then type NAME",
     "type list": "the F prompt in the thread",
+    "time list": "the time entries (E in the thread)",
 }
 # The command's words end at a non-word character: \w+ cannot give back what [^`]* would take,
 # so a long unclosed "`deskterm channel xxx..." from a server costs linear, not quadratic, time.

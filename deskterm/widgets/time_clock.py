@@ -10,12 +10,18 @@ seconds and when the screen goes (in the app's worker, as presence is), so a cra
 most a minute; only when its total changed, though: each write is a commit, which on SQLite
 moves the desk's data_version and makes every other app reload its list (store/live.py), so
 an agent who left a thread open must not cost the team a reload a minute.
+
+Each write adds what was counted since the last one (`time_spent.save_stretch`), so an
+agent's correction of the entry while the thread is open stands; the writes of one stretch
+take its lock in turn, so none is counted twice, and a failed one is added by the next.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from textual.widget import Widget
@@ -28,18 +34,31 @@ log = logging.getLogger("deskterm.widgets.time_clock")
 TICK = 2.0  # seconds between looks at the app's last input
 
 
+@dataclass
+class _Stretch:
+    """One stretch's entry as written so far: its id (None before the first write) and the
+    seconds it holds from this stretch. Its writes run in threads and take `lock` in turn."""
+
+    started_at: datetime
+    entry_id: int | None = None
+    written: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class TimeClock(Widget):
     DEFAULT_CSS = "TimeClock { display: none; }"
 
     def __init__(self, conversation_id: int) -> None:
         super().__init__()
         self.conversation_id = conversation_id
-        self.entry_id: int | None = None
         self.watch_: time_spent.Stopwatch | None = None
-        self.started_at: datetime = utcnow()
         self._seen = 0.0
-        self._stretch = 0  # which stretch a write in flight belongs to (follow() starts one)
-        self._written = 0  # the stretch's seconds as last written
+        self._stretch = _Stretch(utcnow())  # follow() starts another
+
+    @property
+    def entry_id(self) -> int | None:
+        """The running stretch's entry, once written."""
+        return self._stretch.entry_id
 
     def _now(self) -> float:
         return float(self.app.monotonic())  # type: ignore[attr-defined]
@@ -52,9 +71,8 @@ class TimeClock(Widget):
     def _start(self) -> None:
         now = self._now()
         self.watch_ = time_spent.Stopwatch(started=now)
-        self.entry_id, self.started_at, self._seen = None, utcnow(), now
-        self._stretch += 1
-        self._written = 0
+        self._seen = now
+        self._stretch = _Stretch(utcnow())
 
     def tick(self) -> None:
         """Count the latest input while this screen has the keyboard; pause while not."""
@@ -78,30 +96,37 @@ class TimeClock(Widget):
         it is what was written last (an idle agent's clock stands still)."""
         with contextlib.suppress(Exception):  # the screen is going: what was counted is written
             self.tick()
-        seconds = self.seconds()
-        if seconds == self._written:
+        seconds, stretch = self.seconds(), self._stretch
+        if seconds == stretch.written:
             return
-        stretch = (self._stretch, self.entry_id, self.conversation_id, seconds, self.started_at)
+        cid = self.conversation_id
         self.app.run_worker(
-            lambda: self._write(*stretch),
+            lambda: self._write(stretch, cid, seconds),
             thread=True,
             group="time-clock",
             exit_on_error=False,
             description="saving the time spent",
         )
 
-    def _write(
-        self, stretch: int, entry_id: int | None, cid: int, seconds: int, started: datetime
-    ) -> None:
-        try:
-            written = time_spent.save_stretch(
-                entry_id, cid, seconds, agent=status_history.by_whom(), started_at=started
-            )
-        except Exception:
-            log.warning("time spent on #%s not saved", cid, exc_info=True)
-            return
-        if stretch == self._stretch and written is not None:  # not a stretch since ended
-            self.entry_id, self._written = written, seconds
+    def _write(self, stretch: _Stretch, cid: int, seconds: int) -> None:
+        """Add what the stretch counted since its last write (a write that ran late, behind
+        a newer one, has nothing left to add)."""
+        with stretch.lock:
+            added = seconds - stretch.written
+            if added < 1:
+                return
+            try:
+                written = time_spent.save_stretch(
+                    stretch.entry_id,
+                    cid,
+                    added,
+                    agent=status_history.by_whom(),
+                    started_at=stretch.started_at,
+                )
+            except Exception:
+                log.warning("time spent on #%s not saved", cid, exc_info=True)
+                return
+            stretch.entry_id, stretch.written = written, seconds
 
     def follow(self, conversation_id: int) -> None:
         """The screen shows another conversation (J/K): this stretch ends, another starts."""

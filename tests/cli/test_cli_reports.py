@@ -70,3 +70,42 @@ def test_time_is_logged_and_listed(week: Desk, monkeypatch: pytest.MonkeyPatch) 
     assert "15m, 1h30m" in refused.output
     week.run("time", "remove", str(entries[0]["id"]))
     assert week.json("time", "list", "1") == []
+
+
+def test_a_time_entry_is_corrected_and_mistakes_name_the_command_to_run(
+    week: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    entry = week.json("time", "add", "1", "15m", "--note", "a call")["id"]
+    said = week.run("time", "edit", str(entry), "45m").stdout
+    assert said.startswith(f"Time entry {entry} is now 45m;") and "on #1" in said
+    edited = week.json("time", "edit", str(entry), "--note", "two calls")
+    assert (edited["seconds"], edited["note"]) == (2700, "two calls")
+    unknown = week.run("time", "edit", "99999", "15m", ok=False)
+    assert unknown.exit_code == 1 and "deskterm time list ID" in unknown.output
+    nothing = week.run("time", "edit", str(entry), ok=False)
+    assert "deskterm time edit ENTRY 15m" in nothing.output
+    assert "15m, 1h30m" in week.run("time", "edit", str(entry), "15x", ok=False).output
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")  # the demo names no admin: anyone corrects
+    assert week.json("time", "edit", str(entry), "30m")["seconds"] == 1800
+
+
+def test_a_year_by_day_draws_within_80_columns_and_keeps_its_spikes(week: Desk) -> None:
+    out = week.run("report", "--since", "2024-01-01", "--until", "2024-12-31", "--by", "day")
+    lines = out.stdout.splitlines()
+    drawn = [line for line in lines if any(bar in line for bar in "▁▂▃▄▅▆▇█")]
+    assert len(drawn) == 5 and all(len(line) <= 80 for line in [lines[0], *drawn])
+    assert "per day (UTC); a bar is the highest day of 8" in lines[0]
+    [new] = [line for line in lines if line.startswith("New conversations")]
+    bars = new[31:]
+    assert len(bars) == 46 and bars.count("█") == 1  # the demo's week is one bar's spike
+
+
+def test_resampling_keeps_a_short_series_and_the_peak_of_a_long_one() -> None:
+    from deskterm.cli.reports import resample
+
+    assert resample([1, 5, 2], 49) == ([1, 5, 2], 1)
+    days = [0] * 365
+    days[200] = 9
+    bars, size = resample(days, 49)
+    assert size == 8 and len(bars) == 46 and max(bars) == 9 and bars[25] == 9

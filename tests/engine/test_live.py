@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import psycopg2
 import pytest
 
-from deskterm.desk import fields, triage, types
+from deskterm.desk import fields, time_spent, triage, types
 from deskterm.inbound.ingest import Ingestor
 from deskterm.outbound import replies
 from deskterm.store import connection, live, live_triggers
@@ -161,6 +161,20 @@ def test_a_custom_field_set_by_another_agent_is_heard_with_its_conversation(
     wait_for(lambda: Change("conversation", "update", (conversation,)) in heard.seen(), "type")
     in_other_thread(lambda: fields.set_value(conversation, "order", "A-1"))
     wait_for(lambda: Change("field_value", "insert", (conversation,)) in heard.seen(), "the field")
+
+
+@pytest.mark.postgres
+def test_time_corrected_or_removed_by_another_agent_is_heard_with_its_conversation(
+    listening: tuple[PgListener, Heard], pg_channel: Channel
+) -> None:
+    _, heard = listening
+    (conversation,) = (o.conversation_id for o in Ingestor(pg_channel).apply(fetched(printer())))
+    entry = int(time_spent.add(conversation, 900)["id"])
+    wait_for(lambda: Change("time_entry", "insert", (conversation,)) in heard.seen(), "logged")
+    in_other_thread(lambda: time_spent.edit(entry, seconds=600, note="shorter"))
+    wait_for(lambda: Change("time_entry", "update", (conversation,)) in heard.seen(), "edit")
+    in_other_thread(lambda: time_spent.remove(entry))
+    wait_for(lambda: Change("time_entry", "delete", (conversation,)) in heard.seen(), "removal")
 
 
 @pytest.mark.postgres

@@ -11,7 +11,7 @@ from deskterm.desk.undo import History
 from deskterm.errors import ConfigError, NotFound
 from deskterm.inbound.ingest import Ingestor
 from deskterm.outbound import replies
-from deskterm.store.models import Agent, Channel
+from deskterm.store.models import Agent, Channel, TimeEntry
 from tests.engine.test_notes import channel, fetched, follow_up, printer, question  # noqa: F401
 
 # The fixtures `channel` (the draft channel on SQLite or PostgreSQL) and `printer` (one
@@ -70,9 +70,9 @@ def test_time_is_logged_listed_and_removed(
         None, printer, 30, agent="kim", started_at=datetime(2025, 3, 3, 10)
     )
     assert (
-        time_spent.save_stretch(stretch, printer, 95, agent="kim", started_at=datetime.now())
+        time_spent.save_stretch(stretch, printer, 65, agent="kim", started_at=datetime.now())
         == stretch
-    )
+    )  # the clock adds what it counted since its last write
     assert time_spent.total(printer) == 995
     assert [e["source"] for e in time_spent.entries(printer)] == ["clock", "manual"]
     time_spent.remove(int(entry["id"]))
@@ -82,6 +82,69 @@ def test_time_is_logged_listed_and_removed(
     with pytest.raises(NotFound):
         time_spent.add(printer + 1000, 60)
     assert time_spent.save_stretch(None, printer, 0, agent=None, started_at=datetime.now()) is None
+
+
+def test_an_entry_is_corrected_with_the_checks_of_adding_one(
+    printer: int,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Agent.create(handle="kim", name="Kim Lee", email="kim@example.com")
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    entry = int(time_spent.add(printer, 900, note="call")["id"])
+    edited = time_spent.edit(entry, seconds=1800, note="a long\x1b[2J\ncall")
+    shown = (edited["seconds"], edited["note"], edited["source"])
+    assert shown == (1800, "a long[2J call", "manual")
+    moved = time_spent.edit(entry, started_at=datetime(2025, 3, 4, 9))
+    assert (moved["seconds"], moved["started_at"]) == (1800, "2025-03-04T09:00:00+00:00")
+    for seconds in (0, time_spent.MAX_ENTRY + 1):
+        with pytest.raises(ConfigError, match="24 hours"):
+            time_spent.edit(entry, seconds=seconds)
+    with pytest.raises(ConfigError, match="500 characters"):
+        time_spent.edit(entry, note="x" * 501)
+    assert time_spent.get(entry)["seconds"] == 1800  # a refused edit changed nothing
+    with pytest.raises(NotFound, match="deskterm time list ID"):
+        time_spent.edit(entry + 1000, seconds=60)
+
+
+def test_a_measured_entry_corrected_while_its_thread_is_open_keeps_the_correction(
+    printer: int,  # noqa: F811
+) -> None:
+    """An agent left the thread open over lunch: they cut the clock's entry to what they
+    really worked, and the clock, still running, counts on from there."""
+    stretch = time_spent.save_stretch(None, printer, 7200, agent=None, started_at=datetime.now())
+    assert stretch is not None
+    assert time_spent.edit(stretch, seconds=600)["source"] == "clock"
+    time_spent.save_stretch(stretch, printer, 30, agent=None, started_at=datetime.now())
+    assert time_spent.total(printer) == 630
+    time_spent.remove(stretch)  # removed while open: it stays removed, the clock goes on anew
+    time_spent.save_stretch(stretch, printer, 20, agent=None, started_at=datetime.now())
+    assert [e["seconds"] for e in time_spent.entries(printer)] == [20]
+
+
+def test_only_the_entry_s_agent_or_an_admin_changes_it(
+    printer: int,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for handle, admin in (("kim", False), ("sam", False), ("ada", True)):
+        Agent.create(handle=handle, name=handle, email=f"{handle}@example.com", admin=admin)
+    monkeypatch.setenv("DESKTERM_AGENT", "kim")
+    kims = int(time_spent.add(printer, 900)["id"])
+    nobodys = int(time_spent.add(printer, 60, agent=None)["id"])
+    TimeEntry.update(agent=None).where(TimeEntry.id == nobodys).execute()
+    assert time_spent.edit(kims, seconds=1200)["seconds"] == 1200  # her own
+    monkeypatch.setenv("DESKTERM_AGENT", "sam")
+    for change in (
+        lambda: time_spent.edit(kims, seconds=60),
+        lambda: time_spent.remove(kims),
+        lambda: time_spent.edit(nobodys, note="mine now"),
+    ):
+        with pytest.raises(ConfigError, match="only they or an admin"):
+            change()
+    assert time_spent.total(printer) == 1260
+    monkeypatch.setenv("DESKTERM_AGENT", "ada")  # an admin corrects anyone's
+    time_spent.edit(kims, seconds=300)
+    time_spent.remove(nobodys)
+    assert time_spent.total(printer) == 300
 
 
 def test_every_status_change_is_kept_with_who_made_it(
