@@ -7,8 +7,6 @@ import logging
 from deskterm import paths
 from deskterm.store import connection
 
-log = logging.getLogger(__name__)
-
 
 def open_desk() -> None:
     """Open the database (migrating it) and send details to the desk's log file."""
@@ -43,7 +41,7 @@ def load_database_password(url: str) -> None:
 
     A store that cannot be opened (a vault without its passphrase in a script) counts as
     holding none: the desk may well sign in through ~/.pgpass, and if it does not, the
-    connection's own sentence names `deskterm db password`.
+    connection's own sentence names `deskterm db password`, or says why the store was not read.
     """
     if not connection.needs_stored_password(url) or connection.remembered(url):
         return
@@ -53,6 +51,6 @@ def load_database_password(url: str) -> None:
     try:
         password = open_secret_store().get(connection.password_key(url))
     except SecretError as exc:
-        log.info("the database password was not looked up in the secret store: %s", exc)
-        password = None
+        connection.remember_password(url, None, unread=str(exc))
+        return
     connection.remember_password(url, password)

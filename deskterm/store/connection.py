@@ -121,6 +121,9 @@ def url_password(url: str) -> str | None:
 
 # password_key -> the stored password, or None when none is stored (looked up once a process).
 _remembered: dict[str, str | None] = {}
+# password_key -> why the secret store could not be read (its own sentence), to say so if the
+# database then asks for a password ~/.pgpass did not give.
+_unread: dict[str, str] = {}
 
 
 def needs_stored_password(url: str) -> bool:
@@ -140,9 +143,15 @@ def password_key(url: str) -> str:
     return f"database/{user}@{host}:{port}{parts.path or '/'}/password"
 
 
-def remember_password(url: str, password: str | None) -> None:
-    """The password found in (or just put into, or removed from) the secret store for `url`."""
-    _remembered[password_key(url)] = password
+def remember_password(url: str, password: str | None, *, unread: str | None = None) -> None:
+    """The password found in (or just put into, or removed from) the secret store for `url`;
+    `unread`: the store could not be read, and why."""
+    key = password_key(url)
+    _remembered[key] = password
+    if unread:
+        _unread[key] = unread
+    else:
+        _unread.pop(key, None)
 
 
 def remembered(url: str) -> bool:
@@ -168,6 +177,12 @@ def unreachable(exc: BaseException, url: str, named: str) -> DeskError:
     password = url_password(url) or password_params(url).get("password")
     if password:
         line = line.replace(password, "***")
+    unread = _unread.get(password_key(url)) if needs_stored_password(url) else None
+    if "no password supplied" in line and unread:
+        return DeskError(
+            f"The database at {shown} asks for a password, and the secret store that may hold "
+            f"it could not be read: {unread}"
+        )
     if "no password supplied" in line:
         return DeskError(
             f"The database at {shown} asks for a password; store it with "

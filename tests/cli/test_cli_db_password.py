@@ -29,12 +29,13 @@ def _password(url: str) -> str:
 
 
 def _deskterm(
-    *args: str, url: str, home: Path, input: str | None = None, **env: str
+    *args: str, url: str, home: Path, input: str | None = None, locked: bool = False, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """The real command in a process of its own (so nothing is remembered between runs), with
-    no ~/.pgpass to fall back on unless the test gives PGPASSFILE."""
+    no ~/.pgpass to fall back on unless the test gives PGPASSFILE; `locked`: without the
+    vault's passphrase (and no terminal to ask on)."""
     environment = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not (locked and k == "DESKTERM_PASSPHRASE")},
         "DESKTERM_HOME": str(home),
         "DESKTERM_DATABASE_URL": url,
         "PGPASSFILE": str(home.parent / "no-pgpass"),
@@ -144,6 +145,27 @@ def test_pgpassfile_still_works_without_the_store(
     pgpass.chmod(0o600)
     result = _deskterm("conversations", url=bare_url, home=desk_home, PGPASSFILE=str(pgpass))
     assert result.returncode == 0, result.stderr
+
+
+def test_a_vault_without_its_passphrase_is_said_and_pgpass_needs_none(
+    desk_home: Path, bare_url: str, pg_desk_url: str, tmp_path: Path
+) -> None:
+    other = bare_url.rsplit("/", 1)[0] + "/another"
+    made = _deskterm("db", "password", "--stdin", url=other, home=desk_home, input="x\n")
+    assert made.returncode == 0, made.stderr  # the vault now exists
+    refused = _deskterm("conversations", url=bare_url, home=desk_home, locked=True)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "secret store that may hold it could not be read" in refused.stderr
+    assert "DESKTERM_PASSPHRASE" in refused.stderr
+
+    parts = urlsplit(pg_desk_url)
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"*:*:*:{parts.username}:{_password(pg_desk_url)}\n")
+    pgpass.chmod(0o600)
+    given = _deskterm(
+        "conversations", url=bare_url, home=desk_home, locked=True, PGPASSFILE=str(pgpass)
+    )
+    assert given.returncode == 0, given.stderr
 
 
 def test_two_databases_have_two_keys(bare_url: str) -> None:
