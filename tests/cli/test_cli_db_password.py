@@ -221,3 +221,18 @@ def test_the_store_is_asked_once_and_only_where_it_helps(
 def test_no_password_and_no_postgresql_say_what_to_do(desk: Desk) -> None:
     result = desk.run("db", "password", "--stdin", input="x\n", ok=False)
     assert result.exit_code == 1 and "DESKTERM_DATABASE_URL" in result.stderr
+
+
+def test_migrate_to_a_url_without_password_uses_the_stored_one(
+    desk: Desk, demo_desk: None, bare_url: str, pg_desk_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSFILE", str(desk.home.parent / "no-pgpass"))
+    monkeypatch.setattr(connection, "_remembered", {})
+    refused = desk.run("db", "migrate", "--to", bare_url, ok=False)
+    assert refused.exit_code == 1 and "deskterm db password --url URL" in refused.stderr
+    desk.run("db", "password", "--url", bare_url, "--stdin", input=_password(pg_desk_url) + "\n")
+    monkeypatch.setattr(connection, "_remembered", {})  # read from the store, as a new process
+    moved = desk.run("db", "migrate", "--to", bare_url)
+    assert "Verified: every table" in moved.stdout
+    assert "process list" not in moved.stderr
+    assert _password(pg_desk_url) not in moved.output
