@@ -18,7 +18,7 @@ from deskterm.channels import config as channel_config
 from deskterm.channels import registry as channels
 from deskterm.channels.typed import ChannelConfig
 from deskterm.cli.console import echo_json, handle_errors, json_option, say
-from deskterm.cli.secrets import secret_store
+from deskterm.cli.secrets import read_secret, secret_store
 from deskterm.engine.startup import open_desk
 from deskterm.errors import DeskError
 
@@ -201,14 +201,7 @@ def channel_secret(name: str, side: str | None, kind: str | None, from_stdin: bo
     channel_row = channels.get(name)
     settings = None if kind == "password" else tokens.sign_in_settings(channel_row, side)
     what = SECRET_KINDS[kind]
-    if from_stdin:
-        secret = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        secret = click.prompt(
-            f"{side or 'the'} {what} for {name}", hide_input=True, confirmation_prompt=True
-        )
-    else:
-        raise DeskError("No terminal to ask on; pipe the secret in with --stdin.")
+    secret = read_secret(f"{side or 'the'} {what} for {name}", from_stdin)
     if settings is not None:
         secret = secret.strip()  # pasted: a token or client secret never has spaces around
     if not secret:

@@ -10,12 +10,57 @@ import click
 
 from deskterm import paths, settings
 from deskterm.cli.console import echo_json, handle_errors, json_option, say
+from deskterm.cli.secrets import read_secret, secret_store
 from deskterm.errors import DeskError
 
 
 @click.group("db")
 def db() -> None:
-    """The desk's database: move a SQLite desk into PostgreSQL for a team."""
+    """The desk's database: move a SQLite desk into PostgreSQL for a team, keep its password."""
+
+
+@db.command("password")
+@click.option(
+    "--url",
+    metavar="URL",
+    help="The PostgreSQL desk whose password this is (default: DESKTERM_DATABASE_URL), "
+    "e.g. the target of `db migrate --to`.",
+)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--forget", is_flag=True, help="Remove the stored password instead.")
+@handle_errors
+def db_password(url: str | None, from_stdin: bool, forget: bool) -> None:
+    """Keep the PostgreSQL desk's password in the secret store (the OS keyring or the vault),
+    for a desk URL that carries none: every connection deskterm makes to it then uses it,
+    over ~/.pgpass. For the service user on a server, ~/.pgpass is simpler."""
+    from deskterm.store import connection
+
+    url = url or settings.current().database_url
+    if not url or not url.startswith("postgres"):
+        raise DeskError(
+            "This desk is not on PostgreSQL; set DESKTERM_DATABASE_URL (or give --url "
+            "postgresql://user@host/name) to the desk whose password this is."
+        )
+    shown = connection.shown_url(url)
+    if connection.url_password(url):
+        raise DeskError(
+            f"The URL of {shown} carries its own password, which would be used instead; "
+            "remove it from the URL, then run `deskterm db password` again."
+        )
+    key = connection.password_key(url)
+    where = key.removeprefix("database/").removesuffix("/password")
+    store = secret_store()
+    if forget:
+        store.delete(key)
+        connection.remember_password(url, None)
+        say(f"The password of {where} is no longer stored ({store.status.name}).")
+        return
+    password = read_secret(f"Password of {where}", from_stdin)
+    if not password:
+        raise DeskError("The password is empty; nothing was stored.")
+    store.set(key, password)
+    connection.remember_password(url, password)
+    say(f"The password of {where} is stored ({store.status.name}).")
 
 
 @db.command("migrate")
@@ -24,7 +69,8 @@ def db() -> None:
     "url",
     metavar="URL",
     help="The PostgreSQL desk, e.g. postgresql://desk@db.example/desk (default: "
-    "DESKTERM_DATABASE_URL; keep the password in ~/.pgpass, not on the command line).",
+    "DESKTERM_DATABASE_URL; keep the password in ~/.pgpass or `deskterm db password "
+    "--url URL`, not on the command line).",
 )
 @click.option(
     "--blob-dir",
@@ -38,6 +84,7 @@ def migrate(url: str | None, blob_dir: Path | None, as_json: bool) -> None:
     """Copy the SQLite desk of DESKTERM_HOME into an empty PostgreSQL desk, keeping every id,
     and compare the rows of each table. Safe to run again: a target holding this same desk
     gets what it is missing; any other non-empty target is refused."""
+    from deskterm.engine.startup import load_database_password
     from deskterm.store import blobs, connection, move
 
     current = settings.current()
@@ -55,6 +102,7 @@ def migrate(url: str | None, blob_dir: Path | None, as_json: bool) -> None:
             "~/.pgpass (or DESKTERM_DATABASE_URL) instead.",
             err=True,
         )
+    load_database_password(url)
     shown = connection.shown_url(url)
     if not as_json:
         say(f"Moving the desk in {paths.home_location()} to {shown}:")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any
 
 import click
 
 from deskterm.cli.console import echo_json, handle_errors, json_option, say
+from deskterm.errors import DeskError
 
 
 def secret_store() -> Any:
@@ -15,6 +17,17 @@ def secret_store() -> Any:
     from deskterm.secrets.store import open_secret_store
 
     return open_secret_store()
+
+
+def read_secret(prompt: str, from_stdin: bool) -> str:
+    """A secret typed without echo (twice, to catch typos) on a terminal, or the first line of
+    standard input with --stdin: never an argument, which other users see in the process
+    list. What `channel secret` and `db password` both read."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    raise DeskError("No terminal to ask on; pipe the secret in with --stdin.")
 
 
 @click.group("secrets")

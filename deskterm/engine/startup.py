@@ -10,6 +10,9 @@ from deskterm.store import connection
 
 def open_desk() -> None:
     """Open the database (migrating it) and send details to the desk's log file."""
+    url = connection.database_url()
+    if url is not None:
+        load_database_password(url)
     connection.open_database()
     _log_to_file()
 
@@ -29,3 +32,25 @@ def _log_to_file() -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     root.propagate = False
+
+
+def load_database_password(url: str) -> None:
+    """Look up the password `deskterm db password` stored for a PostgreSQL desk whose URL
+    carries none, and hand it to store.connection (which may not open the secret store
+    itself): once a process, and never for an SQLite desk or a URL with its own password.
+
+    A store that cannot be opened (a vault without its passphrase in a script) counts as
+    holding none: the desk may well sign in through ~/.pgpass, and if it does not, the
+    connection's own sentence names `deskterm db password`, or says why the store was not read.
+    """
+    if not connection.needs_stored_password(url) or connection.remembered(url):
+        return
+    from deskterm.errors import SecretError
+    from deskterm.secrets.store import open_secret_store
+
+    try:
+        password = open_secret_store().get(connection.password_key(url))
+    except SecretError as exc:
+        connection.remember_password(url, None, unread=str(exc))
+        return
+    connection.remember_password(url, password)

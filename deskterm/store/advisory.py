@@ -76,8 +76,16 @@ class AdvisoryLocks:
     Thread-safe: the worker's loop, its sync's checks and the heartbeat share it.
     """
 
-    def __init__(self, url: str, heartbeat: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """`params`: libpq keywords beside the URL (the stored password, never in the URL)."""
         self._url = url
+        self._params = params or {}
         self._conn: Any = None
         self._held: set[int] = set()
         self._mutex = threading.Lock()
@@ -173,7 +181,7 @@ class AdvisoryLocks:
 
     def _connection(self) -> Any:
         if self._conn is None or self._conn.closed:
-            conn = psycopg2.connect(self._url, **CLIENT_OPTIONS)
+            conn = psycopg2.connect(self._url, **CLIENT_OPTIONS, **self._params)
             conn.autocommit = True  # a session lock outlives transactions; none is left open
             for setting in SERVER_SETTINGS:
                 try:

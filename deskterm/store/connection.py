@@ -7,13 +7,15 @@ names (PostgreSQL for a shared team desk). Everything else talks to peewee model
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+import getpass
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import peewee
 from playhouse.db_url import connect
 
 from deskterm import paths, settings
-from deskterm.errors import ConfigError
+from deskterm.errors import ConfigError, DeskError
 from deskterm.store import migrations, presence_file
 from deskterm.store.advisory import AdvisoryLocks
 from deskterm.store.db import database
@@ -45,7 +47,7 @@ def channel_locks() -> AdvisoryLocks | None:
     url = database_url()
     if url is None or not shared_database():
         return None
-    return AdvisoryLocks(_libpq_url(url))
+    return AdvisoryLocks(_libpq_url(url), params=password_params(url))
 
 
 def _libpq_url(url: str) -> str:
@@ -58,7 +60,12 @@ def open_database(*, migrate: bool = True) -> peewee.Database:
     url = database_url()
     db = url_database(url, "DESKTERM_DATABASE_URL") if url else sqlite_database()
     database.initialize(db)
-    db.connect(reuse_if_open=True)
+    try:
+        db.connect(reuse_if_open=True)
+    except peewee.OperationalError as exc:
+        if url is None:
+            raise
+        raise unreachable(exc, url, "DESKTERM_DATABASE_URL") from None
     if migrate:
         migrations.migrate(db)
         presence_file.install(db)  # its file may have been deleted: it holds nothing lasting
@@ -69,7 +76,7 @@ def url_database(url: str, named: str) -> peewee.Database:
     """The database a URL names, not yet connected; `named` is how the user gave it (the
     variable or option), for the one sentence a bad URL gets."""
     try:
-        return connect(url)
+        return connect(url, **password_params(url))
     except Exception as exc:  # peewee raises assorted errors for bad URLs
         raise ConfigError(
             f"{named} could not be used ({type(exc).__name__}); "
@@ -104,6 +111,92 @@ def url_password(url: str) -> str | None:
     parts = urlsplit(url)
     given = parse_qs(parts.query).get("password")
     return parts.password or (given[0] if given else None)
+
+
+# --- the password kept in the secret store ----------------------------------------------
+# store/ may not open the secret store (the layers): the engine looks the password up
+# (engine.startup.load_database_password) and remembers it here, where every connection to
+# the database (peewee's, the advisory locks', the LISTEN one through peewee's
+# connect_params) takes it as libpq's `password=` keyword, never inside a URL.
+
+# password_key -> the stored password, or None when none is stored (looked up once a process).
+_remembered: dict[str, str | None] = {}
+# password_key -> why the secret store could not be read (its own sentence), to say so if the
+# database then asks for a password ~/.pgpass did not give.
+_unread: dict[str, str] = {}
+
+
+def needs_stored_password(url: str) -> bool:
+    """Whether a stored password would be used for this URL: a PostgreSQL URL carrying no
+    password of its own (libpq then falls back to ~/.pgpass, which a stored one, passed
+    explicitly, overrides). An SQLite desk never asks the secret store."""
+    return url.startswith("postgres") and not url_password(url)
+
+
+def password_key(url: str) -> str:
+    """The secret store's key of a database's password, by who signs in where: two desks on
+    different servers or databases never share it, and the key holds no secret."""
+    parts = urlsplit(_libpq_url(url))
+    user = unquote(parts.username or "") or getpass.getuser()  # libpq's default user
+    host = parts.hostname or "localhost"
+    port = parts.port or 5432
+    return f"database/{user}@{host}:{port}{parts.path or '/'}/password"
+
+
+def remember_password(url: str, password: str | None, *, unread: str | None = None) -> None:
+    """The password found in (or just put into, or removed from) the secret store for `url`;
+    `unread`: the store could not be read, and why."""
+    key = password_key(url)
+    _remembered[key] = password
+    if unread:
+        _unread[key] = unread
+    else:
+        _unread.pop(key, None)
+
+
+def remembered(url: str) -> bool:
+    """Whether the secret store was already asked for `url`'s password in this process."""
+    return password_key(url) in _remembered
+
+
+def password_params(url: str) -> dict[str, Any]:
+    """The libpq keyword carrying the stored password, when the URL has none and one is
+    stored; else nothing (libpq's own ways, ~/.pgpass or PGPASSFILE, then apply)."""
+    if not needs_stored_password(url):
+        return {}
+    password = _remembered.get(password_key(url))
+    return {"password": password} if password else {}
+
+
+def unreachable(exc: BaseException, url: str, named: str) -> DeskError:
+    """The one sentence for a PostgreSQL desk that cannot be connected to: a password that
+    is missing or refused names `deskterm db password`; libpq's reason otherwise (it never
+    quotes a password, but a URL's is masked should it ever)."""
+    shown = shown_url(url)
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    password = url_password(url) or password_params(url).get("password")
+    if password:
+        line = line.replace(password, "***")
+    unread = _unread.get(password_key(url)) if needs_stored_password(url) else None
+    if "no password supplied" in line and unread:
+        return DeskError(
+            f"The database at {shown} asks for a password, and the secret store that may hold "
+            f"it could not be read: {unread}"
+        )
+    if "no password supplied" in line:
+        return DeskError(
+            f"The database at {shown} asks for a password; store it with "
+            "`deskterm db password` (or put it in ~/.pgpass)."
+        )
+    if "password authentication failed" in line:
+        return DeskError(
+            f"The database at {shown} refused the password; store the right one with "
+            f"`deskterm db password` (or correct ~/.pgpass or {named})."
+        )
+    return DeskError(
+        f"Cannot reach the database at {shown} ({line}); check that the server runs and "
+        f"that {named} names it."
+    )
 
 
 def close_database() -> None:

@@ -131,8 +131,8 @@ def _open_target(url: str, named: str, shown: str) -> peewee.Database:
         reason = _reason(exc, url)
         raise DeskError(
             f"Cannot reach the PostgreSQL desk at {shown} ({reason}); check that the server "
-            "runs, that the database exists and that the user and its password (~/.pgpass) "
-            "are right, then run `deskterm db migrate` again."
+            "runs, that the database exists and that the user and its password (~/.pgpass, or "
+            "`deskterm db password --url URL`) are right, then run `deskterm db migrate` again."
         ) from None
     return target
 

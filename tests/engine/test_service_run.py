@@ -16,9 +16,12 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
 
+from deskterm.store import connection
 from tests.cli.test_service_install import directives, unquoted
 from tests.conftest import Desk, channel_toml
 from tests.engine.test_worker_faults import REFUSAL, wait_for
@@ -186,3 +189,67 @@ def test_the_unit_runs_a_worker_systemd_can_watch(
     assert lines and all(line[:3] in ("<3>", "<4>", "<5>", "<6>") for line in lines), lines
     assert "<6>deskterm: polling." in lines
     assert "\r" not in service.output and "Traceback" not in service.output
+
+
+@pytest.mark.postgres
+def test_the_unit_on_a_team_desk_signs_in_through_pgpass_and_leads(
+    desk: Desk,
+    mail_servers: MailServers,
+    pg: str,
+    tmp_path: Path,
+    short_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The unit's DESKTERM_DATABASE_URL carries no password (a URL with one is refused); the
+    service user's ~/.pgpass (mode 0600) holds it, as libpq reads it."""
+    mail_servers.clear(SUPPORT)
+    mail_servers.append(SUPPORT, make_mail("Server room flooded"))
+    desk.add_channel(
+        channel_toml(mail_servers),
+        inbound=mail_servers.users[SUPPORT],
+        outbound=mail_servers.users[SUPPORT],
+    )
+    parts = urlsplit(pg)
+    monkeypatch.setenv("DESKTERM_DATABASE_URL", connection.shown_url(pg))
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(os.environ["DESKTERM_PASSPHRASE"] + "\n")
+    passphrase.chmod(0o600)
+    unit = tmp_path / "deskterm.service"
+    desk.run("service", "install", "--path", str(unit), "--passphrase-file", str(passphrase))
+    argv, env = as_the_unit_says(unit, tmp_path / "credentials")
+    assert env["DESKTERM_DATABASE_URL"] == connection.shown_url(pg)
+    assert parts.password and parts.password not in unit.read_text()
+    service_home = tmp_path / "service-home"
+    service_home.mkdir()
+    pgpass = service_home / ".pgpass"
+    pgpass.write_text(
+        f"{parts.hostname}:{parts.port}:{parts.path.lstrip('/')}:{parts.username}:"
+        f"{parts.password}\n"
+    )
+    pgpass.chmod(0o600)
+    env["HOME"] = str(service_home)
+
+    service = Service(argv, env, short_dir)
+    try:
+        wait_for(lambda: service.manager.messages, timeout=60, what="the first notification")
+        assert service.manager.messages[0].startswith("READY=1\n"), service.output
+        wait_for(
+            lambda: "support: fetched 1, ingested 1, skipped 0, failed 0; ok" in service.output,
+            timeout=60,
+            what=lambda: f"the first run in the journal: {service.output!r}",
+        )
+        # It leads the channel: its lock connection holds an advisory lock.
+        with psycopg2.connect(pg) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                " WHERE l.locktype = 'advisory' AND l.granted"
+                " AND a.application_name = 'deskterm leader' AND a.datname = current_database()"
+            )
+            assert cur.fetchone()[0] >= 1
+        service.process.send_signal(signal.SIGTERM)
+        assert service.finish() == 0, service.output
+    finally:
+        if service.process.poll() is None:
+            service.finish(timeout=1)
+    assert parts.password not in service.output
+    assert "Traceback" not in service.output
