@@ -33,8 +33,8 @@ from peewee import SQL, Case, fn
 from deskterm.desk import report_breakdown, sla_policies
 from deskterm.desk import report_sql as rsql
 from deskterm.desk.sla_calendar import MAX_DAYS_AHEAD
-from deskterm.store.db import database, is_sqlite
-from deskterm.store.models import Conversation, SlaPolicy
+from deskterm.store import dialect
+from deskterm.store.models import Conversation, ReportHours, SlaPolicy
 
 NO_SLA = "No SLA targets on this desk: attainment and breaches need them (`deskterm sla add`)."
 AROUND = "around the clock (no SLA policy here has business hours)"
@@ -42,8 +42,7 @@ BUSINESS = (
     "in business hours where the conversation's SLA policy has a calendar, else around the clock"
 )
 TARGETS = ("first_response", "resolution")
-
-Hours = peewee.Table("report_hours", ("policy", "opens", "closes", "before_s"))
+FIELDS = [ReportHours.policy, ReportHours.opens, ReportHours.closes, ReportHours.before_s]
 
 
 class Counter:
@@ -64,37 +63,26 @@ class Counter:
             .scalar()
         )
         since = max(earliest or until, until - timedelta(days=MAX_DAYS_AHEAD - 7))
-        sqlite = is_sqlite(database.obj)
-        stamp = "TIMESTAMP" if not sqlite else "DATETIME"
-        database.execute_sql(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS report_hours (policy INTEGER, "
-            f"opens {stamp}, closes {stamp}, before_s BIGINT)"
-        )
-        database.execute_sql(
-            "CREATE INDEX IF NOT EXISTS report_hours_at ON report_hours (policy, opens)"
-        )
-        database.execute_sql("DELETE FROM report_hours")
+        ReportHours.create_table(safe=True, temporary=True)
+        ReportHours.delete().execute()
         rows = []
         for policy, calendar in calendars.items():
             before = 0
             for opens, closes in calendar.intervals(since):
                 if opens >= until:
                     break
-                # As the desk stores them: text on SQLite (what its columns compare with).
-                stored = (str(opens), str(closes)) if sqlite else (opens, closes)
-                rows.append((policy, *stored, before))
+                rows.append((policy, opens, closes, before))
                 before += int((closes - opens).total_seconds())
         for i in range(0, len(rows), 500):
-            Hours.insert(rows[i : i + 500], columns=Hours._columns).execute(database)
+            ReportHours.insert_many(rows[i : i + 500], fields=FIELDS).execute()
 
     def at(self, moment: peewee.Node) -> peewee.Node:
         """Counted seconds up to `moment` on the conversation's policy calendar (from an
         arbitrary zero: only differences mean something)."""
-        inner = Hours.alias("h")
-        sqlite = is_sqlite(database.obj)
-        upto = fn.MIN(moment, inner.closes) if sqlite else fn.LEAST(moment, inner.closes)
-        partial = rsql.seconds_between(upto, inner.opens)
-        part = fn.MAX(0, partial) if sqlite else fn.GREATEST(0, partial)
+        inner = ReportHours.alias("h")
+        part = dialect.greatest(
+            0, dialect.seconds_between(dialect.least(moment, inner.closes), inner.opens)
+        )
         return fn.COALESCE(
             inner.select(inner.before_s + part)
             .where((inner.policy == Conversation.sla_policy) & (inner.opens <= moment))
@@ -106,7 +94,7 @@ class Counter:
     def between(self, later: peewee.Node, earlier: peewee.Node) -> peewee.Node:
         """Seconds from `earlier` to `later`: in business hours where the conversation's
         policy has a calendar, else around the clock."""
-        plain = rsql.seconds_between(later, earlier)
+        plain = dialect.seconds_between(later, earlier)
         if not self.policies:
             return plain
         business = self.at(later) - self.at(earlier)
@@ -120,9 +108,7 @@ class Counter:
 def clock_start() -> peewee.Node:
     """When a conversation's clock started: its arrival, or its policy's creation if later."""
     arrived = fn.COALESCE(Conversation.sla_started_at, Conversation.created_at)
-    if is_sqlite(database.obj):
-        return fn.MAX(arrived, SlaPolicy.created_at)
-    return fn.GREATEST(arrived, SlaPolicy.created_at)
+    return dialect.greatest(arrived, SlaPolicy.created_at)
 
 
 def attainment(

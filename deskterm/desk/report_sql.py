@@ -1,6 +1,7 @@
-"""The SQL that differs between SQLite and PostgreSQL in a report: durations, day and week
-buckets, a reason's kind, and percentiles. desk/reports.py builds every query from these, so
-both engines give the same numbers (tests compare them on the same history).
+"""A report's SQL pieces: day and week buckets, a reason's kind, and percentiles.
+desk/reports.py builds every query from these and from store/dialect.py (what each engine
+writes its own way), so both engines give the same numbers (tests compare them on the same
+history).
 
 Percentiles are nearest-rank: the value at rank ceil(p * n) of the sorted durations, found by
 a window function over the durations in the database, and per breakdown key by a window
@@ -14,31 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import peewee
-from peewee import SQL, fn
 
-from deskterm.store.db import database, is_sqlite
+from deskterm.store import dialect
+from deskterm.store.db import database
 
 STEPS = ("day", "week")
-
-
-def _sqlite() -> bool:
-    return is_sqlite(database.obj)
-
-
-def seconds_between(later: peewee.Node, earlier: peewee.Node) -> peewee.Node:
-    """Whole seconds from `earlier` to `later` (timestamps as the desk stores them)."""
-    if _sqlite():
-        return fn.CAST(
-            peewee.NodeList(
-                (
-                    fn.ROUND((fn.julianday(later) - fn.julianday(earlier)) * 86400.0),
-                    SQL("AS INTEGER"),
-                )
-            )
-        )
-    return fn.CAST(
-        peewee.NodeList((fn.ROUND(fn.date_part("epoch", later - earlier)), SQL("AS BIGINT")))
-    )
 
 
 def bucket(moment: peewee.Node, step: str) -> peewee.Node:
@@ -46,23 +27,13 @@ def bucket(moment: peewee.Node, step: str) -> peewee.Node:
     that starts its week."""
     if step not in STEPS:
         raise ValueError(step)
-    # coerce(False): text as the database gives it, not made a datetime like its argument.
-    if _sqlite():
-        if step == "day":
-            return fn.date(moment).coerce(False)
-        return fn.date(moment, "weekday 0", "-6 days").coerce(False)
-    if step == "day":
-        return fn.to_char(moment, "YYYY-MM-DD").coerce(False)
-    return fn.to_char(fn.date_trunc("week", moment), "YYYY-MM-DD").coerce(False)
+    return dialect.day_of(moment) if step == "day" else dialect.week_of(moment)
 
 
 def reason_kind(reason: peewee.Node) -> peewee.Node:
     """What kind of reason a skipped mail has: its text before the first ':' ("auto-submitted:
     auto-replied" is "auto-submitted"), or the whole reason ("duplicate")."""
-    if _sqlite():
-        cut = fn.instr(reason, ":")
-        return peewee.Case(None, [(cut > 0, fn.substr(reason, 1, cut - 1))], reason)
-    return fn.split_part(reason, ":", 1).coerce(False)
+    return dialect.text_before(reason, ":")
 
 
 Ranks = dict[str, dict[str | None, tuple[int, dict[int, int | None]]]]

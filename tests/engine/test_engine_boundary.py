@@ -7,7 +7,9 @@ a library on the engine's behalf. It also keeps every module small (issue 12: ab
 
 from __future__ import annotations
 
+import ast
 import pkgutil
+import re
 import subprocess
 import sys
 import tomllib
@@ -68,3 +70,68 @@ def test_no_module_is_over_about_400_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert over == {}, f"split these along their seams (lines each): {over}"
+
+
+# SQL functions or words only one of the two engines knows (or spells this way).
+ONE_ENGINE_SQL = {
+    "julianday", "strftime", "date", "datetime", "instr", "printf", "group_concat", "iif",
+    "date_part", "to_char", "date_trunc", "split_part", "string_agg", "least", "greatest",
+    "ilike", "pragma", "autoincrement", "glob", "regexp",
+}  # fmt: skip
+
+
+def _one_engine_sql(path: Path) -> list[str]:
+    """Calls `fn.<name>` of ONE_ENGINE_SQL, and SQL text (in `SQL(...)` or `execute_sql(...)`)
+    that names one of them, in a module's code."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = getattr(func, "value", None)
+        if name.lower() in ONE_ENGINE_SQL and getattr(owner, "id", "") == "fn":
+            found.append(f"{path.name}:{node.lineno} fn.{name}")
+        elif name in ("SQL", "execute_sql") and node.args:
+            text = " ".join(
+                part.value
+                for part in ast.walk(node.args[0])
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            ).lower()
+            words = set(re.findall(r"[a-z_]+", text)) | ({"::"} if "::" in text else set())
+            for word in sorted(words & (ONE_ENGINE_SQL | {"::"})):
+                found.append(f"{path.name}:{node.lineno} {word}")
+    return found
+
+
+def test_no_sql_of_one_engine_outside_the_store() -> None:
+    """Issue 15: the desk runs on SQLite and PostgreSQL from one code base, and what each
+    engine spells its own way lives in store/ (store/dialect.py), so a query written above it
+    cannot quietly work on one engine only."""
+    package = Path(deskterm.__file__).parent
+    found = [
+        hit
+        for path in sorted(package.rglob("*.py"))
+        if "store" not in path.relative_to(package).parts[:1]
+        for hit in _one_engine_sql(path)
+    ]
+    assert found == [], f"move these into deskterm/store/dialect.py: {found}"
+
+
+def test_the_one_engine_sql_guard_sees_what_it_looks_for(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text(
+        "from peewee import SQL, fn\n"
+        "a = fn.julianday(x)\n"
+        "b = fn.GREATEST(1, 2)\n"
+        "c = db.execute_sql('SELECT id FROM t WHERE d > datetime(\\'now\\')')\n"
+        "d = SQL(f'CAST(x AS {t})::text')\n"
+        "e = fn.COUNT(y)\n",
+        encoding="utf-8",
+    )
+    assert _one_engine_sql(module) == [
+        "bad.py:2 fn.julianday",
+        "bad.py:3 fn.GREATEST",
+        "bad.py:4 datetime",
+        "bad.py:5 ::",
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import peewee
 
-from deskterm.store.db import utcnow
+from deskterm.store.db import database, utcnow
 from deskterm.store.models.base import BaseModel
 from deskterm.store.models.mail import Conversation
 
@@ -39,3 +39,21 @@ class TimeEntry(BaseModel):
     source = peewee.CharField(default="manual")  # clock | manual
     note = peewee.TextField(default="")
     created_at = peewee.DateTimeField(default=utcnow)
+
+
+class ReportHours(peewee.Model):
+    """A business-hours policy's opening hours over a report's span, with the counted
+    seconds before each (desk/report_sla.Counter): a temporary table of the connection that
+    makes the report, so never one of the desk's tables (not in ALL_MODELS). Its times are
+    DateTimeFields like the desk's, so they compare with them on either engine."""
+
+    policy = peewee.IntegerField()
+    opens = peewee.DateTimeField()
+    closes = peewee.DateTimeField()
+    before_s = peewee.BigIntegerField()
+
+    class Meta:
+        database = database
+        table_name = "report_hours"
+        primary_key = False
+        indexes = ((("policy", "opens"), False),)
