@@ -126,22 +126,32 @@ def _print(data: dict[str, Any]) -> None:
     ]
     for label, total, series in lines:
         say(f"{label:<20}{total:>9}  {sparkline(resample(series, LINE - LABEL)[0])}")
-    say(
-        f"{'First response':<20}median {span(first['median_seconds'])}, 90% within "
-        f"{span(first['p90_seconds'])} ({first['answered']} answered, {first['unanswered']} not)"
+    labelled(
+        "First response",
+        f"median {span(first['median_seconds'])}, 90% within {span(first['p90_seconds'])} "
+        f"({first['answered']} answered, {first['unanswered']} not)",
     )
-    say(
-        f"{'Resolution':<20}median {span(done['median_seconds'])}, 90% within "
-        f"{span(done['p90_seconds'])}"
+    labelled(
+        "Resolution",
+        f"median {span(done['median_seconds'])}, 90% within {span(done['p90_seconds'])}",
     )
-    say(f"{'':<20}Times are {first['hours']}.")
-    say(f"{'SLA':<20}{report_sla.summary(data['sla'])}")
+    labelled("", f"Times are {first['hours']}.")
+    labelled("SLA", report_sla.summary(data["sla"]))
     reasons = ", ".join(f"{one_line(k)} {n}" for k, n in data["skipped"]["by_reason"].items())
-    say(f"{'Skipped mail':<20}{data['skipped']['total']}" + (f": {reasons}" if reasons else ""))
+    labelled("Skipped mail", f"{data['skipped']['total']}" + (f": {reasons}" if reasons else ""))
     for section, _field in report_rows.BREAKDOWNS:
         say()
         for line in report_rows.table(data, section):
             say(line)
+
+
+def labelled(label: str, text: str) -> None:
+    """A line of the text report with its label, wrapped within LINE under the label's
+    column (a long SLA summary or a desk's many skip reasons)."""
+    import textwrap
+
+    indent = " " * 20
+    say(textwrap.fill(text, LINE, initial_indent=f"{label:<20}", subsequent_indent=indent))
 
 
 @click.group("time")

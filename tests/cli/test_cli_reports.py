@@ -109,3 +109,15 @@ def test_resampling_keeps_a_short_series_and_the_peak_of_a_long_one() -> None:
     days[200] = 9
     bars, size = resample(days, 49)
     assert size == 8 and len(bars) == 46 and max(bars) == 9 and bars[25] == 9
+
+
+def test_every_line_of_the_text_report_fits_80_columns_with_business_hours(week: Desk) -> None:
+    """The labelled lines wrap under their label: the business-hours sentence alone is 110
+    columns, and an SLA summary or a desk's skip reasons can be as long."""
+    week.run("sla", "add", "weekdays", "--first-response", "4h", "--resolution", "16h",
+             "--hours", "mon-fri 09:00-17:00")  # fmt: skip
+    out = week.run("report", *WEEK).stdout
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    times = out[out.index("Times are") :].split("\n", 2)
+    assert times[0].startswith("Times are in business hours")
+    assert times[1].startswith(" " * 20) and times[1].strip()  # wrapped under the label
