@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from deskterm import paths
 from deskterm.store import connection
 
+T = TypeVar("T")
+
 
 def open_desk() -> None:
     """Open the database (migrating it) and send details to the desk's log file."""
-    url = connection.database_url()
-    if url is not None:
-        load_database_password(url)
-    connection.open_database()
+    with_stored_password(connection.database_url(), connection.open_database)
     _log_to_file()
 
 
@@ -32,6 +33,22 @@ def _log_to_file() -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     root.propagate = False
+
+
+def with_stored_password(url: str | None, connect: Callable[[], T]) -> T:
+    """`connect()` as libpq signs in (the URL, then ~/.pgpass or PGPASSFILE); only when the
+    database then asks for a password the URL does not carry, the secret store is read once
+    (`deskterm db password`) and `connect()` tried again. A desk that signs in through
+    ~/.pgpass so never opens the store: with a vault, that would ask for its passphrase (or
+    spend its key derivation) on every command. A second refusal is the connection's own
+    sentence, which then also says why the store held nothing usable."""
+    try:
+        return connect()
+    except connection.PasswordWanted:
+        if url is None or connection.remembered(url) or not connection.needs_stored_password(url):
+            raise
+    load_database_password(url)
+    return connect()
 
 
 def load_database_password(url: str) -> None:

@@ -8,6 +8,7 @@ names (PostgreSQL for a shared team desk). Everything else talks to peewee model
 from __future__ import annotations
 
 import getpass
+import os
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -126,10 +127,15 @@ _remembered: dict[str, str | None] = {}
 _unread: dict[str, str] = {}
 
 
+class PasswordWanted(DeskError):
+    """The database asked for a password it was not given, or refused the one it was (the
+    engine may then look in the secret store: engine.startup.with_stored_password)."""
+
+
 def needs_stored_password(url: str) -> bool:
-    """Whether a stored password would be used for this URL: a PostgreSQL URL carrying no
-    password of its own (libpq then falls back to ~/.pgpass, which a stored one, passed
-    explicitly, overrides). An SQLite desk never asks the secret store."""
+    """Whether a stored password may be used for this URL: a PostgreSQL URL carrying no
+    password of its own, which libpq's ~/.pgpass did not satisfy. An SQLite desk never asks
+    the secret store."""
     return url.startswith("postgres") and not url_password(url)
 
 
@@ -137,10 +143,13 @@ def password_key(url: str) -> str:
     """The secret store's key of a database's password, by who signs in where: two desks on
     different servers or databases never share it, and the key holds no secret."""
     parts = urlsplit(_libpq_url(url))
-    user = unquote(parts.username or "") or getpass.getuser()  # libpq's default user
-    host = parts.hostname or "localhost"
-    port = parts.port or 5432
-    return f"database/{user}@{host}:{port}{parts.path or '/'}/password"
+    given = {k: v[0] for k, v in parse_qs(parts.query).items() if v}  # ?user=...&host=...
+    # libpq's defaults where the URL says nothing: PGUSER or the login, localhost, 5432.
+    user = unquote(parts.username or "") or given.get("user") or os.environ.get("PGUSER")
+    host = parts.hostname or given.get("host") or os.environ.get("PGHOST") or "localhost"
+    port = parts.port or given.get("port") or os.environ.get("PGPORT") or 5432
+    name = unquote(parts.path.lstrip("/")) or given.get("dbname") or ""
+    return f"database/{user or getpass.getuser()}@{host}:{port}/{name}/password"
 
 
 def remember_password(url: str, password: str | None, *, unread: str | None = None) -> None:
@@ -179,17 +188,17 @@ def unreachable(exc: BaseException, url: str, named: str) -> DeskError:
         line = line.replace(password, "***")
     unread = _unread.get(password_key(url)) if needs_stored_password(url) else None
     if "no password supplied" in line and unread:
-        return DeskError(
+        return PasswordWanted(
             f"The database at {shown} asks for a password, and the secret store that may hold "
             f"it could not be read: {unread}"
         )
     if "no password supplied" in line:
-        return DeskError(
+        return PasswordWanted(
             f"The database at {shown} asks for a password; store it with "
             "`deskterm db password` (or put it in ~/.pgpass)."
         )
     if "password authentication failed" in line:
-        return DeskError(
+        return PasswordWanted(
             f"The database at {shown} refused the password; store the right one with "
             f"`deskterm db password` (or correct ~/.pgpass or {named})."
         )

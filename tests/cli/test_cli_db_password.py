@@ -17,6 +17,7 @@ import pytest
 
 from deskterm.engine import startup
 from deskterm.store import advisory, connection, live
+from deskterm.store.models import Conversation
 from tests.conftest import Desk
 
 pytestmark = pytest.mark.postgres
@@ -173,6 +174,11 @@ def test_two_databases_have_two_keys(bare_url: str) -> None:
     assert connection.password_key(bare_url) != connection.password_key(other)
     assert connection.password_key(bare_url).startswith("database/desk@")
     assert _password_free(connection.password_key(bare_url))
+    # libpq also takes the user and host as parameters: two such desks are two keys too.
+    key = connection.password_key
+    assert key("postgresql:///desk?user=kim&host=db1") == "database/kim@db1:5432/desk/password"
+    assert key("postgresql:///desk?user=kim&host=db1") != key("postgresql:///desk?user=sam")
+    assert key("postgresql://kim@db1/desk") == key("postgresql:///desk?user=kim&host=db1")
 
 
 def _password_free(key: str) -> bool:
@@ -236,3 +242,41 @@ def test_migrate_to_a_url_without_password_uses_the_stored_one(
     assert "Verified: every table" in moved.stdout
     assert "process list" not in moved.stderr
     assert _password(pg_desk_url) not in moved.output
+
+
+def _pgpass(tmp_path: Path, url: str, password: str) -> Path:
+    parts = urlsplit(url)
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"{parts.hostname}:{parts.port}:*:{parts.username}:{password}\n")
+    pgpass.chmod(0o600)
+    return pgpass
+
+
+def test_a_desk_that_signs_in_through_pgpass_never_opens_the_store(
+    desk: Desk, bare_url: str, pg_desk_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a vault on the machine (a worker's server keeps the channels' secrets in one),
+    opening the store would ask for its passphrase, or spend its key derivation, on every
+    command; libpq's ~/.pgpass is tried first, and the store only when it did not do."""
+    from deskterm.secrets import store
+
+    monkeypatch.setenv("DESKTERM_DATABASE_URL", bare_url)
+    desk.run("db", "password", "--stdin", input=_password(pg_desk_url) + "\n")  # a vault now
+    opened: list[int] = []
+    real = store.open_secret_store
+
+    def counting(*args: object, **kwargs: object) -> store.SecretStore:
+        opened.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "open_secret_store", counting)
+    monkeypatch.setattr(connection, "_remembered", {})
+    monkeypatch.setenv("PGPASSFILE", str(_pgpass(tmp_path, bare_url, _password(pg_desk_url))))
+    startup.open_desk()
+    connection.close_database()
+    assert opened == []
+    # A ~/.pgpass whose password the server refuses: then the store's, which it takes.
+    monkeypatch.setenv("PGPASSFILE", str(_pgpass(tmp_path, bare_url, "not-it")))
+    startup.open_desk()
+    assert opened == [1]
+    assert Conversation.select().count() == 0  # connected: the desk answers
