@@ -143,6 +143,8 @@ def _print(data: dict[str, Any]) -> None:
         say()
         for line in report_rows.table(data, section):
             say(line)
+        if lacking := report_rows.note(data, section):
+            labelled("", lacking)
 
 
 def labelled(label: str, text: str) -> None:

@@ -40,6 +40,8 @@ FIGURES = {
     "time_spent": ("total_seconds",),
 }
 BREAKDOWNS = SECTIONS
+# A breakdown that needs what the desk may lack, and the section saying whether it has it.
+NEEDS = {"by_agent": "agents"}
 # The row of no agent: unassigned conversations, and replies whose author is unknown.
 NOBODY = {"agent": "(no agent)", "organization": "(none)", "channel": "(none)", "type": "(none)"}
 
@@ -59,6 +61,8 @@ def rows(report: dict[str, Any]) -> Iterator[Row]:
             name = entry[field] if entry[field] is not None else NOBODY[field]
             for metric in METRICS:
                 yield section, str(name), metric, entry[metric]
+    if not report["agents"]["available"]:
+        yield "agents", "", "note", report["agents"]["note"]
     sla = report["sla"]
     if not sla["available"]:
         yield "sla", "", "note", sla["note"]
@@ -100,6 +104,15 @@ def table(report: dict[str, Any], section: str) -> list[str]:
         cells = "".join(f"{_cell(metric, entry[metric]):>{width}}" for _h, width, metric in COLUMNS)
         lines.append(f"  {name[:NAME_WIDTH]:<{NAME_WIDTH}}{cells}")
     return lines
+
+
+def note(report: dict[str, Any], section: str) -> str | None:
+    """What a breakdown lacks to mean anything (the desk has no agents), shown under its
+    table by the CLI's text and the Reports screen; None when it has what it needs."""
+    needed = NEEDS.get(section)
+    if needed is None or report[needed]["available"]:
+        return None
+    return str(report[needed]["note"])
 
 
 def _cell(metric: str, value: Any) -> str:
