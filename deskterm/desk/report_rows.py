@@ -18,7 +18,7 @@ from typing import Any
 from deskterm.desk.report_breakdown import METRICS, SECTIONS
 from deskterm.desk.report_sla import TARGETS as SLA_TARGETS
 from deskterm.desk.time_spent import format_duration
-from deskterm.sanitize import one_line
+from deskterm.sanitize import fit_cells, one_line
 
 Row = tuple[str, str, str, Any]
 
@@ -91,9 +91,10 @@ NAME_WIDTH = 16
 
 def table(report: dict[str, Any], section: str) -> list[str]:
     """A breakdown section as lines of text, 74 columns wide (an 80-column terminal or the
-    screen, with room for its padding): new, replies, resolved, time spent, the median first
-    response and resolution (the 90th percentiles are in the rows and the JSON), and the SLA
-    attainment over both targets. Names are made one line: they come from mail."""
+        screen, with room for its padding): new, replies, resolved, time spent, the median first
+        response and resolution (the 90th percentiles are in the rows and the JSON), and the SLA
+        attainment over both targets. Names are made one line (they come from mail) and fit
+    their column in terminal cells: a CJK name is twice as wide as its characters."""
     field = dict(BREAKDOWNS)[section]
     lines = [
         f"{'Per ' + field:<{NAME_WIDTH + 2}}"
@@ -102,7 +103,7 @@ def table(report: dict[str, Any], section: str) -> list[str]:
     for entry in report[section]:
         name = one_line(str(entry[field])) if entry[field] is not None else NOBODY[field]
         cells = "".join(f"{_cell(metric, entry[metric]):>{width}}" for _h, width, metric in COLUMNS)
-        lines.append(f"  {name[:NAME_WIDTH]:<{NAME_WIDTH}}{cells}")
+        lines.append(f"  {fit_cells(name, NAME_WIDTH)}{cells}")
     return lines
 
 
