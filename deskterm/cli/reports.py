@@ -149,11 +149,20 @@ def _print(data: dict[str, Any]) -> None:
 
 def labelled(label: str, text: str) -> None:
     """A line of the text report with its label, wrapped within LINE under the label's
-    column (a long SLA summary or a desk's many skip reasons)."""
+    column (a long SLA summary or a desk's many skip reasons); at spaces only, so a skip
+    reason ("auto-submitted") or a name is never split at its hyphen."""
     import textwrap
 
     indent = " " * 20
-    say(textwrap.fill(text, LINE, initial_indent=f"{label:<20}", subsequent_indent=indent))
+    say(
+        textwrap.fill(
+            text,
+            LINE,
+            initial_indent=f"{label:<20}",
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+    )
 
 
 @click.group("time")

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from deskterm.cli.reports import labelled
 from deskterm.demo import desk as demo
 from deskterm.desk import agents
 from deskterm.store import connection
@@ -143,3 +144,13 @@ def test_without_agents_the_per_agent_table_says_what_to_add(week: Desk) -> None
     table = list(csv.DictReader(io.StringIO(week.run("report", *WEEK, "--csv").stdout)))
     found = {(r["section"], r["key"], r["metric"]): r["value"] for r in table}
     assert found[("agents", "", "note")].startswith("No agents on this desk")
+
+
+def test_a_labelled_line_wraps_at_spaces_never_inside_a_hyphenated_word(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """ "auto-" would fit the first line (60 columns after the label), "auto-submitted" not:
+    the reason moves to the next line whole."""
+    labelled("Skipped mail", "w" * 53 + " auto-submitted 1, duplicate 2")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["Skipped mail        " + "w" * 53, " " * 20 + "auto-submitted 1, duplicate 2"]
