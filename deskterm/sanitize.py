@@ -27,6 +27,10 @@ U+2028 and U+2029 (line and paragraph separator) are line breaks: `clean` makes 
 `one_line` folds them to a space like any other break. The braille blank U+2800 is left to
 braille text (it is a blank, not an invisible character); filenames fold it with whitespace.
 
+How wide text is on a terminal (`cells`, `fit_cells`) is here too, below the UI: the engine's
+text (mail re-flowed, the report's tables) is measured in cells without Rich, which the engine
+may not import; the UI measures with Rich's own (widgets/list_columns.fit).
+
 Speed: `clean` runs on every string shown, so it stays one compiled regex that starts with one
 character class (the regex engine's charset fast path skips everything else); see _DROPPED.
 """
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 # Every Cf character of Unicode 14 (Python 3.11's unicodedata) but U+200D, as ranges, split at
@@ -131,3 +136,35 @@ def safe_toml_string(text: str) -> str:
         ),
         quoted,
     )
+
+
+def cells(text: str) -> int:
+    """Terminal cells of `text`: wide (CJK) characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    total = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return total
+
+
+def fit_cells(text: str, width: int) -> str:
+    """`text` in exactly `width` cells: padded with spaces, or cut where the next character
+    would not fit and ended with "…" (a wide character that would straddle the edge goes
+    whole, its cell padded). A column of the engine's text tables: a name cut by characters
+    runs past its column when its characters are wide."""
+    if width <= 0:
+        return ""
+    size = cells(text)
+    if size <= width:
+        return text + " " * (width - size)
+    kept, used = [], 0
+    for char in text:
+        used += cells(char)
+        if used > width - 1:
+            used -= cells(char)
+            break
+        kept.append(char)
+    return "".join(kept) + "…" + " " * (width - 1 - used)

@@ -143,15 +143,26 @@ def _print(data: dict[str, Any]) -> None:
         say()
         for line in report_rows.table(data, section):
             say(line)
+        if lacking := report_rows.note(data, section):
+            labelled("", lacking)
 
 
 def labelled(label: str, text: str) -> None:
     """A line of the text report with its label, wrapped within LINE under the label's
-    column (a long SLA summary or a desk's many skip reasons)."""
+    column (a long SLA summary or a desk's many skip reasons); at spaces only, so a skip
+    reason ("auto-submitted") or a name is never split at its hyphen."""
     import textwrap
 
     indent = " " * 20
-    say(textwrap.fill(text, LINE, initial_indent=f"{label:<20}", subsequent_indent=indent))
+    say(
+        textwrap.fill(
+            text,
+            LINE,
+            initial_indent=f"{label:<20}",
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+    )
 
 
 @click.group("time")

@@ -28,6 +28,7 @@ from peewee import SQL
 
 from deskterm.desk import report_sql as rsql
 from deskterm.store.models import (
+    Agent,
     Channel,
     Contact,
     Conversation,
@@ -63,6 +64,20 @@ SLA = (
 METRICS = (*COUNTS, *TIMES, *SLA, "sla_attainment_pct")
 
 Combos = dict[tuple[Any, Any, Any, Any], int]
+
+NO_AGENTS = (
+    "No agents on this desk: the per-agent numbers need them "
+    "(`deskterm agent add EMAIL --name NAME`)."
+)
+
+
+def agents_section() -> dict[str, Any]:
+    """Whether the per-agent breakdown means anything, shaped as the SLA section says so
+    (report_sla.NO_SLA): on a desk without agents every conversation is unassigned and the
+    breakdown is one "(no agent)" row, which reads as a count, not as the missing setup."""
+    if Agent.select().exists():
+        return {"available": True}
+    return {"available": False, "note": NO_AGENTS}
 
 
 def keys(agent: peewee.Node) -> list[peewee.Node]:

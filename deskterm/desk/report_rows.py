@@ -18,7 +18,7 @@ from typing import Any
 from deskterm.desk.report_breakdown import METRICS, SECTIONS
 from deskterm.desk.report_sla import TARGETS as SLA_TARGETS
 from deskterm.desk.time_spent import format_duration
-from deskterm.sanitize import one_line
+from deskterm.sanitize import fit_cells, one_line
 
 Row = tuple[str, str, str, Any]
 
@@ -40,6 +40,8 @@ FIGURES = {
     "time_spent": ("total_seconds",),
 }
 BREAKDOWNS = SECTIONS
+# A breakdown that needs what the desk may lack, and the section saying whether it has it.
+NEEDS = {"by_agent": "agents"}
 # The row of no agent: unassigned conversations, and replies whose author is unknown.
 NOBODY = {"agent": "(no agent)", "organization": "(none)", "channel": "(none)", "type": "(none)"}
 
@@ -59,6 +61,8 @@ def rows(report: dict[str, Any]) -> Iterator[Row]:
             name = entry[field] if entry[field] is not None else NOBODY[field]
             for metric in METRICS:
                 yield section, str(name), metric, entry[metric]
+    if not report["agents"]["available"]:
+        yield "agents", "", "note", report["agents"]["note"]
     sla = report["sla"]
     if not sla["available"]:
         yield "sla", "", "note", sla["note"]
@@ -87,9 +91,10 @@ NAME_WIDTH = 16
 
 def table(report: dict[str, Any], section: str) -> list[str]:
     """A breakdown section as lines of text, 74 columns wide (an 80-column terminal or the
-    screen, with room for its padding): new, replies, resolved, time spent, the median first
-    response and resolution (the 90th percentiles are in the rows and the JSON), and the SLA
-    attainment over both targets. Names are made one line: they come from mail."""
+        screen, with room for its padding): new, replies, resolved, time spent, the median first
+        response and resolution (the 90th percentiles are in the rows and the JSON), and the SLA
+        attainment over both targets. Names are made one line (they come from mail) and fit
+    their column in terminal cells: a CJK name is twice as wide as its characters."""
     field = dict(BREAKDOWNS)[section]
     lines = [
         f"{'Per ' + field:<{NAME_WIDTH + 2}}"
@@ -98,8 +103,17 @@ def table(report: dict[str, Any], section: str) -> list[str]:
     for entry in report[section]:
         name = one_line(str(entry[field])) if entry[field] is not None else NOBODY[field]
         cells = "".join(f"{_cell(metric, entry[metric]):>{width}}" for _h, width, metric in COLUMNS)
-        lines.append(f"  {name[:NAME_WIDTH]:<{NAME_WIDTH}}{cells}")
+        lines.append(f"  {fit_cells(name, NAME_WIDTH)}{cells}")
     return lines
+
+
+def note(report: dict[str, Any], section: str) -> str | None:
+    """What a breakdown lacks to mean anything (the desk has no agents), shown under its
+    table by the CLI's text and the Reports screen; None when it has what it needs."""
+    needed = NEEDS.get(section)
+    if needed is None or report[needed]["available"]:
+        return None
+    return str(report[needed]["note"])
 
 
 def _cell(metric: str, value: Any) -> str:

@@ -60,7 +60,8 @@ def ranked(
             f"FROM durations) AS ranked WHERE {wanted}"
         )
     rows = database.execute_sql(
-        f"WITH durations AS MATERIALIZED ({sql}) " + " UNION ALL ".join(branches), params
+        f"WITH durations {dialect.materialized_cte()} ({sql}) " + " UNION ALL ".join(branches),
+        params,
     ).fetchall()
     found: dict[tuple[str, str | None], tuple[int, dict[int, int]]] = {}
     for group, key, rn, n, d in rows:

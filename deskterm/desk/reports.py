@@ -22,7 +22,8 @@ Filters: `channel` and `org` (the contact's organization) narrow everything but 
 to their conversations, skipped mail to the channel; `agent` narrows the conversations to those
 assigned to the agent now, and replies and time spent to the agent's own.
 Per agent: new and resolved conversations by their assignee now, replies by who wrote them,
-time by who spent it; the row of no agent holds the unassigned and the unknown.
+time by who spent it; the row of no agent holds the unassigned and the unknown. On a desk
+without agents, `agents` says so (as `sla` does without SLA targets).
 Durations are counted in business hours where the conversation's SLA policy has a calendar,
 else around the clock; SLA attainment and breaches are desk/report_sla.py's, the breakdowns
 per agent, organization, channel and type desk/report_breakdown.py's.
@@ -77,6 +78,7 @@ def compute(sc: Scope) -> dict[str, Any]:
         "backlog": r.backlog(new["series"]),
         "skipped": r.skipped(),
         "time_spent": r.time_spent(),
+        "agents": report_breakdown.agents_section(),
         **r.breakdowns(times, sla_combos),
     }
 

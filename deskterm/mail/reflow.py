@@ -33,8 +33,9 @@ its size.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from deskterm.sanitize import cells
 
 MARK = "+"  # what the view draws before a continuation the sender did not make (mutt's)
 HARD_WRAP_MIN = 60  # a message whose lines are all shorter than this is not hard-wrapped prose
@@ -63,18 +64,6 @@ class _Paragraph:
     prefix: str
     text: str
     prose: bool  # wrapped at spaces; else kept as sent and cut at the width
-
-
-def cells(text: str) -> int:
-    """Terminal cells of `text`: wide (CJK) characters take two, combining marks none."""
-    if text.isascii():
-        return len(text)
-    total = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return total
 
 
 def _split_quote(line: str) -> tuple[int, str, str]:

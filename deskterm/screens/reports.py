@@ -29,6 +29,7 @@ from deskterm.desk import report_rows, report_scope, report_sla, reports
 from deskterm.desk.time_spent import format_duration
 from deskterm.sanitize import one_line
 from deskterm.screens.base import DeskScreen
+from deskterm.screens.words import tui_sentence
 from deskterm.widgets.status_bar import StatusBar
 
 LENGTHS = (7, 30, 90, 365)  # days a period can span: `p` steps through them
@@ -196,4 +197,6 @@ def summary(data: dict[str, Any]) -> str:
     ]
     for section, _field in report_rows.BREAKDOWNS:
         lines += ["", *report_rows.table(data, section)]
+        if lacking := report_rows.note(data, section):
+            lines.append(tui_sentence(lacking))
     return "\n".join(lines)

@@ -79,10 +79,18 @@ class TimeEntryForm(Dialog[None]):
 
     @on(Input.Submitted)
     def _save(self) -> None:
+        """Send only what the agent changed: the prefilled length is `format_duration`'s
+        rounded text (5445 s shows as 1h30m), so sending it back unchanged would cut the
+        seconds off an entry whose note alone was corrected; the note is prefilled on one
+        line, so an untouched note keeps its own lines."""
         length = self.query_one("#length", Input).value
         note = self.query_one("#note", Input).value
         try:
-            time_spent.edit(self.entry_id, seconds=time_spent.parse_duration(length), note=note)
+            time_spent.edit(
+                self.entry_id,
+                seconds=(time_spent.parse_duration(length) if length != self.initial[0] else None),
+                note=note if note != self.initial[1] else None,
+            )
         except DeskError as exc:
             self.query_one("#problem", Static).update(Content(tui_sentence(exc)))
             return

@@ -7,8 +7,11 @@ import io
 
 import pytest
 
+from deskterm.cli.reports import labelled
 from deskterm.demo import desk as demo
+from deskterm.desk import agents
 from deskterm.store import connection
+from deskterm.store.models import Conversation
 from tests.conftest import Desk
 
 WEEK = ("--since", "2024-03-04", "--until", "2024-03-11")
@@ -50,6 +53,7 @@ def test_the_text_report_draws_and_names(week: Desk) -> None:
     assert "  sam                 2       2        0      35m      35m        -      -" in out
     tables = out[out.index("Per agent") :]
     assert all(len(line) <= 80 for line in tables.splitlines())
+    assert "No agents" not in out  # the demo has agents: the table alone
 
 
 def test_filters_and_mistakes(week: Desk) -> None:
@@ -121,3 +125,32 @@ def test_every_line_of_the_text_report_fits_80_columns_with_business_hours(week:
     times = out[out.index("Times are") :].split("\n", 2)
     assert times[0].startswith("Times are in business hours")
     assert times[1].startswith(" " * 20) and times[1].strip()  # wrapped under the label
+
+
+def test_without_agents_the_per_agent_table_says_what_to_add(week: Desk) -> None:
+    connection.open_database()
+    Conversation.update(assignee=None).execute()
+    for handle in agents.handles():
+        agents.remove(handle)
+    connection.close_database()
+    out = week.run("report", *WEEK).stdout
+    per_agent = out[out.index("Per agent") : out.index("Per organization")]
+    said = " ".join(per_agent.split())
+    assert "No agents on this desk" in said and "(`deskterm agent add EMAIL --name NAME`)" in said
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    data = week.json("report", *WEEK)
+    assert data["agents"]["available"] is False
+    assert data["agents"]["note"].startswith("No agents on this desk")
+    table = list(csv.DictReader(io.StringIO(week.run("report", *WEEK, "--csv").stdout)))
+    found = {(r["section"], r["key"], r["metric"]): r["value"] for r in table}
+    assert found[("agents", "", "note")].startswith("No agents on this desk")
+
+
+def test_a_labelled_line_wraps_at_spaces_never_inside_a_hyphenated_word(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """ "auto-" would fit the first line (60 columns after the label), "auto-submitted" not:
+    the reason moves to the next line whole."""
+    labelled("Skipped mail", "w" * 53 + " auto-submitted 1, duplicate 2")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["Skipped mail        " + "w" * 53, " " * 20 + "auto-submitted 1, duplicate 2"]

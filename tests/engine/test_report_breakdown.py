@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from deskterm.demo import desk as demo
-from deskterm.desk import agents, report_rows, reports, sla, triage
+from deskterm.desk import agents, report_breakdown, report_rows, reports, sla, triage
 from deskterm.desk.report_scope import scope
 from deskterm.desk.sla_policies import Terms
 from deskterm.outbound.replies import queue_reply
 from deskterm.store import connection
 from deskterm.store.db import clock_at
-from deskterm.store.models import Channel
+from deskterm.store.models import Channel, Conversation
 from tests.engine.test_sla import arrives
 
 HOURS = 3600
@@ -148,3 +148,21 @@ def test_times_per_agent_are_counted_in_business_hours(business: dict[str, int])
     [channel] = got["by_channel"]
     assert channel["first_response_median_seconds"] == first["median_seconds"]
     assert channel["sla_attainment_pct"] == round(100 * 4 / 6, 1)
+
+
+def test_without_agents_the_per_agent_breakdown_says_so(history: None) -> None:
+    """As the SLA section says it needs SLA targets, the per-agent numbers say they need
+    agents: on a desk without any, the breakdown is one "(no agent)" row otherwise."""
+    got = reports.compute(scope(**WEEK))
+    assert got["agents"] == {"available": True}
+    assert report_rows.note(got, "by_agent") is None
+    Conversation.update(assignee=None).execute()
+    for handle in agents.handles():
+        agents.remove(handle)
+    got = reports.compute(scope(**WEEK))
+    assert got["agents"] == {"available": False, "note": report_breakdown.NO_AGENTS}
+    assert "deskterm agent add" in report_breakdown.NO_AGENTS
+    assert report_rows.note(got, "by_agent") == report_breakdown.NO_AGENTS
+    assert report_rows.note(got, "by_channel") is None
+    found = {(s, k, m): v for s, k, m, v in report_rows.rows(got)}
+    assert found[("agents", "", "note")] == report_breakdown.NO_AGENTS

@@ -16,11 +16,12 @@ from textual.widgets import DataTable
 from deskterm.app import DeskApp
 from deskterm.cli.main import main
 from deskterm.demo import desk as demo
-from deskterm.desk import sla
+from deskterm.desk import agents, sla
 from deskterm.desk.sla_policies import Terms
 from deskterm.screens.reports import ReportsScreen
 from deskterm.store import connection
 from deskterm.store.db import clock_at
+from deskterm.store.models import Conversation
 from tests.tui.test_app import drive, screen_text, settle
 
 
@@ -152,5 +153,25 @@ def test_the_palette_offers_the_reports(week: None) -> None:
     async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
         names = [c.title for c in app.get_system_commands(app.screen)]
         assert "Reports" in names
+
+    drive(scenario)
+
+
+def test_without_agents_the_per_agent_table_says_so(week: None) -> None:
+    Conversation.update(assignee=None).execute()
+    for handle in agents.handles():
+        agents.remove(handle)
+    connection.close_database()
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("R")
+        await settle(pilot)
+        app.screen.query_one("#plots").scroll_end(animate=False)
+        await settle(pilot)
+        text = screen_text(app)
+        said = " ".join(text[text.index("Per agent") : text.index("Per organization")].split())
+        assert "No agents on this desk: the per-agent numbers need them" in said
+        assert "deskterm agent add" in said  # the TUI has no key for it: the command stays
+        assert all(len(line) <= 80 for line in text.splitlines())
 
     drive(scenario)

@@ -157,3 +157,23 @@ def test_a_measured_entry_corrected_over_its_open_thread_keeps_the_correction(
     drive(scenario)
     [entry] = TimeEntry.select()
     assert (entry.source, entry.seconds) == ("clock", 80)
+
+
+def test_a_note_only_correction_keeps_the_entry_s_seconds(demo_desk: None) -> None:
+    """The form shows 5445 s as a rounded length; saving a new note alone leaves the
+    length as it was, to the second."""
+    time_spent.add(TOP, 5445, note="first", agent="sam")
+
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        screen = await to_entries(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, TimeEntryForm)
+        form.query_one("#note", Input).value = "second"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+
+    drive(scenario)
+    assert (manual("sam").seconds, manual("sam").note) == (5445, "second")
