@@ -11,8 +11,9 @@ What each number means:
 - replies: agents' replies queued in the period (not acknowledgements, forwards or cancelled);
   per agent, by who wrote each (`Message.agent`), so replies sent before deskterm recorded
   it count under no agent.
-- first response: from a conversation's creation to its first reply, over the conversations
-  created in the period that have one; `unanswered` counts the others.
+- first response: from a conversation's creation to its first reply (as the SLA clock
+  records it: `Conversation.first_response_at`, the first agent reply queued), over the
+  conversations created in the period that have one; `unanswered` counts the others.
 - resolution: from creation to the last change to resolved or closed, over the conversations
   resolved or closed now whose last such change is in the period.
 - backlog: conversations open and pending at the end of each day or week, from their creation
@@ -149,22 +150,10 @@ class _Report:
 
     def first_response(self, created: int) -> tuple[dict[str, Any], rsql.Ranks]:
         """The first-response section, and its times per breakdown key."""
-        first = (
-            Message.select(
-                Message.conversation.alias("cid"), fn.MIN(Message.date).alias("first_at")
-            )
-            .join(Outbox, on=(Outbox.message == Message.id))
-            .where(_REPLY)
-            .group_by(Message.conversation)
-            .alias("first_reply")
-        )
-        durations = (
-            Conversation.select(
-                self.counter.between(first.c.first_at, Conversation.created_at).alias("d")
-            )
-            .join(first, on=(first.c.cid == Conversation.id))
-            .where(self._in_period(Conversation.created_at), *self.where)
-        )
+        answered = Conversation.first_response_at
+        durations = Conversation.select(
+            self.counter.between(answered, Conversation.created_at).alias("d")
+        ).where(self._in_period(Conversation.created_at), answered.is_null(False), *self.where)
         ranked = self._ranked(durations)
         count, ranks = rsql.overall(ranked)
         section = {

@@ -167,3 +167,25 @@ def test_an_organization_narrows_the_report_and_its_breakdown_adds_up(history: N
     assert found > 0  # the demo's organizations have conversations that week
     with pytest.raises(NotFound, match="org list"):
         reports.compute(scope(**WEEK, org="No Such Company"))
+
+
+def test_a_desk_from_before_v18_gets_its_first_responses_from_its_replies(history: None) -> None:
+    """Conversations answered before the SLA clock recorded first responses (schema v11) had
+    none on the conversation; the upgrade finds each one's first agent reply, so the report,
+    which reads the recorded one, counts them as before."""
+    from deskterm.store.migrations import SchemaVersion
+
+    before = reports.compute(scope(**WEEK))
+    answered = Conversation.first_response_at.is_null(False)
+    recorded = dict(Conversation.select(Conversation.id, Conversation.first_response_at)
+                    .where(answered).tuples())  # fmt: skip
+    assert len(recorded) == 5
+    Conversation.update(first_response_at=None).execute()
+    SchemaVersion.update(version=17).execute()
+    assert reports.compute(scope(**WEEK))["first_response"]["answered"] == 0
+    connection.close_database()
+    connection.open_database()  # the upgrade
+    found = dict(Conversation.select(Conversation.id, Conversation.first_response_at)
+                 .where(answered).tuples())  # fmt: skip
+    assert found == recorded
+    assert reports.compute(scope(**WEEK))["first_response"] == before["first_response"]
