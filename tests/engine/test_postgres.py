@@ -132,7 +132,7 @@ def test_migrations_reach_the_latest_version_and_reopening_keeps_the_data(pg: st
         "conversation_type_id",
         "conversation_due_order",  # the list by SLA due time (v11)
         "conversation_sla_alert",  # the worker's look for SLA notices
-        "conversation_report",  # what a report groups by, led by the creation time (v17)
+        "conversation_report",  # what a report reads, led by the creation time (v17, v18)
     }
     assert "html" not in {c.name for c in database.get_columns("message")}
     assert not paths.database_file().exists()  # nothing went to an embedded desk
