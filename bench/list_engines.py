@@ -16,17 +16,24 @@ that alternate which engine goes first, the engine calls the app makes are timed
 * open: what the thread screen reads for a conversation (its detail, tags, attachments and
   the contact's other conversations), for random conversations.
 
+Then, on the same two desks, the delay from another agent's change to this agent's screen
+(`bench.live_delay.delays`: a headless app at 80x24 shows the open list while another
+connection changes the priority under the cursor or ingests a new mail, each timed to the
+first frame that shows it), `--live-rounds` rounds of each kind per engine.
+
 SQLite is the baseline: the report gives medians and p95 per engine and PostgreSQL / SQLite.
 The PostgreSQL server is on the same machine, so each query pays a loopback round trip that
 SQLite does not. Needs root or an installed PostgreSQL, like the suite. `--json F` writes
 every sample.
 
-    uv run python -m bench.list_engines [--conversations 100000] [--rounds 3] [--json F]
+    uv run python -m bench.list_engines [--conversations 100000] [--rounds 3] [--live-rounds 10]
+        [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -37,6 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import live_delay
 from bench.frames import log, median, p95
 from deskterm.demo import desk as demo
 from deskterm.desk import attachments, list_index, queries, triage
@@ -146,12 +154,45 @@ def values(rounds: list[dict[str, Any]], key: str) -> list[float]:
     return out
 
 
+def table_row(label: str, sqlite: list[float], postgres: list[float]) -> dict[str, float]:
+    """Print one row of the table (medians and p95 per engine, PostgreSQL / SQLite) and
+    return it in ms."""
+    row = {
+        "sqlite_ms": median(sqlite) * 1000,
+        "sqlite_p95_ms": p95(sqlite) * 1000,
+        "postgres_ms": median(postgres) * 1000,
+        "postgres_p95_ms": p95(postgres) * 1000,
+    }
+    row["ratio"] = row["postgres_ms"] / row["sqlite_ms"]
+    print(
+        f"{label:<26}{row['sqlite_ms']:>9.1f} ({row['sqlite_p95_ms']:5.1f}) ms"
+        f"{row['postgres_ms']:>9.1f} ({row['postgres_p95_ms']:5.1f}) ms{row['ratio']:>10.2f}x"
+    )
+    return row
+
+
+def live_summary(live: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+    """The change delay per engine: every kind together, then each kind."""
+    print("\nfrom another agent's change to the first frame showing it, medians (p95):")
+    return {
+        kind: table_row(
+            kind,
+            *([v for k, vs in live[e].items() if kind in ("all", k) for v in vs] for e in ENGINES),
+        )
+        for kind in ("all", *live["sqlite"])
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--live-rounds", type=int, default=10, help="rounds of the change delay (0: none)"
+    )
     parser.add_argument("--json", type=Path, help="also write every sample here")
     args = parser.parse_args()
+    live_delay.app_environment()
 
     servers = start_for_session()
     server = next(servers)
@@ -175,6 +216,10 @@ def main() -> int:
                         f"round {number + 1} {engine}: first page "
                         f"{results[engine][-1]['first_page'] * 1000:.0f} ms"
                     )
+            live: dict[str, dict[str, list[float]]] = {}
+            for engine in ENGINES if args.live_rounds else ():
+                use(engine, homes, url)
+                live[engine] = asyncio.run(live_delay.delays(args.live_rounds, engine))
             connection.close_database()
     finally:
         servers.close()
@@ -188,19 +233,9 @@ def main() -> int:
     print(f"{'':<26}{'SQLite':>20}{'PostgreSQL':>20}{'PG/SQLite':>11}")
     summary: dict[str, Any] = {}
     for label, key in ROWS:
-        a, b = values(sqlite, key), values(postgres, key)
-        row = {
-            "sqlite_ms": median(a) * 1000,
-            "sqlite_p95_ms": p95(a) * 1000,
-            "postgres_ms": median(b) * 1000,
-            "postgres_p95_ms": p95(b) * 1000,
-        }
-        row["ratio"] = row["postgres_ms"] / row["sqlite_ms"]
-        summary[key] = row
-        print(
-            f"{label:<26}{row['sqlite_ms']:>9.1f} ({row['sqlite_p95_ms']:5.1f}) ms"
-            f"{row['postgres_ms']:>9.1f} ({row['postgres_p95_ms']:5.1f}) ms{row['ratio']:>10.2f}x"
-        )
+        summary[key] = table_row(label, values(sqlite, key), values(postgres, key))
+    if live:
+        summary["live"] = live_summary(live)
     found = ", ".join(f"{s!r} {n:,}" for s, n in sqlite[0]["found"].items())
     print(
         f"\n(desks built in {built['sqlite']:.0f} s and {built['postgres']:.0f} s; "
@@ -215,6 +250,7 @@ def main() -> int:
                     "summary": summary,
                     "built_s": built,
                     "samples": results,
+                    "live": live,
                 },
                 indent=2,
                 default=str,

@@ -21,6 +21,9 @@ PostgreSQL what the triggers add to a write: single-row triage writes and an ing
 each with the desk's triggers on and off (ALTER TABLE ... DISABLE TRIGGER USER), same run.
 
     uv run python -m bench.live_delay [--rounds 20] [--conversations 0] [--json F]
+
+`bench.list_engines` runs `delays` too, on its two desks of 100,000 conversations, beside the
+list's reads (issue 15's numbers in one run).
 """
 
 from __future__ import annotations
@@ -92,6 +95,13 @@ def new_mail() -> None:
 
 
 # --- the delay ----------------------------------------------------------------------------
+
+
+def app_environment() -> None:
+    """A throwaway vault for the app's secrets, so a headless app never asks the system's
+    keyring (which a bench machine may not have) or a person for a passphrase."""
+    os.environ.setdefault("DESKTERM_SECRET_BACKEND", "vault")
+    os.environ.setdefault("DESKTERM_PASSPHRASE", secrets.token_urlsafe(16))
 
 
 def seen(screen: Any) -> tuple[Any, ...]:
@@ -227,8 +237,7 @@ def main() -> int:
     args = parser.parse_args()
     from tests.servers.pgserver import fresh_database, start_for_session
 
-    os.environ.setdefault("DESKTERM_SECRET_BACKEND", "vault")
-    os.environ.setdefault("DESKTERM_PASSPHRASE", secrets.token_urlsafe(16))
+    app_environment()
     results: dict[str, Any] = {}
     servers = start_for_session()
     server = next(servers)
