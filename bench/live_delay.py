@@ -99,7 +99,9 @@ def new_mail() -> None:
 
 def app_environment() -> None:
     """A throwaway vault for the app's secrets, so a headless app never asks the system's
-    keyring (which a bench machine may not have) or a person for a passphrase."""
+    keyring (which a bench machine may not have) or a person for a passphrase; and the demo's
+    agent sam at the keyboard, so it does not ask who is there."""
+    os.environ.setdefault("DESKTERM_AGENT", "sam")
     os.environ.setdefault("DESKTERM_SECRET_BACKEND", "vault")
     os.environ.setdefault("DESKTERM_PASSPHRASE", secrets.token_urlsafe(16))
 
