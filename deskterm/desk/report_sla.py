@@ -34,7 +34,7 @@ from deskterm.desk import report_breakdown, sla_policies
 from deskterm.desk import report_sql as rsql
 from deskterm.desk.sla_calendar import MAX_DAYS_AHEAD
 from deskterm.store import dialect
-from deskterm.store.models import Conversation, ReportHours, SlaPolicy
+from deskterm.store.models import Conversation, Outcome, ReportHours, SlaPolicy
 
 NO_SLA = "No SLA targets on this desk: attainment and breaches need them (`deskterm sla add`)."
 AROUND = "around the clock (no SLA policy here has business hours)"
@@ -122,28 +122,29 @@ def attainment(
         return {"available": False, "note": NO_SLA}, {}
     out: dict[str, Any] = {"available": True, "hours": counter.hours}
     combos: dict[str, report_breakdown.Combos] = {}
-    start = clock_start()
     by_keys = [SQL(g) for g in report_breakdown.GROUPS]
     for target in TARGETS:
-        minutes = getattr(SlaPolicy, f"{target}_minutes")
+        # Each reached target's verdict, as desk/report_outcomes.py counted and kept it.
         if target == "first_response":
-            reached = Conversation.first_response_at
-            base = Conversation.select().where(report._in_period(reached))
-            late = counter.between(reached, start) > minutes * 60
+            reached, late = Outcome.first_at, Outcome.first_late
+            base = (
+                Conversation.select()
+                .join(Outcome, on=(Outcome.conversation == Conversation.id))
+                .where(report._in_period(reached))
+            )
         else:
-            reached = SQL("done.done_at")
+            reached, late = Outcome.done_at, Outcome.done_late
             base = report._resolved()
-            late = counter.between(reached, start) - Conversation.sla_paused_seconds > minutes * 60
         done = report_breakdown.with_keys(
             base.select(
                 rsql.bucket(reached, report.sc.step).alias("k"),
                 Case(None, [(late, 1)], 0).alias("late"),
                 fn.COUNT(Conversation.id),
-            ).join_from(Conversation, SlaPolicy, on=(SlaPolicy.id == Conversation.sla_policy)),
+            ),
             Conversation.assignee,
         )
         done = (
-            done.where(minutes.is_null(False), reached >= start, *report.where)
+            done.where(late.is_null(False), *report.where)
             .group_by(SQL("k"), SQL("late"), *by_keys)
             .tuples()
         )

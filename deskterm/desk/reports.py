@@ -39,7 +39,7 @@ from typing import Any
 import peewee
 from peewee import SQL, Case, fn
 
-from deskterm.desk import report_breakdown, report_sla
+from deskterm.desk import report_breakdown, report_outcomes, report_sla
 from deskterm.desk import report_sql as rsql
 from deskterm.desk.report_scope import Scope, buckets, conditions
 from deskterm.desk.status_history import BACKLOG, DONE
@@ -49,6 +49,7 @@ from deskterm.store.models import (
     Conversation,
     Message,
     Outbox,
+    Outcome,
     SkippedMail,
     StatusChange,
     TimeEntry,
@@ -63,6 +64,7 @@ def compute(sc: Scope) -> dict[str, Any]:
     keys = buckets(sc)
     now = utcnow()
     r = _Report(sc, start, end, where, keys, report_sla.Counter(max(end, now)))
+    report_outcomes.bring_up_to_date(r.counter)
     new = r.new_conversations()
     first, first_ranks = r.first_response(new["total"])
     done, done_ranks = r.resolution()
@@ -150,10 +152,15 @@ class _Report:
 
     def first_response(self, created: int) -> tuple[dict[str, Any], rsql.Ranks]:
         """The first-response section, and its times per breakdown key."""
-        answered = Conversation.first_response_at
-        durations = Conversation.select(
-            self.counter.between(answered, Conversation.created_at).alias("d")
-        ).where(self._in_period(Conversation.created_at), answered.is_null(False), *self.where)
+        durations = (
+            Conversation.select(Outcome.first_seconds.alias("d"))
+            .join(Outcome, on=(Outcome.conversation == Conversation.id))
+            .where(
+                self._in_period(Conversation.created_at),
+                Outcome.first_seconds.is_null(False),
+                *self.where,
+            )
+        )
         ranked = self._ranked(durations)
         count, ranks = rsql.overall(ranked)
         section = {
@@ -167,12 +174,10 @@ class _Report:
 
     def resolution(self) -> tuple[dict[str, Any], rsql.Ranks]:
         """The resolution section, and its times per breakdown key."""
-        durations = self._resolved(
-            self.counter.between(SQL("done.done_at"), Conversation.created_at).alias("d")
-        )
+        durations = self._resolved(Outcome.done_seconds.alias("d"))
         ranked = self._ranked(durations)
         count, ranks = rsql.overall(ranked)
-        series = self._series(self._resolved(fn.COUNT(Conversation.id)), SQL("done.done_at"))
+        series = self._series(self._resolved(fn.COUNT(Conversation.id)), Outcome.done_at)
         section = {
             "resolved": count,
             "series": series,
@@ -272,22 +277,13 @@ class _Report:
 
     def _resolved(self, *values: peewee.Node) -> peewee.SelectQuery:
         """Over the conversations resolved or closed now whose last change to resolved or
-        closed (`done.done_at`) is in the period."""
-        done = (
-            StatusChange.select(
-                StatusChange.conversation.alias("cid"),
-                fn.MAX(StatusChange.changed_at).alias("done_at"),
-            )
-            .where(StatusChange.new_status.in_(DONE))
-            .group_by(StatusChange.conversation)
-            .alias("done")
-        )
+        closed (`Outcome.done_at`, desk/report_outcomes.py) is in the period."""
         return (
             Conversation.select(*values)
-            .join(done, on=(done.c.cid == Conversation.id))
+            .join(Outcome, on=(Outcome.conversation == Conversation.id))
             .where(
                 Conversation.status.in_(DONE),
-                (done.c.done_at >= self.start) & (done.c.done_at < self.end),
+                self._in_period(Outcome.done_at),
                 *self.where,
             )
         )

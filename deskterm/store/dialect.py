@@ -76,3 +76,9 @@ def materialized_cte() -> str:
     if _sqlite() and sqlite3.sqlite_version_info < SQLITE_MATERIALIZED:
         return "AS"
     return "AS MATERIALIZED"
+
+
+def differs(a: peewee.Node, b: peewee.Node) -> peewee.Expression:
+    """`a` and `b` differ, NULL counting as a value (NULL and NULL are the same; NULL and 1
+    differ), where `a != b` would be NULL, neither true nor false."""
+    return peewee.Expression(a, "IS NOT" if _sqlite() else "IS DISTINCT FROM", b)

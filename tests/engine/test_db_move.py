@@ -32,6 +32,7 @@ from deskterm.store.models import (
     Organization,
     OrganizationDomain,
     Outbox,
+    Outcome,
     Pop3Seen,
     Presence,
     RoutingRule,
@@ -94,6 +95,7 @@ def _fill_every_table() -> None:
     RuleMatch.create(message=message, rule=rule, rule_name="vip", applied={"assign": "kim"})
     Macro.create(name="close", actions=[{"action": "status", "value": "resolved"}])
     TimeEntry.create(conversation=conversation, agent="kim", seconds=60, note="a call")
+    Outcome.create(conversation=conversation, first_at=date(2024, 3, 1), first_seconds=60)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from deskterm.store.models.policies import (
     Template,
     TypeField,
 )
-from deskterm.store.models.reports import ReportHours, StatusChange, TimeEntry
+from deskterm.store.models.reports import Outcome, ReportHours, StatusChange, TimeEntry
 from deskterm.store.models.team import Agent, ChannelLead, Mention, Note, Presence
 from deskterm.store.models.worker import FolderState, JobRun, Outbox, Pop3Seen, SkippedMail
 
@@ -73,6 +73,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Macro,
     StatusChange,
     TimeEntry,
+    Outcome,  # v19
 ]
 
 __all__ = [
@@ -99,6 +100,7 @@ __all__ = [
     "Organization",
     "OrganizationDomain",
     "Outbox",
+    "Outcome",
     "Pop3Seen",
     "Presence",
     "ReportHours",

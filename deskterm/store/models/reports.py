@@ -57,3 +57,28 @@ class ReportHours(peewee.Model):
         table_name = "report_hours"
         primary_key = False
         indexes = ((("policy", "opens"), False),)
+
+
+class Outcome(BaseModel):
+    """A conversation's reached targets as reports count them (desk/report_outcomes.py): the
+    seconds from its creation to its first response and to its resolution (in business hours
+    where its SLA policy has a calendar), and whether each met its SLA target. Counting them
+    costs a calendar lookup per moment, so a report counts each conversation once and keeps
+    the result here, with what it was counted from (`policy`, `first_at`, `done_at`,
+    `paused`): a row whose inputs no longer match the conversation is counted again by the
+    next report, so no write path has to remember to clear it."""
+
+    conversation = peewee.ForeignKeyField(
+        Conversation, primary_key=True, backref="outcome", on_delete="CASCADE"
+    )
+    policy = peewee.IntegerField(null=True)  # the SLA policy it was counted under
+    first_at = peewee.DateTimeField(null=True)  # the first response (first_response_at)
+    done_at = peewee.DateTimeField(null=True)  # the last change to resolved or closed
+    paused = peewee.IntegerField(null=True)  # the clock's stopped seconds then
+    first_seconds = peewee.IntegerField(null=True)
+    first_late = peewee.BooleanField(null=True)  # None: no first-response target counted
+    done_seconds = peewee.IntegerField(null=True)
+    done_late = peewee.BooleanField(null=True)  # None: no resolution target counted
+
+    class Meta:
+        table_name = "conversation_outcome"

@@ -105,3 +105,14 @@ def _v18_first_responses_recorded(database: peewee.Database) -> None:
         "AND o.\"kind\" = 'reply' AND o.\"state\" <> 'cancelled') "
         'WHERE "first_response_at" IS NULL'
     )
+
+
+def _v19_outcomes_kept(database: peewee.Database) -> None:
+    """Each conversation's counted first response and resolution, kept for the reports
+    (store/models/reports.py `Outcome`, desk/report_outcomes.py): a year's report at 100,000
+    conversations counted every one of them in business hours each time (a calendar lookup
+    per moment, eight per conversation), most of its time. A desk upgraded has none yet: its
+    first report counts them all, the next ones only what changed."""
+    from deskterm.store.models import Outcome
+
+    database.create_tables([Outcome], safe=True)
