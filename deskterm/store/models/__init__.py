@@ -37,7 +37,7 @@ from deskterm.store.models.policies import (
     Template,
     TypeField,
 )
-from deskterm.store.models.reports import ReportHours, StatusChange, TimeEntry
+from deskterm.store.models.reports import RankedDuration, ReportHours, StatusChange, TimeEntry
 from deskterm.store.models.team import Agent, ChannelLead, Mention, Note, Presence
 from deskterm.store.models.worker import FolderState, JobRun, Outbox, Pop3Seen, SkippedMail
 
@@ -101,6 +101,7 @@ __all__ = [
     "Outbox",
     "Pop3Seen",
     "Presence",
+    "RankedDuration",
     "ReportHours",
     "RoutingRule",
     "RuleMatch",
