@@ -3,11 +3,10 @@ desk/reports.py builds every query from these and from store/dialect.py (what ea
 writes its own way), so both engines give the same numbers (tests compare them on the same
 history).
 
-Percentiles are nearest-rank: the value at rank ceil(p * n) of the sorted durations, found by
-a window function over the durations in the database, and per breakdown key by a window
-partitioned by the key in the same statement (`ranked`). PostgreSQL has `percentile_cont`,
-SQLite nothing; nearest-rank is the one both compute alike, and it is always a duration
-that happened, never one interpolated between two).
+Percentiles are nearest-rank: the value at rank ceil(p * n) of the sorted durations, found in
+the database, in all and per breakdown key (`ranked`, by store/percentiles). Nearest-rank is
+the one both engines compute alike, and it is always a duration that happened, never one
+interpolated between two.
 """
 
 from __future__ import annotations
@@ -16,8 +15,7 @@ from collections.abc import Sequence
 
 import peewee
 
-from deskterm.store import dialect
-from deskterm.store.db import database
+from deskterm.store import dialect, percentiles
 
 STEPS = ("day", "week")
 
@@ -36,7 +34,7 @@ def reason_kind(reason: peewee.Node) -> peewee.Node:
     return dialect.text_before(reason, ":")
 
 
-Ranks = dict[str, dict[str | None, tuple[int, dict[int, int | None]]]]
+Ranks = percentiles.Ranked
 
 
 def ranked(
@@ -44,33 +42,11 @@ def ranked(
 ) -> Ranks:
     """The count and nearest-rank percentiles of the durations `durations` selects (aliased
     `d`), in all (under "") and per value of each column named in `groups` (selected by
-    `durations` too), in one statement: the durations are read once (a CTE), each ranking
-    is a window partitioned by its column, and only the rows at the wanted ranks come back
-    (a few per group, never a row per conversation). Group values come back as text (one
-    column holds them all); the total's value is None."""
+    `durations` too), computed in the database each engine its fastest way
+    (store/percentiles): only the values at the wanted ranks come back, never a row per
+    conversation. Group values come back as text; the total's value is None."""
     sql, params = durations.sql()
-    wanted = " OR ".join(f"rn = (n * {int(p)} + 99) / 100" for p in ranks)
-    branches = []
-    for group in ("", *groups):
-        key = f"CAST({group} AS TEXT)" if group else "CAST(NULL AS TEXT)"
-        over = f"PARTITION BY {group} " if group else ""
-        branches.append(
-            f"SELECT '{group}' AS g, k, rn, n, d FROM (SELECT {key} AS k, d, "
-            f"ROW_NUMBER() OVER ({over}ORDER BY d) AS rn, COUNT(*) OVER ({over}) AS n "
-            f"FROM durations) AS ranked WHERE {wanted}"
-        )
-    rows = database.execute_sql(
-        f"WITH durations {dialect.materialized_cte()} ({sql}) " + " UNION ALL ".join(branches),
-        params,
-    ).fetchall()
-    found: dict[tuple[str, str | None], tuple[int, dict[int, int]]] = {}
-    for group, key, rn, n, d in rows:
-        count, at = found.setdefault((str(group), key), (int(n), {}))
-        at[int(rn)] = int(d)
-    out: Ranks = {group: {} for group in ("", *groups)}
-    for (group, key), (count, at) in found.items():
-        out[group][key] = (count, {p: at.get((count * p + 99) // 100) for p in ranks})
-    return out
+    return percentiles.nearest_ranks(sql, params, groups, ranks)
 
 
 def overall(ranks: Ranks) -> tuple[int, dict[int, int | None]]:

@@ -9,8 +9,6 @@ PostgreSQL, which is why even a difference of two needs a function of each engin
 
 from __future__ import annotations
 
-import sqlite3
-
 import peewee
 from peewee import SQL, fn
 
@@ -61,21 +59,6 @@ def least(*values: peewee.Node | int) -> peewee.Node:
 def greatest(*values: peewee.Node | int) -> peewee.Node:
     """The largest of the values in one row."""
     return fn.MAX(*values) if _sqlite() else fn.GREATEST(*values)
-
-
-# SQLite learned `AS MATERIALIZED` in 3.35 (2021); older ones refuse it as a syntax error.
-SQLITE_MATERIALIZED = (3, 35)
-
-
-def materialized_cte() -> str:
-    """How a CTE read by several branches of one statement is written (`WITH name <this>
-    (query)`), asking the engine to run its query once (report_sql.ranked reads its
-    durations once per breakdown): `AS MATERIALIZED` on PostgreSQL (12 and later know it;
-    the desk runs on no older one) and on SQLite from 3.35; plain `AS` on an older SQLite,
-    which refuses the word. The answer is the same either way; only the work differs."""
-    if _sqlite() and sqlite3.sqlite_version_info < SQLITE_MATERIALIZED:
-        return "AS"
-    return "AS MATERIALIZED"
 
 
 def differs(a: peewee.Node, b: peewee.Node) -> peewee.Expression:

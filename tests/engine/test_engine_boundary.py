@@ -73,7 +73,7 @@ def test_no_module_is_over_about_400_lines() -> None:
 
 
 # SQL functions or words only one of the two engines knows (or spells this way), or only some
-# versions of one: `materialized` (SQLite before 3.35 refuses it: dialect.materialized_cte).
+# versions of one: `materialized` (SQLite before 3.35 refuses it).
 ONE_ENGINE_SQL = {
     "julianday", "strftime", "date", "datetime", "instr", "printf", "group_concat", "iif",
     "date_part", "to_char", "date_trunc", "split_part", "string_agg", "least", "greatest",

@@ -37,7 +37,13 @@ from deskterm.store.models.policies import (
     Template,
     TypeField,
 )
-from deskterm.store.models.reports import Outcome, ReportHours, StatusChange, TimeEntry
+from deskterm.store.models.reports import (
+    Outcome,
+    RankedDuration,
+    ReportHours,
+    StatusChange,
+    TimeEntry,
+)
 from deskterm.store.models.team import Agent, ChannelLead, Mention, Note, Presence
 from deskterm.store.models.worker import FolderState, JobRun, Outbox, Pop3Seen, SkippedMail
 
@@ -103,6 +109,7 @@ __all__ = [
     "Outcome",
     "Pop3Seen",
     "Presence",
+    "RankedDuration",
     "ReportHours",
     "RoutingRule",
     "RuleMatch",

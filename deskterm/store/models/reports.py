@@ -59,6 +59,24 @@ class ReportHours(peewee.Model):
         indexes = ((("policy", "opens"), False),)
 
 
+class RankedDuration(peewee.Model):
+    """A report's durations with up to four breakdown keys each (store/percentiles, on
+    SQLite): a temporary table of the connection that makes the report, never one of the
+    desk's tables (not in ALL_MODELS), dropped once ranked. The keys are bare columns, so an
+    id stays an integer and a handle text, each compared as the durations query gave it."""
+
+    d = peewee.BigIntegerField()
+    k0 = peewee.BareField(null=True)
+    k1 = peewee.BareField(null=True)
+    k2 = peewee.BareField(null=True)
+    k3 = peewee.BareField(null=True)
+
+    class Meta:
+        database = database
+        table_name = "ranked_durations"
+        primary_key = False
+
+
 class Outcome(BaseModel):
     """A conversation's reached targets as reports count them (desk/report_outcomes.py): the
     seconds from its creation to its first response and to its resolution (in business hours
