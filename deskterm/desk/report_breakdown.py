@@ -1,16 +1,18 @@
 """A report's numbers per agent, organization, channel and conversation type, in one pass
 per kind of number (issue 17: a year at 100,000 conversations within a second).
 
-New conversations, replies, resolved conversations and time spent are each one query grouped
-by all four keys at once (`GROUP BY assignee, organization, channel, type`): the database
-returns one row per combination that occurs (a few dozen on a real desk, never a row per
-conversation), and each breakdown is the sum of its combinations here. Before, every
-breakdown read the period's rows again: four breakdowns, four reads of each kind.
+What each conversation counts for (new in the period, resolved in it, its first response's
+and resolution's SLA verdicts, kept by desk/report_outcomes.py) is one query grouped by all
+four keys at once (`GROUP BY assignee, organization, channel, type`, with a conditional sum per
+number: `counted`); replies and time spent one each. The database returns one row per
+combination that occurs (a few dozen on a real desk, never a row per conversation), and each
+breakdown is the sum of its combinations here: one sort of the year's conversations where
+each number once took its own.
 
 First-response and resolution times cannot be summed from combinations (a median of medians
-is not the median): reports.py ranks the durations once per key, a window partitioned by
-each key beside the total's in one statement (report_sql.ranked), and hands them in; the SLA
-met and breached counts are report_sla.attainment's grouped queries, by the same four keys.
+is not the median): reports.py ranks the durations per key and in total in one call
+(report_sql.ranked, store/percentiles.py) and hands them in, with the SLA targets that fell
+due unreached per combination (report_sla.attainment).
 
 The agent of a conversation's numbers is its assignee now; of a reply, who wrote it
 (`Message.agent`: replies from before deskterm recorded it count under no agent); of time
@@ -24,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import peewee
-from peewee import SQL
+from peewee import SQL, fn
 
 from deskterm.desk import report_sql as rsql
 from deskterm.store.models import (
@@ -33,9 +35,7 @@ from deskterm.store.models import (
     Contact,
     Conversation,
     ConversationType,
-    Message,
     Organization,
-    TimeEntry,
 )
 
 # Breakdown section -> the name of its key in each row (report_rows.BREAKDOWNS).
@@ -107,26 +107,31 @@ def grouped(query: peewee.SelectQuery, agent: peewee.Node) -> Combos:
     return {(a, o, c, t): int(n or 0) for n, a, o, c, t in rows}
 
 
+def counted(conversations: peewee.SelectQuery, sums: dict[str, peewee.Node]) -> dict[str, Combos]:
+    """Several counts over the same conversations in one grouped read: each of `sums` is 1 or
+    0 per conversation (a CASE), summed per combination of the four keys. One sort of the
+    conversations instead of one per number."""
+    query = (
+        with_keys(conversations.select(*(fn.SUM(e) for e in sums.values())), Conversation.assignee)
+        .group_by(*(SQL(g) for g in GROUPS))
+        .tuples()
+    )
+    out: dict[str, Combos] = {name: {} for name in sums}
+    for row in query:
+        key = tuple(row[len(sums) :])
+        for name, value in zip(sums, row[: len(sums)], strict=True):
+            if value:
+                out[name][key] = int(value)  # type: ignore[index]
+    return out
+
+
 def breakdowns(
-    new: peewee.SelectQuery,
-    replies: peewee.SelectQuery,
-    resolved: peewee.SelectQuery,
-    spent: peewee.SelectQuery,
-    times: dict[str, rsql.Ranks],
-    sla: dict[str, Combos],
+    counted: dict[str, Combos], times: dict[str, rsql.Ranks]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every breakdown section from four grouped queries, each reports._Report's (with the
-    period and filters) selecting only its count or sum, which is grouped here; `times` are
-    the first-response and resolution times ranked per key (report_sql.ranked over GROUPS,
-    as the totals are), `sla` the met and breached counts per combination of the keys
-    (report_sla.attainment's, named as in SLA)."""
-    counted = {
-        "new": grouped(new, Conversation.assignee),
-        "replies": grouped(replies, Message.agent),
-        "resolved": grouped(resolved, Conversation.assignee),
-        "time_seconds": grouped(spent, TimeEntry.agent),
-        **sla,
-    }
+    """Every breakdown section from the numbers per combination of the four keys (`counted`:
+    reports._Report.breakdowns's, named as in COUNTS and SLA), summed here per key; `times`
+    are the first-response and resolution times ranked per key (report_sql.ranked over
+    GROUPS, as the totals are)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for position, (section, field) in enumerate(SECTIONS):
         per: dict[Any, dict[str, Any]] = defaultdict(lambda: _empty())

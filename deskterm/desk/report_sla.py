@@ -116,8 +116,9 @@ def attainment(
 ) -> tuple[dict[str, Any], dict[str, report_breakdown.Combos]]:
     """The SLA section of `report` (a reports._Report): met and breached per target, per
     bucket and in all, and the attainment in percent (None when nothing was due); and the
-    same met and breached counts per combination of the breakdown's keys (named as in
-    report_breakdown.SLA), from the same grouped queries."""
+    targets that fell due unreached, per combination of the breakdown's keys (named as in
+    report_breakdown.SLA: the reached ones' verdicts are counted there with the other
+    numbers of each conversation, reports._Report.breakdowns)."""
     if not SlaPolicy.select().exists():
         return {"available": False, "note": NO_SLA}, {}
     out: dict[str, Any] = {"available": True, "hours": counter.hours}
@@ -135,28 +136,23 @@ def attainment(
         else:
             reached, late = Outcome.done_at, Outcome.done_late
             base = report._resolved()
-        done = report_breakdown.with_keys(
+        done = (
             base.select(
                 rsql.bucket(reached, report.sc.step).alias("k"),
                 Case(None, [(late, 1)], 0).alias("late"),
                 fn.COUNT(Conversation.id),
-            ),
-            Conversation.assignee,
-        )
-        done = (
-            done.where(late.is_null(False), *report.where)
-            .group_by(SQL("k"), SQL("late"), *by_keys)
+            )
+            .where(late.is_null(False), *report.where)
+            .group_by(SQL("k"), SQL("late"))
             .tuples()
         )
         met = dict.fromkeys(report.keys, 0)
         breached = dict.fromkeys(report.keys, 0)
-        met_by: report_breakdown.Combos = defaultdict(int)
         breached_by: report_breakdown.Combos = defaultdict(int)
-        for k, was_late, n, *key in done:
-            into, by = (breached, breached_by) if int(was_late) else (met, met_by)
+        for k, was_late, n in done:
+            into = breached if int(was_late) else met
             if k in into:
                 into[k] += int(n)
-                by[tuple(key)] += int(n)
         overdue = report_breakdown.with_keys(
             Conversation.select(
                 rsql.bucket(Conversation.due_at, report.sc.step).alias("k"),
@@ -187,7 +183,6 @@ def attainment(
             "met_series": [met[k] for k in report.keys],
             "breached_series": [breached[k] for k in report.keys],
         }
-        combos[f"sla_{target}_met"] = dict(met_by)
         combos[f"sla_{target}_breached"] = dict(breached_by)
     return out, combos
 

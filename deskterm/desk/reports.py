@@ -257,23 +257,47 @@ class _Report:
         return {"total_seconds": sum(series), "series": series}
 
     def breakdowns(
-        self, times: dict[str, rsql.Ranks], sla: dict[str, report_breakdown.Combos]
+        self, times: dict[str, rsql.Ranks], overdue: dict[str, report_breakdown.Combos]
     ) -> dict[str, list[dict[str, Any]]]:
-        """New conversations, replies, resolved and time spent per agent (the conversation's
-        assignee; replies: who wrote them; time: who spent it), organization, channel and
-        type: one grouped query per kind of number (desk/report_breakdown.py); with the
-        first-response and resolution times and the SLA counts those sections grouped by
-        the same keys."""
-        return report_breakdown.breakdowns(
-            Conversation.select(fn.COUNT(Conversation.id)).where(
-                self._in_period(Conversation.created_at), *self.where
-            ),
-            self._replies(fn.COUNT(Message.id)),
-            self._resolved(fn.COUNT(Conversation.id)),
-            self._time(fn.SUM(TimeEntry.seconds)),
-            times,
-            sla,
+        """The numbers per agent (the conversation's assignee; replies: who wrote them; time:
+        who spent it), organization, channel and type (desk/report_breakdown.py): what each
+        conversation counts for (new, resolved, its reached SLA targets' verdicts) in one
+        grouped read of the conversations, replies and time spent in one each; with the
+        first-response and resolution times ranked per key and the SLA targets that fell due
+        unreached (`overdue`, report_sla.attainment's)."""
+
+        def one(condition: peewee.Expression) -> peewee.Node:
+            return Case(None, [(condition, 1)], 0)
+
+        created = self._in_period(Conversation.created_at)
+        resolved = Conversation.status.in_(DONE) & self._in_period(Outcome.done_at)
+        answered = self._in_period(Outcome.first_at)
+        conversations = (
+            Conversation.select()
+            .join(Outcome, peewee.JOIN.LEFT_OUTER, on=(Outcome.conversation == Conversation.id))
+            .where(created | answered | resolved, *self.where)
         )
+        counted = report_breakdown.counted(
+            conversations,
+            {
+                "new": one(created),
+                "resolved": one(resolved),
+                "sla_first_response_met": one(answered & ~Outcome.first_late),
+                "sla_first_response_breached": one(answered & Outcome.first_late),
+                "sla_resolution_met": one(resolved & ~Outcome.done_late),
+                "sla_resolution_breached": one(resolved & Outcome.done_late),
+            },
+        )
+        for metric, combos in overdue.items():
+            for combo, n in combos.items():
+                counted[metric][combo] = counted[metric].get(combo, 0) + n
+        counted["replies"] = report_breakdown.grouped(
+            self._replies(fn.COUNT(Message.id)), Message.agent
+        )
+        counted["time_seconds"] = report_breakdown.grouped(
+            self._time(fn.SUM(TimeEntry.seconds)), TimeEntry.agent
+        )
+        return report_breakdown.breakdowns(counted, times)
 
     def _resolved(self, *values: peewee.Node) -> peewee.SelectQuery:
         """Over the conversations resolved or closed now whose last change to resolved or
