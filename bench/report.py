@@ -23,10 +23,11 @@ The rows are written in bulk SQL valid on SQLite and PostgreSQL (queue_reply bui
 MIME message per call: hours at this size). The first report on each desk is timed alone: it
 counts every conversation's first response and resolution (desk/report_outcomes.py), as the
 first report after an upgrade does; the next ones count only what changed since. Then
-`reports.compute` for the year (weekly buckets) is timed in alternating rounds; the ratio large/small is what means something on a shared
-machine. With `--postgres`, the large desk is also built on a private PostgreSQL server
-started as the suite starts it (tests/servers/pgserver.py) and timed in the same rounds:
-PostgreSQL / SQLite. `--sections` times each section of the report separately too.
+`reports.compute` for the year (weekly buckets) is timed in alternating rounds; the ratio
+large/small is what means something on a shared machine. With `--postgres`, the large desk
+is also built on a private PostgreSQL server started as the suite starts it
+(tests/servers/pgserver.py) and timed in the same rounds: PostgreSQL / SQLite. `--sections`
+times each section of the report separately too.
 
     uv run python -m bench.report [--conversations 100000] [--rounds 3] [--postgres] [--sections]
 """
