@@ -593,3 +593,15 @@ def test_the_cli_reads_and_writes_the_postgresql_desk(two: tuple[int, int], desk
         ("out", "Please unplug it.\n"),
     ]
     assert not paths.database_file().exists()
+
+
+def test_the_desk_s_sessions_run_without_jit_unless_the_url_says(pg: str) -> None:
+    """JIT compiling cost a report's queries 200-450 ms each for 10-20 ms of running
+    (store/connection.SESSION_SETTINGS); a URL's own `options` are left as given."""
+    database = connection.open_database()
+    assert database.execute_sql("SHOW jit").fetchone()[0] == "off"
+    connection.close_database()
+    own = connection.url_database(pg + "?options=-c%20work_mem%3D8MB", "DESKTERM_DATABASE_URL")
+    own.connect()
+    assert own.execute_sql("SHOW work_mem").fetchone()[0] == "8MB"
+    own.close()
