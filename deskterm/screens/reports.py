@@ -188,7 +188,7 @@ def summary(data: dict[str, Any]) -> str:
         f"Resolution: median {span(done['median_seconds'])}, 90% within "
         f"{span(done['p90_seconds'])} ({done['resolved']} resolved)",
         f"Times are {first['hours']}.",
-        f"SLA: {report_sla.summary(data['sla'])}",
+        f"SLA: {tui_sentence(report_sla.summary(data['sla']))}",
         "Skipped mail: "
         + (
             ", ".join(f"{one_line(k)} {n}" for k, n in data["skipped"]["by_reason"].items())

@@ -52,6 +52,7 @@ _TUI_WAYS = {
     "type set": "F in the thread, then type NAME",
     "type list": "the F prompt in the thread",
     "time list": "the time entries (E in the thread)",
+    "sla add": "a on the SLA policies (D in the list, then 2)",
 }
 # The command's words end at a non-word character: \w+ cannot give back what [^`]* would take,
 # so a long unclosed "`deskterm channel xxx..." from a server costs linear, not quadratic, time.

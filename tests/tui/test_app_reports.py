@@ -175,3 +175,16 @@ def test_without_agents_the_per_agent_table_says_so(week: None) -> None:
         assert all(len(line) <= 80 for line in text.splitlines())
 
     drive(scenario)
+
+
+def test_without_sla_policies_the_screen_names_the_key_that_adds_one(week: None) -> None:
+    async def scenario(app: DeskApp, pilot: Pilot[None]) -> None:
+        await pilot.press("R")
+        await settle(pilot)
+        said = app.screen.query_one("#summary").render()
+        text = str(said)
+        assert "No SLA targets on this desk" in text
+        assert "a on the SLA policies (D in the list, then 2)" in text
+        assert "deskterm sla add" not in text
+
+    drive(scenario)
