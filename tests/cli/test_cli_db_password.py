@@ -54,6 +54,23 @@ def _deskterm(
 
 
 @pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per opening of the secret store from here on, and no password remembered."""
+    from deskterm.secrets import store
+
+    openings: list[int] = []
+    real = store.open_secret_store
+
+    def counting(*args: object, **kwargs: object) -> store.SecretStore:
+        openings.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "open_secret_store", counting)
+    monkeypatch.setattr(connection, "_remembered", {})
+    return openings
+
+
+@pytest.fixture
 def bare_url(pg_desk_url: str) -> str:
     """The test's fresh database, its URL without the password (as a team desk's should be)."""
     connection.close_database()
@@ -192,19 +209,12 @@ def test_a_url_with_a_password_is_refused(desk: Desk, pg_desk_url: str) -> None:
 
 
 def test_the_store_is_asked_once_and_only_where_it_helps(
-    desk: Desk, bare_url: str, pg_desk_url: str, monkeypatch: pytest.MonkeyPatch
+    desk: Desk,
+    bare_url: str,
+    pg_desk_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    opened: list[int],
 ) -> None:
-    from deskterm.secrets import store
-
-    opened: list[int] = []
-    real = store.open_secret_store
-
-    def counting(*args: object, **kwargs: object) -> store.SecretStore:
-        opened.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(store, "open_secret_store", counting)
-    monkeypatch.setattr(connection, "_remembered", {})
     # SQLite: never.
     startup.open_desk()
     connection.close_database()
@@ -253,23 +263,19 @@ def _pgpass(tmp_path: Path, url: str, password: str) -> Path:
 
 
 def test_a_desk_that_signs_in_through_pgpass_never_opens_the_store(
-    desk: Desk, bare_url: str, pg_desk_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    desk: Desk,
+    bare_url: str,
+    pg_desk_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    opened: list[int],
 ) -> None:
     """With a vault on the machine (a worker's server keeps the channels' secrets in one),
     opening the store would ask for its passphrase, or spend its key derivation, on every
     command; libpq's ~/.pgpass is tried first, and the store only when it did not do."""
-    from deskterm.secrets import store
-
     monkeypatch.setenv("DESKTERM_DATABASE_URL", bare_url)
     desk.run("db", "password", "--stdin", input=_password(pg_desk_url) + "\n")  # a vault now
-    opened: list[int] = []
-    real = store.open_secret_store
-
-    def counting(*args: object, **kwargs: object) -> store.SecretStore:
-        opened.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(store, "open_secret_store", counting)
+    opened.clear()
     monkeypatch.setattr(connection, "_remembered", {})
     monkeypatch.setenv("PGPASSFILE", str(_pgpass(tmp_path, bare_url, _password(pg_desk_url))))
     startup.open_desk()
