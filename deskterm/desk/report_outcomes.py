@@ -7,10 +7,11 @@ Counting a moment in business hours is a lookup in the calendar's opening hours
 (report_sla.Counter); a year's report at 100,000 conversations made eight per conversation,
 each time it was drawn. Now `bring_up_to_date` counts, in one INSERT ... SELECT, only the
 conversations whose row is missing or whose inputs changed since (its first response, its
-policy, its last resolution, its clock's stopped time: each row keeps what it was counted
-from), and the report's sections read the rows. Nothing else writes or clears them: a reply, a
-status change, a policy edited on another machine are all seen by the comparison, so no write
-path can forget to. Two reports at once on a team desk write the same values (an upsert).
+policy and when it was made, its last resolution, its clock's stopped time: each row keeps
+what it was counted from), and the report's sections read the rows. Nothing else writes or
+clears them: a reply, a status change, a policy edited on another machine are all seen by the
+comparison, so no write path can forget to. Two reports at once on a team desk write the same
+values (an upsert).
 
 What counts (as before, from report_sla): a target reached before its policy existed, or with
 no target, has no verdict (None); the resolution's verdict subtracts the time the clock stood
@@ -31,6 +32,7 @@ from deskterm.store.models import Conversation, Outcome, SlaPolicy, StatusChange
 COUNTED = [
     Outcome.conversation,
     Outcome.policy,
+    Outcome.policy_at,
     Outcome.first_at,
     Outcome.done_at,
     Outcome.paused,
@@ -81,6 +83,7 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
     changed = (
         kept.conversation.is_null()
         | dialect.differs(kept.policy, Conversation.sla_policy)
+        | dialect.differs(kept.policy_at, SlaPolicy.created_at)
         | dialect.differs(kept.first_at, first_at)
         | dialect.differs(kept.done_at, done_at)
         | dialect.differs(kept.paused, paused)
@@ -89,6 +92,7 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
         Conversation.select(
             Conversation.id,
             Conversation.sla_policy,
+            SlaPolicy.created_at,
             first_at,
             done_at,
             paused,

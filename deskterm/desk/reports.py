@@ -43,7 +43,8 @@ from deskterm.desk import report_breakdown, report_outcomes, report_sla
 from deskterm.desk import report_sql as rsql
 from deskterm.desk.report_scope import Scope, buckets, conditions
 from deskterm.desk.status_history import BACKLOG, DONE
-from deskterm.store.db import utcnow
+from deskterm.store import dialect
+from deskterm.store.db import database, utcnow
 from deskterm.store.models import (
     Channel,
     Conversation,
@@ -63,6 +64,19 @@ def compute(sc: Scope) -> dict[str, Any]:
     where = conditions(sc)
     keys = buckets(sc)
     now = utcnow()
+    with database.atomic():  # one transaction: PostgreSQL plans it without JIT
+        dialect.without_jit()
+        return _compute(sc, start, end, where, keys, now)
+
+
+def _compute(
+    sc: Scope,
+    start: datetime,
+    end: datetime,
+    where: list[peewee.Expression],
+    keys: list[str],
+    now: datetime,
+) -> dict[str, Any]:
     r = _Report(sc, start, end, where, keys, report_sla.Counter(max(end, now)))
     report_outcomes.bring_up_to_date(r.counter)
     new = r.new_conversations()

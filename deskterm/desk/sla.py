@@ -22,11 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from peewee import fn
+
 from deskterm import settings
 from deskterm.desk import sla_policies
 from deskterm.store.bulk import RowWriter, select_in
 from deskterm.store.db import database, utcnow
-from deskterm.store.models import Agent, Conversation, ConversationType, SlaPolicy
+from deskterm.store.models import Agent, Conversation, ConversationType, Message, Outbox, SlaPolicy
 
 # What `plan` decides, written back to the conversation.
 COLUMNS = [
@@ -175,6 +177,25 @@ def first_response(conversation_id: int, when: datetime) -> None:
         (Conversation.id == conversation_id) & Conversation.first_response_at.is_null()
     ).execute()
     refresh([conversation_id], when)
+
+
+def recount_first_response(conversation_id: int) -> None:
+    """The first response again from the conversation's replies that were not cancelled:
+    after a reply is cancelled (it never reached the customer, so it answered nothing) or
+    queued again, the target is met by the earliest reply still going out, or not yet."""
+    first = Message.date.python_value(
+        Message.select(fn.MIN(Message.date))
+        .join(Outbox, on=(Outbox.message == Message.id))
+        .where(
+            (Message.conversation == conversation_id)
+            & (Message.direction == "out")
+            & (Outbox.kind == "reply")
+            & (Outbox.state != "cancelled")
+        )
+        .scalar()
+    )
+    Conversation.update(first_response_at=first).where(Conversation.id == conversation_id).execute()
+    refresh([conversation_id])
 
 
 def _apply(rows: list[tuple[Any, ...]], policies: list[SlaPolicy], now: datetime | None) -> int:

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from deskterm.channels.typed import OutboundConfig
+from deskterm.desk import sla
 from deskterm.errors import DeskError
 from deskterm.store.db import database, iso, utcnow
 from deskterm.store.models import Channel, Message, Outbox
@@ -96,7 +97,11 @@ def retry(outbox_id: int) -> Outbox:
             f"Outbox item {outbox_id} is {item.state}; only failed, queued or "
             "cancelled items can be retried."
         )
-    set_state(item, "queued", next_attempt_at=utcnow(), attempts=0, last_error=None)
+    was = item.state
+    with database.atomic():
+        set_state(item, "queued", next_attempt_at=utcnow(), attempts=0, last_error=None)
+        if was == "cancelled":
+            _first_response_again(item)
     return item
 
 
@@ -107,8 +112,17 @@ def cancel(outbox_id: int) -> Outbox:
             f"Outbox item {outbox_id} is {item.state}; only queued or failed "
             "items can be cancelled."
         )
-    set_state(item, "cancelled")
+    with database.atomic():
+        set_state(item, "cancelled")
+        _first_response_again(item)
     return item
+
+
+def _first_response_again(item: Outbox) -> None:
+    """A reply cancelled or queued again moves its conversation's first response (the SLA
+    clock's, and the reports')."""
+    if item.kind == "reply":
+        sla.recount_first_response(item.message.conversation_id)
 
 
 def _item(outbox_id: int) -> Outbox:

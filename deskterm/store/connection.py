@@ -77,26 +77,12 @@ def url_database(url: str, named: str) -> peewee.Database:
     """The database a URL names, not yet connected; `named` is how the user gave it (the
     variable or option), for the one sentence a bad URL gets."""
     try:
-        return connect(url, **password_params(url), **session_settings(url))
+        return connect(url, **password_params(url))
     except Exception as exc:  # peewee raises assorted errors for bad URLs
         raise ConfigError(
             f"{named} could not be used ({type(exc).__name__}); "
             "check it, e.g. postgresql://user@host/desk."
         ) from None
-
-
-# PostgreSQL's JIT compiles a query it guesses costly to machine code first: a report's
-# queries over 100,000 conversations cost it 200-450 ms each in compiling for 10-20 ms of
-# running (EXPLAIN ANALYZE, bench.report). The desk's queries touch thousands of rows, not
-# the millions JIT pays off on, so its sessions run without it.
-SESSION_SETTINGS = "-c jit=off"
-
-
-def session_settings(url: str) -> dict[str, str]:
-    """libpq's `options` for the desk's PostgreSQL sessions, unless the URL gives its own."""
-    if not url.startswith("postgres") or "options" in parse_qs(urlsplit(url).query):
-        return {}
-    return {"options": SESSION_SETTINGS}
 
 
 def sqlite_database() -> peewee.SqliteDatabase:

@@ -65,3 +65,17 @@ def differs(a: peewee.Node, b: peewee.Node) -> peewee.Expression:
     """`a` and `b` differ, NULL counting as a value (NULL and NULL are the same; NULL and 1
     differ), where `a != b` would be NULL, neither true nor false."""
     return peewee.Expression(a, "IS NOT" if _sqlite() else "IS DISTINCT FROM", b)
+
+
+# PostgreSQL 11 brought JIT, on by default from 12.
+JIT_SINCE = 110000
+
+
+def without_jit() -> None:
+    """For the rest of the current transaction, PostgreSQL runs queries without compiling
+    them first (JIT): it guesses a report's queries over 100,000 conversations costly and
+    spent 200-450 ms compiling each for 10-20 ms of running (EXPLAIN ANALYZE, bench.report).
+    `SET LOCAL` ends with the transaction, so nothing else of the session (or of a pooled
+    connection's next client) changes. Nothing to do on SQLite or an older PostgreSQL."""
+    if not _sqlite() and getattr(database.obj, "server_version", 0) >= JIT_SINCE:
+        database.execute_sql("SET LOCAL jit = off")

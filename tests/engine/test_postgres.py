@@ -595,13 +595,29 @@ def test_the_cli_reads_and_writes_the_postgresql_desk(two: tuple[int, int], desk
     assert not paths.database_file().exists()
 
 
-def test_the_desk_s_sessions_run_without_jit_unless_the_url_says(pg: str) -> None:
-    """JIT compiling cost a report's queries 200-450 ms each for 10-20 ms of running
-    (store/connection.SESSION_SETTINGS); a URL's own `options` are left as given."""
+def test_a_report_runs_without_jit_and_the_session_keeps_it(pg: str) -> None:
+    """JIT compiling cost a report's queries 200-450 ms each for 10-20 ms of running; the
+    report turns it off for its own transaction only (store/dialect.without_jit)."""
+    from deskterm.desk import reports
+    from deskterm.desk.report_scope import scope
+    from deskterm.store import dialect
+
     database = connection.open_database()
-    assert database.execute_sql("SHOW jit").fetchone()[0] == "off"
-    connection.close_database()
-    own = connection.url_database(pg + "?options=-c%20work_mem%3D8MB", "DESKTERM_DATABASE_URL")
-    own.connect()
-    assert own.execute_sql("SHOW work_mem").fetchone()[0] == "8MB"
-    own.close()
+    assert database.execute_sql("SHOW jit").fetchone()[0] == "on"  # the server's default
+    seen: list[str] = []
+    real = reports._compute
+
+    def watching(*args: object) -> object:
+        seen.append(database.execute_sql("SHOW jit").fetchone()[0])
+        return real(*args)  # type: ignore[arg-type]
+
+    reports._compute = watching  # type: ignore[assignment]
+    try:
+        reports.compute(scope())
+    finally:
+        reports._compute = real  # type: ignore[assignment]
+    assert seen == ["off"]
+    assert database.execute_sql("SHOW jit").fetchone()[0] == "on"  # the session's own again
+    with database.atomic():
+        dialect.without_jit()
+        assert database.execute_sql("SHOW jit").fetchone()[0] == "off"

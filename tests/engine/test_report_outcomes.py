@@ -66,3 +66,19 @@ def test_a_new_policy_recounts_in_its_business_hours(history: None) -> None:
     # 03: Monday 07:55 answered 08:30, before opening: 35m around the clock, 0 in hours.
     assert Outcome.get_by_id(3).first_seconds == 0
     assert business["median_seconds"] < around["median_seconds"]
+
+
+def test_an_edited_policy_recounts_even_where_its_id_is_reused(history: None) -> None:
+    """Editing a policy deletes it and makes it anew (sla.replace_policy): on SQLite the new
+    one may take the old one's id, so the kept rows compare when it was made too."""
+    with clock_at(demo.ANCHOR - timedelta(days=30)):
+        sla.add_policy("standard", Terms(first_response="1h"))
+    around = reports.compute(scope(**MONTH))["first_response"]
+    with clock_at(demo.ANCHOR - timedelta(days=29)):
+        sla.replace_policy(
+            "standard", "standard", Terms(first_response="72h", hours="mon-fri 09:00-17:00")
+        )
+    edited = reports.compute(scope(**MONTH))["first_response"]
+    Outcome.delete().execute()  # what counting everything afresh gives
+    assert reports.compute(scope(**MONTH))["first_response"] == edited
+    assert edited["median_seconds"] < around["median_seconds"]  # now in business hours

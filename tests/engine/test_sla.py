@@ -15,9 +15,9 @@ from deskterm.errors import ConfigError
 from deskterm.inbound.ingest import Ingestor
 from deskterm.inbound.stages import Fetched
 from deskterm.mail.parse import parse
-from deskterm.outbound import replies
+from deskterm.outbound import outbox, replies
 from deskterm.store.db import utcnow
-from deskterm.store.models import Channel, Conversation, SlaPolicy
+from deskterm.store.models import Channel, Conversation, Outbox, SlaPolicy
 from tests.mailfactory import make_mail
 
 HOUR = timedelta(hours=1)
@@ -219,3 +219,22 @@ def test_list_sorts_by_due_time_with_no_target_last(channel: Channel) -> None:
     assert list_index.conversation_ids(order="due") == [sooner, later, normal]
     rows = list_index.conversation_rows([sooner, normal])
     assert rows[0]["due_at"] is not None and rows[1]["due_at"] is None
+
+
+def test_a_cancelled_reply_answers_nothing_and_a_retried_one_answers_again(
+    channel: Channel,
+) -> None:
+    """A reply cancelled before it went out never reached the customer: the first-response
+    target runs again (and the reports count the conversation unanswered); queued again, it
+    is the first response once more."""
+    sla.add_policy("standard", Terms(first_response="1h", resolution="8h"))
+    conversation, _ = arrives(channel, utcnow() + timedelta(seconds=1))
+    stored = replies.queue_reply(conversation, "On it.\n", status=None)  # stays open
+    item = Outbox.get(Outbox.message == stored.id)
+    assert row(conversation).due_target == "resolution"
+    outbox.cancel(item.id)
+    assert row(conversation).first_response_at is None
+    assert row(conversation).due_target == "first_response"
+    outbox.retry(item.id)
+    assert close(row(conversation).first_response_at, stored.date)
+    assert row(conversation).due_target == "resolution"

@@ -82,14 +82,17 @@ class Outcome(BaseModel):
     seconds from its creation to its first response and to its resolution (in business hours
     where its SLA policy has a calendar), and whether each met its SLA target. Counting them
     costs a calendar lookup per moment, so a report counts each conversation once and keeps
-    the result here, with what it was counted from (`policy`, `first_at`, `done_at`,
-    `paused`): a row whose inputs no longer match the conversation is counted again by the
-    next report, so no write path has to remember to clear it."""
+    the result here, with what it was counted from (`policy`, `policy_at`, `first_at`,
+    `done_at`, `paused`): a row whose inputs no longer match the conversation is counted again
+    by the next report, so no write path has to remember to clear it."""
 
     conversation = peewee.ForeignKeyField(
         Conversation, primary_key=True, backref="outcome", on_delete="CASCADE"
     )
     policy = peewee.IntegerField(null=True)  # the SLA policy it was counted under
+    # ... and when that policy was made: an edited policy is a new one, which on SQLite may
+    # reuse the old one's id (deleted, then made again), so the id alone would not tell.
+    policy_at = peewee.DateTimeField(null=True)
     first_at = peewee.DateTimeField(null=True)  # the first response (first_response_at)
     done_at = peewee.DateTimeField(null=True)  # the last change to resolved or closed
     paused = peewee.IntegerField(null=True)  # the clock's stopped seconds then
