@@ -51,7 +51,7 @@ from deskterm.desk import agents, organizations, reports, sla, types
 from deskterm.desk import report_sla as rsla
 from deskterm.desk.report_scope import Scope, buckets, conditions, scope
 from deskterm.desk.sla_policies import Terms
-from deskterm.store import connection
+from deskterm.store import connection, dialect
 from deskterm.store.db import clock_at, database, is_sqlite, utcnow
 
 MORE_AGENTS = (("dana", "Dana Fox", "dana@acme.example"), ("eli", "Eli Stone", "eli@acme.example"))
@@ -184,7 +184,15 @@ def sections(home: str, url: str | None = None) -> dict[str, float]:
         parts[name] = time.perf_counter() - t0
         return result
 
-    # What compute() does, a call at a time (reports._Report is the report's own query set).
+    # What compute() does, a call at a time (reports._Report is the report's own query set),
+    # in one transaction without PostgreSQL's JIT, as compute() runs.
+    with database.atomic():
+        dialect.without_jit()
+        _sections(clock)
+    return parts
+
+
+def _sections(clock: Callable[[str, Callable[[], Any]], Any]) -> None:
     sc = year()
     start = datetime.combine(sc.since, midnight())
     end = datetime.combine(sc.until + timedelta(days=1), midnight())
@@ -201,7 +209,6 @@ def sections(home: str, url: str | None = None) -> dict[str, float]:
     clock("time spent", r.time_spent)
     times = {"first_response": first, "resolution": resolved}
     clock("breakdowns", lambda: r.breakdowns(times, sla))
-    return parts
 
 
 def held() -> str:
