@@ -57,27 +57,11 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
     first_at, done_at = Conversation.first_response_at, done.c.done_at
     created, paused = Conversation.created_at, Conversation.sla_paused_seconds
     start = report_sla.clock_start()
-    first_target = SlaPolicy.first_response_minutes
-    done_target = SlaPolicy.resolution_minutes
-    first_late = peewee.Case(
-        None,
-        [
-            (
-                first_target.is_null(False) & (first_at >= start),
-                counter.between(first_at, start) > first_target * 60,
-            )
-        ],
-        None,
+    first_late = _late(
+        SlaPolicy.first_response_minutes, first_at, start, counter.between(first_at, start)
     )
-    done_late = peewee.Case(
-        None,
-        [
-            (
-                done_target.is_null(False) & (done_at >= start),
-                counter.between(done_at, start) - paused > done_target * 60,
-            )
-        ],
-        None,
+    done_late = _late(
+        SlaPolicy.resolution_minutes, done_at, start, counter.between(done_at, start) - paused
     )
     kept = Outcome.alias("kept")
     changed = (
@@ -132,3 +116,13 @@ def _counted(
     """Seconds from creation to `reached`; None when it was not reached (the calendar's
     count of a missing moment would be a number)."""
     return peewee.Case(None, [(reached.is_null(False), counter.between(reached, created))], None)
+
+
+def _late(
+    target: peewee.Node, reached: peewee.Node, start: peewee.Node, used: peewee.Node
+) -> peewee.Node:
+    """Whether a target was missed: `used` (the counted seconds it took) over its minutes;
+    None when there is no such target, or it was reached before the clock started (before
+    its policy existed), which counts neither way."""
+    counted = target.is_null(False) & (reached >= start)
+    return peewee.Case(None, [(counted, used > target * 60)], None)
