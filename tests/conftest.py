@@ -117,7 +117,10 @@ def desk_home(
 
 @pytest.fixture
 def boxes(mail_servers: Any) -> Any:
-    """The suite's mail servers with the support, customer and sink mailboxes emptied."""
+    """The suite's mail servers with the support, customer and sink mailboxes emptied, after
+    Postfix has handed on what earlier tests left in flight (a late bounce or copy would
+    otherwise land in this test's mailboxes)."""
+    mail_servers.wait_until_queue_empty(deferred=False)
     for user in ("support@desk.test", "customer@desk.test", "sink@desk.test"):
         mail_servers.clear(user)
     mail_servers.clear("support@desk.test", "Sent")

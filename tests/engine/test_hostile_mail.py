@@ -348,10 +348,14 @@ def test_international_addresses_are_answered_and_do_not_poison_the_session(
     result = desk.run("send")
     assert result.stdout.count(": sent") == 3, result.stdout
     boxes.wait_for_messages(CUSTOMER, 1)
-    # The IDNA domain reaches the mailbox; the non-ASCII local part was accepted by Postfix
-    # over SMTPUTF8 (counted as sent above; the suite's Dovecot LMTP then cannot store it).
-    [idna] = boxes.wait_for_messages(SINK, 1)
-    assert message_from_bytes(idna)["To"] == "j@xn--exmple-cua.de"
+    # The IDNA domain reaches the sink as ASCII. The non-ASCII local part was accepted by
+    # Postfix over SMTPUTF8 (counted as sent above); whether the suite's Dovecot LMTP then
+    # stores it or Postfix bounces it varies from run to run, and is not the desk's part.
+    boxes.wait_for_messages(SINK, 1)
+    boxes.wait_until_queue_empty()
+    recipients = {message_from_bytes(m)["To"] for m in boxes.messages(SINK)}
+    assert "j@xn--exmple-cua.de" in recipients, recipients
+    assert recipients <= {"j@xn--exmple-cua.de", "ünal@xn--exmple-cua.de"}, recipients
 
 
 def test_a_failure_inside_the_transaction_does_not_fail_the_next_reply(

@@ -534,18 +534,19 @@ class MailServers:
         with smtplib.SMTP(self.host, self.mx_port, timeout=15) as smtp:
             smtp.sendmail(mail_from, [to] if isinstance(to, str) else list(to), raw)
 
-    def queue_files(self) -> list[str]:
-        """Queue ids Postfix still holds (incoming, active or deferred)."""
+    def queue_files(self, deferred: bool = True) -> list[str]:
+        """Queue ids Postfix still holds (incoming, active and, unless told, deferred)."""
         out = []
-        for sub in ("maildrop", "incoming", "active", "deferred"):
+        for sub in ("maildrop", "incoming", "active") + (("deferred",) if deferred else ()):
             for _dirpath, _dirs, files in os.walk(self.postfix_queue / sub):
                 out.extend(files)
         return out
 
-    def wait_until_queue_empty(self, timeout: float = 10) -> None:
-        """Wait until every accepted message has been delivered (or bounced)."""
+    def wait_until_queue_empty(self, timeout: float = 10, deferred: bool = True) -> None:
+        """Wait until every accepted message has been delivered (or bounced); with
+        deferred=False, until every message is delivered, bounced or deferred."""
         deadline = time.monotonic() + timeout
-        while self.queue_files():
+        while self.queue_files(deferred):
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"postfix queue not empty after {timeout} s: {self.queue_files()}\n"
