@@ -48,6 +48,11 @@ SECTIONS = (
 COUNTS = ("new", "replies", "resolved", "time_seconds")
 # The columns each key is selected as, in SECTIONS' order (report_sql.ranked partitions by them).
 GROUPS = ("g_agent", "g_org", "g_channel", "g_type")
+# The order they are grouped in: the organization (the contact's, which no conversation index
+# holds) first, so SQLite reads the conversations in table order and sorts them once, instead
+# of walking them in the assignee index's order, a table lookup per row, and sorting them
+# anyway (a third of the grouped read at 100,000 conversations).
+GROUP_BY = tuple(SQL(g) for g in ("g_org", "g_agent", "g_channel", "g_type"))
 TIMES = (
     "first_response_median_seconds",
     "first_response_p90_seconds",
@@ -103,7 +108,7 @@ def with_keys(query: peewee.SelectQuery, agent: peewee.Node) -> peewee.SelectQue
 def grouped(query: peewee.SelectQuery, agent: peewee.Node) -> Combos:
     """`query` (selecting one count or sum, over rows joined to Conversation) grouped by the
     four keys."""
-    rows = with_keys(query, agent).group_by(*(SQL(g) for g in GROUPS)).tuples()
+    rows = with_keys(query, agent).group_by(*GROUP_BY).tuples()
     return {(a, o, c, t): int(n or 0) for n, a, o, c, t in rows}
 
 
@@ -113,7 +118,7 @@ def counted(conversations: peewee.SelectQuery, sums: dict[str, peewee.Node]) -> 
     conversations instead of one per number."""
     query = (
         with_keys(conversations.select(*(fn.SUM(e) for e in sums.values())), Conversation.assignee)
-        .group_by(*(SQL(g) for g in GROUPS))
+        .group_by(*GROUP_BY)
         .tuples()
     )
     out: dict[str, Combos] = {name: {} for name in sums}

@@ -123,16 +123,13 @@ def attainment(
         return {"available": False, "note": NO_SLA}, {}
     out: dict[str, Any] = {"available": True, "hours": counter.hours}
     combos: dict[str, report_breakdown.Combos] = {}
-    by_keys = [SQL(g) for g in report_breakdown.GROUPS]
     for target in TARGETS:
         # Each reached target's verdict, as desk/report_outcomes.py counted and kept it.
         if target == "first_response":
             reached, late = Outcome.first_at, Outcome.first_late
-            base = (
-                Conversation.select()
-                .join(Outcome, on=(Outcome.conversation == Conversation.id))
-                .where(report._in_period(reached))
-            )
+            base = Outcome.select().where(report._in_period(reached))
+            if report.where:  # the conversation only for a filter (as reports._replies)
+                base = base.join(Conversation, on=(Outcome.conversation == Conversation.id))
         else:
             reached, late = Outcome.done_at, Outcome.done_late
             base = report._resolved()
@@ -140,7 +137,7 @@ def attainment(
             base.select(
                 rsql.bucket(reached, report.sc.step).alias("k"),
                 Case(None, [(late, 1)], 0).alias("late"),
-                fn.COUNT(Conversation.id),
+                fn.COUNT(SQL("*")),
             )
             .where(late.is_null(False), *report.where)
             .group_by(SQL("k"), SQL("late"))
@@ -167,7 +164,7 @@ def attainment(
                 Conversation.due_at <= now,
                 *report.where,
             )
-            .group_by(SQL("k"), *by_keys)
+            .group_by(*report_breakdown.GROUP_BY, SQL("k"))
             .tuples()
         )
         for k, n, *key in overdue:

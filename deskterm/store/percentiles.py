@@ -8,7 +8,8 @@ window: ~140 ms each at 90,000 durations); instead:
 - PostgreSQL: the ordered-set aggregate `percentile_disc`, which is nearest-rank, over
   GROUPING SETS: one statement, one read of the durations, the groups' values only back.
 - SQLite (no ordered-set aggregates): the durations once into a temporary table, an index
-  on (key, d) per key, the count per key value (served by the index), then the value at
+  on (key, d) per key that has more than one value (one value's ranks are the total's),
+  the count per key value (served by the index), then the value at
   each wanted rank by an index walk (`ORDER BY d LIMIT 1 OFFSET k-1`), one small query per
   group value and rank: a few dozen in-process lookups instead of a sort per key.
 
@@ -106,7 +107,8 @@ def _sqlite(sql: str, params: Sequence[object], groups: Sequence[str], ranks: li
             "WHERE d IS NOT NULL",
             params,
         )
-        for key in ("d", *(f"{k}, d" for k in keys)):
+        single = _single_values(table, keys)
+        for key in ("d", *(f"{k}, d" for k in keys if k not in single)):
             name = f"{table}_{key.split(',')[0]}"
             database.execute_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({key})")
         out: Ranked = {"": {}}
@@ -114,6 +116,9 @@ def _sqlite(sql: str, params: Sequence[object], groups: Sequence[str], ranks: li
         if total:
             out[""][None] = (total, _at(f"SELECT d FROM {table}", (), total, ranks))
         for group, key in zip(groups, keys, strict=True):
+            if key in single:  # its one value's durations are all of them
+                out[group] = {_text(single[key]): out[""][None]} if total else {}
+                continue
             counts = database.execute_sql(
                 f"SELECT {key}, COUNT(*) FROM {table} GROUP BY {key}"
             ).fetchall()
@@ -127,6 +132,22 @@ def _sqlite(sql: str, params: Sequence[object], groups: Sequence[str], ranks: li
         return out
     finally:
         _clear()
+
+
+def _single_values(table: str, keys: Sequence[str]) -> dict[str, object]:
+    """The keys that have one value in every row (all NULL counts as one), with it: on a
+    desk with one channel, or no types, that key's ranks are the total's, and its index
+    (a sort of every duration) is not built. One read for all keys."""
+    if not keys:
+        return {}
+    sql = ", ".join(f"MIN({k}), MAX({k}), COUNT({k})" for k in keys)
+    [(total, *found)] = database.execute_sql(f"SELECT COUNT(*), {sql} FROM {table}").fetchall()
+    out: dict[str, object] = {}
+    for i, key in enumerate(keys):
+        low, high, present = found[3 * i : 3 * i + 3]
+        if present == 0 or (present == total and low == high):
+            out[key] = low
+    return out
 
 
 def _clear() -> None:

@@ -135,3 +135,29 @@ def test_ranking_while_another_statement_reads(table: str) -> None:
     assert percentiles.nearest_ranks(select(), [], GROUPS, (50, 90)) == expected
     reading.fetchall()
     assert percentiles.nearest_ranks(select(), [], GROUPS, (50, 90)) == expected
+
+
+def test_a_key_of_one_value_ranks_as_the_total_without_its_sort(
+    table: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One channel, no types: those keys' ranks are the total's, and SQLite builds no index
+    (a sort of every duration) for them; a key of one value and NULLs is two groups."""
+    rows = [
+        (d * 13 % 97, "sam" if d % 3 else "kim", 4 if d % 5 else None, 1, None) for d in range(90)
+    ]
+    fill(rows)
+    built: list[str] = []
+    execute = type(database.obj).execute_sql
+
+    def recording(self: object, sql: str, *args: object, **kwargs: object) -> object:
+        if sql.startswith("CREATE INDEX"):
+            built.append(sql.split(" ON ")[0].rsplit(" ", 1)[1])
+        return execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(type(database.obj), "execute_sql", recording)
+    got = percentiles.nearest_ranks(select(), [], GROUPS, RANKS)
+    assert got == reference(rows, GROUPS, RANKS)
+    assert got["g_channel"] == {"1": got[""][None]}
+    assert got["g_type"] == {None: got[""][None]}
+    if engine == "sqlite":
+        assert built == ["ranked_durations_d", "ranked_durations_k0", "ranked_durations_k1"]
