@@ -32,10 +32,9 @@ from deskterm.desk import report_sql as rsql
 from deskterm.store.models import (
     Agent,
     Channel,
-    Contact,
-    Conversation,
     ConversationType,
     Organization,
+    Outcome,
 )
 
 # Breakdown section -> the name of its key in each row (report_rows.BREAKDOWNS).
@@ -48,6 +47,14 @@ SECTIONS = (
 COUNTS = ("new", "replies", "resolved", "time_seconds")
 # The columns each key is selected as, in SECTIONS' order (report_sql.ranked partitions by them).
 GROUPS = ("g_agent", "g_org", "g_channel", "g_type")
+# The same keys as each conversation's kept outcome holds them (desk/report_outcomes.py).
+KEPT = dict(
+    zip(
+        GROUPS,
+        (Outcome.assignee, Outcome.organization, Outcome.channel, Outcome.conversation_type),
+        strict=True,
+    )
+)
 # The order they are grouped in: the organization (the contact's, which no conversation index
 # holds) first, so SQLite reads the conversations in table order and sorts them once, instead
 # of walking them in the assignee index's order, a table lookup per row, and sorting them
@@ -85,42 +92,26 @@ def agents_section() -> dict[str, Any]:
     return {"available": False, "note": NO_AGENTS}
 
 
-def keys(agent: peewee.Node) -> list[peewee.Node]:
-    """The four grouping keys, aliased; `agent` is the assignee, a reply's author or, for
-    time, who spent it."""
-    columns = (
-        agent,
-        Contact.organization,
-        Conversation.channel,
-        Conversation.conversation_type,
-    )
+def keys(agent: peewee.Node = Outcome.assignee) -> list[peewee.Node]:
+    """The four grouping keys as the conversations' kept outcomes hold them, aliased;
+    `agent` is the assignee, a reply's author or, for time, who spent it."""
+    columns = (agent, *list(KEPT.values())[1:])
     return [column.alias(name) for column, name in zip(columns, GROUPS, strict=True)]
 
 
-def with_keys(query: peewee.SelectQuery, agent: peewee.Node) -> peewee.SelectQuery:
-    """`query` (over rows joined to Conversation) also selecting the four keys; the contact
-    is joined here for its organization."""
-    return query.join_from(
-        Conversation, Contact, peewee.JOIN.LEFT_OUTER, on=(Conversation.contact == Contact.id)
-    ).select_extend(*keys(agent))
-
-
 def grouped(query: peewee.SelectQuery, agent: peewee.Node) -> Combos:
-    """`query` (selecting one count or sum, over rows joined to Conversation) grouped by the
-    four keys."""
-    rows = with_keys(query, agent).group_by(*GROUP_BY).tuples()
+    """`query` (selecting one count or sum, over rows joined to their conversations' kept
+    outcomes) grouped by the four keys."""
+    rows = query.select_extend(*keys(agent)).group_by(*GROUP_BY).tuples()
     return {(a, o, c, t): int(n or 0) for n, a, o, c, t in rows}
 
 
-def counted(conversations: peewee.SelectQuery, sums: dict[str, peewee.Node]) -> dict[str, Combos]:
-    """Several counts over the same conversations in one grouped read: each of `sums` is 1 or
-    0 per conversation (a CASE), summed per combination of the four keys. One sort of the
-    conversations instead of one per number."""
-    query = (
-        with_keys(conversations.select(*(fn.SUM(e) for e in sums.values())), Conversation.assignee)
-        .group_by(*GROUP_BY)
-        .tuples()
-    )
+def counted(outcomes: peewee.SelectQuery, sums: dict[str, peewee.Node]) -> dict[str, Combos]:
+    """Several counts over the same conversations' kept outcomes (which hold the four keys)
+    in one grouped read: each of `sums` is 1 or 0 per conversation (a CASE), summed per
+    combination of the keys. One sort of the conversations instead of one per number."""
+    keys = [column.alias(name) for name, column in KEPT.items()]
+    query = outcomes.select(*(fn.SUM(e) for e in sums.values()), *keys).group_by(*GROUP_BY).tuples()
     out: dict[str, Combos] = {name: {} for name in sums}
     for row in query:
         key = tuple(row[len(sums) :])

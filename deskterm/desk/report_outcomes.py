@@ -8,7 +8,10 @@ Counting a moment in business hours is a lookup in the calendar's opening hours
 each time it was drawn. Now `bring_up_to_date` counts, in one INSERT ... SELECT, only the
 conversations whose row is missing or whose inputs changed since (its first response, its
 policy and when it was made, its last resolution, its clock's stopped time: each row keeps
-what it was counted from), and the report's sections read the rows. Nothing else writes or
+what it was counted from), and the report's sections read the rows. Each row also keeps what
+a report groups and filters its conversation by (its creation, whether it is resolved or
+closed now, assignee, organization, channel, type), compared the same way, so the sections
+read this one table without joining the conversations and their contacts. Nothing else writes or
 clears them: a reply, a status change, a policy edited on another machine are all seen by the
 comparison, so no write path can forget to. Two reports at once on a team desk write the same
 values (an upsert).
@@ -27,7 +30,7 @@ from deskterm.desk import report_sla
 from deskterm.desk.status_history import DONE
 from deskterm.store import dialect
 from deskterm.store.db import database
-from deskterm.store.models import Conversation, Outcome, SlaPolicy, StatusChange
+from deskterm.store.models import Contact, Conversation, Outcome, SlaPolicy, StatusChange
 
 COUNTED = [
     Outcome.conversation,
@@ -40,6 +43,12 @@ COUNTED = [
     Outcome.first_late,
     Outcome.done_seconds,
     Outcome.done_late,
+    Outcome.created_at,
+    Outcome.done,
+    Outcome.assignee,
+    Outcome.organization,
+    Outcome.channel,
+    Outcome.conversation_type,
 ]
 
 
@@ -63,6 +72,7 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
     done_late = _late(
         SlaPolicy.resolution_minutes, done_at, start, counter.between(done_at, start) - paused
     )
+    done_now = Conversation.status.in_(DONE)
     kept = Outcome.alias("kept")
     changed = (
         kept.conversation.is_null()
@@ -71,6 +81,12 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
         | dialect.differs(kept.first_at, first_at)
         | dialect.differs(kept.done_at, done_at)
         | dialect.differs(kept.paused, paused)
+        | dialect.differs(kept.created_at, created)
+        | dialect.differs(kept.done, done_now)
+        | dialect.differs(kept.assignee, Conversation.assignee)
+        | dialect.differs(kept.organization, Contact.organization)
+        | dialect.differs(kept.channel, Conversation.channel)
+        | dialect.differs(kept.conversation_type, Conversation.conversation_type)
     )
     query = (
         Conversation.select(
@@ -84,8 +100,17 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
             first_late,
             _counted(counter, done_at, created),
             done_late,
+            created,
+            done_now,
+            Conversation.assignee,
+            Contact.organization,
+            Conversation.channel,
+            Conversation.conversation_type,
         )
         .join(done, peewee.JOIN.LEFT_OUTER, on=(done.c.cid == Conversation.id))
+        .join_from(
+            Conversation, Contact, peewee.JOIN.LEFT_OUTER, on=(Conversation.contact == Contact.id)
+        )
         .join_from(
             Conversation,
             SlaPolicy,
@@ -95,11 +120,7 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
         .join_from(
             Conversation, kept, peewee.JOIN.LEFT_OUTER, on=(kept.conversation == Conversation.id)
         )
-        # Reached a target, or kept from when it had (a first response moved away since).
-        .where(
-            (first_at.is_null(False) | done_at.is_null(False) | kept.conversation.is_null(False))
-            & changed
-        )
+        .where(changed)
     )
     with database.atomic():
         return int(

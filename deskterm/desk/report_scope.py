@@ -14,7 +14,7 @@ from deskterm.desk.report_sql import STEPS
 from deskterm.errors import ConfigError, NotFound
 from deskterm.sanitize import one_line
 from deskterm.store.db import utcnow
-from deskterm.store.models import Channel, Contact, Conversation, Organization
+from deskterm.store.models import Channel, Contact, Conversation, Organization, Outcome
 
 DEFAULT_DAYS = 30
 DAILY_UP_TO = 62  # days: a longer period is drawn per week
@@ -75,24 +75,49 @@ def buckets(sc: Scope) -> list[str]:
 def conditions(sc: Scope) -> list[peewee.Expression]:
     """The conditions on Conversation that the scope's filters make (names checked here, so
     a typo is a sentence, not an empty report)."""
+    channel, org = _named(sc)
     where: list[peewee.Expression] = []
-    if sc.channel:
-        channel = Channel.get_or_none(Channel.name == sc.channel)
-        if channel is None:
-            raise NotFound(
-                f"No channel is called {one_line(sc.channel)!r}; `deskterm channel list` "
-                "shows them."
-            )
-        where.append(Conversation.channel == channel.id)
+    if channel is not None:
+        where.append(Conversation.channel == channel)
     if sc.agent:
         where.append(Conversation.assignee == sc.agent)
-    if sc.org:
-        org = Organization.get_or_none(fn.LOWER(Organization.name) == sc.org.lower())
-        if org is None:
-            raise NotFound(
-                f"No organization is called {one_line(sc.org)!r}; `deskterm org list` shows them."
-            )
+    if org is not None:
         where.append(
             Conversation.contact.in_(Contact.select(Contact.id).where(Contact.organization == org))
         )
     return where
+
+
+def kept_conditions(sc: Scope) -> list[peewee.Expression]:
+    """The same conditions on the conversations' kept outcomes (desk/report_outcomes.py),
+    which keep what a report filters by."""
+    channel, org = _named(sc)
+    where: list[peewee.Expression] = []
+    if channel is not None:
+        where.append(Outcome.channel == channel)
+    if sc.agent:
+        where.append(Outcome.assignee == sc.agent)
+    if org is not None:
+        where.append(Outcome.organization == org)
+    return where
+
+
+def _named(sc: Scope) -> tuple[int | None, int | None]:
+    """The ids of the channel and organization the scope names, each checked."""
+    channel = org = None
+    if sc.channel:
+        found = Channel.get_or_none(Channel.name == sc.channel)
+        if found is None:
+            raise NotFound(
+                f"No channel is called {one_line(sc.channel)!r}; `deskterm channel list` "
+                "shows them."
+            )
+        channel = found.id
+    if sc.org:
+        named = Organization.get_or_none(fn.LOWER(Organization.name) == sc.org.lower())
+        if named is None:
+            raise NotFound(
+                f"No organization is called {one_line(sc.org)!r}; `deskterm org list` shows them."
+            )
+        org = named.id
+    return channel, org

@@ -127,9 +127,7 @@ def attainment(
         # Each reached target's verdict, as desk/report_outcomes.py counted and kept it.
         if target == "first_response":
             reached, late = Outcome.first_at, Outcome.first_late
-            base = Outcome.select().where(report._in_period(reached))
-            if report.where:  # the conversation only for a filter (as reports._replies)
-                base = base.join(Conversation, on=(Outcome.conversation == Conversation.id))
+            base = Outcome.select().where(report._in_period(reached), *report.kept)
         else:
             reached, late = Outcome.done_at, Outcome.done_late
             base = report._resolved()
@@ -139,7 +137,7 @@ def attainment(
                 Case(None, [(late, 1)], 0).alias("late"),
                 fn.COUNT(SQL("*")),
             )
-            .where(late.is_null(False), *report.where)
+            .where(late.is_null(False))
             .group_by(SQL("k"), SQL("late"))
             .tuples()
         )
@@ -150,13 +148,11 @@ def attainment(
             into = breached if int(was_late) else met
             if k in into:
                 into[k] += int(n)
-        overdue = report_breakdown.with_keys(
-            Conversation.select(
-                rsql.bucket(Conversation.due_at, report.sc.step).alias("k"),
-                fn.COUNT(Conversation.id),
-            ),
-            Conversation.assignee,
-        )
+        overdue = Conversation.select(
+            rsql.bucket(Conversation.due_at, report.sc.step).alias("k"),
+            fn.COUNT(Conversation.id),
+            *report_breakdown.keys(),
+        ).join(Outcome, on=(Outcome.conversation == Conversation.id))
         overdue = (
             overdue.where(
                 Conversation.due_target == target,

@@ -11,7 +11,7 @@ interpolated between two.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import peewee
 
@@ -38,15 +38,17 @@ Ranks = percentiles.Ranked
 
 
 def ranked(
-    durations: peewee.SelectQuery, groups: Sequence[str], ranks: Sequence[int] = (50, 90)
+    rows: peewee.SelectQuery,
+    d: peewee.Node,
+    groups: Mapping[str, peewee.Node],
+    ranks: Sequence[int] = (50, 90),
 ) -> Ranks:
-    """The count and nearest-rank percentiles of the durations `durations` selects (aliased
-    `d`), in all (under "") and per value of each column named in `groups` (selected by
-    `durations` too), computed in the database each engine its fastest way
-    (store/percentiles): only the values at the wanted ranks come back, never a row per
-    conversation. Group values come back as text; the total's value is None."""
-    sql, params = durations.sql()
-    return percentiles.nearest_ranks(sql, params, groups, ranks)
+    """The count and nearest-rank percentiles of the durations `d` over the rows `rows`
+    picks, in all (under "") and per value of each of `groups` (name -> key column),
+    computed in the database each engine its fastest way (store/percentiles): only the
+    values at the wanted ranks come back, never a row per conversation. Group values come
+    back as text; the total's value is None."""
+    return percentiles.nearest_ranks(rows, d, groups, ranks)
 
 
 def overall(ranks: Ranks) -> tuple[int, dict[int, int | None]]:

@@ -41,8 +41,8 @@ from peewee import SQL, Case, fn
 
 from deskterm.desk import report_breakdown, report_outcomes, report_sla
 from deskterm.desk import report_sql as rsql
-from deskterm.desk.report_scope import Scope, buckets, conditions
-from deskterm.desk.status_history import BACKLOG, DONE
+from deskterm.desk.report_scope import Scope, buckets, conditions, kept_conditions
+from deskterm.desk.status_history import BACKLOG
 from deskterm.store import dialect
 from deskterm.store.db import database, utcnow
 from deskterm.store.models import (
@@ -116,6 +116,7 @@ class _Report:
         counter: report_sla.Counter,
     ) -> None:
         self.sc, self.start, self.end, self.where, self.keys = sc, start, end, where, keys
+        self.kept = kept_conditions(sc)  # `where`, on the kept outcomes
         self.counter = counter  # durations in business hours where a policy has them
 
     def _in_period(self, column: peewee.Node) -> peewee.Expression:
@@ -144,13 +145,13 @@ class _Report:
         every reply on the conversations assigned to them. Joined to their conversations
         only for a filter or the breakdown's keys (`keyed`): the join cost a year's count a
         fifth of its time."""
-        where = [w for w in self.where if not _is_assignee(w)]
+        where = [w for w in self.kept if not _is_assignee(w)]
         if self.sc.agent:
             where.append(Message.agent == self.sc.agent)
         query = Message.select(*values).join(Outbox, on=(Outbox.message == Message.id))
         if where or keyed:
             query = query.join_from(
-                Message, Conversation, on=(Message.conversation == Conversation.id)
+                Message, Outcome, on=(Outcome.conversation == Message.conversation)
             )
         return query.where(_REPLY, self._in_period(Message.date), *where)
 
@@ -158,25 +159,16 @@ class _Report:
         series = self._series(self._replies(fn.COUNT(Message.id)), Message.date)
         return {"total": sum(series), "series": series}
 
-    def _ranked(self, durations: peewee.SelectQuery) -> rsql.Ranks:
-        """The durations ranked in all and per breakdown key (the conversation's assignee,
-        organization, channel, type) in one statement: the breakdown's times mean what the
-        totals mean, and are counted by the same query."""
-        keyed = report_breakdown.with_keys(durations, Conversation.assignee)
-        return rsql.ranked(keyed, report_breakdown.GROUPS)
+    def _ranked(self, rows: peewee.SelectQuery, d: peewee.Node) -> rsql.Ranks:
+        """The durations `d` of the kept outcomes `rows` picks, ranked in all and per
+        breakdown key (the conversation's assignee, organization, channel, type) in one
+        call: the breakdown's times mean what the totals mean, and are counted alike."""
+        return rsql.ranked(rows, d, report_breakdown.KEPT)
 
     def first_response(self, created: int) -> tuple[dict[str, Any], rsql.Ranks]:
         """The first-response section, and its times per breakdown key."""
-        durations = (
-            Conversation.select(Outcome.first_seconds.alias("d"))
-            .join(Outcome, on=(Outcome.conversation == Conversation.id))
-            .where(
-                self._in_period(Conversation.created_at),
-                Outcome.first_seconds.is_null(False),
-                *self.where,
-            )
-        )
-        ranked = self._ranked(durations)
+        rows = Outcome.select().where(self._in_period(Outcome.created_at), *self.kept)
+        ranked = self._ranked(rows, Outcome.first_seconds)
         count, ranks = rsql.overall(ranked)
         section = {
             "answered": count,
@@ -189,10 +181,9 @@ class _Report:
 
     def resolution(self) -> tuple[dict[str, Any], rsql.Ranks]:
         """The resolution section, and its times per breakdown key."""
-        durations = self._resolved(Outcome.done_seconds.alias("d"))
-        ranked = self._ranked(durations)
+        ranked = self._ranked(self._resolved(), Outcome.done_seconds)
         count, ranks = rsql.overall(ranked)
-        series = self._series(self._resolved(fn.COUNT(Conversation.id)), Outcome.done_at)
+        series = self._series(self._resolved(fn.COUNT(SQL("*"))), Outcome.done_at)
         section = {
             "resolved": count,
             "series": series,
@@ -261,12 +252,12 @@ class _Report:
         """Time entries started in the period; with an agent filter, the agent's own. Joined
         to their conversations only for a filter or the breakdown's keys (as `_replies`:
         the join was two thirds of a year's sum)."""
-        where = [w for w in self.where if not _is_assignee(w)]
+        where = [w for w in self.kept if not _is_assignee(w)]
         if self.sc.agent:
             where.append(TimeEntry.agent == self.sc.agent)
         query = TimeEntry.select(*values)
         if where or keyed:
-            query = query.join(Conversation, on=(TimeEntry.conversation == Conversation.id))
+            query = query.join(Outcome, on=(Outcome.conversation == TimeEntry.conversation))
         return query.where(self._in_period(TimeEntry.started_at), *where)
 
     def time_spent(self) -> dict[str, Any]:
@@ -286,16 +277,11 @@ class _Report:
         def one(condition: peewee.Expression) -> peewee.Node:
             return Case(None, [(condition, 1)], 0)
 
-        created = self._in_period(Conversation.created_at)
-        resolved = Conversation.status.in_(DONE) & self._in_period(Outcome.done_at)
+        created = self._in_period(Outcome.created_at)
+        resolved = self._is_resolved()
         answered = self._in_period(Outcome.first_at)
-        conversations = (
-            Conversation.select()
-            .join(Outcome, peewee.JOIN.LEFT_OUTER, on=(Outcome.conversation == Conversation.id))
-            .where(created | answered | resolved, *self.where)
-        )
         counted = report_breakdown.counted(
-            conversations,
+            Outcome.select().where(created | answered | resolved, *self.kept),
             {
                 "new": one(created),
                 "resolved": one(resolved),
@@ -316,19 +302,15 @@ class _Report:
         )
         return report_breakdown.breakdowns(counted, times)
 
+    def _is_resolved(self) -> peewee.Expression:
+        """Resolved or closed now, its last change to resolved or closed (`Outcome.done_at`,
+        desk/report_outcomes.py) in the period."""
+        return (Outcome.done == True) & self._in_period(Outcome.done_at)  # noqa: E712
+
     def _resolved(self, *values: peewee.Node) -> peewee.SelectQuery:
-        """Over the conversations resolved or closed now whose last change to resolved or
-        closed (`Outcome.done_at`, desk/report_outcomes.py) is in the period."""
-        return (
-            Conversation.select(*values)
-            .join(Outcome, on=(Outcome.conversation == Conversation.id))
-            .where(
-                Conversation.status.in_(DONE),
-                self._in_period(Outcome.done_at),
-                *self.where,
-            )
-        )
+        """The kept outcomes of the conversations resolved in the period (`_is_resolved`)."""
+        return Outcome.select(*values).where(self._is_resolved(), *self.kept)
 
 
 def _is_assignee(expression: peewee.Expression) -> bool:
-    return getattr(expression, "lhs", None) is Conversation.assignee
+    return getattr(expression, "lhs", None) is Outcome.assignee

@@ -2,56 +2,59 @@
 at 100,000 conversations in a second).
 
 Nearest-rank: the value at rank ceil(p * n) of the n sorted values, always one that happened.
-A window ranking partitioned by each key sorted the durations once per key (SQLite sorts per
-window: ~140 ms each at 90,000 durations); instead:
+Sorting the durations once per key (a window ranking partitioned by each key, or an index
+built on a temporary table) cost a year's report most of its time on SQLite; instead:
 
 - PostgreSQL: the ordered-set aggregate `percentile_disc`, which is nearest-rank, over
   GROUPING SETS: one statement, one read of the durations, the groups' values only back.
-- SQLite (no ordered-set aggregates): the durations once into a temporary table, an index
-  on (key, d) per key that has more than one value (one value's ranks are the total's),
-  the count per key value (served by the index), then the value at
-  each wanted rank by an index walk (`ORDER BY d LIMIT 1 OFFSET k-1`), one small query per
-  group value and rank: a few dozen in-process lookups instead of a sort per key.
+- SQLite (no ordered-set aggregates): walks of indexes the table keeps sorted already. The
+  count per key value comes from an index led by the key (in its order, no sort), the value
+  at each wanted rank from the same index (`WHERE key = v ORDER BY d LIMIT 1 OFFSET k-1`):
+  a few dozen in-process index walks. The report's durations are kept in
+  conversation_outcome with such an index per key (v20); on a table without them the same
+  statements are right, only slower (SQLite sorts for each).
 
-Rows whose duration is NULL are not ranked (none has one: a duration is a difference of two
-timestamps the query requires).
+Rows whose duration is NULL are not ranked.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import peewee
+from peewee import SQL, fn
 
 from deskterm.store.db import database, is_sqlite
-from deskterm.store.models.reports import RankedDuration
 
 # group -> its value as text (None: the total's, or a NULL key) -> (count, {rank: value}).
 Ranked = dict[str, dict[str | None, tuple[int, dict[int, int | None]]]]
 
-KEYS = ("k0", "k1", "k2", "k3")  # RankedDuration's key columns: at most this many groups
 # Below a rank's exact fraction, so float rounding never lifts ceil(p/100 * n) a rank too high
 # (0.07 * 100 is 7.000000000000001); far smaller than the 1/100 a rank's fraction moves by.
 _BELOW = 1e-10
 
 
 def nearest_ranks(
-    sql: str, params: Sequence[object], groups: Sequence[str], ranks: Sequence[int]
+    rows: peewee.SelectQuery,
+    d: peewee.Node,
+    groups: Mapping[str, peewee.Node],
+    ranks: Sequence[int],
 ) -> Ranked:
-    """The count and the percentiles `ranks` (in percent) of column `d` of the query `sql`
-    (with `params`), in all (group "", value None) and per value of each column in `groups`
-    (selected by the query too). Values come back as text (an id "7", a handle as is); a
-    group with no durations is absent, and so is the total when there are none at all."""
+    """The count and the percentiles `ranks` (in percent) of the durations `d` over the
+    rows `rows` picks (a query of one table, its WHERE the rows to rank), in all (group "",
+    value None) and per value of each of `groups` (name -> the key's column). Values come
+    back as text (an id "7", a handle as is); a group with no durations is absent, and so is
+    the total when there are none at all."""
     for group in groups:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", group):
-            raise ValueError(f"not a column name: {group!r}")
-    if len(groups) > len(KEYS):
-        raise ValueError(f"at most {len(KEYS)} groups, not {len(groups)}")
+            raise ValueError(f"not a group name: {group!r}")
     ranks = [int(p) for p in ranks]
+    rows = rows.where(d.is_null(False))
     if is_sqlite(database.obj):
-        return _sqlite(sql, params, groups, ranks)
-    return _postgres(sql, params, groups, ranks)
+        return _walked(rows, d, groups, ranks)
+    sql, params = rows.select(d.alias("d"), *(c.alias(g) for g, c in groups.items())).sql()
+    return _postgres(sql, params, list(groups), ranks)
 
 
 def rank_of(count: int, percent: int) -> int:
@@ -76,7 +79,7 @@ def _postgres(
     rows = database.execute_sql(
         f"SELECT {which}, {keys + ', ' if keys else ''}COUNT(*), "
         "percentile_disc(CAST(%s AS DOUBLE PRECISION[])) WITHIN GROUP (ORDER BY d) "
-        f"FROM ({sql}) AS durations WHERE d IS NOT NULL GROUP BY GROUPING SETS ({sets})",
+        f"FROM ({sql}) AS durations GROUP BY GROUPING SETS ({sets})",
         [[p / 100 - _BELOW for p in ranks], *params],  # in the order of their marks
     ).fetchall()
     out: Ranked = {group: {} for group in ("", *groups)}
@@ -93,85 +96,36 @@ def _postgres(
     return out
 
 
-def _sqlite(sql: str, params: Sequence[object], groups: Sequence[str], ranks: list[int]) -> Ranked:
-    """The durations into the connection's temporary table, indexed after the insert (one
-    sort per index, half the cost of keeping them sorted row by row), ranked, then dropped."""
-    table = RankedDuration._meta.table_name
-    keys = KEYS[: len(groups)]
-    _clear()  # a report cut short may have left one
-    RankedDuration._schema.create_table(safe=True, temporary=True)
-    try:
-        database.execute_sql(
-            f"INSERT INTO {table} (d{''.join(', ' + k for k in keys)}) "
-            f"SELECT d{''.join(', ' + g for g in groups)} FROM ({sql}) AS durations "
-            "WHERE d IS NOT NULL",
-            params,
-        )
-        single = _single_values(table, keys)
-        for key in ("d", *(f"{k}, d" for k in keys if k not in single)):
-            name = f"{table}_{key.split(',')[0]}"
-            database.execute_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({key})")
-        out: Ranked = {"": {}}
-        [(total,)] = database.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchall()
-        if total:
-            out[""][None] = (total, _at(f"SELECT d FROM {table}", (), total, ranks))
-        for group, key in zip(groups, keys, strict=True):
-            if key in single:  # its one value's durations are all of them
-                out[group] = {_text(single[key]): out[""][None]} if total else {}
-                continue
-            counts = database.execute_sql(
-                f"SELECT {key}, COUNT(*) FROM {table} GROUP BY {key}"
-            ).fetchall()
-            out[group] = {
-                _text(value): (
-                    n,
-                    _at(f"SELECT d FROM {table} WHERE {key} IS ?", (value,), n, ranks),
-                )
-                for value, n in counts
-            }
-        return out
-    finally:
-        _clear()
-
-
-def _single_values(table: str, keys: Sequence[str]) -> dict[str, object]:
-    """The keys that have one value in every row (all NULL counts as one), with it: on a
-    desk with one channel, or no types, that key's ranks are the total's, and its index
-    (a sort of every duration) is not built. One read for all keys."""
-    if not keys:
-        return {}
-    sql = ", ".join(f"MIN({k}), MAX({k}), COUNT({k})" for k in keys)
-    [(total, *found)] = database.execute_sql(f"SELECT COUNT(*), {sql} FROM {table}").fetchall()
-    out: dict[str, object] = {}
-    for i, key in enumerate(keys):
-        low, high, present = found[3 * i : 3 * i + 3]
-        if present == 0 or (present == total and low == high):
-            out[key] = low
+def _walked(
+    rows: peewee.SelectQuery, d: peewee.Node, groups: Mapping[str, peewee.Node], ranks: list[int]
+) -> Ranked:
+    """The counts per key value in the key's index order, then each rank's value by a walk
+    of that index (of the duration's, for the total)."""
+    out: Ranked = {"": {}}
+    total = rows.select(fn.COUNT(SQL("*"))).scalar() or 0
+    if total:
+        out[""][None] = (total, _at(rows, d, total, ranks))
+    for group, key in groups.items():
+        counts = rows.select(key, fn.COUNT(SQL("*"))).group_by(key).tuples()
+        out[group] = {
+            _text(value): (n, _at(rows.where(_is(key, value)), d, n, ranks))
+            for value, n in list(counts)
+        }
     return out
 
 
-def _clear() -> None:
-    """Drop the temporary table; emptied instead when SQLite refuses the drop because a
-    statement of the connection is still reading (a caller iterating a query while it makes
-    a report): the next report then fills the table with its indexes kept, slower (the
-    indexes grow row by row) but the same answer."""
-    try:
-        RankedDuration.drop_table(safe=True)
-    except peewee.OperationalError:
-        RankedDuration.delete().execute()
+def _is(key: peewee.Node, value: object) -> peewee.Expression:
+    return key.is_null() if value is None else key == value
 
 
 def _at(
-    select: str, params: tuple[object, ...], count: int, ranks: list[int]
+    rows: peewee.SelectQuery, d: peewee.Node, count: int, ranks: list[int]
 ) -> dict[int, int | None]:
-    """The value at each rank's position among the `count` rows `select` picks, by an index
-    walk (the index on (key, d), or on d for the total)."""
+    """The value at each rank's position among the `count` rows `rows` picks, by an index
+    walk."""
     out: dict[int, int | None] = {}
     for p in ranks:
-        # fetchall, not fetchone: a statement left unfinished keeps the table locked, and
-        # the table is dropped next.
-        rows = database.execute_sql(
-            f"{select} ORDER BY d LIMIT 1 OFFSET ?", (*params, rank_of(count, p) - 1)
-        ).fetchall()
-        out[p] = int(rows[0][0]) if rows else None
+        found = rows.select(d).order_by(d).limit(1).offset(rank_of(count, p) - 1).tuples()
+        values = list(found)
+        out[p] = int(values[0][0]) if values else None
     return out

@@ -14,7 +14,13 @@ from deskterm.desk.report_scope import scope
 from deskterm.desk.sla_policies import Terms
 from deskterm.store import connection
 from deskterm.store.db import clock_at
-from deskterm.store.models import Conversation, Outcome
+from deskterm.store.models import (
+    Contact,
+    Conversation,
+    ConversationType,
+    Organization,
+    Outcome,
+)
 
 MONTH = {"since": date(2024, 2, 11), "until": date(2024, 3, 11)}
 
@@ -32,8 +38,8 @@ def _bring_up_to_date() -> int:
 
 def test_a_report_counts_each_conversation_once(history: None) -> None:
     first = reports.compute(scope(**MONTH))
-    kept = Outcome.select().count()
-    assert kept == 6  # 5 answered, and one resolved without a reply
+    # Every conversation, answered or not: each row also keeps what a report groups by.
+    assert Outcome.select().count() == Conversation.select().count() == 22
     assert _bring_up_to_date() == 0  # nothing changed: nothing counted again
     assert reports.compute(scope(**MONTH)) == first
 
@@ -82,3 +88,43 @@ def test_an_edited_policy_recounts_even_where_its_id_is_reused(history: None) ->
     Outcome.delete().execute()  # what counting everything afresh gives
     assert reports.compute(scope(**MONTH))["first_response"] == edited
     assert edited["median_seconds"] < around["median_seconds"]  # now in business hours
+
+
+def test_what_a_report_groups_by_is_kept_and_follows_each_change(history: None) -> None:
+    """The keys a report groups and filters by are read from the kept rows: a reassignment,
+    the contact's organization, the type, the channel, the status, each written behind the
+    engine's back, is seen by the next report and counted again for that conversation only."""
+    reports.compute(scope(**MONTH))
+    row = Outcome.get(Outcome.done == False)  # noqa: E712
+    cid = row.conversation_id
+    conversation = Conversation.get_by_id(cid)
+    org = Organization.create(name="Kept Ltd")
+    kind = ConversationType.create(name="incident")
+    for change, field, wanted in (
+        (
+            lambda: Conversation.update(assignee="kept").where(Conversation.id == cid),
+            "assignee",
+            "kept",
+        ),
+        (
+            lambda: Contact.update(organization=org.id).where(
+                Contact.id == conversation.contact_id
+            ),
+            "organization",
+            org.id,
+        ),
+        (
+            lambda: Conversation.update(conversation_type=kind.id).where(Conversation.id == cid),
+            "conversation_type",
+            kind.id,
+        ),
+        (lambda: Conversation.update(status="closed").where(Conversation.id == cid), "done", True),
+    ):
+        change().execute()
+        # The organization is the contact's: each of the contact's conversations moves.
+        contact = Contact.get_by_id(conversation.contact_id)
+        moved = contact.conversations.count() if field == "organization" else 1
+        assert _bring_up_to_date() == moved, field
+        assert getattr(Outcome.get_by_id(cid), field) == wanted
+    by_type = {r["type"]: r for r in reports.compute(scope(**MONTH))["by_type"]}
+    assert by_type["incident"]["new"] == (1 if row.created_at.date() >= MONTH["since"] else 0)

@@ -4,7 +4,7 @@ Each migration brings the schema from version N-1 to N inside one transaction. T
 SQLite file is copied aside first (see `backup_before_upgrade`). A desk written by a newer
 deskterm is refused rather than guessed at.
 
-The migrations themselves are in one module per era (`v1_v6`, `v7_v9`, `v10_v13`, `v14_v19`);
+The migrations themselves are in one module per era (`v1_v6`, `v7_v9`, `v10_v13`, `v14_v20`);
 this one holds their order (`MIGRATIONS`), the version a desk is at, and how it is brought up
 to date. A new migration goes at the end of the newest era's module (or a new one, once that
 nears 400 lines) and at the end of `MIGRATIONS`.
@@ -39,13 +39,14 @@ from deskterm.store.migrations.v10_v13 import (
     _v12_routing_rules,
     _v13_notifications_and_macros,
 )
-from deskterm.store.migrations.v14_v19 import (
+from deskterm.store.migrations.v14_v20 import (
     _v14_time_spent,
     _v15_reply_authors_and_quiet_presence,
     _v16_policies_announced,
     _v17_report_index,
     _v18_first_responses_recorded,
     _v19_outcomes_kept,
+    _v20_outcomes_grouped,
 )
 
 Migration = Callable[[peewee.Database], None]
@@ -71,6 +72,7 @@ MIGRATIONS: Sequence[Migration] = (
     _v17_report_index,
     _v18_first_responses_recorded,
     _v19_outcomes_kept,
+    _v20_outcomes_grouped,
 )
 
 

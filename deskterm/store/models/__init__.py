@@ -39,7 +39,6 @@ from deskterm.store.models.policies import (
 )
 from deskterm.store.models.reports import (
     Outcome,
-    RankedDuration,
     ReportHours,
     StatusChange,
     TimeEntry,
@@ -109,7 +108,6 @@ __all__ = [
     "Outcome",
     "Pop3Seen",
     "Presence",
-    "RankedDuration",
     "ReportHours",
     "RoutingRule",
     "RuleMatch",

@@ -1,6 +1,7 @@
-"""Schema versions 14 to 17: what the reports need (status history and time spent, who wrote
-each reply, the report index), an SQLite desk's presence in its own file, and the policies'
-changes announced on PostgreSQL."""
+"""Schema versions 14 to 20: what the reports need (status history and time spent, who wrote
+each reply, the report index, first responses on the conversation, the kept outcomes and
+their indexes), an SQLite desk's presence in its own file, and the policies' changes
+announced on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -116,3 +117,34 @@ def _v19_outcomes_kept(database: peewee.Database) -> None:
     from deskterm.store.models import Outcome
 
     database.create_tables([Outcome], safe=True)
+
+
+def _v20_outcomes_grouped(database: peewee.Database) -> None:
+    """Each kept outcome also keeps what a report groups and filters its conversation by (its
+    creation, whether it is resolved now, assignee, organization, channel, type), and every
+    conversation has one (store/models/reports.py `Outcome`): a report reads this one table
+    instead of joining the conversations, their outcomes and their contacts. The rows are
+    the reports' own counting, so the table is made anew; the next report counts them all.
+
+    On SQLite, an index per breakdown key ordered by each duration, holding the period's
+    columns and the other keys (store/percentiles walks one to each percentile): a year's
+    report sorted its 90,000 first responses once per key instead (SQLite has no ordered-set
+    aggregate). PostgreSQL ranks with percentile_disc and needs none."""
+    from deskterm.store.models import Outcome
+
+    database.drop_tables([Outcome], safe=True)
+    database.create_tables([Outcome], safe=True)
+    if not dbmod.is_sqlite(database):
+        return
+    keys = ("assignee", "organization", "channel", "type_id")
+    for name, duration, period in (
+        ("first", "first_seconds", ("created_at",)),
+        ("done", "done_seconds", ("done", "done_at")),
+    ):
+        for key in ("all", *keys):
+            columns = [duration, *period, *keys] if key == "all" else [key, duration, *period]
+            columns += [k for k in keys if k not in columns]
+            database.execute_sql(
+                f'CREATE INDEX "outcome_{name}_{key}" ON "conversation_outcome" '
+                f"({', '.join(columns)}) WHERE {duration} IS NOT NULL"
+            )
