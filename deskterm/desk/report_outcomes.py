@@ -10,7 +10,8 @@ conversations whose row is missing or whose inputs changed since (its first resp
 policy and when it was made, its last resolution, its clock's stopped time: each row keeps
 what it was counted from), and the report's sections read the rows. Each row also keeps what
 a report groups and filters its conversation by (its creation, whether it is resolved or
-closed now, assignee, organization, channel, type), compared the same way, so the sections
+closed now, assignee, organization, channel, type, its running target's due time), compared
+the same way, so the sections
 read this one table without joining the conversations and their contacts. Nothing else writes or
 clears them: a reply, a status change, a policy edited on another machine are all seen by the
 comparison, so no write path can forget to. Two reports at once on a team desk write the same
@@ -49,6 +50,8 @@ COUNTED = [
     Outcome.organization,
     Outcome.channel,
     Outcome.conversation_type,
+    Outcome.due_at,
+    Outcome.due_target,
 ]
 
 
@@ -87,6 +90,8 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
         | dialect.differs(kept.organization, Contact.organization)
         | dialect.differs(kept.channel, Conversation.channel)
         | dialect.differs(kept.conversation_type, Conversation.conversation_type)
+        | dialect.differs(kept.due_at, Conversation.due_at)
+        | dialect.differs(kept.due_target, Conversation.due_target)
     )
     query = (
         Conversation.select(
@@ -106,6 +111,8 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
             Contact.organization,
             Conversation.channel,
             Conversation.conversation_type,
+            Conversation.due_at,
+            Conversation.due_target,
         )
         .join(done, peewee.JOIN.LEFT_OUTER, on=(done.c.cid == Conversation.id))
         .join_from(

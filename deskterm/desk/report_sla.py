@@ -148,17 +148,17 @@ def attainment(
             into = breached if int(was_late) else met
             if k in into:
                 into[k] += int(n)
-        overdue = Conversation.select(
-            rsql.bucket(Conversation.due_at, report.sc.step).alias("k"),
-            fn.COUNT(Conversation.id),
-            *report_breakdown.keys(),
-        ).join(Outcome, on=(Outcome.conversation == Conversation.id))
         overdue = (
-            overdue.where(
-                Conversation.due_target == target,
-                report._in_period(Conversation.due_at),
-                Conversation.due_at <= now,
-                *report.where,
+            Outcome.select(
+                rsql.bucket(Outcome.due_at, report.sc.step).alias("k"),
+                fn.COUNT(SQL("*")),
+                *report_breakdown.keys(),
+            )
+            .where(
+                Outcome.due_target == target,
+                report._in_period(Outcome.due_at),
+                Outcome.due_at <= now,
+                *report.kept,
             )
             .group_by(*report_breakdown.GROUP_BY, SQL("k"))
             .tuples()

@@ -68,7 +68,9 @@ def ranked(
     ranks: Sequence[int], groups: Sequence[str] = GROUPS, where: peewee.Expression | None = None
 ) -> percentiles.Ranked:
     rows = SCRATCH.select() if where is None else SCRATCH.select().where(where)
-    return percentiles.nearest_ranks(rows, SCRATCH.d, {g: getattr(SCRATCH, g) for g in groups}, ranks)
+    return percentiles.nearest_ranks(
+        rows, SCRATCH.d, {g: getattr(SCRATCH, g) for g in groups}, ranks
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
