@@ -47,7 +47,7 @@ from typing import Any
 
 from bench.frames import log
 from deskterm.demo import desk as demo
-from deskterm.desk import agents, organizations, reports, sla, types
+from deskterm.desk import agents, organizations, report_outcomes, reports, sla, types
 from deskterm.desk import report_sla as rsla
 from deskterm.desk.report_scope import Scope, buckets, conditions, scope
 from deskterm.desk.sla_policies import Terms
@@ -199,6 +199,7 @@ def _sections(clock: Callable[[str, Callable[[], Any]], Any]) -> None:
     now = utcnow()
     counter = clock("business-hours calendar", lambda: rsla.Counter(max(end, now)))
     r = reports._Report(sc, start, end, conditions(sc), buckets(sc), counter)
+    clock("kept outcomes checked", lambda: report_outcomes.bring_up_to_date(counter))
     new = clock("new", r.new_conversations)
     clock("replies", r.replies)
     _, first = clock("first response", lambda: r.first_response(new["total"]))

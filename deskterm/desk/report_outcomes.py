@@ -6,15 +6,15 @@ its SLA target.
 Counting a moment in business hours is a lookup in the calendar's opening hours
 (report_sla.Counter); a year's report at 100,000 conversations made eight per conversation,
 each time it was drawn. Now `bring_up_to_date` counts, in one INSERT ... SELECT, only the
-conversations whose row is missing or whose inputs changed since (its first response, its
-policy and when it was made, its last resolution, its clock's stopped time: each row keeps
-what it was counted from), and the report's sections read the rows. Each row also keeps what
-a report groups and filters its conversation by (its creation, whether it is resolved or
-closed now, assignee, organization, channel, type, its running target's due time), compared
-the same way, so the sections
-read this one table without joining the conversations and their contacts. Nothing else writes or
-clears them: a reply, a status change, a policy edited on another machine are all seen by the
-comparison, so no write path can forget to. Two reports at once on a team desk write the same
+conversations the database marked since the last report (store/outcome_stale.py: triggers
+mark a conversation when anything its row is counted from changes: its first response, its
+status changes, its policy, its clock, its assignee, channel, type, contact's organization,
+its running target), and the report's sections read the rows. Each row also keeps what a
+report groups and filters its conversation by (its creation, whether it is resolved or closed
+now, assignee, organization, channel, type, its running target's due time), so the sections
+read this one table without joining the conversations and their contacts. The marks are made
+by the database, so no write path (another machine's, an admin's SQL) can forget them; each
+row keeps what it was counted from too. Two reports at once on a team desk write the same
 values (an upsert).
 
 What counts (as before, from report_sla): a target reached before its policy existed, or with
@@ -29,7 +29,7 @@ from peewee import fn
 
 from deskterm.desk import report_sla
 from deskterm.desk.status_history import DONE
-from deskterm.store import dialect
+from deskterm.store import outcome_stale
 from deskterm.store.db import database
 from deskterm.store.models import Contact, Conversation, Outcome, SlaPolicy, StatusChange
 
@@ -56,7 +56,8 @@ COUNTED = [
 
 
 def bring_up_to_date(counter: report_sla.Counter) -> int:
-    """Count the conversations whose outcome is missing or out of date; returns how many."""
+    """Count the conversations marked out of date (store/outcome_stale.py); returns how many
+    rows it wrote."""
     done = (
         StatusChange.select(
             StatusChange.conversation.alias("cid"),
@@ -76,23 +77,6 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
         SlaPolicy.resolution_minutes, done_at, start, counter.between(done_at, start) - paused
     )
     done_now = Conversation.status.in_(DONE)
-    kept = Outcome.alias("kept")
-    changed = (
-        kept.conversation.is_null()
-        | dialect.differs(kept.policy, Conversation.sla_policy)
-        | dialect.differs(kept.policy_at, SlaPolicy.created_at)
-        | dialect.differs(kept.first_at, first_at)
-        | dialect.differs(kept.done_at, done_at)
-        | dialect.differs(kept.paused, paused)
-        | dialect.differs(kept.created_at, created)
-        | dialect.differs(kept.done, done_now)
-        | dialect.differs(kept.assignee, Conversation.assignee)
-        | dialect.differs(kept.organization, Contact.organization)
-        | dialect.differs(kept.channel, Conversation.channel)
-        | dialect.differs(kept.conversation_type, Conversation.conversation_type)
-        | dialect.differs(kept.due_at, Conversation.due_at)
-        | dialect.differs(kept.due_target, Conversation.due_target)
-    )
     query = (
         Conversation.select(
             Conversation.id,
@@ -124,18 +108,19 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
             peewee.JOIN.LEFT_OUTER,
             on=(SlaPolicy.id == Conversation.sla_policy),
         )
-        .join_from(
-            Conversation, kept, peewee.JOIN.LEFT_OUTER, on=(kept.conversation == Conversation.id)
-        )
-        .where(changed)
     )
-    with database.atomic():
-        return int(
-            Outcome.insert_from(query, COUNTED)
-            .on_conflict(conflict_target=[Outcome.conversation], preserve=COUNTED[1:])
-            .as_rowcount()
-            .execute()
+
+    def upsert(rows: peewee.SelectQuery, *ctes: peewee.CTE) -> int:
+        write = Outcome.insert_from(rows, COUNTED).on_conflict(
+            conflict_target=[Outcome.conversation], preserve=COUNTED[1:]
         )
+        return int(write.with_cte(*ctes).as_rowcount().execute())
+
+    with database.atomic():
+        outcome_stale.mark_missing()
+        if not outcome_stale.Stale.select().exists():
+            return 0
+        return outcome_stale.count_marked(query, Conversation.id, upsert)
 
 
 def _counted(

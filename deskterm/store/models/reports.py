@@ -66,13 +66,13 @@ class Outcome(BaseModel):
     where its SLA policy has a calendar), and whether each met its SLA target. Counting them
     costs a calendar lookup per moment, so a report counts each conversation once and keeps
     the result here, with what it was counted from (`policy`, `policy_at`, `first_at`,
-    `done_at`, `paused`): a row whose inputs no longer match the conversation is counted again
-    by the next report, so no write path has to remember to clear it.
+    `done_at`, `paused`); the database marks a conversation whose row is out of date
+    (store/outcome_stale.py, triggers), so no write path has to remember to, and the next
+    report counts it again.
 
     Every conversation has a row, with what a report groups and filters it by kept beside
     (its creation, whether it is resolved or closed now, its assignee, its contact's
-    organization, its channel and type, its running target's due time; kept inputs too,
-    compared the same way): a report
+    organization, its channel and type, its running target's due time): a report
     then reads this one table, and on SQLite walks its indexes (v20) to each percentile
     instead of sorting the durations once per breakdown key."""
 

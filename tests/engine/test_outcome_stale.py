@@ -1,0 +1,117 @@
+"""store/outcome_stale: the database marks a conversation whose kept report outcome is out of
+date, whoever writes (here: plain model writes, as another machine or an admin's SQL would),
+and only then; a report counts the marked ones and empties the queue. Both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from deskterm.demo import desk as demo
+from deskterm.desk import report_outcomes, report_sla
+from deskterm.store import connection
+from deskterm.store.models import (
+    Contact,
+    Conversation,
+    Organization,
+    Outcome,
+    SlaPolicy,
+    StatusChange,
+)
+from deskterm.store.outcome_stale import Stale
+
+
+@pytest.fixture
+def drained(engine: str) -> Conversation:
+    """The demo desk after a report counted everything: the queue is empty. Returns a
+    conversation of a contact with more than one."""
+    demo.build_demo(now=demo.ANCHOR, history=True)
+    connection.open_database()
+    assert _marked() == set(c.id for c in Conversation.select())  # a new desk: every one
+    _count()
+    assert _marked() == set()
+    return next(c for c in Conversation.select() if c.contact.conversations.count() > 1)
+
+
+def _marked() -> set[int]:
+    return {s.conversation for s in Stale.select()}
+
+
+def _count() -> int:
+    until = demo.ANCHOR.replace(tzinfo=None) + timedelta(days=30)
+    return report_outcomes.bring_up_to_date(report_sla.Counter(until))
+
+
+def _policy() -> SlaPolicy:
+    return SlaPolicy.create(name="standard", first_response_minutes=60, timezone="UTC")
+
+
+CHANGES: dict[str, Callable[[Conversation], object]] = {
+    "assignee": lambda c: Conversation.update(assignee="kim").where(Conversation.id == c.id),
+    "status": lambda c: Conversation.update(status="closed").where(Conversation.id == c.id),
+    "first response": lambda c: Conversation.update(
+        first_response_at=c.created_at + timedelta(minutes=7)
+    ).where(Conversation.id == c.id),
+    "due time": lambda c: Conversation.update(due_at=demo.ANCHOR).where(Conversation.id == c.id),
+    "status change": lambda c: StatusChange.insert(
+        conversation=c.id, old_status="open", new_status="resolved", changed_at=demo.ANCHOR
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_a_report_counts_from_marks_its_conversation(
+    drained: Conversation, change: str
+) -> None:
+    CHANGES[change](drained).execute()
+    assert _marked() == {drained.id}
+    assert _count() == 1
+    assert _marked() == set()
+
+
+def test_a_change_a_report_does_not_count_from_marks_nothing(drained: Conversation) -> None:
+    Conversation.update(unread=not drained.unread, subject="Renamed").where(
+        Conversation.id == drained.id
+    ).execute()
+    assert _marked() == set()
+
+
+def test_the_contact_s_organization_marks_each_of_its_conversations(
+    drained: Conversation,
+) -> None:
+    org = Organization.create(name="Marked Ltd")
+    Contact.update(organization=org.id).where(Contact.id == drained.contact_id).execute()
+    theirs = {c.id for c in Conversation.select().where(Conversation.contact == drained.contact)}
+    assert len(theirs) > 1 and _marked() == theirs
+    _count()
+    assert {o.organization for o in Outcome.select().where(Outcome.conversation.in_(theirs))} == {
+        org.id
+    }
+
+
+def test_a_policy_made_edited_or_removed_marks_the_conversations_under_it(
+    drained: Conversation,
+) -> None:
+    policy = _policy()
+    assert _marked() == set()  # nobody is under it yet
+    Conversation.update(sla_policy=policy.id).where(Conversation.id == drained.id).execute()
+    _count()
+    SlaPolicy.update(first_response_minutes=5).where(SlaPolicy.id == policy.id).execute()
+    assert _marked() == {drained.id}
+    _count()
+    SlaPolicy.delete().where(SlaPolicy.id == policy.id).execute()
+    assert _marked() == {drained.id}
+    _count()
+    # On SQLite a new policy may take the removed one's id: its conversations are marked.
+    SlaPolicy.insert(
+        id=policy.id, name="again", resolution_minutes=60, timezone="UTC", created_at=demo.ANCHOR
+    ).execute()
+    assert _marked() == {drained.id}
+
+
+def test_a_kept_row_lost_is_counted_again(drained: Conversation) -> None:
+    Outcome.delete().where(Outcome.conversation == drained.id).execute()
+    assert _count() == 1
+    assert Outcome.get_by_id(drained.id).created_at == drained.created_at
