@@ -149,10 +149,21 @@ def _v20_outcomes_grouped(database: peewee.Database) -> None:
         'CREATE INDEX IF NOT EXISTS "time_entry_report" ON "time_entry" '
         '("started_at", "conversation_id", "agent", "seconds")'
     )
+    keys = ("assignee", "organization", "channel", "type_id")
+    # The SLA section's reads by when a target was reached or fell due, from narrow indexes
+    # instead of the wide rows (at 100,000 on SQLite: the first responses' verdicts per week
+    # 70 to 45 ms, the overdue ones per week and key 96 to 73 ms).
+    for name, columns in (
+        ("first_at", ("first_at", "first_late")),
+        ("due", ("due_target", "due_at", *keys)),
+    ):
+        database.execute_sql(
+            f'CREATE INDEX IF NOT EXISTS "outcome_{name}" ON "conversation_outcome" '
+            f"({', '.join(columns)})"
+        )
     if not dbmod.is_sqlite(database):
         _unbounded_text(database, [Outcome])  # the assignee's handle
         return
-    keys = ("assignee", "organization", "channel", "type_id")
     for name, duration, period in (
         ("first", "first_seconds", ("created_at",)),
         ("done", "done_seconds", ("done", "done_at")),
