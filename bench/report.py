@@ -184,22 +184,29 @@ def sections(home: str, url: str | None = None) -> dict[str, float]:
         parts[name] = time.perf_counter() - t0
         return result
 
-    # What compute() does, a call at a time (reports._Report is the report's own query set),
-    # in one transaction without PostgreSQL's JIT, as compute() runs.
-    with database.atomic():
-        dialect.without_jit()
-        _sections(clock)
-    return parts
-
-
-def _sections(clock: Callable[[str, Callable[[], Any]], Any]) -> None:
+    # What compute() does, a call at a time (reports._Report is the report's own query set):
+    # the kept outcomes brought up to date, then the sections in one snapshot without
+    # PostgreSQL's JIT.
     sc = year()
     start = datetime.combine(sc.since, midnight())
     end = datetime.combine(sc.until + timedelta(days=1), midnight())
     now = utcnow()
     counter = clock("business-hours calendar", lambda: rsla.Counter(max(end, now)))
-    r = reports._Report(sc, start, end, conditions(sc), buckets(sc), counter)
     clock("kept outcomes checked", lambda: report_outcomes.bring_up_to_date(counter))
+    with database.atomic():
+        dialect.one_snapshot()
+        dialect.without_jit()
+        r = reports._Report(sc, start, end, conditions(sc), buckets(sc), counter)
+        _sections(clock, r, counter, now)
+    return parts
+
+
+def _sections(
+    clock: Callable[[str, Callable[[], Any]], Any],
+    r: reports._Report,
+    counter: rsla.Counter,
+    now: datetime,
+) -> None:
     new = clock("new", r.new_conversations)
     clock("replies", r.replies)
     _, first = clock("first response", lambda: r.first_response(new["total"]))

@@ -30,7 +30,6 @@ from peewee import fn
 from deskterm.desk import report_sla
 from deskterm.desk.status_history import DONE
 from deskterm.store import outcome_stale
-from deskterm.store.db import database
 from deskterm.store.models import Contact, Conversation, Outcome, SlaPolicy, StatusChange
 
 COUNTED = [
@@ -116,11 +115,7 @@ def bring_up_to_date(counter: report_sla.Counter) -> int:
         )
         return int(write.with_cte(*ctes).as_rowcount().execute())
 
-    with database.atomic():
-        outcome_stale.mark_missing()
-        if not outcome_stale.Stale.select().exists():
-            return 0
-        return outcome_stale.count_marked(query, Conversation.id, upsert)
+    return outcome_stale.recount(query, Conversation.id, upsert)
 
 
 def _counted(

@@ -1,8 +1,8 @@
 """A report's SLA section: per period, how many first responses and resolutions met their
 target and how many breached it, and durations counted in business hours where the
-conversation's policy has a calendar. Counted by SQL over the clock each conversation stores
-(desk/sla.py: its policy, when its clock started, its first response, its stopped seconds,
-its due time), never a row per conversation into Python.
+conversation's policy has a calendar. Counted by SQL over each conversation's kept outcome
+(desk/report_outcomes.py: its targets' verdicts, counted from the clock it stores, desk/sla.py,
+and its running target's due time), never a row per conversation into Python.
 
 What counts where:
 - a target reached (the first reply queued, the last change to resolved or closed) counts in

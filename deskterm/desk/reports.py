@@ -3,7 +3,7 @@ skipped mail and time spent, in total, per day or week, and per agent, organizat
 channel. `deskterm report` prints it, the Reports screen draws it: both call `compute`, so
 they show the same numbers.
 
-Every number is an SQL aggregate (COUNT, SUM, MIN/MAX, a window for the percentiles: see
+Every number is an SQL aggregate (COUNT, SUM, MIN/MAX, nearest-rank percentiles: see
 desk/report_sql.py); no query returns a row per conversation. Days are UTC days.
 
 What each number means:
@@ -64,21 +64,18 @@ def compute(sc: Scope) -> dict[str, Any]:
     where = conditions(sc)
     keys = buckets(sc)
     now = utcnow()
-    with database.atomic():  # one transaction: PostgreSQL plans it without JIT
+    counter = report_sla.Counter(max(end, now))
+    # The kept outcomes first, in a short write transaction of their own (store/
+    # outcome_stale.py); then every section reads one snapshot.
+    report_outcomes.bring_up_to_date(counter)
+    with database.atomic():
+        dialect.one_snapshot()  # PostgreSQL: not each statement's own (READ COMMITTED)
         dialect.without_jit()
-        return _compute(sc, start, end, where, keys, now)
+        return _compute(_Report(sc, start, end, where, keys, counter), now)
 
 
-def _compute(
-    sc: Scope,
-    start: datetime,
-    end: datetime,
-    where: list[peewee.Expression],
-    keys: list[str],
-    now: datetime,
-) -> dict[str, Any]:
-    r = _Report(sc, start, end, where, keys, report_sla.Counter(max(end, now)))
-    report_outcomes.bring_up_to_date(r.counter)
+def _compute(r: _Report, now: datetime) -> dict[str, Any]:
+    sc = r.sc
     new = r.new_conversations()
     first, first_ranks = r.first_response(new["total"])
     done, done_ranks = r.resolution()
@@ -86,7 +83,7 @@ def _compute(
     times = {"first_response": first_ranks, "resolution": done_ranks}
     return {
         "period": {**asdict(sc), "since": sc.since.isoformat(), "until": sc.until.isoformat()},
-        "buckets": keys,
+        "buckets": r.keys,
         "new": new,
         "replies": r.replies(),
         "first_response": first,

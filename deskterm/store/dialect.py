@@ -79,3 +79,12 @@ def without_jit() -> None:
     connection's next client) changes. Nothing to do on SQLite or an older PostgreSQL."""
     if not _sqlite() and getattr(database.obj, "server_version", 0) >= JIT_SINCE:
         database.execute_sql("SET LOCAL jit = off")
+
+
+def one_snapshot() -> None:
+    """The rest of the current transaction reads one snapshot of the desk on PostgreSQL
+    (REPEATABLE READ; its first statement), as a read transaction on SQLite does anyway: a
+    report's sections then agree with each other while agents write. Read-only use: a
+    write in such a transaction could fail on a concurrent update."""
+    if not _sqlite():
+        database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

@@ -12,16 +12,26 @@ worker on another machine, an admin's SQL) marks without knowing; a report count
 marked conversations only and takes them off the queue in the same transaction.
 
 Taking them off without losing a mark made meanwhile: on SQLite the count and the removal run
-under the report's write lock (writers wait); on PostgreSQL one statement removes the marks
-it sees and counts those conversations from the same snapshot (a data-modifying WITH): a
-mark committed after it stays for the next report.
+in one write transaction taken at its start (IMMEDIATE: writers wait, a few ms). On PostgreSQL
+one statement reads the marks with their `seq`, removes exactly those (a data-modifying WITH)
+and counts those conversations, all from one snapshot; a writer marking a conversation again
+sets a new `seq` (an upsert: it locks the mark until it commits), so a mark that a writer
+renewed while the report ran is not removed, and the next report counts that conversation
+again. The trigger function runs as the desk's owner (SECURITY DEFINER), so agents' roles
+need no rights on the queue to write; a report's role removes marks.
+
+On SQLite a conversation deleted with foreign keys off (an admin's sqlite3 shell) takes its
+kept row with it by a trigger too, so a report never counts a conversation that is gone.
 """
 
 from __future__ import annotations
 
-import peewee
-from peewee import SQL, fn
+from collections.abc import Callable
 
+import peewee
+from peewee import SQL, Tuple, fn
+
+from deskterm.store import dialect
 from deskterm.store.db import database, is_sqlite
 from deskterm.store.models import Conversation, Outcome
 
@@ -42,6 +52,8 @@ WATCHED = (
     "due_target",
 )
 FUNCTION = "deskterm_outcome_stale"
+SEQUENCE = "outcome_stale_seq"
+Upsert = Callable[..., int]
 
 
 class Stale(peewee.Model):
@@ -49,6 +61,7 @@ class Stale(peewee.Model):
     conversation since removed is dropped with the queue)."""
 
     conversation = peewee.BigIntegerField(primary_key=True, column_name="conversation_id")
+    seq = peewee.BigIntegerField(null=True)  # PostgreSQL: renewed by each mark (see above)
 
     class Meta:
         database = database
@@ -59,11 +72,20 @@ def statements(sqlite: bool) -> list[str]:
     """The queue, every conversation on it (a desk upgraded counts them all once), and the
     triggers that mark, for one engine."""
     everyone = f'INTO "{TABLE}" ("conversation_id") SELECT "id" FROM "conversation"'
-    out = [
-        f'CREATE TABLE IF NOT EXISTS "{TABLE}" ("conversation_id" BIGINT NOT NULL PRIMARY KEY)',
-        f"INSERT OR IGNORE {everyone}" if sqlite else f"INSERT {everyone} ON CONFLICT DO NOTHING",
+    if sqlite:
+        return [
+            f'CREATE TABLE IF NOT EXISTS "{TABLE}" '
+            '("conversation_id" BIGINT NOT NULL PRIMARY KEY, "seq" BIGINT)',
+            f"INSERT OR IGNORE {everyone}",
+            *_sqlite_triggers(),
+        ]
+    return [
+        f'CREATE SEQUENCE IF NOT EXISTS "{SEQUENCE}"',
+        f'CREATE TABLE IF NOT EXISTS "{TABLE}" ("conversation_id" BIGINT NOT NULL PRIMARY KEY, '
+        f"\"seq\" BIGINT NOT NULL DEFAULT nextval('{SEQUENCE}'))",
+        f"INSERT {everyone} ON CONFLICT DO NOTHING",
+        *_postgres_triggers(),
     ]
-    return out + (_sqlite_triggers() if sqlite else _postgres_triggers())
 
 
 def _sqlite_triggers() -> list[str]:
@@ -92,6 +114,8 @@ def _sqlite_triggers() -> list[str]:
         mark("outcome_stale_policy_gone", 'DELETE ON "sla_policy"', under.format("old")),
         mark("outcome_stale_policy_changed", 'UPDATE ON "sla_policy"',
              f"{under.format('old')} UNION {under.format('new')}"),
+        'CREATE TRIGGER IF NOT EXISTS "outcome_stale_gone" AFTER DELETE ON "conversation" '
+        'BEGIN DELETE FROM "conversation_outcome" WHERE "conversation_id" = old.id; END',
     ]  # fmt: skip
 
 
@@ -112,7 +136,9 @@ def _postgres_triggers() -> list[str]:
     }
     branches = " ".join(
         f"{'IF' if i == 0 else 'ELSIF'} TG_TABLE_NAME = '{table}' THEN "
-        f'INSERT INTO "{TABLE}" ("conversation_id") {select} ON CONFLICT DO NOTHING;'
+        f'INSERT INTO "{TABLE}" ("conversation_id", "seq") '
+        f"SELECT c, nextval('{SEQUENCE}') FROM ({select}) AS marked (c) "
+        'ON CONFLICT ("conversation_id") DO UPDATE SET "seq" = EXCLUDED."seq";'
         for i, (table, select) in enumerate(ids.items())
     )
     changed = " OR ".join(f'OLD."{c}" IS DISTINCT FROM NEW."{c}"' for c in WATCHED)
@@ -127,8 +153,9 @@ def _postgres_triggers() -> list[str]:
         "outcome_stale_policy": 'AFTER INSERT OR UPDATE OR DELETE ON "sla_policy"',
     }
     out = [
-        f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
-        f"BEGIN {branches} END IF; RETURN NULL; END $fn$"
+        f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql "
+        "SECURITY DEFINER SET search_path FROM CURRENT AS $fn$ "
+        f"BEGIN {branches} END IF; RETURN NULL; END $fn$",
     ]
     for name, event in triggers.items():
         each = "" if "FOR EACH ROW" in event else " FOR EACH ROW"
@@ -138,7 +165,38 @@ def _postgres_triggers() -> list[str]:
     return out
 
 
-def mark_missing() -> None:
+def recount(counted: peewee.SelectQuery, conversation_id: peewee.Node, upsert: Upsert) -> int:
+    """In a write transaction of its own: run `upsert(rows, *ctes)` (an INSERT ... SELECT of
+    kept rows) over `counted` narrowed to the marked conversations (joined on
+    `conversation_id`), and take them off the queue; returns how many rows it wrote."""
+    with database.atomic("IMMEDIATE") if is_sqlite(database.obj) else database.atomic():
+        dialect.without_jit()
+        _mark_missing()
+        if not Stale.select().exists():
+            return 0
+        if is_sqlite(database.obj):
+            marked = counted.join_from(
+                counted.model, Stale, on=(Stale.conversation == conversation_id)
+            )
+            written = upsert(marked)
+            Stale.delete().execute()
+            return written
+        seen = Stale.select(Stale.conversation, Stale.seq).cte("seen")
+        gone = (
+            Stale.delete()
+            .where(
+                Tuple(Stale.conversation, Stale.seq).in_(
+                    seen.select(seen.c.conversation_id, seen.c.seq)
+                )
+            )
+            .returning(Stale.conversation)
+            .cte("gone", columns=("cid",))
+        )
+        marked = counted.join_from(counted.model, gone, on=(gone.c.cid == conversation_id))
+        return upsert(marked, seen, gone)
+
+
+def _mark_missing() -> None:
     """Mark the conversations that have no kept row (removed by hand, or lost): seen by two
     counts (a conversation's row goes with it, so equal counts mean every one has its row),
     found by a join only when they differ."""
@@ -148,19 +206,3 @@ def mark_missing() -> None:
         ~fn.EXISTS(Outcome.select(SQL("1")).where(Outcome.conversation == Conversation.id))
     )
     Stale.insert_from(missing, [Stale.conversation]).on_conflict_ignore().execute()
-
-
-def count_marked(counted: peewee.SelectQuery, conversation_id: peewee.Node, upsert) -> int:
-    """Run `upsert(query)` (an INSERT ... SELECT of kept rows) over `counted` narrowed to the
-    marked conversations (joined on `conversation_id`), and take them off the queue; returns
-    how many rows it wrote."""
-    if is_sqlite(database.obj):
-        # The upsert takes the write lock before it reads the queue: no mark comes between
-        # it and the removal.
-        marked = counted.join_from(counted.model, Stale, on=(Stale.conversation == conversation_id))
-        written = upsert(marked)
-        Stale.delete().execute()
-        return written
-    gone = Stale.delete().returning(Stale.conversation).cte("gone", columns=("cid",))
-    marked = counted.join_from(counted.model, gone, on=(gone.c.cid == conversation_id))
-    return upsert(marked, gone)

@@ -4,6 +4,8 @@ and only then; a report counts the marked ones and empties the queue. Both engin
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -12,6 +14,7 @@ import pytest
 from deskterm.demo import desk as demo
 from deskterm.desk import report_outcomes, report_sla
 from deskterm.store import connection
+from deskterm.store.db import database, is_sqlite
 from deskterm.store.models import (
     Contact,
     Conversation,
@@ -115,3 +118,46 @@ def test_a_kept_row_lost_is_counted_again(drained: Conversation) -> None:
     Outcome.delete().where(Outcome.conversation == drained.id).execute()
     assert _count() == 1
     assert Outcome.get_by_id(drained.id).created_at == drained.created_at
+
+
+def test_a_conversation_removed_without_foreign_keys_takes_its_row(drained: Conversation) -> None:
+    """An admin's sqlite3 shell has foreign keys off: the cascade does not run, the trigger
+    does (PostgreSQL always cascades)."""
+    if not is_sqlite(database.obj):
+        pytest.skip("PostgreSQL enforces its foreign keys")
+    database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        Conversation.delete().where(Conversation.id == drained.id).execute()
+    finally:
+        database.execute_sql("PRAGMA foreign_keys = ON")
+    assert Outcome.get_or_none(Outcome.conversation == drained.id) is None
+
+
+def test_a_mark_renewed_while_a_report_counts_stays_for_the_next(
+    drained: Conversation, engine: str
+) -> None:
+    """PostgreSQL: an agent changes a conversation already marked while a report takes the
+    marks (its transaction still open): the report does not remove the renewed mark, which it
+    could not count (its snapshot is older), so the next report counts the change."""
+    if engine != "postgres":
+        pytest.skip("SQLite's writers wait for the report's write transaction")
+    Conversation.update(assignee="before").where(Conversation.id == drained.id).execute()
+    assert _marked() == {drained.id}
+    agent = connection.url_database(connection.database_url(), "DESKTERM_DATABASE_URL")
+    agent.connect()
+    agent.execute_sql("BEGIN")
+    agent.execute_sql(
+        'UPDATE "conversation" SET "assignee" = %s WHERE "id" = %s', ("after", drained.id)
+    )  # renews the mark, and holds it until it commits
+    counted: list[int] = []
+    report = threading.Thread(target=lambda: counted.append(_count()))
+    report.start()
+    time.sleep(0.5)  # the report waits on the renewed mark
+    agent.execute_sql("COMMIT")
+    agent.close()
+    report.join(timeout=30)
+    # It left the renewed mark, so it counted nothing of it (the row is as it was).
+    assert counted == [0] and Outcome.get_by_id(drained.id).assignee == drained.assignee
+    assert _marked() == {drained.id}
+    assert _count() == 1
+    assert Outcome.get_by_id(drained.id).assignee == "after"

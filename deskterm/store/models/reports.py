@@ -66,9 +66,9 @@ class Outcome(BaseModel):
     where its SLA policy has a calendar), and whether each met its SLA target. Counting them
     costs a calendar lookup per moment, so a report counts each conversation once and keeps
     the result here, with what it was counted from (`policy`, `policy_at`, `first_at`,
-    `done_at`, `paused`); the database marks a conversation whose row is out of date
-    (store/outcome_stale.py, triggers), so no write path has to remember to, and the next
-    report counts it again.
+    `done_at`, `paused`: what a reader checking a number by hand needs); the database marks
+    a conversation whose row is out of date (store/outcome_stale.py, triggers), so no write
+    path has to remember to, and the next report counts it again.
 
     Every conversation has a row, with what a report groups and filters it by kept beside
     (its creation, whether it is resolved or closed now, its assignee, its contact's
