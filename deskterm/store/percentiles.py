@@ -20,7 +20,7 @@ Rows whose duration is NULL are not ranked.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import peewee
 from peewee import SQL, fn
@@ -100,32 +100,38 @@ def _walked(
     rows: peewee.SelectQuery, d: peewee.Node, groups: Mapping[str, peewee.Node], ranks: list[int]
 ) -> Ranked:
     """The counts per key value in the key's index order, then each rank's value by a walk
-    of that index (of the duration's, for the total)."""
+    of that index (of the duration's, for the total). A key may have thousands of values
+    (organizations): its walk is one prepared statement run per value and rank."""
     out: Ranked = {"": {}}
     total = rows.select(fn.COUNT(SQL("*"))).scalar() or 0
     if total:
-        out[""][None] = (total, _at(rows, d, total, ranks))
+        out[""][None] = (total, {p: _walk(rows, d, None)(None, rank_of(total, p)) for p in ranks})
     for group, key in groups.items():
-        counts = rows.select(key, fn.COUNT(SQL("*"))).group_by(key).tuples()
+        counts = list(rows.select(key, fn.COUNT(SQL("*"))).group_by(key).tuples())
+        walk = _walk(rows, d, key)
         out[group] = {
-            _text(value): (n, _at(rows.where(_is(key, value)), d, n, ranks))
-            for value, n in list(counts)
+            _text(value): (n, {p: walk(value, rank_of(n, p)) for p in ranks}) for value, n in counts
         }
     return out
 
 
-def _is(key: peewee.Node, value: object) -> peewee.Expression:
-    return key.is_null() if value is None else key == value
+def _walk(
+    rows: peewee.SelectQuery, d: peewee.Node, key: peewee.Node | None
+) -> Callable[[object, int], int | None]:
+    """The statement that finds the duration at a rank (1-based) among the rows of one key
+    value (`key IS ?`, NULL too; None: all the rows), built once: SQLite's marks (`?`) for
+    the value and the offset are filled per call."""
+    query = rows.select(d)
+    if key is not None:
+        query = query.where(peewee.Expression(key, "IS", SQL("?")))
+    sql, params = query.order_by(d).limit(1).offset(SQL("?")).sql()
+    if sql.count("?") != len(params) + 1 + (key is not None):  # the rows' own, then LIMIT's
+        raise ValueError("a duration's walk was not written as expected")
+    head, limit = list(params[:-1]), params[-1]
 
+    def at(value: object, rank: int) -> int | None:
+        given = [*head, value] if key is not None else head
+        found = database.execute_sql(sql, [*given, limit, rank - 1]).fetchall()
+        return int(found[0][0]) if found else None
 
-def _at(
-    rows: peewee.SelectQuery, d: peewee.Node, count: int, ranks: list[int]
-) -> dict[int, int | None]:
-    """The value at each rank's position among the `count` rows `rows` picks, by an index
-    walk."""
-    out: dict[int, int | None] = {}
-    for p in ranks:
-        found = rows.select(d).order_by(d).limit(1).offset(rank_of(count, p) - 1).tuples()
-        values = list(found)
-        out[p] = int(values[0][0]) if values else None
-    return out
+    return at
