@@ -143,13 +143,13 @@ class _Report:
         only for a filter or the breakdown's keys (`keyed`): the join cost a year's count a
         fifth of its time."""
         where = [w for w in self.kept if not _is_assignee(w)]
-        if self.sc.agent:
-            where.append(Message.agent == self.sc.agent)
         query = Message.select(*values).join(Outbox, on=(Outbox.message == Message.id))
         if where or keyed:
             query = query.join_from(
                 Message, Outcome, on=(Outcome.conversation == Message.conversation)
             )
+        if self.sc.agent:
+            where.append(Message.agent == self.sc.agent)
         return query.where(_REPLY, self._in_period(Message.date), *where)
 
     def replies(self) -> dict[str, Any]:
@@ -250,11 +250,11 @@ class _Report:
         to their conversations only for a filter or the breakdown's keys (as `_replies`:
         the join was two thirds of a year's sum)."""
         where = [w for w in self.kept if not _is_assignee(w)]
-        if self.sc.agent:
-            where.append(TimeEntry.agent == self.sc.agent)
         query = TimeEntry.select(*values)
         if where or keyed:
             query = query.join(Outcome, on=(Outcome.conversation == TimeEntry.conversation))
+        if self.sc.agent:
+            where.append(TimeEntry.agent == self.sc.agent)
         return query.where(self._in_period(TimeEntry.started_at), *where)
 
     def time_spent(self) -> dict[str, Any]:
