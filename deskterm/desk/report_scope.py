@@ -3,6 +3,7 @@ once, and the conditions on conversations the filters make. desk/reports.py comp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -75,30 +76,38 @@ def buckets(sc: Scope) -> list[str]:
 def conditions(sc: Scope) -> list[peewee.Expression]:
     """The conditions on Conversation that the scope's filters make (names checked here, so
     a typo is a sentence, not an empty report)."""
-    channel, org = _named(sc)
-    where: list[peewee.Expression] = []
-    if channel is not None:
-        where.append(Conversation.channel == channel)
-    if sc.agent:
-        where.append(Conversation.assignee == sc.agent)
-    if org is not None:
-        where.append(
-            Conversation.contact.in_(Contact.select(Contact.id).where(Contact.organization == org))
-        )
-    return where
+    return _filtering(
+        sc,
+        Conversation.channel,
+        Conversation.assignee,
+        lambda org: Conversation.contact.in_(
+            Contact.select(Contact.id).where(Contact.organization == org)
+        ),
+    )
 
 
 def kept_conditions(sc: Scope) -> list[peewee.Expression]:
     """The same conditions on the conversations' kept outcomes (desk/report_outcomes.py),
     which keep what a report filters by."""
+    return _filtering(
+        sc, Outcome.channel, Outcome.assignee, lambda org: Outcome.organization == org
+    )
+
+
+def _filtering(
+    sc: Scope,
+    channel_column: peewee.Node,
+    assignee_column: peewee.Node,
+    of_organization: Callable[[int], peewee.Expression],
+) -> list[peewee.Expression]:
     channel, org = _named(sc)
     where: list[peewee.Expression] = []
     if channel is not None:
-        where.append(Outcome.channel == channel)
+        where.append(channel_column == channel)
     if sc.agent:
-        where.append(Outcome.assignee == sc.agent)
+        where.append(assignee_column == sc.agent)
     if org is not None:
-        where.append(Outcome.organization == org)
+        where.append(of_organization(org))
     return where
 
 
